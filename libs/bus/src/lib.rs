@@ -1,0 +1,27 @@
+//! Everything gridcase says over NATS, in one place: the versioned subjects, the wire protocol
+//! of the event store (request-reply with postcard bodies), the [`StoreClient`] every other
+//! service uses instead of opening sled, and [`NatsServer`], which launches a real `nats-server`
+//! for `gridcase up`, benchmarks and tests.
+
+mod client;
+pub mod natsd;
+pub mod subjects;
+pub mod wire;
+
+use std::time::Duration;
+
+pub use client::StoreClient;
+pub use natsd::{NatsServer, NatsServerError};
+
+/// Connects to NATS at `url` with the settings every gridcase process uses: it keeps retrying
+/// after a lost connection, and requests time out so a missing peer becomes an error.
+pub async fn connect(url: &str) -> Result<async_nats::Client, async_nats::ConnectError> {
+    async_nats::ConnectOptions::new()
+        .name("gridcase")
+        .request_timeout(Some(Duration::from_secs(10)))
+        // Appends from many tasks share one subscription; a small buffer would stall them.
+        .subscription_capacity(1 << 16)
+        .client_capacity(1 << 16)
+        .connect(url)
+        .await
+}

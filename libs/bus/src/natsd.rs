@@ -1,0 +1,157 @@
+//! Launches a real `nats-server` (the Debian package, 2.9.x) as a child process with JetStream
+//! and a data directory of its own. Used by `gridcase up`, the benchmarks and the test sandbox.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How to install the server when it is missing; said in every "not found" error.
+pub const INSTALL_HINT: &str =
+    "install it with `sudo apt-get update && sudo apt-get install -y nats-server` (Debian/Ubuntu, 2.9.x), or point GRIDCASE_NATS_SERVER at the binary";
+
+/// Why a nats-server could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum NatsServerError {
+    /// No binary found.
+    #[error("nats-server not found (looked for {0}): {INSTALL_HINT}")]
+    NotFound(String),
+    /// The data directory or config could not be written.
+    #[error("preparing {path}: {source}")]
+    Prepare {
+        /// What was being written.
+        path: PathBuf,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// The process did not start or did not begin listening.
+    #[error("nats-server did not come up: {0}")]
+    Start(String),
+}
+
+/// A running nats-server; killed when dropped.
+#[derive(Debug)]
+pub struct NatsServer {
+    child: Child,
+    addr: SocketAddr,
+    dir: PathBuf,
+}
+
+fn binary() -> Result<PathBuf, NatsServerError> {
+    if let Some(path) = std::env::var_os("GRIDCASE_NATS_SERVER") {
+        let path = PathBuf::from(path);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(NatsServerError::NotFound(path.display().to_string()))
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([
+            "/usr/sbin".into(),
+            "/usr/bin".into(),
+            "/usr/local/bin".into(),
+        ])
+        .map(|dir| dir.join("nats-server"))
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| NatsServerError::NotFound("nats-server on PATH".into()))
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl NatsServer {
+    /// Starts nats-server on 127.0.0.1:`port` (0 = any free port) with JetStream storing under
+    /// `dir`, and waits until it accepts connections.
+    pub fn start(dir: &Path, port: u16) -> Result<Self, NatsServerError> {
+        let binary = binary()?;
+        let prepare = |path: &Path, source| NatsServerError::Prepare {
+            path: path.to_owned(),
+            source,
+        };
+        let jetstream_dir = dir.join("jetstream");
+        std::fs::create_dir_all(&jetstream_dir).map_err(|e| prepare(&jetstream_dir, e))?;
+        let port = if port == 0 {
+            free_port().map_err(|e| prepare(dir, e))?
+        } else {
+            port
+        };
+        let config_path = dir.join("nats-server.conf");
+        let config = format!(
+            "# written by gridcase\nlisten: 127.0.0.1:{port}\nmax_payload: 8MB\nmax_pending: 256MB\nwrite_deadline: \"10s\"\njetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 256MB\n  max_file_store: 20GB\n}}\n",
+            jetstream_dir.display()
+        );
+        std::fs::write(&config_path, config).map_err(|e| prepare(&config_path, e))?;
+        let log_path = dir.join("nats-server.log");
+        let log = std::fs::File::create(&log_path).map_err(|e| prepare(&log_path, e))?;
+        let child = Command::new(&binary)
+            .arg("-c")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| prepare(&log_path, e))?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| NatsServerError::Start(format!("spawning {}: {e}", binary.display())))?;
+        let mut server = Self {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            dir: dir.to_owned(),
+        };
+        server.wait_ready(Duration::from_secs(15))?;
+        Ok(server)
+    }
+
+    fn wait_ready(&mut self, limit: Duration) -> Result<(), NatsServerError> {
+        let started = Instant::now();
+        loop {
+            if TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(NatsServerError::Start(format!(
+                    "exited with {status}; its log: {}",
+                    self.log_tail()
+                )));
+            }
+            if started.elapsed() > limit {
+                return Err(NatsServerError::Start(format!(
+                    "not listening on {} after {limit:?}; its log: {}",
+                    self.addr,
+                    self.log_tail()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.join("nats-server.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(10)..].join("\n")
+    }
+
+    /// The client URL, `nats://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("nats://{}", self.addr)
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops the server (SIGKILL) and waits for it to exit.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,95 @@
+//! NATS subjects, versioned and namespaced. Every subject gridcase uses is built here.
+
+/// Prefix of every subject.
+pub const ROOT: &str = "gridcase.v1";
+
+/// Name of the JetStream stream that carries the committed event feed.
+pub const EVENTS_STREAM: &str = "GRIDCASE_EVENTS";
+
+/// Subjects of the event feed: `gridcase.v1.events.<stage>.<case>`.
+pub const EVENTS_ALL: &str = "gridcase.v1.events.>";
+
+/// The default store shard; one sled writer serves it.
+pub const DEFAULT_SHARD: &str = "0";
+
+/// The store operations, each on its own request subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreOp {
+    /// Append events to a stream.
+    Append,
+    /// Read a stream forward.
+    ReadStream,
+    /// Read the global log forward.
+    ReadAll,
+    /// The last version of a stream.
+    StreamVersion,
+    /// Counts of what is stored.
+    Stats,
+    /// The current head position.
+    Head,
+}
+
+impl StoreOp {
+    /// The subject token of the operation.
+    pub fn token(self) -> &'static str {
+        match self {
+            Self::Append => "append",
+            Self::ReadStream => "read_stream",
+            Self::ReadAll => "read_all",
+            Self::StreamVersion => "stream_version",
+            Self::Stats => "stats",
+            Self::Head => "head",
+        }
+    }
+}
+
+/// `gridcase.v1.store.<shard>.<op>`: where the store serves an operation.
+pub fn store_request(shard: &str, op: StoreOp) -> String {
+    format!("{ROOT}.store.{shard}.{}", op.token())
+}
+
+/// `gridcase.v1.store.<shard>.>`: every request subject of a shard.
+pub fn store_requests(shard: &str) -> String {
+    format!("{ROOT}.store.{shard}.>")
+}
+
+/// `gridcase.v1.store.<shard>.committed`: where the store announces its head after each commit.
+pub fn store_committed(shard: &str) -> String {
+    format!("{ROOT}.store.{shard}.committed")
+}
+
+/// `gridcase.v1.events.<stage>.<stream>`: where a committed event is published. Events of types
+/// the domain does not know go under the stage `other`.
+pub fn event(event_type: &str, stream: &str) -> String {
+    let stage = gridcase_domain::stage_of(event_type).unwrap_or("other");
+    format!("{ROOT}.events.{stage}.{stream}")
+}
+
+/// `gridcase.v1.dispatch.<department>`: work orders for one department.
+pub fn dispatch(department: &str) -> String {
+    format!("{ROOT}.dispatch.{department}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_are_versioned_and_namespaced() {
+        assert_eq!(
+            store_request("0", StoreOp::Append),
+            "gridcase.v1.store.0.append"
+        );
+        assert_eq!(store_requests("3"), "gridcase.v1.store.3.>");
+        assert_eq!(
+            event("CaseReported", "abc"),
+            "gridcase.v1.events.intake.abc"
+        );
+        assert_eq!(
+            event("DispatchAccepted", "abc"),
+            "gridcase.v1.events.dispatch.abc"
+        );
+        assert_eq!(event("SomethingNew", "abc"), "gridcase.v1.events.other.abc");
+        assert_eq!(dispatch("urban_mgmt"), "gridcase.v1.dispatch.urban_mgmt");
+    }
+}

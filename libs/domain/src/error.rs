@@ -1,0 +1,231 @@
+//! The two error types of the domain: a value that failed validation, and a
+//! command the case refused.
+
+use crate::case::CaseStatus;
+use crate::event::Assignee;
+use crate::values::{DepartmentCode, GridCode, Timestamp, WorkerId};
+
+/// The crate-wide result type; most functions fail with [`DomainError`].
+pub type Result<T, E = DomainError> = std::result::Result<T, E>;
+
+/// A value that does not meet its rules, naming the field so a caller can
+/// point the user at it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct ValidationError {
+    /// The field (or command argument) that was rejected, e.g. `"description"`.
+    pub field: &'static str,
+    /// Why it was rejected, lowercase and without a trailing period.
+    pub reason: String,
+}
+
+impl ValidationError {
+    /// Builds an error for `field` with the given reason.
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Why [`crate::decide`] refused a command.
+///
+/// Messages name the rule and, where status matters, the current status, so
+/// that an operator reading a log line knows what to do next.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum DomainError {
+    /// An argument of the command failed validation.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// Only `Report` may be the first command of a case.
+    #[error("case does not exist")]
+    CaseDoesNotExist,
+    /// A case is reported once; its id is taken.
+    #[error("cannot report: case already exists and is {status}")]
+    CaseAlreadyExists {
+        /// The status of the existing case.
+        status: CaseStatus,
+    },
+    /// The command is not allowed in the current status.
+    #[error("cannot {action}: case is {status}, not {expected}")]
+    WrongStatus {
+        /// The refused action, e.g. `"resolve"`.
+        action: &'static str,
+        /// The status the case is in.
+        status: CaseStatus,
+        /// The status (or statuses) the action needs.
+        expected: &'static str,
+    },
+    /// Only the current assignee may act on a dispatched case.
+    #[error("cannot {action}: {by} is not the assignee ({assignee} is)")]
+    NotAssignee {
+        /// The refused action.
+        action: &'static str,
+        /// Who tried to act.
+        by: Assignee,
+        /// Who the case is dispatched to.
+        assignee: Assignee,
+    },
+    /// A second acceptance is a client retry or a mix-up, never a new fact.
+    #[error("cannot accept: case already accepted by {by}")]
+    AlreadyAccepted {
+        /// Who accepted it.
+        by: Assignee,
+    },
+    /// Triage must not push a case back to whoever already said it is not theirs.
+    #[error("cannot triage: {assignee} already returned this case")]
+    AlreadyReturned {
+        /// The department or worker that returned the case before.
+        assignee: Assignee,
+    },
+    /// Merging a case into itself would lose it.
+    #[error("cannot merge: a case cannot be merged into itself")]
+    MergeIntoItself,
+    /// The dispatch goes somewhere the triage did not decide.
+    #[error(
+        "cannot dispatch: assignee {assignee} does not match the route, which expects {expected}"
+    )]
+    AssigneeDoesNotMatchRoute {
+        /// The assignee in the command.
+        assignee: Assignee,
+        /// The assignee the route calls for.
+        expected: Assignee,
+    },
+    /// The joint participants differ from the triage decision.
+    #[error("cannot dispatch: participants [{}] do not match the route, which expects [{}]", join(.participants), join(.expected))]
+    ParticipantsDoNotMatchRoute {
+        /// The participants in the command.
+        participants: Vec<DepartmentCode>,
+        /// The participants the route calls for.
+        expected: Vec<DepartmentCode>,
+    },
+    /// An accept deadline after the resolve deadline cannot both be met.
+    #[error("cannot dispatch: accept_deadline {accept} is after resolve_deadline {resolve}")]
+    DeadlinesOutOfOrder {
+        /// The accept deadline.
+        accept: Timestamp,
+        /// The resolve deadline.
+        resolve: Timestamp,
+    },
+    /// A deadline before the report usually means seconds were passed as milliseconds.
+    #[error("cannot dispatch: {field} {deadline} is not after reported_at {reported_at}")]
+    DeadlineBeforeReport {
+        /// `"accept_deadline"` or `"resolve_deadline"`.
+        field: &'static str,
+        /// The deadline given.
+        deadline: Timestamp,
+        /// When the case was reported.
+        reported_at: Timestamp,
+    },
+    /// One postponement request at a time, so the supervisor decides on a clear question.
+    #[error("cannot request postponement: a request until {until} is already pending")]
+    PostponementPending {
+        /// The pending request's new deadline.
+        until: Timestamp,
+    },
+    /// A postponement that does not move the deadline later is not a postponement.
+    #[error(
+        "cannot request postponement: until {until} is not after the resolve deadline {deadline}"
+    )]
+    PostponementNotLater {
+        /// The requested deadline.
+        until: Timestamp,
+        /// The current resolve deadline.
+        deadline: Timestamp,
+    },
+    /// Approve and refuse answer a pending request.
+    #[error("cannot {action}: no postponement request is pending")]
+    NoPostponementPending {
+        /// `"approve postponement"` or `"refuse postponement"`.
+        action: &'static str,
+    },
+    /// Whoever asked for more time cannot grant it to themselves.
+    #[error("cannot approve postponement: worker {worker} asked for it and cannot approve it")]
+    SelfApproval {
+        /// The worker who requested and tried to approve.
+        worker: WorkerId,
+    },
+    /// The resident rates each verification once.
+    #[error("cannot record satisfaction: already recorded for this verification")]
+    AlreadyRated,
+    /// Closing over a resident who says the problem persists would hide it.
+    #[error("cannot close: the rating says the problem is not resolved, reopen instead")]
+    RatedUnresolved,
+    /// A verified case is reopened only on the resident's word that it is not resolved.
+    #[error(
+        "cannot reopen: case is verified and has no rating saying the problem is not resolved"
+    )]
+    ReopenNeedsUnresolvedRating,
+    /// Escalation goes up the grid hierarchy, never sideways or down.
+    #[error("cannot escalate: {to} is not above the case grid {grid}")]
+    EscalationNotUpward {
+        /// The requested target.
+        to: GridCode,
+        /// The grid the case is located in.
+        grid: GridCode,
+    },
+    /// The state lacks something `apply` always sets; only a hand-built state gets here.
+    #[error("cannot {action}: case state has no {missing}")]
+    Inconsistent {
+        /// The refused action.
+        action: &'static str,
+        /// What is missing, e.g. `"assignee"`.
+        missing: &'static str,
+    },
+    /// The escalation counter is a `u8`; running out means something loops.
+    #[error("cannot escalate: escalation level is already {level}, the maximum")]
+    EscalationLimit {
+        /// The current level.
+        level: u8,
+    },
+}
+
+fn join(codes: &[DepartmentCode]) -> String {
+    codes
+        .iter()
+        .map(DepartmentCode::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_error_names_the_field() {
+        let error = ValidationError::new("description", "must not be empty");
+        assert_eq!(error.to_string(), "description: must not be empty");
+        assert_eq!(
+            DomainError::from(error).to_string(),
+            "description: must not be empty"
+        );
+    }
+
+    #[test]
+    fn wrong_status_names_status_and_expectation() {
+        let error = DomainError::WrongStatus {
+            action: "resolve",
+            status: CaseStatus::Dispatched,
+            expected: "accepted",
+        };
+        assert_eq!(
+            error.to_string(),
+            "cannot resolve: case is dispatched, not accepted"
+        );
+    }
+
+    #[test]
+    fn participant_mismatch_lists_departments() {
+        let code = |s| DepartmentCode::parse(s).unwrap();
+        let error = DomainError::ParticipantsDoNotMatchRoute {
+            participants: vec![code("water")],
+            expected: vec![code("water"), code("power")],
+        };
+        assert_eq!(
+            error.to_string(),
+            "cannot dispatch: participants [water] do not match the route, which expects [water, power]"
+        );
+    }
+}

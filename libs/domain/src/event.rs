@@ -1,0 +1,527 @@
+//! Events: the facts a case's timeline is made of.
+//!
+//! Each event type has its own payload struct so the codec can version
+//! types independently (see [`crate::codec`]). Payloads carry what a reader
+//! of the timeline needs without replaying earlier events.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+use crate::values::{
+    CaseId, CategoryCode, Channel, DepartmentCode, Description, GridCode, Location, Note, Priority,
+    Reporter, Timestamp, TrackingCode, Url, WorkerId,
+};
+
+/// Who a case is dispatched to: a department, or a grid worker handling it
+/// themselves.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assignee {
+    /// A department (the lead department for a joint consultation).
+    Department(DepartmentCode),
+    /// A grid worker handling the case themselves.
+    Worker(WorkerId),
+}
+
+impl fmt::Display for Assignee {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Assignee::Department(department) => write!(f, "department {department}"),
+            Assignee::Worker(worker) => write!(f, "worker {worker}"),
+        }
+    }
+}
+
+/// The triage decision about who handles a case.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    /// The grid worker fixes it on the spot (就地解决).
+    SelfHandle {
+        /// The worker.
+        worker: WorkerId,
+    },
+    /// One department handles it.
+    Department {
+        /// The department.
+        department: DepartmentCode,
+    },
+    /// Several departments consult, one leads and owns the outcome (联合会商).
+    Joint {
+        /// The department that owns the case.
+        lead: DepartmentCode,
+        /// The other departments involved; non-empty, no duplicates, not the lead.
+        participants: Vec<DepartmentCode>,
+    },
+}
+
+impl Route {
+    /// Builds a joint route, checking the participant rules.
+    pub fn joint(
+        lead: DepartmentCode,
+        participants: Vec<DepartmentCode>,
+    ) -> Result<Self, ValidationError> {
+        let route = Route::Joint { lead, participants };
+        route.validate()?;
+        Ok(route)
+    }
+
+    /// Checks the joint-route rules; the variants' fields are public, so
+    /// [`crate::decide`] calls this rather than trusting construction.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let Route::Joint { lead, participants } = self else {
+            return Ok(());
+        };
+        if participants.is_empty() {
+            return Err(ValidationError::new(
+                "participants",
+                "a joint route needs at least one participant",
+            ));
+        }
+        if participants.contains(lead) {
+            return Err(ValidationError::new(
+                "participants",
+                format!("lead department {lead} must not also be a participant"),
+            ));
+        }
+        for (index, participant) in participants.iter().enumerate() {
+            if participants[..index].contains(participant) {
+                return Err(ValidationError::new(
+                    "participants",
+                    format!("department {participant} is listed twice"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Who a dispatch along this route must go to.
+    pub fn assignee(&self) -> Assignee {
+        match self {
+            Route::SelfHandle { worker } => Assignee::Worker(worker.clone()),
+            Route::Department { department } => Assignee::Department(department.clone()),
+            Route::Joint { lead, .. } => Assignee::Department(lead.clone()),
+        }
+    }
+
+    /// The departments consulted besides the assignee (empty unless joint).
+    pub fn participants(&self) -> &[DepartmentCode] {
+        match self {
+            Route::Joint { participants, .. } => participants,
+            _ => &[],
+        }
+    }
+}
+
+/// Which deadline a warning or breach is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineStage {
+    /// The assignee must accept (签收) the dispatch.
+    Accept,
+    /// The assignee must resolve (办结) the case.
+    Resolve,
+    /// The centre must verify, rate and close (结案) the case.
+    Close,
+}
+
+impl DeadlineStage {
+    /// Stable snake_case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeadlineStage::Accept => "accept",
+            DeadlineStage::Resolve => "resolve",
+            DeadlineStage::Close => "close",
+        }
+    }
+}
+
+impl fmt::Display for DeadlineStage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A resident or worker reported a problem; the case begins.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaseReported {
+    /// The new case.
+    pub case_id: CaseId,
+    /// The code the reporter can quote on the phone.
+    pub tracking_code: TrackingCode,
+    /// How it reached the centre.
+    pub channel: Channel,
+    /// Who reported it (possibly anonymous).
+    pub reporter: Reporter,
+    /// Where the problem is.
+    pub location: Location,
+    /// What is wrong, in the reporter's words.
+    pub description: Description,
+    /// The catalogue category, if the reporter (usually a grid worker) chose one.
+    pub category: Option<CategoryCode>,
+    /// Photos or videos.
+    pub media: Vec<Url>,
+    /// When it was reported.
+    pub reported_at: Timestamp,
+}
+
+/// The centre classified the case and decided who handles it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseTriaged {
+    /// The confirmed catalogue category.
+    pub category: CategoryCode,
+    /// How pressing it is.
+    pub priority: Priority,
+    /// Who handles it.
+    pub route: Route,
+    /// The operator who triaged, if a person did.
+    pub triaged_by: Option<WorkerId>,
+}
+
+/// The case duplicates another and was folded into it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseMerged {
+    /// The case that carries on.
+    pub into: CaseId,
+}
+
+/// The centre will not handle the case (not actionable, not its remit).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseRejected {
+    /// Why, as told to the reporter.
+    pub reason: Note,
+}
+
+/// The case was sent to its assignee.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseDispatched {
+    /// Who owns the case now.
+    pub assignee: Assignee,
+    /// Departments consulted in a joint route.
+    pub participants: Vec<DepartmentCode>,
+    /// When the assignee must have accepted.
+    pub accept_deadline: Option<Timestamp>,
+    /// When the assignee must have resolved.
+    pub resolve_deadline: Option<Timestamp>,
+}
+
+/// The assignee accepted the dispatch (签收).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DispatchAccepted {
+    /// The assignee.
+    pub by: Assignee,
+}
+
+/// The assignee sent the case back as not theirs (退回); it goes back to triage.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DispatchReturned {
+    /// The assignee that returned it.
+    pub by: Assignee,
+    /// Why it is not theirs.
+    pub reason: Note,
+}
+
+/// The assignee reported progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressReported {
+    /// The assignee.
+    pub by: Assignee,
+    /// What happened.
+    pub note: Note,
+}
+
+/// The assignee asked for more time (延期申请).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostponementRequested {
+    /// The assignee.
+    pub by: Assignee,
+    /// The requested new resolve deadline.
+    pub until: Timestamp,
+    /// Why more time is needed.
+    pub reason: Note,
+}
+
+/// A supervisor granted the postponement; the resolve deadline moves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostponementApproved {
+    /// The supervisor.
+    pub by: WorkerId,
+    /// The new resolve deadline.
+    pub until: Timestamp,
+}
+
+/// A supervisor refused the postponement; the deadline stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostponementRefused {
+    /// The supervisor.
+    pub by: WorkerId,
+    /// Why.
+    pub reason: Note,
+}
+
+/// The assignee says the problem is fixed (办结).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseResolved {
+    /// The assignee.
+    pub by: Assignee,
+    /// What was done.
+    pub note: Note,
+    /// Photos of the result.
+    pub evidence: Vec<Url>,
+}
+
+/// Someone checked on site that the problem is fixed (核查).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseVerified {
+    /// The verifying grid worker or inspector.
+    pub by: WorkerId,
+    /// Remarks, if any.
+    pub note: Option<Note>,
+}
+
+/// The on-site check found the problem still there; back to the assignee.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerificationFailed {
+    /// The verifying grid worker or inspector.
+    pub by: WorkerId,
+    /// What is still wrong.
+    pub reason: Note,
+}
+
+/// The resident's rating of the handling (回访).
+///
+/// Schema version 2; version 1 lacked `resolved` and `comment` (see
+/// [`crate::codec::legacy`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SatisfactionRecorded {
+    /// Whether the resident says the problem is actually gone.
+    pub resolved: bool,
+    /// Whether the resident is satisfied with the handling.
+    pub satisfied: bool,
+    /// 1 (very dissatisfied) to 5 (very satisfied).
+    pub score: u8,
+    /// What the resident said, if anything.
+    pub comment: Option<Note>,
+}
+
+/// The case is finished (结案).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseClosed {
+    /// The operator who closed it; `None` when closed automatically.
+    pub by: Option<WorkerId>,
+}
+
+/// A verified or closed case came back: the problem persists or recurred.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseReopened {
+    /// Why.
+    pub reason: Note,
+}
+
+/// A deadline is close (预警).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineWarned {
+    /// Which deadline.
+    pub stage: DeadlineStage,
+    /// The deadline itself.
+    pub deadline: Timestamp,
+}
+
+/// A deadline passed (超时).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineBreached {
+    /// Which deadline.
+    pub stage: DeadlineStage,
+    /// The deadline itself.
+    pub deadline: Timestamp,
+}
+
+/// The case was raised to a higher level of the grid hierarchy (升级).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseEscalated {
+    /// How many times the case has been escalated, this one included.
+    pub level: u8,
+    /// The grid level now watching the case.
+    pub to: GridCode,
+}
+
+/// A supervisor pressed the assignee (督办/催办).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseUrged {
+    /// The supervisor.
+    pub by: WorkerId,
+    /// What was said.
+    pub note: Note,
+}
+
+/// Defines [`Event`] and its name/stage tables from one list, so the type
+/// names and NATS stage tokens cannot drift apart.
+macro_rules! events {
+    ($($(#[$doc:meta])* $variant:ident => $stage:literal,)*) => {
+        /// Everything that can happen to a case, one variant per event type.
+        ///
+        /// Store events through [`crate::codec`], which keys payloads by type
+        /// name and schema version; serde on this enum is for text formats
+        /// (JSON), where variants are named.
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        pub enum Event {
+            $($(#[$doc])* $variant($variant),)*
+        }
+
+        impl Event {
+            /// The variant name, e.g. `"CaseReported"`; the codec's type key.
+            pub const fn type_name(&self) -> &'static str {
+                match self {
+                    $(Event::$variant(_) => stringify!($variant),)*
+                }
+            }
+
+            /// The loop stage: `intake`, `triage`, `dispatch`, `supervision`
+            /// or `evaluation`; used as a NATS subject token.
+            pub const fn stage(&self) -> &'static str {
+                match self {
+                    $(Event::$variant(_) => $stage,)*
+                }
+            }
+        }
+
+        /// Every event type name, in declaration order.
+        pub const EVENT_TYPES: &[&str] = &[$(stringify!($variant),)*];
+
+        /// The stage of an event type given by name, or `None` if unknown.
+        pub fn stage_of(type_name: &str) -> Option<&'static str> {
+            match type_name {
+                $(stringify!($variant) => Some($stage),)*
+                _ => None,
+            }
+        }
+
+        $(
+            impl From<$variant> for Event {
+                fn from(payload: $variant) -> Self {
+                    Event::$variant(payload)
+                }
+            }
+        )*
+    };
+}
+
+events! {
+    /// See [`CaseReported`].
+    CaseReported => "intake",
+    /// See [`CaseTriaged`].
+    CaseTriaged => "triage",
+    /// See [`CaseMerged`].
+    CaseMerged => "triage",
+    /// See [`CaseRejected`].
+    CaseRejected => "triage",
+    /// See [`CaseDispatched`].
+    CaseDispatched => "dispatch",
+    /// See [`DispatchAccepted`].
+    DispatchAccepted => "dispatch",
+    /// See [`DispatchReturned`].
+    DispatchReturned => "dispatch",
+    /// See [`ProgressReported`].
+    ProgressReported => "dispatch",
+    /// See [`PostponementRequested`].
+    PostponementRequested => "dispatch",
+    /// See [`PostponementApproved`].
+    PostponementApproved => "dispatch",
+    /// See [`PostponementRefused`].
+    PostponementRefused => "dispatch",
+    /// See [`CaseResolved`].
+    CaseResolved => "dispatch",
+    /// See [`CaseVerified`].
+    CaseVerified => "evaluation",
+    /// See [`VerificationFailed`].
+    VerificationFailed => "evaluation",
+    /// See [`SatisfactionRecorded`].
+    SatisfactionRecorded => "evaluation",
+    /// See [`CaseClosed`].
+    CaseClosed => "evaluation",
+    /// See [`CaseReopened`].
+    CaseReopened => "evaluation",
+    /// See [`DeadlineWarned`].
+    DeadlineWarned => "supervision",
+    /// See [`DeadlineBreached`].
+    DeadlineBreached => "supervision",
+    /// See [`CaseEscalated`].
+    CaseEscalated => "supervision",
+    /// See [`CaseUrged`].
+    CaseUrged => "supervision",
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn department(code: &str) -> DepartmentCode {
+        DepartmentCode::parse(code).unwrap()
+    }
+
+    #[test]
+    fn stage_of_covers_every_type_and_nothing_else() {
+        assert_eq!(EVENT_TYPES.len(), 21);
+        for name in EVENT_TYPES {
+            let stage = stage_of(name).unwrap();
+            assert!(
+                ["intake", "triage", "dispatch", "supervision", "evaluation"].contains(&stage),
+                "{name}: {stage}"
+            );
+        }
+        assert_eq!(stage_of("CaseReported"), Some("intake"));
+        assert_eq!(stage_of("CaseEscalated"), Some("supervision"));
+        assert_eq!(stage_of("caseReported"), None);
+        assert_eq!(stage_of("DepartmentRated"), None);
+    }
+
+    #[test]
+    fn type_name_and_stage_agree_with_the_table() {
+        let event = Event::from(CaseMerged {
+            into: CaseId::from_u128(7),
+        });
+        assert_eq!(event.type_name(), "CaseMerged");
+        assert_eq!(event.stage(), "triage");
+        assert_eq!(stage_of(event.type_name()), Some(event.stage()));
+    }
+
+    #[test]
+    fn joint_route_rules() {
+        assert!(Route::joint(department("water"), vec![department("power")]).is_ok());
+        assert_eq!(
+            Route::joint(department("water"), vec![])
+                .unwrap_err()
+                .to_string(),
+            "participants: a joint route needs at least one participant"
+        );
+        assert_eq!(
+            Route::joint(department("water"), vec![department("water")])
+                .unwrap_err()
+                .to_string(),
+            "participants: lead department water must not also be a participant"
+        );
+        assert_eq!(
+            Route::joint(
+                department("water"),
+                vec![department("power"), department("gas"), department("power")]
+            )
+            .unwrap_err()
+            .to_string(),
+            "participants: department power is listed twice"
+        );
+    }
+
+    #[test]
+    fn route_names_its_assignee() {
+        let route = Route::joint(department("water"), vec![department("power")]).unwrap();
+        assert_eq!(route.assignee(), Assignee::Department(department("water")));
+        assert_eq!(route.participants(), &[department("power")]);
+        let route = Route::SelfHandle {
+            worker: WorkerId::parse("li-si").unwrap(),
+        };
+        assert_eq!(route.assignee().to_string(), "worker li-si");
+        assert!(route.participants().is_empty());
+    }
+}

@@ -1,0 +1,20 @@
+//! The pure case domain of gridcase, the case loop of a city hotline
+//! centre's grid governance (网格化管理): collect → triage → dispatch →
+//! resolve → evaluate. It holds the validated value types, the case events
+//! and their versioned byte codec, and the case state machine (`decide`
+//! turns a command into events, `apply` folds events into state). It does
+//! no I/O and reads no clock or random source: time and ids come in as
+//! values, so the event store and services built on top can replay and
+//! test it deterministically.
+
+pub mod case;
+pub mod codec;
+pub mod error;
+pub mod event;
+pub mod values;
+
+pub use case::{apply, decide, CaseState, CaseStatus, Command, PendingPostponement, Rating};
+pub use codec::{decode, encode, CodecError, EncodedEvent};
+pub use error::{DomainError, Result, ValidationError};
+pub use event::{stage_of, Assignee, DeadlineStage, Event, Route, EVENT_TYPES};
+pub use values::*;

@@ -1,0 +1,24 @@
+//! Validated value types.
+//!
+//! Every type here can only hold a valid value: constructors and `parse`
+//! check the rules, and deserialisation goes through the same checks, so a
+//! decoded event can never smuggle in a value that `parse` would reject.
+//! `Display` output always parses back to the same value.
+
+mod codes;
+mod contact;
+mod grid;
+mod ids;
+mod labels;
+mod place;
+mod text;
+mod time;
+
+pub use codes::{CategoryCode, CategoryKind, DepartmentCode, WorkerId};
+pub use contact::{Phone, Reporter};
+pub use grid::{GridCode, GridLevel};
+pub use ids::{CaseId, EventId, TrackingCode};
+pub use labels::{Channel, Priority};
+pub use place::{Coordinates, Location};
+pub use text::{Address, Description, Note, PersonName, Url};
+pub use time::Timestamp;

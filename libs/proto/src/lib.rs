@@ -1,0 +1,18 @@
+//! Protobuf messages and gRPC services of gridcase, generated from `proto/`.
+//!
+//! Generated types stay at the edge: services convert them into domain types with `TryFrom`,
+//! and the domain never imports this crate.
+
+#![allow(missing_docs, clippy::all, missing_debug_implementations)]
+
+/// The encoded file descriptor set of every proto, for gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/gridcase_descriptor.bin"));
+
+/// The event store's admin API.
+pub mod store {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/gridcase.store.v1.rs"));
+    }
+}

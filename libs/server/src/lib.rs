@@ -1,0 +1,116 @@
+//! What every gridcase service process shares, so no service writes it twice: logging set-up,
+//! the shutdown signal, a gRPC server that always ships health and reflection, and the one table
+//! that maps error kinds to gRPC status codes.
+
+use std::future::Future;
+
+use gridcase_eventstore::StoreError;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::Routes;
+use tonic::{Code, Status};
+use tonic_health::ServingStatus;
+
+/// Installs the `tracing` subscriber: human-readable lines on stderr, filtered by `RUST_LOG`
+/// (default `info`). Safe to call more than once.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+/// Serves `routes` on `listener` until `shutdown` resolves, together with the standard gRPC
+/// health service (each of `service_names` reported serving) and server reflection over every
+/// gridcase proto.
+pub async fn serve_grpc(
+    listener: TcpListener,
+    routes: Routes,
+    service_names: &[&str],
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    for name in service_names {
+        reporter
+            .set_service_status(*name, ServingStatus::Serving)
+            .await;
+    }
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(gridcase_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .expect("the compiled descriptor sets are valid");
+    let routes = routes.add_service(health).add_service(reflection);
+    tonic::transport::Server::builder()
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await
+}
+
+/// The gRPC code for each kind of store error: the one table services use.
+pub fn store_error_code(error: &StoreError) -> Code {
+    match error {
+        StoreError::WrongExpectedVersion { .. } => Code::Aborted,
+        StoreError::InvalidRequest(_) | StoreError::PartialDuplicate { .. } => {
+            Code::InvalidArgument
+        }
+        StoreError::Corrupt { .. } => Code::DataLoss,
+        StoreError::Unavailable(_) => Code::Unavailable,
+    }
+}
+
+/// A store error as a gRPC status carrying the store's message.
+pub fn store_status(error: &StoreError) -> Status {
+    Status::new(store_error_code(error), error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gridcase_eventstore::ExpectedVersion;
+
+    #[test]
+    fn store_errors_map_to_the_conventional_codes() {
+        let conflict = StoreError::WrongExpectedVersion {
+            stream: "s".into(),
+            expected: ExpectedVersion::NoStream,
+            current: Some(2),
+        };
+        assert_eq!(store_status(&conflict).code(), Code::Aborted);
+        assert!(store_status(&conflict).message().contains("current 2"));
+        assert_eq!(
+            store_error_code(&StoreError::InvalidRequest("x".into())),
+            Code::InvalidArgument
+        );
+        assert_eq!(
+            store_error_code(&StoreError::Unavailable("down".into())),
+            Code::Unavailable
+        );
+        assert_eq!(
+            store_error_code(&StoreError::Corrupt {
+                position: 1,
+                reason: "x".into()
+            }),
+            Code::DataLoss
+        );
+    }
+}

@@ -1,0 +1,209 @@
+//! A sandbox for tests that start real things: a real `nats-server` on a free port with its own
+//! temp dir, the store service in-process or as a child process (which tests can kill -9), and
+//! clients wired to them. Everything is torn down when the values drop.
+//!
+//! When nats-server is missing the sandbox panics with the command that installs it: a test that
+//! needs NATS fails loudly, it never skips.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gridcase_bus::{NatsServer, StoreClient};
+use gridcase_store::{RelayMode, StoreServiceConfig};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A real nats-server in a temp dir.
+#[derive(Debug)]
+pub struct Sandbox {
+    nats: NatsServer,
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    /// Starts nats-server (JetStream on) on a free port. Panics, naming the install command,
+    /// if nats-server is not installed.
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("creating the sandbox temp dir");
+        let nats_dir = dir.path().join("nats");
+        std::fs::create_dir_all(&nats_dir).expect("creating the nats dir");
+        let nats = NatsServer::start(&nats_dir, 0)
+            .unwrap_or_else(|e| panic!("the test sandbox needs a real nats-server: {e}"));
+        Self { nats, dir }
+    }
+
+    /// The NATS client URL.
+    pub fn nats_url(&self) -> String {
+        self.nats.url()
+    }
+
+    /// A path inside the sandbox's temp dir.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A new NATS connection to the sandbox's server.
+    pub async fn connect(&self) -> async_nats::Client {
+        gridcase_bus::connect(&self.nats_url())
+            .await
+            .expect("connecting to the sandbox nats-server")
+    }
+
+    /// A store client on shard 0.
+    pub async fn store_client(&self) -> StoreClient {
+        StoreClient::new(self.connect().await, gridcase_bus::subjects::DEFAULT_SHARD)
+    }
+
+    /// Runs the store service in this process with its data in `data_dir`, and waits until it
+    /// answers.
+    pub async fn start_store(&self, data_dir: &Path, relay: RelayMode) -> InProcessStore {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding a gRPC port");
+        let grpc_addr = listener.local_addr().expect("a bound address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let config = StoreServiceConfig {
+            relay,
+            ..StoreServiceConfig::new(data_dir)
+        };
+        let nats = self.connect().await;
+        let task = tokio::spawn(async move {
+            gridcase_store::run(config, nats, listener, async move {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("the store service ran");
+        });
+        let client = self.store_client().await;
+        wait_until_answering(&client).await;
+        InProcessStore {
+            stop: Some(stop),
+            task: Some(task),
+            grpc_addr,
+            client,
+        }
+    }
+
+    /// Runs the store service binary `binary` as a child process (so a test can kill it with
+    /// SIGKILL), with its data in `data_dir`, and waits until it answers.
+    pub async fn spawn_store_process(
+        &self,
+        binary: &Path,
+        data_dir: &Path,
+        relay: &str,
+    ) -> StoreProcess {
+        let grpc_port = gridcase_bus::natsd::free_port().expect("a free port");
+        let log_path = self.path(&format!(
+            "store-{}.log",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        let log = std::fs::File::create(&log_path).expect("creating the store log");
+        let child = Command::new(binary)
+            .arg("--data")
+            .arg(data_dir)
+            .arg("--nats")
+            .arg(self.nats_url())
+            .arg("--grpc")
+            .arg(format!("127.0.0.1:{grpc_port}"))
+            .arg("--relay")
+            .arg(relay)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("cloning the log handle"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawning {}: {e}", binary.display()));
+        let mut process = StoreProcess {
+            child,
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], grpc_port)),
+            log_path,
+        };
+        let client = self.store_client().await;
+        let started = Instant::now();
+        while client.head().await.is_err() {
+            if let Ok(Some(status)) = process.child.try_wait() {
+                panic!("the store process exited with {status}: {}", process.log());
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the store process did not answer within 30 s: {}",
+                process.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        process
+    }
+}
+
+async fn wait_until_answering(client: &StoreClient) {
+    let started = Instant::now();
+    while let Err(e) = client.head().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the store did not answer within 30 s: {e}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The store service running in the test's process.
+#[derive(Debug)]
+pub struct InProcessStore {
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+    /// Where its gRPC admin API listens.
+    pub grpc_addr: SocketAddr,
+    /// A client of it.
+    pub client: StoreClient,
+}
+
+impl InProcessStore {
+    /// Shuts it down gracefully and waits until it has closed its store.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("the store service task ended cleanly");
+        }
+    }
+}
+
+impl Drop for InProcessStore {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The store service running as a child process; killed when dropped.
+#[derive(Debug)]
+pub struct StoreProcess {
+    child: Child,
+    /// Where its gRPC admin API listens.
+    pub grpc_addr: SocketAddr,
+    log_path: PathBuf,
+}
+
+impl StoreProcess {
+    /// Kills it with SIGKILL, as a crash would, and waits for it to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+}
+
+impl Drop for StoreProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

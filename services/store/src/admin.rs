@@ -1,0 +1,60 @@
+//! The gRPC admin API: stats and a whole-log verify.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use gridcase_eventstore::{EventStore, SledStore};
+use gridcase_proto::store::v1::store_admin_server::{StoreAdmin, StoreAdminServer};
+use gridcase_proto::store::v1::{StatsRequest, StatsResponse, VerifyRequest, VerifyResponse};
+use gridcase_server::store_status;
+use tonic::service::Routes;
+use tonic::{Request, Response, Status};
+
+/// The fully qualified gRPC service name, for health reporting.
+pub(crate) const SERVICE_NAME: &str = "gridcase.store.v1.StoreAdmin";
+
+#[derive(Debug)]
+struct Admin {
+    store: SledStore,
+    published: Arc<AtomicU64>,
+}
+
+/// The admin service as routes for the shared gRPC server.
+pub(crate) fn routes(store: SledStore, published: Arc<AtomicU64>) -> Routes {
+    Routes::new(StoreAdminServer::new(Admin { store, published }))
+}
+
+#[tonic::async_trait]
+impl StoreAdmin for Admin {
+    #[tracing::instrument(skip_all)]
+    async fn stats(&self, _: Request<StatsRequest>) -> Result<Response<StatsResponse>, Status> {
+        let stats = self.store.stats().await.map_err(|e| store_status(&e))?;
+        Ok(Response::new(StatsResponse {
+            events: stats.events,
+            streams: stats.streams,
+            disk_bytes: stats.disk_bytes,
+            published_up_to: self.published.load(Ordering::Acquire),
+            flushes: self.store.flush_count(),
+            appends: self.store.append_count(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn verify(&self, _: Request<VerifyRequest>) -> Result<Response<VerifyResponse>, Status> {
+        let store = self.store.clone();
+        let report = tokio::task::spawn_blocking(move || store.verify(|_, _| {}))
+            .await
+            .map_err(|e| Status::internal(format!("verify task failed: {e}")))?
+            .map_err(|e| store_status(&e))?;
+        tracing::info!(
+            events = report.events,
+            problems = report.problems.len(),
+            "verified"
+        );
+        Ok(Response::new(VerifyResponse {
+            events: report.events,
+            streams: report.streams,
+            problems: report.problems,
+        }))
+    }
+}

@@ -1,0 +1,52 @@
+//! `gridcase-store`: runs the event-store service as its own process.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use gridcase_store::{RelayMode, StoreServiceConfig};
+
+/// The gridcase event-store service.
+#[derive(Debug, Parser)]
+#[command(name = "gridcase-store", version)]
+struct Args {
+    /// Directory of the sled database.
+    #[arg(long, env = "GRIDCASE_STORE_DATA")]
+    data: PathBuf,
+    /// NATS server URL.
+    #[arg(
+        long,
+        env = "GRIDCASE_NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
+    nats: String,
+    /// Address of the gRPC admin API.
+    #[arg(long, env = "GRIDCASE_STORE_GRPC", default_value = "127.0.0.1:7101")]
+    grpc: SocketAddr,
+    /// The shard this store serves.
+    #[arg(long, env = "GRIDCASE_STORE_SHARD", default_value = "0")]
+    shard: String,
+    /// Outbox relay: on, or (for failure tests) off / no-checkpoint.
+    #[arg(long, env = "GRIDCASE_STORE_RELAY", default_value = "on")]
+    relay: RelayMode,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    gridcase_server::init_tracing();
+    let args = Args::parse();
+    let nats = gridcase_bus::connect(&args.nats)
+        .await
+        .with_context(|| format!("connecting to NATS at {}", args.nats))?;
+    let listener = tokio::net::TcpListener::bind(args.grpc)
+        .await
+        .with_context(|| format!("binding the gRPC admin address {}", args.grpc))?;
+    let config = StoreServiceConfig {
+        shard: args.shard,
+        relay: args.relay,
+        ..StoreServiceConfig::new(args.data)
+    };
+    gridcase_store::run(config, nats, listener, gridcase_server::shutdown_signal()).await?;
+    Ok(())
+}

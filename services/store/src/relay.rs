@@ -1,0 +1,164 @@
+//! The outbox relay: publishes every committed event, in position order, to JetStream.
+//!
+//! The "published up to" checkpoint lives in sled and is saved only after JetStream has
+//! acknowledged a whole batch. A crash anywhere in between republishes at most the batch in
+//! flight, under the same `Nats-Msg-Id`s, and JetStream's duplicate window drops those copies.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, message::PublishMessage, stream};
+use gridcase_bus::{subjects, wire};
+use gridcase_eventstore::{EventStore, SledStore};
+use tokio::sync::watch;
+
+/// Name of the relay's checkpoint in the store.
+pub const OUTBOX_CHECKPOINT: &str = "outbox";
+
+/// How long JetStream remembers message ids to drop republished copies.
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+
+/// Events the relay reads per batch; also the most it republishes after a crash.
+const BATCH: usize = 1_024;
+
+/// Whether the relay runs. The two fault modes exist so tests can stop the process at the two
+/// dangerous points: after commit but before publish, and after publish but before the
+/// checkpoint is saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayMode {
+    /// Publish and checkpoint.
+    On,
+    /// Do not publish at all (as if the process died right after every commit).
+    Off,
+    /// Publish but never save the checkpoint (as if it died right after every publish).
+    NoCheckpoint,
+}
+
+impl std::str::FromStr for RelayMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "on" => Ok(Self::On),
+            "off" => Ok(Self::Off),
+            "no-checkpoint" => Ok(Self::NoCheckpoint),
+            other => Err(format!(
+                "relay: {other:?} is not one of on, off, no-checkpoint"
+            )),
+        }
+    }
+}
+
+/// Creates the event feed's JetStream stream if it does not exist.
+pub(crate) async fn ensure_stream(js: &jetstream::Context) -> Result<(), String> {
+    js.get_or_create_stream(stream::Config {
+        name: subjects::EVENTS_STREAM.to_owned(),
+        subjects: vec![subjects::EVENTS_ALL.to_owned()],
+        storage: stream::StorageType::File,
+        duplicate_window: DUPLICATE_WINDOW,
+        ..Default::default()
+    })
+    .await
+    .map(|_| ())
+    .map_err(|e| format!("creating stream {}: {e}", subjects::EVENTS_STREAM))
+}
+
+/// Runs the relay until `stop` turns true; retries after NATS trouble from the last
+/// acknowledged position.
+pub(crate) async fn run(
+    store: SledStore,
+    nats: async_nats::Client,
+    mode: RelayMode,
+    window: usize,
+    published: Arc<AtomicU64>,
+    mut stop: watch::Receiver<bool>,
+) {
+    if mode == RelayMode::Off {
+        tracing::warn!("outbox relay is off: committed events are not published");
+        return;
+    }
+    let js = jetstream::new(nats);
+    loop {
+        let attempt = async {
+            ensure_stream(&js).await?;
+            relay(&store, &js, mode, window.max(1), &published).await
+        };
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return,
+            result = attempt => {
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "outbox relay interrupted; retrying");
+                }
+            }
+        }
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+async fn relay(
+    store: &SledStore,
+    js: &jetstream::Context,
+    mode: RelayMode,
+    window: usize,
+    published: &AtomicU64,
+) -> Result<(), String> {
+    let mut next = published.load(Ordering::Acquire);
+    let mut head = store.watch_head();
+    tracing::info!(from = next, "outbox relay running");
+    loop {
+        if *head.borrow_and_update() <= next {
+            head.changed()
+                .await
+                .map_err(|_| "the store closed".to_owned())?;
+            continue;
+        }
+        let batch = store
+            .read_all(next, BATCH)
+            .await
+            .map_err(|e| format!("reading from {next}: {e}"))?;
+        let mut acks = VecDeque::with_capacity(window);
+        for event in &batch {
+            let message = PublishMessage::build()
+                .message_id(format!("{:032x}", event.event_id))
+                .payload(wire::encode(event));
+            let subject = subjects::event(&event.event_type, &event.stream_id);
+            let ack = js
+                .send_publish(subject, message)
+                .await
+                .map_err(|e| format!("publishing position {}: {e}", event.position))?;
+            acks.push_back((event.position, ack));
+            if acks.len() >= window {
+                await_ack(acks.pop_front()).await?;
+            }
+        }
+        while !acks.is_empty() {
+            await_ack(acks.pop_front()).await?;
+        }
+        if let Some(last) = batch.last() {
+            next = last.position + 1;
+            if mode == RelayMode::On {
+                store
+                    .save_checkpoint(OUTBOX_CHECKPOINT, next)
+                    .await
+                    .map_err(|e| format!("saving the outbox checkpoint: {e}"))?;
+            }
+            published.store(next, Ordering::Release);
+        }
+    }
+}
+
+async fn await_ack(
+    pending: Option<(u64, jetstream::context::PublishAckFuture)>,
+) -> Result<(), String> {
+    let Some((position, ack)) = pending else {
+        return Ok(());
+    };
+    ack.await
+        .map(|_| ())
+        .map_err(|e| format!("no ack for position {position}: {e}"))
+}
