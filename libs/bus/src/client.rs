@@ -10,17 +10,26 @@ use gridcase_eventstore::{
     StoreStats,
 };
 use serde::{de::DeserializeOwned, Serialize};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::subjects::{self, StoreOp};
 use crate::wire::{
-    decode_reply, encode, AppendRequest, ReadAllRequest, ReadStreamRequest, StreamVersionRequest,
+    decode_reply, encode, AppendBatchRequest, AppendRequest, RawRecordRef, ReadAllRequest,
+    ReadStreamRequest, Reply, StreamVersionRequest, MAX_APPENDS_PER_BATCH,
 };
 
 /// How often the client asks for the head even without announcements, so a lost announcement
 /// (core NATS is at-most-once) delays a subscriber by at most this long.
 const HEAD_POLL: Duration = Duration::from_millis(500);
+
+/// Append messages one client keeps in flight. While all are out, new appends wait and leave
+/// together in the next message: under load many appends share a message, when idle each
+/// leaves at once.
+const APPENDS_IN_FLIGHT: usize = 4;
+
+/// Payload bytes after which a batch is sent rather than grown.
+const BATCH_BYTES: usize = 512 * 1024;
 
 /// An [`EventStore`] served by the store service of one shard over NATS.
 #[derive(Debug, Clone)]
@@ -34,11 +43,20 @@ struct Inner {
     shard: String,
     head: watch::Sender<u64>,
     watcher: JoinHandle<()>,
+    appends: mpsc::UnboundedSender<PendingAppend>,
+    batcher: JoinHandle<()>,
+}
+
+#[derive(Debug)]
+struct PendingAppend {
+    request: AppendRequest,
+    reply: oneshot::Sender<Result<AppendResult>>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
         self.watcher.abort();
+        self.batcher.abort();
     }
 }
 
@@ -48,12 +66,16 @@ impl StoreClient {
     pub fn new(nats: async_nats::Client, shard: &str) -> Self {
         let (head, _) = watch::channel(0);
         let watcher = tokio::spawn(follow_head(nats.clone(), shard.to_owned(), head.clone()));
+        let (appends, pending) = mpsc::unbounded_channel();
+        let batcher = tokio::spawn(send_appends(nats.clone(), shard.to_owned(), pending));
         Self {
             inner: Arc::new(Inner {
                 nats,
                 shard: shard.to_owned(),
                 head,
                 watcher,
+                appends,
+                batcher,
             }),
         }
     }
@@ -75,6 +97,10 @@ impl StoreClient {
     ) -> Result<Resp> {
         call(&self.inner.nats, &self.inner.shard, op, request).await
     }
+
+    async fn call_raw<Req: Serialize>(&self, op: StoreOp, request: &Req) -> Result<bytes::Bytes> {
+        call_raw(&self.inner.nats, &self.inner.shard, op, request).await
+    }
 }
 
 async fn call<Req: Serialize, Resp: DeserializeOwned>(
@@ -83,6 +109,16 @@ async fn call<Req: Serialize, Resp: DeserializeOwned>(
     op: StoreOp,
     request: &Req,
 ) -> Result<Resp> {
+    decode_reply(&call_raw(nats, shard, op, request).await?)
+}
+
+/// Sends a request and returns the reply body undecoded.
+async fn call_raw<Req: Serialize>(
+    nats: &async_nats::Client,
+    shard: &str,
+    op: StoreOp,
+    request: &Req,
+) -> Result<bytes::Bytes> {
     let subject = subjects::store_request(shard, op);
     let reply = nats
         .request(subject.clone(), encode(request))
@@ -98,7 +134,87 @@ async fn call<Req: Serialize, Resp: DeserializeOwned>(
                 _ => format!("request on {subject}: {e}"),
             })
         })?;
-    decode_reply(&reply.payload)
+    Ok(reply.payload)
+}
+
+/// Sends appends as they come, coalescing those that queue up while the in-flight limit is
+/// reached into one `append_batch` message.
+async fn send_appends(
+    nats: async_nats::Client,
+    shard: String,
+    mut pending: mpsc::UnboundedReceiver<PendingAppend>,
+) {
+    let slots = Arc::new(Semaphore::new(APPENDS_IN_FLIGHT));
+    while let Some(first) = pending.recv().await {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let mut bytes = payload_bytes(&first.request);
+        let mut batch = vec![first];
+        while batch.len() < MAX_APPENDS_PER_BATCH && bytes < BATCH_BYTES {
+            match pending.try_recv() {
+                Ok(next) => {
+                    bytes += payload_bytes(&next.request);
+                    batch.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        let nats = nats.clone();
+        let shard = shard.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            if batch.len() == 1 {
+                let PendingAppend { request, reply } = batch.remove(0);
+                let _ = reply.send(call(&nats, &shard, StoreOp::Append, &request).await);
+                return;
+            }
+            let (requests, replies): (Vec<_>, Vec<_>) = batch
+                .into_iter()
+                .map(|pending| (pending.request, pending.reply))
+                .unzip();
+            let outcome = call::<_, Vec<Reply<AppendResult>>>(
+                &nats,
+                &shard,
+                StoreOp::AppendBatch,
+                &AppendBatchRequest { appends: requests },
+            )
+            .await;
+            match outcome {
+                Ok(outcomes) if outcomes.len() == replies.len() => {
+                    for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                        let _ = reply.send(outcome);
+                    }
+                }
+                Ok(outcomes) => {
+                    let error = StoreError::Unavailable(format!(
+                        "the store answered {} outcomes for {} appends",
+                        outcomes.len(),
+                        replies.len()
+                    ));
+                    for reply in replies {
+                        let _ = reply.send(Err(error.clone()));
+                    }
+                }
+                Err(error) => {
+                    for reply in replies {
+                        let _ = reply.send(Err(error.clone()));
+                    }
+                }
+            }
+        });
+    }
+}
+
+fn payload_bytes(request: &AppendRequest) -> usize {
+    request.events.iter().map(|e| e.payload.len() + 64).sum()
+}
+
+fn decode_raw(body: &[u8]) -> Result<Vec<RecordedEvent>> {
+    decode_reply::<Vec<RawRecordRef<'_>>>(body)?
+        .iter()
+        .map(|record| gridcase_eventstore::decode_record(record.position, record.bytes))
+        .collect()
 }
 
 async fn follow_head(nats: async_nats::Client, shard: String, head: watch::Sender<u64>) {
@@ -143,12 +259,21 @@ impl EventStore for StoreClient {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult> {
+        // Checked here too, so a bad append never shares a message with good ones.
+        gridcase_eventstore::validate_append(stream, &events)?;
         let request = AppendRequest {
             stream: stream.to_owned(),
             expected,
             events,
         };
-        self.call(StoreOp::Append, &request).await
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .appends
+            .send(PendingAppend { request, reply })
+            .map_err(|_| StoreError::Unavailable("the append sender has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the append sender dropped the append".into()))?
     }
 
     async fn read_stream(
@@ -162,7 +287,7 @@ impl EventStore for StoreClient {
             from_version,
             max: max.min(u32::MAX as usize) as u32,
         };
-        self.call(StoreOp::ReadStream, &request).await
+        decode_raw(&self.call_raw(StoreOp::ReadStream, &request).await?)
     }
 
     async fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>> {
@@ -170,7 +295,7 @@ impl EventStore for StoreClient {
             from_position,
             max: max.min(u32::MAX as usize) as u32,
         };
-        self.call(StoreOp::ReadAll, &request).await
+        decode_raw(&self.call_raw(StoreOp::ReadAll, &request).await?)
     }
 
     async fn stream_version(&self, stream: &str) -> Result<Option<u64>> {

@@ -17,6 +17,8 @@ pub const DEFAULT_SHARD: &str = "0";
 pub enum StoreOp {
     /// Append events to a stream.
     Append,
+    /// Several independent appends in one message, each with its own outcome.
+    AppendBatch,
     /// Read a stream forward.
     ReadStream,
     /// Read the global log forward.
@@ -34,6 +36,7 @@ impl StoreOp {
     pub fn token(self) -> &'static str {
         match self {
             Self::Append => "append",
+            Self::AppendBatch => "append_batch",
             Self::ReadStream => "read_stream",
             Self::ReadAll => "read_all",
             Self::StreamVersion => "stream_version",

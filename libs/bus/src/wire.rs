@@ -9,8 +9,8 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 /// What every store request gets back.
 pub type Reply<T> = Result<T, StoreError>;
 
-/// Largest read-all or read-stream reply the store builds, in bytes; keeps replies under the
-/// server's `max_payload` (8 MiB in gridcase's nats-server config, 1 MiB by default).
+/// Smallest cap on a read reply, in bytes: it fits nats-server's default `max_payload` (1 MiB).
+/// The store uses a larger cap when the server allows larger messages (gridcase's config: 8 MiB).
 pub const MAX_REPLY_BYTES: usize = 900 * 1024;
 
 /// Append events to a stream.
@@ -22,6 +22,44 @@ pub struct AppendRequest {
     pub expected: ExpectedVersion,
     /// The events, appended atomically.
     pub events: Vec<NewEvent>,
+}
+
+/// Independent appends sent together: a client coalesces what its tasks append while an
+/// earlier message is in flight, so NATS carries one message for many appends. Each append
+/// succeeds or fails on its own; the reply holds one outcome per append, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppendBatchRequest {
+    /// The appends.
+    pub appends: Vec<AppendRequest>,
+}
+
+/// Most appends one batch message may carry.
+pub const MAX_APPENDS_PER_BATCH: usize = 1_024;
+
+/// A stored record as the store holds it: position and the record bytes (format byte, CRC,
+/// body). Reads ship these unchanged and the reader decodes them straight from the reply
+/// buffer, so the store does not decode and re-encode every event it serves, and the checksum
+/// is checked end to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawRecordRef<'a> {
+    /// Global position.
+    pub position: u64,
+    /// The record bytes.
+    #[serde(borrow, with = "serde_bytes_borrowed")]
+    pub bytes: &'a [u8],
+}
+
+/// Byte slices as one length-prefixed blob rather than a sequence of numbers.
+mod serde_bytes_borrowed {
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<&'de [u8], D::Error> {
+        serde::Deserialize::deserialize(deserializer)
+    }
 }
 
 /// Read a stream forward from a version.
@@ -64,8 +102,8 @@ pub fn decode_request<T: DeserializeOwned>(what: &str, body: &[u8]) -> Reply<T> 
         .map_err(|e| StoreError::InvalidRequest(format!("request body: not a {what}: {e}")))
 }
 
-/// Decodes a reply body.
-pub fn decode_reply<T: DeserializeOwned>(body: &[u8]) -> Reply<T> {
+/// Decodes a reply body; the result may borrow from it.
+pub fn decode_reply<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Reply<T> {
     postcard::from_bytes::<Reply<T>>(body).unwrap_or_else(|e| {
         Err(StoreError::Unavailable(format!(
             "the store sent an undecodable reply: {e}"
@@ -76,6 +114,19 @@ pub fn decode_reply<T: DeserializeOwned>(body: &[u8]) -> Reply<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_records_round_trip_as_one_blob() {
+        let written: Reply<Vec<RawRecordRef<'_>>> = Ok(vec![RawRecordRef {
+            position: 9,
+            bytes: &[1, 2, 3],
+        }]);
+        let body = encode(&written);
+        // Tag, length, position, then the bytes with a one-byte length prefix.
+        assert_eq!(body.len(), 1 + 1 + 1 + 1 + 3);
+        let read: Reply<Vec<RawRecordRef<'_>>> = decode_reply(&body);
+        assert_eq!(read, written);
+    }
 
     #[test]
     fn garbage_request_is_an_invalid_request_naming_the_body() {

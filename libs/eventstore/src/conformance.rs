@@ -3,7 +3,7 @@
 //! Use [`conformance_tests!`](crate::conformance_tests) with an expression that builds a fresh,
 //! empty store and a guard that keeps what it needs alive (a temp dir, a NATS sandbox):
 //!
-//! ```ignore
+//! ```text
 //! gridcase_eventstore::conformance_tests!(async {
 //!     let dir = tempfile::tempdir().unwrap();
 //!     (SledStore::open_path(dir.path()).unwrap(), dir)

@@ -1,10 +1,11 @@
 //! The sled-backed store of record.
 //!
 //! One writer thread owns every write. It takes all appends waiting in its queue, checks each
-//! against the stream versions and event ids (including those earlier in the same group),
-//! applies the accepted ones as one atomic sled batch, flushes once, and only then answers every
-//! caller: group commit. Readers never see an event before it is durable, because reads stop at
-//! the durable head, which moves only after the flush.
+//! against the stream versions and event ids (including those earlier in the same group), and
+//! applies the accepted ones as one atomic sled batch. A flusher thread beside it flushes once
+//! for every group applied meanwhile and only then answers their callers: group commit, with
+//! the disk's sync overlapping the work on the next group. Readers never see an event before it
+//! is durable, because reads stop at the durable head, which moves only after the flush.
 //!
 //! Keys of the `log` tree:
 //! - `e` + position (u64 BE) → the record (see `envelope`)
@@ -50,6 +51,26 @@ impl SledStoreConfig {
             path: path.into(),
             cache_capacity_bytes: 512 * 1024 * 1024,
         }
+    }
+}
+
+/// A record as stored: its position and its bytes, not yet decoded.
+#[derive(Debug, Clone)]
+pub struct RawRecord {
+    /// Global position.
+    pub position: u64,
+    bytes: sled::IVec,
+}
+
+impl RawRecord {
+    /// The stored bytes (see [`decode_record`]).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Decodes the record, checking its checksum.
+    pub fn decode(&self) -> Result<RecordedEvent> {
+        decode_record(self.position, &self.bytes)
     }
 }
 
@@ -347,7 +368,9 @@ impl SledStore {
         *self.shared.head.borrow()
     }
 
-    fn read_range(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>> {
+    /// Reads up to `max` records of the log from `from_position` as stored bytes, undecoded:
+    /// for serving reads over the network, where the reader decodes (and checks) them.
+    pub fn read_all_raw(&self, from_position: u64, max: usize) -> Result<Vec<RawRecord>> {
         let head = self.durable_head();
         if from_position >= head || max == 0 {
             return Ok(Vec::new());
@@ -361,7 +384,52 @@ impl SledStore {
         {
             let (key, value) = entry.map_err(storage)?;
             let position = be_u64(&key[1..]).unwrap_or(u64::MAX);
-            out.push(decode_record(position, &value)?);
+            out.push(RawRecord {
+                position,
+                bytes: value,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Reads up to `max` records of `stream` from `from_version` as stored bytes, undecoded.
+    pub fn read_stream_raw(
+        &self,
+        stream: &str,
+        from_version: u64,
+        max: usize,
+    ) -> Result<Vec<RawRecord>> {
+        validate_stream_id(stream)?;
+        let head = self.durable_head();
+        let prefix = stream_prefix(stream);
+        let mut out = Vec::new();
+        for entry in self.shared.log.range(stream_key(stream, from_version)..) {
+            if out.len() >= max {
+                break;
+            }
+            let (key, value) = entry.map_err(storage)?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let Some(position) = be_u64(&value) else {
+                return Err(StoreError::Corrupt {
+                    position: 0,
+                    reason: format!("stream index entry of {stream} holds {} bytes", value.len()),
+                });
+            };
+            if position >= head {
+                break;
+            }
+            let bytes = self
+                .shared
+                .log
+                .get(event_key(position))
+                .map_err(storage)?
+                .ok_or_else(|| StoreError::Corrupt {
+                    position,
+                    reason: format!("indexed by stream {stream} but not in the log"),
+                })?;
+            out.push(RawRecord { position, bytes });
         }
         Ok(out)
     }
@@ -429,44 +497,17 @@ impl EventStore for SledStore {
         from_version: u64,
         max: usize,
     ) -> Result<Vec<RecordedEvent>> {
-        validate_stream_id(stream)?;
-        let head = self.durable_head();
-        let start = stream_key(stream, from_version);
-        let prefix = stream_prefix(stream);
-        let mut out = Vec::new();
-        for entry in self.shared.log.range(start..) {
-            if out.len() >= max {
-                break;
-            }
-            let (key, value) = entry.map_err(storage)?;
-            if !key.starts_with(&prefix) {
-                break;
-            }
-            let Some(position) = be_u64(&value) else {
-                return Err(StoreError::Corrupt {
-                    position: 0,
-                    reason: format!("stream index entry of {stream} holds {} bytes", value.len()),
-                });
-            };
-            if position >= head {
-                break;
-            }
-            let record = self
-                .shared
-                .log
-                .get(event_key(position))
-                .map_err(storage)?
-                .ok_or_else(|| StoreError::Corrupt {
-                    position,
-                    reason: format!("indexed by stream {stream} but not in the log"),
-                })?;
-            out.push(decode_record(position, &record)?);
-        }
-        Ok(out)
+        self.read_stream_raw(stream, from_version, max)?
+            .iter()
+            .map(RawRecord::decode)
+            .collect()
     }
 
     async fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>> {
-        self.read_range(from_position, max)
+        self.read_all_raw(from_position, max)?
+            .iter()
+            .map(RawRecord::decode)
+            .collect()
     }
 
     async fn stream_version(&self, stream: &str) -> Result<Option<u64>> {
@@ -498,6 +539,55 @@ struct Writer {
     counters: Arc<Counters>,
 }
 
+/// A group applied to sled but not yet durable, with the answers that wait for it.
+type Answer = (oneshot::Sender<Result<AppendResult>>, Result<AppendResult>);
+
+struct Applied {
+    answers: Vec<Answer>,
+    /// The head once this group is durable.
+    head: u64,
+}
+
+/// Flushes what the writer has applied, one flush for every group waiting, and only then
+/// answers and moves the durable head. Running beside the writer, it overlaps the disk's
+/// sync with the deciding and applying of the next groups.
+struct Flusher {
+    db: sled::Db,
+    head: watch::Sender<u64>,
+    counters: Arc<Counters>,
+}
+
+impl Flusher {
+    fn run(self, applied: std::sync::mpsc::Receiver<Applied>) {
+        while let Ok(first) = applied.recv() {
+            let mut groups = vec![first];
+            groups.extend(applied.try_iter());
+            let flushed = self.db.flush().map_err(storage);
+            match flushed {
+                Ok(_) => {
+                    self.counters.flushes.fetch_add(1, Ordering::Relaxed);
+                    let head = groups.iter().map(|g| g.head).max().unwrap_or(0);
+                    self.head.send_if_modified(|current| {
+                        let moved = head > *current;
+                        *current = (*current).max(head);
+                        moved
+                    });
+                    for (reply, answer) in groups.into_iter().flat_map(|g| g.answers) {
+                        let _ = reply.send(answer);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "flush failed; refusing further writes");
+                    self.counters.failed.store(true, Ordering::Release);
+                    for (reply, answer) in groups.into_iter().flat_map(|g| g.answers) {
+                        let _ = reply.send(answer.and_then(|_| Err(e.clone())));
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// What one group commit has decided so far, on top of what is stored.
 #[derive(Default)]
 struct Group {
@@ -510,6 +600,23 @@ struct Group {
 
 impl Writer {
     fn run(mut self, mut requests: mpsc::Receiver<AppendRequest>) {
+        let (to_flusher, applied) = std::sync::mpsc::channel();
+        let flusher = Flusher {
+            db: self.db.clone(),
+            head: self.head.clone(),
+            counters: self.counters.clone(),
+        };
+        let flusher = std::thread::Builder::new()
+            .name("eventstore-flusher".into())
+            .spawn(move || flusher.run(applied));
+        let flusher = match flusher {
+            Ok(flusher) => flusher,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the flusher thread");
+                self.counters.failed.store(true, Ordering::Release);
+                return;
+            }
+        };
         let mut group = Vec::with_capacity(MAX_GROUP);
         while let Some(first) = requests.blocking_recv() {
             group.push(first);
@@ -519,11 +626,19 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.commit(&mut group);
+            let applied = self.commit(&mut group);
+            if to_flusher.send(applied).is_err() {
+                break;
+            }
         }
+        drop(to_flusher);
+        let _ = flusher.join();
     }
 
-    fn commit(&mut self, requests: &mut Vec<AppendRequest>) {
+    /// Decides and applies one group; its answers go out only after the flusher has made it
+    /// durable, so even a duplicate or a conflict is never reported from state a crash could
+    /// still take back.
+    fn commit(&mut self, requests: &mut Vec<AppendRequest>) -> Applied {
         let mut group = Group::default();
         let mut next_position = self.next_position;
         let mut answers = Vec::with_capacity(requests.len());
@@ -532,34 +647,34 @@ impl Writer {
             answers.push((request.reply, answer));
         }
         if group.writes > 0 {
-            if let Err(e) = self.write(group, next_position) {
-                tracing::error!(error = %e, "group commit failed; refusing further writes");
+            if let Err(e) = self.apply(group, next_position) {
+                tracing::error!(error = %e, "applying a group failed; refusing further writes");
                 self.counters.failed.store(true, Ordering::Release);
-                for (reply, answer) in answers {
-                    let answer =
-                        answer.and_then(|a| if a.duplicate { Ok(a) } else { Err(e.clone()) });
-                    let _ = reply.send(answer);
-                }
-                return;
+                answers = answers
+                    .into_iter()
+                    .map(|(reply, answer)| {
+                        let answer =
+                            answer.and_then(|a| if a.duplicate { Ok(a) } else { Err(e.clone()) });
+                        (reply, answer)
+                    })
+                    .collect();
             }
         }
-        for (reply, answer) in answers {
-            let _ = reply.send(answer);
+        Applied {
+            answers,
+            head: self.next_position,
         }
     }
 
-    fn write(&mut self, group: Group, next_position: u64) -> Result<()> {
+    fn apply(&mut self, group: Group, next_position: u64) -> Result<()> {
         let mut batch = group.batch;
         if group.new_streams > 0 {
             let streams = stream_count(&self.log)? + group.new_streams;
             batch.insert(STREAM_COUNT_KEY, &streams.to_be_bytes());
         }
         self.log.apply_batch(batch).map_err(storage)?;
-        self.db.flush().map_err(storage)?;
-        self.counters.flushes.fetch_add(1, Ordering::Relaxed);
         self.versions.extend(group.versions);
         self.next_position = next_position;
-        self.head.send_replace(next_position);
         Ok(())
     }
 

@@ -4,17 +4,17 @@ use bytes::Bytes;
 use futures::StreamExt;
 use gridcase_bus::subjects::{self, StoreOp};
 use gridcase_bus::wire::{
-    decode_request, encode, AppendRequest, ReadAllRequest, ReadStreamRequest, Reply,
-    StreamVersionRequest, MAX_REPLY_BYTES,
+    decode_request, encode, AppendBatchRequest, AppendRequest, RawRecordRef, ReadAllRequest,
+    ReadStreamRequest, Reply, StreamVersionRequest, MAX_APPENDS_PER_BATCH,
 };
-use gridcase_eventstore::{EventStore, RecordedEvent, SledStore, StoreError};
+use gridcase_eventstore::{EventStore, RawRecord, SledStore, StoreError};
 use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::ServiceError;
 
 /// Most events one read request returns, whatever it asks for.
-const MAX_READ: u32 = 10_000;
+const MAX_READ: u32 = 50_000;
 
 /// Answers store requests until `stop` turns true. Each request runs in its own task, so many
 /// appends wait on the writer together and share a flush.
@@ -29,7 +29,13 @@ pub(crate) async fn serve(
         .subscribe(subject.clone())
         .await
         .map_err(|e| ServiceError::Nats(format!("subscribing to {subject}: {e}")))?;
-    tracing::info!(%subject, "store api serving");
+    // Replies may be as large as the server allows, less room for headers.
+    let reply_limit = nats
+        .server_info()
+        .max_payload
+        .saturating_sub(64 * 1024)
+        .max(64 * 1024);
+    tracing::info!(%subject, reply_limit, "store api serving");
     loop {
         tokio::select! {
             _ = stop.wait_for(|stop| *stop) => break,
@@ -43,7 +49,7 @@ pub(crate) async fn serve(
                 let store = store.clone();
                 let nats = nats.clone();
                 tokio::spawn(async move {
-                    let body = handle(&store, &op, &message.payload).await;
+                    let body = handle(&store, &op, &message.payload, reply_limit).await;
                     if let Err(e) = nats.publish(reply_to, body).await {
                         tracing::warn!(error = %e, op, "could not send a store reply");
                     }
@@ -59,7 +65,7 @@ fn reply<T: Serialize>(result: Reply<T>) -> Bytes {
     encode(&result)
 }
 
-async fn handle(store: &SledStore, op: &str, body: &[u8]) -> Bytes {
+async fn handle(store: &SledStore, op: &str, body: &[u8], reply_limit: usize) -> Bytes {
     match op {
         op if op == StoreOp::Append.token() => {
             let result = match decode_request::<AppendRequest>("append request", body) {
@@ -75,29 +81,47 @@ async fn handle(store: &SledStore, op: &str, body: &[u8]) -> Bytes {
             }
             reply(result)
         }
+        op if op == StoreOp::AppendBatch.token() => {
+            match decode_request::<AppendBatchRequest>("append-batch request", body) {
+                Ok(batch) if batch.appends.len() > MAX_APPENDS_PER_BATCH => {
+                    reply::<()>(Err(StoreError::InvalidRequest(format!(
+                        "appends: {} in one batch, at most {MAX_APPENDS_PER_BATCH}",
+                        batch.appends.len()
+                    ))))
+                }
+                Ok(batch) => {
+                    // All enter the writer's queue together, so they share one group commit.
+                    let outcomes = futures::future::join_all(batch.appends.into_iter().map(
+                        |request| async move {
+                            store
+                                .append(&request.stream, request.expected, request.events)
+                                .await
+                        },
+                    ))
+                    .await;
+                    reply::<Vec<Reply<_>>>(Ok(outcomes))
+                }
+                Err(e) => reply::<()>(Err(e)),
+            }
+        }
         op if op == StoreOp::ReadAll.token() => {
-            let result = match decode_request::<ReadAllRequest>("read-all request", body) {
-                Ok(request) => store
-                    .read_all(request.from_position, request.max.min(MAX_READ) as usize)
-                    .await
-                    .map(cap_reply),
-                Err(e) => Err(e),
-            };
-            reply(result)
+            let result =
+                decode_request::<ReadAllRequest>("read-all request", body).and_then(|request| {
+                    store.read_all_raw(request.from_position, request.max.min(MAX_READ) as usize)
+                });
+            raw_reply(result, reply_limit)
         }
         op if op == StoreOp::ReadStream.token() => {
-            let result = match decode_request::<ReadStreamRequest>("read-stream request", body) {
-                Ok(request) => store
-                    .read_stream(
+            let result = decode_request::<ReadStreamRequest>("read-stream request", body).and_then(
+                |request| {
+                    store.read_stream_raw(
                         &request.stream,
                         request.from_version,
                         request.max.min(MAX_READ) as usize,
                     )
-                    .await
-                    .map(cap_reply),
-                Err(e) => Err(e),
-            };
-            reply(result)
+                },
+            );
+            raw_reply(result, reply_limit)
         }
         op if op == StoreOp::StreamVersion.token() => {
             let result =
@@ -115,23 +139,31 @@ async fn handle(store: &SledStore, op: &str, body: &[u8]) -> Bytes {
     }
 }
 
-/// Keeps a read reply under the NATS payload limit; the caller reads on from where it stops.
-fn cap_reply(mut events: Vec<RecordedEvent>) -> Vec<RecordedEvent> {
+/// Replies with stored records as they are, keeping the reply under the NATS payload limit
+/// (with at least one record); the reader reads on from where the reply stops.
+fn raw_reply(result: Reply<Vec<RawRecord>>, limit: usize) -> Bytes {
+    let records = match result {
+        Ok(records) => records,
+        Err(e) => return reply::<()>(Err(e)),
+    };
     let mut bytes = 0;
-    let keep = events
+    let keep = records
         .iter()
-        .position(|event| {
-            bytes += event.payload.len()
-                + event.stream_id.len()
-                + event.event_type.len()
-                + event.metadata.actor.as_ref().map_or(0, String::len)
-                + 96;
-            bytes > MAX_REPLY_BYTES
+        .position(|record| {
+            bytes += record.bytes().len() + 20;
+            bytes > limit
         })
-        .unwrap_or(events.len())
-        .max(1);
-    events.truncate(keep);
-    events
+        .unwrap_or(records.len())
+        .max(1)
+        .min(records.len());
+    let refs: Vec<RawRecordRef<'_>> = records[..keep]
+        .iter()
+        .map(|record| RawRecordRef {
+            position: record.position,
+            bytes: record.bytes(),
+        })
+        .collect();
+    reply::<Vec<RawRecordRef<'_>>>(Ok(refs))
 }
 
 /// Publishes the head on `gridcase.v1.store.<shard>.committed` each time it moves, so remote
@@ -159,28 +191,33 @@ pub(crate) async fn announce_head(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gridcase_bus::wire::{decode_reply, MAX_REPLY_BYTES};
+    use gridcase_eventstore::{conformance::sample_event, ExpectedVersion};
 
-    fn event(payload: usize) -> RecordedEvent {
-        RecordedEvent {
-            position: 0,
-            stream_id: "s".into(),
-            stream_version: 0,
-            event_id: 1,
-            event_type: "T".into(),
-            schema_version: 1,
-            recorded_at_ms: 0,
-            metadata: Default::default(),
-            payload: vec![0; payload],
+    #[tokio::test]
+    async fn read_replies_stay_under_the_limit_but_carry_at_least_one_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open_path(dir.path()).unwrap();
+        for id in 0..300u128 {
+            let event = sample_event(id, 10_000);
+            store
+                .append("s", ExpectedVersion::Any, vec![event])
+                .await
+                .unwrap();
         }
-    }
-
-    #[test]
-    fn replies_stay_under_the_payload_limit_but_carry_at_least_one_event() {
-        let many = vec![event(10_000); 500];
-        let capped = cap_reply(many);
-        assert!(capped.len() < 500 && !capped.is_empty());
-        assert!(encode(&Reply::Ok(capped)).len() <= MAX_REPLY_BYTES);
-        assert_eq!(cap_reply(vec![event(2 * MAX_REPLY_BYTES)]).len(), 1);
-        assert!(cap_reply(Vec::new()).is_empty());
+        let body = raw_reply(store.read_all_raw(0, 300), MAX_REPLY_BYTES);
+        assert!(body.len() <= MAX_REPLY_BYTES);
+        let records: Vec<RawRecordRef<'_>> = decode_reply(&body).unwrap();
+        assert!(!records.is_empty() && records.len() < 300);
+        assert_eq!(records[5].position, 5);
+        let tiny = raw_reply(store.read_all_raw(0, 300), 10);
+        assert_eq!(
+            decode_reply::<Vec<RawRecordRef<'_>>>(&tiny).unwrap().len(),
+            1
+        );
+        let empty = raw_reply(store.read_all_raw(1_000, 10), MAX_REPLY_BYTES);
+        assert!(decode_reply::<Vec<RawRecordRef<'_>>>(&empty)
+            .unwrap()
+            .is_empty());
     }
 }

@@ -1,0 +1,286 @@
+//! `gridcase bench store`: durable appends and read-all through the store service over NATS,
+//! against a real nats-server and a real sled store in a temp dir.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use gridcase_bus::{NatsServer, StoreClient};
+use gridcase_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent};
+use gridcase_proto::store::v1::store_admin_client::StoreAdminClient;
+use gridcase_proto::store::v1::StatsRequest;
+use gridcase_store::StoreServiceConfig;
+
+/// The benchmarks.
+#[derive(Debug, clap::Subcommand)]
+pub enum Which {
+    /// Durable appends/s and latency at several writer counts, then read-all events/s.
+    Store(StoreBench),
+}
+
+/// Settings of the store benchmark.
+#[derive(Debug, clap::Args)]
+pub struct StoreBench {
+    /// Concurrent writers per level, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,16,128")]
+    writers: Vec<usize>,
+    /// Seconds each level runs.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Payload bytes of each event (one event per append).
+    #[arg(long, default_value_t = 300)]
+    event_bytes: usize,
+    /// NATS connections (store clients) the writers share, as one service process would.
+    #[arg(long, default_value_t = 1)]
+    connections: usize,
+    /// Read-all requests kept in flight.
+    #[arg(long, default_value_t = 4)]
+    read_window: usize,
+    /// Also measure the sled store in this process without NATS, to show where the time goes.
+    #[arg(long)]
+    direct: bool,
+    /// Run the outbox relay during the benchmark, as in production (off shows its cost).
+    #[arg(long, default_value = "on")]
+    relay: gridcase_store::RelayMode,
+}
+
+pub async fn run(which: Which) -> anyhow::Result<()> {
+    match which {
+        Which::Store(args) => store(args).await,
+    }
+}
+
+struct Level {
+    writers: usize,
+    appends: usize,
+    elapsed: Duration,
+    latencies_us: Vec<u64>,
+    flushes: u64,
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1] as f64 / 1_000.0
+}
+
+async fn store(args: StoreBench) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let nats_server =
+        tokio::task::block_in_place(|| NatsServer::start(&dir.path().join("nats"), 0))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let grpc = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let service = tokio::spawn(gridcase_store::run(
+        StoreServiceConfig {
+            relay: args.relay,
+            ..StoreServiceConfig::new(dir.path().join("store"))
+        },
+        gridcase_bus::connect(&nats_server.url()).await?,
+        listener,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let mut clients = Vec::new();
+    for _ in 0..args.connections.max(1) {
+        clients.push(StoreClient::new(
+            gridcase_bus::connect(&nats_server.url()).await?,
+            "0",
+        ));
+    }
+    while clients[0].head().await.is_err() {
+        anyhow::ensure!(!service.is_finished(), "the store service stopped");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut admin = StoreAdminClient::connect(format!("http://{grpc}")).await?;
+
+    println!(
+        "store benchmark: {} cores, one {}-byte event per append, {} s per level, through the store service over NATS",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        args.event_bytes,
+        args.seconds
+    );
+    println!(
+        "{:>8} {:>9} {:>11} {:>8} {:>8} {:>8} {:>13}",
+        "writers", "appends", "appends/s", "p50 ms", "p99 ms", "max ms", "appends/flush"
+    );
+    let mut next_id = 0u128;
+    for (level_index, &writers) in args.writers.iter().enumerate() {
+        let flushes_before = admin.stats(StatsRequest {}).await?.into_inner().flushes;
+        let level = run_level(&clients, writers, &args, level_index, &mut next_id).await?;
+        let flushes = admin.stats(StatsRequest {}).await?.into_inner().flushes - flushes_before;
+        print_level(&Level { flushes, ..level });
+    }
+
+    if args.direct {
+        let store = gridcase_eventstore::SledStore::open_path(dir.path().join("direct"))?;
+        println!("the same, directly on a sled store in this process (no NATS, no relay):");
+        for (level_index, &writers) in args.writers.iter().enumerate() {
+            let flushes_before = store.flush_count();
+            let stores = std::slice::from_ref(&store);
+            let level =
+                run_level(stores, writers, &args, 1_000 + level_index, &mut next_id).await?;
+            let level = Level {
+                flushes: store.flush_count() - flushes_before,
+                ..level
+            };
+            print_level(&level);
+        }
+    }
+
+    // Let the relay finish publishing the backlog so the read is measured on its own.
+    let head = clients[0].head().await?;
+    let catch_up = Instant::now();
+    while args.relay == gridcase_store::RelayMode::On
+        && admin
+            .stats(StatsRequest {})
+            .await?
+            .into_inner()
+            .published_up_to
+            < head
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "relay: published the backlog {:.1} s after the last append",
+        catch_up.elapsed().as_secs_f64()
+    );
+    let mut rates = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let read = read_all(&clients[0], head, args.read_window.max(1)).await?;
+        anyhow::ensure!(read == head, "read {read} events of {head}");
+        rates.push(read as f64 / started.elapsed().as_secs_f64());
+    }
+    rates.sort_by(f64::total_cmp);
+    println!(
+        "read-all: {head} events, median of 3 passes {:.0} events/s (min {:.0}, max {:.0}; {} requests in flight, events decoded)",
+        rates[1],
+        rates[0],
+        rates[2],
+        args.read_window.max(1)
+    );
+    let stats = admin.stats(StatsRequest {}).await?.into_inner();
+    println!(
+        "store: {} events, {} streams, {:.1} MiB on disk; relay published up to {}",
+        stats.events,
+        stats.streams,
+        stats.disk_bytes as f64 / 1_048_576.0,
+        stats.published_up_to
+    );
+
+    let _ = stop.send(());
+    service.await?.context("the store service")?;
+    drop(nats_server);
+    Ok(())
+}
+
+fn print_level(level: &Level) {
+    let mut sorted = level.latencies_us.clone();
+    sorted.sort_unstable();
+    println!(
+        "{:>8} {:>9} {:>11.0} {:>8.2} {:>8.2} {:>8.2} {:>13.1}",
+        level.writers,
+        level.appends,
+        level.appends as f64 / level.elapsed.as_secs_f64(),
+        percentile(&sorted, 0.50),
+        percentile(&sorted, 0.99),
+        percentile(&sorted, 1.0),
+        level.appends as f64 / level.flushes.max(1) as f64,
+    );
+}
+
+async fn run_level<S: EventStore>(
+    clients: &[S],
+    writers: usize,
+    args: &StoreBench,
+    level_index: usize,
+    next_id: &mut u128,
+) -> anyhow::Result<Level> {
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(writers);
+    for writer in 0..writers {
+        let client = clients[writer % clients.len()].clone();
+        // Each writer owns a stream and appends with the exact version it expects, as a
+        // service deciding on a case would.
+        let stream = format!("bench-{level_index}-{writer}");
+        let id_base = *next_id + ((writer as u128) << 40);
+        let payload = vec![0x5a; args.event_bytes];
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut version: Option<u64> = None;
+            let mut i = 0u128;
+            while Instant::now() < deadline {
+                let event = NewEvent {
+                    event_id: id_base + i,
+                    event_type: "BenchmarkEvent".into(),
+                    schema_version: 1,
+                    metadata: Metadata::default(),
+                    payload: payload.clone(),
+                };
+                let sent = Instant::now();
+                let result = client
+                    .append(&stream, ExpectedVersion::from_current(version), vec![event])
+                    .await?;
+                latencies.push(sent.elapsed().as_micros() as u64);
+                version = Some(result.stream_version);
+                i += 1;
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut latencies_us = Vec::new();
+    for task in tasks {
+        latencies_us.extend(task.await??);
+    }
+    *next_id += (writers as u128 + 1) << 40;
+    Ok(Level {
+        writers,
+        appends: latencies_us.len(),
+        elapsed: started.elapsed(),
+        latencies_us,
+        flushes: 0,
+    })
+}
+
+/// Reads positions `0..head` with `window` range requests in flight; positions are dense, so
+/// the ranges can be asked for before earlier replies arrive.
+async fn read_all(client: &StoreClient, head: u64, window: usize) -> anyhow::Result<u64> {
+    const RANGE: u64 = 16_384;
+    let mut pending = VecDeque::new();
+    let mut next_range = 0u64;
+    let mut read = 0u64;
+    loop {
+        while pending.len() < window && next_range < head {
+            let from = next_range;
+            let count = RANGE.min(head - from);
+            let client = client.clone();
+            pending.push_back(tokio::spawn(async move {
+                let mut events = client.read_all(from, count as usize).await?;
+                // A reply capped by the payload limit is completed by follow-up reads.
+                while (events.len() as u64) < count {
+                    let more = client
+                        .read_all(from + events.len() as u64, (count as usize) - events.len())
+                        .await?;
+                    anyhow::ensure!(!more.is_empty(), "the log ended before {head}");
+                    events.extend(more);
+                }
+                anyhow::ensure!(
+                    events.first().map(|e| e.position) == Some(from),
+                    "range from {from} came back out of place"
+                );
+                anyhow::Ok(events.len() as u64)
+            }));
+            next_range += count;
+        }
+        let Some(task) = pending.pop_front() else {
+            break;
+        };
+        read += task.await??;
+    }
+    Ok(read)
+}

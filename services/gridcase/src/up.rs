@@ -1,0 +1,79 @@
+//! `gridcase up`: nats-server as a child process and the services in this process, sharing one
+//! data directory, until Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use gridcase_bus::{NatsServer, StoreClient};
+use gridcase_eventstore::EventStore;
+use gridcase_store::StoreServiceConfig;
+
+/// Where `up` keeps its data and listens.
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// Data directory: `nats/` for JetStream, `store/` for the event log.
+    #[arg(long, env = "GRIDCASE_DATA", default_value = "data")]
+    data: PathBuf,
+    /// Port of the nats-server it starts.
+    #[arg(long, env = "GRIDCASE_NATS_PORT", default_value_t = 4222)]
+    nats_port: u16,
+    /// Address of the store's gRPC admin API.
+    #[arg(long, env = "GRIDCASE_STORE_GRPC", default_value = "127.0.0.1:7101")]
+    store_grpc: SocketAddr,
+}
+
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    let nats_dir = args.data.join("nats");
+    std::fs::create_dir_all(&nats_dir)
+        .with_context(|| format!("creating {}", nats_dir.display()))?;
+    let nats_server = tokio::task::block_in_place(|| NatsServer::start(&nats_dir, args.nats_port))?;
+    let nats_url = nats_server.url();
+
+    let listener = tokio::net::TcpListener::bind(args.store_grpc)
+        .await
+        .with_context(|| format!("binding the store's gRPC address {}", args.store_grpc))?;
+    let nats = gridcase_bus::connect(&nats_url).await?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let store = tokio::spawn(gridcase_store::run(
+        StoreServiceConfig::new(args.data.join("store")),
+        nats,
+        listener,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+
+    let client = StoreClient::new(gridcase_bus::connect(&nats_url).await?, "0");
+    let stats = loop {
+        match client.stats().await {
+            Ok(stats) => break stats,
+            Err(_) if !store.is_finished() => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await
+            }
+            Err(e) => {
+                let outcome = store.await;
+                anyhow::bail!("the store did not start: {e} ({outcome:?})");
+            }
+        }
+    };
+
+    println!("gridcase is up (data in {})", args.data.display());
+    println!(
+        "  nats            {nats_url}  (JetStream in {})",
+        nats_dir.display()
+    );
+    println!(
+        "  store           grpc://{}  nats gridcase.v1.store.0.*  ({} events in {} streams)",
+        args.store_grpc, stats.events, stats.streams
+    );
+    println!("  event feed      JetStream stream GRIDCASE_EVENTS, subjects gridcase.v1.events.>");
+    println!("press Ctrl-C to stop");
+
+    gridcase_server::shutdown_signal().await;
+    println!("stopping");
+    let _ = stop.send(());
+    store.await??;
+    drop(nats_server);
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! Cross-service tests of gridcase live in `tests/`; this crate has no code of its own.
