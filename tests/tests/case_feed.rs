@@ -11,7 +11,7 @@ use gridcase_domain::{
     codec, decide, CaseId, CaseState, Channel, Command, Description, Event, Location, Reporter,
     Timestamp, TrackingCode,
 };
-use gridcase_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent};
+use gridcase_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent};
 use gridcase_store::RelayMode;
 use gridcase_testkit::Sandbox;
 
@@ -82,7 +82,7 @@ async fn a_reported_case_reaches_the_event_feed_under_its_stage() {
         .expect("the reported case is relayed")
         .unwrap()
         .unwrap();
-    let recorded: RecordedEvent = postcard::from_bytes(&message.payload).unwrap();
+    let recorded = gridcase_bus::wire::decode_feed(&message.payload).unwrap();
     assert_eq!(recorded.stream_id, stream);
     assert_eq!(recorded.metadata.actor.as_deref(), Some("operator:op-7"));
     let event = codec::decode(

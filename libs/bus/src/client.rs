@@ -218,15 +218,7 @@ fn decode_raw(body: &[u8]) -> Result<Vec<RecordedEvent>> {
 }
 
 async fn follow_head(nats: async_nats::Client, shard: String, head: watch::Sender<u64>) {
-    let advance = |value: u64| {
-        head.send_if_modified(|current| {
-            let moved = value > *current;
-            if moved {
-                *current = value;
-            }
-            moved
-        });
-    };
+    let advance = |value: u64| gridcase_eventstore::advance_head(&head, value);
     let mut announcements = match nats.subscribe(subjects::store_committed(&shard)).await {
         Ok(subscription) => Some(subscription),
         Err(e) => {

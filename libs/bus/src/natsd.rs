@@ -38,7 +38,21 @@ pub struct NatsServer {
 }
 
 fn binary() -> Result<PathBuf, NatsServerError> {
-    if let Some(path) = std::env::var_os("GRIDCASE_NATS_SERVER") {
+    find_binary(
+        std::env::var_os("GRIDCASE_NATS_SERVER"),
+        &std::env::var_os("PATH").unwrap_or_default(),
+        &["/usr/sbin", "/usr/bin", "/usr/local/bin"],
+    )
+}
+
+/// The explicit binary if one is named, else the first `nats-server` on the search path or in
+/// the usual system folders.
+fn find_binary(
+    explicit: Option<std::ffi::OsString>,
+    search_path: &std::ffi::OsStr,
+    system_dirs: &[&str],
+) -> Result<PathBuf, NatsServerError> {
+    if let Some(path) = explicit {
         let path = PathBuf::from(path);
         return if path.is_file() {
             Ok(path)
@@ -46,13 +60,8 @@ fn binary() -> Result<PathBuf, NatsServerError> {
             Err(NatsServerError::NotFound(path.display().to_string()))
         };
     }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([
-            "/usr/sbin".into(),
-            "/usr/bin".into(),
-            "/usr/local/bin".into(),
-        ])
+    std::env::split_paths(search_path)
+        .chain(system_dirs.iter().map(PathBuf::from))
         .map(|dir| dir.join("nats-server"))
         .find(|candidate| candidate.is_file())
         .ok_or_else(|| NatsServerError::NotFound("nats-server on PATH".into()))
@@ -153,5 +162,23 @@ impl NatsServer {
 impl Drop for NatsServer {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_server_is_an_error_that_says_how_to_install_it() {
+        let empty = std::ffi::OsString::new();
+        let error = find_binary(None, &empty, &[]).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("apt-get install -y nats-server"),
+            "{message}"
+        );
+        let error = find_binary(Some("/nonexistent/nats-server".into()), &empty, &[]).unwrap_err();
+        assert!(error.to_string().contains("/nonexistent/nats-server"));
     }
 }

@@ -49,6 +49,23 @@ pub struct RawRecordRef<'a> {
     pub bytes: &'a [u8],
 }
 
+/// Encodes a committed event for the JetStream feed: its position and the stored record bytes,
+/// so consumers check the store's CRC end to end.
+pub fn encode_feed(position: u64, record: &[u8]) -> bytes::Bytes {
+    encode(&RawRecordRef {
+        position,
+        bytes: record,
+    })
+}
+
+/// Decodes a message of the JetStream feed (`gridcase.v1.events.>`) into the recorded event.
+pub fn decode_feed(payload: &[u8]) -> Result<gridcase_eventstore::RecordedEvent, StoreError> {
+    let raw: RawRecordRef<'_> = postcard::from_bytes(payload).map_err(|e| {
+        StoreError::InvalidRequest(format!("feed message: not a stored record: {e}"))
+    })?;
+    gridcase_eventstore::decode_record(raw.position, raw.bytes)
+}
+
 /// Byte slices as one length-prefixed blob rather than a sequence of numbers.
 mod serde_bytes_borrowed {
     use serde::{Deserializer, Serializer};

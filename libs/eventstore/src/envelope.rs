@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Metadata, RecordedEvent, Result, StoreError};
+use crate::{Metadata, NewEvent, RecordedEvent, Result, StoreError};
 
 /// Format byte of records written by this version. A new layout gets a new byte; old ones stay
 /// readable.
@@ -30,7 +30,7 @@ struct StoredRecordV1<'a> {
 
 /// Encodes a record for storage (its position is not part of the bytes).
 pub fn encode_record(event: &RecordedEvent) -> Vec<u8> {
-    let body = StoredRecordV1 {
+    encode_body(&StoredRecordV1 {
         stream_id: &event.stream_id,
         stream_version: event.stream_version,
         event_id: event.event_id,
@@ -41,19 +41,68 @@ pub fn encode_record(event: &RecordedEvent) -> Vec<u8> {
         causation_id: event.metadata.causation_id,
         actor: event.metadata.actor.as_deref(),
         payload: &event.payload,
-    };
-    let mut out = vec![RECORD_FORMAT, 0, 0, 0, 0];
+    })
+}
+
+/// Encodes a new event as the record stored for it, without building a [`RecordedEvent`].
+pub(crate) fn encode_new_record(
+    stream_id: &str,
+    stream_version: u64,
+    recorded_at_ms: i64,
+    event: &NewEvent,
+) -> Vec<u8> {
+    encode_body(&StoredRecordV1 {
+        stream_id,
+        stream_version,
+        event_id: event.event_id,
+        event_type: &event.event_type,
+        schema_version: event.schema_version,
+        recorded_at_ms,
+        correlation_id: event.metadata.correlation_id,
+        causation_id: event.metadata.causation_id,
+        actor: event.metadata.actor.as_deref(),
+        payload: &event.payload,
+    })
+}
+
+fn encode_body(body: &StoredRecordV1<'_>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + 96 + body.payload.len() + body.stream_id.len());
+    out.extend_from_slice(&[RECORD_FORMAT, 0, 0, 0, 0]);
     // Serialising into a Vec cannot fail for these field types.
-    let out_body = postcard::to_extend(&body, Vec::with_capacity(64 + event.payload.len()))
-        .expect("postcard serialises plain structs into a Vec");
-    let crc = crc32fast::hash(&out_body);
+    let mut out = postcard::to_extend(body, out).expect("postcard serialises plain structs");
+    let crc = crc32fast::hash(&out[HEADER_LEN..]);
     out[1..HEADER_LEN].copy_from_slice(&crc.to_le_bytes());
-    out.extend_from_slice(&out_body);
     out
 }
 
-/// Decodes the record stored at `position`; corrupt bytes are an error naming the position.
-pub fn decode_record(position: u64, bytes: &[u8]) -> Result<RecordedEvent> {
+/// A record decoded without copying: fields borrow from the stored bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordView<'a> {
+    /// Global position.
+    pub position: u64,
+    /// The stream it belongs to.
+    pub stream_id: &'a str,
+    /// Place in its stream.
+    pub stream_version: u64,
+    /// The id the writer gave it.
+    pub event_id: u128,
+    /// Type name.
+    pub event_type: &'a str,
+}
+
+/// Decodes just enough of a stored record to route it, checking its checksum.
+pub fn view_record(position: u64, bytes: &[u8]) -> Result<RecordView<'_>> {
+    let record = check_and_parse(position, bytes)?;
+    Ok(RecordView {
+        position,
+        stream_id: record.stream_id,
+        stream_version: record.stream_version,
+        event_id: record.event_id,
+        event_type: record.event_type,
+    })
+}
+
+fn check_and_parse(position: u64, bytes: &[u8]) -> Result<StoredRecordV1<'_>> {
     let corrupt = |reason: String| StoreError::Corrupt { position, reason };
     if bytes.len() < HEADER_LEN {
         return Err(corrupt(format!(
@@ -80,6 +129,12 @@ pub fn decode_record(position: u64, bytes: &[u8]) -> Result<RecordedEvent> {
             rest.len()
         )));
     }
+    Ok(record)
+}
+
+/// Decodes the record stored at `position`; corrupt bytes are an error naming the position.
+pub fn decode_record(position: u64, bytes: &[u8]) -> Result<RecordedEvent> {
+    let record = check_and_parse(position, bytes)?;
     Ok(RecordedEvent {
         position,
         stream_id: record.stream_id.to_owned(),

@@ -26,7 +26,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 
 pub use catchup::CatchUp;
-pub use envelope::{decode_record, encode_record, RECORD_FORMAT};
+pub use envelope::{decode_record, encode_record, view_record, RecordView, RECORD_FORMAT};
 pub use memory::MemoryStore;
 pub use sled_store::{RawRecord, SledStore, SledStoreConfig, VerifyReport};
 
@@ -189,6 +189,25 @@ pub struct StoreStats {
     pub streams: u64,
     /// Bytes on disk, where the implementation knows.
     pub disk_bytes: u64,
+}
+
+/// Moves a head watch forward to `to`; never backward, and without waking watchers when it
+/// does not move.
+pub fn advance_head(head: &tokio::sync::watch::Sender<u64>, to: u64) {
+    head.send_if_modified(|current| {
+        let moved = to > *current;
+        if moved {
+            *current = to;
+        }
+        moved
+    });
+}
+
+/// Milliseconds since the Unix epoch by this machine's clock: the store's recorded-at.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Checks a stream id: 1–128 bytes of printable ASCII without `.`, `*`, `>` or spaces, since

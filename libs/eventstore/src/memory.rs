@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
 use crate::{
-    validate_append, validate_stream_id, AppendResult, EventStore, ExpectedVersion, NewEvent,
-    RecordedEvent, Result, StoreError, StoreStats,
+    now_ms, validate_append, validate_stream_id, AppendResult, EventStore, ExpectedVersion,
+    NewEvent, RecordedEvent, Result, StoreError, StoreStats,
 };
 
 /// An event store held in memory.
@@ -47,12 +47,6 @@ impl MemoryStore {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 impl EventStore for MemoryStore {

@@ -20,10 +20,10 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::envelope::{decode_record, encode_record};
+use crate::envelope::{decode_record, encode_new_record};
 use crate::{
-    validate_append, validate_stream_id, AppendResult, EventStore, ExpectedVersion, NewEvent,
-    RecordedEvent, Result, StoreError, StoreStats,
+    now_ms, validate_append, validate_stream_id, AppendResult, EventStore, ExpectedVersion,
+    NewEvent, RecordedEvent, Result, StoreError, StoreStats,
 };
 
 const EVENT: u8 = b'e';
@@ -168,12 +168,6 @@ fn id_key(event_id: u128) -> [u8; 17] {
 
 fn be_u64(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes.try_into().ok()?))
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 impl SledStore {
@@ -567,11 +561,7 @@ impl Flusher {
                 Ok(_) => {
                     self.counters.flushes.fetch_add(1, Ordering::Relaxed);
                     let head = groups.iter().map(|g| g.head).max().unwrap_or(0);
-                    self.head.send_if_modified(|current| {
-                        let moved = head > *current;
-                        *current = (*current).max(head);
-                        moved
-                    });
+                    crate::advance_head(&self.head, head);
                     for (reply, answer) in groups.into_iter().flat_map(|g| g.answers) {
                         let _ = reply.send(answer);
                     }
@@ -767,20 +757,8 @@ impl Writer {
         for (offset, event) in request.events.iter().enumerate() {
             let position = first_position + offset as u64;
             let version = first_version + offset as u64;
-            let record = RecordedEvent {
-                position,
-                stream_id: request.stream.clone(),
-                stream_version: version,
-                event_id: event.event_id,
-                event_type: event.event_type.clone(),
-                schema_version: event.schema_version,
-                recorded_at_ms,
-                metadata: event.metadata.clone(),
-                payload: event.payload.clone(),
-            };
-            group
-                .batch
-                .insert(&event_key(position), encode_record(&record));
+            let record = encode_new_record(&request.stream, version, recorded_at_ms, event);
+            group.batch.insert(&event_key(position), record);
             group.batch.insert(
                 stream_key(&request.stream, version),
                 &position.to_be_bytes(),

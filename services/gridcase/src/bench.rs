@@ -39,6 +39,10 @@ pub struct StoreBench {
     /// Also measure the sled store in this process without NATS, to show where the time goes.
     #[arg(long)]
     direct: bool,
+    /// Run the store as its own process (the `gridcase-store` binary beside this one), as in
+    /// production, instead of inside the benchmark's process.
+    #[arg(long)]
+    store_process: bool,
     /// Run the outbox relay during the benchmark, as in production (off shows its cost).
     #[arg(long, default_value = "on")]
     relay: gridcase_store::RelayMode,
@@ -73,17 +77,24 @@ async fn store(args: StoreBench) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let grpc = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let service = tokio::spawn(gridcase_store::run(
-        StoreServiceConfig {
-            relay: args.relay,
-            ..StoreServiceConfig::new(dir.path().join("store"))
-        },
-        gridcase_bus::connect(&nats_server.url()).await?,
-        listener,
-        async move {
+    let config = StoreServiceConfig {
+        relay: args.relay,
+        ..StoreServiceConfig::new(dir.path().join("store"))
+    };
+    let mut store_process = None;
+    let service = if args.store_process {
+        drop(listener);
+        store_process = Some(spawn_store_process(&config, &nats_server.url(), grpc)?);
+        tokio::spawn(async move {
             let _ = stopped.await;
-        },
-    ));
+            Ok(())
+        })
+    } else {
+        let nats = gridcase_bus::connect(&nats_server.url()).await?;
+        tokio::spawn(gridcase_store::run(config, nats, listener, async move {
+            let _ = stopped.await;
+        }))
+    };
     let mut clients = Vec::new();
     for _ in 0..args.connections.max(1) {
         clients.push(StoreClient::new(
@@ -149,7 +160,7 @@ async fn store(args: StoreBench) -> anyhow::Result<()> {
         catch_up.elapsed().as_secs_f64()
     );
     let mut rates = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..5 {
         let started = Instant::now();
         let read = read_all(&clients[0], head, args.read_window.max(1)).await?;
         anyhow::ensure!(read == head, "read {read} events of {head}");
@@ -157,10 +168,10 @@ async fn store(args: StoreBench) -> anyhow::Result<()> {
     }
     rates.sort_by(f64::total_cmp);
     println!(
-        "read-all: {head} events, median of 3 passes {:.0} events/s (min {:.0}, max {:.0}; {} requests in flight, events decoded)",
-        rates[1],
-        rates[0],
+        "read-all: {head} events, median of 5 passes {:.0} events/s (min {:.0}, max {:.0}; {} requests in flight, events decoded)",
         rates[2],
+        rates[0],
+        rates[4],
         args.read_window.max(1)
     );
     let stats = admin.stats(StatsRequest {}).await?.into_inner();
@@ -174,8 +185,44 @@ async fn store(args: StoreBench) -> anyhow::Result<()> {
 
     let _ = stop.send(());
     service.await?.context("the store service")?;
+    if let Some(mut process) = store_process {
+        let _ = process.kill();
+        let _ = process.wait();
+    }
     drop(nats_server);
     Ok(())
+}
+
+fn spawn_store_process(
+    config: &StoreServiceConfig,
+    nats_url: &str,
+    grpc: std::net::SocketAddr,
+) -> anyhow::Result<std::process::Child> {
+    let binary = std::env::current_exe()?.with_file_name("gridcase-store");
+    anyhow::ensure!(
+        binary.is_file(),
+        "{} not found: build it with `cargo build --release -p gridcase-store`",
+        binary.display()
+    );
+    let relay = match config.relay {
+        gridcase_store::RelayMode::On => "on",
+        gridcase_store::RelayMode::Off => "off",
+        gridcase_store::RelayMode::NoCheckpoint => "no-checkpoint",
+    };
+    std::process::Command::new(&binary)
+        .arg("--data")
+        .arg(&config.data_dir)
+        .args([
+            "--nats",
+            nats_url,
+            "--grpc",
+            &grpc.to_string(),
+            "--relay",
+            relay,
+        ])
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))
 }
 
 fn print_level(level: &Level) {

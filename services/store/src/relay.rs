@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, message::PublishMessage, stream};
 use gridcase_bus::{subjects, wire};
-use gridcase_eventstore::{EventStore, SledStore};
+use gridcase_eventstore::{view_record, EventStore, SledStore};
 use tokio::sync::watch;
 
 /// Name of the relay's checkpoint in the store.
@@ -117,16 +117,18 @@ async fn relay(
                 .map_err(|_| "the store closed".to_owned())?;
             continue;
         }
+        // Records go out as stored; only what routing needs is decoded (and the CRC checked).
         let batch = store
-            .read_all(next, BATCH)
-            .await
+            .read_all_raw(next, BATCH)
             .map_err(|e| format!("reading from {next}: {e}"))?;
         let mut acks = VecDeque::with_capacity(window);
-        for event in &batch {
+        for record in &batch {
+            let event = view_record(record.position, record.bytes())
+                .map_err(|e| format!("relaying: {e}"))?;
             let message = PublishMessage::build()
                 .message_id(format!("{:032x}", event.event_id))
-                .payload(wire::encode(event));
-            let subject = subjects::event(&event.event_type, &event.stream_id);
+                .payload(wire::encode_feed(record.position, record.bytes()));
+            let subject = subjects::event(event.event_type, event.stream_id);
             let ack = js
                 .send_publish(subject, message)
                 .await

@@ -67,7 +67,7 @@ async fn consume_feed(nats: async_nats::Client, expected: usize) -> Vec<Recorded
         match tokio::time::timeout(wait, messages.next()).await {
             Ok(Some(message)) => {
                 let message = message.expect("a message");
-                received.push(postcard::from_bytes::<RecordedEvent>(&message.payload).unwrap());
+                received.push(wire::decode_feed(&message.payload).unwrap());
                 message.ack().await.expect("acking");
             }
             Ok(None) => break,
