@@ -128,6 +128,12 @@ async fn call_raw<Req: Serialize>(
                 RequestErrorKind::NoResponders => {
                     format!("no store answers on {subject}: is the store service running?")
                 }
+                RequestErrorKind::MaxPayloadExceeded => {
+                    return StoreError::InvalidRequest(format!(
+                        "events: the request is larger than the NATS server's max_payload ({} bytes)",
+                        nats.server_info().max_payload
+                    ));
+                }
                 RequestErrorKind::TimedOut => {
                     format!("the store did not answer on {subject} in time")
                 }
@@ -145,14 +151,28 @@ async fn send_appends(
     mut pending: mpsc::UnboundedReceiver<PendingAppend>,
 ) {
     let slots = Arc::new(Semaphore::new(APPENDS_IN_FLIGHT));
-    while let Some(first) = pending.recv().await {
+    let batch_limit = BATCH_BYTES.min(nats.server_info().max_payload.saturating_sub(64 * 1024));
+    // An append that would have made the last message too large starts the next one.
+    let mut carried: Option<PendingAppend> = None;
+    loop {
+        let first = match carried.take() {
+            Some(first) => first,
+            None => match pending.recv().await {
+                Some(first) => first,
+                None => return,
+            },
+        };
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
         };
         let mut bytes = payload_bytes(&first.request);
         let mut batch = vec![first];
-        while batch.len() < MAX_APPENDS_PER_BATCH && bytes < BATCH_BYTES {
+        while batch.len() < MAX_APPENDS_PER_BATCH {
             match pending.try_recv() {
+                Ok(next) if bytes + payload_bytes(&next.request) > batch_limit => {
+                    carried = Some(next);
+                    break;
+                }
                 Ok(next) => {
                     bytes += payload_bytes(&next.request);
                     batch.push(next);
@@ -230,8 +250,11 @@ async fn follow_head(nats: async_nats::Client, shard: String, head: watch::Sende
     loop {
         tokio::select! {
             message = async { announcements.as_mut()?.next().await }, if announcements.is_some() => {
-                match message.and_then(|m| postcard::from_bytes::<u64>(&m.payload).ok()) {
-                    Some(value) => advance(value),
+                match message {
+                    Some(message) => match postcard::from_bytes::<u64>(&message.payload) {
+                        Ok(value) => advance(value),
+                        Err(e) => tracing::debug!(error = %e, "undecodable head announcement skipped"),
+                    },
                     None => announcements = None,
                 }
             }

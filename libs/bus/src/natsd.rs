@@ -67,6 +67,15 @@ fn find_binary(
         .ok_or_else(|| NatsServerError::NotFound("nats-server on PATH".into()))
 }
 
+/// The client port in a nats-server ports file (`{"nats":["nats://127.0.0.1:4222"],…}`).
+fn read_client_port(path: &Path) -> Option<u16> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let after = &text[text.find("\"nats\"")?..];
+    let url = &after[after.find("nats://")? + "nats://".len()..];
+    let end = url.find('"')?;
+    url[..end].rsplit(':').next()?.parse().ok()
+}
+
 /// A port nothing listens on right now.
 pub fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
@@ -83,14 +92,17 @@ impl NatsServer {
         };
         let jetstream_dir = dir.join("jetstream");
         std::fs::create_dir_all(&jetstream_dir).map_err(|e| prepare(&jetstream_dir, e))?;
-        let port = if port == 0 {
-            free_port().map_err(|e| prepare(dir, e))?
+        // Port 0 lets the server pick one (-1 in its config) and report it in a ports file:
+        // no window in which another process could take a port we picked for it.
+        let listen_port = if port == 0 {
+            "-1".to_owned()
         } else {
-            port
+            port.to_string()
         };
         let config_path = dir.join("nats-server.conf");
         let config = format!(
-            "# written by gridcase\nlisten: 127.0.0.1:{port}\nmax_payload: 8MB\nmax_pending: 256MB\nwrite_deadline: \"10s\"\njetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 256MB\n  max_file_store: 20GB\n}}\n",
+            "# written by gridcase\nlisten: 127.0.0.1:{listen_port}\nports_file_dir: \"{}\"\nmax_payload: 8MB\nmax_pending: 256MB\nwrite_deadline: \"10s\"\njetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 256MB\n  max_file_store: 20GB\n}}\n",
+            dir.display(),
             jetstream_dir.display()
         );
         std::fs::write(&config_path, config).map_err(|e| prepare(&config_path, e))?;
@@ -115,15 +127,25 @@ impl NatsServer {
 
     fn wait_ready(&mut self, limit: Duration) -> Result<(), NatsServerError> {
         let started = Instant::now();
+        let ports_file = self
+            .dir
+            .join(format!("{}_{}.ports", self.binary_name(), self.child.id()));
         loop {
-            if TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
-                return Ok(());
-            }
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(NatsServerError::Start(format!(
                     "exited with {status}; its log: {}",
                     self.log_tail()
                 )));
+            }
+            if self.addr.port() == 0 {
+                if let Some(port) = read_client_port(&ports_file) {
+                    self.addr.set_port(port);
+                }
+            }
+            if self.addr.port() != 0
+                && TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok()
+            {
+                return Ok(());
             }
             if started.elapsed() > limit {
                 return Err(NatsServerError::Start(format!(
@@ -134,6 +156,13 @@ impl NatsServer {
             }
             std::thread::sleep(Duration::from_millis(25));
         }
+    }
+
+    fn binary_name(&self) -> String {
+        binary()
+            .ok()
+            .and_then(|path| path.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "nats-server".to_owned())
     }
 
     fn log_tail(&self) -> String {
@@ -180,5 +209,18 @@ mod tests {
         );
         let error = find_binary(Some("/nonexistent/nats-server".into()), &empty, &[]).unwrap_err();
         assert!(error.to_string().contains("/nonexistent/nats-server"));
+    }
+
+    #[test]
+    fn the_client_port_is_read_from_the_ports_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nats-server_1.ports");
+        std::fs::write(
+            &path,
+            r#"{"nats":["nats://127.0.0.1:45123"],"monitoring":["http://127.0.0.1:8222"]}"#,
+        )
+        .unwrap();
+        assert_eq!(read_client_port(&path), Some(45123));
+        assert_eq!(read_client_port(&dir.path().join("missing")), None);
     }
 }

@@ -10,6 +10,9 @@ use tokio::sync::watch;
 
 use crate::{EventStore, RecordedEvent, Result, StoreError};
 
+/// How long to wait before reading again when the head is ahead of what a read returns.
+const EMPTY_READ_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Default number of events read per request.
 pub const DEFAULT_BATCH: usize = 512;
 
@@ -92,6 +95,11 @@ impl<S: EventStore> CatchUp<S> {
                     self.next_position += batch.len() as u64;
                     return Ok(batch);
                 }
+                // The head said there is more but the read found nothing (a remote head seen
+                // ahead of the store now answering): look again shortly rather than wait for
+                // a commit that may never come.
+                tokio::time::sleep(EMPTY_READ_RETRY).await;
+                continue;
             }
             if self.head.changed().await.is_err() {
                 return Err(StoreError::Unavailable("the store was closed".into()));

@@ -87,7 +87,12 @@ pub async fn append_then_read_stream_and_all<S: EventStore>(store: S) {
     assert!(store.read_stream("case-9", 0, 10).await.unwrap().is_empty());
     let stats = store.stats().await.unwrap();
     assert_eq!((stats.events, stats.streams), (4, 2));
-    assert_eq!(*store.watch_head().borrow(), 4);
+    // A remote store's head arrives by announcement: give it a moment.
+    let mut head = store.watch_head();
+    tokio::time::timeout(Duration::from_secs(10), head.wait_for(|head| *head == 4))
+        .await
+        .expect("the head watch reaches 4")
+        .unwrap();
 }
 
 /// No-stream, exact and any expectations; a conflict names the current version.
@@ -318,7 +323,11 @@ pub async fn racing_writers_on_one_stream_never_both_win<S: EventStore>(store: S
                     )
                     .await
                 {
-                    Ok(_) => wins += 1,
+                    Ok(won) => {
+                        // A win lands exactly on the version it was decided on.
+                        assert_eq!(won.stream_version, current.map_or(0, |v| v + 1));
+                        wins += 1;
+                    }
                     Err(StoreError::WrongExpectedVersion { .. }) => {}
                     Err(other) => panic!("unexpected error {other}"),
                 }

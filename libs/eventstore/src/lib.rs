@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 pub use catchup::CatchUp;
 pub use envelope::{decode_record, encode_record, view_record, RecordView, RECORD_FORMAT};
 pub use memory::MemoryStore;
-pub use sled_store::{RawRecord, SledStore, SledStoreConfig, VerifyReport};
+pub use sled_store::{RawRecord, SledStore, SledStoreConfig, VerifyReport, RAW_RECORD_OVERHEAD};
 
 /// Most events one append may carry.
 pub const MAX_EVENTS_PER_APPEND: usize = 1_000;

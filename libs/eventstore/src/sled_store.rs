@@ -54,6 +54,9 @@ impl SledStoreConfig {
     }
 }
 
+/// Bytes a raw record is counted with beyond its own, for its position and framing.
+pub const RAW_RECORD_OVERHEAD: usize = 20;
+
 /// A record as stored: its position and its bytes, not yet decoded.
 #[derive(Debug, Clone)]
 pub struct RawRecord {
@@ -113,6 +116,10 @@ struct Shared {
 struct Counters {
     flushes: AtomicU64,
     appends: AtomicU64,
+    /// Streams whose first event is durable; moves with the durable head.
+    durable_streams: AtomicU64,
+    /// Set for good after an apply or flush failed: from then on nothing is acknowledged,
+    /// since a later successful fsync does not bring back pages an earlier one lost.
     failed: AtomicBool,
 }
 
@@ -198,11 +205,16 @@ impl SledStore {
         };
         let (head, _) = watch::channel(next_position);
         let (queue, requests) = mpsc::channel(QUEUE_DEPTH);
-        let counters = Arc::new(Counters::default());
+        let streams = stream_count(&log)?;
+        let counters = Arc::new(Counters {
+            durable_streams: AtomicU64::new(streams),
+            ..Counters::default()
+        });
         let writer = Writer {
             db: db.clone(),
             log: log.clone(),
             next_position,
+            streams,
             versions: HashMap::new(),
             head: head.clone(),
             counters: counters.clone(),
@@ -346,7 +358,7 @@ impl SledStore {
             problem(&mut report, text);
         }
         // The stream counter can only be compared while no append moved the head meanwhile.
-        let stored_streams = stream_count(log)?;
+        let stored_streams = self.shared.counters.durable_streams.load(Ordering::Acquire);
         if self.durable_head() == head && stored_streams != report.streams {
             let text = format!(
                 "stream counter says {stored_streams}, the log holds {}",
@@ -362,21 +374,32 @@ impl SledStore {
         *self.shared.head.borrow()
     }
 
-    /// Reads up to `max` records of the log from `from_position` as stored bytes, undecoded:
-    /// for serving reads over the network, where the reader decodes (and checks) them.
-    pub fn read_all_raw(&self, from_position: u64, max: usize) -> Result<Vec<RawRecord>> {
+    /// Reads up to `max` records of the log from `from_position` as stored bytes, undecoded,
+    /// stopping once they pass `max_bytes` (but with at least one): for serving reads over the
+    /// network, where the reader decodes (and checks) them.
+    pub fn read_all_raw(
+        &self,
+        from_position: u64,
+        max: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<RawRecord>> {
         let head = self.durable_head();
         if from_position >= head || max == 0 {
             return Ok(Vec::new());
         }
         let end = head.min(from_position.saturating_add(max as u64));
-        let mut out = Vec::with_capacity((end - from_position) as usize);
+        let mut out = Vec::with_capacity(((end - from_position) as usize).min(4_096));
+        let mut total_bytes = 0;
         for entry in self
             .shared
             .log
             .range(event_key(from_position)..event_key(end))
         {
             let (key, value) = entry.map_err(storage)?;
+            total_bytes += value.len() + RAW_RECORD_OVERHEAD;
+            if total_bytes > max_bytes && !out.is_empty() {
+                break;
+            }
             let position = be_u64(&key[1..]).unwrap_or(u64::MAX);
             out.push(RawRecord {
                 position,
@@ -386,17 +409,20 @@ impl SledStore {
         Ok(out)
     }
 
-    /// Reads up to `max` records of `stream` from `from_version` as stored bytes, undecoded.
+    /// Reads up to `max` records of `stream` from `from_version` as stored bytes, undecoded,
+    /// stopping once they pass `max_bytes` (but with at least one).
     pub fn read_stream_raw(
         &self,
         stream: &str,
         from_version: u64,
         max: usize,
+        max_bytes: usize,
     ) -> Result<Vec<RawRecord>> {
         validate_stream_id(stream)?;
         let head = self.durable_head();
         let prefix = stream_prefix(stream);
         let mut out = Vec::new();
+        let mut total_bytes = 0;
         for entry in self.shared.log.range(stream_key(stream, from_version)..) {
             if out.len() >= max {
                 break;
@@ -423,6 +449,10 @@ impl SledStore {
                     position,
                     reason: format!("indexed by stream {stream} but not in the log"),
                 })?;
+            total_bytes += bytes.len() + RAW_RECORD_OVERHEAD;
+            if total_bytes > max_bytes && !out.is_empty() {
+                break;
+            }
             out.push(RawRecord { position, bytes });
         }
         Ok(out)
@@ -491,14 +521,14 @@ impl EventStore for SledStore {
         from_version: u64,
         max: usize,
     ) -> Result<Vec<RecordedEvent>> {
-        self.read_stream_raw(stream, from_version, max)?
+        self.read_stream_raw(stream, from_version, max, usize::MAX)?
             .iter()
             .map(RawRecord::decode)
             .collect()
     }
 
     async fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>> {
-        self.read_all_raw(from_position, max)?
+        self.read_all_raw(from_position, max, usize::MAX)?
             .iter()
             .map(RawRecord::decode)
             .collect()
@@ -512,7 +542,7 @@ impl EventStore for SledStore {
     async fn stats(&self) -> Result<StoreStats> {
         Ok(StoreStats {
             events: self.durable_head(),
-            streams: stream_count(&self.shared.log)?,
+            streams: self.shared.counters.durable_streams.load(Ordering::Acquire),
             disk_bytes: self.shared.db.size_on_disk().map_err(storage)?,
         })
     }
@@ -527,6 +557,8 @@ struct Writer {
     db: sled::Db,
     log: sled::Tree,
     next_position: u64,
+    /// Streams applied so far (durable or not).
+    streams: u64,
     /// Last version of streams seen so far; others are looked up in sled on first use.
     versions: HashMap<String, u64>,
     head: watch::Sender<u64>,
@@ -540,6 +572,8 @@ struct Applied {
     answers: Vec<Answer>,
     /// The head once this group is durable.
     head: u64,
+    /// The stream count once this group is durable.
+    streams: u64,
 }
 
 /// Flushes what the writer has applied, one flush for every group waiting, and only then
@@ -556,19 +590,32 @@ impl Flusher {
         while let Ok(first) = applied.recv() {
             let mut groups = vec![first];
             groups.extend(applied.try_iter());
-            let flushed = self.db.flush().map_err(storage);
+            let flushed = if self.counters.failed.load(Ordering::Acquire) {
+                Err(StoreError::Unavailable(
+                    "an earlier write failed; the store refuses writes until it is restarted"
+                        .into(),
+                ))
+            } else {
+                self.db.flush().map_err(storage)
+            };
             match flushed {
                 Ok(_) => {
                     self.counters.flushes.fetch_add(1, Ordering::Relaxed);
-                    let head = groups.iter().map(|g| g.head).max().unwrap_or(0);
-                    crate::advance_head(&self.head, head);
+                    let last = groups.last().expect("at least one group");
+                    // Groups arrive in order, so the last one carries the newest totals. The
+                    // head moves first: `verify` reads the count first, then the head.
+                    crate::advance_head(&self.head, last.head);
+                    self.counters
+                        .durable_streams
+                        .store(last.streams, Ordering::Release);
                     for (reply, answer) in groups.into_iter().flat_map(|g| g.answers) {
                         let _ = reply.send(answer);
                     }
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "flush failed; refusing further writes");
-                    self.counters.failed.store(true, Ordering::Release);
+                    if !self.counters.failed.swap(true, Ordering::AcqRel) {
+                        tracing::error!(error = %e, "flush failed; refusing further writes");
+                    }
                     for (reply, answer) in groups.into_iter().flat_map(|g| g.answers) {
                         let _ = reply.send(answer.and_then(|_| Err(e.clone())));
                     }
@@ -629,6 +676,19 @@ impl Writer {
     /// durable, so even a duplicate or a conflict is never reported from state a crash could
     /// still take back.
     fn commit(&mut self, requests: &mut Vec<AppendRequest>) -> Applied {
+        if self.counters.failed.load(Ordering::Acquire) {
+            let refused = StoreError::Unavailable(
+                "an earlier write failed; the store refuses writes until it is restarted".into(),
+            );
+            return Applied {
+                answers: requests
+                    .drain(..)
+                    .map(|request| (request.reply, Err(refused.clone())))
+                    .collect(),
+                head: self.next_position,
+                streams: self.streams,
+            };
+        }
         let mut group = Group::default();
         let mut next_position = self.next_position;
         let mut answers = Vec::with_capacity(requests.len());
@@ -640,11 +700,18 @@ impl Writer {
             if let Err(e) = self.apply(group, next_position) {
                 tracing::error!(error = %e, "applying a group failed; refusing further writes");
                 self.counters.failed.store(true, Ordering::Release);
+                // Only duplicates of events stored before this group still hold.
+                let stored_before = self.next_position;
                 answers = answers
                     .into_iter()
                     .map(|(reply, answer)| {
-                        let answer =
-                            answer.and_then(|a| if a.duplicate { Ok(a) } else { Err(e.clone()) });
+                        let answer = answer.and_then(|a| {
+                            if a.duplicate && a.last_position < stored_before {
+                                Ok(a)
+                            } else {
+                                Err(e.clone())
+                            }
+                        });
                         (reply, answer)
                     })
                     .collect();
@@ -653,18 +720,20 @@ impl Writer {
         Applied {
             answers,
             head: self.next_position,
+            streams: self.streams,
         }
     }
 
     fn apply(&mut self, group: Group, next_position: u64) -> Result<()> {
         let mut batch = group.batch;
+        let streams = self.streams + group.new_streams;
         if group.new_streams > 0 {
-            let streams = stream_count(&self.log)? + group.new_streams;
             batch.insert(STREAM_COUNT_KEY, &streams.to_be_bytes());
         }
         self.log.apply_batch(batch).map_err(storage)?;
         self.versions.extend(group.versions);
         self.next_position = next_position;
+        self.streams = streams;
         Ok(())
     }
 

@@ -69,15 +69,26 @@ impl Sandbox {
             ..StoreServiceConfig::new(data_dir)
         };
         let nats = self.connect().await;
-        let task = tokio::spawn(async move {
+        let mut task = tokio::spawn(async move {
             gridcase_store::run(config, nats, listener, async move {
                 let _ = stopped.await;
             })
             .await
-            .expect("the store service ran");
+            .map_err(|e| e.to_string())
         });
         let client = self.store_client().await;
-        wait_until_answering(&client).await;
+        let started = Instant::now();
+        while let Err(e) = client.head().await {
+            if task.is_finished() {
+                let outcome = (&mut task).await;
+                panic!("the store service stopped while starting: {outcome:?}");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the store did not answer within 30 s: {e}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         InProcessStore {
             stop: Some(stop),
             task: Some(task),
@@ -138,22 +149,11 @@ impl Sandbox {
     }
 }
 
-async fn wait_until_answering(client: &StoreClient) {
-    let started = Instant::now();
-    while let Err(e) = client.head().await {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the store did not answer within 30 s: {e}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// The store service running in the test's process.
 #[derive(Debug)]
 pub struct InProcessStore {
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    task: Option<JoinHandle<Result<(), String>>>,
     /// Where its gRPC admin API listens.
     pub grpc_addr: SocketAddr,
     /// A client of it.
@@ -167,7 +167,8 @@ impl InProcessStore {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
-            task.await.expect("the store service task ended cleanly");
+            let outcome = task.await.expect("the store service task did not panic");
+            outcome.unwrap_or_else(|e| panic!("the store service failed: {e}"));
         }
     }
 }

@@ -102,7 +102,7 @@ pub async fn run(
     let grpc_addr = grpc_listener.local_addr().ok();
     tracing::info!(grpc = ?grpc_addr, "store admin serving");
     let mut grpc_stop = stop_rx.clone();
-    let grpc = tokio::spawn(gridcase_server::serve_grpc(
+    let mut grpc = tokio::spawn(gridcase_server::serve_grpc(
         grpc_listener,
         admin,
         &[admin::SERVICE_NAME],
@@ -111,8 +111,13 @@ pub async fn run(
         },
     ));
 
-    shutdown.await;
-    tracing::info!("store shutting down");
+    // A request loop or gRPC server that fails stops the service at once, not at shutdown.
+    let mut api = api;
+    tokio::select! {
+        _ = shutdown => tracing::info!("store shutting down"),
+        _ = &mut api => tracing::error!("the store's request loop stopped; shutting down"),
+        _ = &mut grpc => tracing::error!("the store's gRPC server stopped; shutting down"),
+    }
     let _ = stop_tx.send(true);
     let api_result = api.await;
     let _ = announcer.await;

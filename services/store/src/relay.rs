@@ -23,6 +23,9 @@ pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 /// Events the relay reads per batch; also the most it republishes after a crash.
 const BATCH: usize = 1_024;
 
+/// Bytes of records the relay reads per batch at most.
+const BATCH_BYTES: usize = 16 * 1024 * 1024;
+
 /// Whether the relay runs. The two fault modes exist so tests can stop the process at the two
 /// dangerous points: after commit but before publish, and after publish but before the
 /// checkpoint is saved.
@@ -119,7 +122,7 @@ async fn relay(
         }
         // Records go out as stored; only what routing needs is decoded (and the CRC checked).
         let batch = store
-            .read_all_raw(next, BATCH)
+            .read_all_raw(next, BATCH, BATCH_BYTES)
             .map_err(|e| format!("reading from {next}: {e}"))?;
         let mut acks = VecDeque::with_capacity(window);
         for record in &batch {

@@ -1,5 +1,7 @@
 //! The NATS request-reply API and the head announcements.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use futures::StreamExt;
 use gridcase_bus::subjects::{self, StoreOp};
@@ -12,6 +14,9 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::ServiceError;
+
+/// How long shutdown waits for requests already taken.
+const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Most events one read request returns, whatever it asks for.
 const MAX_READ: u32 = 50_000;
@@ -36,6 +41,7 @@ pub(crate) async fn serve(
         .saturating_sub(64 * 1024)
         .max(64 * 1024);
     tracing::info!(%subject, reply_limit, "store api serving");
+    let in_flight = Arc::new(());
     loop {
         tokio::select! {
             _ = stop.wait_for(|stop| *stop) => break,
@@ -48,7 +54,9 @@ pub(crate) async fn serve(
                 let op = message.subject.rsplit('.').next().unwrap_or_default().to_owned();
                 let store = store.clone();
                 let nats = nats.clone();
+                let in_flight = in_flight.clone();
                 tokio::spawn(async move {
+                    let _in_flight = in_flight;
                     let body = handle(&store, &op, &message.payload, reply_limit).await;
                     if let Err(e) = nats.publish(reply_to, body).await {
                         tracing::warn!(error = %e, op, "could not send a store reply");
@@ -58,6 +66,12 @@ pub(crate) async fn serve(
         }
     }
     let _ = requests.unsubscribe().await;
+    // Let requests already taken finish and send their replies before the caller flushes
+    // NATS and closes the store.
+    let deadline = tokio::time::Instant::now() + DRAIN_LIMIT;
+    while Arc::strong_count(&in_flight) > 1 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     Ok(())
 }
 
@@ -107,9 +121,10 @@ async fn handle(store: &SledStore, op: &str, body: &[u8], reply_limit: usize) ->
         op if op == StoreOp::ReadAll.token() => {
             let result =
                 decode_request::<ReadAllRequest>("read-all request", body).and_then(|request| {
-                    store.read_all_raw(request.from_position, request.max.min(MAX_READ) as usize)
+                    let max = request.max.min(MAX_READ) as usize;
+                    store.read_all_raw(request.from_position, max, reply_limit)
                 });
-            raw_reply(result, reply_limit)
+            raw_reply(result)
         }
         op if op == StoreOp::ReadStream.token() => {
             let result = decode_request::<ReadStreamRequest>("read-stream request", body).and_then(
@@ -118,10 +133,11 @@ async fn handle(store: &SledStore, op: &str, body: &[u8], reply_limit: usize) ->
                         &request.stream,
                         request.from_version,
                         request.max.min(MAX_READ) as usize,
+                        reply_limit,
                     )
                 },
             );
-            raw_reply(result, reply_limit)
+            raw_reply(result)
         }
         op if op == StoreOp::StreamVersion.token() => {
             let result =
@@ -139,24 +155,15 @@ async fn handle(store: &SledStore, op: &str, body: &[u8], reply_limit: usize) ->
     }
 }
 
-/// Replies with stored records as they are, keeping the reply under the NATS payload limit
-/// (with at least one record); the reader reads on from where the reply stops.
-fn raw_reply(result: Reply<Vec<RawRecord>>, limit: usize) -> Bytes {
+/// Replies with stored records as they are. The store stopped reading at the byte limit
+/// (keeping at least one record), so the reply fits the NATS payload limit; the reader reads
+/// on from where the reply stops.
+fn raw_reply(result: Reply<Vec<RawRecord>>) -> Bytes {
     let records = match result {
         Ok(records) => records,
         Err(e) => return reply::<()>(Err(e)),
     };
-    let mut bytes = 0;
-    let keep = records
-        .iter()
-        .position(|record| {
-            bytes += record.bytes().len() + 20;
-            bytes > limit
-        })
-        .unwrap_or(records.len())
-        .max(1)
-        .min(records.len());
-    let refs: Vec<RawRecordRef<'_>> = records[..keep]
+    let refs: Vec<RawRecordRef<'_>> = records
         .iter()
         .map(|record| RawRecordRef {
             position: record.position,
@@ -205,17 +212,17 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let body = raw_reply(store.read_all_raw(0, 300), MAX_REPLY_BYTES);
+        let body = raw_reply(store.read_all_raw(0, 300, MAX_REPLY_BYTES));
         assert!(body.len() <= MAX_REPLY_BYTES);
         let records: Vec<RawRecordRef<'_>> = decode_reply(&body).unwrap();
         assert!(!records.is_empty() && records.len() < 300);
         assert_eq!(records[5].position, 5);
-        let tiny = raw_reply(store.read_all_raw(0, 300), 10);
+        let tiny = raw_reply(store.read_stream_raw("s", 0, 300, 10));
         assert_eq!(
             decode_reply::<Vec<RawRecordRef<'_>>>(&tiny).unwrap().len(),
             1
         );
-        let empty = raw_reply(store.read_all_raw(1_000, 10), MAX_REPLY_BYTES);
+        let empty = raw_reply(store.read_all_raw(1_000, 10, MAX_REPLY_BYTES));
         assert!(decode_reply::<Vec<RawRecordRef<'_>>>(&empty)
             .unwrap()
             .is_empty());

@@ -359,3 +359,53 @@ async fn admin_reports_stats_verifies_and_is_healthy() {
     );
     store.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_relay_resumes_from_its_saved_checkpoint() {
+    let sandbox = Sandbox::start();
+    let data = sandbox.path("data");
+    let client = sandbox.store_client().await;
+    let mut store = sandbox
+        .spawn_store_process(Path::new(STORE_BIN), &data, "on")
+        .await;
+    append_many(&client, 0, 100).await;
+    let mut admin = StoreAdminClient::connect(format!("http://{}", store.grpc_addr))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while admin
+        .stats(StatsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .published_up_to
+        < 100
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "relay too slow"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    store.kill();
+
+    // Before it publishes anything, the new process already knows how far the last one got.
+    let store = sandbox
+        .spawn_store_process(Path::new(STORE_BIN), &data, "on")
+        .await;
+    let mut admin = StoreAdminClient::connect(format!("http://{}", store.grpc_addr))
+        .await
+        .unwrap();
+    assert_eq!(
+        admin
+            .stats(StatsRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .published_up_to,
+        100
+    );
+    append_many(&client, 100, 10).await;
+    let delivered = consume_feed(sandbox.connect().await, 110).await;
+    assert_each_position_once(&delivered, 110);
+}
