@@ -256,8 +256,8 @@ pub fn decode(case: CaseId, record: &RecordedEvent) -> Result<Event> {
 mod tests {
     use super::*;
     use gridcase_domain::{
-        Assignee, CategoryCode, Channel, DepartmentCode, Description, Location, Priority, Reporter,
-        Route, Timestamp, TrackingCode,
+        CategoryCode, Channel, DepartmentCode, Description, Location, Priority, Reporter, Route,
+        Timestamp, TrackingCode,
     };
     use gridcase_eventstore::MemoryStore;
 
