@@ -108,7 +108,12 @@ impl NatsServer {
         std::fs::write(&config_path, config).map_err(|e| prepare(&config_path, e))?;
         let log_path = dir.join("nats-server.log");
         let log = std::fs::File::create(&log_path).map_err(|e| prepare(&log_path, e))?;
-        let child = Command::new(&binary)
+        let mut command = Command::new(&binary);
+        // Its own process group: a Ctrl-C in the terminal reaches gridcase, which stops the
+        // services first and the server last, not the server under the services' feet.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command
             .arg("-c")
             .arg(&config_path)
             .stdin(Stdio::null())

@@ -123,7 +123,8 @@ pub async fn run(
     let _ = announcer.await;
     let _ = relay.await;
     let grpc_result = grpc.await;
-    let _ = nats.flush().await;
+    // A NATS server that is already gone must not hold the shutdown up.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), nats.flush()).await;
     drop(store);
     match api_result {
         Ok(Err(e)) => return Err(e),

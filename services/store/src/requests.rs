@@ -65,7 +65,7 @@ pub(crate) async fn serve(
             }
         }
     }
-    let _ = requests.unsubscribe().await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), requests.unsubscribe()).await;
     // Let requests already taken finish and send their replies before the caller flushes
     // NATS and closes the store.
     let deadline = tokio::time::Instant::now() + DRAIN_LIMIT;
