@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use prost::Message;
 
-const PROTOS: &[&str] = &["gridcase/store/v1/admin.proto"];
+const PROTOS: &[&str] = &[
+    "gridcase/store/v1/admin.proto",
+    "gridcase/intake/v1/intake.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");

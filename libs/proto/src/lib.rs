@@ -16,3 +16,11 @@ pub mod store {
         include!(concat!(env!("OUT_DIR"), "/gridcase.store.v1.rs"));
     }
 }
+
+/// The intake API: new reports and status by tracking code.
+pub mod intake {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/gridcase.intake.v1.rs"));
+    }
+}

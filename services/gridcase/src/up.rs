@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use gridcase_bus::{NatsServer, StoreClient};
 use gridcase_eventstore::EventStore;
+use gridcase_intake::IntakeConfig;
 use gridcase_store::StoreServiceConfig;
 
 /// Where `up` keeps its data and listens.
@@ -21,9 +22,34 @@ pub struct UpArgs {
     /// Address of the store's gRPC admin API.
     #[arg(long, env = "GRIDCASE_STORE_GRPC", default_value = "127.0.0.1:7101")]
     store_grpc: SocketAddr,
+    /// Address of the intake gRPC API.
+    #[arg(long, env = "GRIDCASE_INTAKE_GRPC", default_value = "127.0.0.1:7102")]
+    intake_grpc: SocketAddr,
+    /// Directory of the reference data (grid hierarchy, categories, …); by default
+    /// `deploy/config` in the current directory, else the one of the source tree it was built
+    /// from.
+    #[arg(long, env = "GRIDCASE_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+/// The reference data directory: the one given, else `deploy/config` here or in the source tree.
+fn config_dir(given: Option<PathBuf>) -> PathBuf {
+    given.unwrap_or_else(|| {
+        let here = PathBuf::from("deploy/config");
+        let built_from = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/config"));
+        if !here.is_dir() && built_from.is_dir() {
+            built_from
+        } else {
+            here
+        }
+    })
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    // Refuse bad reference data before starting anything, rather than after "is up".
+    let config = config_dir(args.config);
+    gridcase_config::ReferenceData::load(&config)
+        .with_context(|| format!("loading the reference data in {}", config.display()))?;
     let nats_dir = args.data.join("nats");
     std::fs::create_dir_all(&nats_dir)
         .with_context(|| format!("creating {}", nats_dir.display()))?;
@@ -58,6 +84,19 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         }
     };
 
+    let intake_listener = tokio::net::TcpListener::bind(args.intake_grpc)
+        .await
+        .with_context(|| format!("binding the intake gRPC address {}", args.intake_grpc))?;
+    let (stop_intake, intake_stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut intake = tokio::spawn(gridcase_intake::run(
+        IntakeConfig::new(&config),
+        gridcase_bus::connect(&nats_url).await?,
+        intake_listener,
+        async move {
+            let _ = intake_stopped.await;
+        },
+    ));
+
     println!("gridcase is up (data in {})", args.data.display());
     println!(
         "  nats            {nats_url}  (JetStream in {})",
@@ -67,11 +106,26 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         "  store           grpc://{}  nats gridcase.v1.store.0.*  ({} events in {} streams)",
         args.store_grpc, stats.events, stats.streams
     );
+    println!(
+        "  intake          grpc://{}  (reference data in {})",
+        args.intake_grpc,
+        config.display()
+    );
     println!("  event feed      JetStream stream GRIDCASE_EVENTS, subjects gridcase.v1.events.>");
     println!("press Ctrl-C to stop");
 
-    gridcase_server::shutdown_signal().await;
+    tokio::select! {
+        _ = gridcase_server::shutdown_signal() => {}
+        outcome = &mut intake => {
+            let _ = stop.send(());
+            store.await??;
+            outcome??;
+            anyhow::bail!("the intake service stopped");
+        }
+    }
     println!("stopping");
+    let _ = stop_intake.send(());
+    intake.await??;
     let _ = stop.send(());
     store.await??;
     drop(nats_server);

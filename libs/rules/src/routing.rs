@@ -1,0 +1,460 @@
+//! Routing: who handles a case — the grid worker, one department or a
+//! joint consultation — never sending it back to whoever returned it.
+
+use gridcase_config::{Category, JointGroup, Owner, ReferenceData};
+use gridcase_domain::{Assignee, CategoryCode, DepartmentCode, GridCode, Route, WorkerId};
+
+use crate::error::{Result, RoutingError};
+
+/// The route chosen and why, for the case's timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteDecision {
+    /// Who handles the case.
+    pub route: Route,
+    /// A sentence explaining the choice, e.g.
+    /// `self-handled: 乱堆物堆料 may be settled by the grid worker lin-ming`.
+    pub reason: String,
+}
+
+/// Chooses the route of a case of `category`, trying in turn:
+///
+/// 1. **self-handle** (自办自结) if the category allows it and a grid worker
+///    is known — the reporter if a grid worker reported it, else the first
+///    worker responsible for `location_grid` — who has not returned it;
+/// 2. the category's **default department** (直通), unless it returned it;
+/// 3. a **joint consultation** (联合会商): the category's joint group, or,
+///    for a department-owned category whose department returned it, a joint
+///    group that department belongs to (those it leads first, then in code
+///    order). A lead that returned the case is replaced by the first member
+///    that has not and stays on as a participant, since it must still report
+///    (部门报到) but must not own the case again.
+///
+/// Nobody in `returned_by` is ever the assignee again. When no route is
+/// left the result is [`RoutingError::NoRouteLeft`] and the case goes to
+/// manual triage.
+pub fn route(
+    refdata: &ReferenceData,
+    category: &CategoryCode,
+    location_grid: Option<&GridCode>,
+    returned_by: &[Assignee],
+    reported_by_worker: Option<&WorkerId>,
+) -> Result<RouteDecision> {
+    let entry = refdata
+        .category(category)
+        .ok_or(RoutingError::UnknownCategory(*category))?;
+    let mut router = Router {
+        refdata,
+        category: entry,
+        returned_by,
+        tried: Vec::new(),
+    };
+    let decision = router
+        .self_handle(location_grid, reported_by_worker)
+        .or_else(|| router.by_owner());
+    decision.ok_or(RoutingError::NoRouteLeft {
+        category: *category,
+        tried: router.tried,
+    })
+}
+
+/// One routing decision in progress: remembers whom it skipped.
+struct Router<'a> {
+    refdata: &'a ReferenceData,
+    category: &'a Category,
+    returned_by: &'a [Assignee],
+    tried: Vec<Assignee>,
+}
+
+impl Router<'_> {
+    /// False, and noted in `tried`, if `assignee` returned the case.
+    fn available(&mut self, assignee: Assignee) -> bool {
+        if !self.returned_by.contains(&assignee) {
+            return true;
+        }
+        if !self.tried.contains(&assignee) {
+            self.tried.push(assignee);
+        }
+        false
+    }
+
+    fn department_available(&mut self, department: &DepartmentCode) -> bool {
+        self.available(Assignee::Department(department.clone()))
+    }
+
+    fn self_handle(
+        &mut self,
+        location_grid: Option<&GridCode>,
+        reported_by_worker: Option<&WorkerId>,
+    ) -> Option<RouteDecision> {
+        if !self.category.self_handle {
+            return None;
+        }
+        let name = &self.category.name;
+        // Only a listed grid worker can self-handle; other reporters (a
+        // courier, a resident) leave it to the location's grid.
+        let reporter = reported_by_worker.filter(|id| self.refdata.worker(id).is_some());
+        let (worker, reason) = if let Some(worker) = reporter {
+            let reason = format!(
+                "self-handled: {name} may be settled by the grid worker {worker}, who reported it"
+            );
+            (worker.clone(), reason)
+        } else {
+            let grid = location_grid?;
+            let worker = &self.refdata.workers_of(grid).first()?.id;
+            let reason = format!(
+                "self-handled: {name} may be settled by the grid worker {worker} of {grid}"
+            );
+            (worker.clone(), reason)
+        };
+        self.available(Assignee::Worker(worker.clone()))
+            .then_some(RouteDecision {
+                route: Route::SelfHandle { worker },
+                reason,
+            })
+    }
+
+    fn by_owner(&mut self) -> Option<RouteDecision> {
+        let name = &self.category.name;
+        match &self.category.owner {
+            Owner::Department(department) => {
+                if self.department_available(department) {
+                    return Some(RouteDecision {
+                        route: Route::Department {
+                            department: department.clone(),
+                        },
+                        reason: format!("department: {name} belongs to {department}"),
+                    });
+                }
+                self.joint_after_return(department)
+            }
+            Owner::JointGroup(code) => {
+                let group = self.refdata.joint_group(code)?;
+                let (route, lead_note) = self.joint(group)?;
+                let reason = format!(
+                    "joint: {name} is for the joint group {} ({}){lead_note}",
+                    group.name, group.code
+                );
+                Some(RouteDecision { route, reason })
+            }
+        }
+    }
+
+    /// The default department returned the case: a joint group it belongs
+    /// to takes it, the groups it leads first.
+    fn joint_after_return(&mut self, department: &DepartmentCode) -> Option<RouteDecision> {
+        let refdata = self.refdata;
+        let (led, joined): (Vec<&JointGroup>, Vec<&JointGroup>) = refdata
+            .joint_groups()
+            .filter(|group| members(group).any(|member| member == department))
+            .partition(|group| &group.lead == department);
+        led.into_iter().chain(joined).find_map(|group| {
+            let (route, lead_note) = self.joint(group)?;
+            let reason = format!(
+                "joint: {department} returned {}, so the joint group {} ({}) takes it{lead_note}",
+                self.category.name, group.name, group.code
+            );
+            Some(RouteDecision { route, reason })
+        })
+    }
+
+    /// The group's consultation, led by its first member that has not
+    /// returned the case, with a note on who leads if that is not the usual
+    /// lead; `None` if every member returned it.
+    fn joint(&mut self, group: &JointGroup) -> Option<(Route, String)> {
+        let lead = members(group)
+            .find(|member| self.department_available(member))?
+            .clone();
+        let participants: Vec<DepartmentCode> = members(group)
+            .filter(|member| **member != lead)
+            .cloned()
+            .collect();
+        let note = if lead == group.lead {
+            format!(", led by {lead}")
+        } else {
+            format!(", led by {lead} because {} returned it", group.lead)
+        };
+        // Loading the reference data checked the group, so this holds.
+        let route = Route::joint(lead, participants).ok()?;
+        Some((route, note))
+    }
+}
+
+/// The lead, then the participants.
+fn members(group: &JointGroup) -> impl Iterator<Item = &DepartmentCode> {
+    std::iter::once(&group.lead).chain(&group.participants)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testdata::{category, department, grid, sample, worker};
+
+    fn dept(code: &str) -> Assignee {
+        Assignee::Department(department(code))
+    }
+
+    fn by_worker(id: &str) -> Assignee {
+        Assignee::Worker(worker(id))
+    }
+
+    fn departments(codes: &[&str]) -> Vec<DepartmentCode> {
+        codes.iter().map(|code| department(code)).collect()
+    }
+
+    fn joint(lead: &str, participants: &[&str]) -> Route {
+        Route::joint(department(lead), departments(participants)).unwrap()
+    }
+
+    fn self_handle(id: &str) -> Route {
+        Route::SelfHandle { worker: worker(id) }
+    }
+
+    fn to_department(code: &str) -> Route {
+        Route::Department {
+            department: department(code),
+        }
+    }
+
+    /// (name, category, location grid, returned by, reporting worker, expected route)
+    type Case = (
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        Vec<Assignee>,
+        Option<&'static str>,
+        Route,
+    );
+
+    #[test]
+    fn routes_in_order_self_department_joint() {
+        let yongjin_1 = Some("330102-001-001-001");
+        #[rustfmt::skip]
+        let cases: Vec<Case> = vec![
+            // SJ-01-04 乱堆物堆料: self-handle, else urban_mgmt.
+            ("first worker of the grid",
+                "SJ-01-04", yongjin_1, vec![], None, self_handle("lin-ming")),
+            ("micro-grid without workers uses its grid's",
+                "SJ-01-04", Some("330102-001-001-001-02"), vec![], None, self_handle("lin-ming")),
+            ("micro-grid with its own worker",
+                "SJ-01-04", Some("330102-002-002-001-03"), vec![], None, self_handle("lin-weidong")),
+            ("the reporting worker first",
+                "SJ-01-04", yongjin_1, vec![], Some("gao-fang"), self_handle("gao-fang")),
+            ("a reporter who is no grid worker is ignored",
+                "SJ-01-04", yongjin_1, vec![], Some("courier-01"), self_handle("lin-ming")),
+            ("no grid, no worker",
+                "SJ-01-04", None, vec![], None, to_department("urban_mgmt")),
+            ("above grid level, no worker",
+                "SJ-01-04", Some("330102-001"), vec![], None, to_department("urban_mgmt")),
+            ("worker returned it",
+                "SJ-01-04", yongjin_1, vec![by_worker("lin-ming")], None, to_department("urban_mgmt")),
+            ("reporting worker returned it",
+                "SJ-01-04", yongjin_1, vec![by_worker("gao-fang")], Some("gao-fang"), to_department("urban_mgmt")),
+            // BJ-01-07 路灯: not self-handled.
+            ("department-owned",
+                "BJ-01-07", yongjin_1, vec![], Some("lin-ming"), to_department("urban_mgmt")),
+            // SJ-01-07 餐饮油烟: joint group lampblack.
+            ("joint group",
+                "SJ-01-07", yongjin_1, vec![], None,
+                joint("ecology_env", &["urban_mgmt", "market_supervision"])),
+            ("lead returned: first participant promoted",
+                "SJ-01-07", yongjin_1, vec![dept("ecology_env")], None,
+                joint("urban_mgmt", &["ecology_env", "market_supervision"])),
+            ("lead and first participant returned",
+                "SJ-01-07", None, vec![dept("ecology_env"), dept("urban_mgmt")], None,
+                joint("market_supervision", &["ecology_env", "urban_mgmt"])),
+            ("a participant's return does not matter while the lead takes it",
+                "SJ-01-07", None, vec![dept("urban_mgmt")], None,
+                joint("ecology_env", &["urban_mgmt", "market_supervision"])),
+            // SJ-07-04 电动车楼道充电: self-handle, else joint group ev_charging.
+            ("joint-group category self-handled",
+                "SJ-07-04", yongjin_1, vec![], None, self_handle("lin-ming")),
+            ("joint-group category, worker returned",
+                "SJ-07-04", yongjin_1, vec![by_worker("lin-ming")], None,
+                joint("fire_rescue", &["housing", "public_security"])),
+            // BJ-01-01 上水井盖: water, which leads waterlogging and joins road_collapse.
+            ("returned department: a group it leads",
+                "BJ-01-01", None, vec![dept("water")], None,
+                joint("urban_mgmt", &["water", "transport"])),
+            ("then a group it joins",
+                "BJ-01-01", None, vec![dept("water"), dept("urban_mgmt"), dept("transport")], None,
+                joint("emergency_mgmt", &["urban_mgmt", "water", "gas", "traffic_police"])),
+        ];
+        for (name, code, location, returned_by, reporter, expected) in cases {
+            let location = location.map(grid);
+            let reporter = reporter.map(worker);
+            let decision = route(
+                sample(),
+                &category(code),
+                location.as_ref(),
+                &returned_by,
+                reporter.as_ref(),
+            )
+            .unwrap_or_else(|error| panic!("{name}: {error}"));
+            assert_eq!(decision.route, expected, "{name}");
+            assert!(
+                !returned_by.contains(&decision.route.assignee()),
+                "{name}: routed back to {}",
+                decision.route.assignee()
+            );
+        }
+    }
+
+    #[test]
+    fn reasons_explain_the_choice() {
+        let reason = |code: &str,
+                      location: Option<&str>,
+                      returned_by: &[Assignee],
+                      reporter: Option<&str>| {
+            route(
+                sample(),
+                &category(code),
+                location.map(grid).as_ref(),
+                returned_by,
+                reporter.map(worker).as_ref(),
+            )
+            .unwrap()
+            .reason
+        };
+        assert_eq!(
+            reason("SJ-01-04", Some("330102-001-001-001"), &[], None),
+            "self-handled: 乱堆物堆料 may be settled by the grid worker lin-ming of 330102-001-001-001"
+        );
+        assert_eq!(
+            reason("SJ-01-04", None, &[], Some("gao-fang")),
+            "self-handled: 乱堆物堆料 may be settled by the grid worker gao-fang, who reported it"
+        );
+        assert_eq!(
+            reason("BJ-01-07", None, &[], None),
+            "department: 路灯 belongs to urban_mgmt"
+        );
+        assert_eq!(
+            reason("SJ-01-07", None, &[], None),
+            "joint: 餐饮油烟 is for the joint group 餐饮油烟扰民联合治理 (lampblack), led by ecology_env"
+        );
+        assert_eq!(
+            reason("SJ-01-07", None, &[dept("ecology_env")], None),
+            "joint: 餐饮油烟 is for the joint group 餐饮油烟扰民联合治理 (lampblack), led by urban_mgmt because ecology_env returned it"
+        );
+        assert_eq!(
+            reason("BJ-01-01", None, &[dept("water")], None),
+            "joint: water returned 上水井盖, so the joint group 道路积水联合处置 (waterlogging) takes it, led by urban_mgmt because water returned it"
+        );
+    }
+
+    #[test]
+    fn no_route_left_when_everyone_returned_it() {
+        // Every member of lampblack returned 餐饮油烟.
+        let returned = vec![
+            dept("market_supervision"),
+            dept("ecology_env"),
+            dept("urban_mgmt"),
+        ];
+        let error = route(sample(), &category("SJ-01-07"), None, &returned, None).unwrap_err();
+        assert_eq!(
+            error,
+            RoutingError::NoRouteLeft {
+                category: category("SJ-01-07"),
+                tried: vec![
+                    dept("ecology_env"),
+                    dept("urban_mgmt"),
+                    dept("market_supervision")
+                ],
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "no route left for category SJ-01-07, returned by department ecology_env, department urban_mgmt, department market_supervision"
+        );
+    }
+
+    #[test]
+    fn no_route_left_when_the_department_is_in_no_joint_group() {
+        // SJ-07-05 困难群众帮扶 belongs to civil_affairs, which is in no joint group.
+        let error = route(
+            sample(),
+            &category("SJ-07-05"),
+            None,
+            &[dept("civil_affairs")],
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            error,
+            RoutingError::NoRouteLeft {
+                category: category("SJ-07-05"),
+                tried: vec![dept("civil_affairs")],
+            }
+        );
+    }
+
+    #[test]
+    fn no_route_left_after_worker_department_and_groups_returned_it() {
+        // SJ-01-01 暴露垃圾: self-handle, urban_mgmt, which leads illegal_building
+        // and joins property_disputes, lampblack, waterlogging and road_collapse.
+        let mut returned = vec![by_worker("lin-ming")];
+        returned.extend(
+            [
+                "urban_mgmt",
+                "planning",
+                "housing",
+                "justice",
+                "ecology_env",
+                "market_supervision",
+                "water",
+                "transport",
+                "emergency_mgmt",
+                "gas",
+                "traffic_police",
+            ]
+            .map(dept),
+        );
+        let error = route(
+            sample(),
+            &category("SJ-01-01"),
+            Some(&grid("330102-001-001-001")),
+            &returned,
+            None,
+        )
+        .unwrap_err();
+        let RoutingError::NoRouteLeft { tried, .. } = error else {
+            panic!("expected no route left, got {error:?}");
+        };
+        assert_eq!(tried.first(), Some(&by_worker("lin-ming")));
+        assert_eq!(tried.get(1), Some(&dept("urban_mgmt")));
+        assert_eq!(tried.len(), returned.len());
+    }
+
+    #[test]
+    fn an_unknown_category_has_no_route() {
+        let error = route(sample(), &category("SJ-99-99"), None, &[], None).unwrap_err();
+        assert_eq!(error, RoutingError::UnknownCategory(category("SJ-99-99")));
+        assert_eq!(
+            error.to_string(),
+            "category SJ-99-99 is not in the catalogue"
+        );
+    }
+
+    #[test]
+    fn every_sample_category_has_a_route() {
+        for entry in sample().categories() {
+            let decision = route(
+                sample(),
+                &entry.code,
+                Some(&grid("330102-003-001-002")),
+                &[],
+                None,
+            )
+            .unwrap_or_else(|error| panic!("{}: {error}", entry.code));
+            if entry.self_handle {
+                assert_eq!(decision.route, self_handle("luo-lixin"), "{}", entry.code);
+            } else {
+                assert_eq!(
+                    Some(decision.route),
+                    sample().default_route(&entry.code),
+                    "{}",
+                    entry.code
+                );
+            }
+        }
+    }
+}

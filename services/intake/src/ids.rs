@@ -1,0 +1,93 @@
+//! Ids derived from what the caller sends, so a retried request lands on the same case without
+//! any cache: the case id, the command id and the tracking-code candidates are all stable hashes.
+
+use gridcase_domain::{CaseId, TrackingCode};
+
+const FNV128_OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+const FNV128_PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+
+/// FNV-1a, 128-bit, over `parts` as if concatenated. Stable across Rust versions and
+/// platforms (unlike `DefaultHasher`), which matters because its output is stored.
+pub fn fnv1a_128(parts: &[&[u8]]) -> u128 {
+    let mut hash = FNV128_OFFSET;
+    for byte in parts.iter().flat_map(|part| part.iter()) {
+        hash ^= u128::from(*byte);
+        hash = hash.wrapping_mul(FNV128_PRIME);
+    }
+    hash
+}
+
+/// The case a client request id reports: the same id always names the same case.
+pub fn case_id_for(client_request_id: &str) -> CaseId {
+    CaseId::from_u128(fnv1a_128(&[b"intake:", client_request_id.as_bytes()]))
+}
+
+/// The id of the report command of a client request id; its event ids derive from it.
+pub fn command_id_for(client_request_id: &str) -> u128 {
+    fnv1a_128(&[b"intake-command:", client_request_id.as_bytes()])
+}
+
+/// The `attempt`-th tracking code tried for `case`: the low 64 bits of the case id first, then
+/// hashes of the case id with a counter.
+pub fn tracking_candidate(case: CaseId, attempt: u32) -> TrackingCode {
+    let bits = if attempt == 0 {
+        case.as_u128()
+    } else {
+        fnv1a_128(&[
+            b"intake-tracking:",
+            &case.to_bytes(),
+            &attempt.to_be_bytes(),
+        ])
+    };
+    // Truncation to the low 64 bits is the point.
+    TrackingCode::from_u64(bits as u64)
+}
+
+/// The id of the event that reserves `code` for `case`: a retry re-appends the same id, which
+/// the store recognises and does not write again.
+pub fn reservation_event_id(case: CaseId, code: TrackingCode) -> u128 {
+    fnv1a_128(&[
+        b"intake-reservation:",
+        &case.to_bytes(),
+        &code.as_u64().to_be_bytes(),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv1a_128_matches_the_published_vectors() {
+        assert_eq!(fnv1a_128(&[]), 0x6c62272e07bb014262b821756295c58d);
+        assert_eq!(fnv1a_128(&[b""]), 0x6c62272e07bb014262b821756295c58d);
+        assert_eq!(fnv1a_128(&[b"a"]), 0xd228cb696f1a8caf78912b704e4a8964);
+        assert_eq!(fnv1a_128(&[b"foobar"]), 0x343e1662793c64bf6f0d3597ba446f18);
+        assert_eq!(fnv1a_128(&[b"foo", b"bar"]), fnv1a_128(&[b"foobar"]));
+    }
+
+    #[test]
+    fn ids_are_fixed_per_request_id_and_distinct_per_purpose() {
+        assert_eq!(
+            case_id_for("req-1").to_string(),
+            "13fb3d3978d598f6f031740f9d18e0d1"
+        );
+        assert_eq!(case_id_for("req-1"), case_id_for("req-1"));
+        assert_ne!(case_id_for("req-1"), case_id_for("req-2"));
+        assert_ne!(case_id_for("req-1").as_u128(), command_id_for("req-1"));
+    }
+
+    #[test]
+    fn tracking_candidates_start_from_the_case_id_and_then_differ() {
+        let case = case_id_for("req-1");
+        assert_eq!(
+            tracking_candidate(case, 0),
+            TrackingCode::from_u64(case.as_u128() as u64)
+        );
+        let candidates: std::collections::BTreeSet<_> = (0..8)
+            .map(|attempt| tracking_candidate(case, attempt))
+            .collect();
+        assert_eq!(candidates.len(), 8);
+        assert_eq!(tracking_candidate(case, 3), tracking_candidate(case, 3));
+    }
+}

@@ -1,0 +1,200 @@
+//! The gRPC `Intake` service: report a case, ask its status by tracking code.
+
+use std::sync::Arc;
+
+use gridcase_casestore::{CaseError, CaseStore, CommandContext, LoadedCase};
+use gridcase_config::ReferenceData;
+use gridcase_domain::{CaseId, DomainError, Timestamp, TrackingCode};
+use gridcase_eventstore::EventStore;
+use gridcase_proto::intake::v1 as pb;
+use gridcase_proto::intake::v1::intake_server::{Intake, IntakeServer};
+use tonic::service::Routes;
+use tonic::{Request, Response, Status};
+
+use crate::error::IntakeError;
+use crate::ids::{case_id_for, command_id_for};
+use crate::report::{InvalidInput, NewReport};
+use crate::tracking;
+
+/// The fully qualified gRPC service name, for health reporting.
+pub const SERVICE_NAME: &str = "gridcase.intake.v1.Intake";
+
+/// The intake API on a store of cases.
+#[derive(Debug)]
+pub struct IntakeApi<S> {
+    cases: CaseStore<S>,
+    reference: Arc<ReferenceData>,
+}
+
+/// The intake service as routes for the shared gRPC server.
+pub fn routes<S: EventStore>(store: S, reference: Arc<ReferenceData>) -> Routes {
+    Routes::new(IntakeServer::new(IntakeApi::new(store, reference)))
+}
+
+/// Milliseconds since the Unix epoch by this machine's clock.
+fn now() -> Timestamp {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    Timestamp::from_millis(millis)
+}
+
+/// What a report came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reported {
+    /// The case.
+    pub case_id: CaseId,
+    /// Its tracking code.
+    pub tracking_code: TrackingCode,
+    /// True when the request id had reported it before and nothing was written now.
+    pub already_reported: bool,
+}
+
+impl<S: EventStore> IntakeApi<S> {
+    /// The API on `store`, checking reports against `reference`.
+    pub fn new(store: S, reference: Arc<ReferenceData>) -> Self {
+        Self {
+            cases: CaseStore::new(store),
+            reference,
+        }
+    }
+
+    /// Records `report` as a new case reported at `reported_at`, or finds the case its request
+    /// id reported before.
+    pub async fn report(
+        &self,
+        report: NewReport,
+        reported_at: Timestamp,
+    ) -> Result<Reported, IntakeError> {
+        report.check_reference(&self.reference)?;
+        let case_id = case_id_for(&report.client_request_id);
+        let command_id = command_id_for(&report.client_request_id);
+        // The common repeat (a client retrying after a lost reply) is answered from the stream
+        // without reserving anything.
+        let existing = self.cases.load(case_id).await?;
+        if let Some(reported) = already_reported(case_id, &existing) {
+            return Ok(reported);
+        }
+        let actor = report.actor();
+        let tracking_code =
+            tracking::reserve(self.cases.store(), case_id, &actor, command_id).await?;
+        let context = CommandContext {
+            command_id,
+            actor,
+            correlation_id: Some(command_id),
+            causation_id: None,
+        };
+        let executed = self
+            .cases
+            .execute(case_id, &context, |_| {
+                Ok(report.to_command(case_id, tracking_code, reported_at))
+            })
+            .await;
+        match executed {
+            Ok(executed) => Ok(Reported {
+                case_id,
+                tracking_code: executed.state.tracking_code.unwrap_or(tracking_code),
+                already_reported: executed.repeated,
+            }),
+            // A concurrent request with the same id got there first.
+            Err(error @ CaseError::Domain(DomainError::CaseAlreadyExists { .. })) => {
+                let existing = self.cases.load(case_id).await?;
+                already_reported(case_id, &existing).ok_or(IntakeError::Case(error))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The case holding `code`, as loaded from the store.
+    pub async fn status(&self, code: TrackingCode) -> Result<(CaseId, LoadedCase), IntakeError> {
+        let not_found = || IntakeError::NotFound(format!("tracking_code: no case has code {code}"));
+        let case_id = tracking::owner(self.cases.store(), code)
+            .await?
+            .ok_or_else(not_found)?;
+        let loaded = self.cases.load(case_id).await?;
+        // A reservation whose report never landed (the reporter's request failed after it).
+        if loaded.state.tracking_code != Some(code) {
+            return Err(not_found());
+        }
+        Ok((case_id, loaded))
+    }
+}
+
+fn already_reported(case_id: CaseId, loaded: &LoadedCase) -> Option<Reported> {
+    let tracking_code = loaded.state.tracking_code?;
+    Some(Reported {
+        case_id,
+        tracking_code,
+        already_reported: true,
+    })
+}
+
+#[tonic::async_trait]
+impl<S: EventStore> Intake for IntakeApi<S> {
+    #[tracing::instrument(
+        skip_all,
+        fields(
+            request_id = %request.get_ref().client_request_id,
+            channel = request.get_ref().channel,
+        )
+    )]
+    async fn report_case(
+        &self,
+        request: Request<pb::ReportCaseRequest>,
+    ) -> Result<Response<pb::ReportCaseResponse>, Status> {
+        let reported_at = now();
+        let report = NewReport::try_from(request.into_inner()).map_err(|e| {
+            tracing::info!(error = %e, "report refused");
+            IntakeError::from(e)
+        })?;
+        let channel = report.channel.as_str();
+        let reported = self.report(report, reported_at).await.map_err(|e| {
+            tracing::warn!(error = %e, "report failed");
+            e.to_status()
+        })?;
+        if reported.already_reported {
+            tracing::info!(case = %reported.case_id, channel, "case already reported");
+        } else {
+            tracing::info!(
+                case = %reported.case_id,
+                tracking_code = %reported.tracking_code,
+                channel,
+                "case reported"
+            );
+        }
+        Ok(Response::new(pb::ReportCaseResponse {
+            case_id: reported.case_id.to_string(),
+            tracking_code: reported.tracking_code.to_string(),
+            already_reported: reported.already_reported,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(tracking_code = %request.get_ref().tracking_code))]
+    async fn get_case_status(
+        &self,
+        request: Request<pb::GetCaseStatusRequest>,
+    ) -> Result<Response<pb::GetCaseStatusResponse>, Status> {
+        let code = TrackingCode::parse(&request.get_ref().tracking_code)
+            .map_err(|e| IntakeError::from(InvalidInput::new("tracking_code", e.reason)))?;
+        let (case_id, loaded) = self.status(code).await?;
+        let state = &loaded.state;
+        Ok(Response::new(pb::GetCaseStatusResponse {
+            case_id: case_id.to_string(),
+            tracking_code: code.to_string(),
+            status: state
+                .status
+                .map(|status| status.as_str().to_owned())
+                .unwrap_or_default(),
+            reported_at_ms: state.reported_at.map_or(0, Timestamp::as_millis),
+            category_code: state
+                .category
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            last_update_ms: loaded
+                .timeline
+                .last()
+                .map_or(0, |entry| entry.recorded_at_ms),
+        }))
+    }
+}

@@ -1,0 +1,402 @@
+//! The intake service against a real nats-server and a real sled store (in-process), called
+//! through the generated gRPC client.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use gridcase_bus::StoreClient;
+use gridcase_casestore::CaseStore;
+use gridcase_domain::{CaseId, CaseStatus, Channel as DomainChannel, Event, TrackingCode};
+use gridcase_eventstore::EventStore;
+use gridcase_intake::{tracking, IntakeConfig};
+use gridcase_proto::intake::v1::intake_client::IntakeClient;
+use gridcase_proto::intake::v1::{
+    Channel, Coordinates, GetCaseStatusRequest, Location, ReportCaseRequest, Reporter,
+};
+use gridcase_store::RelayMode;
+use gridcase_testkit::{InProcessStore, Sandbox};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel as GrpcChannel;
+use tonic::Code;
+
+/// A sandbox with the store and the intake service running in this process.
+struct Harness {
+    sandbox: Sandbox,
+    store: Option<InProcessStore>,
+    client: IntakeClient<GrpcChannel>,
+    stop: Option<oneshot::Sender<()>>,
+    intake: JoinHandle<Result<(), String>>,
+}
+
+impl Harness {
+    async fn start() -> Self {
+        let sandbox = Sandbox::start();
+        let store = sandbox
+            .start_store(&sandbox.path("store"), RelayMode::On)
+            .await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let config_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let nats = sandbox.connect().await;
+        let intake = tokio::spawn(async move {
+            gridcase_intake::run(IntakeConfig::new(config_dir), nats, listener, async move {
+                let _ = stopped.await;
+            })
+            .await
+            .map_err(|e| e.to_string())
+        });
+        let client = IntakeClient::connect(format!("http://{addr}"))
+            .await
+            .expect("connecting to the intake service");
+        Self {
+            sandbox,
+            store: Some(store),
+            client,
+            stop: Some(stop),
+            intake,
+        }
+    }
+
+    fn store_client(&self) -> StoreClient {
+        self.store.as_ref().unwrap().client.clone()
+    }
+
+    async fn events(&self) -> u64 {
+        self.store_client().stats().await.unwrap().events
+    }
+
+    async fn shut_down(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.intake).await.unwrap().unwrap();
+        if let Some(store) = self.store.take() {
+            store.stop().await;
+        }
+        drop(self.sandbox);
+    }
+}
+
+fn hotline_report(request_id: &str) -> ReportCaseRequest {
+    ReportCaseRequest {
+        client_request_id: request_id.into(),
+        channel: Channel::Hotline as i32,
+        reporter: Some(Reporter {
+            name: "王芳".into(),
+            phone: "138 1234 5678".into(),
+        }),
+        location: Some(Location {
+            grid_code: "330102-001-001-001".into(),
+            address: "涌金路 12 号门口".into(),
+            coordinates: Some(Coordinates {
+                lat: 30.2533,
+                lon: 120.1622,
+            }),
+        }),
+        description: "井盖缺失，有人掉进去的危险".into(),
+        category_code: "BJ-01-05".into(),
+        media_urls: vec!["https://media.example.cn/a.jpg".into()],
+        reported_by_worker: String::new(),
+    }
+}
+
+fn worker_report(request_id: &str) -> ReportCaseRequest {
+    ReportCaseRequest {
+        client_request_id: request_id.into(),
+        channel: Channel::GridWorker as i32,
+        reporter: None,
+        location: Some(Location {
+            grid_code: "330102-001-001-001".into(),
+            ..Default::default()
+        }),
+        description: "垃圾桶满溢".into(),
+        category_code: String::new(),
+        media_urls: Vec::new(),
+        reported_by_worker: "lin-ming".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_are_recorded_once_and_found_by_tracking_code() {
+    let mut harness = Harness::start().await;
+    let cases = CaseStore::new(harness.store_client());
+
+    // (a) Hotline and grid-worker reports become cases with tracking codes.
+    let hotline = harness
+        .client
+        .report_case(hotline_report("console-7/0001"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!hotline.already_reported);
+    let hotline_id = CaseId::parse(&hotline.case_id).unwrap();
+    let hotline_code = TrackingCode::parse(&hotline.tracking_code).unwrap();
+    let loaded = cases.load(hotline_id).await.unwrap();
+    assert_eq!(loaded.state.status, Some(CaseStatus::Reported));
+    assert_eq!(loaded.state.tracking_code, Some(hotline_code));
+    assert_eq!(loaded.timeline.len(), 1);
+    assert_eq!(loaded.timeline[0].actor.as_deref(), Some("intake:hotline"));
+    let Event::CaseReported(reported) = &loaded.timeline[0].event else {
+        panic!("expected CaseReported, got {:?}", loaded.timeline[0].event);
+    };
+    assert_eq!(reported.channel, DomainChannel::Hotline);
+    assert_eq!(
+        reported.reporter.phone.as_ref().unwrap().as_str(),
+        "13812345678"
+    );
+
+    let worker = harness
+        .client
+        .report_case(worker_report("app-lin-ming/0001"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!worker.already_reported);
+    assert_ne!(worker.case_id, hotline.case_id);
+    assert_ne!(worker.tracking_code, hotline.tracking_code);
+    let loaded = cases
+        .load(CaseId::parse(&worker.case_id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        loaded.timeline[0].actor.as_deref(),
+        Some("grid_worker:lin-ming")
+    );
+    let Event::CaseReported(reported) = &loaded.timeline[0].event else {
+        panic!("expected CaseReported");
+    };
+    assert_eq!(reported.channel, DomainChannel::GridWorker);
+    assert!(reported.reporter.is_anonymous());
+
+    // (b) The same request id again: the same case and code, nothing written.
+    let before = harness.events().await;
+    let mut changed = hotline_report("console-7/0001");
+    changed.description = "a retry whose text differs still names the first case".into();
+    let again = harness
+        .client
+        .report_case(changed)
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(again.already_reported);
+    assert_eq!(again.case_id, hotline.case_id);
+    assert_eq!(again.tracking_code, hotline.tracking_code);
+    assert_eq!(harness.events().await, before);
+    assert_eq!(cases.load(hotline_id).await.unwrap().timeline.len(), 1);
+
+    // (c) Status by tracking code, however the resident types it.
+    let compact_lower = hotline.tracking_code.replace('-', "").to_lowercase();
+    for typed in [hotline.tracking_code.clone(), compact_lower] {
+        let status = harness
+            .client
+            .get_case_status(GetCaseStatusRequest {
+                tracking_code: typed,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(status.status, "reported");
+        assert_eq!(status.case_id, hotline.case_id);
+        assert_eq!(status.tracking_code, hotline.tracking_code);
+        assert_eq!(status.category_code, "BJ-01-05");
+        assert!(status.reported_at_ms > 1_700_000_000_000);
+        assert!(status.last_update_ms >= status.reported_at_ms);
+    }
+    let unknown = (0..u64::MAX)
+        .map(TrackingCode::from_u64)
+        .find(|code| {
+            code.to_string() != hotline.tracking_code && code.to_string() != worker.tracking_code
+        })
+        .unwrap();
+    let missing = harness
+        .client
+        .get_case_status(GetCaseStatusRequest {
+            tracking_code: unknown.to_string(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound, "{missing:?}");
+    assert!(missing.message().contains("tracking_code"), "{missing:?}");
+    // A code reserved by a report that never landed is not a case.
+    let orphan = CaseId::from_u128(0xdead_beef);
+    let orphan_code = tracking::reserve(&harness.store_client(), orphan, "intake:web", 1)
+        .await
+        .unwrap();
+    let missing = harness
+        .client
+        .get_case_status(GetCaseStatusRequest {
+            tracking_code: orphan_code.to_string(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound, "{missing:?}");
+    for malformed in ["", "ABC", "0000-1111", "ABCD-EFGH-J"] {
+        let refused = harness
+            .client
+            .get_case_status(GetCaseStatusRequest {
+                tracking_code: malformed.into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused.code(),
+            Code::InvalidArgument,
+            "{malformed}: {refused:?}"
+        );
+        assert!(
+            refused.message().starts_with("tracking_code: "),
+            "{malformed}: {refused:?}"
+        );
+    }
+
+    harness.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_retries_of_one_request_make_one_case() {
+    let harness = Harness::start().await;
+    let before = harness.events().await;
+    let attempts = (0..4).map(|_| {
+        let mut client = harness.client.clone();
+        async move {
+            client
+                .report_case(hotline_report("console-9/race"))
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    });
+    let outcomes: Vec<_> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(outcomes.iter().all(|o| o.case_id == outcomes[0].case_id));
+    assert!(outcomes
+        .iter()
+        .all(|o| o.tracking_code == outcomes[0].tracking_code));
+    assert_eq!(outcomes.iter().filter(|o| !o.already_reported).count(), 1);
+    // One reservation and one report.
+    assert_eq!(harness.events().await, before + 2);
+
+    harness.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_naming_the_field_and_writes_nothing() {
+    let mut harness = Harness::start().await;
+    let before = harness.events().await;
+
+    type Change = Box<dyn FnOnce(&mut ReportCaseRequest)>;
+    let cases: Vec<(&str, Change)> = vec![
+        (
+            "client_request_id",
+            Box::new(|r| r.client_request_id.clear()),
+        ),
+        (
+            "channel",
+            Box::new(|r| r.channel = Channel::Unspecified as i32),
+        ),
+        ("description", Box::new(|r| r.description.clear())),
+        (
+            "description",
+            Box::new(|r| r.description = "水".repeat(2001)),
+        ),
+        ("location", Box::new(|r| r.location = None)),
+        (
+            "location.grid_code",
+            Box::new(|r| r.location.as_mut().unwrap().grid_code = "330102-1".into()),
+        ),
+        (
+            "location.grid_code",
+            Box::new(|r| r.location.as_mut().unwrap().grid_code = "330102-009-001".into()),
+        ),
+        (
+            "category_code",
+            Box::new(|r| r.category_code = "BJ-99-99".into()),
+        ),
+        (
+            "reporter.phone",
+            Box::new(|r| r.reporter.as_mut().unwrap().phone = "call me maybe".into()),
+        ),
+        (
+            "location.coordinates",
+            Box::new(|r| {
+                r.location.as_mut().unwrap().coordinates = Some(Coordinates {
+                    lat: 91.0,
+                    lon: 120.0,
+                })
+            }),
+        ),
+        (
+            "media_urls[0]",
+            Box::new(|r| r.media_urls = vec!["file:///etc/passwd".into()]),
+        ),
+        (
+            "reported_by_worker",
+            Box::new(|r| {
+                r.channel = Channel::GridWorker as i32;
+                r.reported_by_worker = "no-such-worker".into();
+            }),
+        ),
+    ];
+    for (index, (field, change)) in cases.into_iter().enumerate() {
+        let mut request = hotline_report(&format!("bad-{index}"));
+        change(&mut request);
+        let refused = harness.client.report_case(request).await.unwrap_err();
+        assert_eq!(
+            refused.code(),
+            Code::InvalidArgument,
+            "{field}: {refused:?}"
+        );
+        assert!(
+            refused.message().starts_with(&format!("{field}: ")),
+            "{field}: {refused:?}"
+        );
+    }
+    let oversize = {
+        let mut request = hotline_report("bad-oversize");
+        request.description = "水".repeat(2417);
+        harness.client.report_case(request).await.unwrap_err()
+    };
+    assert_eq!(
+        oversize.message(),
+        "description: 2417 characters, at most 2000"
+    );
+    let unknown_grid = {
+        let mut request = hotline_report("bad-grid");
+        request.location.as_mut().unwrap().grid_code = "330102-009-001-001".into();
+        harness.client.report_case(request).await.unwrap_err()
+    };
+    assert_eq!(
+        unknown_grid.message(),
+        "location.grid_code: 330102-009-001-001 is not a known grid"
+    );
+    assert_eq!(harness.events().await, before);
+
+    harness.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_store_makes_intake_unavailable() {
+    let mut harness = Harness::start().await;
+    harness.store.take().unwrap().stop().await;
+
+    let refused = harness
+        .client
+        .report_case(hotline_report("while-down"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+    let refused = harness
+        .client
+        .get_case_status(GetCaseStatusRequest {
+            tracking_code: "ABCD-EFGH".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+
+    harness.shut_down().await;
+}
