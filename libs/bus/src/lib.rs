@@ -4,6 +4,7 @@
 //! for `gridcase up`, benchmarks and tests.
 
 mod client;
+pub mod feed;
 pub mod natsd;
 pub mod subjects;
 pub mod wire;
@@ -11,6 +12,7 @@ pub mod wire;
 use std::time::Duration;
 
 pub use client::StoreClient;
+pub use feed::{FeedConsumer, FeedError, FeedMessage};
 pub use natsd::{NatsServer, NatsServerError};
 
 /// Connects to NATS at `url` with the settings every gridcase process uses: it keeps retrying

@@ -9,16 +9,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::{self, message::PublishMessage, stream};
+use async_nats::jetstream::{self, message::PublishMessage};
 use gridcase_bus::{subjects, wire};
 use gridcase_eventstore::{view_record, EventStore, SledStore};
 use tokio::sync::watch;
 
 /// Name of the relay's checkpoint in the store.
 pub const OUTBOX_CHECKPOINT: &str = "outbox";
-
-/// How long JetStream remembers message ids to drop republished copies.
-pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 
 /// Events the relay reads per batch; also the most it republishes after a crash.
 const BATCH: usize = 1_024;
@@ -54,20 +51,6 @@ impl std::str::FromStr for RelayMode {
     }
 }
 
-/// Creates the event feed's JetStream stream if it does not exist.
-pub(crate) async fn ensure_stream(js: &jetstream::Context) -> Result<(), String> {
-    js.get_or_create_stream(stream::Config {
-        name: subjects::EVENTS_STREAM.to_owned(),
-        subjects: vec![subjects::EVENTS_ALL.to_owned()],
-        storage: stream::StorageType::File,
-        duplicate_window: DUPLICATE_WINDOW,
-        ..Default::default()
-    })
-    .await
-    .map(|_| ())
-    .map_err(|e| format!("creating stream {}: {e}", subjects::EVENTS_STREAM))
-}
-
 /// Runs the relay until `stop` turns true; retries after NATS trouble from the last
 /// acknowledged position.
 pub(crate) async fn run(
@@ -85,7 +68,9 @@ pub(crate) async fn run(
     let js = jetstream::new(nats);
     loop {
         let attempt = async {
-            ensure_stream(&js).await?;
+            gridcase_bus::feed::ensure_stream(&js)
+                .await
+                .map_err(|e| e.to_string())?;
             relay(&store, &js, mode, window.max(1), &published).await
         };
         tokio::select! {

@@ -1,0 +1,152 @@
+//! The committed-event feed on JetStream, as consumers see it.
+//!
+//! The store relays every committed event to the stream [`EVENTS_STREAM`] on
+//! `gridcase.v1.events.<stage>.<case>`. A stage service follows it with a durable consumer: the
+//! server remembers what each consumer acknowledged, so a service that was down gets everything
+//! it missed, and replicas of one service share one consumer. nats-server 2.9 allows one filter
+//! subject per consumer, so a service that needs several stages filters on `>` and skips.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer::pull, stream};
+use futures::StreamExt;
+use gridcase_eventstore::RecordedEvent;
+
+use crate::subjects::{EVENTS_ALL, EVENTS_STREAM};
+use crate::wire;
+
+/// How long JetStream remembers message ids to drop copies the relay republishes.
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+
+/// How long a consumer may hold a message before JetStream delivers it again.
+pub const ACK_WAIT: Duration = Duration::from_secs(30);
+
+/// Why the feed could not be followed.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    /// The stream or consumer could not be created or reached.
+    #[error("event feed: {0}")]
+    Setup(String),
+    /// Receiving or acknowledging failed.
+    #[error("event feed: {0}")]
+    Transport(String),
+    /// A message is not a stored record (it says which stream sequence).
+    #[error("event feed: message {sequence}: {reason}")]
+    Undecodable {
+        /// JetStream sequence of the message.
+        sequence: u64,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Creates the feed's JetStream stream if it does not exist (file storage, two-minute duplicate
+/// window).
+pub async fn ensure_stream(js: &jetstream::Context) -> Result<stream::Stream, FeedError> {
+    js.get_or_create_stream(stream::Config {
+        name: EVENTS_STREAM.to_owned(),
+        subjects: vec![EVENTS_ALL.to_owned()],
+        storage: stream::StorageType::File,
+        duplicate_window: DUPLICATE_WINDOW,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| FeedError::Setup(format!("creating stream {EVENTS_STREAM}: {e}")))
+}
+
+/// A durable consumer of the feed.
+pub struct FeedConsumer {
+    durable: String,
+    messages: pull::Stream,
+}
+
+impl std::fmt::Debug for FeedConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeedConsumer")
+            .field("durable", &self.durable)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One event from the feed; acknowledge it once it has been handled.
+#[derive(Debug)]
+pub struct FeedMessage {
+    /// The event as the store recorded it.
+    pub event: RecordedEvent,
+    message: jetstream::Message,
+}
+
+impl FeedMessage {
+    /// Tells JetStream the event is handled, so it is not delivered again.
+    pub async fn ack(&self) -> Result<(), FeedError> {
+        self.message
+            .ack()
+            .await
+            .map_err(|e| FeedError::Transport(format!("acknowledging: {e}")))
+    }
+}
+
+impl FeedConsumer {
+    /// Follows the feed with the durable consumer `durable` (created if missing), delivering
+    /// events on subjects matching `filter` from the start of the stream. An event delivered
+    /// but not acknowledged (its consumer died) comes again after [`ACK_WAIT`].
+    pub async fn durable(
+        nats: async_nats::Client,
+        durable: &str,
+        filter: &str,
+    ) -> Result<Self, FeedError> {
+        Self::durable_with_ack_wait(nats, durable, filter, ACK_WAIT).await
+    }
+
+    /// [`FeedConsumer::durable`] with another redelivery delay (the consumer's setting on the
+    /// server, fixed when it is first created).
+    pub async fn durable_with_ack_wait(
+        nats: async_nats::Client,
+        durable: &str,
+        filter: &str,
+        ack_wait: Duration,
+    ) -> Result<Self, FeedError> {
+        let js = jetstream::new(nats);
+        let stream = ensure_stream(&js).await?;
+        let consumer = stream
+            .get_or_create_consumer(
+                durable,
+                pull::Config {
+                    durable_name: Some(durable.to_owned()),
+                    filter_subject: filter.to_owned(),
+                    deliver_policy: jetstream::consumer::DeliverPolicy::All,
+                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                    ack_wait,
+                    max_ack_pending: 4_096,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| FeedError::Setup(format!("consumer {durable}: {e}")))?;
+        let messages = consumer
+            .messages()
+            .await
+            .map_err(|e| FeedError::Setup(format!("pulling for {durable}: {e}")))?;
+        Ok(Self {
+            durable: durable.to_owned(),
+            messages,
+        })
+    }
+
+    /// The next event; `None` when the feed is closed.
+    pub async fn next(&mut self) -> Option<Result<FeedMessage, FeedError>> {
+        let message = match self.messages.next().await? {
+            Ok(message) => message,
+            Err(e) => return Some(Err(FeedError::Transport(e.to_string()))),
+        };
+        let sequence = message.info().map_or(0, |info| info.stream_sequence);
+        Some(
+            wire::decode_feed(&message.payload)
+                .map(|event| FeedMessage { event, message })
+                .map_err(|e| FeedError::Undecodable {
+                    sequence,
+                    reason: e.to_string(),
+                }),
+        )
+    }
+}
