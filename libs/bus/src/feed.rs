@@ -77,10 +77,12 @@ pub struct FeedMessage {
 }
 
 impl FeedMessage {
-    /// Tells JetStream the event is handled, so it is not delivered again.
+    /// Tells JetStream the event is handled, so it is not delivered again, and waits for the
+    /// server to confirm: a plain ack is fire-and-forget and can be lost when the consumer
+    /// stops right after, which would deliver the event again.
     pub async fn ack(&self) -> Result<(), FeedError> {
         self.message
-            .ack()
+            .double_ack()
             .await
             .map_err(|e| FeedError::Transport(format!("acknowledging: {e}")))
     }

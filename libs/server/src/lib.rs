@@ -1,6 +1,9 @@
 //! What every gridcase service process shares, so no service writes it twice: logging set-up,
-//! the shutdown signal, a gRPC server that always ships health and reflection, and the one table
-//! that maps error kinds to gRPC status codes.
+//! the shutdown signal, a gRPC server that always ships health and reflection, authentication of
+//! callers by bearer token and role ([`auth`]), and the one table that maps error kinds to gRPC
+//! status codes.
+
+pub mod auth;
 
 use std::future::Future;
 

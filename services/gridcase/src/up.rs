@@ -8,6 +8,7 @@ use anyhow::Context;
 use gridcase_bus::{NatsServer, StoreClient};
 use gridcase_eventstore::EventStore;
 use gridcase_intake::IntakeConfig;
+use gridcase_server::auth::TokenTable;
 use gridcase_store::StoreServiceConfig;
 
 /// Where `up` keeps its data and listens.
@@ -30,6 +31,10 @@ pub struct UpArgs {
     /// from.
     #[arg(long, env = "GRIDCASE_CONFIG")]
     config: Option<PathBuf>,
+    /// The bearer-token file (`[[token]]` entries); by default `tokens.toml` in the reference
+    /// data directory. `GRIDCASE_TOKENS` (`token=role:id,…`) adds to it.
+    #[arg(long, env = "GRIDCASE_TOKENS_FILE")]
+    tokens: Option<PathBuf>,
 }
 
 /// The reference data directory: the one given, else `deploy/config` here or in the source tree.
@@ -50,6 +55,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let config = config_dir(args.config);
     gridcase_config::ReferenceData::load(&config)
         .with_context(|| format!("loading the reference data in {}", config.display()))?;
+    let tokens_file = args.tokens.unwrap_or_else(|| config.join("tokens.toml"));
+    let tokens = TokenTable::load_with_env(&tokens_file).context("loading the bearer tokens")?;
+    let token_count = tokens.len();
     let nats_dir = args.data.join("nats");
     std::fs::create_dir_all(&nats_dir)
         .with_context(|| format!("creating {}", nats_dir.display()))?;
@@ -89,7 +97,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .with_context(|| format!("binding the intake gRPC address {}", args.intake_grpc))?;
     let (stop_intake, intake_stopped) = tokio::sync::oneshot::channel::<()>();
     let mut intake = tokio::spawn(gridcase_intake::run(
-        IntakeConfig::new(&config),
+        IntakeConfig::new(&config, tokens),
         gridcase_bus::connect(&nats_url).await?,
         intake_listener,
         async move {
@@ -110,6 +118,15 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         "  intake          grpc://{}  (reference data in {})",
         args.intake_grpc,
         config.display()
+    );
+    println!(
+        "  auth            {token_count} bearer tokens from {}{}",
+        tokens_file.display(),
+        if std::env::var_os(gridcase_server::auth::TOKENS_ENV).is_some() {
+            " and GRIDCASE_TOKENS"
+        } else {
+            ""
+        }
     );
     println!("  event feed      JetStream stream GRIDCASE_EVENTS, subjects gridcase.v1.events.>");
     println!("press Ctrl-C to stop");

@@ -14,6 +14,9 @@ pub enum IntakeError {
     /// The request is malformed or names unknown reference data.
     #[error(transparent)]
     Invalid(#[from] InvalidInput),
+    /// The caller may not make this request (its role allows the RPC, not these values).
+    #[error("{0}")]
+    PermissionDenied(String),
     /// Nothing is known under what the caller asked for.
     #[error("{0}")]
     NotFound(String),
@@ -45,6 +48,7 @@ impl IntakeError {
         match self {
             Self::Invalid(e) => Status::invalid_argument(e.to_string()),
             Self::NotFound(message) => Status::not_found(message.clone()),
+            Self::PermissionDenied(message) => Status::permission_denied(message.clone()),
             Self::Case(CaseError::Store(e)) | Self::Store(e) => store_status(e),
             Self::Case(CaseError::Domain(DomainError::Validation(e))) => {
                 Status::invalid_argument(e.to_string())
@@ -77,6 +81,10 @@ mod tests {
             Code::InvalidArgument
         );
         assert_eq!(code(IntakeError::NotFound("x".into())), Code::NotFound);
+        assert_eq!(
+            code(IntakeError::PermissionDenied("x".into())),
+            Code::PermissionDenied
+        );
         assert_eq!(
             code(CaseError::Store(StoreError::Unavailable("down".into())).into()),
             Code::Unavailable

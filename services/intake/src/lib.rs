@@ -6,7 +6,9 @@
 //! store. Retries are safe without a cache: the case id is a stable hash of the caller's
 //! `client_request_id`, so a repeat lands on the same stream and gets the same case back. Each
 //! case gets a short tracking code, reserved in its own store stream before the report is
-//! written, so residents can ask about their case by code.
+//! written, so residents can ask about their case by code. Callers authenticate with a bearer
+//! token whose role decides what they may call; the caller (`role:id`) is the actor of the
+//! events it causes.
 
 pub mod error;
 pub mod ids;
@@ -20,11 +22,12 @@ use std::sync::Arc;
 
 use gridcase_bus::StoreClient;
 use gridcase_config::{ConfigError, ReferenceData};
+use gridcase_server::auth::TokenTable;
 use tokio::net::TcpListener;
 
 pub use error::IntakeError;
 pub use report::{InvalidInput, NewReport};
-pub use service::{IntakeApi, SERVICE_NAME};
+pub use service::{IntakeApi, GET_CASE_STATUS_ROLES, REPORT_CASE_ROLES, SERVICE_NAME};
 
 /// How to run the intake service.
 #[derive(Debug, Clone)]
@@ -33,14 +36,17 @@ pub struct IntakeConfig {
     pub config_dir: PathBuf,
     /// The store shard cases are kept in.
     pub shard: String,
+    /// Bearer tokens and the callers holding them.
+    pub tokens: Arc<TokenTable>,
 }
 
 impl IntakeConfig {
-    /// Defaults for reference data in `config_dir`: shard 0.
-    pub fn new(config_dir: impl Into<PathBuf>) -> Self {
+    /// Defaults for reference data in `config_dir` and callers in `tokens`: shard 0.
+    pub fn new(config_dir: impl Into<PathBuf>, tokens: TokenTable) -> Self {
         Self {
             config_dir: config_dir.into(),
             shard: gridcase_bus::subjects::DEFAULT_SHARD.to_owned(),
+            tokens: Arc::new(tokens),
         }
     }
 }
@@ -71,9 +77,17 @@ pub async fn run(
         categories = reference.categories().count(),
         "reference data loaded"
     );
+    if config.tokens.is_empty() {
+        tracing::warn!("no bearer tokens: every call will be refused");
+    }
     let store = StoreClient::new(nats, &config.shard);
-    let routes = service::routes(store, reference);
-    tracing::info!(grpc = ?listener.local_addr().ok(), shard = %config.shard, "intake serving");
+    let routes = service::routes(store, reference, Arc::clone(&config.tokens));
+    tracing::info!(
+        grpc = ?listener.local_addr().ok(),
+        shard = %config.shard,
+        tokens = config.tokens.len(),
+        "intake serving"
+    );
     gridcase_server::serve_grpc(listener, routes, &[SERVICE_NAME], shutdown).await?;
     tracing::info!("intake stopped");
     Ok(())

@@ -92,14 +92,6 @@ impl NewReport {
         Ok(())
     }
 
-    /// Who decides the report, as `role:id`, for the events' actor.
-    pub fn actor(&self) -> String {
-        match &self.reported_by_worker {
-            Some(worker) => format!("grid_worker:{worker}"),
-            None => format!("intake:{}", self.channel.as_str()),
-        }
-    }
-
     /// The domain command that records this report as case `case_id`.
     pub fn to_command(
         &self,
@@ -306,7 +298,6 @@ mod tests {
         assert_eq!(report.category.as_ref().unwrap().to_string(), "BJ-01-05");
         assert_eq!(report.media.len(), 1);
         assert_eq!(report.reported_by_worker, None);
-        assert_eq!(report.actor(), "intake:hotline");
     }
 
     #[test]
@@ -416,7 +407,6 @@ mod tests {
 
         report.reported_by_worker = Some(WorkerId::parse("lin-ming").unwrap());
         report.check_reference(&reference).unwrap();
-        assert_eq!(report.actor(), "grid_worker:lin-ming");
 
         report.reported_by_worker = Some(WorkerId::parse("nobody-here").unwrap());
         let error = report.check_reference(&reference).unwrap_err();

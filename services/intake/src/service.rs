@@ -1,4 +1,7 @@
 //! The gRPC `Intake` service: report a case, ask its status by tracking code.
+//!
+//! Every call carries a bearer token; the role it maps to decides which RPCs it may call
+//! ([`REPORT_CASE_ROLES`], [`GET_CASE_STATUS_ROLES`]) and becomes the actor of what it writes.
 
 use std::sync::Arc;
 
@@ -8,6 +11,7 @@ use gridcase_domain::{CaseId, DomainError, Timestamp, TrackingCode};
 use gridcase_eventstore::EventStore;
 use gridcase_proto::intake::v1 as pb;
 use gridcase_proto::intake::v1::intake_server::{Intake, IntakeServer};
+use gridcase_server::auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
@@ -19,6 +23,24 @@ use crate::tracking;
 /// The fully qualified gRPC service name, for health reporting.
 pub const SERVICE_NAME: &str = "gridcase.intake.v1.Intake";
 
+/// Who may report a case: hotline operators, grid workers (as themselves), the QR gateway for
+/// residents, and admins.
+pub const REPORT_CASE_ROLES: &[RoleKind] = &[
+    RoleKind::Operator,
+    RoleKind::GridWorker,
+    RoleKind::Gateway,
+    RoleKind::Admin,
+];
+
+/// Who may look a case up by tracking code. Departments see their work orders elsewhere.
+pub const GET_CASE_STATUS_ROLES: &[RoleKind] = &[
+    RoleKind::Operator,
+    RoleKind::Gateway,
+    RoleKind::Supervisor,
+    RoleKind::Admin,
+    RoleKind::GridWorker,
+];
+
 /// The intake API on a store of cases.
 #[derive(Debug)]
 pub struct IntakeApi<S> {
@@ -26,9 +48,17 @@ pub struct IntakeApi<S> {
     reference: Arc<ReferenceData>,
 }
 
-/// The intake service as routes for the shared gRPC server.
-pub fn routes<S: EventStore>(store: S, reference: Arc<ReferenceData>) -> Routes {
-    Routes::new(IntakeServer::new(IntakeApi::new(store, reference)))
+/// The intake service as routes for the shared gRPC server, authenticating callers against
+/// `tokens`.
+pub fn routes<S: EventStore>(
+    store: S,
+    reference: Arc<ReferenceData>,
+    tokens: Arc<TokenTable>,
+) -> Routes {
+    Routes::new(IntakeServer::with_interceptor(
+        IntakeApi::new(store, reference),
+        Authenticator::new(tokens),
+    ))
 }
 
 /// Milliseconds since the Unix epoch by this machine's clock.
@@ -59,13 +89,15 @@ impl<S: EventStore> IntakeApi<S> {
         }
     }
 
-    /// Records `report` as a new case reported at `reported_at`, or finds the case its request
-    /// id reported before.
+    /// Records `report` by `caller` as a new case reported at `reported_at`, or finds the case
+    /// its request id reported before. A grid worker reports only as itself.
     pub async fn report(
         &self,
+        caller: &Caller,
         report: NewReport,
         reported_at: Timestamp,
     ) -> Result<Reported, IntakeError> {
+        check_reporter(caller, &report)?;
         report.check_reference(&self.reference)?;
         let case_id = case_id_for(&report.client_request_id);
         let command_id = command_id_for(&report.client_request_id);
@@ -75,7 +107,7 @@ impl<S: EventStore> IntakeApi<S> {
         if let Some(reported) = already_reported(case_id, &existing) {
             return Ok(reported);
         }
-        let actor = report.actor();
+        let actor = caller.actor();
         let tracking_code =
             tracking::reserve(self.cases.store(), case_id, &actor, command_id).await?;
         let context = CommandContext {
@@ -120,6 +152,20 @@ impl<S: EventStore> IntakeApi<S> {
     }
 }
 
+/// A grid worker may report only in its own name: `reported_by_worker`, when given, must be
+/// the caller (it is required on the grid-worker channel).
+fn check_reporter(caller: &Caller, report: &NewReport) -> Result<(), IntakeError> {
+    let Role::GridWorker(worker) = &caller.role else {
+        return Ok(());
+    };
+    match &report.reported_by_worker {
+        Some(named) if named.as_str() != worker => Err(IntakeError::PermissionDenied(format!(
+            "reported_by_worker: grid worker {worker} may not report as {named}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn already_reported(case_id: CaseId, loaded: &LoadedCase) -> Option<Reported> {
     let tracking_code = loaded.state.tracking_code?;
     Some(Reported {
@@ -136,6 +182,7 @@ impl<S: EventStore> Intake for IntakeApi<S> {
         fields(
             request_id = %request.get_ref().client_request_id,
             channel = request.get_ref().channel,
+            caller = tracing::field::Empty,
         )
     )]
     async fn report_case(
@@ -143,15 +190,20 @@ impl<S: EventStore> Intake for IntakeApi<S> {
         request: Request<pb::ReportCaseRequest>,
     ) -> Result<Response<pb::ReportCaseResponse>, Status> {
         let reported_at = now();
+        let caller = require(&request, "ReportCase", REPORT_CASE_ROLES)?.clone();
+        tracing::Span::current().record("caller", tracing::field::display(&caller));
         let report = NewReport::try_from(request.into_inner()).map_err(|e| {
             tracing::info!(error = %e, "report refused");
             IntakeError::from(e)
         })?;
         let channel = report.channel.as_str();
-        let reported = self.report(report, reported_at).await.map_err(|e| {
-            tracing::warn!(error = %e, "report failed");
-            e.to_status()
-        })?;
+        let reported = self
+            .report(&caller, report, reported_at)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "report failed");
+                e.to_status()
+            })?;
         if reported.already_reported {
             tracing::info!(case = %reported.case_id, channel, "case already reported");
         } else {
@@ -169,11 +221,16 @@ impl<S: EventStore> Intake for IntakeApi<S> {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(tracking_code = %request.get_ref().tracking_code))]
+    #[tracing::instrument(
+        skip_all,
+        fields(tracking_code = %request.get_ref().tracking_code, caller = tracing::field::Empty)
+    )]
     async fn get_case_status(
         &self,
         request: Request<pb::GetCaseStatusRequest>,
     ) -> Result<Response<pb::GetCaseStatusResponse>, Status> {
+        let caller = require(&request, "GetCaseStatus", GET_CASE_STATUS_ROLES)?;
+        tracing::Span::current().record("caller", tracing::field::display(caller));
         let code = TrackingCode::parse(&request.get_ref().tracking_code)
             .map_err(|e| IntakeError::from(InvalidInput::new("tracking_code", e.reason)))?;
         let (case_id, loaded) = self.status(code).await?;

@@ -13,18 +13,49 @@ use gridcase_proto::intake::v1::intake_client::IntakeClient;
 use gridcase_proto::intake::v1::{
     Channel, Coordinates, GetCaseStatusRequest, Location, ReportCaseRequest, Reporter,
 };
+use gridcase_server::auth::TokenTable;
 use gridcase_store::RelayMode;
 use gridcase_testkit::{InProcessStore, Sandbox};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel as GrpcChannel;
-use tonic::Code;
+use tonic::{Code, Request};
+
+const OPERATOR: &str = "test-operator-token-01";
+const LIN_MING: &str = "test-worker-token-lin-ming";
+const DEPARTMENT: &str = "test-department-token-urban";
+const GATEWAY: &str = "test-gateway-token-qr-web";
+const SUPERVISOR: &str = "test-supervisor-token-01";
+
+/// The callers the tests call as.
+fn tokens() -> TokenTable {
+    TokenTable::from_env_value(&format!(
+        "{OPERATOR}=operator:op-001,{LIN_MING}=grid_worker:lin-ming,\
+         {DEPARTMENT}=department:urban_mgmt:clerk-01,{GATEWAY}=gateway:qr-web,\
+         {SUPERVISOR}=supervisor:sup-001"
+    ))
+    .unwrap()
+}
+
+/// `message` sent with `authorization: Bearer <token>`.
+fn with_token<T>(token: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+fn as_operator<T>(message: T) -> Request<T> {
+    with_token(OPERATOR, message)
+}
 
 /// A sandbox with the store and the intake service running in this process.
 struct Harness {
     sandbox: Sandbox,
     store: Option<InProcessStore>,
     client: IntakeClient<GrpcChannel>,
+    channel: GrpcChannel,
     stop: Option<oneshot::Sender<()>>,
     intake: JoinHandle<Result<(), String>>,
 }
@@ -41,19 +72,28 @@ impl Harness {
         let (stop, stopped) = oneshot::channel::<()>();
         let nats = sandbox.connect().await;
         let intake = tokio::spawn(async move {
-            gridcase_intake::run(IntakeConfig::new(config_dir), nats, listener, async move {
-                let _ = stopped.await;
-            })
+            gridcase_intake::run(
+                IntakeConfig::new(config_dir, tokens()),
+                nats,
+                listener,
+                async move {
+                    let _ = stopped.await;
+                },
+            )
             .await
             .map_err(|e| e.to_string())
         });
-        let client = IntakeClient::connect(format!("http://{addr}"))
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
             .await
             .expect("connecting to the intake service");
+        let client = IntakeClient::new(channel.clone());
         Self {
             sandbox,
             store: Some(store),
             client,
+            channel,
             stop: Some(stop),
             intake,
         }
@@ -126,7 +166,7 @@ async fn reports_are_recorded_once_and_found_by_tracking_code() {
     // (a) Hotline and grid-worker reports become cases with tracking codes.
     let hotline = harness
         .client
-        .report_case(hotline_report("console-7/0001"))
+        .report_case(as_operator(hotline_report("console-7/0001")))
         .await
         .unwrap()
         .into_inner();
@@ -137,7 +177,7 @@ async fn reports_are_recorded_once_and_found_by_tracking_code() {
     assert_eq!(loaded.state.status, Some(CaseStatus::Reported));
     assert_eq!(loaded.state.tracking_code, Some(hotline_code));
     assert_eq!(loaded.timeline.len(), 1);
-    assert_eq!(loaded.timeline[0].actor.as_deref(), Some("intake:hotline"));
+    assert_eq!(loaded.timeline[0].actor.as_deref(), Some("operator:op-001"));
     let Event::CaseReported(reported) = &loaded.timeline[0].event else {
         panic!("expected CaseReported, got {:?}", loaded.timeline[0].event);
     };
@@ -149,7 +189,7 @@ async fn reports_are_recorded_once_and_found_by_tracking_code() {
 
     let worker = harness
         .client
-        .report_case(worker_report("app-lin-ming/0001"))
+        .report_case(with_token(LIN_MING, worker_report("app-lin-ming/0001")))
         .await
         .unwrap()
         .into_inner();
@@ -176,7 +216,7 @@ async fn reports_are_recorded_once_and_found_by_tracking_code() {
     changed.description = "a retry whose text differs still names the first case".into();
     let again = harness
         .client
-        .report_case(changed)
+        .report_case(as_operator(changed))
         .await
         .unwrap()
         .into_inner();
@@ -191,9 +231,12 @@ async fn reports_are_recorded_once_and_found_by_tracking_code() {
     for typed in [hotline.tracking_code.clone(), compact_lower] {
         let status = harness
             .client
-            .get_case_status(GetCaseStatusRequest {
-                tracking_code: typed,
-            })
+            .get_case_status(with_token(
+                GATEWAY,
+                GetCaseStatusRequest {
+                    tracking_code: typed,
+                },
+            ))
             .await
             .unwrap()
             .into_inner();
@@ -212,9 +255,9 @@ async fn reports_are_recorded_once_and_found_by_tracking_code() {
         .unwrap();
     let missing = harness
         .client
-        .get_case_status(GetCaseStatusRequest {
+        .get_case_status(as_operator(GetCaseStatusRequest {
             tracking_code: unknown.to_string(),
-        })
+        }))
         .await
         .unwrap_err();
     assert_eq!(missing.code(), Code::NotFound, "{missing:?}");
@@ -226,18 +269,18 @@ async fn reports_are_recorded_once_and_found_by_tracking_code() {
         .unwrap();
     let missing = harness
         .client
-        .get_case_status(GetCaseStatusRequest {
+        .get_case_status(as_operator(GetCaseStatusRequest {
             tracking_code: orphan_code.to_string(),
-        })
+        }))
         .await
         .unwrap_err();
     assert_eq!(missing.code(), Code::NotFound, "{missing:?}");
     for malformed in ["", "ABC", "0000-1111", "ABCD-EFGH-J"] {
         let refused = harness
             .client
-            .get_case_status(GetCaseStatusRequest {
+            .get_case_status(as_operator(GetCaseStatusRequest {
                 tracking_code: malformed.into(),
-            })
+            }))
             .await
             .unwrap_err();
         assert_eq!(
@@ -262,7 +305,7 @@ async fn concurrent_retries_of_one_request_make_one_case() {
         let mut client = harness.client.clone();
         async move {
             client
-                .report_case(hotline_report("console-9/race"))
+                .report_case(as_operator(hotline_report("console-9/race")))
                 .await
                 .map(tonic::Response::into_inner)
         }
@@ -344,7 +387,11 @@ async fn bad_input_is_refused_naming_the_field_and_writes_nothing() {
     for (index, (field, change)) in cases.into_iter().enumerate() {
         let mut request = hotline_report(&format!("bad-{index}"));
         change(&mut request);
-        let refused = harness.client.report_case(request).await.unwrap_err();
+        let refused = harness
+            .client
+            .report_case(as_operator(request))
+            .await
+            .unwrap_err();
         assert_eq!(
             refused.code(),
             Code::InvalidArgument,
@@ -358,7 +405,11 @@ async fn bad_input_is_refused_naming_the_field_and_writes_nothing() {
     let oversize = {
         let mut request = hotline_report("bad-oversize");
         request.description = "水".repeat(2417);
-        harness.client.report_case(request).await.unwrap_err()
+        harness
+            .client
+            .report_case(as_operator(request))
+            .await
+            .unwrap_err()
     };
     assert_eq!(
         oversize.message(),
@@ -367,7 +418,11 @@ async fn bad_input_is_refused_naming_the_field_and_writes_nothing() {
     let unknown_grid = {
         let mut request = hotline_report("bad-grid");
         request.location.as_mut().unwrap().grid_code = "330102-009-001-001".into();
-        harness.client.report_case(request).await.unwrap_err()
+        harness
+            .client
+            .report_case(as_operator(request))
+            .await
+            .unwrap_err()
     };
     assert_eq!(
         unknown_grid.message(),
@@ -385,18 +440,135 @@ async fn a_stopped_store_makes_intake_unavailable() {
 
     let refused = harness
         .client
-        .report_case(hotline_report("while-down"))
+        .report_case(as_operator(hotline_report("while-down")))
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
     let refused = harness
         .client
-        .get_case_status(GetCaseStatusRequest {
+        .get_case_status(as_operator(GetCaseStatusRequest {
             tracking_code: "ABCD-EFGH".into(),
-        })
+        }))
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+
+    harness.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_need_a_token_and_a_role_allowed_for_the_rpc() {
+    let mut harness = Harness::start().await;
+    let before = harness.events().await;
+    let status_request = || GetCaseStatusRequest {
+        tracking_code: "ABCD-EFGH".into(),
+    };
+
+    // No token, or one nobody holds: UNAUTHENTICATED, before anything else is looked at.
+    let refused = harness
+        .client
+        .report_case(hotline_report("no-token"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+    assert_eq!(refused.message(), "missing bearer token");
+    let refused = harness
+        .client
+        .get_case_status(status_request())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+    let refused = harness
+        .client
+        .report_case(with_token(
+            "not-a-token-anyone-holds",
+            hotline_report("bad-token"),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+    assert_eq!(refused.message(), "unknown bearer token");
+
+    // A role the RPC does not allow: PERMISSION_DENIED naming the role and the RPC.
+    let refused = harness
+        .client
+        .report_case(with_token(DEPARTMENT, hotline_report("by-department")))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    assert_eq!(refused.message(), "role department may not call ReportCase");
+    let refused = harness
+        .client
+        .get_case_status(with_token(DEPARTMENT, status_request()))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    assert_eq!(
+        refused.message(),
+        "role department may not call GetCaseStatus"
+    );
+    let refused = harness
+        .client
+        .report_case(with_token(SUPERVISOR, hotline_report("by-supervisor")))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+
+    // A grid worker reports only as itself.
+    let mut as_someone_else = worker_report("app-lin-ming/impostor");
+    as_someone_else.reported_by_worker = "chen-lijuan".into();
+    let refused = harness
+        .client
+        .report_case(with_token(LIN_MING, as_someone_else))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    assert_eq!(
+        refused.message(),
+        "reported_by_worker: grid worker lin-ming may not report as chen-lijuan"
+    );
+    assert_eq!(harness.events().await, before);
+
+    // Health stays open: probes carry no token.
+    let mut health = tonic_health::pb::health_client::HealthClient::new(harness.channel.clone());
+    let serving = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: gridcase_intake::SERVICE_NAME.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        serving.status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+
+    // Allowed callers get through, and are the actor of what they write.
+    let reported = harness
+        .client
+        .report_case(with_token(GATEWAY, hotline_report("qr/0001")))
+        .await
+        .unwrap()
+        .into_inner();
+    let loaded = CaseStore::new(harness.store_client())
+        .load(CaseId::parse(&reported.case_id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(loaded.timeline[0].actor.as_deref(), Some("gateway:qr-web"));
+    for token in [SUPERVISOR, LIN_MING, OPERATOR, GATEWAY] {
+        let status = harness
+            .client
+            .get_case_status(with_token(
+                token,
+                GetCaseStatusRequest {
+                    tracking_code: reported.tracking_code.clone(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(status.case_id, reported.case_id, "{token}");
+    }
 
     harness.shut_down().await;
 }
