@@ -7,6 +7,8 @@ use prost::Message;
 const PROTOS: &[&str] = &[
     "gridcase/store/v1/admin.proto",
     "gridcase/intake/v1/intake.proto",
+    "gridcase/triage/v1/triage.proto",
+    "gridcase/dispatch/v1/dispatch.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -24,3 +24,19 @@ pub mod intake {
         include!(concat!(env!("OUT_DIR"), "/gridcase.intake.v1.rs"));
     }
 }
+
+/// Manual triage for operators.
+pub mod triage {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/gridcase.triage.v1.rs"));
+    }
+}
+
+/// Work orders to departments and the department API.
+pub mod dispatch {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/gridcase.dispatch.v1.rs"));
+    }
+}

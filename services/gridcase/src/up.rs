@@ -6,10 +6,37 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use gridcase_bus::{NatsServer, StoreClient};
+use gridcase_dispatch::DispatchConfig;
 use gridcase_eventstore::EventStore;
 use gridcase_intake::IntakeConfig;
 use gridcase_server::auth::TokenTable;
 use gridcase_store::StoreServiceConfig;
+use gridcase_triage::TriageConfig;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A stage service running in this process.
+struct Running {
+    name: &'static str,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+/// Binds `addr` and runs a service on it with a stop signal of its own.
+async fn start<F, Fut, E>(name: &'static str, addr: SocketAddr, run: F) -> anyhow::Result<Running>
+where
+    F: FnOnce(tokio::net::TcpListener, oneshot::Receiver<()>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), E>> + Send + 'static,
+    E: Into<anyhow::Error>,
+{
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the {name} gRPC address {addr}"))?;
+    let (stop, stopped) = oneshot::channel();
+    let service = run(listener, stopped);
+    let task = tokio::spawn(async move { service.await.map_err(Into::into) });
+    Ok(Running { name, stop, task })
+}
 
 /// Where `up` keeps its data and listens.
 #[derive(Debug, clap::Args)]
@@ -26,6 +53,12 @@ pub struct UpArgs {
     /// Address of the intake gRPC API.
     #[arg(long, env = "GRIDCASE_INTAKE_GRPC", default_value = "127.0.0.1:7102")]
     intake_grpc: SocketAddr,
+    /// Address of the triage gRPC API (the manual triage queue).
+    #[arg(long, env = "GRIDCASE_TRIAGE_GRPC", default_value = "127.0.0.1:7103")]
+    triage_grpc: SocketAddr,
+    /// Address of the dispatch gRPC API (departments answer work orders here).
+    #[arg(long, env = "GRIDCASE_DISPATCH_GRPC", default_value = "127.0.0.1:7104")]
+    dispatch_grpc: SocketAddr,
     /// Directory of the reference data (grid hierarchy, categories, …); by default
     /// `deploy/config` in the current directory, else the one of the source tree it was built
     /// from.
@@ -92,18 +125,38 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         }
     };
 
-    let intake_listener = tokio::net::TcpListener::bind(args.intake_grpc)
-        .await
-        .with_context(|| format!("binding the intake gRPC address {}", args.intake_grpc))?;
-    let (stop_intake, intake_stopped) = tokio::sync::oneshot::channel::<()>();
-    let mut intake = tokio::spawn(gridcase_intake::run(
-        IntakeConfig::new(&config, tokens),
-        gridcase_bus::connect(&nats_url).await?,
-        intake_listener,
-        async move {
-            let _ = intake_stopped.await;
-        },
-    ));
+    let mut services = Vec::new();
+    let nats = gridcase_bus::connect(&nats_url).await?;
+    let intake_config = IntakeConfig::new(&config, tokens.clone());
+    services.push(
+        start("intake", args.intake_grpc, |listener, stopped| {
+            gridcase_intake::run(intake_config, nats, listener, async move {
+                let _ = stopped.await;
+            })
+        })
+        .await?,
+    );
+    let nats = gridcase_bus::connect(&nats_url).await?;
+    let triage_config = TriageConfig::new(&config, tokens.clone());
+    services.push(
+        start("triage", args.triage_grpc, |listener, stopped| {
+            gridcase_triage::run(triage_config, nats, listener, async move {
+                let _ = stopped.await;
+            })
+        })
+        .await?,
+    );
+
+    let nats = gridcase_bus::connect(&nats_url).await?;
+    let dispatch_config = DispatchConfig::new(&config, tokens);
+    services.push(
+        start("dispatch", args.dispatch_grpc, |listener, stopped| {
+            gridcase_dispatch::run(dispatch_config, nats, listener, async move {
+                let _ = stopped.await;
+            })
+        })
+        .await?,
+    );
 
     println!("gridcase is up (data in {})", args.data.display());
     println!(
@@ -120,6 +173,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         config.display()
     );
     println!(
+        "  triage          grpc://{}  (manual triage queue; rules decide the rest)",
+        args.triage_grpc
+    );
+    println!(
+        "  dispatch        grpc://{}  work orders on JetStream gridcase.v1.dispatch.<department>",
+        args.dispatch_grpc
+    );
+    println!(
         "  auth            {token_count} bearer tokens from {}{}",
         tokens_file.display(),
         if std::env::var_os(gridcase_server::auth::TOKENS_ENV).is_some() {
@@ -131,20 +192,31 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!("  event feed      JetStream stream GRIDCASE_EVENTS, subjects gridcase.v1.events.>");
     println!("press Ctrl-C to stop");
 
-    tokio::select! {
-        _ = gridcase_server::shutdown_signal() => {}
-        outcome = &mut intake => {
-            let _ = stop.send(());
-            store.await??;
-            outcome??;
-            anyhow::bail!("the intake service stopped");
+    let stopped_early = tokio::select! {
+        _ = gridcase_server::shutdown_signal() => None,
+        (outcome, index, _) = futures::future::select_all(
+            services.iter_mut().map(|service| &mut service.task),
+        ) => Some((services[index].name, outcome)),
+    };
+    println!("stopping");
+    let mut failure = None;
+    for service in services {
+        let _ = service.stop.send(());
+        if !service.task.is_finished() || stopped_early.is_none() {
+            if let Ok(Err(e)) = service.task.await {
+                failure.get_or_insert(e.context(format!("the {} service failed", service.name)));
+            }
         }
     }
-    println!("stopping");
-    let _ = stop_intake.send(());
-    intake.await??;
     let _ = stop.send(());
     store.await??;
     drop(nats_server);
-    Ok(())
+    if let Some((name, outcome)) = stopped_early {
+        return Err(match outcome {
+            Ok(Ok(())) => anyhow::anyhow!("the {name} service stopped"),
+            Ok(Err(e)) => e.context(format!("the {name} service failed")),
+            Err(e) => anyhow::anyhow!("the {name} service panicked: {e}"),
+        });
+    }
+    failure.map_or(Ok(()), Err)
 }

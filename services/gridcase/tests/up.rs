@@ -18,12 +18,16 @@ async fn up_serves_stops_cleanly_and_leaves_a_sound_log() {
     let nats_port = gridcase_bus::natsd::free_port().unwrap();
     let grpc_port = gridcase_bus::natsd::free_port().unwrap();
     let intake_port = gridcase_bus::natsd::free_port().unwrap();
+    let triage_port = gridcase_bus::natsd::free_port().unwrap();
+    let dispatch_port = gridcase_bus::natsd::free_port().unwrap();
     let mut up = Command::new(GRIDCASE)
         .args(["up", "--data"])
         .arg(data.path())
         .args(["--nats-port", &nats_port.to_string()])
         .args(["--store-grpc", &format!("127.0.0.1:{grpc_port}")])
         .args(["--intake-grpc", &format!("127.0.0.1:{intake_port}")])
+        .args(["--triage-grpc", &format!("127.0.0.1:{triage_port}")])
+        .args(["--dispatch-grpc", &format!("127.0.0.1:{dispatch_port}")])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -1,21 +1,8 @@
 //! Ids derived from what the caller sends, so a retried request lands on the same case without
 //! any cache: the case id, the command id and the tracking-code candidates are all stable hashes.
 
+use gridcase_casestore::fnv1a_128;
 use gridcase_domain::{CaseId, TrackingCode};
-
-const FNV128_OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
-const FNV128_PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
-
-/// FNV-1a, 128-bit, over `parts` as if concatenated. Stable across Rust versions and
-/// platforms (unlike `DefaultHasher`), which matters because its output is stored.
-pub fn fnv1a_128(parts: &[&[u8]]) -> u128 {
-    let mut hash = FNV128_OFFSET;
-    for byte in parts.iter().flat_map(|part| part.iter()) {
-        hash ^= u128::from(*byte);
-        hash = hash.wrapping_mul(FNV128_PRIME);
-    }
-    hash
-}
 
 /// The case a client request id reports: the same id always names the same case.
 pub fn case_id_for(client_request_id: &str) -> CaseId {
@@ -56,15 +43,6 @@ pub fn reservation_event_id(case: CaseId, code: TrackingCode) -> u128 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fnv1a_128_matches_the_published_vectors() {
-        assert_eq!(fnv1a_128(&[]), 0x6c62272e07bb014262b821756295c58d);
-        assert_eq!(fnv1a_128(&[b""]), 0x6c62272e07bb014262b821756295c58d);
-        assert_eq!(fnv1a_128(&[b"a"]), 0xd228cb696f1a8caf78912b704e4a8964);
-        assert_eq!(fnv1a_128(&[b"foobar"]), 0x343e1662793c64bf6f0d3597ba446f18);
-        assert_eq!(fnv1a_128(&[b"foo", b"bar"]), fnv1a_128(&[b"foobar"]));
-    }
 
     #[test]
     fn ids_are_fixed_per_request_id_and_distinct_per_purpose() {

@@ -1,0 +1,138 @@
+//! Why a department's request failed, and the one table that maps each reason to a gRPC code.
+
+use gridcase_casestore::CaseError;
+use gridcase_domain::{DomainError, ValidationError};
+use gridcase_server::store_status;
+use tonic::Status;
+
+/// A request field that is missing or breaks a rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct InvalidInput {
+    /// The field as the request names it, e.g. `actor.case_id` or `evidence_urls[1]`.
+    pub field: String,
+    /// Why it was refused, lowercase and without a trailing period.
+    pub reason: String,
+}
+
+impl InvalidInput {
+    /// An error for `field`.
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A domain validation error, reported under the request's name for the field.
+    pub fn at(field: impl Into<String>) -> impl FnOnce(ValidationError) -> Self {
+        move |error| Self::new(field, error.reason)
+    }
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    /// The request is malformed or names unknown reference data.
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    /// Acting on the case failed.
+    #[error(transparent)]
+    Case(#[from] CaseError),
+}
+
+impl DispatchError {
+    /// The gRPC status for this error.
+    pub fn to_status(&self) -> Status {
+        match self {
+            Self::Invalid(e) => Status::invalid_argument(e.to_string()),
+            Self::Case(CaseError::Store(e)) => store_status(e),
+            Self::Case(CaseError::Domain(DomainError::Validation(e))) => {
+                Status::invalid_argument(e.to_string())
+            }
+            Self::Case(CaseError::Domain(e @ DomainError::CaseDoesNotExist)) => {
+                Status::not_found(e.to_string())
+            }
+            Self::Case(CaseError::Domain(e @ DomainError::NotAssignee { .. })) => {
+                Status::permission_denied(e.to_string())
+            }
+            Self::Case(CaseError::Domain(e)) => Status::failed_precondition(e.to_string()),
+            Self::Case(e @ CaseError::Contended { .. }) => Status::aborted(e.to_string()),
+            Self::Case(e @ CaseError::Decode { .. }) => Status::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<DispatchError> for Status {
+    fn from(error: DispatchError) -> Self {
+        error.to_status()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gridcase_domain::{Assignee, CaseId, CaseStatus, DepartmentCode};
+    use gridcase_eventstore::StoreError;
+    use tonic::Code;
+
+    #[test]
+    fn each_kind_of_failure_has_its_code() {
+        let code = |error: DispatchError| error.to_status().code();
+        let department = |code: &str| Assignee::Department(DepartmentCode::parse(code).unwrap());
+        assert_eq!(
+            code(InvalidInput::new("reason", "must not be empty").into()),
+            Code::InvalidArgument
+        );
+        assert_eq!(
+            code(CaseError::Store(StoreError::Unavailable("down".into())).into()),
+            Code::Unavailable
+        );
+        assert_eq!(
+            code(CaseError::Domain(ValidationError::new("note", "bad").into()).into()),
+            Code::InvalidArgument
+        );
+        assert_eq!(
+            code(CaseError::Domain(DomainError::CaseDoesNotExist).into()),
+            Code::NotFound
+        );
+        assert_eq!(
+            code(
+                CaseError::Domain(DomainError::NotAssignee {
+                    action: "accept",
+                    by: department("water"),
+                    assignee: department("gas"),
+                })
+                .into()
+            ),
+            Code::PermissionDenied
+        );
+        assert_eq!(
+            code(
+                CaseError::Domain(DomainError::WrongStatus {
+                    action: "resolve",
+                    status: CaseStatus::Dispatched,
+                    expected: "accepted",
+                })
+                .into()
+            ),
+            Code::FailedPrecondition
+        );
+        assert_eq!(
+            code(
+                CaseError::Contended {
+                    case: CaseId::from_u128(1),
+                    attempts: 8
+                }
+                .into()
+            ),
+            Code::Aborted
+        );
+    }
+
+    #[test]
+    fn messages_keep_the_field_name() {
+        let status = DispatchError::from(InvalidInput::new("reason", "too long")).to_status();
+        assert_eq!(status.message(), "reason: too long");
+    }
+}

@@ -1,0 +1,234 @@
+//! The feed worker: dispatches triaged cases and turns each dispatch (and each rework after a
+//! failed verification) into a work order on the assignee's subject.
+//!
+//! Work orders are published from the recorded event, never right after appending it: the feed
+//! redelivers an event until it is acknowledged, and the event is acknowledged only after
+//! JetStream acknowledged the work order, so a crash anywhere in between publishes it again —
+//! and JetStream drops the copy by its `Nats-Msg-Id`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use gridcase_bus::{FeedConsumer, FeedError, FeedMessage};
+use gridcase_casestore::{CaseError, CaseStore, CommandContext};
+use gridcase_config::ReferenceData;
+use gridcase_domain::{CaseId, CaseStatus, Command, Priority};
+use gridcase_eventstore::{EventStore, RecordedEvent};
+
+use crate::deadlines::dispatch_deadlines;
+use crate::ids::dispatch_command_id;
+use crate::workorder::{self, WorkOrderError};
+
+/// The durable consumer of the event feed the dispatch service follows.
+pub const FEED_CONSUMER: &str = "dispatch";
+
+/// The actor of the commands the service decides on its own.
+pub const SERVICE_ACTOR: &str = "service:dispatch";
+
+/// How long the feed holds back an event delivered to a worker that stopped before
+/// acknowledging it (events prefetched when the service is stopped wait this long). Handling an
+/// event is one load and one append or publish, far below this; a copy redelivered while the
+/// first is still being retried is recognised as done.
+pub const FEED_ACK_WAIT: Duration = Duration::from_secs(10);
+
+/// How long to wait before trying an event again after a failure that may pass.
+const RETRY_DELAY: Duration = Duration::from_millis(500);
+
+/// Why one event could not be handled.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// Acting on or reading the case failed.
+    #[error(transparent)]
+    Case(#[from] CaseError),
+    /// The work order could not be built or published.
+    #[error(transparent)]
+    WorkOrder(#[from] WorkOrderError),
+    /// The event's stream is not a case.
+    #[error("stream {0} is not a case id")]
+    NotACase(String),
+}
+
+impl HandleError {
+    /// True when trying again cannot help: the event is skipped (and logged) instead.
+    fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            Self::Case(CaseError::Domain(_) | CaseError::Decode { .. })
+                | Self::WorkOrder(WorkOrderError::Incomplete { .. })
+                | Self::NotACase(_)
+        )
+    }
+}
+
+/// Handles feed events for dispatch.
+#[derive(Debug)]
+pub struct FeedWorker<S> {
+    cases: CaseStore<S>,
+    reference: Arc<ReferenceData>,
+    jetstream: jetstream::Context,
+}
+
+impl<S: EventStore> FeedWorker<S> {
+    /// A worker acting on cases in `store`, publishing work orders through `jetstream`.
+    pub fn new(store: S, reference: Arc<ReferenceData>, jetstream: jetstream::Context) -> Self {
+        Self {
+            cases: CaseStore::new(store),
+            reference,
+            jetstream,
+        }
+    }
+
+    /// Follows `feed` until it closes, acknowledging each event once it is handled. An event
+    /// whose handling failed for a reason that may pass is tried again.
+    pub async fn run(&self, mut feed: FeedConsumer) -> Result<(), FeedError> {
+        while let Some(message) = feed.next().await {
+            let message = match message {
+                Ok(message) => message,
+                Err(FeedError::Undecodable { sequence, reason }) => {
+                    // Cannot be acknowledged without the message; it stays pending on the server.
+                    tracing::error!(sequence, reason, "undecodable feed message skipped");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "event feed interrupted");
+                    tokio::time::sleep(RETRY_DELAY).await;
+                    continue;
+                }
+            };
+            self.handle_until_done(&message).await;
+            if let Err(e) = message.ack().await {
+                // The event comes again and is recognised as done.
+                tracing::warn!(error = %e, "acknowledging a feed event failed");
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_until_done(&self, message: &FeedMessage) {
+        let event = &message.event;
+        loop {
+            match self.handle(event).await {
+                Ok(()) => return,
+                Err(e) if e.is_permanent() => {
+                    tracing::error!(
+                        case = %event.stream_id,
+                        event_type = %event.event_type,
+                        version = event.stream_version,
+                        error = %e,
+                        "event skipped"
+                    );
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        case = %event.stream_id,
+                        event_type = %event.event_type,
+                        error = %e,
+                        "handling failed; trying again"
+                    );
+                    tokio::time::sleep(RETRY_DELAY).await;
+                }
+            }
+        }
+    }
+
+    /// Handles one feed event: dispatches a triaged case, publishes the work order of a
+    /// dispatch or a rework; other event types are ignored.
+    pub async fn handle(&self, event: &RecordedEvent) -> Result<(), HandleError> {
+        match event.event_type.as_str() {
+            "CaseTriaged" => self.dispatch(event).await,
+            "CaseDispatched" | "VerificationFailed" => self.publish_work_order(event).await,
+            _ => Ok(()),
+        }
+    }
+
+    async fn dispatch(&self, event: &RecordedEvent) -> Result<(), HandleError> {
+        let case = case_of(event)?;
+        let loaded = self.cases.load(case).await?;
+        if loaded.state.status != Some(CaseStatus::Triaged) {
+            // Dispatched already (this is a redelivery), or merged, rejected or returned since.
+            return Ok(());
+        }
+        let context = CommandContext {
+            command_id: dispatch_command_id(event.event_id),
+            actor: SERVICE_ACTOR.to_owned(),
+            correlation_id: event.metadata.correlation_id,
+            causation_id: Some(event.event_id),
+        };
+        let reference = &self.reference;
+        let executed = self
+            .cases
+            .execute(case, &context, |state| {
+                let route =
+                    state
+                        .route
+                        .as_ref()
+                        .ok_or(gridcase_domain::DomainError::Inconsistent {
+                            action: "dispatch",
+                            missing: "route",
+                        })?;
+                let reported_at =
+                    state
+                        .reported_at
+                        .ok_or(gridcase_domain::DomainError::Inconsistent {
+                            action: "dispatch",
+                            missing: "reported_at",
+                        })?;
+                let policy = reference.sla_for(
+                    state.priority.unwrap_or(Priority::Normal),
+                    state.category.as_ref(),
+                );
+                let (accept_deadline, resolve_deadline) =
+                    dispatch_deadlines(reference.calendar(), &policy, reported_at);
+                Ok(Command::Dispatch {
+                    assignee: route.assignee(),
+                    participants: route.participants().to_vec(),
+                    accept_deadline,
+                    resolve_deadline,
+                })
+            })
+            .await;
+        match executed {
+            Ok(executed) => {
+                if !executed.repeated {
+                    tracing::info!(case = %case, version = executed.version, "dispatch recorded");
+                }
+                Ok(())
+            }
+            // Another replica or a newer event moved the case on between load and decide.
+            Err(CaseError::Domain(gridcase_domain::DomainError::WrongStatus { .. })) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn publish_work_order(&self, event: &RecordedEvent) -> Result<(), HandleError> {
+        let case = case_of(event)?;
+        let loaded = self.cases.load(case).await?;
+        let index = loaded
+            .timeline
+            .iter()
+            .position(|entry| entry.event_id == event.event_id)
+            .ok_or_else(|| WorkOrderError::Incomplete {
+                case,
+                reason: format!("event {:032x} not in the stream", event.event_id),
+            })?;
+        let (order, assignee) = workorder::build(case, &loaded.timeline, index, &self.reference)?;
+        let subject = workorder::subject_for(&assignee);
+        workorder::publish(&self.jetstream, subject.clone(), &order).await?;
+        tracing::info!(
+            case = %case,
+            department = %order.department,
+            grid_worker = %order.grid_worker,
+            work_order = %order.work_order_id,
+            rework_count = order.rework_count,
+            subject = %subject,
+            "dispatched"
+        );
+        Ok(())
+    }
+}
+
+fn case_of(event: &RecordedEvent) -> Result<CaseId, HandleError> {
+    CaseId::parse(&event.stream_id).map_err(|_| HandleError::NotACase(event.stream_id.clone()))
+}

@@ -1,0 +1,134 @@
+//! The gridcase dispatch service: work orders to departments and the API they answer with.
+//!
+//! A feed worker follows the committed-event feed with the durable consumer `dispatch`. A
+//! triaged case is dispatched along its route (`CaseDispatched`, with accept and resolve
+//! deadlines from the SLA policy of its priority and category, counted in natural or working
+//! hours from the report). Each `CaseDispatched`, and each `VerificationFailed` that sends a
+//! case back for rework, becomes a protobuf `WorkOrder` published to the JetStream stream
+//! `GRIDCASE_DISPATCH` on `gridcase.v1.dispatch.<department>` (or
+//! `gridcase.v1.dispatch.worker.<worker id>` for a self-handled case), where every department
+//! has its own durable consumer `dept-<code>`. Departments answer over the gRPC service
+//! `gridcase.dispatch.v1.Dispatch`.
+
+pub mod deadlines;
+pub mod error;
+pub mod feed;
+pub mod ids;
+pub mod service;
+pub mod workorder;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use gridcase_bus::{FeedConsumer, FeedError, StoreClient};
+use gridcase_config::{ConfigError, ReferenceData};
+use gridcase_server::auth::TokenTable;
+use tokio::net::TcpListener;
+
+pub use error::{DispatchError, InvalidInput};
+pub use feed::{FeedWorker, FEED_CONSUMER};
+pub use service::{DispatchApi, SERVICE_NAME};
+pub use workorder::{WorkOrderError, DISPATCH_STREAM};
+
+/// How to run the dispatch service.
+#[derive(Debug, Clone)]
+pub struct DispatchConfig {
+    /// Directory of the reference data (`departments.toml`, `sla.toml`, …).
+    pub config_dir: PathBuf,
+    /// The store shard cases are kept in.
+    pub shard: String,
+    /// Bearer tokens and the callers holding them.
+    pub tokens: Arc<TokenTable>,
+}
+
+impl DispatchConfig {
+    /// Defaults for reference data in `config_dir` and callers in `tokens`: shard 0.
+    pub fn new(config_dir: impl Into<PathBuf>, tokens: TokenTable) -> Self {
+        Self {
+            tokens: Arc::new(tokens),
+            config_dir: config_dir.into(),
+            shard: gridcase_bus::subjects::DEFAULT_SHARD.to_owned(),
+        }
+    }
+}
+
+/// Why the service stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The reference data could not be loaded.
+    #[error("reference data: {0}")]
+    Config(#[from] ConfigError),
+    /// The work-order stream could not be set up.
+    #[error(transparent)]
+    WorkOrders(#[from] WorkOrderError),
+    /// The event feed could not be followed.
+    #[error(transparent)]
+    Feed(#[from] FeedError),
+    /// The event feed ended.
+    #[error("event feed closed")]
+    FeedClosed,
+    /// The gRPC server failed.
+    #[error("grpc: {0}")]
+    Grpc(#[from] tonic::transport::Error),
+}
+
+/// Runs the dispatch service — the feed worker and the gRPC API on `listener` — until
+/// `shutdown` resolves, keeping cases in the store reached over `nats`.
+pub async fn run(
+    config: DispatchConfig,
+    nats: async_nats::Client,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServiceError> {
+    let reference = Arc::new(ReferenceData::load(&config.config_dir)?);
+    tracing::info!(
+        config = %config.config_dir.display(),
+        departments = reference.departments().count(),
+        "reference data loaded"
+    );
+    let jetstream = async_nats::jetstream::new(nats.clone());
+    workorder::ensure_stream(&jetstream, &reference).await?;
+    let store = StoreClient::new(nats.clone(), &config.shard);
+    let feed = FeedConsumer::durable_with_ack_wait(
+        nats,
+        FEED_CONSUMER,
+        gridcase_bus::subjects::EVENTS_ALL,
+        feed::FEED_ACK_WAIT,
+    )
+    .await?;
+    let worker = FeedWorker::new(store.clone(), Arc::clone(&reference), jetstream);
+    let routes = service::routes(store, reference, Arc::clone(&config.tokens));
+    tracing::info!(
+        grpc = ?listener.local_addr().ok(),
+        shard = %config.shard,
+        stream = DISPATCH_STREAM,
+        "dispatch serving"
+    );
+    let (stop_grpc, grpc_stopped) = tokio::sync::oneshot::channel::<()>();
+    let grpc = gridcase_server::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
+        let _ = grpc_stopped.await;
+    });
+    let feed_side = async move {
+        let outcome = tokio::select! {
+            () = shutdown => Ok(()),
+            result = worker.run(feed) => match result {
+                Ok(()) => Err(ServiceError::FeedClosed),
+                Err(e) => Err(ServiceError::from(e)),
+            },
+        };
+        // The API stops with the feed worker, letting calls in flight finish.
+        let _ = stop_grpc.send(());
+        outcome
+    };
+    tokio::pin!(grpc);
+    let outcome = tokio::select! {
+        result = &mut grpc => result.map_err(ServiceError::from),
+        outcome = feed_side => {
+            grpc.await?;
+            outcome
+        }
+    };
+    tracing::info!("dispatch stopped");
+    outcome
+}

@@ -1,0 +1,327 @@
+//! The gRPC `Dispatch` service departments (and self-handling grid workers) answer work orders
+//! with: accept, return, report progress, ask for a postponement, resolve.
+//!
+//! Every request names the case and the actor (a department or a grid worker). The actor is
+//! checked against the reference data here; whether it is the case's assignee and whether the
+//! case is in the right state is the domain's decision, which refuses before anything is
+//! written. The command id derives from the request id, so a retried request is recorded once.
+
+use std::sync::Arc;
+
+use gridcase_casestore::{CaseStore, CommandContext};
+use gridcase_config::ReferenceData;
+use gridcase_domain::{Assignee, CaseId, Command, DepartmentCode, Note, Timestamp, Url, WorkerId};
+use gridcase_eventstore::EventStore;
+use gridcase_proto::dispatch::v1 as pb;
+use gridcase_proto::dispatch::v1::dispatch_server::{Dispatch, DispatchServer};
+use gridcase_server::auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
+use tonic::service::Routes;
+use tonic::{Request, Response, Status};
+
+use crate::error::{DispatchError, InvalidInput};
+use crate::ids::request_command_id;
+
+/// The fully qualified gRPC service name, for health reporting.
+pub const SERVICE_NAME: &str = "gridcase.dispatch.v1.Dispatch";
+
+/// Longest accepted request id, in characters.
+pub const MAX_REQUEST_ID_CHARS: usize = 128;
+
+/// Most evidence links one resolution may carry.
+pub const MAX_EVIDENCE: usize = 20;
+
+/// The dispatch API as routes for the shared gRPC server.
+pub fn routes<S: EventStore>(
+    store: S,
+    reference: Arc<ReferenceData>,
+    tokens: Arc<TokenTable>,
+) -> Routes {
+    Routes::new(DispatchServer::with_interceptor(
+        DispatchApi::new(store, reference),
+        Authenticator::new(tokens),
+    ))
+}
+
+/// Who acts on which case, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The case.
+    pub case_id: CaseId,
+    /// The department or grid worker acting.
+    pub assignee: Assignee,
+    /// The caller's id for this request.
+    pub request_id: String,
+}
+
+impl Actor {
+    /// Checks the request's `actor` field against the reference data.
+    pub fn parse(
+        actor: Option<&pb::Actor>,
+        reference: &ReferenceData,
+    ) -> Result<Self, InvalidInput> {
+        let actor = actor.ok_or_else(|| InvalidInput::new("actor", "is required"))?;
+        let case_id = CaseId::parse(&actor.case_id).map_err(InvalidInput::at("actor.case_id"))?;
+        let assignee = match (actor.department.is_empty(), actor.grid_worker.is_empty()) {
+            (false, true) => {
+                let code = DepartmentCode::parse(&actor.department)
+                    .map_err(InvalidInput::at("actor.department"))?;
+                if reference.department(&code).is_none() {
+                    return Err(InvalidInput::new(
+                        "actor.department",
+                        format!("{code} is not a known department"),
+                    ));
+                }
+                Assignee::Department(code)
+            }
+            (true, false) => {
+                let worker = WorkerId::parse(&actor.grid_worker)
+                    .map_err(InvalidInput::at("actor.grid_worker"))?;
+                if reference.worker(&worker).is_none() {
+                    return Err(InvalidInput::new(
+                        "actor.grid_worker",
+                        format!("{worker} is not a known grid worker"),
+                    ));
+                }
+                Assignee::Worker(worker)
+            }
+            (true, true) => {
+                return Err(InvalidInput::new(
+                    "actor",
+                    "needs a department or a grid_worker",
+                ))
+            }
+            (false, false) => {
+                return Err(InvalidInput::new(
+                    "actor",
+                    "give a department or a grid_worker, not both",
+                ))
+            }
+        };
+        let chars = actor.request_id.chars().count();
+        if chars == 0 || chars > MAX_REQUEST_ID_CHARS {
+            return Err(InvalidInput::new(
+                "actor.request_id",
+                format!("must be 1 to {MAX_REQUEST_ID_CHARS} characters, got {chars}"),
+            ));
+        }
+        Ok(Self {
+            case_id,
+            assignee,
+            request_id: actor.request_id.clone(),
+        })
+    }
+
+    /// The actor as recorded on events: `department:<code>` or `grid_worker:<id>`.
+    pub fn name(&self) -> String {
+        match &self.assignee {
+            Assignee::Department(code) => format!("department:{code}"),
+            Assignee::Worker(worker) => format!("grid_worker:{worker}"),
+        }
+    }
+}
+
+fn note(field: &'static str, text: &str) -> Result<Note, InvalidInput> {
+    Note::parse_field(field, text).map_err(InvalidInput::at(field))
+}
+
+fn evidence(urls: &[String]) -> Result<Vec<Url>, InvalidInput> {
+    if urls.len() > MAX_EVIDENCE {
+        return Err(InvalidInput::new(
+            "evidence_urls",
+            format!("at most {MAX_EVIDENCE} links, got {}", urls.len()),
+        ));
+    }
+    urls.iter()
+        .enumerate()
+        .map(|(index, url)| {
+            Url::parse(url).map_err(InvalidInput::at(format!("evidence_urls[{index}]")))
+        })
+        .collect()
+}
+
+/// Who may call the department API: departments for their own work orders, grid workers for
+/// the cases they handle on the spot.
+pub const ACT_ROLES: &[RoleKind] = &[RoleKind::Department, RoleKind::GridWorker];
+
+/// The dispatch API on a store of cases.
+#[derive(Debug)]
+pub struct DispatchApi<S> {
+    cases: CaseStore<S>,
+    reference: Arc<ReferenceData>,
+}
+
+impl<S: EventStore> DispatchApi<S> {
+    /// The API on `store`, checking actors against `reference`.
+    pub fn new(store: S, reference: Arc<ReferenceData>) -> Self {
+        Self {
+            cases: CaseStore::new(store),
+            reference,
+        }
+    }
+
+    /// Carries out `command` for `actor`: once per request id, on the case's current state.
+    /// `recorded_as` is the actor written on the events (the authenticated caller).
+    pub async fn act(
+        &self,
+        actor: &Actor,
+        recorded_as: &str,
+        command: Command,
+    ) -> Result<pb::ActionReply, DispatchError> {
+        let action = command.action();
+        let name = recorded_as.to_owned();
+        let command_id = request_command_id(&actor.request_id, actor.case_id, action, &name);
+        let context = CommandContext {
+            command_id,
+            actor: name,
+            correlation_id: Some(command_id),
+            causation_id: None,
+        };
+        let executed = self
+            .cases
+            .execute(actor.case_id, &context, |_| Ok(command.clone()))
+            .await?;
+        let status = executed
+            .state
+            .status
+            .map(|status| status.as_str().to_owned())
+            .unwrap_or_default();
+        tracing::info!(
+            case = %actor.case_id,
+            actor = %context.actor,
+            action,
+            status = %status,
+            repeated = executed.repeated,
+            "department action recorded"
+        );
+        Ok(pb::ActionReply {
+            case_id: actor.case_id.to_string(),
+            status,
+            version: executed.version,
+            repeated: executed.repeated,
+        })
+    }
+
+    async fn answer(
+        &self,
+        caller: &Caller,
+        actor: Option<&pb::Actor>,
+        command: impl FnOnce(Assignee) -> Result<Command, InvalidInput>,
+    ) -> Result<Response<pb::ActionReply>, Status> {
+        let checked = Actor::parse(actor, &self.reference).and_then(|actor| {
+            let command = command(actor.assignee.clone())?;
+            Ok((actor, command))
+        });
+        let (actor, command) = checked.map_err(|e| {
+            tracing::info!(error = %e, "request refused");
+            DispatchError::from(e).to_status()
+        })?;
+        // A department acts only for itself, a grid worker only as themselves.
+        let acts_for_itself = match (&caller.role, &actor.assignee) {
+            (Role::Department(code), Assignee::Department(assignee)) => code == assignee.as_str(),
+            (Role::GridWorker(id), Assignee::Worker(worker)) => id == worker.as_str(),
+            _ => false,
+        };
+        if !acts_for_itself {
+            return Err(Status::permission_denied(format!(
+                "actor: {} may not act for {}",
+                caller.actor(),
+                actor.name()
+            )));
+        }
+        self.act(&actor, &caller.actor(), command)
+            .await
+            .map(Response::new)
+            .map_err(|e| {
+                tracing::info!(case = %actor.case_id, error = %e, "action refused");
+                e.to_status()
+            })
+    }
+}
+
+#[tonic::async_trait]
+impl<S: EventStore> Dispatch for DispatchApi<S> {
+    #[tracing::instrument(skip_all)]
+    async fn accept(
+        &self,
+        request: Request<pb::AcceptRequest>,
+    ) -> Result<Response<pb::ActionReply>, Status> {
+        let caller = require(&request, "Accept", ACT_ROLES)?.clone();
+        let request = request.into_inner();
+        self.answer(&caller, request.actor.as_ref(), |by| {
+            Ok(Command::Accept { by })
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn r#return(
+        &self,
+        request: Request<pb::ReturnRequest>,
+    ) -> Result<Response<pb::ActionReply>, Status> {
+        let caller = require(&request, "Return", ACT_ROLES)?.clone();
+        let request = request.into_inner();
+        self.answer(&caller, request.actor.as_ref(), |by| {
+            Ok(Command::Return {
+                by,
+                reason: note("reason", &request.reason)?,
+            })
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn report_progress(
+        &self,
+        request: Request<pb::ReportProgressRequest>,
+    ) -> Result<Response<pb::ActionReply>, Status> {
+        let caller = require(&request, "ReportProgress", ACT_ROLES)?.clone();
+        let request = request.into_inner();
+        self.answer(&caller, request.actor.as_ref(), |by| {
+            Ok(Command::ReportProgress {
+                by,
+                note: note("note", &request.note)?,
+            })
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn request_postponement(
+        &self,
+        request: Request<pb::RequestPostponementRequest>,
+    ) -> Result<Response<pb::ActionReply>, Status> {
+        let caller = require(&request, "RequestPostponement", ACT_ROLES)?.clone();
+        let request = request.into_inner();
+        self.answer(&caller, request.actor.as_ref(), |by| {
+            if request.until_ms <= 0 {
+                return Err(InvalidInput::new(
+                    "until_ms",
+                    "must be a time after the Unix epoch",
+                ));
+            }
+            Ok(Command::RequestPostponement {
+                by,
+                until: Timestamp::from_millis(request.until_ms),
+                reason: note("reason", &request.reason)?,
+            })
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn resolve(
+        &self,
+        request: Request<pb::ResolveRequest>,
+    ) -> Result<Response<pb::ActionReply>, Status> {
+        let caller = require(&request, "Resolve", ACT_ROLES)?.clone();
+        let request = request.into_inner();
+        self.answer(&caller, request.actor.as_ref(), |by| {
+            Ok(Command::Resolve {
+                by,
+                note: note("note", &request.note)?,
+                evidence: evidence(&request.evidence_urls)?,
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,240 @@
+//! Work orders: the protobuf message a department's own system consumes, the JetStream stream
+//! that keeps them, and the durable consumer each department reads its subject with.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer::pull, message::PublishMessage, stream};
+use gridcase_casestore::TimelineEntry;
+use gridcase_config::ReferenceData;
+use gridcase_domain::{Assignee, CaseId, CaseState, Event, Priority, Timestamp};
+use gridcase_proto::dispatch::v1 as pb;
+use prost::Message;
+
+/// Name of the JetStream stream that keeps every work order.
+pub const DISPATCH_STREAM: &str = "GRIDCASE_DISPATCH";
+
+/// Subjects of the work-order stream: `gridcase.v1.dispatch.<department>` and
+/// `gridcase.v1.dispatch.worker.<worker id>`.
+pub const DISPATCH_ALL: &str = "gridcase.v1.dispatch.>";
+
+/// How long JetStream remembers work-order ids to drop a republished copy.
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+
+/// Why the work-order stream could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkOrderError {
+    /// The stream or a consumer could not be created.
+    #[error("work-order stream: {0}")]
+    Setup(String),
+    /// Publishing failed or JetStream did not acknowledge it.
+    #[error("publishing work order {work_order}: {reason}")]
+    Publish {
+        /// The work order.
+        work_order: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The case's events do not hold what a work order needs.
+    #[error("case {case}: {reason}")]
+    Incomplete {
+        /// The case.
+        case: CaseId,
+        /// What is missing.
+        reason: String,
+    },
+}
+
+/// The name of a department's durable consumer.
+pub fn department_consumer(department: &str) -> String {
+    format!("dept-{department}")
+}
+
+/// The subject a work order for `assignee` goes to.
+pub fn subject_for(assignee: &Assignee) -> String {
+    match assignee {
+        Assignee::Department(department) => gridcase_bus::subjects::dispatch(department.as_str()),
+        Assignee::Worker(worker) => {
+            gridcase_bus::subjects::dispatch(&format!("worker.{}", worker.as_str()))
+        }
+    }
+}
+
+/// Creates the work-order stream if missing (file storage, two-minute duplicate window) and a
+/// durable pull consumer per department in the reference data, so a department system that has
+/// never connected still finds every work order from the first one.
+pub async fn ensure_stream(
+    js: &jetstream::Context,
+    reference: &ReferenceData,
+) -> Result<stream::Stream, WorkOrderError> {
+    let stream = js
+        .get_or_create_stream(stream::Config {
+            name: DISPATCH_STREAM.to_owned(),
+            subjects: vec![DISPATCH_ALL.to_owned()],
+            storage: stream::StorageType::File,
+            duplicate_window: DUPLICATE_WINDOW,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| WorkOrderError::Setup(format!("creating stream {DISPATCH_STREAM}: {e}")))?;
+    for department in reference.departments() {
+        let code = department.code.as_str();
+        let durable = department_consumer(code);
+        stream
+            .get_or_create_consumer(
+                &durable,
+                pull::Config {
+                    durable_name: Some(durable.clone()),
+                    filter_subject: gridcase_bus::subjects::dispatch(code),
+                    deliver_policy: jetstream::consumer::DeliverPolicy::All,
+                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| WorkOrderError::Setup(format!("consumer {durable}: {e}")))?;
+    }
+    Ok(stream)
+}
+
+/// Publishes `order` on `subject` with its id as `Nats-Msg-Id` and waits for JetStream's
+/// acknowledgement; a copy published again within the duplicate window is dropped.
+pub async fn publish(
+    js: &jetstream::Context,
+    subject: String,
+    order: &pb::WorkOrder,
+) -> Result<(), WorkOrderError> {
+    let failed = |reason: String| WorkOrderError::Publish {
+        work_order: order.work_order_id.clone(),
+        reason,
+    };
+    let message = PublishMessage::build()
+        .payload(order.encode_to_vec().into())
+        .message_id(order.work_order_id.as_str());
+    let ack = js
+        .send_publish(subject, message)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    ack.await.map_err(|e| failed(e.to_string()))?;
+    Ok(())
+}
+
+/// The work order for the dispatch (or rework) recorded at `timeline[index]`, built from the
+/// case as it stood right after that event, so a redelivery builds the same message.
+pub fn build(
+    case: CaseId,
+    timeline: &[TimelineEntry],
+    index: usize,
+    reference: &ReferenceData,
+) -> Result<(pb::WorkOrder, Assignee), WorkOrderError> {
+    let incomplete = |reason: &str| WorkOrderError::Incomplete {
+        case,
+        reason: reason.to_owned(),
+    };
+    let upto = timeline
+        .get(..=index)
+        .ok_or_else(|| incomplete("event not in the timeline"))?;
+    let dispatched = &upto[index];
+    let state = CaseState::from_events(upto.iter().map(|entry| &entry.event));
+    let assignee = state
+        .assignee
+        .clone()
+        .ok_or_else(|| incomplete("no assignee"))?;
+    let reported = upto
+        .iter()
+        .find_map(|entry| match &entry.event {
+            Event::CaseReported(reported) => Some(reported),
+            _ => None,
+        })
+        .ok_or_else(|| incomplete("no report"))?;
+    let category_code = state
+        .category
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let category_name = state
+        .category
+        .as_ref()
+        .and_then(|code| reference.category(code))
+        .map(|category| category.name.clone())
+        .unwrap_or_default();
+    let location = &reported.location;
+    let coordinates = location.coordinates();
+    let (department, grid_worker) = match &assignee {
+        Assignee::Department(department) => (department.to_string(), String::new()),
+        Assignee::Worker(worker) => (String::new(), worker.to_string()),
+    };
+    let order = pb::WorkOrder {
+        work_order_id: format!("{case}-{}", dispatched.version),
+        case_id: case.to_string(),
+        tracking_code: state
+            .tracking_code
+            .map(|code| code.to_string())
+            .unwrap_or_default(),
+        category_code,
+        category_name,
+        priority: state.priority.map_or(pb::Priority::Unspecified, priority) as i32,
+        description: reported.description.as_str().to_owned(),
+        location: Some(pb::Location {
+            grid_code: location
+                .grid()
+                .map(|grid| grid.to_string())
+                .unwrap_or_default(),
+            address: location
+                .address()
+                .map(|address| address.as_str().to_owned())
+                .unwrap_or_default(),
+            has_coordinates: coordinates.is_some(),
+            lat: coordinates.map_or(0.0, |c| c.lat()),
+            lon: coordinates.map_or(0.0, |c| c.lon()),
+        }),
+        media_urls: reported
+            .media
+            .iter()
+            .map(|url| url.as_str().to_owned())
+            .collect(),
+        department,
+        grid_worker,
+        participants: state.participants.iter().map(ToString::to_string).collect(),
+        accept_deadline_ms: state.accept_deadline.map_or(0, Timestamp::as_millis),
+        resolve_deadline_ms: state.resolve_deadline.map_or(0, Timestamp::as_millis),
+        dispatched_at_ms: dispatched.recorded_at_ms,
+        rework_count: state.rework_count,
+        reporter_phone_masked: reported
+            .reporter
+            .phone
+            .as_ref()
+            .map(|phone| phone.masked())
+            .unwrap_or_default(),
+    };
+    Ok((order, assignee))
+}
+
+fn priority(priority: Priority) -> pb::Priority {
+    match priority {
+        Priority::Emergency => pb::Priority::Emergency,
+        Priority::Urgent => pb::Priority::Urgent,
+        Priority::Normal => pb::Priority::Normal,
+        Priority::Low => pb::Priority::Low,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gridcase_domain::{DepartmentCode, WorkerId};
+
+    #[test]
+    fn subjects_per_assignee() {
+        assert_eq!(
+            subject_for(&Assignee::Department(
+                DepartmentCode::parse("water").unwrap()
+            )),
+            "gridcase.v1.dispatch.water"
+        );
+        assert_eq!(
+            subject_for(&Assignee::Worker(WorkerId::parse("lin-ming").unwrap())),
+            "gridcase.v1.dispatch.worker.lin-ming"
+        );
+        assert_eq!(department_consumer("water"), "dept-water");
+    }
+}

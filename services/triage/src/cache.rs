@@ -1,0 +1,187 @@
+//! The open-case cache: every case's state folded from the store's global log, rebuilt from
+//! position 0 at start and kept live by a catch-up subscription. It answers duplicate
+//! detection and the manual queue; decisions themselves are made on state freshly loaded from
+//! the case's stream, so a stale cache can only miss a duplicate, never decide twice.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use gridcase_casestore::decode;
+use gridcase_config::ReferenceData;
+use gridcase_domain::{apply, CaseId, CaseState, CategoryCode, Event};
+use gridcase_eventstore::{EventStore, RecordedEvent};
+use gridcase_rules::OpenCase;
+use tokio::sync::watch;
+
+use crate::decision::{category_of, CaseView};
+
+/// Longest pause between attempts to read the log while the store is unreachable.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
+
+/// One case as the cache keeps it.
+#[derive(Debug, Clone, Default)]
+pub struct CachedCase {
+    /// The folded state.
+    pub state: CaseState,
+    /// What the reporter said.
+    pub description: String,
+    /// The category for duplicate detection: the case's own, else what the keywords say.
+    pub category: Option<CategoryCode>,
+}
+
+impl CachedCase {
+    /// The case as the rules see it.
+    pub fn view(&self) -> CaseView<'_> {
+        CaseView {
+            state: &self.state,
+            description: &self.description,
+        }
+    }
+
+    /// The case as a possible original of a new report, if it has a place in time and a
+    /// category.
+    pub fn open_case(&self) -> Option<OpenCase> {
+        let mut state = self.state.clone();
+        state.category = self.category;
+        OpenCase::from_state(&state)
+    }
+}
+
+/// Every case folded from the log, shared between the follower, the worker and the API.
+#[derive(Debug)]
+pub struct CaseCache {
+    refdata: Arc<ReferenceData>,
+    cases: RwLock<HashMap<CaseId, CachedCase>>,
+    /// The position of the next event to fold: everything before it is in the map.
+    next_position: watch::Sender<u64>,
+}
+
+impl CaseCache {
+    /// An empty cache classifying with `refdata`.
+    pub fn new(refdata: Arc<ReferenceData>) -> Self {
+        Self {
+            refdata,
+            cases: RwLock::new(HashMap::new()),
+            next_position: watch::Sender::new(0),
+        }
+    }
+
+    /// The position of the next event the cache will fold.
+    pub fn next_position(&self) -> u64 {
+        *self.next_position.borrow()
+    }
+
+    /// Waits until the event at `position` has been folded.
+    pub async fn wait_past(&self, position: u64) {
+        let mut receiver = self.next_position.subscribe();
+        // The sender lives as long as `self`, so this only ends once the position is passed.
+        let _ = receiver.wait_for(|next| *next > position).await;
+    }
+
+    /// A copy of one case.
+    pub fn get(&self, case: CaseId) -> Option<CachedCase> {
+        self.read().get(&case).cloned()
+    }
+
+    /// Copies of the cases `keep` selects.
+    pub fn select(&self, keep: impl Fn(&CachedCase) -> bool) -> Vec<CachedCase> {
+        self.read()
+            .values()
+            .filter(|case| keep(case))
+            .cloned()
+            .collect()
+    }
+
+    /// The open cases with a known category, as duplicate detection takes them.
+    pub fn open_cases(&self) -> Vec<OpenCase> {
+        self.read()
+            .values()
+            .filter(|case| case.state.is_open())
+            .filter_map(CachedCase::open_case)
+            .collect()
+    }
+
+    /// Folds one recorded event; other streams and unknown event types are skipped.
+    pub fn fold(&self, record: &RecordedEvent) {
+        if let Ok(case) = CaseId::parse(&record.stream_id) {
+            match decode(case, record) {
+                Ok(event) => self.fold_event(case, &event),
+                Err(error) => {
+                    tracing::debug!(%error, event_type = %record.event_type, "not folded");
+                }
+            }
+        }
+        self.next_position.send_if_modified(|next| {
+            let modified = record.position + 1 > *next;
+            *next = (*next).max(record.position + 1);
+            modified
+        });
+    }
+
+    fn fold_event(&self, case: CaseId, event: &Event) {
+        let mut cases = self.cases.write().unwrap_or_else(|e| e.into_inner());
+        let entry = cases.entry(case).or_default();
+        if let Event::CaseReported(reported) = event {
+            entry.description = reported.description.as_str().to_owned();
+        }
+        entry.state = apply(std::mem::take(&mut entry.state), event);
+        entry.category = entry
+            .state
+            .category
+            .or_else(|| category_of(&self.refdata, entry.view()));
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<CaseId, CachedCase>> {
+        self.cases.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Folds the store's log into `cache` from position 0 until `shutdown`, retrying with backoff
+/// while the store is unreachable; logs once it has caught up with the head seen at start.
+pub async fn follow<S: EventStore>(
+    store: S,
+    cache: Arc<CaseCache>,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut subscription = store.subscribe_all(cache.next_position());
+    // The log's length when we start: once folded that far, the cache has caught up.
+    let mut catch_up_to: Option<u64> = None;
+    let mut delay = Duration::from_millis(50);
+    loop {
+        if catch_up_to.is_none() {
+            catch_up_to = store.stats().await.ok().map(|stats| stats.events);
+        }
+        if let Some(target) = catch_up_to.filter(|target| cache.next_position() >= *target) {
+            tracing::info!(
+                position = cache.next_position(),
+                target,
+                "case cache caught up"
+            );
+            catch_up_to = Some(u64::MAX);
+        }
+        let batch = tokio::select! {
+            () = &mut shutdown => break,
+            batch = subscription.next_batch() => batch,
+        };
+        match batch {
+            Ok(events) => {
+                delay = Duration::from_millis(50);
+                for event in &events {
+                    cache.fold(event);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?delay, "reading the log for the case cache");
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    () = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(MAX_RETRY_DELAY);
+            }
+        }
+    }
+    tracing::debug!("case cache stopped");
+}

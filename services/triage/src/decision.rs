@@ -1,0 +1,313 @@
+//! What the rules make of a case awaiting triage: merge it into an earlier open case, triage it
+//! (category, priority, route), or leave it to an operator with a reason. Pure: the caller
+//! passes the case, the reference data and the open cases it knows of.
+
+use gridcase_config::ReferenceData;
+use gridcase_domain::{CaseState, CategoryCode, Command, Priority, Route};
+use gridcase_rules::{CandidateCase, Classification, OpenCase};
+
+/// Most suggested categories offered to an operator.
+pub const MAX_SUGGESTIONS: usize = 5;
+
+/// The rules' verdict on one case awaiting triage.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// The case repeats an earlier open case.
+    Merge {
+        /// The earlier case.
+        into: gridcase_domain::CaseId,
+    },
+    /// The rules classified and routed the case.
+    Triage {
+        /// The category.
+        category: CategoryCode,
+        /// The priority.
+        priority: Priority,
+        /// Who handles it.
+        route: Route,
+        /// Why this route, in words.
+        reason: String,
+    },
+    /// The rules cannot decide: an operator must.
+    Manual {
+        /// Why, e.g. `no confident category`.
+        reason: String,
+        /// Categories whose keywords matched, best first.
+        suggestions: Vec<CategoryCode>,
+    },
+}
+
+impl Decision {
+    /// The command that records this decision, `None` for a manual case.
+    pub fn command(&self) -> Option<Command> {
+        match self {
+            Decision::Merge { into } => Some(Command::Merge { into: *into }),
+            Decision::Triage {
+                category,
+                priority,
+                route,
+                ..
+            } => Some(Command::Triage {
+                category: *category,
+                priority: *priority,
+                route: route.clone(),
+                triaged_by: None,
+            }),
+            Decision::Manual { .. } => None,
+        }
+    }
+}
+
+/// A case as the rules see it: its folded state and the reporter's words.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseView<'a> {
+    /// The case's state (its category is the reporter's or the last triage's).
+    pub state: &'a CaseState,
+    /// What the reporter said.
+    pub description: &'a str,
+}
+
+/// Decides `case`. Duplicates are looked for among `open_cases` only when `check_duplicates`
+/// (a first triage: a returned or reopened case is not merged away); `window_ms` bounds how far
+/// back a duplicate may have been reported.
+pub fn decide<'a>(
+    refdata: &ReferenceData,
+    case: CaseView<'_>,
+    open_cases: impl IntoIterator<Item = &'a OpenCase>,
+    check_duplicates: bool,
+    window_ms: i64,
+) -> Decision {
+    let state = case.state;
+    let classification =
+        gridcase_rules::classify(refdata, state.category.as_ref(), case.description);
+    let Some(category) = classification.code() else {
+        return Decision::Manual {
+            reason: "no confident category".to_owned(),
+            suggestions: suggest(refdata, case.description),
+        };
+    };
+    if check_duplicates {
+        let mut with_category = state.clone();
+        with_category.category = Some(category);
+        if let Some(candidate) = CandidateCase::from_state(&with_category) {
+            if let Some(into) = gridcase_rules::find_duplicate(&candidate, open_cases, window_ms) {
+                return Decision::Merge { into };
+            }
+        }
+    }
+    let priority = gridcase_rules::priority(refdata, Some(&category), case.description).priority;
+    let grid = state.location.as_ref().and_then(|location| location.grid());
+    match gridcase_rules::route(refdata, &category, grid.as_ref(), &state.returned_by, None) {
+        Ok(decision) => Decision::Triage {
+            category,
+            priority,
+            route: decision.route,
+            reason: decision.reason,
+        },
+        Err(error) => Decision::Manual {
+            reason: error.to_string(),
+            suggestions: vec![category],
+        },
+    }
+}
+
+/// The category the rules would give a case right now, if any: for duplicate detection among
+/// cases still awaiting triage.
+pub fn category_of(refdata: &ReferenceData, case: CaseView<'_>) -> Option<CategoryCode> {
+    match gridcase_rules::classify(refdata, case.state.category.as_ref(), case.description) {
+        Classification::Manual => None,
+        classification => classification.code(),
+    }
+}
+
+/// Categories with a keyword in `description`, best (longest matched text) first.
+pub fn suggest(refdata: &ReferenceData, description: &str) -> Vec<CategoryCode> {
+    let text = normalise(description);
+    let mut scored: Vec<(usize, CategoryCode)> = refdata
+        .categories()
+        .filter_map(|category| {
+            let score: usize = category
+                .keywords
+                .iter()
+                .map(|keyword| normalise(keyword))
+                .filter(|keyword| !keyword.is_empty() && text.contains(keyword.as_str()))
+                .map(|keyword| keyword.chars().count())
+                .sum();
+            (score > 0).then_some((score, category.code))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    scored
+        .into_iter()
+        .take(MAX_SUGGESTIONS)
+        .map(|(_, code)| code)
+        .collect()
+}
+
+/// As the rules compare text: lowercase, no whitespace.
+fn normalise(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// A route in words, e.g. `department urban_mgmt`.
+pub fn route_words(route: &Route) -> String {
+    match route {
+        Route::SelfHandle { worker } => format!("self-handle {worker}"),
+        Route::Department { department } => format!("department {department}"),
+        Route::Joint { lead, participants } => {
+            let others: Vec<&str> = participants.iter().map(|d| d.as_str()).collect();
+            format!("joint {lead} with {}", others.join(", "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::OnceLock;
+
+    use gridcase_domain::{
+        Assignee, CaseId, CaseStatus, DepartmentCode, GridCode, Location, Timestamp, WorkerId,
+    };
+
+    use super::*;
+
+    fn sample() -> &'static ReferenceData {
+        static SAMPLE: OnceLock<ReferenceData> = OnceLock::new();
+        SAMPLE.get_or_init(|| {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config");
+            ReferenceData::load(&dir).unwrap()
+        })
+    }
+
+    fn state(id: u128, grid: &str, at_ms: i64) -> CaseState {
+        CaseState {
+            status: Some(CaseStatus::Reported),
+            case_id: Some(CaseId::from_u128(id)),
+            location: Some(
+                Location::new(Some(GridCode::parse(grid).unwrap()), None, None).unwrap(),
+            ),
+            reported_at: Some(Timestamp::from_millis(at_ms)),
+            ..CaseState::default()
+        }
+    }
+
+    fn department(code: &str) -> DepartmentCode {
+        DepartmentCode::parse(code).unwrap()
+    }
+
+    const WINDOW: i64 = 24 * 3_600_000;
+
+    #[test]
+    fn keywords_route_to_the_categorys_department() {
+        let state = state(1, "330102-001-001-001-01", 1_000);
+        let view = CaseView {
+            state: &state,
+            description: "河坊街路灯不亮好几天了",
+        };
+        let decision = decide(sample(), view, [], true, WINDOW);
+        let Decision::Triage {
+            category, route, ..
+        } = decision
+        else {
+            panic!("{decision:?}")
+        };
+        assert_eq!(category.to_string(), "BJ-01-07");
+        assert_eq!(
+            route,
+            Route::Department {
+                department: department("urban_mgmt")
+            }
+        );
+    }
+
+    #[test]
+    fn a_self_handle_category_goes_to_the_grids_worker() {
+        let state = state(1, "330102-001-001-001", 1_000);
+        let view = CaseView {
+            state: &state,
+            description: "楼下垃圾满了没人管",
+        };
+        let Decision::Triage { route, .. } = decide(sample(), view, [], true, WINDOW) else {
+            panic!("not triaged")
+        };
+        assert_eq!(
+            route,
+            Route::SelfHandle {
+                worker: WorkerId::parse("lin-ming").unwrap()
+            }
+        );
+    }
+
+    #[test]
+    fn a_repeat_is_merged_and_a_returned_case_is_not() {
+        let mut earlier = state(1, "330102-001-001-001-01", 1_000);
+        earlier.category = Some(CategoryCode::parse("BJ-01-07").unwrap());
+        let open = OpenCase::from_state(&earlier).unwrap();
+        let later = state(2, "330102-001-001-001-01", 2_000);
+        let view = CaseView {
+            state: &later,
+            description: "路灯不亮",
+        };
+        assert_eq!(
+            decide(sample(), view, [&open], true, WINDOW),
+            Decision::Merge {
+                into: CaseId::from_u128(1)
+            }
+        );
+        assert!(matches!(
+            decide(sample(), view, [&open], false, WINDOW),
+            Decision::Triage { .. }
+        ));
+        assert!(matches!(
+            decide(sample(), view, [&open], true, 500),
+            Decision::Triage { .. }
+        ));
+    }
+
+    #[test]
+    fn ambiguous_text_waits_with_suggestions() {
+        let state = state(1, "330102-001-001-001-01", 1_000);
+        let view = CaseView {
+            state: &state,
+            description: "门口有人摆摊，还有违停",
+        };
+        let Decision::Manual {
+            reason,
+            suggestions,
+        } = decide(sample(), view, [], true, WINDOW)
+        else {
+            panic!("not manual")
+        };
+        assert_eq!(reason, "no confident category");
+        assert!(suggestions.len() >= 2, "{suggestions:?}");
+    }
+
+    #[test]
+    fn routing_never_returns_to_whoever_returned_it() {
+        let mut state = state(1, "330102-001-001-001-01", 1_000);
+        state.returned_by = vec![Assignee::Department(department("urban_mgmt"))];
+        let view = CaseView {
+            state: &state,
+            description: "路灯不亮",
+        };
+        let decision = decide(sample(), view, [], false, WINDOW);
+        let Decision::Triage { route, .. } = &decision else {
+            panic!("{decision:?}")
+        };
+        assert_ne!(
+            route.assignee(),
+            Assignee::Department(department("urban_mgmt"))
+        );
+    }
+
+    #[test]
+    fn routes_read_as_words() {
+        let route =
+            Route::joint(department("ecology_env"), vec![department("urban_mgmt")]).unwrap();
+        assert_eq!(route_words(&route), "joint ecology_env with urban_mgmt");
+    }
+}

@@ -1,0 +1,455 @@
+//! The gRPC `Triage` service: the manual triage queue for operators (综合研判).
+//!
+//! Callers authenticate with a bearer token: operators and admins triage and reject, and
+//! supervisors may also read the queue. Decisions record the caller as their actor.
+
+use std::sync::Arc;
+
+use gridcase_casestore::{event_id, CaseStore, CommandContext, Executed, LoadedCase};
+use gridcase_config::ReferenceData;
+use gridcase_domain::{
+    CaseId, CaseStatus, CategoryCode, Command, DepartmentCode, DomainError, Event, GridCode, Note,
+    Priority, Route, Timestamp, WorkerId,
+};
+use gridcase_eventstore::EventStore;
+use gridcase_proto::triage::v1 as pb;
+use gridcase_proto::triage::v1::triage_case_request::Route as PbRoute;
+use gridcase_proto::triage::v1::triage_server::{Triage, TriageServer};
+use gridcase_server::auth::{require, Authenticator, RoleKind, TokenTable};
+use tonic::service::Routes;
+use tonic::{Request, Response, Status};
+
+use crate::cache::{CachedCase, CaseCache};
+use crate::decision::{self, route_words, Decision};
+use crate::error::TriageError;
+use crate::ids::operator_command_id;
+
+/// The fully qualified gRPC service name, for health reporting.
+pub const SERVICE_NAME: &str = "gridcase.triage.v1.Triage";
+/// Who may read the manual queue.
+pub const LIST_ROLES: &[RoleKind] = &[RoleKind::Operator, RoleKind::Supervisor, RoleKind::Admin];
+/// Who may triage or reject a case.
+pub const DECIDE_ROLES: &[RoleKind] = &[RoleKind::Operator, RoleKind::Admin];
+/// Queue items returned when the request asks for none in particular.
+pub const DEFAULT_LIMIT: u32 = 100;
+/// Most queue items returned at once.
+pub const MAX_LIMIT: u32 = 500;
+/// Longest operator request id, in characters.
+pub const MAX_REQUEST_ID_CHARS: usize = 128;
+
+/// The triage API on a store of cases.
+#[derive(Debug)]
+pub struct TriageApi<S> {
+    cases: CaseStore<S>,
+    refdata: Arc<ReferenceData>,
+    cache: Arc<CaseCache>,
+}
+
+/// The triage service as routes for the shared gRPC server, authenticating callers against
+/// `tokens`.
+pub fn routes<S: EventStore>(
+    store: S,
+    refdata: Arc<ReferenceData>,
+    cache: Arc<CaseCache>,
+    tokens: Arc<TokenTable>,
+) -> Routes {
+    Routes::new(TriageServer::with_interceptor(
+        TriageApi::new(store, refdata, cache),
+        Authenticator::new(tokens),
+    ))
+}
+
+/// An operator's triage, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperatorTriage {
+    /// The case.
+    pub case_id: CaseId,
+    /// The chosen category (in the catalogue).
+    pub category: CategoryCode,
+    /// The chosen priority, `None` for the rules' priority.
+    pub priority: Option<Priority>,
+    /// The chosen route, `None` for the rules' route.
+    pub route: Option<Route>,
+    /// The operator's request id.
+    pub request_id: String,
+}
+
+impl<S: EventStore> TriageApi<S> {
+    /// The API on `store`, checking requests against `refdata`, listing from `cache`.
+    pub fn new(store: S, refdata: Arc<ReferenceData>, cache: Arc<CaseCache>) -> Self {
+        Self {
+            cases: CaseStore::new(store),
+            refdata,
+            cache,
+        }
+    }
+
+    /// The cases awaiting triage that the rules cannot decide, oldest first.
+    pub fn manual_queue(&self, grid: Option<GridCode>, limit: usize) -> Vec<pb::QueuedCase> {
+        let waiting = self.cache.select(|case| {
+            case.state.status == Some(CaseStatus::Reported)
+                && grid.is_none_or(|filter| {
+                    case.state
+                        .location
+                        .as_ref()
+                        .and_then(|location| location.grid())
+                        .is_some_and(|code| code.is_within(&filter))
+                })
+        });
+        let mut queued: Vec<(Timestamp, CaseId, pb::QueuedCase)> = waiting
+            .iter()
+            .filter_map(|case| self.queued(case))
+            .collect();
+        queued.sort_by_key(|(reported_at, case_id, _)| (*reported_at, *case_id));
+        queued
+            .into_iter()
+            .take(limit)
+            .map(|(_, _, item)| item)
+            .collect()
+    }
+
+    fn queued(&self, case: &CachedCase) -> Option<(Timestamp, CaseId, pb::QueuedCase)> {
+        let state = &case.state;
+        let case_id = state.case_id?;
+        let reported_at = state.reported_at.unwrap_or(Timestamp::from_millis(0));
+        let Decision::Manual {
+            reason,
+            suggestions,
+        } = decision::decide(&self.refdata, case.view(), [], false, 0)
+        else {
+            return None;
+        };
+        let item = pb::QueuedCase {
+            case_id: case_id.to_string(),
+            tracking_code: state
+                .tracking_code
+                .map(|code| code.to_string())
+                .unwrap_or_default(),
+            description: case.description.clone(),
+            grid_code: state
+                .location
+                .as_ref()
+                .and_then(|location| location.grid())
+                .map(|grid| grid.to_string())
+                .unwrap_or_default(),
+            reason,
+            reported_at_ms: reported_at.as_millis(),
+            suggested_categories: suggestions.iter().map(ToString::to_string).collect(),
+        };
+        Some((reported_at, case_id, item))
+    }
+
+    /// Records an operator's triage of a case awaiting it.
+    pub async fn triage(
+        &self,
+        request: OperatorTriage,
+        actor: &str,
+    ) -> Result<Executed, TriageError> {
+        let case = request.case_id;
+        let loaded = self.load_existing(case).await?;
+        let command_id = operator_command_id(case, &request.request_id);
+        let repeated = already_done(&loaded, command_id);
+        if !repeated {
+            require_awaiting_triage(&loaded, "triage")?;
+        }
+        let description = description(&loaded);
+        let priority = request.priority.unwrap_or_else(|| {
+            gridcase_rules::priority(&self.refdata, Some(&request.category), &description).priority
+        });
+        let route = match request.route {
+            Some(route) => route,
+            None => {
+                let grid = loaded
+                    .state
+                    .location
+                    .as_ref()
+                    .and_then(|location| location.grid());
+                gridcase_rules::route(
+                    &self.refdata,
+                    &request.category,
+                    grid.as_ref(),
+                    &loaded.state.returned_by,
+                    None,
+                )?
+                .route
+            }
+        };
+        let command = Command::Triage {
+            category: request.category,
+            priority,
+            route,
+            triaged_by: None,
+        };
+        let executed = self
+            .cases
+            .execute(case, &operator_context(command_id, actor), |_| {
+                Ok(command.clone())
+            })
+            .await?;
+        Ok(executed)
+    }
+
+    /// Records an operator's rejection of a case awaiting triage.
+    pub async fn reject(
+        &self,
+        case: CaseId,
+        reason: Note,
+        request_id: &str,
+        actor: &str,
+    ) -> Result<Executed, TriageError> {
+        let loaded = self.load_existing(case).await?;
+        let command_id = operator_command_id(case, request_id);
+        if !already_done(&loaded, command_id) {
+            require_awaiting_triage(&loaded, "reject")?;
+        }
+        let command = Command::Reject { reason };
+        let executed = self
+            .cases
+            .execute(case, &operator_context(command_id, actor), |_| {
+                Ok(command.clone())
+            })
+            .await?;
+        Ok(executed)
+    }
+
+    async fn load_existing(&self, case: CaseId) -> Result<LoadedCase, TriageError> {
+        let loaded = self.cases.load(case).await?;
+        if loaded.state.exists() {
+            Ok(loaded)
+        } else {
+            Err(TriageError::NotFound(case))
+        }
+    }
+
+    /// Checks an operator's triage request against the reference data.
+    pub fn validate_triage(
+        &self,
+        request: pb::TriageCaseRequest,
+    ) -> Result<OperatorTriage, TriageError> {
+        let case_id = parse_case_id(&request.case_id)?;
+        let category = CategoryCode::parse(&request.category_code)
+            .map_err(|e| TriageError::invalid("category_code", e.reason))?;
+        let entry = self.refdata.category(&category).ok_or_else(|| {
+            TriageError::invalid(
+                "category_code",
+                format!("{category} is not in the catalogue"),
+            )
+        })?;
+        let priority = match request.priority.as_str() {
+            "" => None,
+            text => Some(
+                Priority::parse(text).map_err(|e| TriageError::invalid("priority", e.reason))?,
+            ),
+        };
+        let route = match request.route {
+            None => None,
+            Some(PbRoute::SelfHandleWorker(worker)) => {
+                let field = "route.self_handle_worker";
+                let worker =
+                    WorkerId::parse(&worker).map_err(|e| TriageError::invalid(field, e.reason))?;
+                if self.refdata.worker(&worker).is_none() {
+                    return Err(TriageError::invalid(
+                        field,
+                        format!("no grid worker {worker}"),
+                    ));
+                }
+                if !entry.self_handle {
+                    return Err(TriageError::invalid(
+                        field,
+                        format!("category {category} may not be self-handled"),
+                    ));
+                }
+                Some(Route::SelfHandle { worker })
+            }
+            Some(PbRoute::Department(department)) => Some(Route::Department {
+                department: self.department("route.department", &department)?,
+            }),
+            Some(PbRoute::Joint(joint)) => {
+                let lead = self.department("route.joint.lead", &joint.lead)?;
+                let participants = joint
+                    .participants
+                    .iter()
+                    .map(|code| self.department("route.joint.participants", code))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let route = Route::joint(lead, participants)
+                    .map_err(|e| TriageError::invalid("route.joint.participants", e.reason))?;
+                Some(route)
+            }
+        };
+        let request_id = parse_request_id(&request.request_id)?;
+        Ok(OperatorTriage {
+            case_id,
+            category,
+            priority,
+            route,
+            request_id,
+        })
+    }
+
+    fn department(&self, field: &'static str, code: &str) -> Result<DepartmentCode, TriageError> {
+        let department =
+            DepartmentCode::parse(code).map_err(|e| TriageError::invalid(field, e.reason))?;
+        if self.refdata.department(&department).is_none() {
+            return Err(TriageError::invalid(
+                field,
+                format!("no department {department}"),
+            ));
+        }
+        Ok(department)
+    }
+}
+
+fn parse_case_id(text: &str) -> Result<CaseId, TriageError> {
+    CaseId::parse(text).map_err(|e| TriageError::invalid("case_id", e.reason))
+}
+
+fn parse_request_id(text: &str) -> Result<String, TriageError> {
+    let chars = text.chars().count();
+    if chars == 0 || chars > MAX_REQUEST_ID_CHARS {
+        return Err(TriageError::invalid(
+            "request_id",
+            format!("must be 1 to {MAX_REQUEST_ID_CHARS} characters, got {chars}"),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+fn operator_context(command_id: u128, actor: &str) -> CommandContext {
+    CommandContext {
+        command_id,
+        actor: actor.to_owned(),
+        correlation_id: Some(command_id),
+        causation_id: None,
+    }
+}
+
+/// True if the command's events are already in the case (a retried request).
+fn already_done(loaded: &LoadedCase, command_id: u128) -> bool {
+    let first = event_id(command_id, 0);
+    loaded.timeline.iter().any(|entry| entry.event_id == first)
+}
+
+/// The domain's refusal of `action` on a case that does not await triage.
+fn require_awaiting_triage(loaded: &LoadedCase, action: &'static str) -> Result<(), TriageError> {
+    match loaded.state.status {
+        Some(CaseStatus::Reported) | None => Ok(()),
+        Some(status) => Err(DomainError::WrongStatus {
+            action,
+            status,
+            expected: "reported",
+        }
+        .into()),
+    }
+}
+
+fn description(loaded: &LoadedCase) -> String {
+    loaded
+        .timeline
+        .iter()
+        .find_map(|entry| match &entry.event {
+            Event::CaseReported(reported) => Some(reported.description.as_str().to_owned()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn response(case: CaseId, executed: &Executed) -> pb::TriageCaseResponse {
+    pb::TriageCaseResponse {
+        case_id: case.to_string(),
+        status: executed
+            .state
+            .status
+            .map(|status| status.as_str().to_owned())
+            .unwrap_or_default(),
+        route: executed
+            .state
+            .route
+            .as_ref()
+            .map(route_words)
+            .unwrap_or_default(),
+    }
+}
+
+#[tonic::async_trait]
+impl<S: EventStore> Triage for TriageApi<S> {
+    #[tracing::instrument(skip_all, fields(grid = %request.get_ref().grid_code))]
+    async fn list_manual_queue(
+        &self,
+        request: Request<pb::ListManualQueueRequest>,
+    ) -> Result<Response<pb::ListManualQueueResponse>, Status> {
+        require(&request, "ListManualQueue", LIST_ROLES)?;
+        let request = request.into_inner();
+        let grid = match request.grid_code.as_str() {
+            "" => None,
+            code => Some(
+                GridCode::parse(code).map_err(|e| TriageError::invalid("grid_code", e.reason))?,
+            ),
+        };
+        let limit = match request.limit {
+            0 => DEFAULT_LIMIT,
+            limit @ 1..=MAX_LIMIT => limit,
+            limit => {
+                return Err(TriageError::invalid(
+                    "limit",
+                    format!("must be 1 to {MAX_LIMIT}, got {limit}"),
+                )
+                .into())
+            }
+        };
+        let cases = self.manual_queue(grid, limit as usize);
+        Ok(Response::new(pb::ListManualQueueResponse { cases }))
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(case = %request.get_ref().case_id, request_id = %request.get_ref().request_id)
+    )]
+    async fn triage_case(
+        &self,
+        request: Request<pb::TriageCaseRequest>,
+    ) -> Result<Response<pb::TriageCaseResponse>, Status> {
+        let actor = require(&request, "TriageCase", DECIDE_ROLES)?.actor();
+        let triage = self.validate_triage(request.into_inner()).map_err(|e| {
+            tracing::info!(error = %e, "triage refused");
+            e.to_status()
+        })?;
+        let case = triage.case_id;
+        let executed = self.triage(triage, &actor).await.map_err(|e| {
+            tracing::info!(error = %e, "triage failed");
+            e.to_status()
+        })?;
+        tracing::info!(
+            case = %case,
+            category = ?executed.state.category,
+            route = ?executed.state.route,
+            repeated = executed.repeated,
+            actor,
+            "triaged"
+        );
+        Ok(Response::new(response(case, &executed)))
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(case = %request.get_ref().case_id, request_id = %request.get_ref().request_id)
+    )]
+    async fn reject_case(
+        &self,
+        request: Request<pb::RejectCaseRequest>,
+    ) -> Result<Response<pb::TriageCaseResponse>, Status> {
+        let actor = require(&request, "RejectCase", DECIDE_ROLES)?.actor();
+        let request = request.into_inner();
+        let case = parse_case_id(&request.case_id)?;
+        let reason = Note::parse_field("reason", &request.reason).map_err(TriageError::from)?;
+        let request_id = parse_request_id(&request.request_id)?;
+        let executed = self
+            .reject(case, reason, &request_id, &actor)
+            .await
+            .map_err(|e| {
+                tracing::info!(error = %e, "reject failed");
+                e.to_status()
+            })?;
+        tracing::info!(case = %case, repeated = executed.repeated, actor, "rejected");
+        Ok(Response::new(response(case, &executed)))
+    }
+}

@@ -1,0 +1,282 @@
+//! The feed worker: follows the committed-event feed with the durable consumer `triage` and
+//! decides every case that comes back to triage — newly reported, returned by its assignee, or
+//! reopened. A feed message is acknowledged only once the decision is in the store (or the
+//! case turns out to need no decision), so a crash in between means the message comes again;
+//! the command id derives from the triggering event id, so it is never decided twice.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gridcase_bus::{FeedConsumer, FeedError, FeedMessage};
+use gridcase_casestore::{CaseError, CaseStore, CommandContext, LoadedCase};
+use gridcase_config::ReferenceData;
+use gridcase_domain::{CaseId, CaseStatus, Event};
+use gridcase_eventstore::{EventStore, RecordedEvent};
+
+use crate::cache::CaseCache;
+use crate::decision::{self, CaseView, Decision};
+use crate::ids::rules_command_id;
+
+/// The durable consumer's name.
+pub const DURABLE: &str = "triage";
+/// The feed subjects the worker reads (nats-server 2.9 allows one filter; other events are
+/// acknowledged and skipped).
+pub const FEED_FILTER: &str = "gridcase.v1.events.>";
+/// The actor of the rules' decisions.
+pub const ACTOR: &str = "triage:rules";
+/// The events that put a case in front of triage.
+pub const TRIGGERS: &[&str] = &["CaseReported", "DispatchReturned", "CaseReopened"];
+
+/// Longest pause between attempts while the store or the feed is unreachable.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
+
+/// What became of one feed event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Not an event triage acts on.
+    Skipped,
+    /// The case no longer waits for this trigger (decided before, or a later event took over).
+    NothingToDo,
+    /// The rules' decision was recorded now or had been recorded before.
+    Decided(Decision),
+    /// The rules cannot decide; the case waits in the manual queue.
+    Manual(Decision),
+}
+
+/// Decides cases as the feed brings them.
+#[derive(Debug)]
+pub struct Worker<S> {
+    cases: CaseStore<S>,
+    refdata: Arc<ReferenceData>,
+    cache: Arc<CaseCache>,
+    duplicate_window_ms: i64,
+}
+
+impl<S: EventStore> Worker<S> {
+    /// A worker on `store`, looking for duplicates in `cache` within `duplicate_window`.
+    pub fn new(
+        store: S,
+        refdata: Arc<ReferenceData>,
+        cache: Arc<CaseCache>,
+        duplicate_window: Duration,
+    ) -> Self {
+        Self {
+            cases: CaseStore::new(store),
+            refdata,
+            cache,
+            duplicate_window_ms: i64::try_from(duplicate_window.as_millis()).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// Handles one recorded event; an error means nothing was decided and it should be tried
+    /// again.
+    pub async fn handle(&self, record: &RecordedEvent) -> Result<Outcome, CaseError> {
+        if !TRIGGERS.contains(&record.event_type.as_str()) {
+            return Ok(Outcome::Skipped);
+        }
+        let Ok(case) = CaseId::parse(&record.stream_id) else {
+            return Ok(Outcome::Skipped);
+        };
+        // Duplicates are looked for among the cases reported before this one: wait until the
+        // cache has folded the log up to this event.
+        self.cache.wait_past(record.position).await;
+        let loaded = self.cases.load(case).await?;
+        if !awaits_this_trigger(&loaded, record.event_id) {
+            return Ok(Outcome::NothingToDo);
+        }
+        let Some(description) = description(&loaded) else {
+            return Ok(Outcome::NothingToDo);
+        };
+        let open_cases = self.cache.open_cases();
+        let decision = decision::decide(
+            &self.refdata,
+            CaseView {
+                state: &loaded.state,
+                description: &description,
+            },
+            &open_cases,
+            record.event_type == "CaseReported",
+            self.duplicate_window_ms,
+        );
+        let Some(command) = decision.command() else {
+            if let Decision::Manual { reason, .. } = &decision {
+                tracing::info!(case = %case, reason = %reason, "awaiting an operator");
+            }
+            return Ok(Outcome::Manual(decision));
+        };
+        let context = CommandContext {
+            command_id: rules_command_id(record.event_id),
+            actor: ACTOR.to_owned(),
+            correlation_id: record.metadata.correlation_id,
+            causation_id: Some(record.event_id),
+        };
+        match self
+            .cases
+            .execute(case, &context, |_| Ok(command.clone()))
+            .await
+        {
+            Ok(executed) => {
+                log_decision(case, &decision, executed.repeated);
+                Ok(Outcome::Decided(decision))
+            }
+            // The case moved on between the read and the append (another replica, an
+            // operator): its new state is someone else's decision.
+            Err(CaseError::Domain(error)) => {
+                tracing::info!(case = %case, %error, "case moved on; nothing decided");
+                Ok(Outcome::NothingToDo)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Follows the feed until `shutdown`, reconnecting and retrying while NATS or the store is
+    /// unreachable.
+    pub async fn run(&self, nats: async_nats::Client, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut delay = Duration::from_millis(100);
+        'connect: loop {
+            let consumer = tokio::select! {
+                () = &mut shutdown => return,
+                consumer = FeedConsumer::durable(nats.clone(), DURABLE, FEED_FILTER) => consumer,
+            };
+            let mut consumer = match consumer {
+                Ok(consumer) => consumer,
+                Err(error) => {
+                    tracing::warn!(%error, retry_in = ?delay, "cannot follow the event feed");
+                    if sleep_or_stop(delay, &mut shutdown).await {
+                        return;
+                    }
+                    delay = (delay * 2).min(MAX_RETRY_DELAY);
+                    continue;
+                }
+            };
+            tracing::info!(
+                durable = DURABLE,
+                filter = FEED_FILTER,
+                "following the event feed"
+            );
+            delay = Duration::from_millis(100);
+            loop {
+                let message = tokio::select! {
+                    () = &mut shutdown => return,
+                    message = consumer.next() => message,
+                };
+                match message {
+                    Some(Ok(message)) => {
+                        if self.settle(&message, &mut shutdown).await {
+                            return;
+                        }
+                    }
+                    Some(Err(FeedError::Undecodable { sequence, reason })) => {
+                        tracing::error!(sequence, %reason, "undecodable feed message left unacknowledged");
+                    }
+                    Some(Err(error)) => {
+                        tracing::warn!(%error, "event feed failed; following it again");
+                        if sleep_or_stop(delay, &mut shutdown).await {
+                            return;
+                        }
+                        continue 'connect;
+                    }
+                    None => {
+                        tracing::warn!("event feed closed; following it again");
+                        if sleep_or_stop(delay, &mut shutdown).await {
+                            return;
+                        }
+                        continue 'connect;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles `message` until it is decided, then acknowledges it; true if `shutdown` came
+    /// first (the message is then left for redelivery).
+    async fn settle(
+        &self,
+        message: &FeedMessage,
+        shutdown: &mut (impl Future<Output = ()> + Unpin),
+    ) -> bool {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let outcome = tokio::select! {
+                () = &mut *shutdown => return true,
+                outcome = self.handle(&message.event) => outcome,
+            };
+            match outcome {
+                Ok(_) => break,
+                Err(error @ CaseError::Decode { .. }) => {
+                    // Retrying cannot help; the case needs a person.
+                    tracing::error!(%error, "case cannot be read; skipped");
+                    break;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, retry_in = ?delay, "deciding failed; trying again");
+                    if sleep_or_stop(delay, shutdown).await {
+                        return true;
+                    }
+                    delay = (delay * 2).min(MAX_RETRY_DELAY);
+                }
+            }
+        }
+        if let Err(error) = message.ack().await {
+            // Unacknowledged, it comes again and is recognised as decided.
+            tracing::warn!(%error, "acknowledging a feed message failed");
+        }
+        false
+    }
+}
+
+/// True if the case awaits triage and `trigger` is the latest event that put it there.
+fn awaits_this_trigger(loaded: &LoadedCase, trigger: u128) -> bool {
+    if loaded.state.status != Some(CaseStatus::Reported) {
+        return false;
+    }
+    loaded
+        .timeline
+        .iter()
+        .rev()
+        .find(|entry| TRIGGERS.contains(&entry.event.type_name()))
+        .is_some_and(|entry| entry.event_id == trigger)
+}
+
+/// The reporter's words.
+fn description(loaded: &LoadedCase) -> Option<String> {
+    loaded.timeline.iter().find_map(|entry| match &entry.event {
+        Event::CaseReported(reported) => Some(reported.description.as_str().to_owned()),
+        _ => None,
+    })
+}
+
+fn log_decision(case: CaseId, decision: &Decision, repeated: bool) {
+    match decision {
+        Decision::Merge { into } => {
+            tracing::info!(case = %case, into = %into, repeated, "merged");
+        }
+        Decision::Triage {
+            category,
+            priority,
+            route,
+            reason,
+        } => {
+            tracing::info!(
+                case = %case,
+                category = %category,
+                priority = %priority,
+                route = ?route,
+                reason = %reason,
+                repeated,
+                "triaged"
+            );
+        }
+        Decision::Manual { .. } => {}
+    }
+}
+
+/// Sleeps `delay`; true if `shutdown` came first.
+async fn sleep_or_stop(delay: Duration, shutdown: &mut (impl Future<Output = ()> + Unpin)) -> bool {
+    tokio::select! {
+        () = shutdown => true,
+        () = tokio::time::sleep(delay) => false,
+    }
+}
