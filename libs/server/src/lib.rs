@@ -4,6 +4,7 @@
 //! status codes.
 
 pub mod auth;
+pub mod cli;
 
 use std::future::Future;
 

@@ -1,0 +1,92 @@
+//! What every stage service process is started with, declared once: the NATS URL, the
+//! reference data, the bearer tokens and the store shard, each also from a `GRIDCASE_`
+//! environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use tokio::net::TcpListener;
+
+use crate::auth::{AuthError, TokenTable};
+
+/// Command-line settings shared by the stage services (flatten into a service's `Args`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct StageArgs {
+    /// NATS server URL.
+    #[arg(
+        long,
+        env = "GRIDCASE_NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
+    pub nats: String,
+    /// Directory of the reference data.
+    #[arg(long, env = "GRIDCASE_CONFIG", default_value = "deploy/config")]
+    pub config: PathBuf,
+    /// The bearer-token file (`[[token]]` entries); `GRIDCASE_TOKENS` (`token=role:id,…`) adds
+    /// to it.
+    #[arg(
+        long,
+        env = "GRIDCASE_TOKENS_FILE",
+        default_value = "deploy/config/tokens.toml"
+    )]
+    pub tokens: PathBuf,
+    /// The store shard cases are kept in.
+    #[arg(long, env = "GRIDCASE_STORE_SHARD", default_value = "0")]
+    pub shard: String,
+}
+
+/// What a stage service process needs before it runs.
+#[derive(Debug)]
+pub struct Started {
+    /// The NATS connection.
+    pub nats: async_nats::Client,
+    /// The bound gRPC listener.
+    pub listener: TcpListener,
+    /// The callers it accepts.
+    pub tokens: TokenTable,
+}
+
+/// Why a stage service process could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The token file or `GRIDCASE_TOKENS` is unusable.
+    #[error("loading the bearer tokens: {0}")]
+    Tokens(#[from] AuthError),
+    /// NATS did not answer.
+    #[error("connecting to NATS at {url}: {source}")]
+    Nats {
+        /// The URL tried.
+        url: String,
+        /// Why it failed.
+        source: async_nats::ConnectError,
+    },
+    /// The gRPC address could not be bound.
+    #[error("binding the gRPC address {addr}: {source}")]
+    Bind {
+        /// The address tried.
+        addr: SocketAddr,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+}
+
+impl StageArgs {
+    /// Loads the tokens, connects to NATS and binds `grpc`.
+    pub async fn start(&self, grpc: SocketAddr) -> Result<Started, StartError> {
+        let tokens = TokenTable::load_with_env(&self.tokens)?;
+        let nats = gridcase_bus::connect(&self.nats)
+            .await
+            .map_err(|source| StartError::Nats {
+                url: self.nats.clone(),
+                source,
+            })?;
+        let listener = TcpListener::bind(grpc)
+            .await
+            .map_err(|source| StartError::Bind { addr: grpc, source })?;
+        Ok(Started {
+            nats,
+            listener,
+            tokens,
+        })
+    }
+}
