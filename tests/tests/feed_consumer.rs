@@ -99,3 +99,50 @@ async fn a_durable_consumer_that_was_offline_gets_what_it_missed() {
     assert!(nothing_more.is_err(), "only intake events, each once");
     store.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecodable_message_is_reported_once_and_not_redelivered() {
+    let sandbox = Sandbox::start();
+    let store = sandbox
+        .start_store(&sandbox.path("store"), RelayMode::On)
+        .await;
+    let ack_wait = Duration::from_secs(1);
+    let filter = format!("{}.events.intake.>", subjects::ROOT);
+    let mut consumer =
+        FeedConsumer::durable_with_ack_wait(sandbox.connect().await, "reader", &filter, ack_wait)
+            .await
+            .unwrap();
+    // Something other than the store publishes bytes that are not a stored record.
+    let js = async_nats::jetstream::new(sandbox.connect().await);
+    js.publish(
+        format!("{}.events.intake.bogus", subjects::ROOT),
+        vec![0xff; 9].into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+    store
+        .client
+        .append(
+            "case-1",
+            ExpectedVersion::NoStream,
+            vec![typed(1, "CaseReported")],
+        )
+        .await
+        .unwrap();
+
+    let first = tokio::time::timeout(Duration::from_secs(20), consumer.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(first, Err(gridcase_bus::FeedError::Undecodable { .. })),
+        "{first:?}"
+    );
+    assert_eq!(take(&mut consumer, 1).await, vec![1]);
+    // Terminated, so it does not come back after the ack wait.
+    let again = tokio::time::timeout(ack_wait * 3, consumer.next()).await;
+    assert!(again.is_err(), "the undecodable message came back");
+    store.stop().await;
+}

@@ -142,13 +142,19 @@ impl FeedConsumer {
             Err(e) => return Some(Err(FeedError::Transport(e.to_string()))),
         };
         let sequence = message.info().map_or(0, |info| info.stream_sequence);
-        Some(
-            wire::decode_feed(&message.payload)
-                .map(|event| FeedMessage { event, message })
-                .map_err(|e| FeedError::Undecodable {
+        match wire::decode_feed(&message.payload) {
+            Ok(event) => Some(Ok(FeedMessage { event, message })),
+            Err(e) => {
+                // Redelivering bytes that cannot be read would only fail again after every
+                // ack wait: tell JetStream to stop, and hand the error up to be logged.
+                if let Err(term) = message.ack_with(jetstream::AckKind::Term).await {
+                    tracing::warn!(sequence, error = %term, "could not terminate an undecodable message");
+                }
+                Some(Err(FeedError::Undecodable {
                     sequence,
                     reason: e.to_string(),
-                }),
-        )
+                }))
+            }
+        }
     }
 }
