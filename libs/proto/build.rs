@@ -9,6 +9,8 @@ const PROTOS: &[&str] = &[
     "gridcase/intake/v1/intake.proto",
     "gridcase/triage/v1/triage.proto",
     "gridcase/dispatch/v1/dispatch.proto",
+    "gridcase/supervision/v1/supervision.proto",
+    "gridcase/evaluation/v1/evaluation.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -40,3 +40,19 @@ pub mod dispatch {
         include!(concat!(env!("OUT_DIR"), "/gridcase.dispatch.v1.rs"));
     }
 }
+
+/// Supervision: deadlines, urging and postponement approval.
+pub mod supervision {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/gridcase.supervision.v1.rs"));
+    }
+}
+
+/// Evaluation: on-site verification, ratings and indicators.
+pub mod evaluation {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/gridcase.evaluation.v1.rs"));
+    }
+}

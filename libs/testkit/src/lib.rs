@@ -11,9 +11,35 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gridcase_bus::{NatsServer, StoreClient};
+use gridcase_proto::store::v1::store_admin_client::StoreAdminClient;
+use gridcase_server::auth::{BearerToken, Secret, TokenTable};
 use gridcase_store::{RelayMode, StoreServiceConfig};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+/// The bearer token of the administrator every sandboxed store accepts.
+pub const ADMIN_TOKEN: &str = "sandbox-admin-token-0001";
+
+/// The tokens a sandboxed store accepts: one administrator.
+pub fn admin_tokens() -> TokenTable {
+    TokenTable::from_env_value(&format!("{ADMIN_TOKEN}=admin:sandbox"))
+        .expect("the sandbox token is well formed")
+}
+
+/// A client of a store's gRPC admin API at `addr`, authenticated as the sandbox administrator.
+pub async fn store_admin(
+    addr: SocketAddr,
+) -> StoreAdminClient<InterceptedService<Channel, BearerToken>> {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("a valid endpoint")
+        .connect()
+        .await
+        .expect("connecting to the store's admin API");
+    let token = BearerToken::new(&Secret::new(ADMIN_TOKEN)).expect("an ASCII token");
+    StoreAdminClient::with_interceptor(channel, token)
+}
 
 /// A real nats-server in a temp dir.
 #[derive(Debug)]
@@ -66,6 +92,7 @@ impl Sandbox {
         let (stop, stopped) = oneshot::channel::<()>();
         let config = StoreServiceConfig {
             relay,
+            tokens: std::sync::Arc::new(admin_tokens()),
             ..StoreServiceConfig::new(data_dir)
         };
         let nats = self.connect().await;
@@ -122,6 +149,12 @@ impl Sandbox {
             .arg(format!("127.0.0.1:{grpc_port}"))
             .arg("--relay")
             .arg(relay)
+            .arg("--tokens")
+            .arg(self.path("no-token-file.toml"))
+            .env(
+                gridcase_server::auth::TOKENS_ENV,
+                format!("{ADMIN_TOKEN}=admin:sandbox"),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("cloning the log handle"))
             .stderr(log)

@@ -9,7 +9,15 @@ use gridcase_bus::{NatsServer, StoreClient};
 use gridcase_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent};
 use gridcase_proto::store::v1::store_admin_client::StoreAdminClient;
 use gridcase_proto::store::v1::StatsRequest;
+use gridcase_server::auth::{BearerToken, Secret, TokenTable, TOKENS_ENV};
 use gridcase_store::StoreServiceConfig;
+
+/// The token the benchmark reads the store's figures with (a throwaway admin of its own store).
+const BENCH_TOKEN: &str = "benchmark-admin-token-0001";
+
+fn bench_caller() -> String {
+    format!("{BENCH_TOKEN}=admin:bench")
+}
 
 /// The benchmarks.
 #[derive(Debug, clap::Subcommand)]
@@ -79,6 +87,7 @@ async fn store(args: StoreBench) -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let config = StoreServiceConfig {
         relay: args.relay,
+        tokens: std::sync::Arc::new(TokenTable::from_env_value(&bench_caller())?),
         ..StoreServiceConfig::new(dir.path().join("store"))
     };
     let mut store_process = None;
@@ -106,7 +115,11 @@ async fn store(args: StoreBench) -> anyhow::Result<()> {
         anyhow::ensure!(!service.is_finished(), "the store service stopped");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let mut admin = StoreAdminClient::connect(format!("http://{grpc}")).await?;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{grpc}"))?
+        .connect()
+        .await?;
+    let mut admin =
+        StoreAdminClient::with_interceptor(channel, BearerToken::new(&Secret::new(BENCH_TOKEN))?);
 
     println!(
         "store benchmark: {} cores, one {}-byte event per append, {} s per level, through the store service over NATS",
@@ -220,6 +233,9 @@ fn spawn_store_process(
             "--relay",
             relay,
         ])
+        .arg("--tokens")
+        .arg(config.data_dir.with_file_name("no-token-file.toml"))
+        .env(TOKENS_ENV, bench_caller())
         .env("RUST_LOG", "warn")
         .spawn()
         .with_context(|| format!("starting {}", binary.display()))

@@ -7,10 +7,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 use gridcase_bus::{NatsServer, StoreClient};
 use gridcase_dispatch::DispatchConfig;
+use gridcase_evaluation::EvaluationConfig;
 use gridcase_eventstore::EventStore;
 use gridcase_intake::IntakeConfig;
 use gridcase_server::auth::TokenTable;
 use gridcase_store::StoreServiceConfig;
+use gridcase_supervision::SupervisionConfig;
 use gridcase_triage::TriageConfig;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -59,6 +61,20 @@ pub struct UpArgs {
     /// Address of the dispatch gRPC API (departments answer work orders here).
     #[arg(long, env = "GRIDCASE_DISPATCH_GRPC", default_value = "127.0.0.1:7104")]
     dispatch_grpc: SocketAddr,
+    /// Address of the supervision gRPC API (urging, postponements, case colours).
+    #[arg(
+        long,
+        env = "GRIDCASE_SUPERVISION_GRPC",
+        default_value = "127.0.0.1:7105"
+    )]
+    supervision_grpc: SocketAddr,
+    /// Address of the evaluation gRPC API (verification, ratings, indicators).
+    #[arg(
+        long,
+        env = "GRIDCASE_EVALUATION_GRPC",
+        default_value = "127.0.0.1:7106"
+    )]
+    evaluation_grpc: SocketAddr,
     /// Directory of the reference data (grid hierarchy, categories, …); by default
     /// `deploy/config` in the current directory, else the one of the source tree it was built
     /// from.
@@ -103,7 +119,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let nats = gridcase_bus::connect(&nats_url).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let store = tokio::spawn(gridcase_store::run(
-        StoreServiceConfig::new(args.data.join("store")),
+        StoreServiceConfig {
+            tokens: std::sync::Arc::new(tokens.clone()),
+            ..StoreServiceConfig::new(args.data.join("store"))
+        },
         nats,
         listener,
         async move {
@@ -148,10 +167,32 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     );
 
     let nats = gridcase_bus::connect(&nats_url).await?;
-    let dispatch_config = DispatchConfig::new(&config, tokens);
+    let dispatch_config = DispatchConfig::new(&config, tokens.clone());
     services.push(
         start("dispatch", args.dispatch_grpc, |listener, stopped| {
             gridcase_dispatch::run(dispatch_config, nats, listener, async move {
+                let _ = stopped.await;
+            })
+        })
+        .await?,
+    );
+
+    let nats = gridcase_bus::connect(&nats_url).await?;
+    let supervision_config = SupervisionConfig::new(&config, tokens.clone());
+    services.push(
+        start("supervision", args.supervision_grpc, |listener, stopped| {
+            gridcase_supervision::run(supervision_config, nats, listener, async move {
+                let _ = stopped.await;
+            })
+        })
+        .await?,
+    );
+
+    let nats = gridcase_bus::connect(&nats_url).await?;
+    let evaluation_config = EvaluationConfig::new(&config, tokens);
+    services.push(
+        start("evaluation", args.evaluation_grpc, |listener, stopped| {
+            gridcase_evaluation::run(evaluation_config, nats, listener, async move {
                 let _ = stopped.await;
             })
         })
@@ -179,6 +220,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!(
         "  dispatch        grpc://{}  work orders on JetStream gridcase.v1.dispatch.<department>",
         args.dispatch_grpc
+    );
+    println!(
+        "  supervision     grpc://{}  deadlines warned, breached and escalated up the grid",
+        args.supervision_grpc
+    );
+    println!(
+        "  evaluation      grpc://{}  on-site checks, ratings, department indicators",
+        args.evaluation_grpc
     );
     println!(
         "  auth            {token_count} bearer tokens from {}{}",

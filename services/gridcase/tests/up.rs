@@ -16,18 +16,30 @@ const GRIDCASE: &str = env!("CARGO_BIN_EXE_gridcase");
 async fn up_serves_stops_cleanly_and_leaves_a_sound_log() {
     let data = tempfile::tempdir().unwrap();
     let nats_port = gridcase_bus::natsd::free_port().unwrap();
-    let grpc_port = gridcase_bus::natsd::free_port().unwrap();
-    let intake_port = gridcase_bus::natsd::free_port().unwrap();
-    let triage_port = gridcase_bus::natsd::free_port().unwrap();
-    let dispatch_port = gridcase_bus::natsd::free_port().unwrap();
-    let mut up = Command::new(GRIDCASE)
+    // Every gRPC service on a port of its own, so the test never meets a running system.
+    let services = [
+        "store",
+        "intake",
+        "triage",
+        "dispatch",
+        "supervision",
+        "evaluation",
+    ];
+    let ports: Vec<(&str, u16)> = services
+        .iter()
+        .map(|name| (*name, gridcase_bus::natsd::free_port().unwrap()))
+        .collect();
+    let mut command = Command::new(GRIDCASE);
+    command
         .args(["up", "--data"])
         .arg(data.path())
-        .args(["--nats-port", &nats_port.to_string()])
-        .args(["--store-grpc", &format!("127.0.0.1:{grpc_port}")])
-        .args(["--intake-grpc", &format!("127.0.0.1:{intake_port}")])
-        .args(["--triage-grpc", &format!("127.0.0.1:{triage_port}")])
-        .args(["--dispatch-grpc", &format!("127.0.0.1:{dispatch_port}")])
+        .args(["--nats-port", &nats_port.to_string()]);
+    for (name, port) in &ports {
+        command
+            .arg(format!("--{name}-grpc"))
+            .arg(format!("127.0.0.1:{port}"));
+    }
+    let mut up = command
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -53,6 +65,10 @@ async fn up_serves_stops_cleanly_and_leaves_a_sound_log() {
         banner.contains(&format!("nats://127.0.0.1:{nats_port}")),
         "{banner}"
     );
+    for (name, port) in &ports {
+        let line = format!("{name:<16}grpc://127.0.0.1:{port}");
+        assert!(banner.contains(&line), "no {line:?} in {banner}");
+    }
 
     let nats = gridcase_bus::connect(&format!("nats://127.0.0.1:{nats_port}"))
         .await

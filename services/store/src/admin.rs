@@ -6,6 +6,7 @@ use std::sync::Arc;
 use gridcase_eventstore::{EventStore, SledStore};
 use gridcase_proto::store::v1::store_admin_server::{StoreAdmin, StoreAdminServer};
 use gridcase_proto::store::v1::{StatsRequest, StatsResponse, VerifyRequest, VerifyResponse};
+use gridcase_server::auth::{require, Authenticator, RoleKind, TokenTable};
 use gridcase_server::store_status;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
@@ -19,15 +20,30 @@ struct Admin {
     published: Arc<AtomicU64>,
 }
 
-/// The admin service as routes for the shared gRPC server.
-pub(crate) fn routes(store: SledStore, published: Arc<AtomicU64>) -> Routes {
-    Routes::new(StoreAdminServer::new(Admin { store, published }))
+/// Who may read the store's figures and run a verify.
+pub const ADMIN_ROLES: &[RoleKind] = &[RoleKind::Admin, RoleKind::Supervisor];
+
+/// The admin service as routes for the shared gRPC server, authenticating callers against
+/// `tokens`.
+pub(crate) fn routes(
+    store: SledStore,
+    published: Arc<AtomicU64>,
+    tokens: Arc<TokenTable>,
+) -> Routes {
+    Routes::new(StoreAdminServer::with_interceptor(
+        Admin { store, published },
+        Authenticator::new(tokens),
+    ))
 }
 
 #[tonic::async_trait]
 impl StoreAdmin for Admin {
     #[tracing::instrument(skip_all)]
-    async fn stats(&self, _: Request<StatsRequest>) -> Result<Response<StatsResponse>, Status> {
+    async fn stats(
+        &self,
+        request: Request<StatsRequest>,
+    ) -> Result<Response<StatsResponse>, Status> {
+        require(&request, "Stats", ADMIN_ROLES)?;
         let stats = self.store.stats().await.map_err(|e| store_status(&e))?;
         Ok(Response::new(StatsResponse {
             events: stats.events,
@@ -40,7 +56,11 @@ impl StoreAdmin for Admin {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn verify(&self, _: Request<VerifyRequest>) -> Result<Response<VerifyResponse>, Status> {
+    async fn verify(
+        &self,
+        request: Request<VerifyRequest>,
+    ) -> Result<Response<VerifyResponse>, Status> {
+        require(&request, "Verify", ADMIN_ROLES)?;
         let store = self.store.clone();
         let report = tokio::task::spawn_blocking(move || store.verify(|_, _| {}))
             .await

@@ -18,6 +18,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use gridcase_eventstore::{SledStore, SledStoreConfig, StoreError};
+use gridcase_server::auth::TokenTable;
 use tokio::net::TcpListener;
 
 pub use relay::{RelayMode, OUTBOX_CHECKPOINT};
@@ -33,6 +34,8 @@ pub struct StoreServiceConfig {
     pub relay: RelayMode,
     /// Most JetStream publishes the relay keeps waiting for their ack.
     pub relay_window: usize,
+    /// Callers of the gRPC admin API (admins and supervisors); none by default.
+    pub tokens: Arc<TokenTable>,
 }
 
 impl StoreServiceConfig {
@@ -43,6 +46,7 @@ impl StoreServiceConfig {
             shard: gridcase_bus::subjects::DEFAULT_SHARD.to_owned(),
             relay: RelayMode::On,
             relay_window: 512,
+            tokens: Arc::default(),
         }
     }
 }
@@ -98,7 +102,7 @@ pub async fn run(
         stop_rx.clone(),
     ));
 
-    let admin = admin::routes(store.clone(), published);
+    let admin = admin::routes(store.clone(), published, Arc::clone(&config.tokens));
     let grpc_addr = grpc_listener.local_addr().ok();
     tracing::info!(grpc = ?grpc_addr, "store admin serving");
     let mut grpc_stop = stop_rx.clone();

@@ -27,6 +27,14 @@ struct Args {
     /// The shard this store serves.
     #[arg(long, env = "GRIDCASE_STORE_SHARD", default_value = "0")]
     shard: String,
+    /// The bearer-token file for the admin API; `GRIDCASE_TOKENS` (`token=role:id,…`) adds to
+    /// it.
+    #[arg(
+        long,
+        env = "GRIDCASE_TOKENS_FILE",
+        default_value = "deploy/config/tokens.toml"
+    )]
+    tokens: PathBuf,
     /// Outbox relay: on, or (for failure tests) off / no-checkpoint.
     #[arg(long, env = "GRIDCASE_STORE_RELAY", default_value = "on")]
     relay: RelayMode,
@@ -36,6 +44,8 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     gridcase_server::init_tracing();
     let args = Args::parse();
+    let tokens = gridcase_server::auth::TokenTable::load_with_env(&args.tokens)
+        .context("loading the bearer tokens")?;
     let nats = gridcase_bus::connect(&args.nats)
         .await
         .with_context(|| format!("connecting to NATS at {}", args.nats))?;
@@ -45,6 +55,7 @@ async fn main() -> anyhow::Result<()> {
     let config = StoreServiceConfig {
         shard: args.shard,
         relay: args.relay,
+        tokens: std::sync::Arc::new(tokens),
         ..StoreServiceConfig::new(args.data)
     };
     gridcase_store::run(config, nats, listener, gridcase_server::shutdown_signal()).await?;

@@ -237,9 +237,7 @@ async fn acknowledged_appends_survive_kill_9_under_load() {
         lost.first()
     );
 
-    let mut admin = StoreAdminClient::connect(format!("http://{}", store.grpc_addr))
-        .await
-        .unwrap();
+    let mut admin = gridcase_testkit::store_admin(store.grpc_addr).await;
     let report = admin.verify(VerifyRequest {}).await.unwrap().into_inner();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!(report.events, stored.len() as u64);
@@ -321,7 +319,13 @@ async fn admin_reports_stats_verifies_and_is_healthy() {
     append_many(&store.client, 0, 40).await;
 
     let endpoint = format!("http://{}", store.grpc_addr);
-    let mut admin = StoreAdminClient::connect(endpoint.clone()).await.unwrap();
+    // Without a token, or with a role other than admin or supervisor, the admin API refuses.
+    let mut anonymous = StoreAdminClient::connect(endpoint.clone()).await.unwrap();
+    let refused = anonymous.stats(StatsRequest {}).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
+    let refused = anonymous.verify(VerifyRequest {}).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
+    let mut admin = gridcase_testkit::store_admin(store.grpc_addr).await;
     let started = Instant::now();
     let stats = loop {
         let stats = admin.stats(StatsRequest {}).await.unwrap().into_inner();
@@ -369,9 +373,7 @@ async fn a_restarted_relay_resumes_from_its_saved_checkpoint() {
         .spawn_store_process(Path::new(STORE_BIN), &data, "on")
         .await;
     append_many(&client, 0, 100).await;
-    let mut admin = StoreAdminClient::connect(format!("http://{}", store.grpc_addr))
-        .await
-        .unwrap();
+    let mut admin = gridcase_testkit::store_admin(store.grpc_addr).await;
     let started = Instant::now();
     while admin
         .stats(StatsRequest {})
@@ -393,9 +395,7 @@ async fn a_restarted_relay_resumes_from_its_saved_checkpoint() {
     let store = sandbox
         .spawn_store_process(Path::new(STORE_BIN), &data, "on")
         .await;
-    let mut admin = StoreAdminClient::connect(format!("http://{}", store.grpc_addr))
-        .await
-        .unwrap();
+    let mut admin = gridcase_testkit::store_admin(store.grpc_addr).await;
     assert_eq!(
         admin
             .stats(StatsRequest {})

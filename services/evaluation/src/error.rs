@@ -1,0 +1,117 @@
+//! Why a request failed, and the one table that maps each reason to a gRPC code.
+
+use gridcase_casestore::CaseError;
+use gridcase_domain::{DomainError, ValidationError};
+use gridcase_eventstore::StoreError;
+use gridcase_server::store_status;
+use tonic::Status;
+
+/// A request field that is missing or breaks a rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct InvalidInput {
+    /// The field as the request names it, e.g. `score`.
+    pub field: String,
+    /// Why it was refused, lowercase and without a trailing period.
+    pub reason: String,
+}
+
+impl InvalidInput {
+    /// An error for `field`.
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A domain validation error, reported under the request's name for the field.
+    pub fn at(field: impl Into<String>) -> impl FnOnce(ValidationError) -> Self {
+        move |error| Self::new(field, error.reason)
+    }
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EvaluationError {
+    /// The request is malformed.
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    /// Acting on the case failed.
+    #[error(transparent)]
+    Case(#[from] CaseError),
+    /// Reading the store log failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl EvaluationError {
+    /// The gRPC status for this error.
+    pub fn to_status(&self) -> Status {
+        match self {
+            Self::Invalid(e) => Status::invalid_argument(e.to_string()),
+            Self::Store(e) | Self::Case(CaseError::Store(e)) => store_status(e),
+            Self::Case(CaseError::Domain(DomainError::Validation(e))) => {
+                Status::invalid_argument(e.to_string())
+            }
+            Self::Case(CaseError::Domain(e @ DomainError::CaseDoesNotExist)) => {
+                Status::not_found(e.to_string())
+            }
+            Self::Case(CaseError::Domain(e)) => Status::failed_precondition(e.to_string()),
+            Self::Case(e @ CaseError::Contended { .. }) => Status::aborted(e.to_string()),
+            Self::Case(e @ CaseError::Decode { .. }) => Status::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<EvaluationError> for Status {
+    fn from(error: EvaluationError) -> Self {
+        error.to_status()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gridcase_domain::CaseStatus;
+    use tonic::Code;
+
+    #[test]
+    fn each_kind_of_failure_has_its_code() {
+        let code = |error: EvaluationError| error.to_status().code();
+        assert_eq!(
+            code(InvalidInput::new("score", "must be 1 to 5").into()),
+            Code::InvalidArgument
+        );
+        assert_eq!(
+            code(StoreError::Unavailable("down".into()).into()),
+            Code::Unavailable
+        );
+        assert_eq!(
+            code(CaseError::Store(StoreError::Unavailable("down".into())).into()),
+            Code::Unavailable
+        );
+        assert_eq!(
+            code(CaseError::Domain(DomainError::CaseDoesNotExist).into()),
+            Code::NotFound
+        );
+        assert_eq!(
+            code(
+                CaseError::Domain(DomainError::WrongStatus {
+                    action: "record satisfaction",
+                    status: CaseStatus::Resolved,
+                    expected: "verified",
+                })
+                .into()
+            ),
+            Code::FailedPrecondition
+        );
+    }
+
+    #[test]
+    fn messages_keep_the_field_name() {
+        let status =
+            EvaluationError::from(InvalidInput::new("score", "must be 1 to 5, got 0")).to_status();
+        assert_eq!(status.message(), "score: must be 1 to 5, got 0");
+    }
+}

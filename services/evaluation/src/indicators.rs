@@ -1,0 +1,607 @@
+//! Indicators per department, computed from case events (DESIGN §6).
+//!
+//! Pure: [`Tally`] folds events in log order, [`Tally::indicators`] reports a period. A case
+//! counts in the period of its report time, with all its events (also those after the period).
+//!
+//! Attribution:
+//! - a dispatch, an acceptance, a resolution, a failed verification and a rating count for the
+//!   department the case is dispatched to at that moment (the lead department of a joint
+//!   dispatch; cases a grid worker handles on the spot belong to no department);
+//! - closing counts for the department the case was last dispatched to. A case whose last
+//!   dispatch got an approved postponement is *deferred* and leaves the closure denominators.
+//!
+//! A rate with a zero denominator is `None` (absent), never 0.
+
+use std::collections::{BTreeMap, HashMap};
+
+use gridcase_config::IndicatorWeights;
+use gridcase_domain::{Assignee, CaseId, Event};
+
+const HOUR_MS: f64 = 3_600_000.0;
+
+/// Counts one department collects from one case's events.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Counts {
+    dispatched: u64,
+    accepted_on_time: u64,
+    resolved: u64,
+    verifications_failed: u64,
+    ratings: u64,
+    satisfied: u64,
+    resolved_answers: u64,
+}
+
+impl Counts {
+    fn add(&mut self, other: &Counts) {
+        self.dispatched += other.dispatched;
+        self.accepted_on_time += other.accepted_on_time;
+        self.resolved += other.resolved;
+        self.verifications_failed += other.verifications_failed;
+        self.ratings += other.ratings;
+        self.satisfied += other.satisfied;
+        self.resolved_answers += other.resolved_answers;
+    }
+}
+
+/// What the fold remembers of one case.
+#[derive(Clone, Debug, Default)]
+struct CaseTrack {
+    reported_at_ms: Option<i64>,
+    /// The department the case is dispatched to now.
+    current: Option<String>,
+    /// The department the case was last dispatched to (kept across returns and reopens).
+    last: Option<String>,
+    accept_deadline_ms: Option<i64>,
+    resolve_deadline_ms: Option<i64>,
+    /// The last dispatch got an approved postponement.
+    deferred: bool,
+    /// When the case was closed, while it stays closed.
+    closed_at_ms: Option<i64>,
+    counts: HashMap<String, Counts>,
+}
+
+impl CaseTrack {
+    fn count(&mut self) -> Option<&mut Counts> {
+        let department = self.current.clone()?;
+        Some(self.counts.entry(department).or_default())
+    }
+
+    fn apply(&mut self, recorded_at_ms: i64, event: &Event) {
+        match event {
+            Event::CaseReported(reported) => {
+                self.reported_at_ms = Some(reported.reported_at.as_millis());
+            }
+            Event::CaseDispatched(dispatched) => {
+                self.current = match &dispatched.assignee {
+                    Assignee::Department(code) => Some(code.as_str().to_owned()),
+                    Assignee::Worker(_) => None,
+                };
+                self.last.clone_from(&self.current);
+                self.accept_deadline_ms = dispatched.accept_deadline.map(|t| t.as_millis());
+                self.resolve_deadline_ms = dispatched.resolve_deadline.map(|t| t.as_millis());
+                self.deferred = false;
+                if let Some(counts) = self.count() {
+                    counts.dispatched += 1;
+                }
+            }
+            Event::DispatchAccepted(_) => {
+                let on_time = self
+                    .accept_deadline_ms
+                    .is_none_or(|deadline| recorded_at_ms <= deadline);
+                if let Some(counts) = self.count() {
+                    counts.accepted_on_time += u64::from(on_time);
+                }
+            }
+            Event::PostponementApproved(approved) => {
+                self.resolve_deadline_ms = Some(approved.until.as_millis());
+                self.deferred = self.current.is_some();
+            }
+            Event::CaseResolved(_) => {
+                if let Some(counts) = self.count() {
+                    counts.resolved += 1;
+                }
+            }
+            Event::VerificationFailed(_) => {
+                if let Some(counts) = self.count() {
+                    counts.verifications_failed += 1;
+                }
+            }
+            Event::SatisfactionRecorded(rating) => {
+                if let Some(counts) = self.count() {
+                    counts.ratings += 1;
+                    counts.satisfied += u64::from(rating.satisfied);
+                    counts.resolved_answers += u64::from(rating.resolved);
+                }
+            }
+            Event::CaseClosed(_) => self.closed_at_ms = Some(recorded_at_ms),
+            Event::CaseReopened(_) | Event::DispatchReturned(_) => {
+                self.current = None;
+                self.closed_at_ms = None;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Every case's events folded, ready to report any period.
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    cases: HashMap<CaseId, CaseTrack>,
+    events: u64,
+}
+
+/// The indicators of one department over a period.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DepartmentIndicators {
+    /// The department code.
+    pub department: String,
+    /// Dispatches to the department.
+    pub dispatched: u64,
+    /// Dispatches accepted before their accept deadline (or with none).
+    pub accepted_on_time: u64,
+    /// accepted_on_time / dispatched.
+    pub response_rate: Option<f64>,
+    /// Resolutions reported.
+    pub resolved: u64,
+    /// Failed on-site verifications.
+    pub verifications_failed: u64,
+    /// verifications_failed / resolved.
+    pub rework_rate: Option<f64>,
+    /// Cases last dispatched here without an approved postponement.
+    pub due: u64,
+    /// Cases last dispatched here with an approved postponement.
+    pub deferred: u64,
+    /// Due cases that are closed.
+    pub closed: u64,
+    /// Due cases closed before their resolve deadline (or with none).
+    pub closed_on_time: u64,
+    /// closed / due.
+    pub closure_rate: Option<f64>,
+    /// closed_on_time / due.
+    pub on_time_closure_rate: Option<f64>,
+    /// Residents' ratings.
+    pub ratings: u64,
+    /// Satisfied ratings.
+    pub satisfied: u64,
+    /// satisfied / ratings.
+    pub satisfaction_rate: Option<f64>,
+    /// Ratings saying the problem is resolved.
+    pub resolved_answers: u64,
+    /// resolved_answers / ratings.
+    pub resolution_rate: Option<f64>,
+    /// Mean hours from report to close over closed cases (deferred included).
+    pub mean_hours_to_close: Option<f64>,
+    /// 90th percentile (nearest rank) of the hours from report to close.
+    pub p90_hours_to_close: Option<f64>,
+    /// Weighted sum of the rates; an absent rate adds 0.
+    pub score: f64,
+}
+
+/// `numerator / denominator`, absent when the denominator is zero.
+pub fn rate(numerator: u64, denominator: u64) -> Option<f64> {
+    (denominator > 0).then(|| numerator as f64 / denominator as f64)
+}
+
+/// The nearest-rank percentile `p` (0 < p ≤ 100) of `values`, absent when empty.
+pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+impl Tally {
+    /// An empty tally.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Folds one event of `case`, recorded by the store at `recorded_at_ms`, in log order.
+    pub fn apply(&mut self, case: CaseId, recorded_at_ms: i64, event: &Event) {
+        self.events += 1;
+        self.cases
+            .entry(case)
+            .or_default()
+            .apply(recorded_at_ms, event);
+    }
+
+    /// How many events were folded.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// Indicators of every department with cases reported in `[from_ms, to_ms)`, best score
+    /// first (ties by department code).
+    pub fn indicators(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        weights: &IndicatorWeights,
+    ) -> Vec<DepartmentIndicators> {
+        #[derive(Default)]
+        struct Totals {
+            counts: Counts,
+            due: u64,
+            deferred: u64,
+            closed: u64,
+            closed_on_time: u64,
+            hours: Vec<f64>,
+        }
+        let mut totals: BTreeMap<&str, Totals> = BTreeMap::new();
+        for track in self.cases.values() {
+            let Some(reported_at) = track.reported_at_ms else {
+                continue;
+            };
+            if reported_at < from_ms || reported_at >= to_ms {
+                continue;
+            }
+            for (department, counts) in &track.counts {
+                totals.entry(department).or_default().counts.add(counts);
+            }
+            let Some(last) = track.last.as_deref() else {
+                continue;
+            };
+            let total = totals.entry(last).or_default();
+            if let Some(closed_at) = track.closed_at_ms {
+                total.hours.push((closed_at - reported_at) as f64 / HOUR_MS);
+            }
+            if track.deferred {
+                total.deferred += 1;
+                continue;
+            }
+            total.due += 1;
+            if let Some(closed_at) = track.closed_at_ms {
+                total.closed += 1;
+                let on_time = track
+                    .resolve_deadline_ms
+                    .is_none_or(|deadline| closed_at <= deadline);
+                total.closed_on_time += u64::from(on_time);
+            }
+        }
+        let mut report: Vec<DepartmentIndicators> = totals
+            .into_iter()
+            .map(|(department, t)| {
+                let c = t.counts;
+                let mut row = DepartmentIndicators {
+                    department: department.to_owned(),
+                    dispatched: c.dispatched,
+                    accepted_on_time: c.accepted_on_time,
+                    response_rate: rate(c.accepted_on_time, c.dispatched),
+                    resolved: c.resolved,
+                    verifications_failed: c.verifications_failed,
+                    rework_rate: rate(c.verifications_failed, c.resolved),
+                    due: t.due,
+                    deferred: t.deferred,
+                    closed: t.closed,
+                    closed_on_time: t.closed_on_time,
+                    closure_rate: rate(t.closed, t.due),
+                    on_time_closure_rate: rate(t.closed_on_time, t.due),
+                    ratings: c.ratings,
+                    satisfied: c.satisfied,
+                    satisfaction_rate: rate(c.satisfied, c.ratings),
+                    resolved_answers: c.resolved_answers,
+                    resolution_rate: rate(c.resolved_answers, c.ratings),
+                    mean_hours_to_close: (!t.hours.is_empty())
+                        .then(|| t.hours.iter().sum::<f64>() / t.hours.len() as f64),
+                    p90_hours_to_close: percentile(&t.hours, 90.0),
+                    score: 0.0,
+                };
+                row.score = score(&row, weights);
+                row
+            })
+            .collect();
+        report.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.department.cmp(&b.department))
+        });
+        report
+    }
+}
+
+/// The weighted composite score of a department's rates.
+pub fn score(row: &DepartmentIndicators, weights: &IndicatorWeights) -> f64 {
+    [
+        (row.response_rate, weights.response_rate),
+        (row.on_time_closure_rate, weights.on_time_closure_rate),
+        (row.closure_rate, weights.closure_rate),
+        (row.satisfaction_rate, weights.satisfaction_rate),
+        (row.resolution_rate, weights.resolution_rate),
+        (row.rework_rate, weights.rework_rate),
+    ]
+    .iter()
+    .map(|(rate, weight)| rate.unwrap_or(0.0) * weight)
+    .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gridcase_domain::event::{
+        CaseClosed, CaseDispatched, CaseReopened, CaseReported, CaseResolved, CaseVerified,
+        DispatchAccepted, PostponementApproved, SatisfactionRecorded, VerificationFailed,
+    };
+    use gridcase_domain::{
+        Channel, DepartmentCode, Description, Location, Note, Reporter, Timestamp, TrackingCode,
+        WorkerId,
+    };
+
+    const H: i64 = 3_600_000;
+    const T0: i64 = 1_700_000_000_000;
+
+    fn weights() -> IndicatorWeights {
+        IndicatorWeights {
+            response_rate: 0.15,
+            on_time_closure_rate: 0.25,
+            closure_rate: 0.15,
+            satisfaction_rate: 0.25,
+            resolution_rate: 0.20,
+            rework_rate: -0.10,
+        }
+    }
+
+    fn dept(code: &str) -> Assignee {
+        Assignee::Department(DepartmentCode::parse(code).unwrap())
+    }
+
+    fn note() -> Note {
+        Note::parse("x").unwrap()
+    }
+
+    fn worker() -> WorkerId {
+        WorkerId::parse("lin-ming").unwrap()
+    }
+
+    fn reported(case: CaseId, at: i64) -> Event {
+        CaseReported {
+            case_id: case,
+            tracking_code: TrackingCode::from_u64(1),
+            channel: Channel::Hotline,
+            reporter: Reporter::anonymous(),
+            location: Location::new(Some("330102-001-001-001".parse().unwrap()), None, None)
+                .unwrap(),
+            description: Description::parse("路灯不亮").unwrap(),
+            category: None,
+            media: vec![],
+            reported_at: Timestamp::from_millis(at),
+        }
+        .into()
+    }
+
+    fn dispatched(to: &str, accept: i64, resolve: i64) -> Event {
+        CaseDispatched {
+            assignee: dept(to),
+            participants: vec![],
+            accept_deadline: Some(Timestamp::from_millis(accept)),
+            resolve_deadline: Some(Timestamp::from_millis(resolve)),
+        }
+        .into()
+    }
+
+    fn accepted(by: &str) -> Event {
+        DispatchAccepted { by: dept(by) }.into()
+    }
+
+    fn resolved(by: &str) -> Event {
+        CaseResolved {
+            by: dept(by),
+            note: note(),
+            evidence: vec![],
+        }
+        .into()
+    }
+
+    fn verified() -> Event {
+        CaseVerified {
+            by: worker(),
+            note: None,
+        }
+        .into()
+    }
+
+    fn failed() -> Event {
+        VerificationFailed {
+            by: worker(),
+            reason: note(),
+        }
+        .into()
+    }
+
+    fn rated(resolved: bool, satisfied: bool) -> Event {
+        SatisfactionRecorded {
+            resolved,
+            satisfied,
+            score: 4,
+            comment: None,
+        }
+        .into()
+    }
+
+    fn closed() -> Event {
+        CaseClosed { by: None }.into()
+    }
+
+    /// Folds `(recorded at, event)` of one case.
+    fn case(tally: &mut Tally, id: u128, events: &[(i64, Event)]) {
+        for (at, event) in events {
+            tally.apply(CaseId::from_u128(id), *at, event);
+        }
+    }
+
+    fn find<'a>(rows: &'a [DepartmentIndicators], code: &str) -> &'a DepartmentIndicators {
+        rows.iter().find(|row| row.department == code).unwrap()
+    }
+
+    fn close_to(actual: Option<f64>, expected: f64) {
+        let actual = actual.expect("a rate");
+        assert!((actual - expected).abs() < 1e-9, "{actual} != {expected}");
+    }
+
+    /// Three water cases and one gas case in the period, one water case before it.
+    fn sample() -> Tally {
+        let mut tally = Tally::new();
+        // 1: water, accepted on time, resolved, verified, satisfied + resolved, closed at 10h
+        // (resolve deadline 24h).
+        case(
+            &mut tally,
+            1,
+            &[
+                (T0, reported(CaseId::from_u128(1), T0)),
+                (T0 + H / 2, dispatched("water", T0 + 2 * H, T0 + 24 * H)),
+                (T0 + H, accepted("water")),
+                (T0 + 5 * H, resolved("water")),
+                (T0 + 6 * H, verified()),
+                (T0 + 7 * H, rated(true, true)),
+                (T0 + 10 * H, closed()),
+            ],
+        );
+        // 2: water, accepted late, resolved twice (one failed verification), rated
+        // unsatisfied but resolved, closed at 30h, after its 24h deadline.
+        case(
+            &mut tally,
+            2,
+            &[
+                (T0, reported(CaseId::from_u128(2), T0)),
+                (T0 + H / 2, dispatched("water", T0 + 2 * H, T0 + 24 * H)),
+                (T0 + 3 * H, accepted("water")),
+                (T0 + 5 * H, resolved("water")),
+                (T0 + 6 * H, failed()),
+                (T0 + 8 * H, resolved("water")),
+                (T0 + 9 * H, verified()),
+                (T0 + 10 * H, rated(true, false)),
+                (T0 + 30 * H, closed()),
+            ],
+        );
+        // 3: water, accepted on time, postponed (deferred), still open.
+        case(
+            &mut tally,
+            3,
+            &[
+                (T0 + H, reported(CaseId::from_u128(3), T0 + H)),
+                (T0 + 2 * H, dispatched("water", T0 + 3 * H, T0 + 24 * H)),
+                (T0 + 2 * H, accepted("water")),
+                (
+                    T0 + 4 * H,
+                    PostponementApproved {
+                        by: worker(),
+                        until: Timestamp::from_millis(T0 + 48 * H),
+                    }
+                    .into(),
+                ),
+            ],
+        );
+        // 4: gas, rated not resolved and reopened, redispatched to gas, not accepted yet.
+        case(
+            &mut tally,
+            4,
+            &[
+                (T0, reported(CaseId::from_u128(4), T0)),
+                (T0 + H, dispatched("gas", T0 + 2 * H, T0 + 24 * H)),
+                (T0 + H, accepted("gas")),
+                (T0 + 2 * H, resolved("gas")),
+                (T0 + 3 * H, verified()),
+                (T0 + 4 * H, rated(false, false)),
+                (T0 + 4 * H, CaseReopened { reason: note() }.into()),
+                (T0 + 5 * H, dispatched("gas", T0 + 6 * H, T0 + 30 * H)),
+            ],
+        );
+        // 5: water, reported before the period: left out.
+        case(
+            &mut tally,
+            5,
+            &[
+                (T0 - 10 * H, reported(CaseId::from_u128(5), T0 - 10 * H)),
+                (T0 - 9 * H, dispatched("water", T0 - 8 * H, T0 + 14 * H)),
+                (T0 - 9 * H, accepted("water")),
+            ],
+        );
+        tally
+    }
+
+    #[test]
+    fn water_counts_and_rates_are_exact() {
+        let rows = sample().indicators(T0, T0 + 24 * H, &weights());
+        let water = find(&rows, "water");
+        assert_eq!(water.dispatched, 3);
+        assert_eq!(water.accepted_on_time, 2);
+        close_to(water.response_rate, 2.0 / 3.0);
+        assert_eq!(water.resolved, 3);
+        assert_eq!(water.verifications_failed, 1);
+        close_to(water.rework_rate, 1.0 / 3.0);
+        assert_eq!((water.due, water.deferred), (2, 1));
+        assert_eq!((water.closed, water.closed_on_time), (2, 1));
+        close_to(water.closure_rate, 1.0);
+        close_to(water.on_time_closure_rate, 0.5);
+        assert_eq!(
+            (water.ratings, water.satisfied, water.resolved_answers),
+            (2, 1, 2)
+        );
+        close_to(water.satisfaction_rate, 0.5);
+        close_to(water.resolution_rate, 1.0);
+        close_to(water.mean_hours_to_close, 20.0);
+        close_to(water.p90_hours_to_close, 30.0);
+        let expected = 0.15 * (2.0 / 3.0) + 0.25 * 0.5 + 0.15 * 1.0 + 0.25 * 0.5 + 0.20 * 1.0
+            - 0.10 * (1.0 / 3.0);
+        assert!((water.score - expected).abs() < 1e-9);
+    }
+
+    #[test]
+    fn zero_denominators_are_absent_and_reopened_cases_are_open() {
+        let rows = sample().indicators(T0, T0 + 24 * H, &weights());
+        let gas = find(&rows, "gas");
+        assert_eq!(gas.dispatched, 2);
+        assert_eq!(gas.accepted_on_time, 1);
+        close_to(gas.response_rate, 0.5);
+        assert_eq!((gas.resolved, gas.verifications_failed), (1, 0));
+        close_to(gas.rework_rate, 0.0);
+        assert_eq!((gas.due, gas.closed, gas.closed_on_time), (1, 0, 0));
+        close_to(gas.closure_rate, 0.0);
+        assert_eq!(
+            (gas.ratings, gas.satisfied, gas.resolved_answers),
+            (1, 0, 0)
+        );
+        assert_eq!(gas.mean_hours_to_close, None);
+        assert_eq!(gas.p90_hours_to_close, None);
+        // Ranked: water ahead of gas.
+        assert_eq!(rows[0].department, "water");
+        assert_eq!(rows.len(), 2);
+
+        // A period with only the deferred case: no closure denominators.
+        let rows = sample().indicators(T0 + H, T0 + 2 * H, &weights());
+        let water = find(&rows, "water");
+        assert_eq!((water.due, water.deferred), (0, 1));
+        assert_eq!(water.closure_rate, None);
+        assert_eq!(water.on_time_closure_rate, None);
+        assert_eq!(water.satisfaction_rate, None);
+        assert_eq!(water.rework_rate, None);
+        close_to(water.response_rate, 1.0);
+        assert!((water.score - 0.15).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_period_selects_by_report_time() {
+        let tally = sample();
+        let rows = tally.indicators(T0 - 24 * H, T0, &weights());
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].dispatched, 1);
+        assert!(tally
+            .indicators(T0 + 24 * H, T0 + 48 * H, &weights())
+            .is_empty());
+        assert_eq!(tally.events(), 31);
+    }
+
+    #[test]
+    fn rates_and_percentiles() {
+        assert_eq!(rate(1, 0), None);
+        assert_eq!(rate(0, 4), Some(0.0));
+        assert_eq!(rate(3, 4), Some(0.75));
+        assert_eq!(percentile(&[], 90.0), None);
+        let values: Vec<f64> = (1..=10).map(f64::from).collect();
+        assert_eq!(percentile(&values, 90.0), Some(9.0));
+        assert_eq!(percentile(&[5.0, 1.0], 90.0), Some(5.0));
+        assert_eq!(percentile(&[7.0], 90.0), Some(7.0));
+    }
+}

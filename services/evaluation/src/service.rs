@@ -1,0 +1,358 @@
+//! The gRPC `Evaluation` service: on-site verification, residents' ratings, closing, and
+//! indicators per department.
+//!
+//! Whether the case is in the right state is the domain's decision, which refuses before
+//! anything is written. Command ids derive from the request id (and the step, for a rating
+//! that also closes or reopens), so a retried request is recorded once.
+
+use std::sync::Arc;
+
+use gridcase_casestore::{decode, CaseStore, CommandContext};
+use gridcase_config::ReferenceData;
+use gridcase_domain::{CaseId, Command, Note, WorkerId};
+use gridcase_eventstore::EventStore;
+use gridcase_proto::evaluation::v1 as pb;
+use gridcase_proto::evaluation::v1::evaluation_server::{Evaluation, EvaluationServer};
+use gridcase_server::auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
+use tonic::service::Routes;
+use tonic::{Request, Response, Status};
+
+use crate::error::{EvaluationError, InvalidInput};
+use crate::ids::request_command_id;
+use crate::indicators::{DepartmentIndicators, Tally};
+
+/// The fully qualified gRPC service name, for health reporting.
+pub const SERVICE_NAME: &str = "gridcase.evaluation.v1.Evaluation";
+
+/// Longest accepted request id, in characters.
+pub const MAX_REQUEST_ID_CHARS: usize = 128;
+
+/// How many events one read of the store log asks for.
+pub const READ_BATCH: usize = 1000;
+
+/// Who may report an on-site check.
+pub const VERIFY_ROLES: &[RoleKind] = &[RoleKind::GridWorker, RoleKind::Admin];
+/// Who may record a resident's rating: the QR gateway and callback operators.
+pub const RATE_ROLES: &[RoleKind] = &[RoleKind::Gateway, RoleKind::Operator, RoleKind::Admin];
+/// Who may close a verified case without a rating.
+pub const CLOSE_ROLES: &[RoleKind] = &[RoleKind::Operator, RoleKind::Supervisor, RoleKind::Admin];
+/// Who may read the indicators.
+pub const INDICATOR_ROLES: &[RoleKind] = &[RoleKind::Supervisor, RoleKind::Admin];
+
+/// The prefix of the reason recorded when a resident says the problem is not resolved.
+pub const NOT_RESOLVED_REASON: &str = "resident says not resolved";
+
+/// The evaluation API as routes for the shared gRPC server.
+pub fn routes<S: EventStore>(
+    store: S,
+    reference: Arc<ReferenceData>,
+    tokens: Arc<TokenTable>,
+) -> Routes {
+    Routes::new(EvaluationServer::with_interceptor(
+        EvaluationApi::new(store, reference),
+        Authenticator::new(tokens),
+    ))
+}
+
+fn case_id(text: &str) -> Result<CaseId, InvalidInput> {
+    CaseId::parse(text).map_err(InvalidInput::at("case_id"))
+}
+
+fn request_id(text: &str) -> Result<String, InvalidInput> {
+    let chars = text.chars().count();
+    if chars == 0 || chars > MAX_REQUEST_ID_CHARS {
+        return Err(InvalidInput::new(
+            "request_id",
+            format!("must be 1 to {MAX_REQUEST_ID_CHARS} characters, got {chars}"),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// An optional text: empty (after trimming) is absent.
+fn optional_note(field: &'static str, text: &str) -> Result<Option<Note>, InvalidInput> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    Note::parse_field(field, text)
+        .map(Some)
+        .map_err(InvalidInput::at(field))
+}
+
+fn score(score: u32) -> Result<u8, InvalidInput> {
+    match u8::try_from(score) {
+        Ok(score @ 1..=5) => Ok(score),
+        _ => Err(InvalidInput::new(
+            "score",
+            format!("must be 1 to 5, got {score}"),
+        )),
+    }
+}
+
+/// The reason recorded on the reopen after a "not resolved" rating, within a note's length.
+pub fn not_resolved_reason(comment: Option<&Note>) -> Note {
+    let text = match comment {
+        Some(comment) => format!("{NOT_RESOLVED_REASON}: {comment}"),
+        None => NOT_RESOLVED_REASON.to_owned(),
+    };
+    let text: String = text.chars().take(Note::MAX_CHARS).collect();
+    Note::parse(&text).unwrap_or_else(|_| {
+        Note::parse(NOT_RESOLVED_REASON).expect("the fixed reason is a valid note")
+    })
+}
+
+/// The evaluation API on a store of cases.
+#[derive(Debug)]
+pub struct EvaluationApi<S> {
+    cases: CaseStore<S>,
+    reference: Arc<ReferenceData>,
+}
+
+impl<S: EventStore> EvaluationApi<S> {
+    /// The API on `store`, with the grid workers and indicator weights of `reference`.
+    pub fn new(store: S, reference: Arc<ReferenceData>) -> Self {
+        Self {
+            cases: CaseStore::new(store),
+            reference,
+        }
+    }
+
+    /// Carries out `command` on `case` once per (request id, step, actor).
+    async fn step(
+        &self,
+        case: CaseId,
+        request_id: &str,
+        actor: &str,
+        command: Command,
+    ) -> Result<pb::CaseReply, EvaluationError> {
+        let action = command.action();
+        let command_id = request_command_id(request_id, case, action, actor);
+        let context = CommandContext {
+            command_id,
+            actor: actor.to_owned(),
+            correlation_id: Some(command_id),
+            causation_id: None,
+        };
+        let executed = self
+            .cases
+            .execute(case, &context, |_| Ok(command.clone()))
+            .await?;
+        let status = executed
+            .state
+            .status
+            .map(|status| status.as_str().to_owned())
+            .unwrap_or_default();
+        tracing::info!(
+            case = %case,
+            actor,
+            action,
+            status = %status,
+            repeated = executed.repeated,
+            "evaluation recorded"
+        );
+        Ok(pb::CaseReply {
+            case_id: case.to_string(),
+            status,
+            version: executed.version,
+            repeated: executed.repeated,
+        })
+    }
+
+    /// The worker a verification is recorded for: the calling grid worker, or an admin whose
+    /// caller id is a worker id.
+    fn verifier(&self, caller: &Caller) -> Result<WorkerId, Status> {
+        let id = match &caller.role {
+            Role::GridWorker(id) => id.as_str(),
+            _ => caller.id.as_str(),
+        };
+        let worker = WorkerId::parse(id).map_err(|_| {
+            Status::permission_denied(format!("{} is not a grid worker", caller.actor()))
+        })?;
+        if matches!(caller.role, Role::GridWorker(_)) && self.reference.worker(&worker).is_none() {
+            return Err(Status::permission_denied(format!(
+                "{worker} is not a known grid worker"
+            )));
+        }
+        Ok(worker)
+    }
+
+    /// Indicators per department over the cases reported in `[from_ms, to_ms)`, reading the
+    /// whole store log.
+    pub async fn department_indicators(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<(Vec<DepartmentIndicators>, u64), EvaluationError> {
+        if to_ms <= from_ms {
+            return Err(InvalidInput::new("to_ms", "must be after from_ms").into());
+        }
+        let store = self.cases.store();
+        let mut tally = Tally::new();
+        let mut from = 0;
+        loop {
+            let batch = store.read_all(from, READ_BATCH).await?;
+            let Some(last) = batch.last() else { break };
+            from = last.position + 1;
+            for record in &batch {
+                // Only case streams hold case events.
+                let Ok(case) = CaseId::parse(&record.stream_id) else {
+                    continue;
+                };
+                let event = decode(case, record)?;
+                tally.apply(case, record.recorded_at_ms, &event);
+            }
+        }
+        let report = tally.indicators(from_ms, to_ms, self.reference.indicator_weights());
+        Ok((report, tally.events()))
+    }
+}
+
+fn refused(error: EvaluationError) -> Status {
+    tracing::info!(error = %error, "request refused");
+    error.to_status()
+}
+
+fn to_proto(rank: usize, row: DepartmentIndicators) -> pb::DepartmentIndicators {
+    pb::DepartmentIndicators {
+        department: row.department,
+        dispatched: row.dispatched,
+        accepted_on_time: row.accepted_on_time,
+        response_rate: row.response_rate,
+        resolved: row.resolved,
+        verifications_failed: row.verifications_failed,
+        rework_rate: row.rework_rate,
+        due: row.due,
+        deferred: row.deferred,
+        closed: row.closed,
+        closed_on_time: row.closed_on_time,
+        closure_rate: row.closure_rate,
+        on_time_closure_rate: row.on_time_closure_rate,
+        ratings: row.ratings,
+        satisfied: row.satisfied,
+        satisfaction_rate: row.satisfaction_rate,
+        resolved_answers: row.resolved_answers,
+        resolution_rate: row.resolution_rate,
+        mean_hours_to_close: row.mean_hours_to_close,
+        p90_hours_to_close: row.p90_hours_to_close,
+        score: row.score,
+        rank: u32::try_from(rank + 1).unwrap_or(u32::MAX),
+    }
+}
+
+#[tonic::async_trait]
+impl<S: EventStore> Evaluation for EvaluationApi<S> {
+    #[tracing::instrument(skip_all)]
+    async fn verify_case(
+        &self,
+        request: Request<pb::VerifyCaseRequest>,
+    ) -> Result<Response<pb::CaseReply>, Status> {
+        let caller = require(&request, "VerifyCase", VERIFY_ROLES)?.clone();
+        let request = request.into_inner();
+        let checked = (|| {
+            let case = case_id(&request.case_id)?;
+            let request_id = request_id(&request.request_id)?;
+            Ok::<_, InvalidInput>((case, request_id))
+        })();
+        let (case, request_id) = checked.map_err(|e| refused(e.into()))?;
+        let by = self.verifier(&caller)?;
+        let command = if request.passed {
+            let note = optional_note("note", &request.note).map_err(|e| refused(e.into()))?;
+            Command::Verify { by, note }
+        } else {
+            let reason = Note::parse_field("note", &request.note)
+                .map_err(InvalidInput::at("note"))
+                .map_err(|e| refused(e.into()))?;
+            Command::FailVerification { by, reason }
+        };
+        self.step(case, &request_id, &caller.actor(), command)
+            .await
+            .map(Response::new)
+            .map_err(refused)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn record_rating(
+        &self,
+        request: Request<pb::RecordRatingRequest>,
+    ) -> Result<Response<pb::CaseReply>, Status> {
+        let caller = require(&request, "RecordRating", RATE_ROLES)?.clone();
+        let request = request.into_inner();
+        let checked = (|| {
+            let case = case_id(&request.case_id)?;
+            let score = score(request.score)?;
+            let comment = optional_note("comment", &request.comment)?;
+            let request_id = request_id(&request.request_id)?;
+            Ok::<_, InvalidInput>((case, score, comment, request_id))
+        })();
+        let (case, score, comment, request_id) = checked.map_err(|e| refused(e.into()))?;
+        let actor = caller.actor();
+        let next = if request.resolved {
+            Command::Close { by: None }
+        } else {
+            Command::Reopen {
+                reason: not_resolved_reason(comment.as_ref()),
+            }
+        };
+        let rate = Command::RecordSatisfaction {
+            resolved: request.resolved,
+            satisfied: request.satisfied,
+            score,
+            comment,
+        };
+        let rated = self
+            .step(case, &request_id, &actor, rate)
+            .await
+            .map_err(refused)?;
+        let finished = self
+            .step(case, &request_id, &actor, next)
+            .await
+            .map_err(refused)?;
+        Ok(Response::new(pb::CaseReply {
+            repeated: rated.repeated && finished.repeated,
+            ..finished
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn close_case(
+        &self,
+        request: Request<pb::CloseCaseRequest>,
+    ) -> Result<Response<pb::CaseReply>, Status> {
+        let caller = require(&request, "CloseCase", CLOSE_ROLES)?.clone();
+        let request = request.into_inner();
+        let checked = (|| {
+            let case = case_id(&request.case_id)?;
+            let request_id = request_id(&request.request_id)?;
+            Ok::<_, InvalidInput>((case, request_id))
+        })();
+        let (case, request_id) = checked.map_err(|e| refused(e.into()))?;
+        let by = WorkerId::parse(&caller.id).ok();
+        self.step(case, &request_id, &caller.actor(), Command::Close { by })
+            .await
+            .map(Response::new)
+            .map_err(refused)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn department_indicators(
+        &self,
+        request: Request<pb::DepartmentIndicatorsRequest>,
+    ) -> Result<Response<pb::DepartmentIndicatorsReply>, Status> {
+        require(&request, "DepartmentIndicators", INDICATOR_ROLES)?;
+        let request = request.into_inner();
+        let (report, events_read) =
+            EvaluationApi::department_indicators(self, request.from_ms, request.to_ms)
+                .await
+                .map_err(refused)?;
+        Ok(Response::new(pb::DepartmentIndicatorsReply {
+            from_ms: request.from_ms,
+            to_ms: request.to_ms,
+            departments: report
+                .into_iter()
+                .enumerate()
+                .map(|(rank, row)| to_proto(rank, row))
+                .collect(),
+            events_read,
+        }))
+    }
+}

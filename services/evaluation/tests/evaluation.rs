@@ -1,0 +1,557 @@
+//! The evaluation service against a real nats-server and a real sled store (in-process): cases
+//! are driven to `resolved` through the case store, then verified, rated, closed and measured
+//! over gRPC.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use gridcase_bus::StoreClient;
+use gridcase_casestore::{CaseStore, CommandContext};
+use gridcase_domain::{
+    Assignee, CaseId, CaseState, CaseStatus, CategoryCode, Channel, Command, DepartmentCode,
+    Description, GridCode, Location, Note, Priority, Reporter, Route, Timestamp, TrackingCode,
+};
+use gridcase_evaluation::EvaluationConfig;
+use gridcase_eventstore::EventStore;
+use gridcase_proto::evaluation::v1::evaluation_client::EvaluationClient;
+use gridcase_proto::evaluation::v1::{
+    CaseReply, CloseCaseRequest, DepartmentIndicatorsRequest, RecordRatingRequest,
+    VerifyCaseRequest,
+};
+use gridcase_server::auth::{BearerToken, Secret, TokenTable};
+use gridcase_store::RelayMode;
+use gridcase_testkit::{InProcessStore, Sandbox};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel as GrpcChannel;
+use tonic::Code;
+
+const GRID: &str = "330102-001-001-001";
+/// 燃气井盖 (gas manhole cover), owned by the gas company.
+const GAS_CATEGORY: &str = "BJ-01-05";
+const HOUR_MS: i64 = 3_600_000;
+
+type Client = EvaluationClient<InterceptedService<GrpcChannel, BearerToken>>;
+
+const CALLERS: &[(&str, &str)] = &[
+    ("lin-ming", "grid_worker:lin-ming"),
+    ("gateway", "gateway:qr-web"),
+    ("operator", "operator:op-1"),
+    ("supervisor", "supervisor:sup-1"),
+    ("gas", "department:gas:clerk-1"),
+];
+
+fn token_of(who: &str) -> String {
+    format!("test-token-for-{who}-0001")
+}
+
+fn tokens() -> TokenTable {
+    let entries: Vec<String> = CALLERS
+        .iter()
+        .map(|(who, caller)| format!("{}={caller}", token_of(who)))
+        .collect();
+    TokenTable::from_env_value(&entries.join(",")).unwrap()
+}
+
+fn config_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config")
+}
+
+fn now_ms() -> i64 {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    i64::try_from(millis).unwrap()
+}
+
+fn department(code: &str) -> Assignee {
+    Assignee::Department(DepartmentCode::parse(code).unwrap())
+}
+
+struct Harness {
+    sandbox: Sandbox,
+    store: Option<InProcessStore>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), String>>>,
+    channel: GrpcChannel,
+    cases: CaseStore<StoreClient>,
+    next_case: u128,
+}
+
+impl Harness {
+    async fn start(salt: u128) -> Self {
+        let sandbox = Sandbox::start();
+        let store = sandbox
+            .start_store(&sandbox.path("store"), RelayMode::On)
+            .await;
+        let cases = CaseStore::new(sandbox.store_client().await);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let nats = sandbox.connect().await;
+        let task = tokio::spawn(async move {
+            gridcase_evaluation::run(
+                EvaluationConfig::new(config_dir(), tokens()),
+                nats,
+                listener,
+                async move {
+                    let _ = stopped.await;
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())
+        });
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .expect("connecting to the evaluation service");
+        Self {
+            sandbox,
+            store: Some(store),
+            stop: Some(stop),
+            task: Some(task),
+            channel,
+            cases,
+            next_case: salt << 64,
+        }
+    }
+
+    fn client_as(&self, who: &str) -> Client {
+        let token = BearerToken::new(&Secret::new(token_of(who))).unwrap();
+        EvaluationClient::with_interceptor(self.channel.clone(), token)
+    }
+
+    async fn events(&self) -> u64 {
+        self.cases.store().stats().await.unwrap().events
+    }
+
+    async fn state(&self, case: CaseId) -> CaseState {
+        self.cases.load(case).await.unwrap().state
+    }
+
+    async fn shut_down(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+        if let Some(store) = self.store.take() {
+            store.stop().await;
+        }
+        drop(self.sandbox);
+    }
+
+    async fn record(&self, case: CaseId, command: Command) -> CaseState {
+        let command_id =
+            gridcase_casestore::fnv1a_128(&[
+                format!("{case}-{command:?}-{:?}", Instant::now()).as_bytes()
+            ]);
+        let context = CommandContext {
+            command_id,
+            actor: "operator:test".into(),
+            correlation_id: None,
+            causation_id: None,
+        };
+        self.cases
+            .execute(case, &context, |_| Ok(command.clone()))
+            .await
+            .unwrap()
+            .state
+    }
+
+    /// A case reported at `reported_at`, dispatched to `dept` with the given deadlines,
+    /// accepted and resolved.
+    async fn resolved_case(
+        &mut self,
+        dept: &str,
+        reported_at: i64,
+        accept_deadline: i64,
+        resolve_deadline: i64,
+    ) -> CaseId {
+        self.next_case += 1;
+        let case = CaseId::from_u128(self.next_case);
+        self.record(
+            case,
+            Command::Report {
+                case_id: case,
+                tracking_code: TrackingCode::from_u64(self.next_case as u64),
+                channel: Channel::Hotline,
+                reporter: Reporter::anonymous(),
+                location: Location::new(Some(GridCode::parse(GRID).unwrap()), None, None).unwrap(),
+                description: Description::parse("井盖缺失").unwrap(),
+                category: None,
+                media: vec![],
+                reported_at: Timestamp::from_millis(reported_at),
+            },
+        )
+        .await;
+        self.record(
+            case,
+            Command::Triage {
+                category: CategoryCode::parse(GAS_CATEGORY).unwrap(),
+                priority: Priority::Urgent,
+                route: Route::Department {
+                    department: DepartmentCode::parse(dept).unwrap(),
+                },
+                triaged_by: None,
+            },
+        )
+        .await;
+        self.record(
+            case,
+            Command::Dispatch {
+                assignee: department(dept),
+                participants: vec![],
+                accept_deadline: Some(Timestamp::from_millis(accept_deadline)),
+                resolve_deadline: Some(Timestamp::from_millis(resolve_deadline)),
+            },
+        )
+        .await;
+        self.record(
+            case,
+            Command::Accept {
+                by: department(dept),
+            },
+        )
+        .await;
+        self.resolve(case, dept).await;
+        case
+    }
+
+    async fn resolve(&self, case: CaseId, dept: &str) {
+        let state = self
+            .record(
+                case,
+                Command::Resolve {
+                    by: department(dept),
+                    note: Note::parse("已修复").unwrap(),
+                    evidence: vec![],
+                },
+            )
+            .await;
+        assert_eq!(state.status, Some(CaseStatus::Resolved));
+    }
+
+    async fn simple_case(&mut self) -> CaseId {
+        let now = now_ms();
+        self.resolved_case("gas", now - HOUR_MS, now + HOUR_MS, now + 24 * HOUR_MS)
+            .await
+    }
+
+    async fn verify(&self, case: CaseId, passed: bool, note: &str) -> CaseReply {
+        self.client_as("lin-ming")
+            .verify_case(VerifyCaseRequest {
+                case_id: case.to_string(),
+                passed,
+                note: note.into(),
+                request_id: format!("verify-{case}-{passed}-{note}"),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+}
+
+fn rating(case: CaseId, resolved: bool, satisfied: bool, score: u32) -> RecordRatingRequest {
+    RecordRatingRequest {
+        case_id: case.to_string(),
+        resolved,
+        satisfied,
+        score,
+        comment: "挺好".into(),
+        request_id: format!("rate-{case}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verified_and_rated_resolved_is_closed() {
+    let mut h = Harness::start(1).await;
+    let case = h.simple_case().await;
+    let reply = h.verify(case, true, "现场已修复").await;
+    assert_eq!(reply.status, "verified");
+    assert!(!reply.repeated);
+    let reply = h
+        .client_as("gateway")
+        .record_rating(rating(case, true, true, 5))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.status, "closed");
+    let state = h.state(case).await;
+    assert_eq!(state.status, Some(CaseStatus::Closed));
+    assert_eq!(
+        state.rating.map(|r| (r.resolved, r.satisfied, r.score)),
+        Some((true, true, 5))
+    );
+
+    // A retry with the same request id writes nothing.
+    let before = h.events().await;
+    let again = h
+        .client_as("gateway")
+        .record_rating(rating(case, true, true, 5))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(again.repeated);
+    assert_eq!(again.status, "closed");
+    assert_eq!(h.events().await, before);
+    h.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_verification_sends_the_case_back() {
+    let mut h = Harness::start(2).await;
+    let case = h.simple_case().await;
+    let reply = h.verify(case, false, "井盖仍然缺失").await;
+    assert_eq!(reply.status, "accepted");
+    let state = h.state(case).await;
+    assert_eq!(state.status, Some(CaseStatus::Accepted));
+    assert_eq!(state.rework_count, 1);
+    h.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_resolved_rating_reopens_and_early_rating_is_refused() {
+    let mut h = Harness::start(3).await;
+    let case = h.simple_case().await;
+    // Rating before verification: refused, nothing written.
+    let before = h.events().await;
+    let status = h
+        .client_as("operator")
+        .record_rating(rating(case, true, true, 4))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert_eq!(h.events().await, before);
+
+    h.verify(case, true, "").await;
+    let reply = h
+        .client_as("operator")
+        .record_rating(RecordRatingRequest {
+            request_id: "callback-1".into(),
+            ..rating(case, false, false, 2)
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.status, "reported");
+    let state = h.state(case).await;
+    assert_eq!(state.status, Some(CaseStatus::Reported));
+    assert_eq!(state.reopen_count, 1);
+    assert_eq!(state.rating, None);
+    h.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verified_case_closes_without_a_rating() {
+    let mut h = Harness::start(4).await;
+    let case = h.simple_case().await;
+    h.verify(case, true, "").await;
+    let reply = h
+        .client_as("supervisor")
+        .close_case(CloseCaseRequest {
+            case_id: case.to_string(),
+            request_id: "close-1".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.status, "closed");
+    h.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_are_refused_and_write_nothing() {
+    let mut h = Harness::start(5).await;
+    let case = h.simple_case().await;
+    h.verify(case, true, "").await;
+    let before = h.events().await;
+    let unknown = CaseId::from_u128(0xdead).to_string();
+    let cases: Vec<(&str, RecordRatingRequest, Code, &str)> = vec![
+        (
+            "gateway",
+            RecordRatingRequest {
+                case_id: "not-a-case".into(),
+                ..rating(case, true, true, 5)
+            },
+            Code::InvalidArgument,
+            "case_id:",
+        ),
+        (
+            "gateway",
+            rating(case, true, true, 0),
+            Code::InvalidArgument,
+            "score: must be 1 to 5",
+        ),
+        (
+            "gateway",
+            rating(case, true, true, 6),
+            Code::InvalidArgument,
+            "score: must be 1 to 5",
+        ),
+        (
+            "gateway",
+            RecordRatingRequest {
+                comment: "长".repeat(1001),
+                ..rating(case, true, true, 5)
+            },
+            Code::InvalidArgument,
+            "comment:",
+        ),
+        (
+            "gateway",
+            RecordRatingRequest {
+                case_id: unknown,
+                ..rating(case, true, true, 5)
+            },
+            Code::NotFound,
+            "",
+        ),
+        (
+            "gas",
+            rating(case, true, true, 5),
+            Code::PermissionDenied,
+            "",
+        ),
+    ];
+    for (who, request, code, message) in cases {
+        let status = h.client_as(who).record_rating(request).await.unwrap_err();
+        assert_eq!(status.code(), code, "{status:?}");
+        assert!(status.message().starts_with(message), "{status:?}");
+    }
+    // A failed verification needs a note.
+    let status = h
+        .client_as("lin-ming")
+        .verify_case(VerifyCaseRequest {
+            case_id: case.to_string(),
+            passed: false,
+            note: String::new(),
+            request_id: "v-empty".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().starts_with("note:"), "{status:?}");
+    assert_eq!(h.events().await, before);
+    h.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn department_indicators_are_exact() {
+    let mut h = Harness::start(6).await;
+    let now = now_ms();
+    let reported = now - 10 * HOUR_MS;
+    // A: gas, accepted on time, verified, rated satisfied and resolved: closed on time.
+    let a = h
+        .resolved_case("gas", reported, now + HOUR_MS, now + 10 * HOUR_MS)
+        .await;
+    h.verify(a, true, "").await;
+    h.client_as("gateway")
+        .record_rating(rating(a, true, true, 5))
+        .await
+        .unwrap();
+    // B: gas, accepted late, one failed verification, rated resolved but not satisfied:
+    // closed after its resolve deadline.
+    let b = h
+        .resolved_case("gas", reported, now - 9 * HOUR_MS, now - HOUR_MS)
+        .await;
+    h.verify(b, false, "还在漏").await;
+    h.resolve(b, "gas").await;
+    h.verify(b, true, "").await;
+    h.client_as("gateway")
+        .record_rating(rating(b, true, false, 3))
+        .await
+        .unwrap();
+    // C: water, accepted on time, resolved, not yet verified.
+    h.resolved_case("water", reported, now + HOUR_MS, now + 10 * HOUR_MS)
+        .await;
+
+    let reply = h
+        .client_as("supervisor")
+        .department_indicators(DepartmentIndicatorsRequest {
+            from_ms: now - 11 * HOUR_MS,
+            to_ms: now + HOUR_MS,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.events_read, h.events().await);
+    let rows = reply.departments;
+    assert_eq!(rows.len(), 2);
+    let gas = &rows[0];
+    assert_eq!((gas.department.as_str(), gas.rank), ("gas", 1));
+    assert_eq!((gas.dispatched, gas.accepted_on_time), (2, 1));
+    assert_eq!(gas.response_rate, Some(0.5));
+    assert_eq!((gas.resolved, gas.verifications_failed), (3, 1));
+    assert_eq!(gas.rework_rate, Some(1.0 / 3.0));
+    assert_eq!(
+        (gas.due, gas.deferred, gas.closed, gas.closed_on_time),
+        (2, 0, 2, 1)
+    );
+    assert_eq!(gas.closure_rate, Some(1.0));
+    assert_eq!(gas.on_time_closure_rate, Some(0.5));
+    assert_eq!(
+        (gas.ratings, gas.satisfied, gas.resolved_answers),
+        (2, 1, 2)
+    );
+    assert_eq!(gas.satisfaction_rate, Some(0.5));
+    assert_eq!(gas.resolution_rate, Some(1.0));
+    let mean = gas.mean_hours_to_close.unwrap();
+    assert!((10.0..10.5).contains(&mean), "{mean}");
+    let p90 = gas.p90_hours_to_close.unwrap();
+    assert!((10.0..10.5).contains(&p90), "{p90}");
+    let expected = 0.15 * 0.5 + 0.25 * 0.5 + 0.15 + 0.25 * 0.5 + 0.20 - 0.10 / 3.0;
+    assert!((gas.score - expected).abs() < 1e-9, "{}", gas.score);
+
+    let water = &rows[1];
+    assert_eq!((water.department.as_str(), water.rank), ("water", 2));
+    assert_eq!((water.dispatched, water.accepted_on_time), (1, 1));
+    assert_eq!(water.response_rate, Some(1.0));
+    assert_eq!((water.resolved, water.verifications_failed), (1, 0));
+    assert_eq!(water.rework_rate, Some(0.0));
+    assert_eq!((water.due, water.closed, water.closed_on_time), (1, 0, 0));
+    assert_eq!(water.closure_rate, Some(0.0));
+    assert_eq!(water.ratings, 0);
+    assert_eq!(water.satisfaction_rate, None);
+    assert_eq!(water.resolution_rate, None);
+    assert_eq!(water.mean_hours_to_close, None);
+    assert!((water.score - 0.15).abs() < 1e-9, "{}", water.score);
+
+    // A period with no reports: nothing to rank.
+    let empty = h
+        .client_as("supervisor")
+        .department_indicators(DepartmentIndicatorsRequest {
+            from_ms: now + HOUR_MS,
+            to_ms: now + 2 * HOUR_MS,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(empty.departments.is_empty());
+    // Only supervisors and admins; a backwards period is refused.
+    let denied = h
+        .client_as("gas")
+        .department_indicators(DepartmentIndicatorsRequest {
+            from_ms: 0,
+            to_ms: 1,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let backwards = h
+        .client_as("supervisor")
+        .department_indicators(DepartmentIndicatorsRequest {
+            from_ms: 10,
+            to_ms: 1,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(backwards.code(), Code::InvalidArgument);
+    assert!(backwards.message().starts_with("to_ms:"));
+    h.shut_down().await;
+}

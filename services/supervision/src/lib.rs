@@ -1,0 +1,116 @@
+//! The gridcase supervision service: durable SLA timers, warnings, breaches and escalation up
+//! the grid hierarchy, urging and postponement decisions.
+//!
+//! A follower folds the store's global log from position 0 into a table of case states; the
+//! deadline timers are derived from those states (accept while dispatched, resolve while
+//! dispatched or accepted, moved by approved postponements, gone once the case is resolved,
+//! returned, closed, merged or rejected). A ticker records `DeadlineWarned` at
+//! `reported_at + warn_at × (deadline − reported_at)` and, at the deadline, `DeadlineBreached`
+//! followed by `CaseEscalated` one level further up the grid hierarchy (stopping at the
+//! district). Because the table is rebuilt from the log, timers survive a restart, and those
+//! that fell due meanwhile fire at the first tick; command ids derived from the case, stage,
+//! deadline and kind keep every action recorded once. Supervisors act over the gRPC service
+//! `gridcase.supervision.v1.Supervision`.
+
+pub mod service;
+pub mod table;
+pub mod ticker;
+pub mod timers;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gridcase_bus::StoreClient;
+use gridcase_config::{ConfigError, ReferenceData};
+use gridcase_server::auth::TokenTable;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use service::{SupervisionApi, SERVICE_NAME};
+pub use table::CaseTable;
+pub use ticker::{Ticker, TIMER_ACTOR};
+
+/// How often the ticker looks for due timers unless configured otherwise.
+pub const DEFAULT_TICK: Duration = Duration::from_millis(200);
+
+/// How to run the supervision service.
+#[derive(Debug, Clone)]
+pub struct SupervisionConfig {
+    /// Directory of the reference data (`sla.toml`, `grid.toml`, …).
+    pub config_dir: PathBuf,
+    /// The store shard cases are kept in.
+    pub shard: String,
+    /// How often the ticker looks for due timers.
+    pub tick: Duration,
+    /// Bearer tokens and the callers holding them.
+    pub tokens: Arc<TokenTable>,
+}
+
+impl SupervisionConfig {
+    /// Defaults for reference data in `config_dir` and callers in `tokens`: shard 0, a tick
+    /// of [`DEFAULT_TICK`].
+    pub fn new(config_dir: impl Into<PathBuf>, tokens: TokenTable) -> Self {
+        Self {
+            config_dir: config_dir.into(),
+            shard: gridcase_bus::subjects::DEFAULT_SHARD.to_owned(),
+            tick: DEFAULT_TICK,
+            tokens: Arc::new(tokens),
+        }
+    }
+}
+
+/// Why the service stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The reference data could not be loaded.
+    #[error("reference data: {0}")]
+    Config(#[from] ConfigError),
+    /// The gRPC server failed.
+    #[error("grpc: {0}")]
+    Grpc(#[from] tonic::transport::Error),
+}
+
+/// Runs the supervision service — the log follower, the ticker and the gRPC API on
+/// `listener` — until `shutdown` resolves, keeping cases in the store reached over `nats`.
+pub async fn run(
+    config: SupervisionConfig,
+    nats: async_nats::Client,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServiceError> {
+    let reference = Arc::new(ReferenceData::load(&config.config_dir)?);
+    let store = StoreClient::new(nats, &config.shard);
+    let table = Arc::new(CaseTable::new());
+    let (stop, stopped) = watch::channel(false);
+    let stopped_signal = |mut receiver: watch::Receiver<bool>| async move {
+        let _ = receiver.wait_for(|stop| *stop).await;
+    };
+    let follower = tokio::spawn(table::follow(
+        store.clone(),
+        Arc::clone(&table),
+        stopped_signal(stopped.clone()),
+    ));
+    let ticker = Ticker::new(store.clone(), Arc::clone(&reference), Arc::clone(&table));
+    let ticker = tokio::spawn(ticker.run(config.tick, stopped_signal(stopped.clone())));
+    let routes = service::routes(store, reference, Arc::clone(&config.tokens));
+    tracing::info!(
+        grpc = ?listener.local_addr().ok(),
+        shard = %config.shard,
+        tick = ?config.tick,
+        "supervision serving"
+    );
+    let stop_all = stop.clone();
+    let grpc = gridcase_server::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
+        shutdown.await;
+        let _ = stop_all.send(true);
+    })
+    .await;
+    // The gRPC server ended (on shutdown or failure): stop the follower and the ticker too.
+    let _ = stop.send(true);
+    let _ = follower.await;
+    let _ = ticker.await;
+    tracing::info!("supervision stopped");
+    Ok(grpc?)
+}

@@ -1,0 +1,45 @@
+//! `gridcase-supervision`: runs the supervision service as its own process.
+
+use std::net::SocketAddr;
+
+use clap::Parser;
+use gridcase_server::cli::StageArgs;
+use gridcase_supervision::SupervisionConfig;
+
+/// The gridcase supervision service.
+#[derive(Debug, Parser)]
+#[command(name = "gridcase-supervision", version)]
+struct Args {
+    #[command(flatten)]
+    stage: StageArgs,
+    /// Address of the supervision gRPC API.
+    #[arg(
+        long,
+        env = "GRIDCASE_SUPERVISION_GRPC",
+        default_value = "127.0.0.1:7105"
+    )]
+    grpc: SocketAddr,
+    /// How often to look for due deadline timers, in milliseconds.
+    #[arg(long, env = "GRIDCASE_SUPERVISION_TICK_MS", default_value_t = 200)]
+    tick_ms: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    gridcase_server::init_tracing();
+    let args = Args::parse();
+    let started = args.stage.start(args.grpc).await?;
+    let config = SupervisionConfig {
+        shard: args.stage.shard,
+        tick: std::time::Duration::from_millis(args.tick_ms.max(1)),
+        ..SupervisionConfig::new(args.stage.config, started.tokens)
+    };
+    gridcase_supervision::run(
+        config,
+        started.nats,
+        started.listener,
+        gridcase_server::shutdown_signal(),
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,248 @@
+//! The gRPC `Supervision` service: supervisors urge assignees and decide postponement
+//! requests; operators, supervisors and administrators read a case's deadline colour.
+//!
+//! The command id of an action derives from the request id, the case, the action and the
+//! caller, so a retried request is recorded once. Whether the case is in a state that allows
+//! the action is the domain's decision (FAILED_PRECONDITION when refused).
+
+use std::sync::Arc;
+
+use gridcase_casestore::{fnv1a_128, CaseError, CaseStore, CommandContext};
+use gridcase_config::ReferenceData;
+use gridcase_domain::{CaseId, Command, DomainError, Note, WorkerId};
+use gridcase_eventstore::EventStore;
+use gridcase_proto::supervision::v1 as pb;
+use gridcase_proto::supervision::v1::supervision_server::{Supervision, SupervisionServer};
+use gridcase_server::auth::{require, Authenticator, Caller, RoleKind, TokenTable};
+use gridcase_server::store_status;
+use tonic::service::Routes;
+use tonic::{Request, Response, Status};
+
+use crate::timers::{self, Colour};
+
+/// The fully qualified gRPC service name, for health reporting.
+pub const SERVICE_NAME: &str = "gridcase.supervision.v1.Supervision";
+
+/// Longest accepted request id, in characters.
+pub const MAX_REQUEST_ID_CHARS: usize = 128;
+
+/// Who may urge and decide postponements.
+pub const ACT_ROLES: &[RoleKind] = &[RoleKind::Supervisor, RoleKind::Admin];
+
+/// Who may read colours.
+pub const READ_ROLES: &[RoleKind] = &[RoleKind::Operator, RoleKind::Supervisor, RoleKind::Admin];
+
+/// The supervision API as routes for the shared gRPC server.
+pub fn routes<S: EventStore>(
+    store: S,
+    reference: Arc<ReferenceData>,
+    tokens: Arc<TokenTable>,
+) -> Routes {
+    Routes::new(SupervisionServer::with_interceptor(
+        SupervisionApi::new(store, reference),
+        Authenticator::new(tokens),
+    ))
+}
+
+/// The gRPC status for a failure to act on or read a case.
+pub fn case_status(error: &CaseError) -> Status {
+    match error {
+        CaseError::Store(e) => store_status(e),
+        CaseError::Domain(DomainError::Validation(e)) => Status::invalid_argument(e.to_string()),
+        CaseError::Domain(e @ DomainError::CaseDoesNotExist) => Status::not_found(e.to_string()),
+        CaseError::Domain(e) => Status::failed_precondition(e.to_string()),
+        e @ CaseError::Contended { .. } => Status::aborted(e.to_string()),
+        e @ CaseError::Decode { .. } => Status::internal(e.to_string()),
+    }
+}
+
+fn case_id(text: &str) -> Result<CaseId, Status> {
+    CaseId::parse(text).map_err(|e| Status::invalid_argument(format!("case_id: {}", e.reason)))
+}
+
+fn note(field: &'static str, text: &str) -> Result<Note, Status> {
+    Note::parse_field(field, text)
+        .map_err(|e| Status::invalid_argument(format!("{field}: {}", e.reason)))
+}
+
+fn request_id(text: &str) -> Result<&str, Status> {
+    let chars = text.chars().count();
+    if chars == 0 || chars > MAX_REQUEST_ID_CHARS {
+        return Err(Status::invalid_argument(format!(
+            "request_id: must be 1 to {MAX_REQUEST_ID_CHARS} characters, got {chars}"
+        )));
+    }
+    Ok(text)
+}
+
+/// The supervisor's id as the domain records it.
+fn supervisor(caller: &Caller) -> Result<WorkerId, Status> {
+    WorkerId::parse(&caller.id).map_err(|e| {
+        Status::permission_denied(format!(
+            "caller {} has no usable staff id: {}",
+            caller.actor(),
+            e.reason
+        ))
+    })
+}
+
+/// The supervision API on a store of cases.
+#[derive(Debug)]
+pub struct SupervisionApi<S> {
+    cases: CaseStore<S>,
+    reference: Arc<ReferenceData>,
+}
+
+impl<S: EventStore> SupervisionApi<S> {
+    /// The API on `store`, with SLA policies from `reference`.
+    pub fn new(store: S, reference: Arc<ReferenceData>) -> Self {
+        Self {
+            cases: CaseStore::new(store),
+            reference,
+        }
+    }
+
+    async fn act(
+        &self,
+        caller: &Caller,
+        case: CaseId,
+        request_id: &str,
+        command: Command,
+    ) -> Result<Response<pb::ActionReply>, Status> {
+        let action = command.action();
+        let actor = caller.actor();
+        let command_id = fnv1a_128(&[
+            b"supervision-request",
+            request_id.as_bytes(),
+            case.to_string().as_bytes(),
+            action.as_bytes(),
+            actor.as_bytes(),
+        ]);
+        let context = CommandContext {
+            command_id,
+            actor,
+            correlation_id: Some(command_id),
+            causation_id: None,
+        };
+        let executed = self
+            .cases
+            .execute(case, &context, |_| Ok(command.clone()))
+            .await
+            .map_err(|e| {
+                tracing::info!(case = %case, action, error = %e, "action refused");
+                case_status(&e)
+            })?;
+        let status = executed
+            .state
+            .status
+            .map(|status| status.as_str().to_owned())
+            .unwrap_or_default();
+        tracing::info!(
+            case = %case,
+            actor = %context.actor,
+            action,
+            repeated = executed.repeated,
+            "supervisor action recorded"
+        );
+        Ok(Response::new(pb::ActionReply {
+            case_id: case.to_string(),
+            status,
+            version: executed.version,
+            repeated: executed.repeated,
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl<S: EventStore> Supervision for SupervisionApi<S> {
+    #[tracing::instrument(skip_all)]
+    async fn urge_case(
+        &self,
+        request: Request<pb::UrgeCaseRequest>,
+    ) -> Result<Response<pb::ActionReply>, Status> {
+        let caller = require(&request, "UrgeCase", ACT_ROLES)?.clone();
+        let request = request.into_inner();
+        let case = case_id(&request.case_id)?;
+        let note = note("note", &request.note)?;
+        let request_id = request_id(&request.request_id)?;
+        let by = supervisor(&caller)?;
+        self.act(&caller, case, request_id, Command::Urge { by, note })
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn approve_postponement(
+        &self,
+        request: Request<pb::ApprovePostponementRequest>,
+    ) -> Result<Response<pb::ActionReply>, Status> {
+        let caller = require(&request, "ApprovePostponement", ACT_ROLES)?.clone();
+        let request = request.into_inner();
+        let case = case_id(&request.case_id)?;
+        let request_id = request_id(&request.request_id)?;
+        let by = supervisor(&caller)?;
+        self.act(
+            &caller,
+            case,
+            request_id,
+            Command::ApprovePostponement { by },
+        )
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn refuse_postponement(
+        &self,
+        request: Request<pb::RefusePostponementRequest>,
+    ) -> Result<Response<pb::ActionReply>, Status> {
+        let caller = require(&request, "RefusePostponement", ACT_ROLES)?.clone();
+        let request = request.into_inner();
+        let case = case_id(&request.case_id)?;
+        let reason = note("reason", &request.reason)?;
+        let request_id = request_id(&request.request_id)?;
+        let by = supervisor(&caller)?;
+        self.act(
+            &caller,
+            case,
+            request_id,
+            Command::RefusePostponement { by, reason },
+        )
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_case_colour(
+        &self,
+        request: Request<pb::GetCaseColourRequest>,
+    ) -> Result<Response<pb::CaseColourReply>, Status> {
+        require(&request, "GetCaseColour", READ_ROLES)?;
+        let case = case_id(&request.get_ref().case_id)?;
+        let loaded = self.cases.load(case).await.map_err(|e| case_status(&e))?;
+        let state = loaded.state;
+        if state.status.is_none() {
+            return Err(case_status(&CaseError::Domain(
+                DomainError::CaseDoesNotExist,
+            )));
+        }
+        let now = timers::now();
+        let colour = match timers::colour(&state, &self.reference, now) {
+            Colour::Green => pb::Colour::Green,
+            Colour::Yellow => pb::Colour::Yellow,
+            Colour::Red => pb::Colour::Red,
+        };
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Ok(Response::new(pb::CaseColourReply {
+            case_id: case.to_string(),
+            colour: colour.into(),
+            status: state
+                .status
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            accept_deadline_ms: state.accept_deadline.map_or(0, |t| t.as_millis()),
+            resolve_deadline_ms: state.resolve_deadline.map_or(0, |t| t.as_millis()),
+            escalation_level: u32::from(state.escalation_level),
+            warnings: count(state.deadline_warnings.len()),
+            breaches: count(state.deadline_breaches.len()),
+            as_of_ms: now.as_millis(),
+        }))
+    }
+}

@@ -1,0 +1,199 @@
+//! The ticker: every tick, finds the due timers in the table and records warnings, breaches
+//! and escalations.
+//!
+//! Command ids derive from (case, stage, deadline, kind), so a restart — or a table that has not
+//! yet seen the events the ticker itself wrote — never records a warning, breach or escalation
+//! twice: the case store recognises a command id already in the stream.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gridcase_casestore::{fnv1a_128, CaseError, CaseStore, CommandContext};
+use gridcase_config::ReferenceData;
+use gridcase_domain::{CaseId, CaseState, Command, DeadlineStage, DomainError, Timestamp};
+use gridcase_eventstore::EventStore;
+
+use crate::table::CaseTable;
+use crate::timers::{self, Due, Timer};
+
+/// The actor of the commands the timers record.
+pub const TIMER_ACTOR: &str = "supervision:timer";
+
+/// What a timer command does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// `WarnDeadline`.
+    Warn,
+    /// `BreachDeadline`.
+    Breach,
+    /// `Escalate` after a breach.
+    Escalate,
+}
+
+impl Kind {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Warn => "warn",
+            Self::Breach => "breach",
+            Self::Escalate => "escalate",
+        }
+    }
+}
+
+/// The command id of `kind` for the deadline (`stage`, `deadline`) of `case`.
+pub fn timer_command_id(
+    case: CaseId,
+    stage: DeadlineStage,
+    deadline: Timestamp,
+    kind: Kind,
+) -> u128 {
+    fnv1a_128(&[
+        b"supervision-timer",
+        case.to_string().as_bytes(),
+        stage.as_str().as_bytes(),
+        &deadline.as_millis().to_be_bytes(),
+        kind.as_str().as_bytes(),
+    ])
+}
+
+/// Records what due timers ask for.
+#[derive(Debug)]
+pub struct Ticker<S> {
+    cases: CaseStore<S>,
+    reference: Arc<ReferenceData>,
+    table: Arc<CaseTable>,
+    /// (case, stage, deadline, kind) this process has carried out; saves loading the case
+    /// again while the table has not caught up with the events written.
+    done: HashSet<(CaseId, DeadlineStage, Timestamp, Kind)>,
+}
+
+impl<S: EventStore> Ticker<S> {
+    /// A ticker acting on cases in `store`, reading timers from `table`.
+    pub fn new(store: S, reference: Arc<ReferenceData>, table: Arc<CaseTable>) -> Self {
+        Self {
+            cases: CaseStore::new(store),
+            reference,
+            table,
+            done: HashSet::new(),
+        }
+    }
+
+    /// Ticks every `period` until `shutdown`.
+    pub async fn run(mut self, period: Duration, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut interval = tokio::time::interval(period);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                _ = interval.tick() => self.tick(timers::now()).await,
+            }
+        }
+        tracing::debug!("ticker stopped");
+    }
+
+    /// Records everything due at `now`.
+    pub async fn tick(&mut self, now: Timestamp) {
+        for (case, state) in self.table.with_deadlines() {
+            for timer in timers::running(&state, &self.reference) {
+                match timers::due(&state, &timer, now) {
+                    Due::Nothing => {}
+                    Due::Warn => {
+                        self.once(case, &timer, Kind::Warn, |_| {
+                            Ok(Command::WarnDeadline {
+                                stage: timer.stage,
+                                deadline: timer.deadline,
+                            })
+                        })
+                        .await;
+                    }
+                    Due::Breach => {
+                        let breached = self
+                            .once(case, &timer, Kind::Breach, |_| {
+                                Ok(Command::BreachDeadline {
+                                    stage: timer.stage,
+                                    deadline: timer.deadline,
+                                })
+                            })
+                            .await;
+                        if breached {
+                            self.escalate(case, &timer).await;
+                        }
+                    }
+                }
+            }
+            // A breach recorded before a restart whose escalation was not: escalate now (the
+            // command id makes this a no-op if it was).
+            for timer in timers::running(&state, &self.reference) {
+                let key = (timer.stage, timer.deadline);
+                if state.deadline_breaches.contains(&key) {
+                    self.escalate(case, &timer).await;
+                }
+            }
+        }
+    }
+
+    async fn escalate(&mut self, case: CaseId, timer: &Timer) {
+        self.once(case, timer, Kind::Escalate, |state: &CaseState| {
+            timers::escalation_target(state)
+                .map(|to| Command::Escalate { to })
+                .ok_or(DomainError::EscalationLimit {
+                    level: state.escalation_level,
+                })
+        })
+        .await;
+    }
+
+    /// Executes the command `make` builds for `kind` of `timer`, once. True when it is
+    /// recorded (now or before) or cannot ever be; false when it should be tried next tick.
+    async fn once(
+        &mut self,
+        case: CaseId,
+        timer: &Timer,
+        kind: Kind,
+        make: impl Fn(&CaseState) -> Result<Command, DomainError>,
+    ) -> bool {
+        let key = (case, timer.stage, timer.deadline, kind);
+        if self.done.contains(&key) {
+            return true;
+        }
+        let command_id = timer_command_id(case, timer.stage, timer.deadline, kind);
+        let context = CommandContext {
+            command_id,
+            actor: TIMER_ACTOR.to_owned(),
+            correlation_id: Some(command_id),
+            causation_id: None,
+        };
+        let executed = self
+            .cases
+            .execute(case, &context, |state| make(state).map_err(CaseError::from))
+            .await;
+        match executed {
+            Ok(executed) => {
+                if !executed.repeated && !executed.events.is_empty() {
+                    tracing::info!(
+                        case = %case,
+                        stage = timer.stage.as_str(),
+                        kind = kind.as_str(),
+                        version = executed.version,
+                        "deadline action recorded"
+                    );
+                }
+                self.done.insert(key);
+                true
+            }
+            Err(CaseError::Domain(error)) => {
+                // The case moved on (accepted, resolved, closed) or cannot climb further.
+                tracing::debug!(case = %case, kind = kind.as_str(), %error, "deadline action skipped");
+                self.done.insert(key);
+                true
+            }
+            Err(error) => {
+                tracing::warn!(case = %case, kind = kind.as_str(), %error, "deadline action failed; trying again");
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Deadline timers derived from case state: which deadlines run, when each warns and breaches,
+//! where a breach escalates to, and the colour of a case at a given time.
+//!
+//! Nothing here is stored: timers are a function of the folded case state and the SLA policy,
+//! so rebuilding the state from the store log rebuilds every timer.
+
+use gridcase_config::ReferenceData;
+use gridcase_domain::{
+    CaseState, CaseStatus, DeadlineStage, GridCode, Location, Priority, Timestamp,
+};
+
+/// One running deadline of a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Timer {
+    /// Which deadline.
+    pub stage: DeadlineStage,
+    /// When it falls due.
+    pub deadline: Timestamp,
+    /// When it warns: `reported_at + warn_at × (deadline − reported_at)`.
+    pub warn_at: Timestamp,
+}
+
+/// What a timer asks for at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// Nothing yet.
+    Nothing,
+    /// The warning point passed and no warning is recorded.
+    Warn,
+    /// The deadline passed and no breach is recorded.
+    Breach,
+}
+
+/// The deadlines of `state` that are running: accept while dispatched, resolve while
+/// dispatched or accepted. A closed, resolved, merged, rejected or returned case has none.
+pub fn running(state: &CaseState, reference: &ReferenceData) -> Vec<Timer> {
+    let Some(reported_at) = state.reported_at else {
+        return Vec::new();
+    };
+    let warn_fraction = reference
+        .sla_for(
+            state.priority.unwrap_or(Priority::Normal),
+            state.category.as_ref(),
+        )
+        .warn_at;
+    let timer = |stage, deadline: Timestamp| Timer {
+        stage,
+        deadline,
+        warn_at: warn_point(reported_at, deadline, warn_fraction),
+    };
+    let mut timers = Vec::new();
+    match state.status {
+        Some(CaseStatus::Dispatched) => {
+            if let Some(deadline) = state.accept_deadline {
+                timers.push(timer(DeadlineStage::Accept, deadline));
+            }
+            if let Some(deadline) = state.resolve_deadline {
+                timers.push(timer(DeadlineStage::Resolve, deadline));
+            }
+        }
+        Some(CaseStatus::Accepted) => {
+            if let Some(deadline) = state.resolve_deadline {
+                timers.push(timer(DeadlineStage::Resolve, deadline));
+            }
+        }
+        _ => {}
+    }
+    timers
+}
+
+/// `reported_at + fraction × (deadline − reported_at)`, rounded down to the millisecond.
+pub fn warn_point(reported_at: Timestamp, deadline: Timestamp, fraction: f64) -> Timestamp {
+    let span = deadline.millis_since(&reported_at).max(0);
+    let fraction = fraction.clamp(0.0, 1.0);
+    // Spans are far below 2^52 ms, so the f64 round trip is exact enough.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+    let offset = (span as f64 * fraction).floor() as i64;
+    reported_at.plus_millis(offset)
+}
+
+/// What `timer` of `state` asks for at `now`, given what is already recorded.
+pub fn due(state: &CaseState, timer: &Timer, now: Timestamp) -> Due {
+    let key = (timer.stage, timer.deadline);
+    if now >= timer.deadline && !state.deadline_breaches.contains(&key) {
+        Due::Breach
+    } else if now >= timer.warn_at
+        && now < timer.deadline
+        && !state.deadline_warnings.contains(&key)
+        && !state.deadline_breaches.contains(&key)
+    {
+        Due::Warn
+    } else {
+        Due::Nothing
+    }
+}
+
+/// Where a breach escalates `state` to: one level further up the grid hierarchy than the last
+/// escalation (level `escalation_level + 1` above the case's grid), or `None` once the district
+/// has been reached or the case has no grid.
+pub fn escalation_target(state: &CaseState) -> Option<GridCode> {
+    let grid = state.location.as_ref().and_then(Location::grid)?;
+    grid.ancestors()
+        .get(usize::from(state.escalation_level))
+        .copied()
+}
+
+/// A case's standing against its deadlines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Colour {
+    /// Nothing near, past, warned or breached.
+    Green,
+    /// Warned (or at a warning point), not breached.
+    Yellow,
+    /// Breached (or past a running deadline).
+    Red,
+}
+
+/// The colour of `state` at `now`: red if a breach is recorded or a running deadline has
+/// passed; yellow if a warning is recorded or a running deadline reached its warning point;
+/// green otherwise.
+pub fn colour(state: &CaseState, reference: &ReferenceData, now: Timestamp) -> Colour {
+    let timers = running(state, reference);
+    if !state.deadline_breaches.is_empty() || timers.iter().any(|t| now >= t.deadline) {
+        Colour::Red
+    } else if !state.deadline_warnings.is_empty() || timers.iter().any(|t| now >= t.warn_at) {
+        Colour::Yellow
+    } else {
+        Colour::Green
+    }
+}
+
+/// The current time as a domain timestamp.
+pub fn now() -> Timestamp {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    Timestamp::from_millis(i64::try_from(millis).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: i64) -> Timestamp {
+        Timestamp::from_millis(ms)
+    }
+
+    #[test]
+    fn warn_point_is_the_fraction_of_the_span() {
+        assert_eq!(warn_point(at(1_000), at(2_000), 0.75), at(1_750));
+        assert_eq!(warn_point(at(1_000), at(2_000), 0.0), at(1_000));
+        assert_eq!(warn_point(at(1_000), at(2_000), 1.5), at(2_000));
+    }
+
+    #[test]
+    fn due_follows_time_and_what_is_recorded() {
+        let timer = Timer {
+            stage: DeadlineStage::Accept,
+            deadline: at(2_000),
+            warn_at: at(1_500),
+        };
+        let mut state = CaseState::default();
+        assert_eq!(due(&state, &timer, at(1_499)), Due::Nothing);
+        assert_eq!(due(&state, &timer, at(1_500)), Due::Warn);
+        state
+            .deadline_warnings
+            .push((DeadlineStage::Accept, at(2_000)));
+        assert_eq!(due(&state, &timer, at(1_600)), Due::Nothing);
+        assert_eq!(due(&state, &timer, at(2_000)), Due::Breach);
+        state
+            .deadline_breaches
+            .push((DeadlineStage::Accept, at(2_000)));
+        assert_eq!(due(&state, &timer, at(9_000)), Due::Nothing);
+    }
+
+    #[test]
+    fn escalation_climbs_one_level_at_a_time_and_stops_at_the_district() {
+        let grid = GridCode::parse("330102-001-001-001").unwrap();
+        let mut state = CaseState {
+            location: Some(Location::new(Some(grid), None, None).unwrap()),
+            ..CaseState::default()
+        };
+        let expected = grid.ancestors();
+        for (level, target) in expected.iter().enumerate() {
+            state.escalation_level = u8::try_from(level).unwrap();
+            assert_eq!(escalation_target(&state).as_ref(), Some(target));
+        }
+        state.escalation_level = u8::try_from(expected.len()).unwrap();
+        assert_eq!(escalation_target(&state), None);
+        assert_eq!(escalation_target(&CaseState::default()), None);
+    }
+}

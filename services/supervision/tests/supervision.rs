@@ -1,0 +1,546 @@
+//! The supervision service against a real nats-server and a real sled store (in-process):
+//! cases are reported, triaged and dispatched through the case store with deadlines a moment
+//! ahead; the service warns, breaches and escalates them, and supervisors act over gRPC.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use gridcase_bus::StoreClient;
+use gridcase_casestore::{fnv1a_128, CaseStore, CommandContext, LoadedCase};
+use gridcase_domain::{
+    Address, Assignee, CaseId, CaseState, CategoryCode, Channel, Command, DeadlineStage,
+    DepartmentCode, Description, Event, GridCode, Location, Note, Phone, Priority, Reporter, Route,
+    Timestamp, TrackingCode,
+};
+use gridcase_eventstore::EventStore;
+use gridcase_proto::supervision::v1::supervision_client::SupervisionClient;
+use gridcase_proto::supervision::v1::{
+    ApprovePostponementRequest, Colour, GetCaseColourRequest, RefusePostponementRequest,
+    UrgeCaseRequest,
+};
+use gridcase_server::auth::{BearerToken, Secret, TokenTable};
+use gridcase_store::RelayMode;
+use gridcase_supervision::{SupervisionConfig, TIMER_ACTOR};
+use gridcase_testkit::{InProcessStore, Sandbox};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel as GrpcChannel;
+use tonic::Code;
+
+const WAIT: Duration = Duration::from_secs(30);
+const GRID: &str = "330102-001-001-001";
+/// 燃气井盖 (gas manhole cover), owned by the gas company.
+const GAS_CATEGORY: &str = "BJ-01-05";
+const HOUR_MS: i64 = 3_600_000;
+
+type Client = SupervisionClient<InterceptedService<GrpcChannel, BearerToken>>;
+
+const CALLERS: &[(&str, &str)] = &[
+    ("sup", "supervisor:sup-1"),
+    ("admin", "admin:root-1"),
+    ("operator", "operator:op-1"),
+    ("gas", "department:gas:clerk-1"),
+];
+
+fn token_of(who: &str) -> String {
+    format!("test-token-for-{who}-0001")
+}
+
+fn tokens() -> TokenTable {
+    let entries: Vec<String> = CALLERS
+        .iter()
+        .map(|(who, caller)| format!("{}={caller}", token_of(who)))
+        .collect();
+    TokenTable::from_env_value(&entries.join(",")).unwrap()
+}
+
+fn config_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config")
+}
+
+fn now() -> Timestamp {
+    gridcase_supervision::timers::now()
+}
+
+fn gas() -> Assignee {
+    Assignee::Department(DepartmentCode::parse("gas").unwrap())
+}
+
+struct Running {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), String>>,
+    channel: GrpcChannel,
+}
+
+struct Harness {
+    sandbox: Sandbox,
+    store: Option<InProcessStore>,
+    service: Option<Running>,
+    cases: CaseStore<StoreClient>,
+    next_case: u128,
+    next_command: u128,
+}
+
+impl Harness {
+    async fn start(salt: u128) -> Self {
+        let sandbox = Sandbox::start();
+        let store = sandbox
+            .start_store(&sandbox.path("store"), RelayMode::On)
+            .await;
+        let cases = CaseStore::new(sandbox.store_client().await);
+        let mut harness = Self {
+            sandbox,
+            store: Some(store),
+            service: None,
+            cases,
+            next_case: salt << 64,
+            next_command: 0,
+        };
+        harness.start_service().await;
+        harness
+    }
+
+    async fn start_service(&mut self) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let nats = self.sandbox.connect().await;
+        let config = SupervisionConfig {
+            tick: Duration::from_millis(50),
+            ..SupervisionConfig::new(config_dir(), tokens())
+        };
+        let task = tokio::spawn(async move {
+            gridcase_supervision::run(config, nats, listener, async move {
+                let _ = stopped.await;
+            })
+            .await
+            .map_err(|e| e.to_string())
+        });
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .expect("connecting to the supervision service");
+        self.service = Some(Running {
+            stop,
+            task,
+            channel,
+        });
+    }
+
+    async fn stop_service(&mut self) {
+        let running = self.service.take().expect("service is running");
+        let _ = running.stop.send(());
+        running.task.await.unwrap().unwrap();
+    }
+
+    fn client_as(&self, who: &str) -> Client {
+        let channel = self
+            .service
+            .as_ref()
+            .expect("service is running")
+            .channel
+            .clone();
+        let token = BearerToken::new(&Secret::new(token_of(who))).unwrap();
+        SupervisionClient::with_interceptor(channel, token)
+    }
+
+    async fn events(&self) -> u64 {
+        self.cases.store().stats().await.unwrap().events
+    }
+
+    async fn shut_down(mut self) {
+        if self.service.is_some() {
+            self.stop_service().await;
+        }
+        if let Some(store) = self.store.take() {
+            store.stop().await;
+        }
+    }
+
+    async fn record(&mut self, case: CaseId, command: Command) -> CaseState {
+        self.next_command += 1;
+        let command_id = fnv1a_128(&[
+            b"test",
+            &self.next_case.to_be_bytes(),
+            &self.next_command.to_be_bytes(),
+        ]);
+        let context = CommandContext {
+            command_id,
+            actor: "operator:test".into(),
+            correlation_id: None,
+            causation_id: None,
+        };
+        self.cases
+            .execute(case, &context, |_| Ok(command.clone()))
+            .await
+            .unwrap()
+            .state
+    }
+
+    /// A gas case reported now and dispatched to the gas company with the accept deadline
+    /// `accept_in_ms` and the resolve deadline `resolve_in_ms` from now.
+    async fn dispatched_case(&mut self, accept_in_ms: i64, resolve_in_ms: i64) -> CaseId {
+        self.next_case += 1;
+        let case = CaseId::from_u128(self.next_case);
+        let reported_at = now();
+        self.record(
+            case,
+            Command::Report {
+                case_id: case,
+                tracking_code: TrackingCode::from_u64(self.next_case as u64),
+                channel: Channel::Hotline,
+                reporter: Reporter {
+                    name: None,
+                    phone: Some(Phone::parse("13812345678").unwrap()),
+                },
+                location: Location::new(
+                    Some(GridCode::parse(GRID).unwrap()),
+                    Some(Address::parse("涌金路 12 号门口").unwrap()),
+                    None,
+                )
+                .unwrap(),
+                description: Description::parse("井盖缺失，有人掉进去的危险").unwrap(),
+                category: None,
+                media: vec![],
+                reported_at,
+            },
+        )
+        .await;
+        self.record(
+            case,
+            Command::Triage {
+                category: CategoryCode::parse(GAS_CATEGORY).unwrap(),
+                priority: Priority::Urgent,
+                route: Route::Department {
+                    department: DepartmentCode::parse("gas").unwrap(),
+                },
+                triaged_by: None,
+            },
+        )
+        .await;
+        self.record(
+            case,
+            Command::Dispatch {
+                assignee: gas(),
+                participants: vec![],
+                accept_deadline: Some(reported_at.plus_millis(accept_in_ms)),
+                resolve_deadline: Some(reported_at.plus_millis(resolve_in_ms)),
+            },
+        )
+        .await;
+        case
+    }
+
+    async fn wait_for(
+        &self,
+        case: CaseId,
+        what: &str,
+        done: impl Fn(&LoadedCase) -> bool,
+    ) -> LoadedCase {
+        let started = Instant::now();
+        loop {
+            let loaded = self.cases.load(case).await.unwrap();
+            if done(&loaded) {
+                return loaded;
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "case {case}: {what} did not happen in time: {:?}",
+                loaded.state
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+fn count(loaded: &LoadedCase, is: impl Fn(&Event) -> bool) -> usize {
+    loaded.timeline.iter().filter(|e| is(&e.event)).count()
+}
+
+fn is_warned(event: &Event) -> bool {
+    matches!(event, Event::DeadlineWarned(w) if w.stage == DeadlineStage::Accept)
+}
+
+fn is_breached(event: &Event) -> bool {
+    matches!(event, Event::DeadlineBreached(b) if b.stage == DeadlineStage::Accept)
+}
+
+fn is_escalated(event: &Event) -> bool {
+    matches!(event, Event::CaseEscalated(_))
+}
+
+fn parent_grid() -> GridCode {
+    GridCode::parse(GRID).unwrap().parent().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_passed_accept_deadline_is_warned_breached_and_escalated() {
+    let mut h = Harness::start(1).await;
+    let case = h.dispatched_case(1_500, 10 * HOUR_MS).await;
+    let colour = h
+        .client_as("operator")
+        .get_case_colour(GetCaseColourRequest {
+            case_id: case.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(colour.colour(), Colour::Green);
+    assert!(colour.accept_deadline_ms > 0);
+
+    let loaded = h
+        .wait_for(case, "escalation", |l| count(l, is_escalated) == 1)
+        .await;
+    let kinds: Vec<usize> = loaded
+        .timeline
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| is_warned(&e.event) || is_breached(&e.event) || is_escalated(&e.event))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(kinds.len(), 3, "{:?}", loaded.timeline);
+    assert!(is_warned(&loaded.timeline[kinds[0]].event));
+    assert!(is_breached(&loaded.timeline[kinds[1]].event));
+    assert!(is_escalated(&loaded.timeline[kinds[2]].event));
+    for index in kinds {
+        assert_eq!(loaded.timeline[index].actor.as_deref(), Some(TIMER_ACTOR));
+    }
+    assert_eq!(loaded.state.escalation_level, 1);
+    assert_eq!(loaded.state.escalated_to, Some(parent_grid()));
+
+    let colour = h
+        .client_as("sup")
+        .get_case_colour(GetCaseColourRequest {
+            case_id: case.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(colour.colour(), Colour::Red);
+    assert_eq!(colour.breaches, 1);
+    assert_eq!(colour.escalation_level, 1);
+    h.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn accepting_before_the_deadline_prevents_the_breach() {
+    let mut h = Harness::start(2).await;
+    let accepted = h.dispatched_case(1_200, 10 * HOUR_MS).await;
+    h.record(accepted, Command::Accept { by: gas() }).await;
+    // A second case with the same deadline shows the ticker did pass it.
+    let ignored = h.dispatched_case(1_200, 10 * HOUR_MS).await;
+    h.wait_for(ignored, "escalation", |l| count(l, is_escalated) == 1)
+        .await;
+    let loaded = h.cases.load(accepted).await.unwrap();
+    assert_eq!(count(&loaded, is_breached), 0);
+    assert_eq!(count(&loaded, is_escalated), 0);
+    assert_eq!(loaded.state.escalation_level, 0);
+    h.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deadline_passing_while_stopped_is_breached_once_after_restart() {
+    let mut h = Harness::start(3).await;
+    let case = h.dispatched_case(1_500, 10 * HOUR_MS).await;
+    h.stop_service().await;
+    let before = h.cases.load(case).await.unwrap();
+    assert_eq!(count(&before, is_breached), 0);
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+
+    h.start_service().await;
+    h.wait_for(case, "escalation", |l| count(l, is_escalated) == 1)
+        .await;
+    // Restart once more and let several ticks pass: nothing is recorded again.
+    h.stop_service().await;
+    h.start_service().await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let loaded = h.cases.load(case).await.unwrap();
+    assert_eq!(count(&loaded, is_breached), 1, "{:?}", loaded.timeline);
+    assert_eq!(count(&loaded, is_escalated), 1, "{:?}", loaded.timeline);
+    assert!(count(&loaded, is_warned) <= 1);
+    assert_eq!(loaded.state.escalation_level, 1);
+    h.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn supervisors_urge_and_decide_postponements() {
+    let mut h = Harness::start(4).await;
+    let case = h.dispatched_case(HOUR_MS, 10 * HOUR_MS).await;
+    h.record(case, Command::Accept { by: gas() }).await;
+
+    let reply = h
+        .client_as("sup")
+        .urge_case(UrgeCaseRequest {
+            case_id: case.to_string(),
+            note: "请尽快处理".into(),
+            request_id: "urge-1".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!reply.repeated);
+    let again = h
+        .client_as("sup")
+        .urge_case(UrgeCaseRequest {
+            case_id: case.to_string(),
+            note: "请尽快处理".into(),
+            request_id: "urge-1".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(again.repeated);
+    let state = h.cases.load(case).await.unwrap().state;
+    assert_eq!(state.urge_count, 1);
+
+    let until = state.resolve_deadline.unwrap().plus_millis(HOUR_MS);
+    h.record(
+        case,
+        Command::RequestPostponement {
+            by: gas(),
+            until,
+            reason: Note::parse("需要调配设备").unwrap(),
+        },
+    )
+    .await;
+    h.client_as("sup")
+        .approve_postponement(ApprovePostponementRequest {
+            case_id: case.to_string(),
+            request_id: "approve-1".into(),
+        })
+        .await
+        .unwrap();
+    let state = h.cases.load(case).await.unwrap().state;
+    assert_eq!(state.resolve_deadline, Some(until));
+    assert!(state.pending_postponement.is_none());
+
+    h.record(
+        case,
+        Command::RequestPostponement {
+            by: gas(),
+            until: until.plus_millis(HOUR_MS),
+            reason: Note::parse("还需要更多时间").unwrap(),
+        },
+    )
+    .await;
+    h.client_as("admin")
+        .refuse_postponement(RefusePostponementRequest {
+            case_id: case.to_string(),
+            reason: "期限已够".into(),
+            request_id: "refuse-1".into(),
+        })
+        .await
+        .unwrap();
+    let state = h.cases.load(case).await.unwrap().state;
+    assert_eq!(state.resolve_deadline, Some(until));
+    assert!(state.pending_postponement.is_none());
+    h.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_requests_are_refused_without_writing() {
+    let mut h = Harness::start(5).await;
+    let case = h.dispatched_case(HOUR_MS, 10 * HOUR_MS).await;
+    let unknown = CaseId::from_u128(0xdead_beef);
+    let events = h.events().await;
+
+    let urge = |case_id: String, note: &str| UrgeCaseRequest {
+        case_id,
+        note: note.into(),
+        request_id: "r-1".into(),
+    };
+    let cases: Vec<(&str, &str, UrgeCaseRequest, Code, &str)> = vec![
+        (
+            "bad case id",
+            "sup",
+            urge("nope".into(), "快"),
+            Code::InvalidArgument,
+            "case_id",
+        ),
+        (
+            "empty note",
+            "sup",
+            urge(case.to_string(), ""),
+            Code::InvalidArgument,
+            "note",
+        ),
+        (
+            "unknown case",
+            "sup",
+            urge(unknown.to_string(), "快"),
+            Code::NotFound,
+            "",
+        ),
+        (
+            "department",
+            "gas",
+            urge(case.to_string(), "快"),
+            Code::PermissionDenied,
+            "",
+        ),
+        (
+            "operator",
+            "operator",
+            urge(case.to_string(), "快"),
+            Code::PermissionDenied,
+            "",
+        ),
+    ];
+    for (name, who, request, code, field) in cases {
+        let status = h.client_as(who).urge_case(request).await.unwrap_err();
+        assert_eq!(status.code(), code, "{name}: {status:?}");
+        assert!(status.message().contains(field), "{name}: {status:?}");
+    }
+    let status = h
+        .client_as("sup")
+        .approve_postponement(ApprovePostponementRequest {
+            case_id: case.to_string(),
+            request_id: "a-1".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    let status = h
+        .client_as("sup")
+        .refuse_postponement(RefusePostponementRequest {
+            case_id: case.to_string(),
+            reason: String::new(),
+            request_id: "f-1".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("reason"));
+    let status = h
+        .client_as("sup")
+        .approve_postponement(ApprovePostponementRequest {
+            case_id: case.to_string(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("request_id"));
+    let status = h
+        .client_as("sup")
+        .get_case_colour(GetCaseColourRequest {
+            case_id: unknown.to_string(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    let status = h
+        .client_as("gas")
+        .get_case_colour(GetCaseColourRequest {
+            case_id: case.to_string(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+
+    assert_eq!(h.events().await, events);
+    h.shut_down().await;
+}
