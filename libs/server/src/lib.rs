@@ -82,6 +82,26 @@ pub fn store_error_code(error: &StoreError) -> Code {
     }
 }
 
+/// The gRPC status for a failure to act on or read a case: the one table every service
+/// uses. Domain refusals are the caller's problem (FAILED_PRECONDITION), except invalid input
+/// (INVALID_ARGUMENT), an unknown case (NOT_FOUND) and acting on someone else's case
+/// (PERMISSION_DENIED).
+pub fn case_status(error: &gridcase_casestore::CaseError) -> Status {
+    use gridcase_casestore::CaseError;
+    use gridcase_domain::DomainError;
+    match error {
+        CaseError::Store(e) => store_status(e),
+        CaseError::Domain(DomainError::Validation(e)) => Status::invalid_argument(e.to_string()),
+        CaseError::Domain(e @ DomainError::CaseDoesNotExist) => Status::not_found(e.to_string()),
+        CaseError::Domain(e @ DomainError::NotAssignee { .. }) => {
+            Status::permission_denied(e.to_string())
+        }
+        CaseError::Domain(e) => Status::failed_precondition(e.to_string()),
+        e @ CaseError::Contended { .. } => Status::aborted(e.to_string()),
+        e @ CaseError::Decode { .. } => Status::internal(e.to_string()),
+    }
+}
+
 /// A store error as a gRPC status carrying the store's message.
 pub fn store_status(error: &StoreError) -> Status {
     Status::new(store_error_code(error), error.to_string())

@@ -1,8 +1,8 @@
 //! Why a department's request failed, and the one table that maps each reason to a gRPC code.
 
 use gridcase_casestore::CaseError;
-use gridcase_domain::{DomainError, ValidationError};
-use gridcase_server::store_status;
+use gridcase_domain::ValidationError;
+use gridcase_server::case_status;
 use tonic::Status;
 
 /// A request field that is missing or breaks a rule.
@@ -46,19 +46,7 @@ impl DispatchError {
     pub fn to_status(&self) -> Status {
         match self {
             Self::Invalid(e) => Status::invalid_argument(e.to_string()),
-            Self::Case(CaseError::Store(e)) => store_status(e),
-            Self::Case(CaseError::Domain(DomainError::Validation(e))) => {
-                Status::invalid_argument(e.to_string())
-            }
-            Self::Case(CaseError::Domain(e @ DomainError::CaseDoesNotExist)) => {
-                Status::not_found(e.to_string())
-            }
-            Self::Case(CaseError::Domain(e @ DomainError::NotAssignee { .. })) => {
-                Status::permission_denied(e.to_string())
-            }
-            Self::Case(CaseError::Domain(e)) => Status::failed_precondition(e.to_string()),
-            Self::Case(e @ CaseError::Contended { .. }) => Status::aborted(e.to_string()),
-            Self::Case(e @ CaseError::Decode { .. }) => Status::internal(e.to_string()),
+            Self::Case(e) => case_status(e),
         }
     }
 }
@@ -72,6 +60,7 @@ impl From<DispatchError> for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gridcase_domain::DomainError;
     use gridcase_domain::{Assignee, CaseId, CaseStatus, DepartmentCode};
     use gridcase_eventstore::StoreError;
     use tonic::Code;

@@ -1,9 +1,9 @@
 //! Why a request failed, and the one table that maps each reason to a gRPC code.
 
 use gridcase_casestore::CaseError;
-use gridcase_domain::{DomainError, ValidationError};
+use gridcase_domain::ValidationError;
 use gridcase_eventstore::StoreError;
-use gridcase_server::store_status;
+use gridcase_server::{case_status, store_status};
 use tonic::Status;
 
 /// A request field that is missing or breaks a rule.
@@ -50,16 +50,8 @@ impl EvaluationError {
     pub fn to_status(&self) -> Status {
         match self {
             Self::Invalid(e) => Status::invalid_argument(e.to_string()),
-            Self::Store(e) | Self::Case(CaseError::Store(e)) => store_status(e),
-            Self::Case(CaseError::Domain(DomainError::Validation(e))) => {
-                Status::invalid_argument(e.to_string())
-            }
-            Self::Case(CaseError::Domain(e @ DomainError::CaseDoesNotExist)) => {
-                Status::not_found(e.to_string())
-            }
-            Self::Case(CaseError::Domain(e)) => Status::failed_precondition(e.to_string()),
-            Self::Case(e @ CaseError::Contended { .. }) => Status::aborted(e.to_string()),
-            Self::Case(e @ CaseError::Decode { .. }) => Status::internal(e.to_string()),
+            Self::Store(e) => store_status(e),
+            Self::Case(e) => case_status(e),
         }
     }
 }
@@ -74,6 +66,7 @@ impl From<EvaluationError> for Status {
 mod tests {
     use super::*;
     use gridcase_domain::CaseStatus;
+    use gridcase_domain::DomainError;
     use tonic::Code;
 
     #[test]

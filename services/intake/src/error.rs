@@ -1,9 +1,8 @@
 //! Why an intake request failed, and the one table that maps each reason to a gRPC code.
 
 use gridcase_casestore::CaseError;
-use gridcase_domain::DomainError;
 use gridcase_eventstore::StoreError;
-use gridcase_server::store_status;
+use gridcase_server::{case_status, store_status};
 use tonic::{Code, Status};
 
 use crate::report::InvalidInput;
@@ -49,14 +48,9 @@ impl IntakeError {
             Self::Invalid(e) => Status::invalid_argument(e.to_string()),
             Self::NotFound(message) => Status::not_found(message.clone()),
             Self::PermissionDenied(message) => Status::permission_denied(message.clone()),
-            Self::Case(CaseError::Store(e)) | Self::Store(e) => store_status(e),
-            Self::Case(CaseError::Domain(DomainError::Validation(e))) => {
-                Status::invalid_argument(e.to_string())
-            }
-            Self::Case(CaseError::Domain(e)) => Status::failed_precondition(e.to_string()),
-            Self::Case(e @ CaseError::Contended { .. }) => Status::aborted(e.to_string()),
+            Self::Store(e) => store_status(e),
+            Self::Case(e) => case_status(e),
             Self::NoFreeTrackingCode { .. } => Status::new(Code::Aborted, self.to_string()),
-            Self::Case(e @ CaseError::Decode { .. }) => Status::internal(e.to_string()),
             Self::BadReservation { .. } => Status::internal(self.to_string()),
         }
     }
@@ -71,6 +65,7 @@ impl From<IntakeError> for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gridcase_domain::DomainError;
     use gridcase_domain::{CaseId, CaseStatus, ValidationError};
 
     #[test]

@@ -14,7 +14,7 @@ use gridcase_eventstore::EventStore;
 use gridcase_proto::supervision::v1 as pb;
 use gridcase_proto::supervision::v1::supervision_server::{Supervision, SupervisionServer};
 use gridcase_server::auth::{require, Authenticator, Caller, RoleKind, TokenTable};
-use gridcase_server::store_status;
+use gridcase_server::case_status;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
@@ -42,18 +42,6 @@ pub fn routes<S: EventStore>(
         SupervisionApi::new(store, reference),
         Authenticator::new(tokens),
     ))
-}
-
-/// The gRPC status for a failure to act on or read a case.
-pub fn case_status(error: &CaseError) -> Status {
-    match error {
-        CaseError::Store(e) => store_status(e),
-        CaseError::Domain(DomainError::Validation(e)) => Status::invalid_argument(e.to_string()),
-        CaseError::Domain(e @ DomainError::CaseDoesNotExist) => Status::not_found(e.to_string()),
-        CaseError::Domain(e) => Status::failed_precondition(e.to_string()),
-        e @ CaseError::Contended { .. } => Status::aborted(e.to_string()),
-        e @ CaseError::Decode { .. } => Status::internal(e.to_string()),
-    }
 }
 
 fn case_id(text: &str) -> Result<CaseId, Status> {

@@ -3,7 +3,7 @@
 use gridcase_casestore::CaseError;
 use gridcase_domain::{DomainError, ValidationError};
 use gridcase_rules::RoutingError;
-use gridcase_server::store_status;
+use gridcase_server::case_status;
 use tonic::Status;
 
 /// Why a request failed.
@@ -43,13 +43,7 @@ impl TriageError {
             Self::Invalid { .. } => Status::invalid_argument(self.to_string()),
             Self::NotFound(_) => Status::not_found(self.to_string()),
             Self::NoRoute(_) => Status::failed_precondition(self.to_string()),
-            Self::Case(CaseError::Store(e)) => store_status(e),
-            Self::Case(CaseError::Domain(DomainError::Validation(e))) => {
-                Status::invalid_argument(e.to_string())
-            }
-            Self::Case(CaseError::Domain(e)) => Status::failed_precondition(e.to_string()),
-            Self::Case(e @ CaseError::Contended { .. }) => Status::aborted(e.to_string()),
-            Self::Case(e @ CaseError::Decode { .. }) => Status::internal(e.to_string()),
+            Self::Case(e) => case_status(e),
         }
     }
 }
