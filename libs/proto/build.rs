@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "gridcase/dispatch/v1/dispatch.proto",
     "gridcase/supervision/v1/supervision.proto",
     "gridcase/evaluation/v1/evaluation.proto",
+    "gridcase/query/v1/query.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

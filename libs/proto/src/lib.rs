@@ -56,3 +56,11 @@ pub mod evaluation {
         include!(concat!(env!("OUT_DIR"), "/gridcase.evaluation.v1.rs"));
     }
 }
+
+/// Query: case timelines, lists and boards.
+pub mod query {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/gridcase.query.v1.rs"));
+    }
+}

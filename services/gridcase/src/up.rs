@@ -10,6 +10,7 @@ use gridcase_dispatch::DispatchConfig;
 use gridcase_evaluation::EvaluationConfig;
 use gridcase_eventstore::EventStore;
 use gridcase_intake::IntakeConfig;
+use gridcase_query::QueryConfig;
 use gridcase_server::auth::TokenTable;
 use gridcase_store::StoreServiceConfig;
 use gridcase_supervision::SupervisionConfig;
@@ -75,6 +76,9 @@ pub struct UpArgs {
         default_value = "127.0.0.1:7106"
     )]
     evaluation_grpc: SocketAddr,
+    /// Address of the query gRPC API (case timelines, lists, boards).
+    #[arg(long, env = "GRIDCASE_QUERY_GRPC", default_value = "127.0.0.1:7107")]
+    query_grpc: SocketAddr,
     /// Directory of the reference data (grid hierarchy, categories, …); by default
     /// `deploy/config` in the current directory, else the one of the source tree it was built
     /// from.
@@ -189,10 +193,21 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     );
 
     let nats = gridcase_bus::connect(&nats_url).await?;
-    let evaluation_config = EvaluationConfig::new(&config, tokens);
+    let evaluation_config = EvaluationConfig::new(&config, tokens.clone());
     services.push(
         start("evaluation", args.evaluation_grpc, |listener, stopped| {
             gridcase_evaluation::run(evaluation_config, nats, listener, async move {
+                let _ = stopped.await;
+            })
+        })
+        .await?,
+    );
+
+    let nats = gridcase_bus::connect(&nats_url).await?;
+    let query_config = QueryConfig::new(&config, tokens);
+    services.push(
+        start("query", args.query_grpc, |listener, stopped| {
+            gridcase_query::run(query_config, nats, listener, async move {
                 let _ = stopped.await;
             })
         })
@@ -228,6 +243,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!(
         "  evaluation      grpc://{}  on-site checks, ratings, department indicators",
         args.evaluation_grpc
+    );
+    println!(
+        "  query           grpc://{}  case timelines, lists and boards",
+        args.query_grpc
     );
     println!(
         "  auth            {token_count} bearer tokens from {}{}",

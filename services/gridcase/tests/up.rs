@@ -24,6 +24,7 @@ async fn up_serves_stops_cleanly_and_leaves_a_sound_log() {
         "dispatch",
         "supervision",
         "evaluation",
+        "query",
     ];
     let ports: Vec<(&str, u16)> = services
         .iter()

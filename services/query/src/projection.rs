@@ -1,0 +1,238 @@
+//! The projections: every case's folded state, its reporter's masked phone and its timeline,
+//! built by following the store's global log from position 0 (history, then live).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use gridcase_casestore::decode;
+use gridcase_domain::{apply, CaseId, CaseState, CaseStatus, Event, Timestamp};
+use gridcase_eventstore::{EventStore, RecordedEvent};
+
+/// Longest pause between attempts to read the log while the store is unreachable.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
+
+/// How many events between two progress lines while rebuilding.
+const PROGRESS_EVERY: u64 = 10_000;
+
+/// One event of a case's timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The event type name.
+    pub event_type: String,
+    /// The loop stage.
+    pub stage: &'static str,
+    /// Who recorded it, if known.
+    pub actor: Option<String>,
+    /// When the store recorded it, milliseconds since the Unix epoch.
+    pub recorded_at_ms: i64,
+    /// A one-line summary.
+    pub summary: String,
+    /// Its position in the global log.
+    pub position: u64,
+}
+
+/// Everything the projection keeps of one case.
+#[derive(Debug, Clone, Default)]
+pub struct CaseView {
+    /// The folded state.
+    pub state: CaseState,
+    /// The reporter's phone, masked; `None` if none was given.
+    pub phone_masked: Option<String>,
+    /// Every event, oldest first.
+    pub timeline: Vec<Entry>,
+}
+
+impl CaseView {
+    /// True if the case is open and past a running deadline at `now`.
+    pub fn is_overdue(&self, now: Timestamp) -> bool {
+        let state = &self.state;
+        let passed = |deadline: Option<Timestamp>| deadline.is_some_and(|d| d < now);
+        match state.status {
+            Some(CaseStatus::Dispatched) => {
+                passed(state.accept_deadline) || passed(state.resolve_deadline)
+            }
+            Some(CaseStatus::Accepted) => passed(state.resolve_deadline),
+            _ => false,
+        }
+    }
+}
+
+/// A one-line summary of an event.
+pub fn summary(event: &Event) -> String {
+    match event {
+        Event::CaseReported(e) => {
+            let grid = e
+                .location
+                .grid()
+                .map_or_else(|| "no grid".to_owned(), |g| format!("grid {g}"));
+            format!("reported via {} ({grid})", e.channel)
+        }
+        Event::CaseTriaged(e) => format!(
+            "triaged as {} with priority {}, route {}",
+            e.category,
+            e.priority,
+            describe_route(&e.route)
+        ),
+        Event::CaseDispatched(e) => format!("dispatched to {}", e.assignee),
+        Event::CaseEscalated(e) => format!("escalated to level {} ({})", e.level, e.to),
+        other => words(other.type_name()),
+    }
+}
+
+/// `"CaseUrged"` → `"case urged"`.
+fn words(type_name: &str) -> String {
+    let mut out = String::with_capacity(type_name.len() + 4);
+    for (i, c) in type_name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A route in words, e.g. `"department gas"`.
+pub fn describe_route(route: &gridcase_domain::Route) -> String {
+    use gridcase_domain::Route;
+    match route {
+        Route::SelfHandle { worker } => format!("self-handled by worker {worker}"),
+        Route::Department { department } => format!("department {department}"),
+        Route::Joint { lead, participants } => {
+            let others: Vec<String> = participants.iter().map(ToString::to_string).collect();
+            format!("joint, led by {lead} with {}", others.join(", "))
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    cases: HashMap<CaseId, CaseView>,
+    next_position: u64,
+}
+
+/// Every case's view, shared between the follower and the gRPC service.
+#[derive(Debug, Default)]
+pub struct Projections {
+    inner: RwLock<Inner>,
+}
+
+impl Projections {
+    /// Empty projections.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The position of the next event to fold: every event below it is reflected.
+    pub fn next_position(&self) -> u64 {
+        self.read(|inner| inner.next_position)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Inner) -> T) -> T {
+        f(&self.inner.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// A copy of one case's view and the position it reflects.
+    pub fn case(&self, case: CaseId) -> (Option<CaseView>, u64) {
+        self.read(|inner| (inner.cases.get(&case).cloned(), inner.next_position))
+    }
+
+    /// Runs `f` over every reported case, with the position they reflect.
+    pub fn scan<T>(&self, f: impl FnOnce(&mut dyn Iterator<Item = &CaseView>) -> T) -> (T, u64) {
+        self.read(|inner| {
+            let mut views = inner.cases.values().filter(|v| v.state.exists());
+            (f(&mut views), inner.next_position)
+        })
+    }
+
+    /// Folds one recorded event; other streams and undecodable events only move the position.
+    pub fn fold(&self, record: &RecordedEvent) {
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        if let Ok(case) = CaseId::parse(&record.stream_id) {
+            match decode(case, record) {
+                Ok(event) => {
+                    let view = inner.cases.entry(case).or_default();
+                    if let Event::CaseReported(reported) = &event {
+                        view.phone_masked = reported.reporter.phone.as_ref().map(|p| p.masked());
+                    }
+                    view.timeline.push(Entry {
+                        event_type: event.type_name().to_owned(),
+                        stage: event.stage(),
+                        actor: record.metadata.actor.clone(),
+                        recorded_at_ms: record.recorded_at_ms,
+                        summary: summary(&event),
+                        position: record.position,
+                    });
+                    view.state = apply(std::mem::take(&mut view.state), &event);
+                }
+                Err(error) => {
+                    tracing::debug!(%error, event_type = %record.event_type, "not folded");
+                }
+            }
+        }
+        inner.next_position = inner.next_position.max(record.position + 1);
+    }
+}
+
+/// Folds the store's log into `projections` from their next position until `shutdown`,
+/// logging progress while rebuilding and retrying with backoff while the store is unreachable.
+pub async fn follow<S: EventStore>(
+    store: S,
+    projections: Arc<Projections>,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let head = store.watch_head();
+    // The head when we started, so "caught up" means the history is read even if the head
+    // watch has not heard from the store yet.
+    let start_head = match store.stats().await {
+        Ok(stats) => stats.events,
+        Err(error) => {
+            tracing::warn!(%error, "reading the store head");
+            0
+        }
+    };
+    let mut caught_up = false;
+    let mut last_logged = projections.next_position();
+    let mut subscription = store.subscribe_all(projections.next_position());
+    let mut delay = Duration::from_millis(50);
+    loop {
+        if !caught_up {
+            let head = start_head.max(*head.borrow());
+            let read = projections.next_position();
+            if read >= head {
+                caught_up = true;
+                tracing::info!(read, "projections caught up");
+            } else if read >= last_logged + PROGRESS_EVERY {
+                last_logged = read;
+                tracing::info!(read, head, "rebuilding projections");
+            }
+        }
+        let batch = tokio::select! {
+            () = &mut shutdown => break,
+            batch = subscription.next_batch() => batch,
+        };
+        match batch {
+            Ok(events) => {
+                delay = Duration::from_millis(50);
+                for event in &events {
+                    projections.fold(event);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?delay, "reading the store log");
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    () = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(MAX_RETRY_DELAY);
+            }
+        }
+    }
+    tracing::debug!("log follower stopped");
+}

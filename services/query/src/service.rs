@@ -1,0 +1,369 @@
+//! The gRPC `Query` service: a case's summary and timeline, filtered pages of cases and a
+//! board of counts per street and community, all read from the in-memory projections. Every
+//! reply carries `caught_up_to`, the log position below which every event is reflected, so a
+//! caller can wait for its own write.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use gridcase_config::ReferenceData;
+use gridcase_domain::{
+    Assignee, CaseId, CaseStatus, CategoryCode, DepartmentCode, GridCode, GridLevel, Route,
+    Timestamp,
+};
+use gridcase_proto::query::v1 as pb;
+use gridcase_proto::query::v1::query_server::{Query, QueryServer};
+use gridcase_server::auth::{require, Authenticator, RoleKind, TokenTable};
+use tonic::service::Routes;
+use tonic::{Request, Response, Status};
+
+use crate::projection::{describe_route, CaseView, Projections};
+
+/// The fully qualified gRPC service name, for health reporting.
+pub const SERVICE_NAME: &str = "gridcase.query.v1.Query";
+
+/// Who may read the projections.
+pub const READ_ROLES: &[RoleKind] = &[RoleKind::Operator, RoleKind::Supervisor, RoleKind::Admin];
+
+/// Page size when the request gives none.
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+
+/// Largest page size accepted.
+pub const MAX_PAGE_SIZE: usize = 200;
+
+/// The query API as routes for the shared gRPC server.
+pub fn routes(
+    projections: Arc<Projections>,
+    reference: Arc<ReferenceData>,
+    tokens: Arc<TokenTable>,
+) -> Routes {
+    Routes::new(QueryServer::with_interceptor(
+        QueryApi::new(projections, reference),
+        Authenticator::new(tokens),
+    ))
+}
+
+fn invalid(field: &str, reason: impl std::fmt::Display) -> Status {
+    Status::invalid_argument(format!("{field}: {reason}"))
+}
+
+/// The current time.
+pub fn now() -> Timestamp {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    Timestamp::from_millis(i64::try_from(millis).unwrap_or(i64::MAX))
+}
+
+/// The checked filters of a `ListCases` request.
+#[derive(Debug)]
+struct Filters {
+    status: Option<CaseStatus>,
+    grid: Option<GridCode>,
+    department: Option<DepartmentCode>,
+    category: Option<CategoryCode>,
+    overdue_only: bool,
+    now: Timestamp,
+}
+
+impl Filters {
+    fn parse(
+        request: &pb::ListCasesRequest,
+        reference: &ReferenceData,
+        now: Timestamp,
+    ) -> Result<Self, Status> {
+        let status = non_empty(&request.status)
+            .map(|s| CaseStatus::parse(s).map_err(|e| invalid("status", e.reason)))
+            .transpose()?;
+        let grid = non_empty(&request.grid_code)
+            .map(|s| GridCode::parse(s).map_err(|e| invalid("grid_code", e.reason)))
+            .transpose()?;
+        let department = non_empty(&request.department)
+            .map(|s| {
+                let code = DepartmentCode::parse(s).map_err(|e| invalid("department", e.reason))?;
+                match reference.department(&code) {
+                    Some(_) => Ok(code),
+                    None => Err(invalid(
+                        "department",
+                        format!("{s:?} is not a known department"),
+                    )),
+                }
+            })
+            .transpose()?;
+        let category = non_empty(&request.category)
+            .map(|s| {
+                let code = CategoryCode::parse(s).map_err(|e| invalid("category", e.reason))?;
+                match reference.category(&code) {
+                    Some(_) => Ok(code),
+                    None => Err(invalid(
+                        "category",
+                        format!("{s:?} is not a known category"),
+                    )),
+                }
+            })
+            .transpose()?;
+        Ok(Self {
+            status,
+            grid,
+            department,
+            category,
+            overdue_only: request.overdue_only,
+            now,
+        })
+    }
+
+    fn matches(&self, view: &CaseView) -> bool {
+        let state = &view.state;
+        if self.status.is_some() && state.status != self.status {
+            return false;
+        }
+        if let Some(grid) = &self.grid {
+            let inside = state
+                .location
+                .as_ref()
+                .and_then(|l| l.grid())
+                .is_some_and(|g| g.is_within(grid));
+            if !inside {
+                return false;
+            }
+        }
+        if let Some(department) = &self.department {
+            if !involves(view, department) {
+                return false;
+            }
+        }
+        if self.category.is_some() && state.category != self.category {
+            return false;
+        }
+        !self.overdue_only || view.is_overdue(self.now)
+    }
+}
+
+/// True if the case is routed or dispatched to `department`, as lead or participant.
+fn involves(view: &CaseView, department: &DepartmentCode) -> bool {
+    let state = &view.state;
+    let routed = match &state.route {
+        Some(Route::Department { department: d }) => d == department,
+        Some(Route::Joint { lead, participants }) => {
+            lead == department || participants.contains(department)
+        }
+        Some(Route::SelfHandle { .. }) | None => false,
+    };
+    routed
+        || matches!(&state.assignee, Some(Assignee::Department(d)) if d == department)
+        || state.participants.contains(department)
+}
+
+fn non_empty(text: &str) -> Option<&str> {
+    let text = text.trim();
+    (!text.is_empty()).then_some(text)
+}
+
+fn page_size(requested: u32) -> Result<usize, Status> {
+    match usize::try_from(requested) {
+        Ok(0) => Ok(DEFAULT_PAGE_SIZE),
+        Ok(n) if n <= MAX_PAGE_SIZE => Ok(n),
+        _ => Err(invalid(
+            "page_size",
+            format!("must be 1 to {MAX_PAGE_SIZE} (or 0 for {DEFAULT_PAGE_SIZE}), got {requested}"),
+        )),
+    }
+}
+
+fn page_offset(token: &str) -> Result<usize, Status> {
+    if token.is_empty() {
+        return Ok(0);
+    }
+    token
+        .strip_prefix("o")
+        .and_then(|n| n.parse::<usize>().ok())
+        .ok_or_else(|| invalid("page_token", "not a token from a previous reply"))
+}
+
+fn summary(view: &CaseView, now: Timestamp) -> pb::CaseSummary {
+    let state = &view.state;
+    pb::CaseSummary {
+        case_id: state.case_id.map(|c| c.to_string()).unwrap_or_default(),
+        status: state
+            .status
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        tracking_code: state
+            .tracking_code
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+        category: state
+            .category
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        priority: state.priority.map(|p| p.to_string()).unwrap_or_default(),
+        route: state.route.as_ref().map(describe_route).unwrap_or_default(),
+        assignee: state
+            .assignee
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        grid_code: grid_of(view).map(|g| g.to_string()).unwrap_or_default(),
+        reported_at_ms: state.reported_at.map_or(0, |t| t.as_millis()),
+        accept_deadline_ms: state.accept_deadline.map_or(0, |t| t.as_millis()),
+        resolve_deadline_ms: state.resolve_deadline.map_or(0, |t| t.as_millis()),
+        escalation_level: u32::from(state.escalation_level),
+        reporter_phone_masked: view.phone_masked.clone().unwrap_or_default(),
+        overdue: view.is_overdue(now),
+        version: state.version,
+    }
+}
+
+fn grid_of(view: &CaseView) -> Option<GridCode> {
+    view.state.location.as_ref().and_then(|l| l.grid())
+}
+
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// The query API over shared projections.
+#[derive(Debug)]
+pub struct QueryApi {
+    projections: Arc<Projections>,
+    reference: Arc<ReferenceData>,
+}
+
+impl QueryApi {
+    /// The API over `projections`, checking filters against `reference`.
+    pub fn new(projections: Arc<Projections>, reference: Arc<ReferenceData>) -> Self {
+        Self {
+            projections,
+            reference,
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Query for QueryApi {
+    #[tracing::instrument(skip_all)]
+    async fn get_case(
+        &self,
+        request: Request<pb::GetCaseRequest>,
+    ) -> Result<Response<pb::GetCaseReply>, Status> {
+        require(&request, "GetCase", READ_ROLES)?;
+        let text = &request.get_ref().case_id;
+        let case = CaseId::parse(text).map_err(|e| invalid("case_id", e.reason))?;
+        let (view, caught_up_to) = self.projections.case(case);
+        let view = view
+            .filter(|v| v.state.exists())
+            .ok_or_else(|| Status::not_found(format!("case {case} is not known")))?;
+        let timeline = view
+            .timeline
+            .iter()
+            .map(|e| pb::TimelineEntry {
+                event_type: e.event_type.clone(),
+                stage: e.stage.to_owned(),
+                actor: e.actor.clone().unwrap_or_default(),
+                recorded_at_ms: e.recorded_at_ms,
+                summary: e.summary.clone(),
+                position: e.position,
+            })
+            .collect();
+        Ok(Response::new(pb::GetCaseReply {
+            case: Some(summary(&view, now())),
+            timeline,
+            caught_up_to,
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_cases(
+        &self,
+        request: Request<pb::ListCasesRequest>,
+    ) -> Result<Response<pb::ListCasesReply>, Status> {
+        require(&request, "ListCases", READ_ROLES)?;
+        let request = request.into_inner();
+        let now = now();
+        let filters = Filters::parse(&request, &self.reference, now)?;
+        let size = page_size(request.page_size)?;
+        let offset = page_offset(&request.page_token)?;
+        let (matching, caught_up_to) = self.projections.scan(|views| {
+            let mut matching: Vec<(i64, String, pb::CaseSummary)> = views
+                .filter(|v| filters.matches(v))
+                .map(|v| {
+                    let s = summary(v, now);
+                    (s.reported_at_ms, s.case_id.clone(), s)
+                })
+                .collect();
+            // Newest first; the case id breaks ties so pages are stable.
+            matching.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
+            matching
+        });
+        let total = matching.len();
+        let cases: Vec<pb::CaseSummary> = matching
+            .into_iter()
+            .skip(offset)
+            .take(size)
+            .map(|(_, _, s)| s)
+            .collect();
+        let next = offset.saturating_add(size);
+        let next_page_token = if next < total {
+            format!("o{next}")
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListCasesReply {
+            cases,
+            next_page_token,
+            total: count(total),
+            caught_up_to,
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn board(
+        &self,
+        request: Request<pb::BoardRequest>,
+    ) -> Result<Response<pb::BoardReply>, Status> {
+        require(&request, "Board", READ_ROLES)?;
+        type Tally = BTreeMap<GridCode, BTreeMap<&'static str, u64>>;
+        let ((streets, communities), caught_up_to) = self.projections.scan(|views| {
+            let mut streets = Tally::new();
+            let mut communities = Tally::new();
+            for view in views {
+                let (Some(grid), Some(status)) = (grid_of(view), view.state.status) else {
+                    continue;
+                };
+                for (level, tally) in [
+                    (GridLevel::Street, &mut streets),
+                    (GridLevel::Community, &mut communities),
+                ] {
+                    if let Some(area) = grid.at_level(level) {
+                        *tally
+                            .entry(area)
+                            .or_default()
+                            .entry(status.as_str())
+                            .or_default() += 1;
+                    }
+                }
+            }
+            (streets, communities)
+        });
+        let areas = |tally: Tally| -> Vec<pb::AreaCounts> {
+            tally
+                .into_iter()
+                .map(|(grid, by_status)| pb::AreaCounts {
+                    grid_code: grid.to_string(),
+                    total: by_status.values().sum(),
+                    by_status: by_status
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), v))
+                        .collect(),
+                })
+                .collect()
+        };
+        Ok(Response::new(pb::BoardReply {
+            streets: areas(streets),
+            communities: areas(communities),
+            caught_up_to,
+        }))
+    }
+}

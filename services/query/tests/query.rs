@@ -1,0 +1,521 @@
+//! The query service against a real nats-server and a real sled store (in-process): cases are
+//! reported, triaged and dispatched through the case store, and the service's projections are
+//! read over gRPC — before and after a restart, and for cases written while it runs.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use gridcase_bus::StoreClient;
+use gridcase_casestore::{fnv1a_128, CaseStore, CommandContext};
+use gridcase_domain::{
+    Address, Assignee, CaseId, CategoryCode, Channel, Command, DepartmentCode, Description,
+    GridCode, Location, Phone, Priority, Reporter, Route, Timestamp, TrackingCode,
+};
+use gridcase_eventstore::EventStore;
+use gridcase_proto::query::v1::query_client::QueryClient;
+use gridcase_proto::query::v1::{
+    BoardReply, BoardRequest, GetCaseReply, GetCaseRequest, ListCasesReply, ListCasesRequest,
+};
+use gridcase_query::QueryConfig;
+use gridcase_server::auth::{BearerToken, Secret, TokenTable};
+use gridcase_store::RelayMode;
+use gridcase_testkit::{InProcessStore, Sandbox};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel as GrpcChannel;
+use tonic::Code;
+
+const WAIT: Duration = Duration::from_secs(30);
+const PHONE: &str = "13812345678";
+/// 燃气井盖 (gas manhole cover), owned by the gas company.
+const GAS_CATEGORY: &str = "BJ-01-05";
+/// 上水井盖 (water manhole cover), owned by the water company.
+const WATER_CATEGORY: &str = "BJ-01-01";
+/// Two grids in street 330102-001 (different communities) and one in street 330102-002.
+const GRID_A: &str = "330102-001-001-001";
+const GRID_B: &str = "330102-001-002-001";
+const GRID_C: &str = "330102-002-001-001";
+const HOUR_MS: i64 = 3_600_000;
+
+type Client = QueryClient<InterceptedService<GrpcChannel, BearerToken>>;
+
+const CALLERS: &[(&str, &str)] = &[
+    ("sup", "supervisor:sup-1"),
+    ("admin", "admin:root-1"),
+    ("operator", "operator:op-1"),
+    ("gas", "department:gas:clerk-1"),
+];
+
+fn token_of(who: &str) -> String {
+    format!("test-token-for-{who}-0001")
+}
+
+fn tokens() -> TokenTable {
+    let entries: Vec<String> = CALLERS
+        .iter()
+        .map(|(who, caller)| format!("{}={caller}", token_of(who)))
+        .collect();
+    TokenTable::from_env_value(&entries.join(",")).unwrap()
+}
+
+fn config_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config")
+}
+
+fn department(code: &str) -> DepartmentCode {
+    DepartmentCode::parse(code).unwrap()
+}
+
+struct Running {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), String>>,
+    channel: GrpcChannel,
+}
+
+struct Harness {
+    sandbox: Sandbox,
+    store: Option<InProcessStore>,
+    service: Option<Running>,
+    cases: CaseStore<StoreClient>,
+    next_case: u128,
+    next_command: u128,
+    base: Timestamp,
+}
+
+impl Harness {
+    async fn start(salt: u128) -> Self {
+        let sandbox = Sandbox::start();
+        let store = sandbox
+            .start_store(&sandbox.path("store"), RelayMode::On)
+            .await;
+        let cases = CaseStore::new(sandbox.store_client().await);
+        Self {
+            sandbox,
+            store: Some(store),
+            service: None,
+            cases,
+            next_case: salt << 64,
+            next_command: 0,
+            base: gridcase_query::service::now().plus_millis(-HOUR_MS),
+        }
+    }
+
+    async fn start_service(&mut self) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let nats = self.sandbox.connect().await;
+        let config = QueryConfig::new(config_dir(), tokens());
+        let task = tokio::spawn(async move {
+            gridcase_query::run(config, nats, listener, async move {
+                let _ = stopped.await;
+            })
+            .await
+            .map_err(|e| e.to_string())
+        });
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .expect("connecting to the query service");
+        self.service = Some(Running {
+            stop,
+            task,
+            channel,
+        });
+    }
+
+    async fn stop_service(&mut self) {
+        let running = self.service.take().expect("service is running");
+        let _ = running.stop.send(());
+        running.task.await.unwrap().unwrap();
+    }
+
+    fn client_as(&self, who: &str) -> Client {
+        let channel = self
+            .service
+            .as_ref()
+            .expect("service is running")
+            .channel
+            .clone();
+        let token = BearerToken::new(&Secret::new(token_of(who))).unwrap();
+        QueryClient::with_interceptor(channel, token)
+    }
+
+    async fn shut_down(mut self) {
+        if self.service.is_some() {
+            self.stop_service().await;
+        }
+        if let Some(store) = self.store.take() {
+            store.stop().await;
+        }
+    }
+
+    /// Waits until the service reflects every event the store holds now.
+    async fn wait_caught_up(&self) {
+        let head = self.cases.store().stats().await.unwrap().events;
+        let started = Instant::now();
+        let mut client = self.client_as("sup");
+        loop {
+            let reply = client.board(BoardRequest {}).await.unwrap().into_inner();
+            if reply.caught_up_to >= head {
+                return;
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "caught up to {} of {head} only",
+                reply.caught_up_to
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn record(&mut self, case: CaseId, actor: &str, command: Command) {
+        self.next_command += 1;
+        let command_id = fnv1a_128(&[
+            b"test",
+            &self.next_case.to_be_bytes(),
+            &self.next_command.to_be_bytes(),
+        ]);
+        let context = CommandContext {
+            command_id,
+            actor: actor.into(),
+            correlation_id: None,
+            causation_id: None,
+        };
+        self.cases
+            .execute(case, &context, |_| Ok(command.clone()))
+            .await
+            .unwrap();
+    }
+
+    /// A case reported in `grid`, each one a minute after the previous.
+    async fn reported(&mut self, grid: &str) -> CaseId {
+        self.next_case += 1;
+        let case = CaseId::from_u128(self.next_case);
+        let minutes = i64::try_from(self.next_case & 0xffff).unwrap();
+        let reported_at = self.base.plus_millis(minutes * 60_000);
+        self.record(
+            case,
+            "operator:op-7",
+            Command::Report {
+                case_id: case,
+                tracking_code: TrackingCode::from_u64(self.next_case as u64),
+                channel: Channel::Hotline,
+                reporter: Reporter {
+                    name: None,
+                    phone: Some(Phone::parse(PHONE).unwrap()),
+                },
+                location: Location::new(
+                    Some(GridCode::parse(grid).unwrap()),
+                    Some(Address::parse("涌金路 12 号门口").unwrap()),
+                    None,
+                )
+                .unwrap(),
+                description: Description::parse("井盖缺失，有人掉进去的危险").unwrap(),
+                category: None,
+                media: vec![],
+                reported_at,
+            },
+        )
+        .await;
+        case
+    }
+
+    async fn triaged(&mut self, grid: &str, category: &str, to: &str) -> CaseId {
+        let case = self.reported(grid).await;
+        self.record(
+            case,
+            "operator:op-8",
+            Command::Triage {
+                category: CategoryCode::parse(category).unwrap(),
+                priority: Priority::Urgent,
+                route: Route::Department {
+                    department: department(to),
+                },
+                triaged_by: None,
+            },
+        )
+        .await;
+        case
+    }
+
+    async fn dispatched(&mut self, grid: &str, category: &str, to: &str) -> CaseId {
+        let case = self.triaged(grid, category, to).await;
+        let now = gridcase_query::service::now();
+        self.record(
+            case,
+            "dispatcher:auto",
+            Command::Dispatch {
+                assignee: Assignee::Department(department(to)),
+                participants: vec![],
+                accept_deadline: Some(now.plus_millis(HOUR_MS)),
+                resolve_deadline: Some(now.plus_millis(10 * HOUR_MS)),
+            },
+        )
+        .await;
+        case
+    }
+}
+
+async fn get(client: &mut Client, case: CaseId) -> GetCaseReply {
+    client
+        .get_case(GetCaseRequest {
+            case_id: case.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn list(client: &mut Client, request: ListCasesRequest) -> ListCasesReply {
+    client.list_cases(request).await.unwrap().into_inner()
+}
+
+fn ids(reply: &ListCasesReply) -> Vec<String> {
+    reply.cases.iter().map(|c| c.case_id.clone()).collect()
+}
+
+fn counts(board: &BoardReply, street: bool, grid: &str) -> (u64, Vec<(String, u64)>) {
+    let areas = if street {
+        &board.streets
+    } else {
+        &board.communities
+    };
+    let area = areas
+        .iter()
+        .find(|a| a.grid_code == grid)
+        .unwrap_or_else(|| panic!("no area {grid} on the board: {board:?}"));
+    let mut by_status: Vec<(String, u64)> = area
+        .by_status
+        .iter()
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    by_status.sort();
+    (area.total, by_status)
+}
+
+fn strip(mut board: BoardReply) -> BoardReply {
+    board.caught_up_to = 0;
+    board
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn projections_answer_lists_boards_and_timelines_live_and_after_a_restart() {
+    let mut h = Harness::start(1).await;
+    let a = h.dispatched(GRID_A, GAS_CATEGORY, "gas").await;
+    let b = h.triaged(GRID_B, WATER_CATEGORY, "water").await;
+    let c = h.reported(GRID_C).await;
+    h.start_service().await;
+    h.wait_caught_up().await;
+    let mut client = h.client_as("sup");
+
+    // The timeline, in order, with actors; the phone masked.
+    let reply = get(&mut client, a).await;
+    let summary = reply.case.clone().unwrap();
+    assert_eq!(summary.status, "dispatched");
+    assert_eq!(summary.category, GAS_CATEGORY);
+    assert_eq!(summary.grid_code, GRID_A);
+    assert_eq!(summary.assignee, "department gas");
+    assert!(summary.accept_deadline_ms > 0 && summary.resolve_deadline_ms > 0);
+    assert!(!summary.overdue);
+    assert_eq!(summary.reporter_phone_masked, "138****5678");
+    assert!(!format!("{reply:?}").contains(PHONE));
+    let timeline: Vec<(&str, &str, &str)> = reply
+        .timeline
+        .iter()
+        .map(|e| (e.event_type.as_str(), e.stage.as_str(), e.actor.as_str()))
+        .collect();
+    assert_eq!(
+        timeline,
+        [
+            ("CaseReported", "intake", "operator:op-7"),
+            ("CaseTriaged", "triage", "operator:op-8"),
+            ("CaseDispatched", "dispatch", "dispatcher:auto"),
+        ]
+    );
+    assert!(reply
+        .timeline
+        .windows(2)
+        .all(|w| w[0].position < w[1].position && w[0].recorded_at_ms <= w[1].recorded_at_ms));
+    assert!(reply.timeline.iter().all(|e| !e.summary.is_empty()));
+
+    // Lists: newest first, filtered, paged.
+    let all = list(&mut client, ListCasesRequest::default()).await;
+    assert_eq!(ids(&all), [c.to_string(), b.to_string(), a.to_string()]);
+    assert_eq!(all.total, 3);
+    assert!(all.next_page_token.is_empty());
+    let dispatched = list(
+        &mut client,
+        ListCasesRequest {
+            status: "dispatched".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(ids(&dispatched), [a.to_string()]);
+    let street = list(
+        &mut client,
+        ListCasesRequest {
+            grid_code: "330102-001".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(ids(&street), [b.to_string(), a.to_string()]);
+    let water = list(
+        &mut client,
+        ListCasesRequest {
+            department: "water".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(ids(&water), [b.to_string()]);
+    let mut paged = Vec::new();
+    let mut token = String::new();
+    for _ in 0..3 {
+        let page = list(
+            &mut client,
+            ListCasesRequest {
+                page_size: 1,
+                page_token: token.clone(),
+                ..Default::default()
+            },
+        )
+        .await;
+        assert_eq!(page.cases.len(), 1);
+        paged.extend(ids(&page));
+        token = page.next_page_token;
+    }
+    assert!(token.is_empty());
+    assert_eq!(paged, ids(&all));
+
+    // Board: per street and per community.
+    let board = client.board(BoardRequest {}).await.unwrap().into_inner();
+    assert_eq!(
+        counts(&board, true, "330102-001"),
+        (2, vec![("dispatched".into(), 1), ("triaged".into(), 1)])
+    );
+    assert_eq!(
+        counts(&board, true, "330102-002"),
+        (1, vec![("reported".into(), 1)])
+    );
+    assert_eq!(
+        counts(&board, false, "330102-001-001"),
+        (1, vec![("dispatched".into(), 1)])
+    );
+    assert_eq!(board.communities.len(), 3);
+
+    // A case written while the service runs appears.
+    let d = h.dispatched(GRID_C, GAS_CATEGORY, "gas").await;
+    h.wait_caught_up().await;
+    assert_eq!(get(&mut client, d).await.case.unwrap().status, "dispatched");
+    let gas = list(
+        &mut client,
+        ListCasesRequest {
+            department: "gas".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(ids(&gas), [d.to_string(), a.to_string()]);
+
+    // A restart rebuilds the same answers from the log.
+    let before_case = get(&mut client, a).await;
+    let before_board = strip(client.board(BoardRequest {}).await.unwrap().into_inner());
+    h.stop_service().await;
+    h.start_service().await;
+    h.wait_caught_up().await;
+    let mut client = h.client_as("admin");
+    assert_eq!(get(&mut client, a).await.timeline, before_case.timeline);
+    assert_eq!(
+        get(&mut client, a).await.case.map(|s| s.case_id),
+        before_case.case.map(|s| s.case_id)
+    );
+    assert_eq!(
+        strip(client.board(BoardRequest {}).await.unwrap().into_inner()),
+        before_board
+    );
+    h.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_unknown_cases_and_department_callers_are_refused() {
+    let mut h = Harness::start(2).await;
+    h.reported(GRID_A).await;
+    h.start_service().await;
+    h.wait_caught_up().await;
+    let mut client = h.client_as("operator");
+
+    let status = client
+        .get_case(GetCaseRequest {
+            case_id: "not-a-case".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().starts_with("case_id"), "{status:?}");
+
+    let status = client
+        .get_case(GetCaseRequest {
+            case_id: CaseId::from_u128(999).to_string(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+
+    for (request, field) in [
+        (
+            ListCasesRequest {
+                page_size: 500,
+                ..Default::default()
+            },
+            "page_size",
+        ),
+        (
+            ListCasesRequest {
+                grid_code: "33-01".into(),
+                ..Default::default()
+            },
+            "grid_code",
+        ),
+        (
+            ListCasesRequest {
+                status: "sleeping".into(),
+                ..Default::default()
+            },
+            "status",
+        ),
+        (
+            ListCasesRequest {
+                department: "no_such_department".into(),
+                ..Default::default()
+            },
+            "department",
+        ),
+        (
+            ListCasesRequest {
+                page_token: "garbage".into(),
+                ..Default::default()
+            },
+            "page_token",
+        ),
+    ] {
+        let status = client.list_cases(request).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().starts_with(field), "{field}: {status:?}");
+    }
+
+    let mut gas = h.client_as("gas");
+    let status = gas.board(BoardRequest {}).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    let status = gas
+        .list_cases(ListCasesRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    h.shut_down().await;
+}
