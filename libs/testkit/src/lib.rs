@@ -41,6 +41,25 @@ pub async fn store_admin(
     StoreAdminClient::with_interceptor(channel, token)
 }
 
+/// The sample city's reference data shipped in `deploy/config`.
+pub fn sample_config_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config")
+}
+
+/// The bearer token a test gives the caller it calls `who`.
+pub fn token_of(who: &str) -> String {
+    format!("test-token-for-{who}-0001")
+}
+
+/// A token table with one caller per `(who, "role:id")` pair, each holding [`token_of`]`(who)`.
+pub fn token_table(callers: &[(&str, &str)]) -> TokenTable {
+    let entries: Vec<String> = callers
+        .iter()
+        .map(|(who, caller)| format!("{}={caller}", token_of(who)))
+        .collect();
+    TokenTable::from_env_value(&entries.join(",")).expect("test callers are well formed")
+}
+
 /// A real nats-server in a temp dir.
 #[derive(Debug)]
 pub struct Sandbox {

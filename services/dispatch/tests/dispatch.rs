@@ -3,7 +3,6 @@
 //! orders to JetStream, departments pull them with their durable consumers and answer over gRPC.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer::pull};
@@ -25,6 +24,7 @@ use gridcase_proto::dispatch::v1::{
 use gridcase_proto::dispatch::v1::{Priority as PbPriority, ReportProgressRequest};
 use gridcase_server::auth::{BearerToken, Secret, TokenTable};
 use gridcase_store::RelayMode;
+use gridcase_testkit::{sample_config_dir as config_dir, token_of};
 use gridcase_testkit::{InProcessStore, Sandbox};
 use prost::Message;
 use tokio::sync::oneshot;
@@ -48,20 +48,8 @@ const CALLERS: &[(&str, &str)] = &[
     ("lin-ming", "grid_worker:lin-ming"),
 ];
 
-fn token_of(who: &str) -> String {
-    format!("test-token-for-{who}-0001")
-}
-
 fn tokens() -> TokenTable {
-    let entries: Vec<String> = CALLERS
-        .iter()
-        .map(|(who, caller)| format!("{}={caller}", token_of(who)))
-        .collect();
-    TokenTable::from_env_value(&entries.join(",")).unwrap()
-}
-
-fn config_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config")
+    gridcase_testkit::token_table(CALLERS)
 }
 
 fn now() -> Timestamp {

@@ -3,7 +3,6 @@
 //! read over gRPC — before and after a restart, and for cases written while it runs.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use gridcase_bus::StoreClient;
@@ -20,6 +19,7 @@ use gridcase_proto::query::v1::{
 use gridcase_query::QueryConfig;
 use gridcase_server::auth::{BearerToken, Secret, TokenTable};
 use gridcase_store::RelayMode;
+use gridcase_testkit::{sample_config_dir as config_dir, token_of};
 use gridcase_testkit::{InProcessStore, Sandbox};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -48,20 +48,8 @@ const CALLERS: &[(&str, &str)] = &[
     ("gas", "department:gas:clerk-1"),
 ];
 
-fn token_of(who: &str) -> String {
-    format!("test-token-for-{who}-0001")
-}
-
 fn tokens() -> TokenTable {
-    let entries: Vec<String> = CALLERS
-        .iter()
-        .map(|(who, caller)| format!("{}={caller}", token_of(who)))
-        .collect();
-    TokenTable::from_env_value(&entries.join(",")).unwrap()
-}
-
-fn config_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config")
+    gridcase_testkit::token_table(CALLERS)
 }
 
 fn department(code: &str) -> DepartmentCode {

@@ -3,7 +3,6 @@
 //! ahead; the service warns, breaches and escalates them, and supervisors act over gRPC.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use gridcase_bus::StoreClient;
@@ -22,6 +21,7 @@ use gridcase_proto::supervision::v1::{
 use gridcase_server::auth::{BearerToken, Secret, TokenTable};
 use gridcase_store::RelayMode;
 use gridcase_supervision::{SupervisionConfig, TIMER_ACTOR};
+use gridcase_testkit::{sample_config_dir as config_dir, token_of};
 use gridcase_testkit::{InProcessStore, Sandbox};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -44,20 +44,8 @@ const CALLERS: &[(&str, &str)] = &[
     ("gas", "department:gas:clerk-1"),
 ];
 
-fn token_of(who: &str) -> String {
-    format!("test-token-for-{who}-0001")
-}
-
 fn tokens() -> TokenTable {
-    let entries: Vec<String> = CALLERS
-        .iter()
-        .map(|(who, caller)| format!("{}={caller}", token_of(who)))
-        .collect();
-    TokenTable::from_env_value(&entries.join(",")).unwrap()
-}
-
-fn config_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config")
+    gridcase_testkit::token_table(CALLERS)
 }
 
 fn now() -> Timestamp {
