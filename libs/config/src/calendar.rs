@@ -299,7 +299,8 @@ impl Calendar {
     }
 }
 
-/// A duration as written in the files: `30m`, `2h`, `7d`, `1d12h`.
+/// A duration as written in the files: `30m`, `2h`, `7d`, `1d12h`; seconds (`45s`) too, for
+/// compressed clocks in demonstrations and tests.
 ///
 /// Days are kept apart from hours and minutes because a working-hours day
 /// is one working day, not 24 hours.
@@ -307,20 +308,20 @@ impl Calendar {
 pub(crate) struct DurationText {
     text: String,
     days: u64,
-    minutes: u64,
+    seconds: u64,
 }
 
 impl DurationText {
-    /// Parses `<n>d`, `<n>h`, `<n>m` or a combination in that order.
+    /// Parses `<n>d`, `<n>h`, `<n>m`, `<n>s` or a combination in that order.
     pub(crate) fn parse(s: &str) -> Result<DurationText, String> {
         let malformed = || format!("{s:?} is not a duration, write e.g. 30m, 2h, 7d or 1d12h");
         let text = s.trim();
         if text.is_empty() {
             return Err(malformed());
         }
-        let (mut days, mut minutes) = (0u64, 0u64);
+        let (mut days, mut seconds) = (0u64, 0u64);
         // Each unit may appear once and only after the larger ones.
-        let mut allowed_units: &[char] = &['d', 'h', 'm'];
+        let mut allowed_units: &[char] = &['d', 'h', 'm', 's'];
         let mut rest = text;
         while !rest.is_empty() {
             let digits_end = rest
@@ -338,27 +339,28 @@ impl DurationText {
             allowed_units = &allowed_units[position + 1..];
             match unit {
                 'd' => days = amount,
-                'h' => minutes += amount * 60,
-                _ => minutes += amount,
+                'h' => seconds += amount * 3600,
+                'm' => seconds += amount * 60,
+                _ => seconds += amount,
             }
             rest = &rest[digits_end + unit.len_utf8()..];
         }
         Ok(DurationText {
             text: text.to_owned(),
             days,
-            minutes,
+            seconds,
         })
     }
 
     /// The length, with a day lasting `day`.
     pub(crate) fn resolve(&self, day: Duration) -> Duration {
         day.saturating_mul(u32::try_from(self.days).unwrap_or(u32::MAX))
-            .saturating_add(Duration::from_secs(self.minutes * 60))
+            .saturating_add(Duration::from_secs(self.seconds))
     }
 
     /// True for `0m`, `0h` and the like.
     pub(crate) fn is_zero(&self) -> bool {
-        self.days == 0 && self.minutes == 0
+        self.days == 0 && self.seconds == 0
     }
 }
 
@@ -431,10 +433,12 @@ mod tests {
             90 * 60 * Duration::from_secs(1)
         );
         assert_eq!(parse("2d").resolve(8 * hour), 16 * hour, "working days");
+        assert_eq!(parse("1m30s").resolve(DAY), Duration::from_secs(90));
+        assert_eq!(parse("5s").resolve(DAY), Duration::from_secs(5));
         assert!(parse("0h").is_zero());
         assert_eq!(parse(" 7d ").to_string(), "7d");
         for bad in [
-            "", "7", "h", "1.5h", "2h1d", "1h1h", "7 d", "-1h", "3w", "1234567h",
+            "", "7", "h", "1.5h", "2h1d", "1h1h", "7 d", "-1h", "3w", "1234567h", "5s1m",
         ] {
             assert_eq!(
                 DurationText::parse(bad).unwrap_err(),

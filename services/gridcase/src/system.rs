@@ -1,0 +1,359 @@
+//! The whole system in one process: a nats-server child and the seven services, sharing one
+//! data directory. `gridcase up` and `gridcase demo` run it; cross-service tests and the
+//! pipeline benchmark start it on free ports and stop or restart single services.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use gridcase_bus::{NatsServer, StoreClient};
+use gridcase_dispatch::DispatchConfig;
+use gridcase_evaluation::EvaluationConfig;
+use gridcase_eventstore::{EventStore, StoreStats};
+use gridcase_intake::IntakeConfig;
+use gridcase_query::QueryConfig;
+use gridcase_server::auth::TokenTable;
+use gridcase_store::StoreServiceConfig;
+use gridcase_supervision::SupervisionConfig;
+use gridcase_triage::TriageConfig;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// One of the system's services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    /// The event store (the only process that opens sled).
+    Store,
+    /// Case reports from hotline operators and grid workers.
+    Intake,
+    /// Classification, duplicates, routing and the manual queue.
+    Triage,
+    /// Work orders to departments and their answers.
+    Dispatch,
+    /// Deadlines, warnings, breaches, escalation, urging and postponements.
+    Supervision,
+    /// On-site checks, ratings and department indicators.
+    Evaluation,
+    /// Case timelines, lists and boards.
+    Query,
+}
+
+impl Service {
+    /// Every service, in start order (the store first).
+    pub const ALL: [Service; 7] = [
+        Service::Store,
+        Service::Intake,
+        Service::Triage,
+        Service::Dispatch,
+        Service::Supervision,
+        Service::Evaluation,
+        Service::Query,
+    ];
+
+    /// The service's name, as `up` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Store => "store",
+            Service::Intake => "intake",
+            Service::Triage => "triage",
+            Service::Dispatch => "dispatch",
+            Service::Supervision => "supervision",
+            Service::Evaluation => "evaluation",
+            Service::Query => "query",
+        }
+    }
+
+    fn index(self) -> usize {
+        Service::ALL
+            .iter()
+            .position(|service| *service == self)
+            .unwrap_or_default()
+    }
+}
+
+/// Where each service's gRPC API listens; port 0 picks a free port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Addresses([SocketAddr; 7]);
+
+impl Addresses {
+    /// Every service on a free loopback port.
+    pub fn any_free() -> Self {
+        Self([SocketAddr::from(([127, 0, 0, 1], 0)); 7])
+    }
+
+    /// The usual ports, 7101 (store) to 7107 (query), on loopback.
+    pub fn standard() -> Self {
+        let mut addresses = Self::any_free();
+        for (offset, service) in (0u16..).zip(Service::ALL) {
+            addresses.set(service, SocketAddr::from(([127, 0, 0, 1], 7101 + offset)));
+        }
+        addresses
+    }
+
+    /// The address of `service`.
+    pub fn get(&self, service: Service) -> SocketAddr {
+        self.0[service.index()]
+    }
+
+    /// Sets the address of `service`.
+    pub fn set(&mut self, service: Service, addr: SocketAddr) {
+        self.0[service.index()] = addr;
+    }
+}
+
+/// How to start the system.
+#[derive(Debug, Clone)]
+pub struct SystemOptions {
+    /// Data directory: `nats/` for JetStream, `store/` for the event log.
+    pub data: PathBuf,
+    /// Directory of the reference data.
+    pub config: PathBuf,
+    /// Bearer tokens and the callers holding them.
+    pub tokens: TokenTable,
+    /// Port of the nats-server; 0 lets it pick one.
+    pub nats_port: u16,
+    /// Where the gRPC APIs listen.
+    pub addresses: Addresses,
+}
+
+/// A service running in this process.
+struct Running {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+/// nats-server and the services, running.
+pub struct System {
+    options: SystemOptions,
+    nats_server: NatsServer,
+    nats_url: String,
+    bound: Addresses,
+    running: Vec<Option<Running>>,
+    started_with: StoreStats,
+}
+
+impl std::fmt::Debug for System {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("System")
+            .field("nats_url", &self.nats_url)
+            .field("bound", &self.bound)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs `service` as a task with a stop signal of its own.
+fn spawn<Fut, E>(run: impl FnOnce(oneshot::Receiver<()>) -> Fut) -> Running
+where
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: Into<anyhow::Error>,
+{
+    let (stop, stopped) = oneshot::channel();
+    let service = run(stopped);
+    let task = tokio::spawn(async move { service.await.map_err(Into::into) });
+    Running { stop, task }
+}
+
+fn stop_signal(stopped: oneshot::Receiver<()>) -> impl Future<Output = ()> + Send + 'static {
+    async move {
+        let _ = stopped.await;
+    }
+}
+
+impl System {
+    /// Loads the reference data (refusing bad data before starting anything), starts
+    /// nats-server, then the store — waiting until it answers — and the other six services.
+    pub async fn start(options: SystemOptions) -> anyhow::Result<System> {
+        gridcase_config::ReferenceData::load(&options.config).with_context(|| {
+            format!("loading the reference data in {}", options.config.display())
+        })?;
+        let nats_dir = options.data.join("nats");
+        std::fs::create_dir_all(&nats_dir)
+            .with_context(|| format!("creating {}", nats_dir.display()))?;
+        let nats_server =
+            tokio::task::block_in_place(|| NatsServer::start(&nats_dir, options.nats_port))?;
+        let nats_url = nats_server.url();
+        let mut system = System {
+            bound: options.addresses,
+            options,
+            nats_server,
+            nats_url,
+            running: (0..Service::ALL.len()).map(|_| None).collect(),
+            started_with: StoreStats::default(),
+        };
+        for service in Service::ALL {
+            system.start_service(service).await?;
+        }
+        Ok(system)
+    }
+
+    /// The NATS client URL.
+    pub fn nats_url(&self) -> &str {
+        &self.nats_url
+    }
+
+    /// The JetStream directory.
+    pub fn nats_dir(&self) -> PathBuf {
+        self.options.data.join("nats")
+    }
+
+    /// The options the system was started with.
+    pub fn options(&self) -> &SystemOptions {
+        &self.options
+    }
+
+    /// Where `service`'s gRPC API listens.
+    pub fn addr(&self, service: Service) -> SocketAddr {
+        self.bound.get(service)
+    }
+
+    /// `http://<addr>` of `service`'s gRPC API, for a tonic channel.
+    pub fn endpoint(&self, service: Service) -> String {
+        format!("http://{}", self.addr(service))
+    }
+
+    /// The store's statistics when it last started.
+    pub fn store_stats_at_start(&self) -> StoreStats {
+        self.started_with
+    }
+
+    /// Starts `service` (again) on the address it had; a no-op if it runs.
+    pub async fn start_service(&mut self, service: Service) -> anyhow::Result<()> {
+        if self.running[service.index()].is_some() {
+            return Ok(());
+        }
+        let addr = self.bound.get(service);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the {} gRPC address {addr}", service.name()))?;
+        self.bound.set(service, listener.local_addr()?);
+        let nats = gridcase_bus::connect(&self.nats_url).await?;
+        let config = self.options.config.clone();
+        let tokens = self.options.tokens.clone();
+        let running = match service {
+            Service::Store => {
+                let config = StoreServiceConfig {
+                    tokens: Arc::new(tokens),
+                    ..StoreServiceConfig::new(self.options.data.join("store"))
+                };
+                spawn(|stopped| gridcase_store::run(config, nats, listener, stop_signal(stopped)))
+            }
+            Service::Intake => {
+                let config = IntakeConfig::new(config, tokens);
+                spawn(|stopped| gridcase_intake::run(config, nats, listener, stop_signal(stopped)))
+            }
+            Service::Triage => {
+                let config = TriageConfig::new(config, tokens);
+                spawn(|stopped| gridcase_triage::run(config, nats, listener, stop_signal(stopped)))
+            }
+            Service::Dispatch => {
+                let config = DispatchConfig::new(config, tokens);
+                spawn(|stopped| {
+                    gridcase_dispatch::run(config, nats, listener, stop_signal(stopped))
+                })
+            }
+            Service::Supervision => {
+                let config = SupervisionConfig::new(config, tokens);
+                spawn(|stopped| {
+                    gridcase_supervision::run(config, nats, listener, stop_signal(stopped))
+                })
+            }
+            Service::Evaluation => {
+                let config = EvaluationConfig::new(config, tokens);
+                spawn(|stopped| {
+                    gridcase_evaluation::run(config, nats, listener, stop_signal(stopped))
+                })
+            }
+            Service::Query => {
+                let config = QueryConfig::new(config, tokens);
+                spawn(|stopped| gridcase_query::run(config, nats, listener, stop_signal(stopped)))
+            }
+        };
+        let running = self.running[service.index()].insert(running);
+        if service == Service::Store {
+            let client = StoreClient::new(gridcase_bus::connect(&self.nats_url).await?, "0");
+            self.started_with = loop {
+                match client.stats().await {
+                    Ok(stats) => break stats,
+                    Err(_) if !running.task.is_finished() => {
+                        tokio::time::sleep(Duration::from_millis(50)).await
+                    }
+                    Err(e) => {
+                        let outcome = self.stop_service(Service::Store).await;
+                        anyhow::bail!("the store did not start: {e} ({outcome:?})");
+                    }
+                }
+            };
+        }
+        Ok(())
+    }
+
+    /// Stops `service` and waits for it; its error if it failed. A no-op if it is stopped.
+    pub async fn stop_service(&mut self, service: Service) -> anyhow::Result<()> {
+        let Some(running) = self.running[service.index()].take() else {
+            return Ok(());
+        };
+        let _ = running.stop.send(());
+        match running.task.await {
+            Ok(outcome) => outcome.with_context(|| format!("the {} service", service.name())),
+            Err(e) => Err(anyhow::anyhow!(
+                "the {} service panicked: {e}",
+                service.name()
+            )),
+        }
+    }
+
+    /// Waits until a running service stops by itself (a failure: services only stop when
+    /// asked) and says which and why.
+    pub async fn stopped_by_itself(&mut self) -> anyhow::Error {
+        let tasks = self
+            .running
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(index, running)| running.as_mut().map(|r| (index, &mut r.task)));
+        let (indexes, tasks): (Vec<usize>, Vec<_>) = tasks.unzip();
+        if tasks.is_empty() {
+            return std::future::pending().await;
+        }
+        let (outcome, position, _) = futures::future::select_all(tasks).await;
+        let service = Service::ALL[indexes[position]];
+        self.running[service.index()] = None;
+        let name = service.name();
+        match outcome {
+            Ok(Ok(())) => anyhow::anyhow!("the {name} service stopped"),
+            Ok(Err(e)) => e.context(format!("the {name} service failed")),
+            Err(e) => anyhow::anyhow!("the {name} service panicked: {e}"),
+        }
+    }
+
+    /// Stops every service (the store last) and nats-server; the first failure, if any.
+    pub async fn shut_down(mut self) -> anyhow::Result<()> {
+        let mut failure = None;
+        for service in Service::ALL.into_iter().rev() {
+            if let Err(e) = self.stop_service(service).await {
+                failure.get_or_insert(e);
+            }
+        }
+        self.nats_server.stop();
+        failure.map_or(Ok(()), Err)
+    }
+}
+
+/// The reference data directory: the one given, else `deploy/config` here or in the source tree.
+pub fn config_dir(given: Option<PathBuf>) -> PathBuf {
+    given.unwrap_or_else(|| {
+        let here = PathBuf::from("deploy/config");
+        if !here.is_dir() && sample_config_dir().is_dir() {
+            sample_config_dir()
+        } else {
+            here
+        }
+    })
+}
+
+/// The sample city's reference data in the source tree this was built from.
+pub fn sample_config_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config")
+}
