@@ -156,10 +156,8 @@ where
     Running { stop, task }
 }
 
-fn stop_signal(stopped: oneshot::Receiver<()>) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        let _ = stopped.await;
-    }
+async fn stop_signal(stopped: oneshot::Receiver<()>) {
+    let _ = stopped.await;
 }
 
 impl System {
