@@ -77,6 +77,19 @@ impl CaseStatus {
         }
     }
 
+    /// The loop stage a case of this status waits in: `triage` (reported, returned or
+    /// reopened), `dispatch` (triaged), `resolve` (with the assignee), `evaluate` (awaiting
+    /// the on-site check or the rating) or `done` (closed, merged or rejected).
+    pub const fn waiting_stage(self) -> &'static str {
+        match self {
+            CaseStatus::Reported => "triage",
+            CaseStatus::Triaged => "dispatch",
+            CaseStatus::Dispatched | CaseStatus::Accepted => "resolve",
+            CaseStatus::Resolved | CaseStatus::Verified => "evaluate",
+            CaseStatus::Closed | CaseStatus::Merged | CaseStatus::Rejected => "done",
+        }
+    }
+
     /// Parses the snake_case name.
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
         Self::ALL

@@ -9,11 +9,16 @@
 //! - [`priority`] starts from the category's priority and raises it on urgent words;
 //! - [`find_duplicate`] finds the open case a new report repeats;
 //! - [`route`] chooses self-handling, one department or a joint consultation,
-//!   never sending a case back to whoever returned it.
+//!   never sending a case back to whoever returned it;
+//! - [`deadlines`] derives a case's running deadlines, when they warn and breach, where a
+//!   breach escalates to, and the case's colour;
+//! - [`indicators`] folds case events into the indicators per department and period.
 
 mod classify;
+pub mod deadlines;
 mod duplicate;
 mod error;
+pub mod indicators;
 mod priority;
 mod routing;
 

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod indicators;
 
 use std::future::Future;
 
@@ -14,6 +15,14 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
 use tonic::{Code, Status};
 use tonic_health::ServingStatus;
+
+/// The current time by this machine's clock, as a domain timestamp (the domain reads no clock).
+pub fn now() -> gridcase_domain::Timestamp {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    gridcase_domain::Timestamp::from_millis(millis)
+}
 
 /// Installs the `tracing` subscriber: human-readable lines on stderr, filtered by `RUST_LOG`
 /// (default `info`). Safe to call more than once.

@@ -10,7 +10,6 @@
 
 pub mod error;
 pub mod ids;
-pub mod indicators;
 pub mod service;
 
 use std::future::Future;

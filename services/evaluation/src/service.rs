@@ -19,7 +19,7 @@ use tonic::{Request, Response, Status};
 
 use crate::error::{EvaluationError, InvalidInput};
 use crate::ids::request_command_id;
-use crate::indicators::{DepartmentIndicators, Tally};
+use gridcase_rules::indicators::{DepartmentIndicators, Tally};
 
 /// The fully qualified gRPC service name, for health reporting.
 pub const SERVICE_NAME: &str = "gridcase.evaluation.v1.Evaluation";
@@ -212,33 +212,6 @@ fn refused(error: EvaluationError) -> Status {
     error.to_status()
 }
 
-fn to_proto(rank: usize, row: DepartmentIndicators) -> pb::DepartmentIndicators {
-    pb::DepartmentIndicators {
-        department: row.department,
-        dispatched: row.dispatched,
-        accepted_on_time: row.accepted_on_time,
-        response_rate: row.response_rate,
-        resolved: row.resolved,
-        verifications_failed: row.verifications_failed,
-        rework_rate: row.rework_rate,
-        due: row.due,
-        deferred: row.deferred,
-        closed: row.closed,
-        closed_on_time: row.closed_on_time,
-        closure_rate: row.closure_rate,
-        on_time_closure_rate: row.on_time_closure_rate,
-        ratings: row.ratings,
-        satisfied: row.satisfied,
-        satisfaction_rate: row.satisfaction_rate,
-        resolved_answers: row.resolved_answers,
-        resolution_rate: row.resolution_rate,
-        mean_hours_to_close: row.mean_hours_to_close,
-        p90_hours_to_close: row.p90_hours_to_close,
-        score: row.score,
-        rank: u32::try_from(rank + 1).unwrap_or(u32::MAX),
-    }
-}
-
 #[tonic::async_trait]
 impl<S: EventStore> Evaluation for EvaluationApi<S> {
     #[tracing::instrument(skip_all)]
@@ -344,15 +317,11 @@ impl<S: EventStore> Evaluation for EvaluationApi<S> {
             EvaluationApi::department_indicators(self, request.from_ms, request.to_ms)
                 .await
                 .map_err(refused)?;
-        Ok(Response::new(pb::DepartmentIndicatorsReply {
-            from_ms: request.from_ms,
-            to_ms: request.to_ms,
-            departments: report
-                .into_iter()
-                .enumerate()
-                .map(|(rank, row)| to_proto(rank, row))
-                .collect(),
+        Ok(Response::new(gridcase_server::indicators::reply(
+            request.from_ms,
+            request.to_ms,
+            report,
             events_read,
-        }))
+        )))
     }
 }

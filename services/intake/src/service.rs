@@ -61,14 +61,6 @@ pub fn routes<S: EventStore>(
     ))
 }
 
-/// Milliseconds since the Unix epoch by this machine's clock.
-fn now() -> Timestamp {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    Timestamp::from_millis(millis)
-}
-
 /// What a report came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reported {
@@ -189,7 +181,7 @@ impl<S: EventStore> Intake for IntakeApi<S> {
         &self,
         request: Request<pb::ReportCaseRequest>,
     ) -> Result<Response<pb::ReportCaseResponse>, Status> {
-        let reported_at = now();
+        let reported_at = gridcase_server::now();
         let caller = require(&request, "ReportCase", REPORT_CASE_ROLES)?.clone();
         tracing::Span::current().record("caller", tracing::field::display(&caller));
         let report = NewReport::try_from(request.into_inner()).map_err(|e| {

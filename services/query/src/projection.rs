@@ -9,6 +9,7 @@ use std::time::Duration;
 use gridcase_casestore::decode;
 use gridcase_domain::{apply, CaseId, CaseState, CaseStatus, Event, Timestamp};
 use gridcase_eventstore::{EventStore, RecordedEvent};
+use gridcase_rules::indicators::Tally;
 
 /// Longest pause between attempts to read the log while the store is unreachable.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
@@ -113,6 +114,8 @@ pub fn describe_route(route: &gridcase_domain::Route) -> String {
 #[derive(Debug, Default)]
 struct Inner {
     cases: HashMap<CaseId, CaseView>,
+    /// Every case event folded for the department indicators.
+    indicators: Tally,
     next_position: u64,
 }
 
@@ -150,6 +153,11 @@ impl Projections {
         })
     }
 
+    /// Runs `f` over the indicator tally, with the position it reflects.
+    pub fn indicators<T>(&self, f: impl FnOnce(&Tally) -> T) -> (T, u64) {
+        self.read(|inner| (f(&inner.indicators), inner.next_position))
+    }
+
     /// Folds one recorded event; other streams and undecodable events only move the position.
     pub fn fold(&self, record: &RecordedEvent) {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
@@ -169,6 +177,7 @@ impl Projections {
                         position: record.position,
                     });
                     view.state = apply(std::mem::take(&mut view.state), &event);
+                    inner.indicators.apply(case, record.recorded_at_ms, &event);
                 }
                 Err(error) => {
                     tracing::debug!(%error, event_type = %record.event_type, "not folded");

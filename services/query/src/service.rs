@@ -11,8 +11,10 @@ use gridcase_domain::{
     Assignee, CaseId, CaseStatus, CategoryCode, DepartmentCode, GridCode, GridLevel, Route,
     Timestamp,
 };
+use gridcase_proto::evaluation::v1 as evaluation_pb;
 use gridcase_proto::query::v1 as pb;
 use gridcase_proto::query::v1::query_server::{Query, QueryServer};
+use gridcase_rules::deadlines::{self, Colour};
 use gridcase_server::auth::{require, Authenticator, RoleKind, TokenTable};
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
@@ -47,15 +49,6 @@ fn invalid(field: &str, reason: impl std::fmt::Display) -> Status {
     Status::invalid_argument(format!("{field}: {reason}"))
 }
 
-/// The current time.
-pub fn now() -> Timestamp {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or_default();
-    Timestamp::from_millis(i64::try_from(millis).unwrap_or(i64::MAX))
-}
-
 /// The checked filters of a `ListCases` request.
 #[derive(Debug)]
 struct Filters {
@@ -63,6 +56,7 @@ struct Filters {
     grid: Option<GridCode>,
     department: Option<DepartmentCode>,
     category: Option<CategoryCode>,
+    colour: Option<Colour>,
     overdue_only: bool,
     now: Timestamp,
 }
@@ -103,7 +97,14 @@ impl Filters {
                 }
             })
             .transpose()?;
+        let colour = non_empty(&request.colour)
+            .map(|s| {
+                Colour::parse(s)
+                    .ok_or_else(|| invalid("colour", format!("{s:?} is not green, yellow or red")))
+            })
+            .transpose()?;
         Ok(Self {
+            colour,
             status,
             grid,
             department,
@@ -113,7 +114,7 @@ impl Filters {
         })
     }
 
-    fn matches(&self, view: &CaseView) -> bool {
+    fn matches(&self, view: &CaseView, reference: &ReferenceData) -> bool {
         let state = &view.state;
         if self.status.is_some() && state.status != self.status {
             return false;
@@ -135,6 +136,11 @@ impl Filters {
         }
         if self.category.is_some() && state.category != self.category {
             return false;
+        }
+        if let Some(colour) = self.colour {
+            if deadlines::colour(state, reference, self.now) != colour {
+                return false;
+            }
         }
         !self.overdue_only || view.is_overdue(self.now)
     }
@@ -181,9 +187,14 @@ fn page_offset(token: &str) -> Result<usize, Status> {
         .ok_or_else(|| invalid("page_token", "not a token from a previous reply"))
 }
 
-fn summary(view: &CaseView, now: Timestamp) -> pb::CaseSummary {
+fn summary(view: &CaseView, reference: &ReferenceData, now: Timestamp) -> pb::CaseSummary {
     let state = &view.state;
     pb::CaseSummary {
+        colour: deadlines::colour(state, reference, now).as_str().to_owned(),
+        stage: state
+            .status
+            .map(|s| s.waiting_stage().to_owned())
+            .unwrap_or_default(),
         case_id: state.case_id.map(|c| c.to_string()).unwrap_or_default(),
         status: state
             .status
@@ -268,7 +279,7 @@ impl Query for QueryApi {
             })
             .collect();
         Ok(Response::new(pb::GetCaseReply {
-            case: Some(summary(&view, now())),
+            case: Some(summary(&view, &self.reference, gridcase_server::now())),
             timeline,
             caught_up_to,
         }))
@@ -281,15 +292,15 @@ impl Query for QueryApi {
     ) -> Result<Response<pb::ListCasesReply>, Status> {
         require(&request, "ListCases", READ_ROLES)?;
         let request = request.into_inner();
-        let now = now();
+        let now = gridcase_server::now();
         let filters = Filters::parse(&request, &self.reference, now)?;
         let size = page_size(request.page_size)?;
         let offset = page_offset(&request.page_token)?;
         let (matching, caught_up_to) = self.projections.scan(|views| {
             let mut matching: Vec<(i64, String, pb::CaseSummary)> = views
-                .filter(|v| filters.matches(v))
+                .filter(|v| filters.matches(v, &self.reference))
                 .map(|v| {
-                    let s = summary(v, now);
+                    let s = summary(v, &self.reference, now);
                     (s.reported_at_ms, s.case_id.clone(), s)
                 })
                 .collect();
@@ -324,40 +335,30 @@ impl Query for QueryApi {
         request: Request<pb::BoardRequest>,
     ) -> Result<Response<pb::BoardReply>, Status> {
         require(&request, "Board", READ_ROLES)?;
-        type Tally = BTreeMap<GridCode, BTreeMap<&'static str, u64>>;
+        let now = gridcase_server::now();
         let ((streets, communities), caught_up_to) = self.projections.scan(|views| {
-            let mut streets = Tally::new();
-            let mut communities = Tally::new();
+            let mut streets = BTreeMap::<GridCode, AreaTally>::new();
+            let mut communities = BTreeMap::<GridCode, AreaTally>::new();
             for view in views {
                 let (Some(grid), Some(status)) = (grid_of(view), view.state.status) else {
                     continue;
                 };
+                let colour = deadlines::colour(&view.state, &self.reference, now);
                 for (level, tally) in [
                     (GridLevel::Street, &mut streets),
                     (GridLevel::Community, &mut communities),
                 ] {
                     if let Some(area) = grid.at_level(level) {
-                        *tally
-                            .entry(area)
-                            .or_default()
-                            .entry(status.as_str())
-                            .or_default() += 1;
+                        tally.entry(area).or_default().add(status, colour);
                     }
                 }
             }
             (streets, communities)
         });
-        let areas = |tally: Tally| -> Vec<pb::AreaCounts> {
+        let areas = |tally: BTreeMap<GridCode, AreaTally>| -> Vec<pb::AreaCounts> {
             tally
                 .into_iter()
-                .map(|(grid, by_status)| pb::AreaCounts {
-                    grid_code: grid.to_string(),
-                    total: by_status.values().sum(),
-                    by_status: by_status
-                        .into_iter()
-                        .map(|(k, v)| (k.to_owned(), v))
-                        .collect(),
-                })
+                .map(|(grid, counts)| counts.into_proto(grid))
                 .collect()
         };
         Ok(Response::new(pb::BoardReply {
@@ -365,5 +366,52 @@ impl Query for QueryApi {
             communities: areas(communities),
             caught_up_to,
         }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn department_indicators(
+        &self,
+        request: Request<evaluation_pb::DepartmentIndicatorsRequest>,
+    ) -> Result<Response<evaluation_pb::DepartmentIndicatorsReply>, Status> {
+        require(&request, "DepartmentIndicators", READ_ROLES)?;
+        let request = request.into_inner();
+        let (from_ms, to_ms) = (request.from_ms, request.to_ms);
+        gridcase_server::indicators::check_period(from_ms, to_ms)?;
+        let weights = self.reference.indicator_weights();
+        let ((rows, events), _) = self
+            .projections
+            .indicators(|tally| (tally.indicators(from_ms, to_ms, weights), tally.events()));
+        Ok(Response::new(gridcase_server::indicators::reply(
+            from_ms, to_ms, rows, events,
+        )))
+    }
+}
+
+/// Counts of one area of the board.
+#[derive(Debug, Default)]
+struct AreaTally {
+    by_status: BTreeMap<&'static str, u64>,
+    by_stage: BTreeMap<&'static str, u64>,
+    by_colour: BTreeMap<&'static str, u64>,
+}
+
+impl AreaTally {
+    fn add(&mut self, status: CaseStatus, colour: Colour) {
+        *self.by_status.entry(status.as_str()).or_default() += 1;
+        *self.by_stage.entry(status.waiting_stage()).or_default() += 1;
+        *self.by_colour.entry(colour.as_str()).or_default() += 1;
+    }
+
+    fn into_proto(self, grid: GridCode) -> pb::AreaCounts {
+        let owned = |counts: BTreeMap<&'static str, u64>| {
+            counts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+        };
+        pb::AreaCounts {
+            grid_code: grid.to_string(),
+            total: self.by_status.values().sum(),
+            by_status: owned(self.by_status),
+            by_stage: owned(self.by_stage),
+            by_colour: owned(self.by_colour),
+        }
     }
 }

@@ -86,7 +86,7 @@ impl Harness {
             cases,
             next_case: salt << 64,
             next_command: 0,
-            base: gridcase_query::service::now().plus_millis(-HOUR_MS),
+            base: gridcase_server::now().plus_millis(-HOUR_MS),
         }
     }
 
@@ -231,16 +231,28 @@ impl Harness {
     }
 
     async fn dispatched(&mut self, grid: &str, category: &str, to: &str) -> CaseId {
+        self.dispatched_due(grid, category, to, HOUR_MS).await
+    }
+
+    /// A case dispatched to `to` that must be accepted `accept_in_ms` from now (negative: the
+    /// deadline has passed).
+    async fn dispatched_due(
+        &mut self,
+        grid: &str,
+        category: &str,
+        to: &str,
+        accept_in_ms: i64,
+    ) -> CaseId {
         let case = self.triaged(grid, category, to).await;
-        let now = gridcase_query::service::now();
+        let now = gridcase_server::now();
         self.record(
             case,
             "dispatcher:auto",
             Command::Dispatch {
                 assignee: Assignee::Department(department(to)),
                 participants: vec![],
-                accept_deadline: Some(now.plus_millis(HOUR_MS)),
-                resolve_deadline: Some(now.plus_millis(10 * HOUR_MS)),
+                accept_deadline: Some(now.plus_millis(accept_in_ms)),
+                resolve_deadline: Some(now.plus_millis(accept_in_ms.max(0) + 10 * HOUR_MS)),
             },
         )
         .await;
@@ -427,6 +439,133 @@ async fn projections_answer_lists_boards_and_timelines_live_and_after_a_restart(
         strip(client.board(BoardRequest {}).await.unwrap().into_inner()),
         before_board
     );
+    h.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn colours_stages_and_department_indicators_follow_the_log() {
+    let mut h = Harness::start(2).await;
+    // Reported up to an hour ago: accepting a minute from now is past the warning point.
+    let late = h.dispatched_due(GRID_A, GAS_CATEGORY, "gas", -60_000).await;
+    let near = h.dispatched_due(GRID_A, GAS_CATEGORY, "gas", 60_000).await;
+    let far = h
+        .dispatched_due(GRID_B, WATER_CATEGORY, "water", 100 * HOUR_MS)
+        .await;
+    let waiting = h.reported(GRID_C).await;
+    h.record(
+        far,
+        "department:water:clerk-1",
+        Command::Accept {
+            by: Assignee::Department(department("water")),
+        },
+    )
+    .await;
+    h.start_service().await;
+    h.wait_caught_up().await;
+    let mut client = h.client_as("sup");
+
+    let colour_and_stage = |reply: GetCaseReply| {
+        let summary = reply.case.unwrap();
+        (summary.colour, summary.stage)
+    };
+    assert_eq!(
+        colour_and_stage(get(&mut client, late).await),
+        ("red".to_owned(), "resolve".to_owned())
+    );
+    assert_eq!(
+        colour_and_stage(get(&mut client, near).await),
+        ("yellow".to_owned(), "resolve".to_owned())
+    );
+    assert_eq!(
+        colour_and_stage(get(&mut client, far).await),
+        ("green".to_owned(), "resolve".to_owned())
+    );
+    assert_eq!(
+        colour_and_stage(get(&mut client, waiting).await),
+        ("green".to_owned(), "triage".to_owned())
+    );
+    let red = list(
+        &mut client,
+        ListCasesRequest {
+            colour: "red".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(ids(&red), [late.to_string()]);
+    let refused = client
+        .list_cases(ListCasesRequest {
+            colour: "purple".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(refused.message().contains("colour"), "{refused:?}");
+
+    let board = client.board(BoardRequest {}).await.unwrap().into_inner();
+    let street = board
+        .streets
+        .iter()
+        .find(|a| a.grid_code == "330102-001")
+        .unwrap();
+    let sorted = |map: &std::collections::HashMap<String, u64>| {
+        let mut pairs: Vec<(String, u64)> = map.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        pairs.sort();
+        pairs
+    };
+    assert_eq!(sorted(&street.by_stage), [("resolve".to_owned(), 3)]);
+    assert_eq!(
+        sorted(&street.by_colour),
+        [
+            ("green".to_owned(), 1),
+            ("red".to_owned(), 1),
+            ("yellow".to_owned(), 1)
+        ]
+    );
+
+    // Indicators: water accepted its one dispatch in time, gas none of its two.
+    let period = gridcase_proto::evaluation::v1::DepartmentIndicatorsRequest {
+        from_ms: h.base.as_millis() - HOUR_MS,
+        to_ms: gridcase_server::now().as_millis() + HOUR_MS,
+    };
+    let reply = client
+        .department_indicators(period)
+        .await
+        .unwrap()
+        .into_inner();
+    let rows: Vec<(&str, u64, u64, Option<f64>, u32)> = reply
+        .departments
+        .iter()
+        .map(|d| {
+            (
+                d.department.as_str(),
+                d.dispatched,
+                d.accepted_on_time,
+                d.response_rate,
+                d.rank,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [("water", 1, 1, Some(1.0), 1), ("gas", 2, 0, Some(0.0), 2)]
+    );
+    assert_eq!(
+        reply.events_read, 11,
+        "4 reports, 3 triages, 3 dispatches, 1 acceptance"
+    );
+    let empty = client
+        .department_indicators(
+            gridcase_proto::evaluation::v1::DepartmentIndicatorsRequest {
+                from_ms: period.to_ms,
+                to_ms: period.to_ms,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(empty.code(), Code::InvalidArgument);
+    assert!(empty.message().starts_with("to_ms:"), "{empty:?}");
     h.shut_down().await;
 }
 

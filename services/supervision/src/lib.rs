@@ -15,7 +15,6 @@
 pub mod service;
 pub mod table;
 pub mod ticker;
-pub mod timers;
 
 use std::future::Future;
 use std::path::PathBuf;

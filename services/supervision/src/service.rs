@@ -18,7 +18,7 @@ use gridcase_server::case_status;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
-use crate::timers::{self, Colour};
+use gridcase_rules::deadlines::{self as timers, Colour};
 
 /// The fully qualified gRPC service name, for health reporting.
 pub const SERVICE_NAME: &str = "gridcase.supervision.v1.Supervision";
@@ -211,7 +211,7 @@ impl<S: EventStore> Supervision for SupervisionApi<S> {
                 DomainError::CaseDoesNotExist,
             )));
         }
-        let now = timers::now();
+        let now = gridcase_server::now();
         let colour = match timers::colour(&state, &self.reference, now) {
             Colour::Green => pb::Colour::Green,
             Colour::Yellow => pb::Colour::Yellow,

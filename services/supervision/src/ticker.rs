@@ -16,7 +16,7 @@ use gridcase_domain::{CaseId, CaseState, Command, DeadlineStage, DomainError, Ti
 use gridcase_eventstore::EventStore;
 
 use crate::table::CaseTable;
-use crate::timers::{self, Due, Timer};
+use gridcase_rules::deadlines::{self as timers, Due, Timer};
 
 /// The actor of the commands the timers record.
 pub const TIMER_ACTOR: &str = "supervision:timer";
@@ -88,7 +88,7 @@ impl<S: EventStore> Ticker<S> {
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
-                _ = interval.tick() => self.tick(timers::now()).await,
+                _ = interval.tick() => self.tick(gridcase_server::now()).await,
             }
         }
         tracing::debug!("ticker stopped");

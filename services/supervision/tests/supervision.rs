@@ -49,7 +49,7 @@ fn tokens() -> TokenTable {
 }
 
 fn now() -> Timestamp {
-    gridcase_supervision::timers::now()
+    gridcase_server::now()
 }
 
 fn gas() -> Assignee {

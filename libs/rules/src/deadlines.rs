@@ -2,7 +2,8 @@
 //! where a breach escalates to, and the colour of a case at a given time.
 //!
 //! Nothing here is stored: timers are a function of the folded case state and the SLA policy,
-//! so rebuilding the state from the store log rebuilds every timer.
+//! so rebuilding the state from the store log rebuilds every timer. The caller passes the
+//! time in: supervision fires timers with it, query colours its board with it.
 
 use gridcase_config::ReferenceData;
 use gridcase_domain::{
@@ -115,6 +116,25 @@ pub enum Colour {
     Red,
 }
 
+impl Colour {
+    /// Every colour, best first.
+    pub const ALL: [Colour; 3] = [Colour::Green, Colour::Yellow, Colour::Red];
+
+    /// `"green"`, `"yellow"` or `"red"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Colour::Green => "green",
+            Colour::Yellow => "yellow",
+            Colour::Red => "red",
+        }
+    }
+
+    /// Parses `"green"`, `"yellow"` or `"red"`.
+    pub fn parse(text: &str) -> Option<Colour> {
+        Colour::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+}
+
 /// The colour of `state` at `now`: red if a breach is recorded or a running deadline has
 /// passed; yellow if a warning is recorded or a running deadline reached its warning point;
 /// green otherwise.
@@ -127,15 +147,6 @@ pub fn colour(state: &CaseState, reference: &ReferenceData, now: Timestamp) -> C
     } else {
         Colour::Green
     }
-}
-
-/// The current time as a domain timestamp.
-pub fn now() -> Timestamp {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or_default();
-    Timestamp::from_millis(i64::try_from(millis).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
