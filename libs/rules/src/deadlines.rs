@@ -32,23 +32,24 @@ pub enum Due {
     Breach,
 }
 
-/// The deadlines of `state` that are running: accept while dispatched, resolve while
-/// dispatched or accepted. A closed, resolved, merged, rejected or returned case has none.
+/// The deadlines of `state` that are running: accept while dispatched; resolve while
+/// dispatched or accepted; close from the first dispatch until the case is closed (through
+/// resolution and verification). A case in triage, returned, reopened, closed, merged or
+/// rejected has none.
 pub fn running(state: &CaseState, reference: &ReferenceData) -> Vec<Timer> {
     let Some(reported_at) = state.reported_at else {
         return Vec::new();
     };
-    let warn_fraction = reference
-        .sla_for(
-            state.priority.unwrap_or(Priority::Normal),
-            state.category.as_ref(),
-        )
-        .warn_at;
+    let policy = reference.sla_for(
+        state.priority.unwrap_or(Priority::Normal),
+        state.category.as_ref(),
+    );
     let timer = |stage, deadline: Timestamp| Timer {
         stage,
         deadline,
-        warn_at: warn_point(reported_at, deadline, warn_fraction),
+        warn_at: warn_point(reported_at, deadline, policy.warn_at),
     };
+    let close = || close_deadline(state, reference).map(|d| timer(DeadlineStage::Close, d));
     let mut timers = Vec::new();
     match state.status {
         Some(CaseStatus::Dispatched) => {
@@ -58,15 +59,42 @@ pub fn running(state: &CaseState, reference: &ReferenceData) -> Vec<Timer> {
             if let Some(deadline) = state.resolve_deadline {
                 timers.push(timer(DeadlineStage::Resolve, deadline));
             }
+            timers.extend(close());
         }
         Some(CaseStatus::Accepted) => {
             if let Some(deadline) = state.resolve_deadline {
                 timers.push(timer(DeadlineStage::Resolve, deadline));
             }
+            timers.extend(close());
         }
+        Some(CaseStatus::Resolved | CaseStatus::Verified) => timers.extend(close()),
         _ => {}
     }
     timers
+}
+
+/// When `state` must be closed: the SLA's close duration from the report (in the policy's
+/// natural or working hours), moved later by as much as an approved postponement moved the
+/// resolve deadline. `None` before the case is reported or dispatched.
+pub fn close_deadline(state: &CaseState, reference: &ReferenceData) -> Option<Timestamp> {
+    let reported_at = state.reported_at?;
+    let resolve_deadline = state.resolve_deadline?;
+    let policy = reference.sla_for(
+        state.priority.unwrap_or(Priority::Normal),
+        state.category.as_ref(),
+    );
+    let at = |stage| {
+        crate::sla::deadline(
+            reference.calendar(),
+            policy.hours,
+            reported_at,
+            policy.deadline(stage),
+        )
+    };
+    let close = at(DeadlineStage::Close)?;
+    let postponed_by = at(DeadlineStage::Resolve)
+        .map_or(0, |planned| resolve_deadline.millis_since(&planned).max(0));
+    Some(close.plus_millis(postponed_by))
 }
 
 /// `reported_at + fraction × (deadline − reported_at)`, rounded down to the millisecond.
@@ -155,6 +183,63 @@ mod tests {
 
     fn at(ms: i64) -> Timestamp {
         Timestamp::from_millis(ms)
+    }
+
+    const HOUR_MS: i64 = 3_600_000;
+
+    /// An emergency case (natural hours: resolve 2h, close 24h) reported at 0.
+    fn emergency(status: CaseStatus, resolve_deadline: i64) -> CaseState {
+        let mut state = CaseState::default();
+        state.reported_at = Some(at(0));
+        state.priority = Some(Priority::Emergency);
+        state.status = Some(status);
+        state.accept_deadline = Some(at(HOUR_MS));
+        state.resolve_deadline = Some(at(resolve_deadline));
+        state
+    }
+
+    fn stages(state: &CaseState) -> Vec<(DeadlineStage, Timestamp)> {
+        running(state, crate::testdata::sample())
+            .iter()
+            .map(|t| (t.stage, t.deadline))
+            .collect()
+    }
+
+    #[test]
+    fn the_close_deadline_runs_from_dispatch_until_closing() {
+        use DeadlineStage::{Accept, Close, Resolve};
+        let close = at(24 * HOUR_MS);
+        assert_eq!(
+            stages(&emergency(CaseStatus::Dispatched, 2 * HOUR_MS)),
+            [
+                (Accept, at(HOUR_MS)),
+                (Resolve, at(2 * HOUR_MS)),
+                (Close, close)
+            ]
+        );
+        assert_eq!(
+            stages(&emergency(CaseStatus::Accepted, 2 * HOUR_MS)),
+            [(Resolve, at(2 * HOUR_MS)), (Close, close)]
+        );
+        for waiting in [CaseStatus::Resolved, CaseStatus::Verified] {
+            assert_eq!(stages(&emergency(waiting, 2 * HOUR_MS)), [(Close, close)]);
+        }
+        for idle in [
+            CaseStatus::Reported,
+            CaseStatus::Closed,
+            CaseStatus::Merged,
+            CaseStatus::Rejected,
+        ] {
+            assert_eq!(stages(&emergency(idle, 2 * HOUR_MS)), []);
+        }
+        // A postponement of the resolve deadline by 3h moves closing by 3h.
+        assert_eq!(
+            close_deadline(
+                &emergency(CaseStatus::Accepted, 5 * HOUR_MS),
+                crate::testdata::sample()
+            ),
+            Some(at(27 * HOUR_MS))
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! - [`find_duplicate`] finds the open case a new report repeats;
 //! - [`route`] chooses self-handling, one department or a joint consultation,
 //!   never sending a case back to whoever returned it;
+//! - [`sla`] turns an SLA duration into a deadline, in natural or working hours;
 //! - [`deadlines`] derives a case's running deadlines, when they warn and breach, where a
 //!   breach escalates to, and the case's colour;
 //! - [`indicators`] folds case events into the indicators per department and period.
@@ -21,6 +22,7 @@ mod error;
 pub mod indicators;
 mod priority;
 mod routing;
+pub mod sla;
 
 pub use classify::{classify, Classification};
 pub use duplicate::{find_duplicate, CandidateCase, OpenCase, DUPLICATE_RADIUS_M};

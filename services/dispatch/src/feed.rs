@@ -16,9 +16,9 @@ use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, CaseStatus, Command, Priority};
 use gridcase_eventstore::{EventStore, RecordedEvent};
 
-use crate::deadlines::dispatch_deadlines;
 use crate::ids::dispatch_command_id;
 use crate::workorder::{self, WorkOrderError};
+use gridcase_rules::sla::dispatch_deadlines;
 
 /// The durable consumer of the event feed the dispatch service follows.
 pub const FEED_CONSUMER: &str = "dispatch";

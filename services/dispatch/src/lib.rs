@@ -10,7 +10,6 @@
 //! has its own durable consumer `dept-<code>`. Departments answer over the gRPC service
 //! `gridcase.dispatch.v1.Dispatch`.
 
-pub mod deadlines;
 pub mod error;
 pub mod feed;
 pub mod ids;

@@ -660,7 +660,7 @@ async fn self_handled_and_joint_cases_go_to_their_subjects() {
     let policy = harness
         .reference
         .sla_for(Priority::Normal, state.category.as_ref());
-    let (accept, resolve) = gridcase_dispatch::deadlines::dispatch_deadlines(
+    let (accept, resolve) = gridcase_rules::sla::dispatch_deadlines(
         harness.reference.calendar(),
         &policy,
         state.reported_at.unwrap(),

@@ -2,9 +2,10 @@
 //! the grid hierarchy, urging and postponement decisions.
 //!
 //! A follower folds the store's global log from position 0 into a table of case states; the
-//! deadline timers are derived from those states (accept while dispatched, resolve while
-//! dispatched or accepted, moved by approved postponements, gone once the case is resolved,
-//! returned, closed, merged or rejected). A ticker records `DeadlineWarned` at
+//! deadline timers are derived from those states by `gridcase_rules::deadlines` (accept while
+//! dispatched; resolve while dispatched or accepted, moved by approved postponements; close
+//! from dispatch through resolution and verification until the case is closed; none while a
+//! case is in triage — reported, returned or reopened — or closed, merged or rejected). A ticker records `DeadlineWarned` at
 //! `reported_at + warn_at × (deadline − reported_at)` and, at the deadline, `DeadlineBreached`
 //! followed by `CaseEscalated` one level further up the grid hierarchy (stopping at the
 //! district). Because the table is rebuilt from the log, timers survive a restart, and those

@@ -1,6 +1,6 @@
 //! The timer table: every case's state folded from the store's global log, followed from
 //! position 0 at start and kept live by a catch-up subscription. Timers are derived from these
-//! states (see [`crate::timers`]), so following the log again after a restart is what makes them
+//! states (see [`gridcase_rules::deadlines`]), so following the log again after a restart is what makes them
 //! durable: a deadline that passed while the service was down is found due at the first tick.
 
 use std::collections::HashMap;
