@@ -189,13 +189,14 @@ mod tests {
 
     /// An emergency case (natural hours: resolve 2h, close 24h) reported at 0.
     fn emergency(status: CaseStatus, resolve_deadline: i64) -> CaseState {
-        let mut state = CaseState::default();
-        state.reported_at = Some(at(0));
-        state.priority = Some(Priority::Emergency);
-        state.status = Some(status);
-        state.accept_deadline = Some(at(HOUR_MS));
-        state.resolve_deadline = Some(at(resolve_deadline));
-        state
+        CaseState {
+            reported_at: Some(at(0)),
+            priority: Some(Priority::Emergency),
+            status: Some(status),
+            accept_deadline: Some(at(HOUR_MS)),
+            resolve_deadline: Some(at(resolve_deadline)),
+            ..CaseState::default()
+        }
     }
 
     fn stages(state: &CaseState) -> Vec<(DeadlineStage, Timestamp)> {
