@@ -92,6 +92,10 @@ struct JointGroupEntry {
     participants: Spanned<Vec<Spanned<String>>>,
 }
 
+/// The dispatch subject token under which grid workers get their work orders; no department
+/// may take it as its code.
+pub const WORKER_SUBJECT_TOKEN: &str = "worker";
+
 /// Reads and checks `departments.toml`.
 pub(crate) fn load(source: &Source) -> Result<Departments> {
     let file: DepartmentsFile = source.parse()?;
@@ -105,6 +109,16 @@ pub(crate) fn load(source: &Source) -> Result<Departments> {
     for entry in file.department {
         let code = entry.code.get_ref().clone();
         let label = format!("department {code}");
+        if code.as_str() == WORKER_SUBJECT_TOKEN {
+            return Err(source.invalid(
+                entry.code.span(),
+                label,
+                format!(
+                    "code {WORKER_SUBJECT_TOKEN:?} is reserved: grid workers' work orders go to \
+                     gridcase.v1.dispatch.{WORKER_SUBJECT_TOKEN}.<worker id>"
+                ),
+            ));
+        }
         if let Some(line) = lines.get(&code) {
             return Err(source.invalid(
                 entry.code.span(),
@@ -241,6 +255,16 @@ contact = { name = "值班室", phone = "0571-87000001" }
         assert_eq!(
             housing.contact.as_ref().unwrap().phone.as_str(),
             "0571-87000001"
+        );
+    }
+
+    #[test]
+    fn the_worker_subject_is_no_department_code() {
+        let text = format!("{DEPARTMENTS}\n[[department]]\ncode = \"worker\"\nname = \"网格员\"\n");
+        assert_eq!(
+            load_text(&text).unwrap_err().to_string(),
+            "departments.toml:11: department worker: code \"worker\" is reserved: grid workers' \
+             work orders go to gridcase.v1.dispatch.worker.<worker id>"
         );
     }
 

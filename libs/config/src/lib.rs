@@ -28,7 +28,7 @@ use gridcase_domain::{
 
 pub use calendar::{Calendar, Date, HoursMode, TimeOfDay, Weekday};
 pub use categories::{Category, Owner, CATEGORIES_FILE};
-pub use departments::{Contact, Department, JointGroup, DEPARTMENTS_FILE};
+pub use departments::{Contact, Department, JointGroup, DEPARTMENTS_FILE, WORKER_SUBJECT_TOKEN};
 pub use error::{ConfigError, Result};
 pub use escalation::{EscalationStep, ESCALATION_FILE};
 pub use grid::{GridArea, Person, GRID_FILE};

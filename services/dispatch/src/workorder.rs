@@ -53,9 +53,11 @@ pub fn department_consumer(department: &str) -> String {
 pub fn subject_for(assignee: &Assignee) -> String {
     match assignee {
         Assignee::Department(department) => gridcase_bus::subjects::dispatch(department.as_str()),
-        Assignee::Worker(worker) => {
-            gridcase_bus::subjects::dispatch(&format!("worker.{}", worker.as_str()))
-        }
+        Assignee::Worker(worker) => gridcase_bus::subjects::dispatch(&format!(
+            "{}.{}",
+            gridcase_config::WORKER_SUBJECT_TOKEN,
+            worker.as_str()
+        )),
     }
 }
 
