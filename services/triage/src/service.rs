@@ -381,9 +381,19 @@ impl<S: EventStore> Triage for TriageApi<S> {
         let request = request.into_inner();
         let grid = match request.grid_code.as_str() {
             "" => None,
-            code => Some(
-                GridCode::parse(code).map_err(|e| TriageError::invalid("grid_code", e.reason))?,
-            ),
+            code => {
+                let grid = GridCode::parse(code)
+                    .map_err(|e| TriageError::invalid("grid_code", e.reason))?;
+                // A typo must not look like an empty queue.
+                if self.refdata.grid(&grid).is_none() {
+                    return Err(TriageError::invalid(
+                        "grid_code",
+                        format!("{grid} is not a known grid"),
+                    )
+                    .into());
+                }
+                Some(grid)
+            }
         };
         let limit = match request.limit {
             0 => DEFAULT_LIMIT,
