@@ -16,14 +16,28 @@ pub use feed::{FeedConsumer, FeedError, FeedMessage};
 pub use natsd::{NatsServer, NatsServerError};
 
 /// Connects to NATS at `url` with the settings every gridcase process uses: it keeps retrying
-/// after a lost connection, and requests time out so a missing peer becomes an error.
+/// after a lost connection, and requests time out so a missing peer becomes an error. A user
+/// and password in the URL (`nats://gridcase:secret@host:4222`) log in with them.
 pub async fn connect(url: &str) -> Result<async_nats::Client, async_nats::ConnectError> {
-    async_nats::ConnectOptions::new()
+    connect_with(url, |options| options).await
+}
+
+/// [`connect`] with `adjust` applied to the usual options, e.g. a custom inbox prefix or a
+/// shorter request timeout.
+pub async fn connect_with(
+    url: &str,
+    adjust: impl FnOnce(async_nats::ConnectOptions) -> async_nats::ConnectOptions,
+) -> Result<async_nats::Client, async_nats::ConnectError> {
+    let mut options = async_nats::ConnectOptions::new()
         .name("gridcase")
         .request_timeout(Some(Duration::from_secs(10)))
         // Appends from many tasks share one subscription; a small buffer would stall them.
         .subscription_capacity(1 << 16)
-        .client_capacity(1 << 16)
-        .connect(url)
-        .await
+        .client_capacity(1 << 16);
+    if let Ok(addr) = url.parse::<async_nats::ServerAddr>() {
+        if let (Some(user), Some(password)) = (addr.username(), addr.password()) {
+            options = options.user_and_password(user.to_owned(), password.to_owned());
+        }
+    }
+    adjust(options).connect(url).await
 }

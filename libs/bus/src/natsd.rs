@@ -85,6 +85,12 @@ impl NatsServer {
     /// Starts nats-server on 127.0.0.1:`port` (0 = any free port) with JetStream storing under
     /// `dir`, and waits until it accepts connections.
     pub fn start(dir: &Path, port: u16) -> Result<Self, NatsServerError> {
+        Self::start_with(dir, port, "")
+    }
+
+    /// [`NatsServer::start`] with `extra` appended to the server's configuration, e.g. an
+    /// `authorization { … }` block.
+    pub fn start_with(dir: &Path, port: u16, extra: &str) -> Result<Self, NatsServerError> {
         let binary = binary()?;
         let prepare = |path: &Path, source| NatsServerError::Prepare {
             path: path.to_owned(),
@@ -104,7 +110,7 @@ impl NatsServer {
             "# written by gridcase\nlisten: 127.0.0.1:{listen_port}\nports_file_dir: \"{}\"\nmax_payload: 8MB\nmax_pending: 256MB\nwrite_deadline: \"10s\"\njetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 256MB\n  max_file_store: 20GB\n}}\n",
             dir.display(),
             jetstream_dir.display()
-        );
+        ) + extra;
         std::fs::write(&config_path, config).map_err(|e| prepare(&config_path, e))?;
         let log_path = dir.join("nats-server.log");
         let log = std::fs::File::create(&log_path).map_err(|e| prepare(&log_path, e))?;

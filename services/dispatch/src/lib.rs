@@ -13,6 +13,7 @@
 pub mod error;
 pub mod feed;
 pub mod ids;
+pub mod nats_auth;
 pub mod service;
 pub mod workorder;
 
