@@ -71,7 +71,14 @@ impl Filters {
             .map(|s| CaseStatus::parse(s).map_err(|e| invalid("status", e.reason)))
             .transpose()?;
         let grid = non_empty(&request.grid_code)
-            .map(|s| GridCode::parse(s).map_err(|e| invalid("grid_code", e.reason)))
+            .map(|s| {
+                let code = GridCode::parse(s).map_err(|e| invalid("grid_code", e.reason))?;
+                // A typo must not look like an area without cases.
+                match reference.grid(&code) {
+                    Some(_) => Ok(code),
+                    None => Err(invalid("grid_code", format!("{s:?} is not a known grid"))),
+                }
+            })
             .transpose()?;
         let department = non_empty(&request.department)
             .map(|s| {

@@ -611,6 +611,20 @@ async fn bad_input_unknown_cases_and_department_callers_are_refused() {
         ),
         (
             ListCasesRequest {
+                grid_code: "330102-009".into(),
+                ..Default::default()
+            },
+            "grid_code",
+        ),
+        (
+            ListCasesRequest {
+                colour: "purple".into(),
+                ..Default::default()
+            },
+            "colour",
+        ),
+        (
+            ListCasesRequest {
                 status: "sleeping".into(),
                 ..Default::default()
             },
