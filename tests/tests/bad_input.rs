@@ -1053,6 +1053,11 @@ fn query_rows(t: &mut Table, ch: &Channels, cases: &Cases) {
     };
     let list = |auth, message| call!(QueryClient, ch.query, list_cases, auth, message);
     let board = |auth| call!(QueryClient, ch.query, board, auth, BoardRequest {});
+    let indicators = |auth, from_ms, to_ms| {
+        let message = DepartmentIndicatorsRequest { from_ms, to_ms };
+        call!(QueryClient, ch.query, department_indicators, auth, message)
+    };
+    let day_ms = 86_400_000;
 
     let rpc = "query.GetCase";
     t.row(rpc, "malformed case id", InvalidArgument, "case_id: must be 32 hex digits",
@@ -1080,6 +1085,10 @@ fn query_rows(t: &mut Table, ch: &Channels, cases: &Cases) {
         list(OPERATOR, ListCasesRequest { status: "open".into(), ..Default::default() }));
     t.row(rpc, "malformed grid code", InvalidArgument, "grid_code: district must be",
         list(SUPERVISOR, ListCasesRequest { grid_code: "33-01".into(), ..Default::default() }));
+    t.row(rpc, "unknown grid", InvalidArgument, "grid_code: \"330102-009\" is not a known grid",
+        list(SUPERVISOR, ListCasesRequest { grid_code: "330102-009".into(), ..Default::default() }));
+    t.row(rpc, "unknown colour", InvalidArgument, "colour: \"purple\" is not green, yellow or red",
+        list(SUPERVISOR, ListCasesRequest { colour: "purple".into(), ..Default::default() }));
     t.row(rpc, "unknown department", InvalidArgument,
         "department: \"nobody\" is not a known department",
         list(SUPERVISOR, ListCasesRequest { department: "nobody".into(), ..Default::default() }));
@@ -1105,6 +1114,16 @@ fn query_rows(t: &mut Table, ch: &Channels, cases: &Cases) {
         board(Auth::NoToken));
     t.row(rpc, "not a bearer header", Unauthenticated, "malformed authorization header",
         board(NOT_BEARER));
+
+    let rpc = "query.DepartmentIndicators";
+    t.row(rpc, "empty period", InvalidArgument, "to_ms: must be after from_ms",
+        indicators(SUPERVISOR, day_ms, day_ms));
+    t.row(rpc, "reversed period", InvalidArgument, "to_ms: must be after from_ms",
+        indicators(OPERATOR, day_ms, 0));
+    t.row(rpc, "department role", PermissionDenied,
+        "role department may not call DepartmentIndicators", indicators(GAS, 0, day_ms));
+    t.row(rpc, "no token", Unauthenticated, "missing bearer token",
+        indicators(Auth::NoToken, 0, day_ms));
 }
 
 #[rustfmt::skip]
@@ -1159,6 +1178,7 @@ const EVERY_RPC: &[&str] = &[
     "query.GetCase",
     "query.ListCases",
     "query.Board",
+    "query.DepartmentIndicators",
     "store.Stats",
     "store.Verify",
 ];
