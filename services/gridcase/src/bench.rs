@@ -24,6 +24,9 @@ fn bench_caller() -> String {
 pub enum Which {
     /// Durable appends/s and latency at several writer counts, then read-all events/s.
     Store(StoreBench),
+    /// Cases/s from ReportCase to the work order on the department's subject, and latency,
+    /// through the whole system, at rising offered rates.
+    Pipeline(crate::bench_pipeline::PipelineBench),
 }
 
 /// Settings of the store benchmark.
@@ -59,6 +62,7 @@ pub struct StoreBench {
 pub async fn run(which: Which) -> anyhow::Result<()> {
     match which {
         Which::Store(args) => store(args).await,
+        Which::Pipeline(args) => crate::bench_pipeline::run(args).await,
     }
 }
 
@@ -70,12 +74,13 @@ struct Level {
     flushes: u64,
 }
 
-fn percentile(sorted: &[u64], p: f64) -> f64 {
+/// The `p` quantile (0 to 1) of ascending microseconds, in milliseconds; 0 when empty.
+pub(crate) fn percentile<T: Copy + Into<u64>>(sorted: &[T], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
     let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1] as f64 / 1_000.0
+    sorted[rank - 1].into() as f64 / 1_000.0
 }
 
 async fn store(args: StoreBench) -> anyhow::Result<()> {

@@ -2,6 +2,7 @@
 //! measures it (`bench`).
 
 mod bench;
+mod bench_pipeline;
 mod up;
 
 use std::path::PathBuf;
