@@ -1,8 +1,9 @@
-//! `gridcase`: runs the whole system on one machine (`up`), checks a store (`verify`), and
-//! measures it (`bench`).
+//! `gridcase`: runs the whole system on one machine (`up`), checks a store (`verify`),
+//! measures it (`bench`) and plays a realistic day through it (`demo`).
 
 mod bench;
 mod bench_pipeline;
+mod demo;
 mod up;
 
 use std::path::PathBuf;
@@ -34,15 +35,23 @@ enum Command {
         #[command(subcommand)]
         which: bench::Which,
     },
+    /// Play a realistic day of cases through the whole system and print the board and the
+    /// department ranking.
+    Demo(demo::DemoArgs),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    gridcase_server::init_tracing();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Demo(_) => demo::init_tracing(),
+        _ => gridcase_server::init_tracing(),
+    }
+    match cli.command {
         Command::Up(args) => up::run(args).await,
         Command::Verify { data } => verify(data),
         Command::Bench { which } => bench::run(which).await,
+        Command::Demo(args) => demo::run(args).await,
     }
 }
 
