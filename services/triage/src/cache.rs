@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use gridcase_casestore::decode;
 use gridcase_config::ReferenceData;
-use gridcase_domain::{apply, CaseId, CaseState, CategoryCode, Event};
+use gridcase_domain::{apply, CaseId, CaseState, CategoryCode, Event, WorkerId};
 use gridcase_eventstore::{EventStore, RecordedEvent};
 use gridcase_rules::OpenCase;
 use tokio::sync::watch;
 
-use crate::decision::{category_of, CaseView};
+use crate::decision::{category_of, reporting_worker, CaseView};
 
 /// Longest pause between attempts to read the log while the store is unreachable.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
@@ -29,6 +29,8 @@ pub struct CachedCase {
     pub description: String,
     /// The category for duplicate detection: the case's own, else what the keywords say.
     pub category: Option<CategoryCode>,
+    /// The grid worker who reported it on patrol, if one did.
+    pub reported_by_worker: Option<WorkerId>,
 }
 
 impl CachedCase {
@@ -37,6 +39,7 @@ impl CachedCase {
         CaseView {
             state: &self.state,
             description: &self.description,
+            reported_by_worker: self.reported_by_worker.as_ref(),
         }
     }
 
@@ -107,7 +110,7 @@ impl CaseCache {
     pub fn fold(&self, record: &RecordedEvent) {
         if let Ok(case) = CaseId::parse(&record.stream_id) {
             match decode(case, record) {
-                Ok(event) => self.fold_event(case, &event),
+                Ok(event) => self.fold_event(case, &event, record.metadata.actor.as_deref()),
                 Err(error) => {
                     tracing::debug!(%error, event_type = %record.event_type, "not folded");
                 }
@@ -120,11 +123,12 @@ impl CaseCache {
         });
     }
 
-    fn fold_event(&self, case: CaseId, event: &Event) {
+    fn fold_event(&self, case: CaseId, event: &Event, actor: Option<&str>) {
         let mut cases = self.cases.write().unwrap_or_else(|e| e.into_inner());
         let entry = cases.entry(case).or_default();
         if let Event::CaseReported(reported) = event {
             entry.description = reported.description.as_str().to_owned();
+            entry.reported_by_worker = reporting_worker(reported, actor);
         }
         entry.state = apply(std::mem::take(&mut entry.state), event);
         entry.category = entry

@@ -3,7 +3,8 @@
 //! passes the case, the reference data and the open cases it knows of.
 
 use gridcase_config::ReferenceData;
-use gridcase_domain::{CaseState, CategoryCode, Command, Priority, Route};
+use gridcase_domain::event::CaseReported;
+use gridcase_domain::{CaseState, CategoryCode, Channel, Command, Priority, Route, WorkerId};
 use gridcase_rules::{CandidateCase, Classification, OpenCase};
 
 /// Most suggested categories offered to an operator.
@@ -58,13 +59,27 @@ impl Decision {
     }
 }
 
-/// A case as the rules see it: its folded state and the reporter's words.
+/// A case as the rules see it: its folded state, the reporter's words, and the grid worker
+/// who reported it.
 #[derive(Debug, Clone, Copy)]
 pub struct CaseView<'a> {
     /// The case's state (its category is the reporter's or the last triage's).
     pub state: &'a CaseState,
     /// What the reporter said.
     pub description: &'a str,
+    /// The grid worker who reported it on patrol: the first choice to settle it on the spot.
+    pub reported_by_worker: Option<&'a WorkerId>,
+}
+
+/// The grid worker who reported a case, from its `CaseReported` event and the actor recorded
+/// with it. The event does not name the worker, but intake lets a grid worker report only as
+/// themselves, so on the grid-worker channel the actor `grid_worker:<id>` is the reporter.
+pub fn reporting_worker(reported: &CaseReported, actor: Option<&str>) -> Option<WorkerId> {
+    if reported.channel != Channel::GridWorker {
+        return None;
+    }
+    let id = actor?.strip_prefix("grid_worker:")?;
+    WorkerId::parse(id).ok()
 }
 
 /// Decides `case`. Duplicates are looked for among `open_cases` only when `check_duplicates`
@@ -97,7 +112,14 @@ pub fn decide<'a>(
     }
     let priority = gridcase_rules::priority(refdata, Some(&category), case.description).priority;
     let grid = state.location.as_ref().and_then(|location| location.grid());
-    match gridcase_rules::route(refdata, &category, grid.as_ref(), &state.returned_by, None) {
+    let route = gridcase_rules::route(
+        refdata,
+        &category,
+        grid.as_ref(),
+        &state.returned_by,
+        case.reported_by_worker,
+    );
+    match route {
         Ok(decision) => Decision::Triage {
             category,
             priority,
@@ -170,7 +192,8 @@ mod tests {
     use std::sync::OnceLock;
 
     use gridcase_domain::{
-        Assignee, CaseId, CaseStatus, DepartmentCode, GridCode, Location, Timestamp, WorkerId,
+        Assignee, CaseId, CaseStatus, DepartmentCode, Description, GridCode, Location, Reporter,
+        Timestamp, TrackingCode, WorkerId,
     };
 
     use super::*;
@@ -207,6 +230,7 @@ mod tests {
         let view = CaseView {
             state: &state,
             description: "河坊街路灯不亮好几天了",
+            reported_by_worker: None,
         };
         let decision = decide(sample(), view, [], true, WINDOW);
         let Decision::Triage {
@@ -230,6 +254,7 @@ mod tests {
         let view = CaseView {
             state: &state,
             description: "楼下垃圾满了没人管",
+            reported_by_worker: None,
         };
         let Decision::Triage { route, .. } = decide(sample(), view, [], true, WINDOW) else {
             panic!("not triaged")
@@ -243,6 +268,53 @@ mod tests {
     }
 
     #[test]
+    fn the_worker_who_reported_it_on_patrol_settles_it() {
+        let state = state(1, "330102-001-001-001", 1_000);
+        let reporter = WorkerId::parse("chen-lijuan").unwrap();
+        let view = CaseView {
+            state: &state,
+            description: "楼下垃圾满了没人管",
+            reported_by_worker: Some(&reporter),
+        };
+        let Decision::Triage { route, .. } = decide(sample(), view, [], true, WINDOW) else {
+            panic!("not triaged")
+        };
+        assert_eq!(route, Route::SelfHandle { worker: reporter });
+    }
+
+    #[test]
+    fn the_reporting_worker_is_the_grid_worker_actor_on_the_grid_worker_channel() {
+        let reported = |channel| CaseReported {
+            case_id: CaseId::from_u128(1),
+            tracking_code: TrackingCode::from_u64(1),
+            channel,
+            reporter: Reporter::anonymous(),
+            location: Location::new(
+                Some(GridCode::parse("330102-001-001-001").unwrap()),
+                None,
+                None,
+            )
+            .unwrap(),
+            description: Description::parse("楼下垃圾满了没人管").unwrap(),
+            category: None,
+            media: Vec::new(),
+            reported_at: Timestamp::from_millis(1_000),
+        };
+        let on_patrol = reported(Channel::GridWorker);
+        assert_eq!(
+            reporting_worker(&on_patrol, Some("grid_worker:chen-lijuan")),
+            Some(WorkerId::parse("chen-lijuan").unwrap())
+        );
+        assert_eq!(reporting_worker(&on_patrol, Some("admin:root")), None);
+        assert_eq!(reporting_worker(&on_patrol, None), None);
+        let by_phone = reported(Channel::Hotline);
+        assert_eq!(
+            reporting_worker(&by_phone, Some("grid_worker:chen-lijuan")),
+            None
+        );
+    }
+
+    #[test]
     fn a_repeat_is_merged_and_a_returned_case_is_not() {
         let mut earlier = state(1, "330102-001-001-001-01", 1_000);
         earlier.category = Some(CategoryCode::parse("BJ-01-07").unwrap());
@@ -251,6 +323,7 @@ mod tests {
         let view = CaseView {
             state: &later,
             description: "路灯不亮",
+            reported_by_worker: None,
         };
         assert_eq!(
             decide(sample(), view, [&open], true, WINDOW),
@@ -274,6 +347,7 @@ mod tests {
         let view = CaseView {
             state: &state,
             description: "门口有人摆摊，还有违停",
+            reported_by_worker: None,
         };
         let Decision::Manual {
             reason,
@@ -293,6 +367,7 @@ mod tests {
         let view = CaseView {
             state: &state,
             description: "路灯不亮",
+            reported_by_worker: None,
         };
         let decision = decide(sample(), view, [], false, WINDOW);
         let Decision::Triage { route, .. } = &decision else {

@@ -23,6 +23,7 @@ use crate::cache::{CachedCase, CaseCache};
 use crate::decision::{self, route_words, Decision};
 use crate::error::TriageError;
 use crate::ids::operator_command_id;
+use crate::worker::reporting_worker;
 
 /// The fully qualified gRPC service name, for health reporting.
 pub const SERVICE_NAME: &str = "gridcase.triage.v1.Triage";
@@ -169,7 +170,7 @@ impl<S: EventStore> TriageApi<S> {
                     &request.category,
                     grid.as_ref(),
                     &loaded.state.returned_by,
-                    None,
+                    reporting_worker(&loaded).as_ref(),
                 )?
                 .route
             }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use gridcase_bus::{FeedConsumer, FeedError, FeedMessage};
 use gridcase_casestore::{CaseError, CaseStore, CommandContext, LoadedCase};
 use gridcase_config::ReferenceData;
-use gridcase_domain::{CaseId, CaseStatus, Event};
+use gridcase_domain::{CaseId, CaseStatus, Event, WorkerId};
 use gridcase_eventstore::{EventStore, RecordedEvent};
 
 use crate::cache::CaseCache;
@@ -94,6 +94,7 @@ impl<S: EventStore> Worker<S> {
             CaseView {
                 state: &loaded.state,
                 description: &description,
+                reported_by_worker: reporting_worker(&loaded).as_ref(),
             },
             &open_cases,
             record.event_type == "CaseReported",
@@ -238,6 +239,16 @@ fn awaits_this_trigger(loaded: &LoadedCase, trigger: u128) -> bool {
         .rev()
         .find(|entry| TRIGGERS.contains(&entry.event.type_name()))
         .is_some_and(|entry| entry.event_id == trigger)
+}
+
+/// The grid worker who reported the case on patrol, if one did.
+pub fn reporting_worker(loaded: &LoadedCase) -> Option<WorkerId> {
+    loaded.timeline.iter().find_map(|entry| match &entry.event {
+        Event::CaseReported(reported) => {
+            decision::reporting_worker(reported, entry.actor.as_deref())
+        }
+        _ => None,
+    })
 }
 
 /// The reporter's words.
