@@ -1,0 +1,1422 @@
+//! The whole case loop — collect, triage, dispatch, resolve, evaluate — through every branch,
+//! against the real system: a nats-server child and the seven services, started with
+//! `gridcase::system::System` on free ports, a sled store in a temp dir and a copy of the sample
+//! city's reference data whose SLA for one category is compressed to seconds.
+//!
+//! The tests call the gRPC APIs as hotline consoles, grid-worker apps, the QR gateway,
+//! departments and supervisors do, and read outcomes back from the query service and intake's
+//! status lookup, polling with a deadline. Department systems (and grid-worker apps) are
+//! simulated as JetStream consumers of their work-order subjects that decode the protobuf
+//! `WorkOrder`, as a department's own system written in any language would.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, consumer::pull};
+use futures::StreamExt;
+use gridcase::system::{Addresses, Service, System, SystemOptions};
+use gridcase_dispatch::workorder::{department_consumer, subject_for, DISPATCH_STREAM};
+use gridcase_domain::{codec, Assignee, Event, WorkerId};
+use gridcase_eventstore::EventStore;
+use gridcase_proto::dispatch::v1::dispatch_client::DispatchClient;
+use gridcase_proto::dispatch::v1::{
+    AcceptRequest, ActionReply, Actor, Priority as WorkOrderPriority, ReportProgressRequest,
+    ResolveRequest, ReturnRequest, WorkOrder,
+};
+use gridcase_proto::evaluation::v1::evaluation_client::EvaluationClient;
+use gridcase_proto::evaluation::v1::{
+    CaseReply, DepartmentIndicatorsRequest, RecordRatingRequest, VerifyCaseRequest,
+};
+use gridcase_proto::intake::v1::intake_client::IntakeClient;
+use gridcase_proto::intake::v1::{
+    Channel as ReportChannel, Coordinates, GetCaseStatusRequest, GetCaseStatusResponse, Location,
+    ReportCaseRequest, ReportCaseResponse, Reporter,
+};
+use gridcase_proto::query::v1::query_client::QueryClient;
+use gridcase_proto::query::v1::{GetCaseReply, GetCaseRequest, ListCasesRequest};
+use gridcase_proto::supervision::v1::supervision_client::SupervisionClient;
+use gridcase_proto::supervision::v1::{CaseColourReply, Colour, GetCaseColourRequest};
+use gridcase_proto::triage::v1::triage_case_request::Route as TriageRoute;
+use gridcase_proto::triage::v1::triage_client::TriageClient;
+use gridcase_proto::triage::v1::{ListManualQueueRequest, TriageCaseRequest};
+use gridcase_server::auth::{BearerToken, Secret};
+use gridcase_testkit::{token_of, token_table};
+use prost::Message;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tonic::Code;
+
+/// How long anything the system does on its own may take before a test gives up.
+const WAIT: Duration = Duration::from_secs(45);
+/// Pause between two looks at something that has not happened yet.
+const POLL: Duration = Duration::from_millis(50);
+
+/// The category whose SLA the tests compress: 工业噪声 (industrial noise), owned by ecology_env.
+const COMPRESSED_CATEGORY: &str = "SJ-09-03";
+/// Its compressed policy, in natural hours, warning halfway to each deadline. The close
+/// deadline is ten minutes, so that its warning falls outside every test.
+const COMPRESSED_ACCEPT: Duration = Duration::from_secs(4);
+const COMPRESSED_RESOLVE: Duration = Duration::from_secs(12);
+
+/// 涌金社区第一网格: grid workers lin-ming (listed first) and chen-lijuan.
+const YONGJIN_GRID_1: &str = "330102-001-001-001";
+const YONGJIN_COMMUNITY: &str = "330102-001-001";
+const LIULANG_STREET: &str = "330102-001";
+
+/// Who calls the system: `(who, role)`; each holds the token `token_of(who)`.
+const CALLERS: &[(&str, &str)] = &[
+    ("op-1", "operator:op-1"),
+    ("sup-1", "supervisor:sup-1"),
+    ("qr-web", "gateway:qr-web"),
+    ("lin-ming", "grid_worker:lin-ming"),
+    ("chen-lijuan", "grid_worker:chen-lijuan"),
+    ("urban_mgmt", "department:urban_mgmt:clerk-1"),
+    ("ecology_env", "department:ecology_env:clerk-1"),
+    (
+        "market_supervision",
+        "department:market_supervision:clerk-1",
+    ),
+    ("landscape", "department:landscape:clerk-1"),
+    ("housing", "department:housing:clerk-1"),
+    ("civil_affairs", "department:civil_affairs:clerk-1"),
+    ("justice", "department:justice:clerk-1"),
+];
+
+const OPERATOR: &str = "op-1";
+const SUPERVISOR: &str = "sup-1";
+const GATEWAY: &str = "qr-web";
+
+type Authed = InterceptedService<Channel, BearerToken>;
+
+/// The actor a department's clerk is recorded as.
+fn clerk(department: &str) -> String {
+    format!("department:{department}:clerk-1")
+}
+
+fn now_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(since_epoch.as_millis()).unwrap()
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap()
+}
+
+/// The sample city's reference data with the SLA of [`COMPRESSED_CATEGORY`] cut to seconds.
+fn compressed_config(dir: &Path) {
+    let sample = gridcase_testkit::sample_config_dir();
+    for entry in std::fs::read_dir(&sample).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|ext| ext == "toml") {
+            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let sla = dir.join("sla.toml");
+    let mut text = std::fs::read_to_string(&sla).unwrap();
+    text.push_str(&format!(
+        "\n# Compressed for the case-loop tests.\n[[category]]\ncode = \"{COMPRESSED_CATEGORY}\"\n\
+         accept = \"{}s\"\nresolve = \"{}s\"\nclose = \"10m\"\nhours = \"natural\"\nwarn_at = 0.5\n",
+        COMPRESSED_ACCEPT.as_secs(),
+        COMPRESSED_RESOLVE.as_secs(),
+    ));
+    std::fs::write(&sla, text).unwrap();
+}
+
+/// The running system, the temp dirs it lives in, and its callers.
+struct City {
+    system: System,
+    _data: tempfile::TempDir,
+    _config: tempfile::TempDir,
+}
+
+impl City {
+    async fn start() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let config = tempfile::tempdir().unwrap();
+        compressed_config(config.path());
+        let system = System::start(SystemOptions {
+            data: data.path().to_path_buf(),
+            config: config.path().to_path_buf(),
+            tokens: token_table(CALLERS),
+            nats_port: 0,
+            addresses: Addresses::any_free(),
+        })
+        .await
+        .unwrap();
+        Self {
+            system,
+            _data: data,
+            _config: config,
+        }
+    }
+
+    async fn shut_down(self) {
+        self.system.shut_down().await.unwrap();
+    }
+
+    /// A fresh connection to `service` (so a restarted service is reached on its new server).
+    fn channel(&self, service: Service) -> Channel {
+        Endpoint::from_shared(self.system.endpoint(service))
+            .unwrap()
+            .connect_lazy()
+    }
+
+    fn intake(&self, who: &str) -> IntakeClient<Authed> {
+        IntakeClient::with_interceptor(self.channel(Service::Intake), token(who))
+    }
+
+    fn triage(&self, who: &str) -> TriageClient<Authed> {
+        TriageClient::with_interceptor(self.channel(Service::Triage), token(who))
+    }
+
+    fn dispatch(&self, who: &str) -> DispatchClient<Authed> {
+        DispatchClient::with_interceptor(self.channel(Service::Dispatch), token(who))
+    }
+
+    fn evaluation(&self, who: &str) -> EvaluationClient<Authed> {
+        EvaluationClient::with_interceptor(self.channel(Service::Evaluation), token(who))
+    }
+
+    fn supervision(&self, who: &str) -> SupervisionClient<Authed> {
+        SupervisionClient::with_interceptor(self.channel(Service::Supervision), token(who))
+    }
+
+    fn query(&self) -> QueryClient<Authed> {
+        QueryClient::with_interceptor(self.channel(Service::Query), token(SUPERVISOR))
+    }
+
+    /// A department's own system, reading the durable consumer the dispatch service keeps for
+    /// it (created, with the stream, as dispatch starts: the system waits until it exists).
+    async fn department_inbox(&self, department: &str) -> Inbox {
+        let nats = gridcase_bus::connect(self.system.nats_url()).await.unwrap();
+        let jetstream = jetstream::new(nats.clone());
+        let durable = department_consumer(department);
+        let started = Instant::now();
+        let consumer = loop {
+            if let Ok(stream) = jetstream.get_stream(DISPATCH_STREAM).await {
+                if let Ok(consumer) = stream.get_consumer(&durable).await {
+                    break consumer;
+                }
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "the consumer {durable} never appeared"
+            );
+            tokio::time::sleep(POLL).await;
+        };
+        Inbox {
+            name: durable,
+            consumer,
+            _nats: nats,
+        }
+    }
+
+    /// A grid worker's app, creating its durable consumer on its own subject once the
+    /// work-order stream exists.
+    async fn worker_inbox(&self, worker: &str) -> Inbox {
+        let nats = gridcase_bus::connect(self.system.nats_url()).await.unwrap();
+        let jetstream = jetstream::new(nats.clone());
+        let started = Instant::now();
+        let stream = loop {
+            if let Ok(stream) = jetstream.get_stream(DISPATCH_STREAM).await {
+                break stream;
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "the stream {DISPATCH_STREAM} never appeared"
+            );
+            tokio::time::sleep(POLL).await;
+        };
+        let durable = format!("worker-{worker}");
+        let consumer = stream
+            .get_or_create_consumer(
+                &durable,
+                pull::Config {
+                    durable_name: Some(durable.clone()),
+                    filter_subject: subject_for(&Assignee::Worker(
+                        WorkerId::parse(worker).unwrap(),
+                    )),
+                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        Inbox {
+            name: durable,
+            consumer,
+            _nats: nats,
+        }
+    }
+
+    async fn report(&self, who: &str, request: ReportCaseRequest) -> ReportCaseResponse {
+        self.intake(who)
+            .report_case(request)
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    async fn status(&self, tracking_code: &str) -> GetCaseStatusResponse {
+        self.intake(OPERATOR)
+            .get_case_status(GetCaseStatusRequest {
+                tracking_code: tracking_code.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    /// Polls the query service until the case satisfies `done`.
+    async fn wait_case(
+        &self,
+        case: &str,
+        what: &str,
+        done: impl Fn(&GetCaseReply) -> bool,
+    ) -> GetCaseReply {
+        let started = Instant::now();
+        loop {
+            let request = GetCaseRequest {
+                case_id: case.to_owned(),
+            };
+            let seen = match self.query().get_case(request).await {
+                Ok(reply) => {
+                    let reply = reply.into_inner();
+                    if done(&reply) {
+                        return reply;
+                    }
+                    format!("{} {:?}", case_status(&reply), event_types(&reply))
+                }
+                Err(status) if status.code() == Code::NotFound => "not projected yet".to_owned(),
+                Err(status) => panic!("GetCase {case}: {status}"),
+            };
+            assert!(
+                started.elapsed() < WAIT,
+                "case {case}: {what} did not happen within {WAIT:?}; last seen: {seen}"
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    async fn wait_status(&self, case: &str, wanted: &str) -> GetCaseReply {
+        self.wait_case(case, &format!("status {wanted}"), |reply| {
+            case_status(reply) == wanted
+        })
+        .await
+    }
+
+    /// Waits until the projection holds the event a service wrote at `stream_version`. Replies
+    /// give the 0-based stream version of the last event written; the summary counts events.
+    async fn wait_written(&self, case: &str, stream_version: u64) -> GetCaseReply {
+        let what = format!("the event at stream version {stream_version}");
+        self.wait_case(case, &what, |reply| {
+            reply
+                .case
+                .as_ref()
+                .is_some_and(|c| c.version > stream_version)
+        })
+        .await
+    }
+
+    /// The case as the projection holds it now.
+    async fn case(&self, case: &str) -> GetCaseReply {
+        self.wait_case(case, "the case is projected", |_| true)
+            .await
+    }
+
+    async fn colour(&self, case: &str) -> CaseColourReply {
+        self.supervision(SUPERVISOR)
+            .get_case_colour(GetCaseColourRequest {
+                case_id: case.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    /// The department (or self-handling worker) `who` accepts the case.
+    async fn accept(&self, case: &str, who: Who<'_>, request_id: &str) -> ActionReply {
+        self.dispatch(who.name())
+            .accept(AcceptRequest {
+                actor: Some(who.actor(case, request_id)),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    async fn resolve(&self, case: &str, who: Who<'_>, request_id: &str) -> ActionReply {
+        self.dispatch(who.name())
+            .resolve(ResolveRequest {
+                actor: Some(who.actor(case, request_id)),
+                note: "已处理完毕，现场恢复".to_owned(),
+                evidence_urls: vec!["https://media.example.cn/after.jpg".to_owned()],
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    async fn verify(&self, case: &str, worker: &str, passed: bool, request_id: &str) -> CaseReply {
+        let note = if passed {
+            String::new()
+        } else {
+            "现场复核：问题仍然存在".to_owned()
+        };
+        self.evaluation(worker)
+            .verify_case(VerifyCaseRequest {
+                case_id: case.to_owned(),
+                passed,
+                note,
+                request_id: request_id.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    async fn rate(&self, case: &str, who: &str, resolved: bool, request_id: &str) -> CaseReply {
+        self.evaluation(who)
+            .record_rating(RecordRatingRequest {
+                case_id: case.to_owned(),
+                resolved,
+                satisfied: resolved,
+                score: if resolved { 5 } else { 2 },
+                comment: if resolved { "" } else { "问题还在" }.to_owned(),
+                request_id: request_id.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    /// The store's own record of a case, decoded: what the query projection is built from.
+    async fn stored_events(&self, case: &str) -> Vec<Event> {
+        let nats = gridcase_bus::connect(self.system.nats_url()).await.unwrap();
+        let store = gridcase_bus::StoreClient::new(nats, gridcase_bus::subjects::DEFAULT_SHARD);
+        store
+            .read_stream(case, 0, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| codec::decode(&r.event_type, r.schema_version, &r.payload).unwrap())
+            .collect()
+    }
+}
+
+fn token(who: &str) -> BearerToken {
+    BearerToken::new(&Secret::new(token_of(who))).unwrap()
+}
+
+/// Who answers a work order.
+#[derive(Debug, Clone, Copy)]
+enum Who<'a> {
+    Department(&'a str),
+    Worker(&'a str),
+}
+
+impl Who<'_> {
+    fn name(&self) -> &str {
+        match self {
+            Who::Department(name) | Who::Worker(name) => name,
+        }
+    }
+
+    fn actor(&self, case: &str, request_id: &str) -> Actor {
+        let (department, grid_worker) = match self {
+            Who::Department(code) => (code.to_string(), String::new()),
+            Who::Worker(id) => (String::new(), id.to_string()),
+        };
+        Actor {
+            case_id: case.to_owned(),
+            department,
+            grid_worker,
+            request_id: format!("{request_id}-{case}"),
+        }
+    }
+}
+
+/// A department system's (or a grid worker app's) view of its work-order subject.
+struct Inbox {
+    name: String,
+    consumer: jetstream::consumer::Consumer<pull::Config>,
+    _nats: async_nats::Client,
+}
+
+impl Inbox {
+    /// Pulls exactly `count` work orders, decoding and acknowledging each.
+    async fn take(&self, count: usize) -> Vec<WorkOrder> {
+        let started = Instant::now();
+        let mut orders = Vec::new();
+        while orders.len() < count {
+            assert!(
+                started.elapsed() < WAIT,
+                "{}: only {} of {count} work orders arrived: {orders:?}",
+                self.name,
+                orders.len()
+            );
+            let mut batch = self
+                .consumer
+                .fetch()
+                .max_messages(count - orders.len())
+                .expires(Duration::from_millis(500))
+                .messages()
+                .await
+                .unwrap();
+            while let Some(message) = batch.next().await {
+                let message = message.unwrap();
+                orders.push(WorkOrder::decode(message.payload.as_ref()).unwrap());
+                // Acknowledged and confirmed by the server, so the order is never seen again.
+                message.double_ack().await.unwrap();
+            }
+        }
+        orders
+    }
+
+    async fn take_one(&self) -> WorkOrder {
+        self.take(1).await.remove(0)
+    }
+
+    /// Work orders on the subject not yet acknowledged by this consumer.
+    async fn waiting(&self) -> u64 {
+        let info = self.consumer.get_info().await.unwrap();
+        info.num_pending + u64::try_from(info.num_ack_pending).unwrap()
+    }
+}
+
+fn case_status(reply: &GetCaseReply) -> &str {
+    reply.case.as_ref().map_or("", |c| c.status.as_str())
+}
+
+fn event_types(reply: &GetCaseReply) -> Vec<&str> {
+    reply
+        .timeline
+        .iter()
+        .map(|e| e.event_type.as_str())
+        .collect()
+}
+
+fn count(reply: &GetCaseReply, event_type: &str) -> usize {
+    reply
+        .timeline
+        .iter()
+        .filter(|e| e.event_type == event_type)
+        .count()
+}
+
+/// `(event type, actor)` of every timeline entry.
+fn typed_actors(reply: &GetCaseReply) -> Vec<(&str, &str)> {
+    reply
+        .timeline
+        .iter()
+        .map(|e| (e.event_type.as_str(), e.actor.as_str()))
+        .collect()
+}
+
+fn summaries<'a>(reply: &'a GetCaseReply, event_type: &str) -> Vec<&'a str> {
+    reply
+        .timeline
+        .iter()
+        .filter(|e| e.event_type == event_type)
+        .map(|e| e.summary.as_str())
+        .collect()
+}
+
+/// A hotline report of `description` in `grid`, by a resident who left a phone number.
+fn hotline(request_id: &str, grid: &str, description: &str) -> ReportCaseRequest {
+    ReportCaseRequest {
+        client_request_id: request_id.to_owned(),
+        channel: ReportChannel::Hotline as i32,
+        reporter: Some(Reporter {
+            name: "王先生".to_owned(),
+            phone: "13812345678".to_owned(),
+        }),
+        location: Some(Location {
+            grid_code: grid.to_owned(),
+            address: String::new(),
+            coordinates: None,
+        }),
+        description: description.to_owned(),
+        category_code: String::new(),
+        media_urls: Vec::new(),
+        reported_by_worker: String::new(),
+    }
+}
+
+/// Reports as `OPERATOR` and waits until the case is dispatched.
+async fn dispatched_case(
+    city: &City,
+    request: ReportCaseRequest,
+) -> (ReportCaseResponse, GetCaseReply) {
+    let reported = city.report(OPERATOR, request).await;
+    let reply = city.wait_status(&reported.case_id, "dispatched").await;
+    (reported, reply)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grid_worker_settles_a_small_matter_on_the_spot() {
+    let city = City::start().await;
+    // chen-lijuan is the second worker of her grid: the case is hers because she reported it.
+    let reported = city
+        .report(
+            "chen-lijuan",
+            ReportCaseRequest {
+                client_request_id: "app-chen-lijuan-0001".to_owned(),
+                channel: ReportChannel::GridWorker as i32,
+                reporter: None,
+                location: Some(Location {
+                    grid_code: "330102-001-001-001-03".to_owned(),
+                    address: "南山路218号院3号楼楼道口".to_owned(),
+                    coordinates: None,
+                }),
+                description: "楼道口杂物堆放，影响通行".to_owned(),
+                category_code: "SJ-01-04".to_owned(),
+                media_urls: vec!["https://media.example.cn/before.jpg".to_owned()],
+                reported_by_worker: "chen-lijuan".to_owned(),
+            },
+        )
+        .await;
+    let case = reported.case_id.as_str();
+
+    let app = city.worker_inbox("chen-lijuan").await;
+    let order = app.take_one().await;
+    assert_eq!(order.case_id, case);
+    assert_eq!(order.grid_worker, "chen-lijuan");
+    assert_eq!(order.department, "");
+    assert_eq!(order.category_code, "SJ-01-04");
+    assert_eq!(order.category_name, "乱堆物堆料");
+    assert_eq!(order.tracking_code, reported.tracking_code);
+    assert_eq!(order.reporter_phone_masked, "");
+    assert_eq!(order.rework_count, 0);
+    assert_eq!(
+        order.location.as_ref().map(|l| l.grid_code.as_str()),
+        Some("330102-001-001-001-03")
+    );
+
+    let dispatched = city.wait_status(case, "dispatched").await;
+    let summary = dispatched.case.as_ref().unwrap();
+    assert_eq!(summary.route, "self-handled by worker chen-lijuan");
+    assert_eq!(summary.assignee, "worker chen-lijuan");
+
+    let worker = Who::Worker("chen-lijuan");
+    assert_eq!(city.accept(case, worker, "accept").await.status, "accepted");
+    assert_eq!(city.resolve(case, worker, "done").await.status, "resolved");
+    assert_eq!(
+        city.verify(case, "lin-ming", true, "check-1").await.status,
+        "verified"
+    );
+    assert_eq!(
+        city.rate(case, OPERATOR, true, "callback-1").await.status,
+        "closed"
+    );
+
+    let closed = city.wait_status(case, "closed").await;
+    assert_eq!(
+        typed_actors(&closed),
+        [
+            ("CaseReported", "grid_worker:chen-lijuan"),
+            ("CaseTriaged", "triage:rules"),
+            ("CaseDispatched", "service:dispatch"),
+            ("DispatchAccepted", "grid_worker:chen-lijuan"),
+            ("CaseResolved", "grid_worker:chen-lijuan"),
+            ("CaseVerified", "grid_worker:lin-ming"),
+            ("SatisfactionRecorded", "operator:op-1"),
+            ("CaseClosed", "operator:op-1"),
+        ]
+    );
+    assert_eq!(
+        summaries(&closed, "CaseReported"),
+        ["reported via grid_worker (grid 330102-001-001-001-03)"]
+    );
+    assert_eq!(city.status(&reported.tracking_code).await.status, "closed");
+    // No other worker of the grid was given the case.
+    assert_eq!(city.worker_inbox("lin-ming").await.waiting().await, 0);
+    assert_eq!(app.waiting().await, 0);
+    city.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_department_takes_a_case_from_report_to_close() {
+    let city = City::start().await;
+    let request = ReportCaseRequest {
+        location: Some(Location {
+            grid_code: "330102-001-001-001-02".to_owned(),
+            address: "涌金苑6幢南侧".to_owned(),
+            coordinates: Some(Coordinates {
+                lat: 30.2531,
+                lon: 120.1625,
+            }),
+        }),
+        media_urls: vec!["https://media.example.cn/lamp.jpg".to_owned()],
+        ..hotline(
+            "console-7-000123",
+            "",
+            "涌金苑门口的路灯不亮好几天了，晚上很黑",
+        )
+    };
+    let reported = city.report(OPERATOR, request.clone()).await;
+    let case = reported.case_id.as_str();
+    assert!(!reported.already_reported);
+
+    // The rules classify by the caller's words and route to the category's department.
+    let inbox = city.department_inbox("urban_mgmt").await;
+    let order = inbox.take_one().await;
+    let dispatched = city.wait_status(case, "dispatched").await;
+    let summary = dispatched.case.clone().unwrap();
+    assert_eq!(summary.category, "BJ-01-07");
+    assert_eq!(summary.route, "department urban_mgmt");
+    assert_eq!(summary.assignee, "department urban_mgmt");
+    assert_eq!(summary.reporter_phone_masked, "138****5678");
+
+    assert_eq!(order.case_id, case);
+    assert!(
+        order.work_order_id.starts_with(case),
+        "{}",
+        order.work_order_id
+    );
+    assert_eq!(order.tracking_code, reported.tracking_code);
+    assert_eq!(order.department, "urban_mgmt");
+    assert_eq!(order.grid_worker, "");
+    assert!(order.participants.is_empty());
+    assert_eq!(order.category_code, "BJ-01-07");
+    assert_eq!(order.category_name, "路灯");
+    assert_eq!(order.priority, WorkOrderPriority::Normal as i32);
+    assert_eq!(order.description, "涌金苑门口的路灯不亮好几天了，晚上很黑");
+    let location = order.location.clone().unwrap();
+    assert_eq!(location.grid_code, "330102-001-001-001-02");
+    assert_eq!(location.address, "涌金苑6幢南侧");
+    assert!(location.has_coordinates);
+    assert_eq!((location.lat, location.lon), (30.2531, 120.1625));
+    assert_eq!(order.media_urls, ["https://media.example.cn/lamp.jpg"]);
+    assert_eq!(order.reporter_phone_masked, "138****5678");
+    assert_eq!(order.rework_count, 0);
+    assert_eq!(order.accept_deadline_ms, summary.accept_deadline_ms);
+    assert_eq!(order.resolve_deadline_ms, summary.resolve_deadline_ms);
+    assert!(order.accept_deadline_ms > summary.reported_at_ms);
+    assert!(order.resolve_deadline_ms >= order.accept_deadline_ms);
+
+    // A console retrying the report after a lost reply gets the same case, not a second one.
+    let retried = city
+        .report(
+            OPERATOR,
+            ReportCaseRequest {
+                description: "重复提交：路灯不亮".to_owned(),
+                ..request
+            },
+        )
+        .await;
+    assert_eq!(retried.case_id, reported.case_id);
+    assert_eq!(retried.tracking_code, reported.tracking_code);
+    assert!(retried.already_reported);
+
+    let status = city.status(&reported.tracking_code).await;
+    assert_eq!(status.case_id, case);
+    assert_eq!(status.status, "dispatched");
+    assert_eq!(status.category_code, "BJ-01-07");
+
+    let urban = Who::Department("urban_mgmt");
+    let accepted = city.accept(case, urban, "accept").await;
+    assert_eq!(accepted.status, "accepted");
+    assert!(!accepted.repeated);
+    // The department system retrying its accept is recorded once.
+    let again = city.accept(case, urban, "accept").await;
+    assert!(again.repeated);
+    assert_eq!(again.version, accepted.version);
+    let progress = city
+        .dispatch("urban_mgmt")
+        .report_progress(ReportProgressRequest {
+            actor: Some(urban.actor(case, "progress")),
+            note: "已联系供电抢修，更换灯泡中".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(progress.status, "accepted");
+    assert_eq!(
+        city.resolve(case, urban, "resolve").await.status,
+        "resolved"
+    );
+    assert_eq!(
+        city.status(&reported.tracking_code).await.status,
+        "resolved"
+    );
+    assert_eq!(
+        city.verify(case, "lin-ming", true, "check").await.status,
+        "verified"
+    );
+    let rated = city.rate(case, GATEWAY, true, "qr-rating").await;
+    assert_eq!(rated.status, "closed");
+
+    let closed = city.wait_written(case, rated.version).await;
+    assert_eq!(case_status(&closed), "closed");
+    assert_eq!(
+        typed_actors(&closed),
+        [
+            ("CaseReported", "operator:op-1"),
+            ("CaseTriaged", "triage:rules"),
+            ("CaseDispatched", "service:dispatch"),
+            ("DispatchAccepted", clerk("urban_mgmt").as_str()),
+            ("ProgressReported", clerk("urban_mgmt").as_str()),
+            ("CaseResolved", clerk("urban_mgmt").as_str()),
+            ("CaseVerified", "grid_worker:lin-ming"),
+            ("SatisfactionRecorded", "gateway:qr-web"),
+            ("CaseClosed", "gateway:qr-web"),
+        ]
+    );
+    assert_eq!(
+        summaries(&closed, "CaseTriaged"),
+        ["triaged as BJ-01-07 with priority normal, route department urban_mgmt"]
+    );
+    assert!(closed.caught_up_to > closed.timeline.last().unwrap().position);
+    assert_eq!(city.status(&reported.tracking_code).await.status, "closed");
+    // One dispatch, one work order.
+    assert_eq!(inbox.waiting().await, 0);
+    city.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_joint_case_goes_to_the_lead_with_the_participants_named() {
+    let city = City::start().await;
+    // 餐饮油烟 belongs to the joint group lampblack: ecology_env leads, urban_mgmt and
+    // market_supervision take part.
+    let (reported, dispatched) = dispatched_case(
+        &city,
+        hotline(
+            "console-2-000777",
+            YONGJIN_GRID_1,
+            "楼下饭店油烟太大，排烟管道直对住户窗户",
+        ),
+    )
+    .await;
+    let case = reported.case_id.as_str();
+    let summary = dispatched.case.clone().unwrap();
+    assert_eq!(summary.category, "SJ-01-07");
+    assert_eq!(
+        summary.route,
+        "joint, led by ecology_env with urban_mgmt, market_supervision"
+    );
+    assert_eq!(summary.assignee, "department ecology_env");
+
+    // What dispatch does for a joint case: one work order, on the lead's subject, naming the
+    // participants. The participants' own subjects get none; they find the case by querying.
+    let lead = city.department_inbox("ecology_env").await;
+    let order = lead.take_one().await;
+    assert_eq!(order.case_id, case);
+    assert_eq!(order.department, "ecology_env");
+    let participants: BTreeSet<&str> = order.participants.iter().map(String::as_str).collect();
+    assert_eq!(
+        participants,
+        BTreeSet::from(["market_supervision", "urban_mgmt"])
+    );
+    for participant in ["urban_mgmt", "market_supervision"] {
+        let inbox = city.department_inbox(participant).await;
+        assert_eq!(inbox.waiting().await, 0, "{participant} got a work order");
+        let listed = city
+            .query()
+            .list_cases(ListCasesRequest {
+                department: participant.to_owned(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let ids: Vec<&str> = listed.cases.iter().map(|c| c.case_id.as_str()).collect();
+        assert_eq!(ids, [case], "cases involving {participant}");
+    }
+
+    // Only the lead acts on the work order.
+    let refused = city
+        .dispatch("urban_mgmt")
+        .accept(AcceptRequest {
+            actor: Some(Who::Department("urban_mgmt").actor(case, "accept")),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    let ecology = Who::Department("ecology_env");
+    assert_eq!(
+        city.accept(case, ecology, "accept").await.status,
+        "accepted"
+    );
+    assert_eq!(
+        city.resolve(case, ecology, "resolve").await.status,
+        "resolved"
+    );
+    assert_eq!(
+        city.verify(case, "lin-ming", true, "check").await.status,
+        "verified"
+    );
+    assert_eq!(
+        city.rate(case, GATEWAY, true, "rating").await.status,
+        "closed"
+    );
+    let closed = city.wait_status(case, "closed").await;
+    let actors: Vec<(&str, &str)> = typed_actors(&closed)
+        .into_iter()
+        .filter(|(event_type, _)| matches!(*event_type, "DispatchAccepted" | "CaseResolved"))
+        .collect();
+    let lead_clerk = clerk("ecology_env");
+    assert_eq!(
+        actors,
+        [
+            ("DispatchAccepted", lead_clerk.as_str()),
+            ("CaseResolved", lead_clerk.as_str())
+        ]
+    );
+    assert_eq!(lead.waiting().await, 0);
+    city.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_returned_case_is_routed_to_another_department() {
+    let city = City::start().await;
+
+    // By the rules: ecology_env sends back a 废气异味 case; the joint group it leads takes it,
+    // led by its first member that has not returned it.
+    let (odour, _) = dispatched_case(
+        &city,
+        ReportCaseRequest {
+            category_code: "SJ-09-02".to_owned(),
+            ..hotline(
+                "console-3-000001",
+                YONGJIN_GRID_1,
+                "小区旁边饭店后厨异味很重",
+            )
+        },
+    )
+    .await;
+    let odour = odour.case_id.as_str();
+    let ecology_inbox = city.department_inbox("ecology_env").await;
+    let first = ecology_inbox.take_one().await;
+    assert_eq!(
+        (first.case_id.as_str(), first.department.as_str()),
+        (odour, "ecology_env")
+    );
+    let returned = city
+        .dispatch("ecology_env")
+        .r#return(ReturnRequest {
+            actor: Some(Who::Department("ecology_env").actor(odour, "return")),
+            reason: "系餐饮后厨气味，不属于工业废气，请城管牵头处理".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(returned.status, "reported");
+    let urban_inbox = city.department_inbox("urban_mgmt").await;
+    let second = urban_inbox.take_one().await;
+    assert_eq!(second.case_id, odour);
+    assert_eq!(second.department, "urban_mgmt");
+    assert_ne!(second.work_order_id, first.work_order_id);
+    // Never back to the department that returned it.
+    assert_eq!(ecology_inbox.waiting().await, 0);
+    let redispatched = city
+        .wait_case(odour, "a second dispatch", |reply| {
+            count(reply, "CaseDispatched") == 2
+        })
+        .await;
+    assert_eq!(
+        redispatched.case.as_ref().unwrap().assignee,
+        "department urban_mgmt"
+    );
+    assert_eq!(
+        summaries(&redispatched, "CaseDispatched"),
+        [
+            "dispatched to department ecology_env",
+            "dispatched to department urban_mgmt"
+        ]
+    );
+    let ecology_clerk = clerk("ecology_env");
+    let after_return: Vec<(&str, &str)> = typed_actors(&redispatched)[3..].to_vec();
+    assert_eq!(
+        after_return,
+        [
+            ("DispatchReturned", ecology_clerk.as_str()),
+            ("CaseTriaged", "triage:rules"),
+            ("CaseDispatched", "service:dispatch"),
+        ]
+    );
+
+    // By an operator: civil_affairs returns a case no one else owns by the rules; it waits in
+    // the manual queue, an operator may not send it back to civil_affairs, and sends it on.
+    let (elderly, _) = dispatched_case(
+        &city,
+        ReportCaseRequest {
+            category_code: "SJ-07-05".to_owned(),
+            ..hotline(
+                "console-3-000002",
+                "330102-002-001-002",
+                "独居老人无人照料，邻居担心",
+            )
+        },
+    )
+    .await;
+    let elderly = elderly.case_id.as_str();
+    let civil_inbox = city.department_inbox("civil_affairs").await;
+    assert_eq!(civil_inbox.take_one().await.case_id, elderly);
+    city.dispatch("civil_affairs")
+        .r#return(ReturnRequest {
+            actor: Some(Who::Department("civil_affairs").actor(elderly, "return")),
+            reason: "老人与子女存在赡养纠纷，需先行调解".to_owned(),
+        })
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let queued = loop {
+        let queue = city
+            .triage(OPERATOR)
+            .list_manual_queue(ListManualQueueRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        if let Some(queued) = queue.cases.into_iter().find(|c| c.case_id == elderly) {
+            break queued;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "the returned case never reached the manual queue"
+        );
+        tokio::time::sleep(POLL).await;
+    };
+    assert!(queued.reason.contains("no route left"), "{}", queued.reason);
+    let triage_to = |department: &str, request_id: &str| TriageCaseRequest {
+        case_id: elderly.to_owned(),
+        category_code: "SJ-07-05".to_owned(),
+        priority: String::new(),
+        route: Some(TriageRoute::Department(department.to_owned())),
+        request_id: request_id.to_owned(),
+    };
+    let refused = city
+        .triage(OPERATOR)
+        .triage_case(triage_to("civil_affairs", "back-again"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    let triaged = city
+        .triage(OPERATOR)
+        .triage_case(triage_to("justice", "to-mediation"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(triaged.route, "department justice");
+    let justice_order = city.department_inbox("justice").await.take_one().await;
+    assert_eq!(justice_order.case_id, elderly);
+    assert_eq!(justice_order.department, "justice");
+    assert_eq!(civil_inbox.waiting().await, 0);
+    let redispatched = city
+        .wait_case(elderly, "a second dispatch", |reply| {
+            count(reply, "CaseDispatched") == 2
+        })
+        .await;
+    let triages: Vec<&str> = redispatched
+        .timeline
+        .iter()
+        .filter(|e| e.event_type == "CaseTriaged")
+        .map(|e| e.actor.as_str())
+        .collect();
+    assert_eq!(triages, ["triage:rules", "operator:op-1"]);
+    assert_eq!(
+        redispatched.case.as_ref().unwrap().assignee,
+        "department justice"
+    );
+    city.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_check_sends_the_case_back_for_rework() {
+    let city = City::start().await;
+    let period_start = now_ms() - 60_000;
+    let (reported, _) = dispatched_case(
+        &city,
+        ReportCaseRequest {
+            category_code: "BJ-04-01".to_owned(),
+            ..hotline(
+                "console-4-000042",
+                YONGJIN_GRID_1,
+                "人行道上方行道树有枯树枝随时掉落",
+            )
+        },
+    )
+    .await;
+    let case = reported.case_id.as_str();
+    let inbox = city.department_inbox("landscape").await;
+    let first = inbox.take_one().await;
+    assert_eq!(first.rework_count, 0);
+    let landscape = Who::Department("landscape");
+    city.accept(case, landscape, "accept").await;
+    city.resolve(case, landscape, "resolve-1").await;
+
+    let failed = city.verify(case, "lin-ming", false, "check-1").await;
+    assert_eq!(failed.status, "accepted");
+    let rework = inbox.take_one().await;
+    assert_eq!(rework.case_id, case);
+    assert_eq!(rework.department, "landscape");
+    assert_eq!(rework.rework_count, 1);
+    assert_ne!(rework.work_order_id, first.work_order_id);
+
+    assert_eq!(
+        city.resolve(case, landscape, "resolve-2").await.status,
+        "resolved"
+    );
+    assert_eq!(
+        city.verify(case, "lin-ming", true, "check-2").await.status,
+        "verified"
+    );
+    let closed = city.rate(case, OPERATOR, true, "callback").await;
+    assert_eq!(closed.status, "closed");
+
+    let timeline = city.wait_written(case, closed.version).await;
+    assert_eq!(
+        event_types(&timeline)[3..],
+        [
+            "DispatchAccepted",
+            "CaseResolved",
+            "VerificationFailed",
+            "CaseResolved",
+            "CaseVerified",
+            "SatisfactionRecorded",
+            "CaseClosed",
+        ]
+    );
+    let failed_by: Vec<&str> = timeline
+        .timeline
+        .iter()
+        .filter(|e| e.event_type == "VerificationFailed")
+        .map(|e| e.actor.as_str())
+        .collect();
+    assert_eq!(failed_by, ["grid_worker:lin-ming"]);
+
+    // The rework counts against the department.
+    let indicators = city
+        .evaluation(SUPERVISOR)
+        .department_indicators(DepartmentIndicatorsRequest {
+            from_ms: period_start,
+            to_ms: now_ms() + 60_000,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let row = indicators
+        .departments
+        .iter()
+        .find(|row| row.department == "landscape")
+        .unwrap();
+    assert_eq!(row.dispatched, 1);
+    assert_eq!(row.resolved, 2);
+    assert_eq!(row.verifications_failed, 1);
+    assert_eq!(row.rework_rate, Some(0.5));
+    assert_eq!(row.closed, 1);
+    assert_eq!(inbox.waiting().await, 0);
+    city.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_not_resolved_rating_reopens_the_case() {
+    let city = City::start().await;
+    let (reported, _) = dispatched_case(
+        &city,
+        ReportCaseRequest {
+            category_code: "BJ-05-02".to_owned(),
+            ..hotline(
+                "console-5-000009",
+                YONGJIN_GRID_1,
+                "3幢2单元楼道灯坏了一个月",
+            )
+        },
+    )
+    .await;
+    let case = reported.case_id.as_str();
+    let inbox = city.department_inbox("housing").await;
+    let first = inbox.take_one().await;
+    let housing = Who::Department("housing");
+    city.accept(case, housing, "accept-1").await;
+    city.resolve(case, housing, "resolve-1").await;
+    city.verify(case, "lin-ming", true, "check-1").await;
+
+    let reopened = city.rate(case, GATEWAY, false, "qr-rating-1").await;
+    assert_eq!(reopened.status, "reported");
+    // Back through triage to the same department, as a new work order.
+    let second = inbox.take_one().await;
+    assert_eq!(second.case_id, case);
+    assert_eq!(second.department, "housing");
+    assert_ne!(second.work_order_id, first.work_order_id);
+    let redispatched = city
+        .wait_case(case, "a second dispatch", |reply| {
+            count(reply, "CaseDispatched") == 2
+        })
+        .await;
+    assert_eq!(case_status(&redispatched), "dispatched");
+    let tail: Vec<(&str, &str)> = typed_actors(&redispatched)[6..].to_vec();
+    assert_eq!(
+        tail,
+        [
+            ("SatisfactionRecorded", "gateway:qr-web"),
+            ("CaseReopened", "gateway:qr-web"),
+            ("CaseTriaged", "triage:rules"),
+            ("CaseDispatched", "service:dispatch"),
+        ]
+    );
+    assert_eq!(
+        city.status(&reported.tracking_code).await.status,
+        "dispatched"
+    );
+
+    city.accept(case, housing, "accept-2").await;
+    city.resolve(case, housing, "resolve-2").await;
+    city.verify(case, "lin-ming", true, "check-2").await;
+    let closed = city.rate(case, GATEWAY, true, "qr-rating-2").await;
+    assert_eq!(closed.status, "closed");
+    let timeline = city.wait_written(case, closed.version).await;
+    assert_eq!(count(&timeline, "CaseReopened"), 1);
+    assert_eq!(count(&timeline, "SatisfactionRecorded"), 2);
+    assert_eq!(count(&timeline, "CaseClosed"), 1);
+    assert_eq!(city.status(&reported.tracking_code).await.status, "closed");
+    assert_eq!(inbox.waiting().await, 0);
+    city.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_report_of_the_same_problem_is_merged_into_the_first() {
+    let city = City::start().await;
+    let at = |request_id: &str, grid: &str, lat: f64, lon: f64| ReportCaseRequest {
+        category_code: "BJ-03-02".to_owned(),
+        location: Some(Location {
+            grid_code: grid.to_owned(),
+            address: String::new(),
+            coordinates: Some(Coordinates { lat, lon }),
+        }),
+        ..hotline(request_id, grid, "路口的垃圾桶破了，垃圾撒了一地")
+    };
+    let (first, _) =
+        dispatched_case(&city, at("console-6-1", YONGJIN_GRID_1, 30.2533, 120.1622)).await;
+    // About 20 m further north: the same bin.
+    let second = city
+        .report(
+            OPERATOR,
+            at("console-6-2", YONGJIN_GRID_1, 30.25348, 120.1622),
+        )
+        .await;
+    // About 1.1 km south, in another community: another bin.
+    let (elsewhere, _) = dispatched_case(
+        &city,
+        at("console-6-3", "330102-001-002-001", 30.2433, 120.1622),
+    )
+    .await;
+
+    let merged = city.wait_status(&second.case_id, "merged").await;
+    assert_eq!(
+        typed_actors(&merged),
+        [
+            ("CaseReported", "operator:op-1"),
+            ("CaseMerged", "triage:rules"),
+        ]
+    );
+    assert_eq!(city.status(&second.tracking_code).await.status, "merged");
+    let Some(Event::CaseMerged(into)) = city.stored_events(&second.case_id).await.pop() else {
+        panic!("the second report's last event is not its merge");
+    };
+    assert_eq!(into.into.to_string(), first.case_id);
+
+    // The department hears of each problem once.
+    let orders = city.department_inbox("urban_mgmt").await.take(2).await;
+    let cases: BTreeSet<&str> = orders.iter().map(|o| o.case_id.as_str()).collect();
+    assert_eq!(
+        cases,
+        BTreeSet::from([first.case_id.as_str(), elsewhere.case_id.as_str()])
+    );
+    assert_eq!(city.department_inbox("urban_mgmt").await.waiting().await, 0);
+    city.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadlines_warn_breach_and_escalate_once_even_across_a_supervision_restart() {
+    let mut city = City::start().await;
+    let (reported, dispatched) = dispatched_case(
+        &city,
+        ReportCaseRequest {
+            category_code: COMPRESSED_CATEGORY.to_owned(),
+            ..hotline(
+                "console-8-000001",
+                YONGJIN_GRID_1,
+                "附近厂房设备噪音白天夜里都很大",
+            )
+        },
+    )
+    .await;
+    let case = reported.case_id.clone();
+    let summary = dispatched.case.clone().unwrap();
+    let reported_at = summary.reported_at_ms;
+    assert_eq!(
+        summary.accept_deadline_ms,
+        reported_at + millis(COMPRESSED_ACCEPT)
+    );
+    assert_eq!(
+        summary.resolve_deadline_ms,
+        reported_at + millis(COMPRESSED_RESOLVE)
+    );
+
+    // Live: the accept deadline warns halfway, breaches, and escalates to the community; the
+    // resolve deadline then warns halfway too.
+    let warned = city
+        .wait_case(&case, "accept breach and resolve warning", |reply| {
+            count(reply, "DeadlineWarned") == 2 && count(reply, "CaseEscalated") == 1
+        })
+        .await;
+    assert_eq!(
+        event_types(&warned)[3..],
+        [
+            "DeadlineWarned",
+            "DeadlineBreached",
+            "CaseEscalated",
+            "DeadlineWarned"
+        ]
+    );
+    let recorded_at = |event_type: &str, nth: usize| recorded_at_of(&warned, event_type, nth);
+    assert!(recorded_at("DeadlineWarned", 0) >= reported_at + millis(COMPRESSED_ACCEPT) / 2);
+    assert!(recorded_at("DeadlineBreached", 0) >= summary.accept_deadline_ms);
+    assert!(recorded_at("DeadlineWarned", 1) >= reported_at + millis(COMPRESSED_RESOLVE) / 2);
+    assert_eq!(
+        summaries(&warned, "CaseEscalated"),
+        [format!("escalated to level 1 ({YONGJIN_COMMUNITY})")]
+    );
+    for entry in &warned.timeline[3..] {
+        assert_eq!(entry.actor, "supervision:timer", "{entry:?}");
+    }
+    assert_eq!(city.colour(&case).await.colour, Colour::Red as i32);
+
+    // Across a restart: the resolve deadline passes while supervision is down.
+    city.system
+        .stop_service(Service::Supervision)
+        .await
+        .unwrap();
+    assert!(
+        now_ms() < summary.resolve_deadline_ms,
+        "the machine was too slow: supervision stopped after the resolve deadline"
+    );
+    while now_ms() <= summary.resolve_deadline_ms + 500 {
+        tokio::time::sleep(POLL).await;
+    }
+    let while_down = city.case(&case).await;
+    assert_eq!(count(&while_down, "DeadlineBreached"), 1);
+    assert!(while_down.case.as_ref().unwrap().overdue);
+    let restarted_at = now_ms();
+    city.system
+        .start_service(Service::Supervision)
+        .await
+        .unwrap();
+    let breached = city
+        .wait_case(&case, "the resolve breach after the restart", |reply| {
+            count(reply, "CaseEscalated") == 2
+        })
+        .await;
+    assert!(recorded_at_of(&breached, "DeadlineBreached", 1) >= restarted_at);
+    assert_eq!(
+        summaries(&breached, "CaseEscalated"),
+        [
+            format!("escalated to level 1 ({YONGJIN_COMMUNITY})"),
+            format!("escalated to level 2 ({LIULANG_STREET})"),
+        ]
+    );
+
+    // The restarted ticker looks at both breached deadlines on every tick (200 ms); nothing
+    // may be recorded twice. Once supervision's own table has caught up, watch it for ten
+    // ticks: absence cannot be polled for.
+    let settled = breached.case.as_ref().unwrap().version;
+    let counts =
+        |colour: &CaseColourReply| (colour.warnings, colour.breaches, colour.escalation_level);
+    let started = Instant::now();
+    loop {
+        let colour = city.colour(&case).await;
+        if counts(&colour) == (2, 2, 2) {
+            break;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "supervision never caught up: {colour:?}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+    let watch_until = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < watch_until {
+        let colour = city.colour(&case).await;
+        assert_eq!(counts(&colour), (2, 2, 2), "{colour:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let last = city.case(&case).await;
+    assert_eq!(
+        last.case.as_ref().unwrap().version,
+        settled,
+        "{:?}",
+        typed_actors(&last)
+    );
+    assert_eq!(count(&last, "DeadlineWarned"), 2);
+    assert_eq!(count(&last, "DeadlineBreached"), 2);
+    assert_eq!(count(&last, "CaseEscalated"), 2);
+    assert_eq!(last.case.as_ref().unwrap().escalation_level, 2);
+    let colour = city.colour(&case).await;
+    assert_eq!(colour.colour, Colour::Red as i32);
+    assert_eq!(colour.status, "dispatched");
+    city.shut_down().await;
+}
+
+fn recorded_at_of(reply: &GetCaseReply, event_type: &str, nth: usize) -> i64 {
+    reply
+        .timeline
+        .iter()
+        .filter(|e| e.event_type == event_type)
+        .nth(nth)
+        .unwrap_or_else(|| panic!("no {event_type} #{nth}"))
+        .recorded_at_ms
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_department_that_was_offline_gets_every_work_order_it_missed() {
+    let city = City::start().await;
+    let report = |n: u32, grid: &str| ReportCaseRequest {
+        category_code: "SJ-07-05".to_owned(),
+        ..hotline(
+            &format!("console-9-{n}"),
+            grid,
+            "独居老人无人照料，请社区上门看看",
+        )
+    };
+    let (first, _) = dispatched_case(&city, report(1, "330102-001-002-001")).await;
+    let online = city.department_inbox("civil_affairs").await;
+    assert_eq!(online.take_one().await.case_id, first.case_id);
+    // The department's system goes offline.
+    drop(online);
+
+    let (second, _) = dispatched_case(&city, report(2, "330102-002-001-002")).await;
+    let (third, _) = dispatched_case(&city, report(3, "330102-003-002-002")).await;
+    // Both work orders are published and wait on the server for the durable consumer.
+    let observer = city.department_inbox("civil_affairs").await;
+    let started = Instant::now();
+    while observer.waiting().await < 2 {
+        assert!(
+            started.elapsed() < WAIT,
+            "the missed work orders were not published"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+    drop(observer);
+
+    // Back online: exactly what it missed, not what it had acknowledged.
+    let back = city.department_inbox("civil_affairs").await;
+    let caught_up = back.take(2).await;
+    let cases: BTreeSet<&str> = caught_up.iter().map(|o| o.case_id.as_str()).collect();
+    assert_eq!(
+        cases,
+        BTreeSet::from([second.case_id.as_str(), third.case_id.as_str()])
+    );
+    assert_eq!(back.waiting().await, 0);
+    for order in &caught_up {
+        assert_eq!(order.department, "civil_affairs");
+        let accepted = city
+            .accept(&order.case_id, Who::Department("civil_affairs"), "accept")
+            .await;
+        assert_eq!(accepted.status, "accepted");
+    }
+    city.shut_down().await;
+}
