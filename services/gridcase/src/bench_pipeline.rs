@@ -536,6 +536,7 @@ struct Harness {
     clock: WallClock,
 }
 
+/// Starts the whole system in a temp dir, offers each level's load and prints the tables.
 pub async fn run(args: PipelineBench) -> anyhow::Result<()> {
     anyhow::ensure!(!args.rates.is_empty(), "--rates: give at least one rate");
     anyhow::ensure!(
