@@ -13,26 +13,33 @@ pub fn check_period(from_ms: i64, to_ms: i64) -> Result<(), Status> {
     Ok(())
 }
 
-/// The reply for `[from_ms, to_ms)`: `rows` best first, ranked 1, 2, …
+/// The reply for `[from_ms, to_ms)` from `rows` sorted best first: departments with at least
+/// `min_cases_for_ranking` cases due are ranked 1, 2, … and come first; the others follow,
+/// reported with rank 0 (unranked), so one late case does not put a quiet department last.
 pub fn reply(
     from_ms: i64,
     to_ms: i64,
     rows: Vec<DepartmentIndicators>,
     events_read: u64,
+    min_cases_for_ranking: u32,
 ) -> pb::DepartmentIndicatorsReply {
+    let (ranked, unranked): (Vec<_>, Vec<_>) = rows
+        .into_iter()
+        .partition(|row| row.due >= u64::from(min_cases_for_ranking));
+    let ranked = ranked
+        .into_iter()
+        .zip(1u32..)
+        .map(|(row, rank)| to_proto(rank, row));
+    let unranked = unranked.into_iter().map(|row| to_proto(0, row));
     pb::DepartmentIndicatorsReply {
         from_ms,
         to_ms,
-        departments: rows
-            .into_iter()
-            .enumerate()
-            .map(|(rank, row)| to_proto(rank, row))
-            .collect(),
+        departments: ranked.chain(unranked).collect(),
         events_read,
     }
 }
 
-fn to_proto(rank: usize, row: DepartmentIndicators) -> pb::DepartmentIndicators {
+fn to_proto(rank: u32, row: DepartmentIndicators) -> pb::DepartmentIndicators {
     pb::DepartmentIndicators {
         department: row.department,
         dispatched: row.dispatched,
@@ -55,6 +62,38 @@ fn to_proto(rank: usize, row: DepartmentIndicators) -> pb::DepartmentIndicators 
         mean_hours_to_close: row.mean_hours_to_close,
         p90_hours_to_close: row.p90_hours_to_close,
         score: row.score,
-        rank: u32::try_from(rank + 1).unwrap_or(u32::MAX),
+        rank,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(department: &str, due: u64, score: f64) -> DepartmentIndicators {
+        DepartmentIndicators {
+            department: department.to_owned(),
+            due,
+            score,
+            ..DepartmentIndicators::default()
+        }
+    }
+
+    #[test]
+    fn departments_with_too_few_cases_are_reported_unranked_after_the_ranked() {
+        let rows = vec![
+            row("quiet", 2, 0.99),
+            row("busy", 12, 0.80),
+            row("late", 10, 0.40),
+            row("new", 0, 0.0),
+        ];
+        let reply = reply(0, 1, rows, 99, 10);
+        let ranks: Vec<(&str, u32)> = reply
+            .departments
+            .iter()
+            .map(|d| (d.department.as_str(), d.rank))
+            .collect();
+        assert_eq!(ranks, [("busy", 1), ("late", 2), ("quiet", 0), ("new", 0)]);
+        assert_eq!(reply.events_read, 99);
     }
 }

@@ -322,6 +322,7 @@ impl<S: EventStore> Evaluation for EvaluationApi<S> {
             request.to_ms,
             report,
             events_read,
+            self.reference.indicator_settings().min_cases_for_ranking,
         )))
     }
 }

@@ -472,7 +472,8 @@ async fn department_indicators_are_exact() {
     let rows = reply.departments;
     assert_eq!(rows.len(), 2);
     let gas = &rows[0];
-    assert_eq!((gas.department.as_str(), gas.rank), ("gas", 1));
+    // Fewer cases due than the sample's ranking minimum (10): reported, not ranked.
+    assert_eq!((gas.department.as_str(), gas.rank), ("gas", 0));
     assert_eq!((gas.dispatched, gas.accepted_on_time), (2, 1));
     assert_eq!(gas.response_rate, Some(0.5));
     assert_eq!((gas.resolved, gas.verifications_failed), (3, 1));
@@ -497,7 +498,7 @@ async fn department_indicators_are_exact() {
     assert!((gas.score - expected).abs() < 1e-9, "{}", gas.score);
 
     let water = &rows[1];
-    assert_eq!((water.department.as_str(), water.rank), ("water", 2));
+    assert_eq!((water.department.as_str(), water.rank), ("water", 0));
     assert_eq!((water.dispatched, water.accepted_on_time), (1, 1));
     assert_eq!(water.response_rate, Some(1.0));
     assert_eq!((water.resolved, water.verifications_failed), (1, 0));

@@ -78,6 +78,8 @@ pub fn summary(event: &Event) -> String {
         ),
         Event::CaseDispatched(e) => format!("dispatched to {}", e.assignee),
         Event::CaseEscalated(e) => format!("escalated to level {} ({})", e.level, e.to),
+        Event::CaseMerged(e) => format!("merged into case {}", e.into),
+        Event::DispatchReturned(e) => format!("returned by {}: {}", e.by, e.reason),
         other => words(other.type_name()),
     }
 }

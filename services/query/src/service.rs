@@ -389,7 +389,11 @@ impl Query for QueryApi {
             .projections
             .indicators(|tally| (tally.indicators(from_ms, to_ms, weights), tally.events()));
         Ok(Response::new(gridcase_server::indicators::reply(
-            from_ms, to_ms, rows, events,
+            from_ms,
+            to_ms,
+            rows,
+            events,
+            self.reference.indicator_settings().min_cases_for_ranking,
         )))
     }
 }

@@ -549,7 +549,8 @@ async fn colours_stages_and_department_indicators_follow_the_log() {
         .collect();
     assert_eq!(
         rows,
-        [("water", 1, 1, Some(1.0), 1), ("gas", 2, 0, Some(0.0), 2)]
+        // Best score first; too few cases due for either to be ranked.
+        [("water", 1, 1, Some(1.0), 0), ("gas", 2, 0, Some(0.0), 0)]
     );
     assert_eq!(
         reply.events_read, 11,
