@@ -1750,6 +1750,10 @@ impl Day {
             "{}",
             ranking_table(&self.reference, &indicators.departments, self.clock).render()
         );
+        println!(
+            "  ranked: departments with at least {} cases due; the others are listed unranked (—)",
+            self.reference.indicator_settings().min_cases_for_ranking
+        );
         if self.clock.compressed {
             println!(
                 "  times to close in hours on the demo's clock (1 h = {} ms); — where nothing \

@@ -197,7 +197,12 @@ pub(super) fn ranking_table(
     };
     for entry in ranked {
         table.row(vec![
-            entry.rank.to_string(),
+            // Rank 0: too few cases due to be ranked.
+            if entry.rank == 0 {
+                "—".to_owned()
+            } else {
+                entry.rank.to_string()
+            },
             entry.department.clone(),
             name_of(&entry.department),
             entry.dispatched.to_string(),
