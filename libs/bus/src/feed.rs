@@ -6,9 +6,12 @@
 //! it missed, and replicas of one service share one consumer. nats-server 2.9 allows one filter
 //! subject per consumer, so a service that needs several stages filters on `>` and skips.
 
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::pull, stream};
+use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use gridcase_eventstore::RecordedEvent;
 
@@ -133,6 +136,77 @@ impl FeedConsumer {
             durable: durable.to_owned(),
             messages,
         })
+    }
+
+    /// Hands every message to `handle` — which acknowledges it once handled — with up to
+    /// `limit` messages in hand at once, but one at a time per store stream and in feed order
+    /// within a stream, so a case's events are handled in the order they happened while other
+    /// cases go ahead. Undecodable messages are logged and skipped. Returns once the feed ends
+    /// (`None`) or fails (the error), after every message in hand has been handled.
+    pub async fn for_each_per_stream<F, Fut>(
+        &mut self,
+        limit: usize,
+        handle: F,
+    ) -> Option<FeedError>
+    where
+        F: Fn(FeedMessage) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let limit = limit.max(1);
+        let run = |stream: String, message: FeedMessage| {
+            let handled = handle(message);
+            async move {
+                handled.await;
+                stream
+            }
+        };
+        let mut running = FuturesUnordered::new();
+        // Streams with a message being handled, and their messages waiting behind it.
+        let mut busy: HashMap<String, VecDeque<FeedMessage>> = HashMap::new();
+        let mut in_hand = 0usize;
+        let mut ended: Option<Option<FeedError>> = None;
+        loop {
+            tokio::select! {
+                Some(stream) = running.next(), if !running.is_empty() => {
+                    in_hand -= 1;
+                    let next = busy.get_mut(&stream).and_then(VecDeque::pop_front);
+                    match next {
+                        Some(message) => running.push(run(stream, message)),
+                        None => {
+                            busy.remove(&stream);
+                        }
+                    }
+                }
+                message = self.next(), if ended.is_none() && in_hand < limit => {
+                    match message {
+                        Some(Ok(message)) => {
+                            in_hand += 1;
+                            let stream = message.event.stream_id.clone();
+                            match busy.get_mut(&stream) {
+                                Some(waiting) => waiting.push_back(message),
+                                None => {
+                                    busy.insert(stream.clone(), VecDeque::new());
+                                    running.push(run(stream, message));
+                                }
+                            }
+                        }
+                        Some(Err(FeedError::Undecodable { sequence, reason })) => {
+                            // Cannot be acknowledged without the message; it stays pending.
+                            tracing::error!(sequence, %reason, "undecodable feed message skipped");
+                        }
+                        Some(Err(error)) => ended = Some(Some(error)),
+                        None => ended = Some(None),
+                    }
+                }
+                else => break,
+            }
+            if running.is_empty() {
+                if let Some(outcome) = ended.take() {
+                    return outcome;
+                }
+            }
+        }
+        ended.flatten()
     }
 
     /// The next event; `None` when the feed is closed.

@@ -182,6 +182,22 @@ impl<S: EventStore> CaseStore<S> {
         &self,
         case: CaseId,
         context: &CommandContext,
+        make: F,
+    ) -> Result<Executed>
+    where
+        F: FnMut(&CaseState) -> Result<Command>,
+    {
+        let loaded = self.load(case).await?;
+        self.execute_loaded(case, loaded, context, make).await
+    }
+
+    /// [`CaseStore::execute`] starting from `loaded`, the case as the caller has just loaded
+    /// it, which saves reading it again; a conflict still re-reads.
+    pub async fn execute_loaded<F>(
+        &self,
+        case: CaseId,
+        loaded: LoadedCase,
+        context: &CommandContext,
         mut make: F,
     ) -> Result<Executed>
     where
@@ -189,8 +205,12 @@ impl<S: EventStore> CaseStore<S> {
     {
         let stream = stream_name(case);
         let first_id = event_id(context.command_id, 0);
+        let mut loaded = Some(loaded);
         for attempt in 1..=MAX_ATTEMPTS {
-            let loaded = self.load(case).await?;
+            let loaded = match loaded.take() {
+                Some(loaded) => loaded,
+                None => self.load(case).await?,
+            };
             if let Some(start) = loaded.timeline.iter().position(|e| e.event_id == first_id) {
                 let events: Vec<Event> = loaded.timeline[start..]
                     .iter()

@@ -20,6 +20,9 @@ use crate::ids::dispatch_command_id;
 use crate::workorder::{self, WorkOrderError};
 use gridcase_rules::sla::dispatch_deadlines;
 
+/// Feed events in hand at once (one at a time per case).
+pub const FEED_CONCURRENCY: usize = 256;
+
 /// The durable consumer of the event feed the dispatch service follows.
 pub const FEED_CONSUMER: &str = "dispatch";
 
@@ -82,27 +85,24 @@ impl<S: EventStore> FeedWorker<S> {
     /// Follows `feed` until it closes, acknowledging each event once it is handled. An event
     /// whose handling failed for a reason that may pass is tried again.
     pub async fn run(&self, mut feed: FeedConsumer) -> Result<(), FeedError> {
-        while let Some(message) = feed.next().await {
-            let message = match message {
-                Ok(message) => message,
-                Err(FeedError::Undecodable { sequence, reason }) => {
-                    // Cannot be acknowledged without the message; it stays pending on the server.
-                    tracing::error!(sequence, reason, "undecodable feed message skipped");
-                    continue;
-                }
-                Err(e) => {
+        loop {
+            let interrupted = feed
+                .for_each_per_stream(FEED_CONCURRENCY, |message| async move {
+                    self.handle_until_done(&message).await;
+                    if let Err(e) = message.ack().await {
+                        // The event comes again and is recognised as done.
+                        tracing::warn!(error = %e, "acknowledging a feed event failed");
+                    }
+                })
+                .await;
+            match interrupted {
+                None => return Ok(()),
+                Some(e) => {
                     tracing::warn!(error = %e, "event feed interrupted");
                     tokio::time::sleep(RETRY_DELAY).await;
-                    continue;
                 }
-            };
-            self.handle_until_done(&message).await;
-            if let Err(e) = message.ack().await {
-                // The event comes again and is recognised as done.
-                tracing::warn!(error = %e, "acknowledging a feed event failed");
             }
         }
-        Ok(())
     }
 
     async fn handle_until_done(&self, message: &FeedMessage) {
@@ -159,7 +159,7 @@ impl<S: EventStore> FeedWorker<S> {
         let reference = &self.reference;
         let executed = self
             .cases
-            .execute(case, &context, |state| {
+            .execute_loaded(case, loaded, &context, |state| {
                 let route =
                     state
                         .route

@@ -57,6 +57,9 @@ impl CachedCase {
 pub struct CaseCache {
     refdata: Arc<ReferenceData>,
     cases: RwLock<HashMap<CaseId, CachedCase>>,
+    /// The open cases as duplicate detection takes them, kept as events fold, so a decision
+    /// reads them in place instead of copying every open case.
+    open: RwLock<HashMap<CaseId, OpenCase>>,
     /// The position of the next event to fold: everything before it is in the map.
     next_position: watch::Sender<u64>,
 }
@@ -67,6 +70,7 @@ impl CaseCache {
         Self {
             refdata,
             cases: RwLock::new(HashMap::new()),
+            open: RwLock::new(HashMap::new()),
             next_position: watch::Sender::new(0),
         }
     }
@@ -97,13 +101,14 @@ impl CaseCache {
             .collect()
     }
 
-    /// The open cases with a known category, as duplicate detection takes them.
-    pub fn open_cases(&self) -> Vec<OpenCase> {
-        self.read()
-            .values()
-            .filter(|case| case.state.is_open())
-            .filter_map(CachedCase::open_case)
-            .collect()
+    /// Runs `f` over the open cases with a known category, in place (under a read lock: keep
+    /// `f` short and free of waiting).
+    pub fn with_open_cases<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Iterator<Item = &OpenCase>) -> T,
+    ) -> T {
+        let open = self.open.read().unwrap_or_else(|e| e.into_inner());
+        f(&mut open.values())
     }
 
     /// Folds one recorded event; other streams and unknown event types are skipped.
@@ -135,6 +140,12 @@ impl CaseCache {
             .state
             .category
             .or_else(|| category_of(&self.refdata, entry.view()));
+        let open_case = entry.state.is_open().then(|| entry.open_case()).flatten();
+        let mut open = self.open.write().unwrap_or_else(|e| e.into_inner());
+        match open_case {
+            Some(open_case) => open.insert(case, open_case),
+            None => open.remove(&case),
+        };
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<CaseId, CachedCase>> {

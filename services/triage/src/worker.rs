@@ -8,7 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gridcase_bus::{FeedConsumer, FeedError, FeedMessage};
+use gridcase_bus::{FeedConsumer, FeedMessage};
 use gridcase_casestore::{CaseError, CaseStore, CommandContext, LoadedCase};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, CaseStatus, Event, WorkerId};
@@ -27,6 +27,9 @@ pub const FEED_FILTER: &str = "gridcase.v1.events.>";
 pub const ACTOR: &str = "triage:rules";
 /// The events that put a case in front of triage.
 pub const TRIGGERS: &[&str] = &["CaseReported", "DispatchReturned", "CaseReopened"];
+
+/// Feed events in hand at once (one at a time per case).
+const CONCURRENCY: usize = 256;
 
 /// Longest pause between attempts while the store or the feed is unreachable.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
@@ -88,18 +91,20 @@ impl<S: EventStore> Worker<S> {
         let Some(description) = description(&loaded) else {
             return Ok(Outcome::NothingToDo);
         };
-        let open_cases = self.cache.open_cases();
-        let decision = decision::decide(
-            &self.refdata,
-            CaseView {
-                state: &loaded.state,
-                description: &description,
-                reported_by_worker: reporting_worker(&loaded).as_ref(),
-            },
-            &open_cases,
-            record.event_type == "CaseReported",
-            self.duplicate_window_ms,
-        );
+        let reported_by_worker = reporting_worker(&loaded);
+        let decision = self.cache.with_open_cases(|open_cases| {
+            decision::decide(
+                &self.refdata,
+                CaseView {
+                    state: &loaded.state,
+                    description: &description,
+                    reported_by_worker: reported_by_worker.as_ref(),
+                },
+                open_cases,
+                record.event_type == "CaseReported",
+                self.duplicate_window_ms,
+            )
+        });
         let Some(command) = decision.command() else {
             if let Decision::Manual { reason, .. } = &decision {
                 tracing::info!(case = %case, reason = %reason, "awaiting an operator");
@@ -114,7 +119,7 @@ impl<S: EventStore> Worker<S> {
         };
         match self
             .cases
-            .execute(case, &context, |_| Ok(command.clone()))
+            .execute_loaded(case, loaded, &context, |_| Ok(command.clone()))
             .await
         {
             Ok(executed) => {
@@ -136,7 +141,7 @@ impl<S: EventStore> Worker<S> {
     pub async fn run(&self, nats: async_nats::Client, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut delay = Duration::from_millis(100);
-        'connect: loop {
+        loop {
             let consumer = tokio::select! {
                 () = &mut shutdown => return,
                 consumer = FeedConsumer::durable(nats.clone(), DURABLE, FEED_FILTER) => consumer,
@@ -158,53 +163,28 @@ impl<S: EventStore> Worker<S> {
                 "following the event feed"
             );
             delay = Duration::from_millis(100);
-            loop {
-                let message = tokio::select! {
-                    () = &mut shutdown => return,
-                    message = consumer.next() => message,
-                };
-                match message {
-                    Some(Ok(message)) => {
-                        if self.settle(&message, &mut shutdown).await {
-                            return;
-                        }
-                    }
-                    Some(Err(FeedError::Undecodable { sequence, reason })) => {
-                        tracing::error!(sequence, %reason, "undecodable feed message left unacknowledged");
-                    }
-                    Some(Err(error)) => {
-                        tracing::warn!(%error, "event feed failed; following it again");
-                        if sleep_or_stop(delay, &mut shutdown).await {
-                            return;
-                        }
-                        continue 'connect;
-                    }
-                    None => {
-                        tracing::warn!("event feed closed; following it again");
-                        if sleep_or_stop(delay, &mut shutdown).await {
-                            return;
-                        }
-                        continue 'connect;
-                    }
+            // Stopping drops the messages in hand unacknowledged: they come again.
+            let interrupted = tokio::select! {
+                () = &mut shutdown => return,
+                interrupted = consumer.for_each_per_stream(CONCURRENCY, |m| self.settle(m)) => {
+                    interrupted
                 }
+            };
+            match interrupted {
+                Some(error) => tracing::warn!(%error, "event feed failed; following it again"),
+                None => tracing::warn!("event feed closed; following it again"),
+            }
+            if sleep_or_stop(delay, &mut shutdown).await {
+                return;
             }
         }
     }
 
-    /// Handles `message` until it is decided, then acknowledges it; true if `shutdown` came
-    /// first (the message is then left for redelivery).
-    async fn settle(
-        &self,
-        message: &FeedMessage,
-        shutdown: &mut (impl Future<Output = ()> + Unpin),
-    ) -> bool {
+    /// Handles `message` until it is decided, then acknowledges it.
+    async fn settle(&self, message: FeedMessage) {
         let mut delay = Duration::from_millis(100);
         loop {
-            let outcome = tokio::select! {
-                () = &mut *shutdown => return true,
-                outcome = self.handle(&message.event) => outcome,
-            };
-            match outcome {
+            match self.handle(&message.event).await {
                 Ok(_) => break,
                 Err(error @ CaseError::Decode { .. }) => {
                     // Retrying cannot help; the case needs a person.
@@ -213,9 +193,7 @@ impl<S: EventStore> Worker<S> {
                 }
                 Err(error) => {
                     tracing::warn!(%error, retry_in = ?delay, "deciding failed; trying again");
-                    if sleep_or_stop(delay, shutdown).await {
-                        return true;
-                    }
+                    tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(MAX_RETRY_DELAY);
                 }
             }
@@ -224,7 +202,6 @@ impl<S: EventStore> Worker<S> {
             // Unacknowledged, it comes again and is recognised as decided.
             tracing::warn!(%error, "acknowledging a feed message failed");
         }
-        false
     }
 }
 
