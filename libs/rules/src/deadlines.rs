@@ -123,6 +123,27 @@ pub fn due(state: &CaseState, timer: &Timer, now: Timestamp) -> Due {
     }
 }
 
+/// The next instant at which a timer of `state` asks for something — a warning point, a
+/// deadline, or now for a breach not yet escalated — or `None` if no timer ever will as the
+/// case stands. Supervision schedules cases by it instead of looking at every case each tick.
+pub fn next_due(state: &CaseState, reference: &ReferenceData) -> Option<Timestamp> {
+    let unescalated_breach = usize::from(state.escalation_level) < state.deadline_breaches.len()
+        && escalation_target(state).is_some();
+    running(state, reference)
+        .iter()
+        .filter_map(|timer| {
+            let key = (timer.stage, timer.deadline);
+            if state.deadline_breaches.contains(&key) {
+                unescalated_breach.then_some(timer.deadline)
+            } else if state.deadline_warnings.contains(&key) {
+                Some(timer.deadline)
+            } else {
+                Some(timer.warn_at)
+            }
+        })
+        .min()
+}
+
 /// Where a breach escalates `state` to: one level further up the grid hierarchy than the last
 /// escalation (level `escalation_level + 1` above the case's grid), or `None` once the district
 /// has been reached or the case has no grid.
@@ -241,6 +262,33 @@ mod tests {
             ),
             Some(at(27 * HOUR_MS))
         );
+    }
+
+    #[test]
+    fn the_next_due_instant_follows_what_is_recorded() {
+        let reference = crate::testdata::sample();
+        // Emergency: warn at half of each deadline, accept 1h, resolve 2h, close 24h.
+        let mut state = emergency(CaseStatus::Dispatched, 2 * HOUR_MS);
+        assert_eq!(next_due(&state, reference), Some(at(HOUR_MS / 2)));
+        state
+            .deadline_warnings
+            .push((DeadlineStage::Accept, at(HOUR_MS)));
+        assert_eq!(
+            next_due(&state, reference),
+            Some(at(HOUR_MS)),
+            "resolve warns at 1h too"
+        );
+        state
+            .deadline_warnings
+            .push((DeadlineStage::Resolve, at(2 * HOUR_MS)));
+        assert_eq!(next_due(&state, reference), Some(at(HOUR_MS)));
+        state
+            .deadline_breaches
+            .push((DeadlineStage::Accept, at(HOUR_MS)));
+        // Breached without a grid to escalate to: nothing more for that timer.
+        assert_eq!(next_due(&state, reference), Some(at(2 * HOUR_MS)));
+        state.status = Some(CaseStatus::Closed);
+        assert_eq!(next_due(&state, reference), None);
     }
 
     #[test]

@@ -82,7 +82,7 @@ pub async fn run(
 ) -> Result<(), ServiceError> {
     let reference = Arc::new(ReferenceData::load(&config.config_dir)?);
     let store = StoreClient::new(nats, &config.shard);
-    let table = Arc::new(CaseTable::new());
+    let table = Arc::new(CaseTable::new(Arc::clone(&reference)));
     let (stop, stopped) = watch::channel(false);
     let stopped_signal = |mut receiver: watch::Receiver<bool>| async move {
         let _ = receiver.wait_for(|stop| *stop).await;

@@ -3,29 +3,46 @@
 //! states (see [`gridcase_rules::deadlines`]), so following the log again after a restart is what makes them
 //! durable: a deadline that passed while the service was down is found due at the first tick.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use gridcase_casestore::decode;
-use gridcase_domain::{apply, CaseId, CaseState};
+use gridcase_config::ReferenceData;
+use gridcase_domain::{apply, CaseId, CaseState, Timestamp};
 use gridcase_eventstore::{EventStore, RecordedEvent};
+use gridcase_rules::deadlines::next_due;
 
 /// Longest pause between attempts to read the log while the store is unreachable.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 
-/// Every case's folded state, shared between the follower and the ticker.
-#[derive(Debug, Default)]
+/// Every case's folded state and when each next needs the ticker, shared between the follower
+/// and the ticker.
+#[derive(Debug)]
 pub struct CaseTable {
-    cases: RwLock<HashMap<CaseId, CaseState>>,
+    reference: Arc<ReferenceData>,
+    cases: RwLock<Cases>,
     next_position: RwLock<u64>,
 }
 
+#[derive(Debug, Default)]
+struct Cases {
+    states: HashMap<CaseId, CaseState>,
+    /// (next due instant in ms, case) for every case a timer will ask something of.
+    schedule: BTreeSet<(i64, CaseId)>,
+    /// Each scheduled case's entry in `schedule`.
+    due_at: HashMap<CaseId, i64>,
+}
+
 impl CaseTable {
-    /// An empty table.
-    pub fn new() -> Self {
-        Self::default()
+    /// An empty table, deriving timers with the SLA policies of `reference`.
+    pub fn new(reference: Arc<ReferenceData>) -> Self {
+        Self {
+            reference,
+            cases: RwLock::default(),
+            next_position: RwLock::default(),
+        }
     }
 
     /// The position of the next event to fold.
@@ -33,17 +50,24 @@ impl CaseTable {
         *self.next_position.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Copies of the states of the cases that may have running deadlines.
-    pub fn with_deadlines(&self) -> Vec<(CaseId, CaseState)> {
+    /// Copies of the states of the cases a timer asks something of at `now` (or earlier and
+    /// not yet recorded), earliest first.
+    pub fn due_by(&self, now: Timestamp) -> Vec<(CaseId, CaseState)> {
+        let cases = self.cases.read().unwrap_or_else(|e| e.into_inner());
+        cases
+            .schedule
+            .range(..=(now.as_millis(), CaseId::from_u128(u128::MAX)))
+            .filter_map(|(_, case)| cases.states.get(case).map(|state| (*case, state.clone())))
+            .collect()
+    }
+
+    /// How many cases have a timer that will ask for something.
+    pub fn scheduled(&self) -> usize {
         self.cases
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .filter(|(_, state)| {
-                state.accept_deadline.is_some() || state.resolve_deadline.is_some()
-            })
-            .map(|(case, state)| (*case, state.clone()))
-            .collect()
+            .schedule
+            .len()
     }
 
     /// Folds one recorded event; other streams and unknown event types are skipped.
@@ -52,8 +76,19 @@ impl CaseTable {
             match decode(case, record) {
                 Ok(event) => {
                     let mut cases = self.cases.write().unwrap_or_else(|e| e.into_inner());
-                    let state = cases.entry(case).or_default();
+                    let state = cases.states.entry(case).or_default();
                     *state = apply(std::mem::take(state), &event);
+                    let due = next_due(state, &self.reference).map(|t| t.as_millis());
+                    let Cases {
+                        schedule, due_at, ..
+                    } = &mut *cases;
+                    if let Some(previous) = due_at.remove(&case) {
+                        schedule.remove(&(previous, case));
+                    }
+                    if let Some(due) = due {
+                        schedule.insert((due, case));
+                        due_at.insert(case, due);
+                    }
                 }
                 Err(error) => {
                     tracing::debug!(%error, event_type = %record.event_type, "not folded");

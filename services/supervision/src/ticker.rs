@@ -96,7 +96,7 @@ impl<S: EventStore> Ticker<S> {
 
     /// Records everything due at `now`.
     pub async fn tick(&mut self, now: Timestamp) {
-        for (case, state) in self.table.with_deadlines() {
+        for (case, state) in self.table.due_by(now) {
             for timer in timers::running(&state, &self.reference) {
                 match timers::due(&state, &timer, now) {
                     Due::Nothing => {}

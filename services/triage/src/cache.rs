@@ -59,7 +59,7 @@ pub struct CaseCache {
     cases: RwLock<HashMap<CaseId, CachedCase>>,
     /// The open cases as duplicate detection takes them, kept as events fold, so a decision
     /// reads them in place instead of copying every open case.
-    open: RwLock<HashMap<CaseId, OpenCase>>,
+    open: RwLock<HashMap<CategoryCode, HashMap<CaseId, OpenCase>>>,
     /// The position of the next event to fold: everything before it is in the map.
     next_position: watch::Sender<u64>,
 }
@@ -101,14 +101,18 @@ impl CaseCache {
             .collect()
     }
 
-    /// Runs `f` over the open cases with a known category, in place (under a read lock: keep
-    /// `f` short and free of waiting).
-    pub fn with_open_cases<T>(
+    /// Runs `f` over the open cases of `category` (none for `None`), in place (under a read
+    /// lock: keep `f` short and free of waiting).
+    pub fn with_open_cases_of<T>(
         &self,
+        category: Option<&CategoryCode>,
         f: impl FnOnce(&mut dyn Iterator<Item = &OpenCase>) -> T,
     ) -> T {
         let open = self.open.read().unwrap_or_else(|e| e.into_inner());
-        f(&mut open.values())
+        match category.and_then(|category| open.get(category)) {
+            Some(cases) => f(&mut cases.values()),
+            None => f(&mut std::iter::empty()),
+        }
     }
 
     /// Folds one recorded event; other streams and unknown event types are skipped.
@@ -142,10 +146,16 @@ impl CaseCache {
             .or_else(|| category_of(&self.refdata, entry.view()));
         let open_case = entry.state.is_open().then(|| entry.open_case()).flatten();
         let mut open = self.open.write().unwrap_or_else(|e| e.into_inner());
-        match open_case {
-            Some(open_case) => open.insert(case, open_case),
-            None => open.remove(&case),
-        };
+        // The category may have changed (triage confirms or corrects the keywords' guess).
+        open.retain(|_, cases| {
+            cases.remove(&case);
+            !cases.is_empty()
+        });
+        if let Some(open_case) = open_case {
+            open.entry(open_case.category)
+                .or_default()
+                .insert(case, open_case);
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<CaseId, CachedCase>> {

@@ -92,19 +92,24 @@ impl<S: EventStore> Worker<S> {
             return Ok(Outcome::NothingToDo);
         };
         let reported_by_worker = reporting_worker(&loaded);
-        let decision = self.cache.with_open_cases(|open_cases| {
-            decision::decide(
-                &self.refdata,
-                CaseView {
-                    state: &loaded.state,
-                    description: &description,
-                    reported_by_worker: reported_by_worker.as_ref(),
-                },
-                open_cases,
-                record.event_type == "CaseReported",
-                self.duplicate_window_ms,
-            )
-        });
+        let view = CaseView {
+            state: &loaded.state,
+            description: &description,
+            reported_by_worker: reported_by_worker.as_ref(),
+        };
+        // A duplicate has the same category: only those open cases are looked at.
+        let category = decision::category_of(&self.refdata, view);
+        let decision = self
+            .cache
+            .with_open_cases_of(category.as_ref(), |open_cases| {
+                decision::decide(
+                    &self.refdata,
+                    view,
+                    open_cases,
+                    record.event_type == "CaseReported",
+                    self.duplicate_window_ms,
+                )
+            });
         let Some(command) = decision.command() else {
             if let Decision::Manual { reason, .. } = &decision {
                 tracing::info!(case = %case, reason = %reason, "awaiting an operator");
