@@ -80,12 +80,12 @@ pub struct FeedMessage {
 }
 
 impl FeedMessage {
-    /// Tells JetStream the event is handled, so it is not delivered again, and waits for the
-    /// server to confirm: a plain ack is fire-and-forget and can be lost when the consumer
-    /// stops right after, which would deliver the event again.
+    /// Tells JetStream the event is handled, so it is not delivered again. The server does not
+    /// confirm it (a confirmed ack costs a reply per event and a wait): an ack lost in a crash means the event comes again after the ack wait,
+    /// and every handler recognises an event it has handled (command ids derive from it).
     pub async fn ack(&self) -> Result<(), FeedError> {
         self.message
-            .double_ack()
+            .ack()
             .await
             .map_err(|e| FeedError::Transport(format!("acknowledging: {e}")))
     }
