@@ -7,7 +7,7 @@ use async_nats::RequestErrorKind;
 use futures::StreamExt;
 use gridcase_eventstore::{
     AppendResult, EventStore, ExpectedVersion, NewEvent, RecordedEvent, Result, StoreError,
-    StoreStats,
+    StoreStats, StreamPart,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use crate::subjects::{self, StoreOp};
 use crate::wire::{
     decode_reply, encode, AppendBatchRequest, AppendRequest, RawRecordRef, ReadAllRequest,
-    ReadStreamRequest, Reply, StreamVersionRequest, MAX_APPENDS_PER_BATCH,
+    ReadStreamRequest, Reply, StreamPartReply, StreamVersionRequest, MAX_APPENDS_PER_BATCH,
 };
 
 /// How often the client asks for the head even without announcements, so a lost announcement
@@ -303,6 +303,29 @@ impl EventStore for StoreClient {
             max: max.min(u32::MAX as usize) as u32,
         };
         decode_raw(&self.call_raw(StoreOp::ReadStream, &request).await?)
+    }
+
+    async fn read_stream_part(
+        &self,
+        stream: &str,
+        from_version: u64,
+        max: usize,
+    ) -> Result<StreamPart> {
+        let request = ReadStreamRequest {
+            stream: stream.to_owned(),
+            from_version,
+            max: max.min(u32::MAX as usize) as u32,
+        };
+        let body = self.call_raw(StoreOp::ReadStreamPart, &request).await?;
+        let part = decode_reply::<StreamPartReply<'_>>(&body)?;
+        Ok(StreamPart {
+            events: part
+                .records
+                .iter()
+                .map(|record| gridcase_eventstore::decode_record(record.position, record.bytes))
+                .collect::<Result<_>>()?,
+            at_end: part.at_end,
+        })
     }
 
     async fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>> {

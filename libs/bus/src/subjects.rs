@@ -21,6 +21,8 @@ pub enum StoreOp {
     AppendBatch,
     /// Read a stream forward.
     ReadStream,
+    /// Read a stream forward, saying whether the reply reaches its end.
+    ReadStreamPart,
     /// Read the global log forward.
     ReadAll,
     /// The last version of a stream.
@@ -38,6 +40,7 @@ impl StoreOp {
             Self::Append => "append",
             Self::AppendBatch => "append_batch",
             Self::ReadStream => "read_stream",
+            Self::ReadStreamPart => "read_stream_part",
             Self::ReadAll => "read_all",
             Self::StreamVersion => "stream_version",
             Self::Stats => "stats",

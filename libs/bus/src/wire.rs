@@ -90,6 +90,17 @@ pub struct ReadStreamRequest {
     pub max: u32,
 }
 
+/// The reply to `read_stream_part` (a [`ReadStreamRequest`]): records as stored, and whether
+/// they reach the stream's end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamPartReply<'a> {
+    /// The records, in version order.
+    #[serde(borrow)]
+    pub records: Vec<RawRecordRef<'a>>,
+    /// True if no record of the stream follows the last one.
+    pub at_end: bool,
+}
+
 /// Read the global log forward from a position.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadAllRequest {

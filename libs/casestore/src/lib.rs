@@ -155,7 +155,12 @@ impl<S: EventStore> CaseStore<S> {
         let mut events = Vec::new();
         loop {
             let from = loaded.version.map_or(0, |v| v + 1);
-            let batch = self.store.read_stream(&stream, from, LOAD_BATCH).await?;
+            let part = self
+                .store
+                .read_stream_part(&stream, from, LOAD_BATCH)
+                .await?;
+            let at_end = part.at_end;
+            let batch = part.events;
             let Some(last) = batch.last() else { break };
             loaded.version = Some(last.stream_version);
             for record in batch {
@@ -169,6 +174,9 @@ impl<S: EventStore> CaseStore<S> {
                     actor: record.metadata.actor,
                     event_id: record.event_id,
                 });
+            }
+            if at_end {
+                break;
             }
         }
         loaded.state = CaseState::from_events(&events);

@@ -26,6 +26,7 @@ macro_rules! conformance_tests {
             reappending_stored_ids_is_idempotent,
             read_all_pages_in_batches,
             read_stream_pages_by_version,
+            read_stream_part_says_where_the_stream_ends,
             racing_writers_on_one_stream_never_both_win,
             concurrent_writers_get_dense_unique_positions,
             catch_up_subscription_has_no_gap_or_duplicate,
@@ -299,6 +300,30 @@ pub async fn read_stream_pages_by_version<S: EventStore>(store: S) {
         .await
         .unwrap()
         .is_empty());
+}
+
+/// A part of a stream says whether it reaches the end: never "at the end" while events
+/// follow, always once the last one is read.
+pub async fn read_stream_part_says_where_the_stream_ends<S: EventStore>(store: S) {
+    store
+        .append("case-1", ExpectedVersion::NoStream, events(1..11))
+        .await
+        .unwrap();
+    store
+        .append("case-10", ExpectedVersion::NoStream, events(11..12))
+        .await
+        .unwrap();
+    let first = store.read_stream_part("case-1", 0, 4).await.unwrap();
+    assert_eq!(first.events.len(), 4);
+    assert!(!first.at_end, "six events follow");
+    let rest = store.read_stream_part("case-1", 4, 100).await.unwrap();
+    let versions: Vec<u64> = rest.events.iter().map(|e| e.stream_version).collect();
+    assert_eq!(versions, vec![4, 5, 6, 7, 8, 9]);
+    assert!(rest.at_end);
+    let past = store.read_stream_part("case-1", 10, 100).await.unwrap();
+    assert!(past.events.is_empty() && past.at_end);
+    let unknown = store.read_stream_part("case-2", 0, 100).await.unwrap();
+    assert!(unknown.events.is_empty() && unknown.at_end);
 }
 
 /// Replicas deciding on the same version: exactly one append per version wins.

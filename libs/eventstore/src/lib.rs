@@ -180,6 +180,15 @@ pub struct AppendResult {
     pub duplicate: bool,
 }
 
+/// Part of a stream, as [`EventStore::read_stream_part`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamPart {
+    /// The events read, in version order.
+    pub events: Vec<RecordedEvent>,
+    /// True if no event of the stream follows the last one read.
+    pub at_end: bool,
+}
+
 /// Figures about a store.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreStats {
@@ -295,6 +304,24 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         from_version: u64,
         max: usize,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>>> + Send;
+
+    /// Reads events of `stream` from `from_version` on, up to `max`, and says whether they
+    /// reach the stream's end (as far as it is durable), so a caller reading a whole stream
+    /// stops without another read. A store whose reads are cut short by size overrides this.
+    fn read_stream_part(
+        &self,
+        stream: &str,
+        from_version: u64,
+        max: usize,
+    ) -> impl Future<Output = Result<StreamPart>> + Send {
+        async move {
+            let events = self.read_stream(stream, from_version, max).await?;
+            Ok(StreamPart {
+                at_end: events.len() < max,
+                events,
+            })
+        }
+    }
 
     /// Reads up to `max` events of the global log from `from_position` on.
     fn read_all(

@@ -418,6 +418,19 @@ impl SledStore {
         max: usize,
         max_bytes: usize,
     ) -> Result<Vec<RawRecord>> {
+        self.read_stream_raw_part(stream, from_version, max, max_bytes)
+            .map(|(records, _)| records)
+    }
+
+    /// [`SledStore::read_stream_raw`], also saying whether the records reach the stream's
+    /// durable end (false when `max` or `max_bytes` stopped the read first).
+    pub fn read_stream_raw_part(
+        &self,
+        stream: &str,
+        from_version: u64,
+        max: usize,
+        max_bytes: usize,
+    ) -> Result<(Vec<RawRecord>, bool)> {
         validate_stream_id(stream)?;
         let head = self.durable_head();
         let prefix = stream_prefix(stream);
@@ -425,7 +438,7 @@ impl SledStore {
         let mut total_bytes = 0;
         for entry in self.shared.log.range(stream_key(stream, from_version)..) {
             if out.len() >= max {
-                break;
+                return Ok((out, false));
             }
             let (key, value) = entry.map_err(storage)?;
             if !key.starts_with(&prefix) {
@@ -451,11 +464,11 @@ impl SledStore {
                 })?;
             total_bytes += bytes.len() + RAW_RECORD_OVERHEAD;
             if total_bytes > max_bytes && !out.is_empty() {
-                break;
+                return Ok((out, false));
             }
             out.push(RawRecord { position, bytes });
         }
-        Ok(out)
+        Ok((out, true))
     }
 
     fn last_version(&self, stream: &str) -> Result<Option<u64>> {

@@ -7,7 +7,7 @@ use futures::StreamExt;
 use gridcase_bus::subjects::{self, StoreOp};
 use gridcase_bus::wire::{
     decode_request, encode, AppendBatchRequest, AppendRequest, RawRecordRef, ReadAllRequest,
-    ReadStreamRequest, Reply, StreamVersionRequest, MAX_APPENDS_PER_BATCH,
+    ReadStreamRequest, Reply, StreamPartReply, StreamVersionRequest, MAX_APPENDS_PER_BATCH,
 };
 use gridcase_eventstore::{EventStore, RawRecord, SledStore, StoreError};
 use serde::Serialize;
@@ -139,6 +139,31 @@ async fn handle(store: &SledStore, op: &str, body: &[u8], reply_limit: usize) ->
             );
             raw_reply(result)
         }
+        op if op == StoreOp::ReadStreamPart.token() => {
+            let result = decode_request::<ReadStreamRequest>("read-stream request", body).and_then(
+                |request| {
+                    store.read_stream_raw_part(
+                        &request.stream,
+                        request.from_version,
+                        request.max.min(MAX_READ) as usize,
+                        reply_limit,
+                    )
+                },
+            );
+            match result {
+                Ok((records, at_end)) => reply::<StreamPartReply<'_>>(Ok(StreamPartReply {
+                    records: records
+                        .iter()
+                        .map(|record| RawRecordRef {
+                            position: record.position,
+                            bytes: record.bytes(),
+                        })
+                        .collect(),
+                    at_end,
+                })),
+                Err(e) => reply::<()>(Err(e)),
+            }
+        }
         op if op == StoreOp::StreamVersion.token() => {
             let result =
                 match decode_request::<StreamVersionRequest>("stream-version request", body) {
@@ -222,6 +247,11 @@ mod tests {
             decode_reply::<Vec<RawRecordRef<'_>>>(&tiny).unwrap().len(),
             1
         );
+        // Cut short by size, a part does not claim to reach the end; read whole, it does.
+        let (cut, at_end) = store.read_stream_raw_part("s", 0, 300, 10).unwrap();
+        assert_eq!((cut.len(), at_end), (1, false));
+        let (whole, at_end) = store.read_stream_raw_part("s", 0, 300, usize::MAX).unwrap();
+        assert_eq!((whole.len(), at_end), (300, true));
         let empty = raw_reply(store.read_all_raw(1_000, 10, MAX_REPLY_BYTES));
         assert!(decode_reply::<Vec<RawRecordRef<'_>>>(&empty)
             .unwrap()
