@@ -800,8 +800,8 @@ async fn a_joint_case_goes_to_the_lead_with_the_participants_named() {
     );
     assert_eq!(summary.assignee, "department ecology_env");
 
-    // What dispatch does for a joint case: one work order, on the lead's subject, naming the
-    // participants. The participants' own subjects get none; they find the case by querying.
+    // What dispatch does for a joint case: the work order on the lead's subject, naming the
+    // participants, and a copy for the consultation on each participant's subject.
     let lead = city.department_inbox("ecology_env").await;
     let order = lead.take_one().await;
     assert_eq!(order.case_id, case);
@@ -811,9 +811,18 @@ async fn a_joint_case_goes_to_the_lead_with_the_participants_named() {
         participants,
         BTreeSet::from(["market_supervision", "urban_mgmt"])
     );
+    assert!(!order.for_consultation);
     for participant in ["urban_mgmt", "market_supervision"] {
         let inbox = city.department_inbox(participant).await;
-        assert_eq!(inbox.waiting().await, 0, "{participant} got a work order");
+        let copy = inbox.take_one().await;
+        assert_eq!(copy.case_id, case);
+        assert_eq!(copy.department, "ecology_env");
+        assert_eq!(copy.recipient, participant);
+        assert!(
+            copy.for_consultation,
+            "{participant}'s copy is for consultation"
+        );
+        assert_eq!(inbox.waiting().await, 0, "{participant} got one copy");
         let listed = city
             .query()
             .list_cases(ListCasesRequest {

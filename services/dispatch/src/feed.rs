@@ -215,7 +215,9 @@ impl<S: EventStore> FeedWorker<S> {
             })?;
         let (order, assignee) = workorder::build(case, &loaded.timeline, index, &self.reference)?;
         let subject = workorder::subject_for(&assignee);
-        workorder::publish(&self.jetstream, subject.clone(), &order).await?;
+        for (subject, copy) in workorder::copies(&order, &assignee) {
+            workorder::publish(&self.jetstream, subject, &copy).await?;
+        }
         tracing::info!(
             case = %case,
             department = %order.department,

@@ -165,6 +165,7 @@ pub fn build(
         Assignee::Department(department) => (department.to_string(), String::new()),
         Assignee::Worker(worker) => (String::new(), worker.to_string()),
     };
+    let recipient = format!("{department}{grid_worker}");
     let order = pb::WorkOrder {
         work_order_id: format!("{case}-{}", dispatched.version),
         case_id: case.to_string(),
@@ -207,8 +208,27 @@ pub fn build(
             .as_ref()
             .map(|phone| phone.masked())
             .unwrap_or_default(),
+        recipient,
+        for_consultation: false,
     };
     Ok((order, assignee))
+}
+
+/// Every copy of `order` to publish, with its subject: the assignee's, then one for each
+/// participant of a joint case, marked for consultation and with an id of its own (JetStream
+/// drops a second message with the same id).
+pub fn copies(order: &pb::WorkOrder, assignee: &Assignee) -> Vec<(String, pb::WorkOrder)> {
+    let mut copies = vec![(subject_for(assignee), order.clone())];
+    for participant in &order.participants {
+        let copy = pb::WorkOrder {
+            work_order_id: format!("{}-{participant}", order.work_order_id),
+            recipient: participant.clone(),
+            for_consultation: true,
+            ..order.clone()
+        };
+        copies.push((gridcase_bus::subjects::dispatch(participant), copy));
+    }
+    copies
 }
 
 fn priority(priority: Priority) -> pb::Priority {
@@ -238,5 +258,51 @@ mod tests {
             "gridcase.v1.dispatch.worker.lin-ming"
         );
         assert_eq!(department_consumer("water"), "dept-water");
+    }
+
+    #[test]
+    fn participants_of_a_joint_case_get_consultation_copies() {
+        let lead = Assignee::Department(DepartmentCode::parse("ecology_env").unwrap());
+        let order = pb::WorkOrder {
+            work_order_id: "c-4".into(),
+            department: "ecology_env".into(),
+            recipient: "ecology_env".into(),
+            participants: vec!["urban_mgmt".into(), "market_supervision".into()],
+            ..Default::default()
+        };
+        let copies: Vec<(String, String, String, bool)> = copies(&order, &lead)
+            .into_iter()
+            .map(|(subject, copy)| {
+                (
+                    subject,
+                    copy.work_order_id,
+                    copy.recipient,
+                    copy.for_consultation,
+                )
+            })
+            .collect();
+        assert_eq!(
+            copies,
+            [
+                (
+                    "gridcase.v1.dispatch.ecology_env".into(),
+                    "c-4".into(),
+                    "ecology_env".into(),
+                    false
+                ),
+                (
+                    "gridcase.v1.dispatch.urban_mgmt".into(),
+                    "c-4-urban_mgmt".into(),
+                    "urban_mgmt".into(),
+                    true
+                ),
+                (
+                    "gridcase.v1.dispatch.market_supervision".into(),
+                    "c-4-market_supervision".into(),
+                    "market_supervision".into(),
+                    true
+                ),
+            ]
+        );
     }
 }

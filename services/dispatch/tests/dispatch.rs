@@ -444,6 +444,8 @@ async fn a_triaged_case_is_dispatched_with_sla_deadlines_and_a_work_order() {
         dispatched_at_ms: dispatch_entry.recorded_at_ms,
         rework_count: 0,
         reporter_phone_masked: "138****5678".into(),
+        recipient: "gas".into(),
+        for_consultation: false,
     };
     assert_eq!(order, &expected);
     assert_eq!(order.category_name, "燃气井盖");
@@ -690,6 +692,22 @@ async fn self_handled_and_joint_cases_go_to_their_subjects() {
     assert_eq!(order.case_id, joint.to_string());
     assert_eq!(order.department, "water");
     assert_eq!(order.participants, vec!["urban_mgmt", "transport"]);
+    assert!(!order.for_consultation);
+    // Each participant gets a copy for the consultation, with an id of its own.
+    for participant in ["urban_mgmt", "transport"] {
+        let copy = harness
+            .pull(&format!("dept-{participant}"), 1)
+            .await
+            .remove(0);
+        assert_eq!(copy.case_id, joint.to_string());
+        assert_eq!(copy.recipient, participant);
+        assert!(copy.for_consultation);
+        assert_eq!(copy.department, "water");
+        assert_eq!(
+            copy.work_order_id,
+            format!("{}-{participant}", order.work_order_id)
+        );
+    }
     harness.shut_down().await;
 }
 

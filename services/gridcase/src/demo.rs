@@ -1013,8 +1013,9 @@ impl Day {
                         continue;
                     }
                 };
-                // A redelivered copy carries the same id.
-                if !seen.insert(order.work_order_id.clone()) {
+                // A redelivered copy carries the same id; a participant's copy of a joint
+                // case is for the consultation: the lead acts.
+                if !seen.insert(order.work_order_id.clone()) || order.for_consultation {
                     continue;
                 }
                 let handler = match &department {
