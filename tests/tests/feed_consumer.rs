@@ -146,3 +146,99 @@ async fn an_undecodable_message_is_reported_once_and_not_redelivered() {
     assert!(again.is_err(), "the undecodable message came back");
     store.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handling_runs_cases_side_by_side_but_each_case_in_order() {
+    let sandbox = Sandbox::start();
+    let store = sandbox
+        .start_store(&sandbox.path("store"), RelayMode::On)
+        .await;
+    let client = &store.client;
+    // Four cases of five events each, appended round-robin so they interleave on the feed.
+    const CASES: u128 = 4;
+    const EVENTS: u64 = 5;
+    for version in 0..EVENTS {
+        for case in 0..CASES {
+            let expected = match version {
+                0 => ExpectedVersion::NoStream,
+                v => ExpectedVersion::Exact(v - 1),
+            };
+            let id = case * 100 + u128::from(version);
+            client
+                .append(
+                    &format!("case-{case}"),
+                    expected,
+                    vec![typed(id, "CaseReported")],
+                )
+                .await
+                .unwrap();
+        }
+    }
+    let mut consumer =
+        FeedConsumer::durable(sandbox.connect().await, "ordered", subjects::EVENTS_ALL)
+            .await
+            .unwrap();
+
+    // Each handler waits a little, longer for early versions, so out-of-order handling of one
+    // case would show; it records when it starts and ends.
+    let log = std::sync::Mutex::new(Vec::<(String, u64, &str)>::new());
+    let in_hand = std::sync::atomic::AtomicUsize::new(0);
+    let most_in_hand = std::sync::atomic::AtomicUsize::new(0);
+    let handled = std::sync::atomic::AtomicU64::new(0);
+    let total = u64::try_from(CASES).unwrap() * EVENTS;
+    let run = consumer.for_each_per_stream(16, |message| {
+        let (log, in_hand, most_in_hand, handled) = (&log, &in_hand, &most_in_hand, &handled);
+        async move {
+            use std::sync::atomic::Ordering::SeqCst;
+            let event = &message.event;
+            let now = in_hand.fetch_add(1, SeqCst) + 1;
+            most_in_hand.fetch_max(now, SeqCst);
+            log.lock()
+                .unwrap()
+                .push((event.stream_id.clone(), event.stream_version, "start"));
+            tokio::time::sleep(Duration::from_millis(20 * (EVENTS - event.stream_version))).await;
+            log.lock()
+                .unwrap()
+                .push((event.stream_id.clone(), event.stream_version, "end"));
+            in_hand.fetch_sub(1, SeqCst);
+            message.ack().await.unwrap();
+            handled.fetch_add(1, SeqCst);
+        }
+    });
+    let waited = tokio::time::timeout(Duration::from_secs(20), async {
+        tokio::pin!(run);
+        loop {
+            tokio::select! {
+                _ = &mut run => panic!("the feed ended"),
+                () = tokio::time::sleep(Duration::from_millis(20)) => {
+                    if handled.load(std::sync::atomic::Ordering::SeqCst) == total {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "every event is handled");
+
+    let log = log.into_inner().unwrap();
+    for case in 0..CASES {
+        let stream = format!("case-{case}");
+        let steps: Vec<(u64, &str)> = log
+            .iter()
+            .filter(|(s, _, _)| *s == stream)
+            .map(|(_, version, step)| (*version, *step))
+            .collect();
+        let expected: Vec<(u64, &str)> = (0..EVENTS)
+            .flat_map(|version| [(version, "start"), (version, "end")])
+            .collect();
+        assert_eq!(steps, expected, "{stream}: one event at a time, in order");
+    }
+    let most = most_in_hand.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(most > 1, "cases are handled side by side ({most} at most)");
+    assert!(
+        most <= 4,
+        "never two events of one case at once ({most} at most)"
+    );
+    store.stop().await;
+}
