@@ -127,38 +127,12 @@ async fn handle(store: &SledStore, op: &str, body: &[u8], reply_limit: usize) ->
             raw_reply(result)
         }
         op if op == StoreOp::ReadStream.token() => {
-            let result = decode_request::<ReadStreamRequest>("read-stream request", body).and_then(
-                |request| {
-                    store.read_stream_raw(
-                        &request.stream,
-                        request.from_version,
-                        request.max.min(MAX_READ) as usize,
-                        reply_limit,
-                    )
-                },
-            );
-            raw_reply(result)
+            raw_reply(read_stream(store, body, reply_limit).map(|(records, _)| records))
         }
         op if op == StoreOp::ReadStreamPart.token() => {
-            let result = decode_request::<ReadStreamRequest>("read-stream request", body).and_then(
-                |request| {
-                    store.read_stream_raw_part(
-                        &request.stream,
-                        request.from_version,
-                        request.max.min(MAX_READ) as usize,
-                        reply_limit,
-                    )
-                },
-            );
-            match result {
+            match read_stream(store, body, reply_limit) {
                 Ok((records, at_end)) => reply::<StreamPartReply<'_>>(Ok(StreamPartReply {
-                    records: records
-                        .iter()
-                        .map(|record| RawRecordRef {
-                            position: record.position,
-                            bytes: record.bytes(),
-                        })
-                        .collect(),
+                    records: raw_refs(&records),
                     at_end,
                 })),
                 Err(e) => reply::<()>(Err(e)),
@@ -180,6 +154,33 @@ async fn handle(store: &SledStore, op: &str, body: &[u8], reply_limit: usize) ->
     }
 }
 
+/// Reads what a `ReadStreamRequest` in `body` asks for, up to `reply_limit` bytes; true if
+/// the records reach the stream's end.
+fn read_stream(
+    store: &SledStore,
+    body: &[u8],
+    reply_limit: usize,
+) -> Reply<(Vec<RawRecord>, bool)> {
+    let request = decode_request::<ReadStreamRequest>("read-stream request", body)?;
+    store.read_stream_raw_part(
+        &request.stream,
+        request.from_version,
+        request.max.min(MAX_READ) as usize,
+        reply_limit,
+    )
+}
+
+/// The records as they go on the wire: position and stored bytes.
+fn raw_refs(records: &[RawRecord]) -> Vec<RawRecordRef<'_>> {
+    records
+        .iter()
+        .map(|record| RawRecordRef {
+            position: record.position,
+            bytes: record.bytes(),
+        })
+        .collect()
+}
+
 /// Replies with stored records as they are. The store stopped reading at the byte limit
 /// (keeping at least one record), so the reply fits the NATS payload limit; the reader reads
 /// on from where the reply stops.
@@ -188,14 +189,7 @@ fn raw_reply(result: Reply<Vec<RawRecord>>) -> Bytes {
         Ok(records) => records,
         Err(e) => return reply::<()>(Err(e)),
     };
-    let refs: Vec<RawRecordRef<'_>> = records
-        .iter()
-        .map(|record| RawRecordRef {
-            position: record.position,
-            bytes: record.bytes(),
-        })
-        .collect();
-    reply::<Vec<RawRecordRef<'_>>>(Ok(refs))
+    reply::<Vec<RawRecordRef<'_>>>(Ok(raw_refs(&records)))
 }
 
 /// Publishes the head on `gridcase.v1.store.<shard>.committed` each time it moves, so remote
