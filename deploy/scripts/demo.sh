@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Plays a day of cases through gridcase on this machine: starts its own nats-server and every
+# service in a fresh data directory with a compressed clock, then prints the board and the
+# department ranking. Usage: deploy/scripts/demo.sh [--cases N] [other `gridcase demo` flags]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+deploy/scripts/ensure-nats-server.sh
+cargo build --release --locked -p gridcase
+exec target/release/gridcase demo "$@"
