@@ -1119,7 +1119,9 @@ fn query_rows(t: &mut Table, ch: &Channels, cases: &Cases) {
     t.row(rpc, "empty period", InvalidArgument, "to_ms: must be after from_ms",
         indicators(SUPERVISOR, day_ms, day_ms));
     t.row(rpc, "reversed period", InvalidArgument, "to_ms: must be after from_ms",
-        indicators(OPERATOR, day_ms, 0));
+        indicators(SUPERVISOR, day_ms, 0));
+    t.row(rpc, "operator role", PermissionDenied,
+        "role operator may not call DepartmentIndicators", indicators(OPERATOR, 0, day_ms));
     t.row(rpc, "department role", PermissionDenied,
         "role department may not call DepartmentIndicators", indicators(GAS, 0, day_ms));
     t.row(rpc, "no token", Unauthenticated, "missing bearer token",

@@ -919,7 +919,12 @@ async fn a_returned_case_is_routed_to_another_department() {
     assert_eq!(second.case_id, odour);
     assert_eq!(second.department, "urban_mgmt");
     assert_ne!(second.work_order_id, first.work_order_id);
-    // Never back to the department that returned it.
+    // Never back to the department that returned it as the one to act: it stays in the joint
+    // consultation (部门报到), so it gets a copy for that, and nothing more.
+    let consultation = ecology_inbox.take_one().await;
+    assert_eq!(consultation.case_id, odour);
+    assert_eq!(consultation.department, "urban_mgmt");
+    assert!(consultation.for_consultation);
     assert_eq!(ecology_inbox.waiting().await, 0);
     let redispatched = city
         .wait_case(odour, "a second dispatch", |reply| {

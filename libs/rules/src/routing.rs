@@ -158,17 +158,14 @@ impl Router<'_> {
     }
 
     /// The group's consultation, led by its first member that has not
-    /// returned the case, with the other members that have not returned it
-    /// taking part (the lead alone if none is left), and a note on who leads
-    /// if that is not the usual lead; `None` if every member returned it.
+    /// returned the case, with a note on who leads if that is not the usual
+    /// lead; `None` if every member returned it.
     fn joint(&mut self, group: &JointGroup) -> Option<(Route, String)> {
         let lead = members(group)
             .find(|member| self.department_available(member))?
             .clone();
-        let returned_by = self.returned_by;
         let participants: Vec<DepartmentCode> = members(group)
             .filter(|member| **member != lead)
-            .filter(|member| !returned_by.contains(&Assignee::Department((*member).clone())))
             .cloned()
             .collect();
         let note = if lead == group.lead {
@@ -176,12 +173,8 @@ impl Router<'_> {
         } else {
             format!(", led by {lead} because {} returned it", group.lead)
         };
-        let route = if participants.is_empty() {
-            Route::Department { department: lead }
-        } else {
-            // Loading the reference data checked the group, so this holds.
-            Route::joint(lead, participants).ok()?
-        };
+        // Loading the reference data checked the group, so this holds.
+        let route = Route::joint(lead, participants).ok()?;
         Some((route, note))
     }
 }
@@ -265,13 +258,13 @@ mod tests {
                 joint("ecology_env", &["urban_mgmt", "market_supervision"])),
             ("lead returned: first participant promoted",
                 "SJ-01-07", yongjin_1, vec![dept("ecology_env")], None,
-                joint("urban_mgmt", &["market_supervision"])),
-            ("lead and first participant returned: the last member alone",
+                joint("urban_mgmt", &["ecology_env", "market_supervision"])),
+            ("lead and first participant returned",
                 "SJ-01-07", None, vec![dept("ecology_env"), dept("urban_mgmt")], None,
-                to_department("market_supervision")),
-            ("a participant that returned it no longer takes part",
+                joint("market_supervision", &["ecology_env", "urban_mgmt"])),
+            ("a participant's return does not matter while the lead takes it",
                 "SJ-01-07", None, vec![dept("urban_mgmt")], None,
-                joint("ecology_env", &["market_supervision"])),
+                joint("ecology_env", &["urban_mgmt", "market_supervision"])),
             // SJ-07-04 电动车楼道充电: self-handle, else joint group ev_charging.
             ("joint-group category self-handled",
                 "SJ-07-04", yongjin_1, vec![], None, self_handle("lin-ming")),
@@ -281,10 +274,10 @@ mod tests {
             // BJ-01-01 上水井盖: water, which leads waterlogging and joins road_collapse.
             ("returned department: a group it leads",
                 "BJ-01-01", None, vec![dept("water")], None,
-                joint("urban_mgmt", &["transport"])),
+                joint("urban_mgmt", &["water", "transport"])),
             ("then a group it joins",
                 "BJ-01-01", None, vec![dept("water"), dept("urban_mgmt"), dept("transport")], None,
-                joint("emergency_mgmt", &["gas", "traffic_police"])),
+                joint("emergency_mgmt", &["urban_mgmt", "water", "gas", "traffic_police"])),
         ];
         for (name, code, location, returned_by, reporter, expected) in cases {
             let location = location.map(grid);

@@ -5,6 +5,11 @@ use gridcase_proto::evaluation::v1 as pb;
 use gridcase_rules::indicators::DepartmentIndicators;
 use tonic::Status;
 
+use crate::auth::RoleKind;
+
+/// Who may read department indicators, from either service: supervisors and administrators.
+pub const READ_ROLES: &[RoleKind] = &[RoleKind::Supervisor, RoleKind::Admin];
+
 /// Refuses an empty period with INVALID_ARGUMENT naming `to_ms`.
 pub fn check_period(from_ms: i64, to_ms: i64) -> Result<(), Status> {
     if to_ms <= from_ms {

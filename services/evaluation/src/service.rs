@@ -36,9 +36,6 @@ pub const VERIFY_ROLES: &[RoleKind] = &[RoleKind::GridWorker, RoleKind::Admin];
 pub const RATE_ROLES: &[RoleKind] = &[RoleKind::Gateway, RoleKind::Operator, RoleKind::Admin];
 /// Who may close a verified case without a rating.
 pub const CLOSE_ROLES: &[RoleKind] = &[RoleKind::Operator, RoleKind::Supervisor, RoleKind::Admin];
-/// Who may read the indicators.
-pub const INDICATOR_ROLES: &[RoleKind] = &[RoleKind::Supervisor, RoleKind::Admin];
-
 /// The prefix of the reason recorded when a resident says the problem is not resolved.
 pub const NOT_RESOLVED_REASON: &str = "resident says not resolved";
 
@@ -311,7 +308,11 @@ impl<S: EventStore> Evaluation for EvaluationApi<S> {
         &self,
         request: Request<pb::DepartmentIndicatorsRequest>,
     ) -> Result<Response<pb::DepartmentIndicatorsReply>, Status> {
-        require(&request, "DepartmentIndicators", INDICATOR_ROLES)?;
+        require(
+            &request,
+            "DepartmentIndicators",
+            gridcase_server::indicators::READ_ROLES,
+        )?;
         let request = request.into_inner();
         let (report, events_read) =
             EvaluationApi::department_indicators(self, request.from_ms, request.to_ms)

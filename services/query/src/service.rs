@@ -380,7 +380,11 @@ impl Query for QueryApi {
         &self,
         request: Request<evaluation_pb::DepartmentIndicatorsRequest>,
     ) -> Result<Response<evaluation_pb::DepartmentIndicatorsReply>, Status> {
-        require(&request, "DepartmentIndicators", READ_ROLES)?;
+        require(
+            &request,
+            "DepartmentIndicators",
+            gridcase_server::indicators::READ_ROLES,
+        )?;
         let request = request.into_inner();
         let (from_ms, to_ms) = (request.from_ms, request.to_ms);
         gridcase_server::indicators::check_period(from_ms, to_ms)?;

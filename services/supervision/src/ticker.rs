@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use gridcase_casestore::{fnv1a_128, CaseError, CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
-use gridcase_domain::{CaseId, CaseState, Command, DeadlineStage, DomainError, Timestamp};
+use gridcase_domain::{
+    CaseId, CaseState, CaseStatus, Command, DeadlineStage, DomainError, Timestamp,
+};
 use gridcase_eventstore::EventStore;
 
 use crate::table::CaseTable;
@@ -80,9 +82,15 @@ impl<S: EventStore> Ticker<S> {
         }
     }
 
-    /// Ticks every `period` until `shutdown`.
+    /// Ticks every `period` until `shutdown`, starting once the table has folded the log as it
+    /// stood at start: a table still replaying history would take long-accepted cases for
+    /// dispatched ones.
     pub async fn run(mut self, period: Duration, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
+        tokio::select! {
+            () = &mut shutdown => return,
+            () = self.wait_caught_up() => {}
+        }
         let mut interval = tokio::time::interval(period);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -94,6 +102,22 @@ impl<S: EventStore> Ticker<S> {
         tracing::debug!("ticker stopped");
     }
 
+    async fn wait_caught_up(&self) {
+        let head = loop {
+            match self.cases.store().stats().await {
+                Ok(stats) => break stats.events,
+                Err(error) => {
+                    tracing::warn!(%error, "reading the store head; trying again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        };
+        while self.table.next_position() < head {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tracing::info!(head, "timer table caught up; ticking");
+    }
+
     /// Records everything due at `now`.
     pub async fn tick(&mut self, now: Timestamp) {
         for (case, state) in self.table.due_by(now) {
@@ -101,7 +125,9 @@ impl<S: EventStore> Ticker<S> {
                 match timers::due(&state, &timer, now) {
                     Due::Nothing => {}
                     Due::Warn => {
-                        self.once(case, &timer, Kind::Warn, |_| {
+                        let reference = Arc::clone(&self.reference);
+                        self.once(case, &timer, Kind::Warn, |fresh| {
+                            still_running(fresh, &reference, &timer, "warn")?;
                             Ok(Command::WarnDeadline {
                                 stage: timer.stage,
                                 deadline: timer.deadline,
@@ -110,15 +136,18 @@ impl<S: EventStore> Ticker<S> {
                         .await;
                     }
                     Due::Breach => {
+                        let reference = Arc::clone(&self.reference);
                         let breached = self
-                            .once(case, &timer, Kind::Breach, |_| {
+                            .once(case, &timer, Kind::Breach, |fresh| {
+                                still_running(fresh, &reference, &timer, "breach")?;
                                 Ok(Command::BreachDeadline {
                                     stage: timer.stage,
                                     deadline: timer.deadline,
                                 })
                             })
                             .await;
-                        if breached {
+                        // Escalate only a breach that is in the case's stream.
+                        if breached == Outcome::Recorded {
                             self.escalate(case, &timer).await;
                         }
                     }
@@ -146,18 +175,18 @@ impl<S: EventStore> Ticker<S> {
         .await;
     }
 
-    /// Executes the command `make` builds for `kind` of `timer`, once. True when it is
-    /// recorded (now or before) or cannot ever be; false when it should be tried next tick.
+    /// Executes the command `make` builds for `kind` of `timer` from the case's current state,
+    /// once: what became of it.
     async fn once(
         &mut self,
         case: CaseId,
         timer: &Timer,
         kind: Kind,
         make: impl Fn(&CaseState) -> Result<Command, DomainError>,
-    ) -> bool {
+    ) -> Outcome {
         let key = (case, timer.stage, timer.deadline, kind);
         if self.done.contains(&key) {
-            return true;
+            return Outcome::Recorded;
         }
         let command_id = timer_command_id(case, timer.stage, timer.deadline, kind);
         let context = CommandContext {
@@ -182,18 +211,55 @@ impl<S: EventStore> Ticker<S> {
                     );
                 }
                 self.done.insert(key);
-                true
+                Outcome::Recorded
             }
             Err(CaseError::Domain(error)) => {
-                // The case moved on (accepted, resolved, closed) or cannot climb further.
+                // The case moved on (accepted, resolved, closed) or cannot climb further. Not
+                // remembered for a warning or a breach: a reopened case can run the same
+                // deadline again. A refused escalation stays refused (the district is the top).
                 tracing::debug!(case = %case, kind = kind.as_str(), %error, "deadline action skipped");
-                self.done.insert(key);
-                true
+                if kind == Kind::Escalate {
+                    self.done.insert(key);
+                }
+                Outcome::Refused
             }
             Err(error) => {
                 tracing::warn!(case = %case, kind = kind.as_str(), %error, "deadline action failed; trying again");
-                false
+                Outcome::Failed
             }
         }
+    }
+}
+
+/// What became of a timer's command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// It is in the case's stream (recorded now or before).
+    Recorded,
+    /// The case's current state refuses it.
+    Refused,
+    /// It could not be tried (the store was unreachable); the next tick tries again.
+    Failed,
+}
+
+/// Refuses a warning or breach of `timer` unless the deadline still runs in `state` — the
+/// case's state as just read from its stream, which the table may lag behind.
+fn still_running(
+    state: &CaseState,
+    reference: &ReferenceData,
+    timer: &Timer,
+    action: &'static str,
+) -> Result<(), DomainError> {
+    let running = timers::running(state, reference)
+        .iter()
+        .any(|t| t.stage == timer.stage && t.deadline == timer.deadline);
+    if running {
+        Ok(())
+    } else {
+        Err(DomainError::WrongStatus {
+            action,
+            status: state.status.unwrap_or(CaseStatus::Reported),
+            expected: "running this deadline",
+        })
     }
 }
