@@ -107,13 +107,7 @@ fn millis(duration: Duration) -> i64 {
 
 /// The sample city's reference data with the SLA of [`COMPRESSED_CATEGORY`] cut to seconds.
 fn compressed_config(dir: &Path) {
-    let sample = gridcase_testkit::sample_config_dir();
-    for entry in std::fs::read_dir(&sample).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|ext| ext == "toml") {
-            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
-        }
-    }
+    gridcase_testkit::copy_sample_config(dir);
     let sla = dir.join("sla.toml");
     let mut text = std::fs::read_to_string(&sla).unwrap();
     text.push_str(&format!(

@@ -123,35 +123,84 @@ pub fn due(state: &CaseState, timer: &Timer, now: Timestamp) -> Due {
     }
 }
 
-/// The next instant at which a timer of `state` asks for something — a warning point, a
-/// deadline, or now for a breach not yet escalated — or `None` if no timer ever will as the
-/// case stands. Supervision schedules cases by it instead of looking at every case each tick.
+/// The next instant at which supervision has something to do for `state` — a warning point,
+/// a deadline, or a rung of the escalation ladder (now, for a breach not yet escalated) — or
+/// `None` if nothing ever will as the case stands. Supervision schedules cases by it instead
+/// of looking at every case each tick.
 pub fn next_due(state: &CaseState, reference: &ReferenceData) -> Option<Timestamp> {
-    let unescalated_breach = usize::from(state.escalation_level) < state.deadline_breaches.len()
-        && escalation_target(state).is_some();
-    running(state, reference)
-        .iter()
-        .filter_map(|timer| {
-            let key = (timer.stage, timer.deadline);
-            if state.deadline_breaches.contains(&key) {
-                unescalated_breach.then_some(timer.deadline)
-            } else if state.deadline_warnings.contains(&key) {
-                Some(timer.deadline)
-            } else {
-                Some(timer.warn_at)
-            }
-        })
-        .min()
+    let timers = running(state, reference).into_iter().filter_map(|timer| {
+        let key = (timer.stage, timer.deadline);
+        if state.deadline_breaches.contains(&key) {
+            None
+        } else if state.deadline_warnings.contains(&key) {
+            Some(timer.deadline)
+        } else {
+            Some(timer.warn_at)
+        }
+    });
+    timers.chain(next_rung_at(state, reference)).min()
 }
 
-/// Where a breach escalates `state` to: one level further up the grid hierarchy than the last
-/// escalation (level `escalation_level + 1` above the case's grid), or `None` once the district
-/// has been reached or the case has no grid.
-pub fn escalation_target(state: &CaseState) -> Option<GridCode> {
+/// The rung of the escalation ladder `state` should stand on at `now` (0 for none): one rung
+/// per recorded breach, and every rung whose `after_breach` has passed since the first breach,
+/// up to the top of the ladder — while the case is open.
+pub fn escalation_due(state: &CaseState, reference: &ReferenceData, now: Timestamp) -> u8 {
+    let Some(first_breach) = first_breach(state) else {
+        return 0;
+    };
+    let ladder = reference.escalation_ladder();
+    let by_time = ladder
+        .iter()
+        .filter(|step| rung_time(first_breach, step) <= now)
+        .map(|step| step.level)
+        .max()
+        .unwrap_or(0);
+    let by_breaches = u8::try_from(state.deadline_breaches.len()).unwrap_or(u8::MAX);
+    let top = u8::try_from(ladder.len()).unwrap_or(u8::MAX);
+    by_time.max(by_breaches).min(top)
+}
+
+/// When `state` reaches its next rung: now (its first breach) if a breach is not yet
+/// escalated, else when the next rung's `after_breach` has passed; `None` at the top, for a
+/// case that is not open or has nowhere higher to go.
+fn next_rung_at(state: &CaseState, reference: &ReferenceData) -> Option<Timestamp> {
+    let first_breach = first_breach(state)?;
+    escalation_target(state, reference)?;
+    if usize::from(state.escalation_level) < state.deadline_breaches.len() {
+        return Some(first_breach);
+    }
+    let step = reference.escalation_step(state.escalation_level.checked_add(1)?)?;
+    Some(rung_time(first_breach, step))
+}
+
+/// The first recorded breach of an open case.
+fn first_breach(state: &CaseState) -> Option<Timestamp> {
+    if !state.status.is_some_and(CaseStatus::is_open) {
+        return None;
+    }
+    state.deadline_breaches.iter().map(|(_, at)| *at).min()
+}
+
+fn rung_time(first_breach: Timestamp, step: &gridcase_config::EscalationStep) -> Timestamp {
+    let after = i64::try_from(step.after_breach.as_millis()).unwrap_or(i64::MAX);
+    first_breach.plus_millis(after)
+}
+
+/// Where `state` climbs next, to rung `escalation_level + 1` of the ladder: the case grid's
+/// lowest ancestor at or above the rung's grid level and above where it was last escalated
+/// to (so a case in a grid, whose own grid leader the domain does not count as "up", goes to
+/// its community at rung 1 and on from there). `None` past the ladder's top, at the district,
+/// or for a case without a grid.
+pub fn escalation_target(state: &CaseState, reference: &ReferenceData) -> Option<GridCode> {
     let grid = state.location.as_ref().and_then(Location::grid)?;
-    grid.ancestors()
-        .get(usize::from(state.escalation_level))
-        .copied()
+    let step = reference.escalation_step(state.escalation_level.checked_add(1)?)?;
+    grid.ancestors().into_iter().find(|area| {
+        area.level() <= step.grid_level
+            && state
+                .escalated_to
+                .as_ref()
+                .is_none_or(|last| area.level() < last.level())
+    })
 }
 
 /// A case's standing against its deadlines.
@@ -320,19 +369,131 @@ mod tests {
     }
 
     #[test]
-    fn escalation_climbs_one_level_at_a_time_and_stops_at_the_district() {
-        let grid = GridCode::parse("330102-001-001-001").unwrap();
-        let mut state = CaseState {
-            location: Some(Location::new(Some(grid), None, None).unwrap()),
-            ..CaseState::default()
+    fn escalation_follows_the_ladder_up_the_grid_and_stops_at_the_top() {
+        let reference = crate::testdata::sample();
+        let at_level = |code: &str, level: u8, last: Option<&str>| {
+            let grid = GridCode::parse(code).unwrap();
+            let state = CaseState {
+                location: Some(Location::new(Some(grid), None, None).unwrap()),
+                escalation_level: level,
+                escalated_to: last.map(|g| GridCode::parse(g).unwrap()),
+                ..CaseState::default()
+            };
+            escalation_target(&state, reference).map(|g| g.to_string())
         };
-        let expected = grid.ancestors();
-        for (level, target) in expected.iter().enumerate() {
-            state.escalation_level = u8::try_from(level).unwrap();
-            assert_eq!(escalation_target(&state).as_ref(), Some(target));
-        }
-        state.escalation_level = u8::try_from(expected.len()).unwrap();
-        assert_eq!(escalation_target(&state), None);
-        assert_eq!(escalation_target(&CaseState::default()), None);
+        // A case in a micro-grid: rung 1 its grid (网格长), then community, street, district.
+        let micro = "330102-001-001-001-01";
+        assert_eq!(
+            at_level(micro, 0, None).as_deref(),
+            Some("330102-001-001-001")
+        );
+        assert_eq!(
+            at_level(micro, 1, Some("330102-001-001-001")).as_deref(),
+            Some("330102-001-001")
+        );
+        assert_eq!(
+            at_level(micro, 3, Some("330102-001")).as_deref(),
+            Some("330102")
+        );
+        assert_eq!(
+            at_level(micro, 4, Some("330102")),
+            None,
+            "the ladder has 4 rungs"
+        );
+        // A case in a grid: its community first, then one level up per rung.
+        let grid = "330102-001-001-001";
+        assert_eq!(at_level(grid, 0, None).as_deref(), Some("330102-001-001"));
+        assert_eq!(
+            at_level(grid, 1, Some("330102-001-001")).as_deref(),
+            Some("330102-001")
+        );
+        assert_eq!(
+            at_level(grid, 2, Some("330102-001")).as_deref(),
+            Some("330102")
+        );
+        assert_eq!(
+            at_level(grid, 3, Some("330102")),
+            None,
+            "nothing above the district"
+        );
+        assert_eq!(escalation_target(&CaseState::default(), reference), None);
+    }
+
+    #[test]
+    fn the_ladder_climbs_per_breach_and_with_time_since_the_first() {
+        let reference = crate::testdata::sample();
+        let day = 24 * HOUR_MS;
+        let mut state = emergency(CaseStatus::Accepted, 2 * HOUR_MS);
+        state.location = Some(
+            Location::new(
+                Some(GridCode::parse("330102-001-001-001").unwrap()),
+                None,
+                None,
+            )
+            .unwrap(),
+        );
+        assert_eq!(
+            escalation_due(&state, reference, at(10 * day)),
+            0,
+            "no breach"
+        );
+        state
+            .deadline_breaches
+            .push((DeadlineStage::Accept, at(HOUR_MS)));
+        // Rungs after the first breach (1h): 0m, 24h, 3d, 7d.
+        assert_eq!(escalation_due(&state, reference, at(HOUR_MS)), 1);
+        assert_eq!(
+            next_due(&state, reference),
+            Some(at(HOUR_MS)),
+            "escalate now"
+        );
+        state.escalation_level = 1;
+        state.escalated_to = Some(GridCode::parse("330102-001-001").unwrap());
+        state
+            .deadline_warnings
+            .push((DeadlineStage::Resolve, at(2 * HOUR_MS)));
+        state
+            .deadline_warnings
+            .push((DeadlineStage::Close, at(24 * HOUR_MS)));
+        // Next: the resolve deadline (2h), then the close deadline (24h), then rung 2 (25h).
+        assert_eq!(next_due(&state, reference), Some(at(2 * HOUR_MS)));
+        assert_eq!(escalation_due(&state, reference, at(HOUR_MS + day - 1)), 1);
+        assert_eq!(escalation_due(&state, reference, at(HOUR_MS + day)), 2);
+        state
+            .deadline_breaches
+            .push((DeadlineStage::Resolve, at(2 * HOUR_MS)));
+        assert_eq!(
+            escalation_due(&state, reference, at(3 * HOUR_MS)),
+            2,
+            "a second breach"
+        );
+        state.escalation_level = 2;
+        state.escalated_to = Some(GridCode::parse("330102-001").unwrap());
+        state
+            .deadline_breaches
+            .push((DeadlineStage::Close, at(24 * HOUR_MS)));
+        assert_eq!(
+            next_due(&state, reference),
+            Some(at(HOUR_MS)),
+            "a third breach"
+        );
+        state.escalation_level = 3;
+        state.escalated_to = Some(GridCode::parse("330102").unwrap());
+        assert_eq!(
+            next_due(&state, reference),
+            None,
+            "nothing above the district"
+        );
+        assert_eq!(
+            escalation_due(&state, reference, at(100 * day)),
+            4,
+            "the top rung"
+        );
+        state.status = Some(CaseStatus::Closed);
+        assert_eq!(
+            escalation_due(&state, reference, at(100 * day)),
+            0,
+            "closed"
+        );
     }
 }

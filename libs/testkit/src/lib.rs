@@ -46,6 +46,20 @@ pub fn sample_config_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config")
 }
 
+/// Copies the sample city's reference data (`*.toml`) into `dir`, for a test that changes a
+/// file of it.
+pub fn copy_sample_config(dir: &Path) {
+    for entry in std::fs::read_dir(sample_config_dir()).expect("reading the sample config") {
+        let path = entry.expect("a directory entry").path();
+        if let (Some(name), true) = (
+            path.file_name(),
+            path.extension().is_some_and(|ext| ext == "toml"),
+        ) {
+            std::fs::copy(&path, dir.join(name)).expect("copying the sample config");
+        }
+    }
+}
+
 /// The bearer token a test gives the caller it calls `who`.
 pub fn token_of(who: &str) -> String {
     format!("test-token-for-{who}-0001")

@@ -5,13 +5,17 @@
 //! deadline timers are derived from those states by `gridcase_rules::deadlines` (accept while
 //! dispatched; resolve while dispatched or accepted, moved by approved postponements; close
 //! from dispatch through resolution and verification until the case is closed; none while a
-//! case is in triage — reported, returned or reopened — or closed, merged or rejected). A ticker records `DeadlineWarned` at
-//! `reported_at + warn_at × (deadline − reported_at)` and, at the deadline, `DeadlineBreached`
-//! followed by `CaseEscalated` one level further up the grid hierarchy (stopping at the
-//! district). Because the table is rebuilt from the log, timers survive a restart, and those
-//! that fell due meanwhile fire at the first tick; command ids derived from the case, stage,
-//! deadline and kind keep every action recorded once. Supervisors act over the gRPC service
-//! `gridcase.supervision.v1.Supervision`.
+//! case is in triage — reported, returned or reopened — or closed, merged or rejected), and the
+//! table schedules each case by its next due instant. Once it has caught up with the log, a
+//! ticker records `DeadlineWarned` at `reported_at + warn_at × (deadline − reported_at)` and,
+//! at the deadline, `DeadlineBreached`, each only if the deadline still runs in the case's
+//! freshly read state. A breached open case climbs the escalation ladder
+//! (`escalation.toml`): one rung (`CaseEscalated`, to the leader's area at the rung's grid
+//! level, always higher than the last) per breach, and each rung whose `after_breach` has
+//! passed since the first breach, up to the district. Because the table is rebuilt from the
+//! log, timers survive a restart, and those that fell due meanwhile fire at the first tick;
+//! command ids derived from the case, stage, deadline and kind (or the rung) keep every action
+//! recorded once. Supervisors act over the gRPC service `gridcase.supervision.v1.Supervision`.
 
 pub mod service;
 pub mod table;

@@ -60,15 +60,24 @@ pub fn timer_command_id(
     ])
 }
 
+/// The command id of the escalation of `case` to rung `level` of the ladder.
+pub fn escalation_command_id(case: CaseId, level: u8) -> u128 {
+    fnv1a_128(&[
+        b"supervision-escalation",
+        case.to_string().as_bytes(),
+        &[level],
+    ])
+}
+
 /// Records what due timers ask for.
 #[derive(Debug)]
 pub struct Ticker<S> {
     cases: CaseStore<S>,
     reference: Arc<ReferenceData>,
     table: Arc<CaseTable>,
-    /// (case, stage, deadline, kind) this process has carried out; saves loading the case
-    /// again while the table has not caught up with the events written.
-    done: HashSet<(CaseId, DeadlineStage, Timestamp, Kind)>,
+    /// Command ids this process has carried out (or found refused for good); saves loading
+    /// the case again while the table has not caught up with the events written.
+    done: HashSet<u128>,
 }
 
 impl<S: EventStore> Ticker<S> {
@@ -121,12 +130,14 @@ impl<S: EventStore> Ticker<S> {
     /// Records everything due at `now`.
     pub async fn tick(&mut self, now: Timestamp) {
         for (case, state) in self.table.due_by(now) {
+            let mut breached = false;
             for timer in timers::running(&state, &self.reference) {
                 match timers::due(&state, &timer, now) {
                     Due::Nothing => {}
                     Due::Warn => {
                         let reference = Arc::clone(&self.reference);
-                        self.once(case, &timer, Kind::Warn, |fresh| {
+                        let id = timer_command_id(case, timer.stage, timer.deadline, Kind::Warn);
+                        self.once(case, id, Kind::Warn, |fresh| {
                             still_running(fresh, &reference, &timer, "warn")?;
                             Ok(Command::WarnDeadline {
                                 stage: timer.stage,
@@ -137,8 +148,9 @@ impl<S: EventStore> Ticker<S> {
                     }
                     Due::Breach => {
                         let reference = Arc::clone(&self.reference);
-                        let breached = self
-                            .once(case, &timer, Kind::Breach, |fresh| {
+                        let id = timer_command_id(case, timer.stage, timer.deadline, Kind::Breach);
+                        let outcome = self
+                            .once(case, id, Kind::Breach, |fresh| {
                                 still_running(fresh, &reference, &timer, "breach")?;
                                 Ok(Command::BreachDeadline {
                                     stage: timer.stage,
@@ -146,49 +158,56 @@ impl<S: EventStore> Ticker<S> {
                                 })
                             })
                             .await;
-                        // Escalate only a breach that is in the case's stream.
-                        if breached == Outcome::Recorded {
-                            self.escalate(case, &timer).await;
-                        }
+                        breached |= outcome == Outcome::Recorded;
                     }
                 }
             }
-            // A breach recorded before a restart whose escalation was not: escalate now (the
-            // command id makes this a no-op if it was).
-            for timer in timers::running(&state, &self.reference) {
-                let key = (timer.stage, timer.deadline);
-                if state.deadline_breaches.contains(&key) {
-                    self.escalate(case, &timer).await;
-                }
+            // One rung per breach and per rung whose time has come; a breach just recorded
+            // counts (the escalation decides on the case as it now is).
+            if breached
+                || state.escalation_level < timers::escalation_due(&state, &self.reference, now)
+            {
+                self.climb(case, state.escalation_level.saturating_add(1), now)
+                    .await;
             }
         }
     }
 
-    async fn escalate(&mut self, case: CaseId, timer: &Timer) {
-        self.once(case, timer, Kind::Escalate, |state: &CaseState| {
-            timers::escalation_target(state)
+    /// Escalates `case` to rung `level` of the ladder if its current state has that rung due.
+    async fn climb(&mut self, case: CaseId, level: u8, now: Timestamp) {
+        let reference = Arc::clone(&self.reference);
+        let id = escalation_command_id(case, level);
+        self.once(case, id, Kind::Escalate, |fresh: &CaseState| {
+            if fresh.escalation_level.saturating_add(1) != level
+                || timers::escalation_due(fresh, &reference, now) < level
+            {
+                return Err(DomainError::WrongStatus {
+                    action: "escalate",
+                    status: fresh.status.unwrap_or(CaseStatus::Reported),
+                    expected: "due for this rung of the escalation ladder",
+                });
+            }
+            timers::escalation_target(fresh, &reference)
                 .map(|to| Command::Escalate { to })
                 .ok_or(DomainError::EscalationLimit {
-                    level: state.escalation_level,
+                    level: fresh.escalation_level,
                 })
         })
         .await;
     }
 
-    /// Executes the command `make` builds for `kind` of `timer` from the case's current state,
+    /// Executes the command `make` builds from the case's current state under `command_id`,
     /// once: what became of it.
     async fn once(
         &mut self,
         case: CaseId,
-        timer: &Timer,
+        command_id: u128,
         kind: Kind,
         make: impl Fn(&CaseState) -> Result<Command, DomainError>,
     ) -> Outcome {
-        let key = (case, timer.stage, timer.deadline, kind);
-        if self.done.contains(&key) {
+        if self.done.contains(&command_id) {
             return Outcome::Recorded;
         }
-        let command_id = timer_command_id(case, timer.stage, timer.deadline, kind);
         let context = CommandContext {
             command_id,
             actor: TIMER_ACTOR.to_owned(),
@@ -204,22 +223,22 @@ impl<S: EventStore> Ticker<S> {
                 if !executed.repeated && !executed.events.is_empty() {
                     tracing::info!(
                         case = %case,
-                        stage = timer.stage.as_str(),
                         kind = kind.as_str(),
                         version = executed.version,
                         "deadline action recorded"
                     );
                 }
-                self.done.insert(key);
+                self.done.insert(command_id);
                 Outcome::Recorded
             }
             Err(CaseError::Domain(error)) => {
                 // The case moved on (accepted, resolved, closed) or cannot climb further. Not
                 // remembered for a warning or a breach: a reopened case can run the same
-                // deadline again. A refused escalation stays refused (the district is the top).
+                // deadline again. A refused rung stays refused: the rung a case stands on only
+                // grows.
                 tracing::debug!(case = %case, kind = kind.as_str(), %error, "deadline action skipped");
                 if kind == Kind::Escalate {
-                    self.done.insert(key);
+                    self.done.insert(command_id);
                 }
                 Outcome::Refused
             }

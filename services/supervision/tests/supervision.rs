@@ -21,7 +21,7 @@ use gridcase_proto::supervision::v1::{
 use gridcase_server::auth::{BearerToken, Secret, TokenTable};
 use gridcase_store::RelayMode;
 use gridcase_supervision::{SupervisionConfig, TIMER_ACTOR};
-use gridcase_testkit::{sample_config_dir as config_dir, token_of};
+use gridcase_testkit::token_of;
 use gridcase_testkit::{InProcessStore, Sandbox};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -64,6 +64,7 @@ struct Running {
 
 struct Harness {
     sandbox: Sandbox,
+    config: std::path::PathBuf,
     store: Option<InProcessStore>,
     service: Option<Running>,
     cases: CaseStore<StoreClient>,
@@ -73,13 +74,23 @@ struct Harness {
 
 impl Harness {
     async fn start(salt: u128) -> Self {
+        Self::start_with(salt, |_| {}).await
+    }
+
+    /// Starts with a copy of the sample reference data that `change` may edit.
+    async fn start_with(salt: u128, change: impl FnOnce(&std::path::Path)) -> Self {
         let sandbox = Sandbox::start();
+        let config = sandbox.path("config");
+        std::fs::create_dir_all(&config).unwrap();
+        gridcase_testkit::copy_sample_config(&config);
+        change(&config);
         let store = sandbox
             .start_store(&sandbox.path("store"), RelayMode::On)
             .await;
         let cases = CaseStore::new(sandbox.store_client().await);
         let mut harness = Self {
             sandbox,
+            config,
             store: Some(store),
             service: None,
             cases,
@@ -97,7 +108,7 @@ impl Harness {
         let nats = self.sandbox.connect().await;
         let config = SupervisionConfig {
             tick: Duration::from_millis(50),
-            ..SupervisionConfig::new(config_dir(), tokens())
+            ..SupervisionConfig::new(&self.config, tokens())
         };
         let task = tokio::spawn(async move {
             gridcase_supervision::run(config, nats, listener, async move {
@@ -310,6 +321,54 @@ async fn a_passed_accept_deadline_is_warned_breached_and_escalated() {
     assert_eq!(colour.colour(), Colour::Red);
     assert_eq!(colour.breaches, 1);
     assert_eq!(colour.escalation_level, 1);
+    h.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_breach_left_unresolved_climbs_the_ladder_with_time() {
+    // The sample ladder with seconds for days: rungs 0s, 2s, 4s, 6s after the first breach.
+    let mut h = Harness::start_with(5, |config| {
+        let path = config.join("escalation.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text
+            .replace("after_breach = \"24h\"", "after_breach = \"2s\"")
+            .replace("after_breach = \"3d\"", "after_breach = \"4s\"")
+            .replace("after_breach = \"7d\"", "after_breach = \"6s\"");
+        assert_eq!(text.matches("s\"").count(), 3, "three rungs shortened");
+        std::fs::write(&path, text).unwrap();
+    })
+    .await;
+    let case = h.dispatched_case(1_000, 10 * HOUR_MS).await;
+    let loaded = h
+        .wait_for(case, "three rungs", |l| count(l, is_escalated) == 3)
+        .await;
+    // One breach, three rungs: the community at once, then the street and the district with
+    // time; nothing above the district.
+    assert_eq!(count(&loaded, is_breached), 1);
+    let grid = GridCode::parse(GRID).unwrap();
+    let targets: Vec<GridCode> = loaded
+        .timeline
+        .iter()
+        .filter_map(|entry| match &entry.event {
+            Event::CaseEscalated(escalated) => Some(escalated.to),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(targets, grid.ancestors());
+    let at = |n: usize| {
+        loaded
+            .timeline
+            .iter()
+            .filter(|e| is_escalated(&e.event))
+            .nth(n)
+            .unwrap()
+            .recorded_at_ms
+    };
+    assert!(at(1) - at(0) >= 1_500, "the street rung waits for its time");
+    assert!(
+        at(2) - at(1) >= 1_500,
+        "the district rung waits for its time"
+    );
     h.shut_down().await;
 }
 

@@ -59,7 +59,7 @@ pub(super) fn write_compressed_config(
 ) -> anyhow::Result<ReferenceData> {
     std::fs::create_dir_all(target).with_context(|| format!("creating {}", target.display()))?;
     for file in gridcase_config::FILES {
-        if file != gridcase_config::SLA_FILE {
+        if file != gridcase_config::SLA_FILE && file != gridcase_config::ESCALATION_FILE {
             std::fs::copy(source.join(file), target.join(file))
                 .with_context(|| format!("copying {file} to {}", target.display()))?;
         }
@@ -67,12 +67,39 @@ pub(super) fn write_compressed_config(
     let sla = target.join(gridcase_config::SLA_FILE);
     std::fs::write(&sla, compressed_sla(reference, hour_ms))
         .with_context(|| format!("writing {}", sla.display()))?;
+    let escalation = target.join(gridcase_config::ESCALATION_FILE);
+    std::fs::write(&escalation, compressed_escalation(reference, hour_ms))
+        .with_context(|| format!("writing {}", escalation.display()))?;
     ReferenceData::load(target).with_context(|| {
         format!(
             "loading the compressed reference data in {}",
             target.display()
         )
     })
+}
+
+/// `escalation.toml` for the compressed clock: the same rungs, each reached after its
+/// `after_breach` scaled like the deadlines (a rung reached at once stays so).
+fn compressed_escalation(reference: &ReferenceData, hour_ms: u64) -> String {
+    let mut out = format!(
+        "# Written by `gridcase demo`: the escalation ladder on a compressed clock,\n\
+         # one hour = {hour_ms} ms.\n"
+    );
+    for step in reference.escalation_ladder() {
+        let after = if step.after_breach.is_zero() {
+            0
+        } else {
+            compressed_seconds(step.after_breach, hour_ms)
+        };
+        let _ = writeln!(
+            out,
+            "\n[[step]]\nlevel = {}\nname = \"{}\"\ngrid_level = \"{}\"\nafter_breach = \"{after}s\"",
+            step.level,
+            step.name,
+            step.grid_level.as_str()
+        );
+    }
+    out
 }
 
 /// `sla.toml` for the compressed clock: every priority's and every category override's
@@ -220,6 +247,20 @@ mod tests {
         assert_eq!(
             compressed.calendar().holidays(),
             reference.calendar().holidays()
+        );
+        // The ladder: the same rungs, 0 s / 24 s / 72 s / 168 s after the first breach.
+        let rungs: Vec<(u8, Duration)> = compressed
+            .escalation_ladder()
+            .iter()
+            .map(|step| (step.level, step.after_breach))
+            .collect();
+        assert_eq!(
+            rungs,
+            [0, 24, 72, 168]
+                .into_iter()
+                .zip(1..)
+                .map(|(seconds, level)| (level, Duration::from_secs(seconds)))
+                .collect::<Vec<_>>()
         );
     }
 }
