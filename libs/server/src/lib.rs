@@ -54,7 +54,7 @@ pub async fn shutdown_signal() {
 
 /// Serves `routes` on `listener` until `shutdown` resolves, together with the standard gRPC
 /// health service (each of `service_names` reported serving) and server reflection over every
-/// gridcase proto.
+/// gridcase proto; over TLS when `GRIDCASE_TLS_CERT` and `GRIDCASE_TLS_KEY` are set.
 pub async fn serve_grpc(
     listener: TcpListener,
     routes: Routes,
@@ -73,10 +73,45 @@ pub async fn serve_grpc(
         .build_v1()
         .expect("the compiled descriptor sets are valid");
     let routes = routes.add_service(health).add_service(reflection);
-    tonic::transport::Server::builder()
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = tls_from_env() {
+        server = server.tls_config(tls)?;
+    }
+    server
         .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await
+}
+
+/// The PEM certificate (chain) every gRPC API serves TLS with, when set with [`TLS_KEY_ENV`].
+pub const TLS_CERT_ENV: &str = "GRIDCASE_TLS_CERT";
+/// The PEM private key of [`TLS_CERT_ENV`]'s certificate.
+pub const TLS_KEY_ENV: &str = "GRIDCASE_TLS_KEY";
+
+/// TLS for the gRPC APIs when `GRIDCASE_TLS_CERT` and `GRIDCASE_TLS_KEY` name PEM files: the
+/// server then accepts TLS only. A file that cannot be read is logged and handed on empty, so
+/// the server refuses to start rather than serve in plain text.
+fn tls_from_env() -> Option<tonic::transport::ServerTlsConfig> {
+    let cert = std::env::var_os(TLS_CERT_ENV)?;
+    let key = std::env::var_os(TLS_KEY_ENV);
+    let read = |path: &std::ffi::OsStr, what: &str| {
+        std::fs::read(path).unwrap_or_else(|error| {
+            tracing::error!(path = %path.to_string_lossy(), %error, "cannot read the TLS {what}");
+            Vec::new()
+        })
+    };
+    let cert = read(&cert, "certificate");
+    let key = key.map_or_else(
+        || {
+            tracing::error!("{TLS_CERT_ENV} is set without {TLS_KEY_ENV}");
+            Vec::new()
+        },
+        |key| read(&key, "key"),
+    );
+    Some(
+        tonic::transport::ServerTlsConfig::new()
+            .identity(tonic::transport::Identity::from_pem(cert, key)),
+    )
 }
 
 /// The gRPC code for each kind of store error: the one table services use.

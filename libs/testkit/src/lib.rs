@@ -60,6 +60,17 @@ pub fn copy_sample_config(dir: &Path) {
     }
 }
 
+/// A test certificate authority and a server certificate it signed for `localhost` and
+/// 127.0.0.1 (PEM paths: CA, server certificate, server key), valid until 2126.
+pub fn tls_files() -> (PathBuf, PathBuf, PathBuf) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tls");
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
+}
+
 /// The bearer token a test gives the caller it calls `who`.
 pub fn token_of(who: &str) -> String {
     format!("test-token-for-{who}-0001")

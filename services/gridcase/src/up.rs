@@ -148,4 +148,10 @@ pub fn print_banner(system: &System) {
         system.addr(Service::Query)
     );
     println!("  event feed      JetStream stream GRIDCASE_EVENTS, subjects gridcase.v1.events.>");
+    if let Some(cert) = std::env::var_os(gridcase_server::TLS_CERT_ENV) {
+        println!(
+            "  tls             every gRPC API over TLS only (certificate {})",
+            std::path::Path::new(&cert).display()
+        );
+    }
 }

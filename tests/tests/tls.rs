@@ -1,0 +1,61 @@
+//! TLS on the gRPC APIs, against the whole system: with `GRIDCASE_TLS_CERT` and
+//! `GRIDCASE_TLS_KEY` set, every service answers a client that trusts the certificate's CA and
+//! refuses plain text. (Its own test binary: the variables are process-wide.)
+
+use gridcase::system::{Addresses, Service, System, SystemOptions};
+use gridcase_server::{TLS_CERT_ENV, TLS_KEY_ENV};
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_api_serves_tls_and_refuses_plain_text() {
+    let (ca, cert, key) = gridcase_testkit::tls_files();
+    // Set before any service starts; nothing else in this binary reads them.
+    std::env::set_var(TLS_CERT_ENV, &cert);
+    std::env::set_var(TLS_KEY_ENV, &key);
+    let data = tempfile::tempdir().unwrap();
+    let system = System::start(SystemOptions {
+        data: data.path().to_owned(),
+        config: gridcase_testkit::sample_config_dir(),
+        tokens: gridcase_testkit::admin_tokens(),
+        nats_port: 0,
+        addresses: Addresses::any_free(),
+    })
+    .await
+    .unwrap();
+    let trust = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(std::fs::read(&ca).unwrap()))
+        .domain_name("localhost");
+    for service in Service::ALL {
+        let addr = system.addr(service);
+        let secure = Endpoint::from_shared(format!("https://{addr}"))
+            .unwrap()
+            .tls_config(trust.clone())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap_or_else(|e| panic!("{}: a TLS connection: {e}", service.name()));
+        let status = HealthClient::new(secure)
+            .check(HealthCheckRequest::default())
+            .await
+            .unwrap_or_else(|e| panic!("{}: health over TLS: {e}", service.name()))
+            .into_inner()
+            .status;
+        assert_eq!(status, 1, "{} serving", service.name());
+
+        let plain = Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await;
+        let refused = match plain {
+            Err(_) => true,
+            Ok(channel) => HealthClient::new(channel)
+                .check(HealthCheckRequest::default())
+                .await
+                .is_err(),
+        };
+        assert!(refused, "{} answered in plain text", service.name());
+    }
+    system.shut_down().await.unwrap();
+}
