@@ -285,3 +285,66 @@ impl Drop for StoreProcess {
         self.kill();
     }
 }
+
+/// Resolves when the test stops the service it was given to: the `shutdown` argument of a
+/// service's `run`.
+#[derive(Debug)]
+pub struct StopSignal(oneshot::Receiver<()>);
+
+impl std::future::Future for StopSignal {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|_| ())
+    }
+}
+
+/// A stage service running in this process for a test, on a free port, with a channel to it.
+#[derive(Debug)]
+pub struct RunningService {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), String>>,
+    /// A connected channel to its gRPC API.
+    pub channel: Channel,
+}
+
+impl RunningService {
+    /// Runs `run(listener, stop)` — a service's `run` with its config and NATS connection —
+    /// on a free loopback port, and connects to it.
+    pub async fn start<F, Fut, E>(name: &str, run: F) -> Self
+    where
+        F: FnOnce(tokio::net::TcpListener, StopSignal) -> Fut,
+        Fut: std::future::Future<Output = Result<(), E>> + Send + 'static,
+        E: std::fmt::Display,
+    {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding a gRPC port");
+        let addr = listener.local_addr().expect("a bound address");
+        let (stop, stopped) = oneshot::channel();
+        let service = run(listener, StopSignal(stopped));
+        let task = tokio::spawn(async move { service.await.map_err(|e| e.to_string()) });
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .expect("a valid endpoint")
+            .connect()
+            .await
+            .unwrap_or_else(|e| panic!("connecting to the {name} service: {e}"));
+        Self {
+            stop,
+            task,
+            channel,
+        }
+    }
+
+    /// Stops the service and waits for it; panics if it failed.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task
+            .await
+            .expect("the service task finished")
+            .expect("the service stopped cleanly");
+    }
+}

@@ -2,7 +2,6 @@
 //! reported and triaged through the case store, the service dispatches them and publishes work
 //! orders to JetStream, departments pull them with their durable consumers and answer over gRPC.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer::pull};
@@ -25,10 +24,8 @@ use gridcase_proto::dispatch::v1::{Priority as PbPriority, ReportProgressRequest
 use gridcase_server::auth::{BearerToken, Secret, TokenTable};
 use gridcase_store::RelayMode;
 use gridcase_testkit::{sample_config_dir as config_dir, token_of};
-use gridcase_testkit::{InProcessStore, Sandbox};
+use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
 use prost::Message;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel as GrpcChannel;
 use tonic::Code;
@@ -68,18 +65,11 @@ fn worker(id: &str) -> WorkerId {
     WorkerId::parse(id).unwrap()
 }
 
-/// The dispatch service running in this process.
-struct Running {
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<Result<(), String>>,
-    channel: GrpcChannel,
-}
-
 /// A sandbox with the store and the dispatch service running in this process.
 struct Harness {
     sandbox: Sandbox,
     store: Option<InProcessStore>,
-    dispatch: Option<Running>,
+    dispatch: Option<RunningService>,
     cases: CaseStore<StoreClient>,
     jetstream: jetstream::Context,
     reference: ReferenceData,
@@ -108,38 +98,22 @@ impl Harness {
     }
 
     async fn start_dispatch(&mut self) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
         let nats = self.sandbox.connect().await;
-        let task = tokio::spawn(async move {
-            gridcase_dispatch::run(
-                DispatchConfig::new(config_dir(), tokens()),
-                nats,
-                listener,
-                async move {
-                    let _ = stopped.await;
-                },
-            )
-            .await
-            .map_err(|e| e.to_string())
-        });
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .expect("connecting to the dispatch service");
-        self.dispatch = Some(Running {
-            stop,
-            task,
-            channel,
-        });
+        let config = DispatchConfig::new(config_dir(), tokens());
+        self.dispatch = Some(
+            RunningService::start("dispatch", |listener, stop| {
+                gridcase_dispatch::run(config, nats, listener, stop)
+            })
+            .await,
+        );
     }
 
     async fn stop_dispatch(&mut self) {
-        let running = self.dispatch.take().expect("dispatch is running");
-        let _ = running.stop.send(());
-        running.task.await.unwrap().unwrap();
+        self.dispatch
+            .take()
+            .expect("dispatch is running")
+            .stop()
+            .await;
     }
 
     /// A client authenticated as the gas department.

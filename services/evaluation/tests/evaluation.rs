@@ -2,7 +2,6 @@
 //! are driven to `resolved` through the case store, then verified, rated, closed and measured
 //! over gRPC.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use gridcase_bus::StoreClient;
@@ -21,9 +20,7 @@ use gridcase_proto::evaluation::v1::{
 use gridcase_server::auth::{BearerToken, Secret, TokenTable};
 use gridcase_store::RelayMode;
 use gridcase_testkit::{sample_config_dir as config_dir, token_of};
-use gridcase_testkit::{InProcessStore, Sandbox};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel as GrpcChannel;
 use tonic::Code;
@@ -62,8 +59,7 @@ fn department(code: &str) -> Assignee {
 struct Harness {
     sandbox: Sandbox,
     store: Option<InProcessStore>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), String>>>,
+    evaluation: Option<RunningService>,
     channel: GrpcChannel,
     cases: CaseStore<StoreClient>,
     next_case: u128,
@@ -76,32 +72,17 @@ impl Harness {
             .start_store(&sandbox.path("store"), RelayMode::On)
             .await;
         let cases = CaseStore::new(sandbox.store_client().await);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
         let nats = sandbox.connect().await;
-        let task = tokio::spawn(async move {
-            gridcase_evaluation::run(
-                EvaluationConfig::new(config_dir(), tokens()),
-                nats,
-                listener,
-                async move {
-                    let _ = stopped.await;
-                },
-            )
-            .await
-            .map_err(|e| e.to_string())
-        });
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .expect("connecting to the evaluation service");
+        let config = EvaluationConfig::new(config_dir(), tokens());
+        let evaluation = RunningService::start("evaluation", |listener, stop| {
+            gridcase_evaluation::run(config, nats, listener, stop)
+        })
+        .await;
+        let channel = evaluation.channel.clone();
         Self {
             sandbox,
             store: Some(store),
-            stop: Some(stop),
-            task: Some(task),
+            evaluation: Some(evaluation),
             channel,
             cases,
             next_case: salt << 64,
@@ -122,11 +103,8 @@ impl Harness {
     }
 
     async fn shut_down(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap().unwrap();
+        if let Some(evaluation) = self.evaluation.take() {
+            evaluation.stop().await;
         }
         if let Some(store) = self.store.take() {
             store.stop().await;

@@ -1,7 +1,6 @@
 //! The intake service against a real nats-server and a real sled store (in-process), called
 //! through the generated gRPC client.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use gridcase_bus::StoreClient;
@@ -15,9 +14,7 @@ use gridcase_proto::intake::v1::{
 };
 use gridcase_server::auth::TokenTable;
 use gridcase_store::RelayMode;
-use gridcase_testkit::{InProcessStore, Sandbox};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
 use tonic::transport::Channel as GrpcChannel;
 use tonic::{Code, Request};
 
@@ -56,8 +53,7 @@ struct Harness {
     store: Option<InProcessStore>,
     client: IntakeClient<GrpcChannel>,
     channel: GrpcChannel,
-    stop: Option<oneshot::Sender<()>>,
-    intake: JoinHandle<Result<(), String>>,
+    intake: Option<RunningService>,
 }
 
 impl Harness {
@@ -66,36 +62,21 @@ impl Harness {
         let store = sandbox
             .start_store(&sandbox.path("store"), RelayMode::On)
             .await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
         let config_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config");
-        let (stop, stopped) = oneshot::channel::<()>();
         let nats = sandbox.connect().await;
-        let intake = tokio::spawn(async move {
-            gridcase_intake::run(
-                IntakeConfig::new(config_dir, tokens()),
-                nats,
-                listener,
-                async move {
-                    let _ = stopped.await;
-                },
-            )
-            .await
-            .map_err(|e| e.to_string())
-        });
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .expect("connecting to the intake service");
+        let config = IntakeConfig::new(config_dir, tokens());
+        let intake = RunningService::start("intake", |listener, stop| {
+            gridcase_intake::run(config, nats, listener, stop)
+        })
+        .await;
+        let channel = intake.channel.clone();
         let client = IntakeClient::new(channel.clone());
         Self {
             sandbox,
             store: Some(store),
             client,
             channel,
-            stop: Some(stop),
-            intake,
+            intake: Some(intake),
         }
     }
 
@@ -108,10 +89,9 @@ impl Harness {
     }
 
     async fn shut_down(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+        if let Some(intake) = self.intake.take() {
+            intake.stop().await;
         }
-        (&mut self.intake).await.unwrap().unwrap();
         if let Some(store) = self.store.take() {
             store.stop().await;
         }

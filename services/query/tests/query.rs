@@ -2,7 +2,6 @@
 //! reported, triaged and dispatched through the case store, and the service's projections are
 //! read over gRPC — before and after a restart, and for cases written while it runs.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use gridcase_bus::StoreClient;
@@ -20,9 +19,7 @@ use gridcase_query::QueryConfig;
 use gridcase_server::auth::{BearerToken, Secret, TokenTable};
 use gridcase_store::RelayMode;
 use gridcase_testkit::{sample_config_dir as config_dir, token_of};
-use gridcase_testkit::{InProcessStore, Sandbox};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel as GrpcChannel;
 use tonic::Code;
@@ -56,16 +53,10 @@ fn department(code: &str) -> DepartmentCode {
     DepartmentCode::parse(code).unwrap()
 }
 
-struct Running {
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<Result<(), String>>,
-    channel: GrpcChannel,
-}
-
 struct Harness {
     sandbox: Sandbox,
     store: Option<InProcessStore>,
-    service: Option<Running>,
+    service: Option<RunningService>,
     cases: CaseStore<StoreClient>,
     next_case: u128,
     next_command: u128,
@@ -91,34 +82,22 @@ impl Harness {
     }
 
     async fn start_service(&mut self) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
         let nats = self.sandbox.connect().await;
         let config = QueryConfig::new(config_dir(), tokens());
-        let task = tokio::spawn(async move {
-            gridcase_query::run(config, nats, listener, async move {
-                let _ = stopped.await;
+        self.service = Some(
+            RunningService::start("query", |listener, stop| {
+                gridcase_query::run(config, nats, listener, stop)
             })
-            .await
-            .map_err(|e| e.to_string())
-        });
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .expect("connecting to the query service");
-        self.service = Some(Running {
-            stop,
-            task,
-            channel,
-        });
+            .await,
+        );
     }
 
     async fn stop_service(&mut self) {
-        let running = self.service.take().expect("service is running");
-        let _ = running.stop.send(());
-        running.task.await.unwrap().unwrap();
+        self.service
+            .take()
+            .expect("service is running")
+            .stop()
+            .await;
     }
 
     fn client_as(&self, who: &str) -> Client {

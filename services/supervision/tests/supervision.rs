@@ -2,7 +2,6 @@
 //! cases are reported, triaged and dispatched through the case store with deadlines a moment
 //! ahead; the service warns, breaches and escalates them, and supervisors act over gRPC.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use gridcase_bus::StoreClient;
@@ -22,9 +21,7 @@ use gridcase_server::auth::{BearerToken, Secret, TokenTable};
 use gridcase_store::RelayMode;
 use gridcase_supervision::{SupervisionConfig, TIMER_ACTOR};
 use gridcase_testkit::token_of;
-use gridcase_testkit::{InProcessStore, Sandbox};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel as GrpcChannel;
 use tonic::Code;
@@ -56,17 +53,11 @@ fn gas() -> Assignee {
     Assignee::Department(DepartmentCode::parse("gas").unwrap())
 }
 
-struct Running {
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<Result<(), String>>,
-    channel: GrpcChannel,
-}
-
 struct Harness {
     sandbox: Sandbox,
     config: std::path::PathBuf,
     store: Option<InProcessStore>,
-    service: Option<Running>,
+    service: Option<RunningService>,
     cases: CaseStore<StoreClient>,
     next_case: u128,
     next_command: u128,
@@ -102,37 +93,25 @@ impl Harness {
     }
 
     async fn start_service(&mut self) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
         let nats = self.sandbox.connect().await;
         let config = SupervisionConfig {
             tick: Duration::from_millis(50),
             ..SupervisionConfig::new(&self.config, tokens())
         };
-        let task = tokio::spawn(async move {
-            gridcase_supervision::run(config, nats, listener, async move {
-                let _ = stopped.await;
+        self.service = Some(
+            RunningService::start("supervision", |listener, stop| {
+                gridcase_supervision::run(config, nats, listener, stop)
             })
-            .await
-            .map_err(|e| e.to_string())
-        });
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .expect("connecting to the supervision service");
-        self.service = Some(Running {
-            stop,
-            task,
-            channel,
-        });
+            .await,
+        );
     }
 
     async fn stop_service(&mut self) {
-        let running = self.service.take().expect("service is running");
-        let _ = running.stop.send(());
-        running.task.await.unwrap().unwrap();
+        self.service
+            .take()
+            .expect("service is running")
+            .stop()
+            .await;
     }
 
     fn client_as(&self, who: &str) -> Client {

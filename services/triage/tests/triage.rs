@@ -2,7 +2,6 @@
 //! reported straight into the store, the service decides them from the event feed, and
 //! operators work the manual queue through the generated gRPC client.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -20,10 +19,8 @@ use gridcase_proto::triage::v1::{
 };
 use gridcase_server::auth::{BearerToken, Secret, TokenTable};
 use gridcase_store::RelayMode;
-use gridcase_testkit::{InProcessStore, Sandbox};
+use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
 use gridcase_triage::TriageConfig;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel as GrpcChannel;
 use tonic::Code;
@@ -50,57 +47,22 @@ fn operator_token() -> BearerToken {
     BearerToken::new(&Secret::new(OPERATOR_TOKEN.to_owned())).unwrap()
 }
 
-/// A running triage service.
-struct TriageService {
-    addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<Result<(), String>>,
-    client: TriageClient<InterceptedService<GrpcChannel, BearerToken>>,
-}
-
-impl TriageService {
-    async fn start(sandbox: &Sandbox) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
-        let config_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let nats = sandbox.connect().await;
-        let task = tokio::spawn(async move {
-            gridcase_triage::run(
-                TriageConfig::new(config_dir, tokens()),
-                nats,
-                listener,
-                async move {
-                    let _ = stopped.await;
-                },
-            )
-            .await
-            .map_err(|e| e.to_string())
-        });
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .expect("connecting to the triage service");
-        Self {
-            addr,
-            stop,
-            task,
-            client: TriageClient::with_interceptor(channel, operator_token()),
-        }
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        self.task.await.unwrap().unwrap();
-    }
+/// The triage service running in this process.
+async fn start_triage(sandbox: &Sandbox) -> RunningService {
+    let config_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config");
+    let nats = sandbox.connect().await;
+    let config = TriageConfig::new(config_dir, tokens());
+    RunningService::start("triage", |listener, stop| {
+        gridcase_triage::run(config, nats, listener, stop)
+    })
+    .await
 }
 
 /// A sandbox with the store in this process and the triage service running.
 struct Harness {
     sandbox: Sandbox,
     store: Option<InProcessStore>,
-    triage: Option<TriageService>,
+    triage: Option<RunningService>,
     cases: CaseStore<StoreClient>,
 }
 
@@ -110,7 +72,7 @@ impl Harness {
         let store = sandbox
             .start_store(&sandbox.path("store"), RelayMode::On)
             .await;
-        let triage = TriageService::start(&sandbox).await;
+        let triage = start_triage(&sandbox).await;
         let cases = CaseStore::new(sandbox.store_client().await);
         Self {
             sandbox,
@@ -121,11 +83,12 @@ impl Harness {
     }
 
     fn client(&self) -> TriageClient<InterceptedService<GrpcChannel, BearerToken>> {
-        self.triage.as_ref().unwrap().client.clone()
+        let channel = self.triage.as_ref().unwrap().channel.clone();
+        TriageClient::with_interceptor(channel, operator_token())
     }
 
-    fn triage_addr(&self) -> SocketAddr {
-        self.triage.as_ref().unwrap().addr
+    fn triage_channel(&self) -> GrpcChannel {
+        self.triage.as_ref().unwrap().channel.clone()
     }
 
     async fn events(&self) -> u64 {
@@ -576,7 +539,7 @@ async fn cases_reported_while_triage_is_down_are_decided_when_it_returns() {
         Some(CaseStatus::Reported)
     );
 
-    harness.triage = Some(TriageService::start(&harness.sandbox).await);
+    harness.triage = Some(start_triage(&harness.sandbox).await);
     let state = harness.wait_for(during, triaged).await;
     assert!(matches!(state.route, Some(Route::Joint { .. })));
     // The case decided before the restart was not decided again.
@@ -588,12 +551,7 @@ async fn cases_reported_while_triage_is_down_are_decided_when_it_returns() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callers_need_a_token_and_an_operator_role() {
     let harness = Harness::start().await;
-    let addr = harness.triage_addr();
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = harness.triage_channel();
     let mut anonymous = TriageClient::new(channel.clone());
     let status = anonymous
         .list_manual_queue(ListManualQueueRequest::default())
