@@ -69,7 +69,7 @@ async fn a_durable_consumer_that_was_offline_gets_what_it_missed() {
     .await
     .unwrap();
     assert_eq!(take(&mut consumer, 3).await, vec![0, 1, 2]);
-    drop(consumer);
+    consumer.close().await.unwrap();
 
     // While the consumer is away, more cases are reported.
     for id in 5..8u128 {

@@ -60,6 +60,7 @@ pub async fn ensure_stream(js: &jetstream::Context) -> Result<stream::Stream, Fe
 /// A durable consumer of the feed.
 pub struct FeedConsumer {
     durable: String,
+    nats: async_nats::Client,
     messages: pull::Stream,
 }
 
@@ -111,7 +112,7 @@ impl FeedConsumer {
         filter: &str,
         ack_wait: Duration,
     ) -> Result<Self, FeedError> {
-        let js = jetstream::new(nats);
+        let js = jetstream::new(nats.clone());
         let stream = ensure_stream(&js).await?;
         let consumer = stream
             .get_or_create_consumer(
@@ -134,8 +135,20 @@ impl FeedConsumer {
             .map_err(|e| FeedError::Setup(format!("pulling for {durable}: {e}")))?;
         Ok(Self {
             durable: durable.to_owned(),
+            nats,
             messages,
         })
+    }
+
+    /// Stops following the feed once the acknowledgements already given have reached the server,
+    /// so what was handled is not delivered again. (Dropping the consumer instead may lose the
+    /// last acknowledgements with the connection: those events come again after the ack wait.)
+    pub async fn close(self) -> Result<(), FeedError> {
+        drop(self.messages);
+        self.nats
+            .flush()
+            .await
+            .map_err(|e| FeedError::Transport(format!("flushing acknowledgements: {e}")))
     }
 
     /// Hands every message to `handle` — which acknowledges it once handled — with up to

@@ -91,7 +91,7 @@ pub async fn run(
     workorder::ensure_stream(&jetstream, &reference).await?;
     let store = StoreClient::new(nats.clone(), &config.shard);
     let feed = FeedConsumer::durable_with_ack_wait(
-        nats,
+        nats.clone(),
         FEED_CONSUMER,
         gridcase_bus::subjects::EVENTS_ALL,
         feed::FEED_ACK_WAIT,
@@ -129,6 +129,10 @@ pub async fn run(
             outcome
         }
     };
+    // Acknowledgements and work orders given so far reach the server before the connection goes.
+    if let Err(e) = nats.flush().await {
+        tracing::warn!(error = %e, "flushing to NATS at stop failed");
+    }
     tracing::info!("dispatch stopped");
     outcome
 }

@@ -112,7 +112,8 @@ pub async fn run(
         config.duplicate_window,
     );
     let worker_stop = stop_signal();
-    let worker = tokio::spawn(async move { worker.run(nats, worker_stop).await });
+    let worker_nats = nats.clone();
+    let worker = tokio::spawn(async move { worker.run(worker_nats, worker_stop).await });
 
     let routes = service::routes(store, refdata, cache, Arc::clone(&config.tokens));
     tracing::info!(
@@ -132,6 +133,10 @@ pub async fn run(
     let _ = stop.send(true);
     let _ = follower.await;
     let _ = worker.await;
+    // Acknowledgements given so far reach the server before the connection goes.
+    if let Err(e) = nats.flush().await {
+        tracing::warn!(error = %e, "flushing to NATS at stop failed");
+    }
     served?;
     tracing::info!("triage stopped");
     Ok(())
