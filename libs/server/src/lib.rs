@@ -77,11 +77,35 @@ pub async fn serve_grpc(
     if let Some(tls) = tls_from_env() {
         server = server.tls_config(tls)?;
     }
-    server
-        .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await
+    // Once `shutdown` resolves, calls in flight get `SHUTDOWN_GRACE` to finish; then the server
+    // is dropped with whatever connections it still holds, so a stuck or silent client (or a
+    // connection the HTTP/2 layer never lets go of) cannot keep the process from stopping.
+    let (signalled, grace_starts) = tokio::sync::oneshot::channel::<()>();
+    let serve = server.add_routes(routes).serve_with_incoming_shutdown(
+        TcpListenerStream::new(listener),
+        async move {
+            shutdown.await;
+            let _ = signalled.send(());
+        },
+    );
+    let grace_over = async move {
+        if grace_starts.await.is_err() {
+            // The server ended without being asked to: the other branch has its outcome.
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        served = serve => served,
+        () = grace_over => {
+            tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the shutdown grace; closing them");
+            Ok(())
+        }
+    }
 }
+
+/// How long a stopping gRPC server waits for calls in flight before it drops its connections.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The PEM certificate (chain) every gRPC API serves TLS with, when set with [`TLS_KEY_ENV`].
 pub const TLS_CERT_ENV: &str = "GRIDCASE_TLS_CERT";
