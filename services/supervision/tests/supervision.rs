@@ -354,10 +354,11 @@ async fn a_breach_left_unresolved_climbs_the_ladder_with_time() {
 #[tokio::test(flavor = "multi_thread")]
 async fn accepting_before_the_deadline_prevents_the_breach() {
     let mut h = Harness::start(2).await;
-    let accepted = h.dispatched_case(1_200, 10 * HOUR_MS).await;
+    // Deadlines far enough ahead that a slow, busy machine still accepts in time.
+    let accepted = h.dispatched_case(2_500, 10 * HOUR_MS).await;
     h.record(accepted, Command::Accept { by: gas() }).await;
     // A second case with the same deadline shows the ticker did pass it.
-    let ignored = h.dispatched_case(1_200, 10 * HOUR_MS).await;
+    let ignored = h.dispatched_case(2_500, 10 * HOUR_MS).await;
     h.wait_for(ignored, "escalation", |l| count(l, is_escalated) == 1)
         .await;
     let loaded = h.cases.load(accepted).await.unwrap();
