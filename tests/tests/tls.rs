@@ -2,6 +2,9 @@
 //! `GRIDCASE_TLS_KEY` set, every service answers a client that trusts the certificate's CA and
 //! refuses plain text. (Its own test binary: the variables are process-wide.)
 
+use std::future::Future;
+use std::time::Duration;
+
 use gridcase::system::{Addresses, Service, System, SystemOptions};
 use gridcase_server::{TLS_CERT_ENV, TLS_KEY_ENV};
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
@@ -29,33 +32,55 @@ async fn every_api_serves_tls_and_refuses_plain_text() {
         .domain_name("localhost");
     for service in Service::ALL {
         let addr = system.addr(service);
-        let secure = Endpoint::from_shared(format!("https://{addr}"))
-            .unwrap()
-            .tls_config(trust.clone())
-            .unwrap()
-            .connect()
-            .await
-            .unwrap_or_else(|e| panic!("{}: a TLS connection: {e}", service.name()));
-        let status = HealthClient::new(secure)
-            .check(HealthCheckRequest::default())
-            .await
-            .unwrap_or_else(|e| panic!("{}: health over TLS: {e}", service.name()))
-            .into_inner()
-            .status;
+        let name = service.name();
+        let secure = within(
+            format!("{name}: TLS connection"),
+            Endpoint::from_shared(format!("https://{addr}"))
+                .unwrap()
+                .tls_config(trust.clone())
+                .unwrap()
+                .connect(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{name}: a TLS connection: {e}"));
+        let status = within(
+            format!("{name}: health over TLS"),
+            HealthClient::new(secure).check(HealthCheckRequest::default()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{name}: health over TLS: {e}"))
+        .into_inner()
+        .status;
         assert_eq!(status, 1, "{} serving", service.name());
 
-        let plain = Endpoint::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await;
+        let plain = within(
+            format!("{name}: plain-text connection"),
+            Endpoint::from_shared(format!("http://{addr}"))
+                .unwrap()
+                .connect(),
+        )
+        .await;
         let refused = match plain {
             Err(_) => true,
-            Ok(channel) => HealthClient::new(channel)
-                .check(HealthCheckRequest::default())
-                .await
-                .is_err(),
+            Ok(channel) => within(
+                format!("{name}: health in plain text"),
+                HealthClient::new(channel).check(HealthCheckRequest::default()),
+            )
+            .await
+            .is_err(),
         };
         assert!(refused, "{} answered in plain text", service.name());
     }
-    system.shut_down().await.unwrap();
+    within("stopping the system".to_owned(), system.shut_down())
+        .await
+        .unwrap();
+}
+
+/// `step`'s outcome; a step that hangs fails the test, naming it, instead of hanging CI. (Seven
+/// services each given the 5 s shutdown grace still stop within the limit.)
+async fn within<T>(what: String, step: impl Future<Output = T>) -> T {
+    let limit = Duration::from_secs(60);
+    tokio::time::timeout(limit, step)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no answer in {limit:?}"))
 }
