@@ -242,3 +242,19 @@ async fn handling_runs_cases_side_by_side_but_each_case_in_order() {
     );
     store.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flushing_when_nats_is_gone_gives_up_instead_of_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = gridcase_bus::NatsServer::start(dir.path(), 0).unwrap();
+    let nats = gridcase_bus::connect(&server.url()).await.unwrap();
+    gridcase_bus::flush(&nats).await.expect("NATS is up");
+    server.stop();
+
+    let started = std::time::Instant::now();
+    let flushed = tokio::time::timeout(gridcase_bus::FLUSH_LIMIT * 5, gridcase_bus::flush(&nats))
+        .await
+        .expect("flush gives up");
+    assert!(flushed.is_err(), "flushed to a stopped server");
+    assert!(started.elapsed() < gridcase_bus::FLUSH_LIMIT * 2);
+}

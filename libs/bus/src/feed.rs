@@ -145,8 +145,7 @@ impl FeedConsumer {
     /// last acknowledgements with the connection: those events come again after the ack wait.)
     pub async fn close(self) -> Result<(), FeedError> {
         drop(self.messages);
-        self.nats
-            .flush()
+        crate::flush(&self.nats)
             .await
             .map_err(|e| FeedError::Transport(format!("flushing acknowledgements: {e}")))
     }

@@ -41,3 +41,17 @@ pub async fn connect_with(
     }
     adjust(options).connect(url).await
 }
+
+/// How long [`flush`] waits for NATS before giving up.
+pub const FLUSH_LIMIT: Duration = Duration::from_secs(2);
+
+/// Sends what `nats` still holds (acknowledgements, publishes) to the server, waiting at most
+/// [`FLUSH_LIMIT`]: a stopping process should not lose its last acknowledgements, nor hang when
+/// NATS is gone.
+pub async fn flush(nats: &async_nats::Client) -> Result<(), String> {
+    match tokio::time::timeout(FLUSH_LIMIT, nats.flush()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("NATS did not answer within {FLUSH_LIMIT:?}")),
+    }
+}

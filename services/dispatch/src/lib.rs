@@ -130,8 +130,8 @@ pub async fn run(
         }
     };
     // Acknowledgements and work orders given so far reach the server before the connection goes.
-    if let Err(e) = nats.flush().await {
-        tracing::warn!(error = %e, "flushing to NATS at stop failed");
+    if let Err(error) = gridcase_bus::flush(&nats).await {
+        tracing::warn!(%error, "flushing to NATS at stop failed");
     }
     tracing::info!("dispatch stopped");
     outcome

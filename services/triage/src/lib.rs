@@ -134,8 +134,8 @@ pub async fn run(
     let _ = follower.await;
     let _ = worker.await;
     // Acknowledgements given so far reach the server before the connection goes.
-    if let Err(e) = nats.flush().await {
-        tracing::warn!(error = %e, "flushing to NATS at stop failed");
+    if let Err(error) = gridcase_bus::flush(&nats).await {
+        tracing::warn!(%error, "flushing to NATS at stop failed");
     }
     served?;
     tracing::info!("triage stopped");
