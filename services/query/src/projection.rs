@@ -4,15 +4,11 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use gridcase_casestore::decode;
 use gridcase_domain::{apply, CaseId, CaseState, CaseStatus, Event, Timestamp};
 use gridcase_eventstore::{EventStore, RecordedEvent};
 use gridcase_rules::indicators::Tally;
-
-/// Longest pause between attempts to read the log while the store is unreachable.
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 
 /// How many events between two progress lines while rebuilding.
 const PROGRESS_EVERY: u64 = 10_000;
@@ -211,7 +207,6 @@ pub async fn follow<S: EventStore>(
     let mut caught_up = false;
     let mut last_logged = projections.next_position();
     let mut subscription = store.subscribe_all(projections.next_position());
-    let mut delay = Duration::from_millis(50);
     loop {
         if !caught_up {
             let head = start_head.max(*head.borrow());
@@ -224,25 +219,14 @@ pub async fn follow<S: EventStore>(
                 tracing::info!(read, head, "rebuilding projections");
             }
         }
-        let batch = tokio::select! {
-            () = &mut shutdown => break,
-            batch = subscription.next_batch() => batch,
+        let Some(events) = subscription
+            .next_batch_until(&mut shutdown, "the projections")
+            .await
+        else {
+            break;
         };
-        match batch {
-            Ok(events) => {
-                delay = Duration::from_millis(50);
-                for event in &events {
-                    projections.fold(event);
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, retry_in = ?delay, "reading the store log");
-                tokio::select! {
-                    () = &mut shutdown => break,
-                    () = tokio::time::sleep(delay) => {}
-                }
-                delay = (delay * 2).min(MAX_RETRY_DELAY);
-            }
+        for event in &events {
+            projections.fold(event);
         }
     }
     tracing::debug!("log follower stopped");

@@ -6,16 +6,12 @@
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use gridcase_casestore::decode;
 use gridcase_config::ReferenceData;
 use gridcase_domain::{apply, CaseId, CaseState, Timestamp};
 use gridcase_eventstore::{EventStore, RecordedEvent};
 use gridcase_rules::deadlines::next_due;
-
-/// Longest pause between attempts to read the log while the store is unreachable.
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 
 /// Every case's folded state and when each next needs the ticker, shared between the follower
 /// and the ticker.
@@ -112,27 +108,12 @@ pub async fn follow<S: EventStore>(
 ) {
     tokio::pin!(shutdown);
     let mut subscription = store.subscribe_all(table.next_position());
-    let mut delay = Duration::from_millis(50);
-    loop {
-        let batch = tokio::select! {
-            () = &mut shutdown => break,
-            batch = subscription.next_batch() => batch,
-        };
-        match batch {
-            Ok(events) => {
-                delay = Duration::from_millis(50);
-                for event in &events {
-                    table.fold(event);
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, retry_in = ?delay, "reading the store log");
-                tokio::select! {
-                    () = &mut shutdown => break,
-                    () = tokio::time::sleep(delay) => {}
-                }
-                delay = (delay * 2).min(MAX_RETRY_DELAY);
-            }
+    while let Some(events) = subscription
+        .next_batch_until(&mut shutdown, "the supervision table")
+        .await
+    {
+        for event in &events {
+            table.fold(event);
         }
     }
     tracing::debug!("log follower stopped");

@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use gridcase_casestore::decode;
 use gridcase_config::ReferenceData;
@@ -16,9 +15,6 @@ use gridcase_rules::OpenCase;
 use tokio::sync::watch;
 
 use crate::decision::{category_of, reporting_worker, CaseView};
-
-/// Longest pause between attempts to read the log while the store is unreachable.
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 
 /// One case as the cache keeps it.
 #[derive(Debug, Clone, Default)]
@@ -174,7 +170,6 @@ pub async fn follow<S: EventStore>(
     let mut subscription = store.subscribe_all(cache.next_position());
     // The log's length when we start: once folded that far, the cache has caught up.
     let mut catch_up_to: Option<u64> = None;
-    let mut delay = Duration::from_millis(50);
     loop {
         if catch_up_to.is_none() {
             catch_up_to = store.stats().await.ok().map(|stats| stats.events);
@@ -187,25 +182,14 @@ pub async fn follow<S: EventStore>(
             );
             catch_up_to = Some(u64::MAX);
         }
-        let batch = tokio::select! {
-            () = &mut shutdown => break,
-            batch = subscription.next_batch() => batch,
+        let Some(events) = subscription
+            .next_batch_until(&mut shutdown, "the case cache")
+            .await
+        else {
+            break;
         };
-        match batch {
-            Ok(events) => {
-                delay = Duration::from_millis(50);
-                for event in &events {
-                    cache.fold(event);
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, retry_in = ?delay, "reading the log for the case cache");
-                tokio::select! {
-                    () = &mut shutdown => break,
-                    () = tokio::time::sleep(delay) => {}
-                }
-                delay = (delay * 2).min(MAX_RETRY_DELAY);
-            }
+        for event in &events {
+            cache.fold(event);
         }
     }
     tracing::debug!("case cache stopped");
