@@ -170,6 +170,32 @@ pub fn case_status(error: &gridcase_casestore::CaseError) -> Status {
     }
 }
 
+/// A request field that is missing or breaks a rule: INVALID_ARGUMENT, with a message that
+/// names the field as the request wrote it (`field: reason`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct InvalidInput {
+    /// The field as the request names it, e.g. `location.grid_code` or `evidence_urls[1]`.
+    pub field: String,
+    /// Why it was refused, lowercase and without a trailing period.
+    pub reason: String,
+}
+
+impl InvalidInput {
+    /// An error for `field`.
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A domain validation error, reported under the request's name for the field.
+    pub fn at(field: impl Into<String>) -> impl FnOnce(gridcase_domain::ValidationError) -> Self {
+        move |error| Self::new(field, error.reason)
+    }
+}
+
 /// A store error as a gRPC status carrying the store's message.
 pub fn store_status(error: &StoreError) -> Status {
     Status::new(store_error_code(error), error.to_string())

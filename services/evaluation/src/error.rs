@@ -1,35 +1,11 @@
 //! Why a request failed, and the one table that maps each reason to a gRPC code.
 
 use gridcase_casestore::CaseError;
-use gridcase_domain::ValidationError;
 use gridcase_eventstore::StoreError;
 use gridcase_server::{case_status, store_status};
 use tonic::Status;
 
-/// A request field that is missing or breaks a rule.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {reason}")]
-pub struct InvalidInput {
-    /// The field as the request names it, e.g. `score`.
-    pub field: String,
-    /// Why it was refused, lowercase and without a trailing period.
-    pub reason: String,
-}
-
-impl InvalidInput {
-    /// An error for `field`.
-    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            reason: reason.into(),
-        }
-    }
-
-    /// A domain validation error, reported under the request's name for the field.
-    pub fn at(field: impl Into<String>) -> impl FnOnce(ValidationError) -> Self {
-        move |error| Self::new(field, error.reason)
-    }
-}
+pub use gridcase_server::InvalidInput;
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]

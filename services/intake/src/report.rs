@@ -5,7 +5,7 @@
 use gridcase_config::ReferenceData;
 use gridcase_domain::{
     Address, CaseId, CategoryCode, Channel, Command, Coordinates, Description, GridCode, Location,
-    PersonName, Phone, Reporter, Timestamp, TrackingCode, Url, ValidationError, WorkerId,
+    PersonName, Phone, Reporter, Timestamp, TrackingCode, Url, WorkerId,
 };
 use gridcase_proto::intake::v1 as pb;
 
@@ -15,30 +15,7 @@ pub const MAX_REQUEST_ID_CHARS: usize = 128;
 /// Most media links one report may carry.
 pub const MAX_MEDIA: usize = 20;
 
-/// A request field that is missing or breaks a rule.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {reason}")]
-pub struct InvalidInput {
-    /// The field as the request names it, e.g. `location.grid_code` or `media_urls[1]`.
-    pub field: String,
-    /// Why it was refused, lowercase and without a trailing period.
-    pub reason: String,
-}
-
-impl InvalidInput {
-    /// An error for `field`.
-    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            reason: reason.into(),
-        }
-    }
-
-    /// A domain validation error, reported under the request's name for the field.
-    fn at(field: impl Into<String>) -> impl FnOnce(ValidationError) -> Self {
-        move |error| Self::new(field, error.reason)
-    }
-}
+pub use gridcase_server::InvalidInput;
 
 /// A validated new report.
 #[derive(Debug, Clone, PartialEq)]
