@@ -196,6 +196,27 @@ impl InvalidInput {
     }
 }
 
+impl From<InvalidInput> for Status {
+    fn from(error: InvalidInput) -> Self {
+        Status::invalid_argument(error.to_string())
+    }
+}
+
+/// Longest request id (the caller's key that makes a repeated request harmless), in characters.
+pub const MAX_REQUEST_ID_CHARS: usize = 128;
+
+/// `text` as a request id: 1 to [`MAX_REQUEST_ID_CHARS`] characters; refused under `field`.
+pub fn request_id<'a>(field: &str, text: &'a str) -> Result<&'a str, InvalidInput> {
+    let chars = text.chars().count();
+    if chars == 0 || chars > MAX_REQUEST_ID_CHARS {
+        return Err(InvalidInput::new(
+            field,
+            format!("must be 1 to {MAX_REQUEST_ID_CHARS} characters, got {chars}"),
+        ));
+    }
+    Ok(text)
+}
+
 /// A store error as a gRPC status carrying the store's message.
 pub fn store_status(error: &StoreError) -> Status {
     Status::new(store_error_code(error), error.to_string())

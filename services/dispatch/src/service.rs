@@ -24,9 +24,6 @@ use crate::ids::request_command_id;
 /// The fully qualified gRPC service name, for health reporting.
 pub const SERVICE_NAME: &str = "gridcase.dispatch.v1.Dispatch";
 
-/// Longest accepted request id, in characters.
-pub const MAX_REQUEST_ID_CHARS: usize = 128;
-
 /// Most evidence links one resolution may carry.
 pub const MAX_EVIDENCE: usize = 20;
 
@@ -97,17 +94,11 @@ impl Actor {
                 ))
             }
         };
-        let chars = actor.request_id.chars().count();
-        if chars == 0 || chars > MAX_REQUEST_ID_CHARS {
-            return Err(InvalidInput::new(
-                "actor.request_id",
-                format!("must be 1 to {MAX_REQUEST_ID_CHARS} characters, got {chars}"),
-            ));
-        }
+        let request_id = gridcase_server::request_id("actor.request_id", &actor.request_id)?;
         Ok(Self {
             case_id,
             assignee,
-            request_id: actor.request_id.clone(),
+            request_id: request_id.to_owned(),
         })
     }
 

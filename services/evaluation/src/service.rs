@@ -24,9 +24,6 @@ use gridcase_rules::indicators::{DepartmentIndicators, Tally};
 /// The fully qualified gRPC service name, for health reporting.
 pub const SERVICE_NAME: &str = "gridcase.evaluation.v1.Evaluation";
 
-/// Longest accepted request id, in characters.
-pub const MAX_REQUEST_ID_CHARS: usize = 128;
-
 /// How many events one read of the store log asks for.
 pub const READ_BATCH: usize = 1000;
 
@@ -56,14 +53,7 @@ fn case_id(text: &str) -> Result<CaseId, InvalidInput> {
 }
 
 fn request_id(text: &str) -> Result<String, InvalidInput> {
-    let chars = text.chars().count();
-    if chars == 0 || chars > MAX_REQUEST_ID_CHARS {
-        return Err(InvalidInput::new(
-            "request_id",
-            format!("must be 1 to {MAX_REQUEST_ID_CHARS} characters, got {chars}"),
-        ));
-    }
-    Ok(text.to_owned())
+    gridcase_server::request_id("request_id", text).map(str::to_owned)
 }
 
 /// An optional text: empty (after trimming) is absent.

@@ -8,9 +8,7 @@ use gridcase_domain::{
     PersonName, Phone, Reporter, Timestamp, TrackingCode, Url, WorkerId,
 };
 use gridcase_proto::intake::v1 as pb;
-
-/// Longest accepted client request id, in characters.
-pub const MAX_REQUEST_ID_CHARS: usize = 128;
+use gridcase_server::MAX_REQUEST_ID_CHARS;
 
 /// Most media links one report may carry.
 pub const MAX_MEDIA: usize = 20;

@@ -23,9 +23,6 @@ use gridcase_rules::deadlines::{self as timers, Colour};
 /// The fully qualified gRPC service name, for health reporting.
 pub const SERVICE_NAME: &str = "gridcase.supervision.v1.Supervision";
 
-/// Longest accepted request id, in characters.
-pub const MAX_REQUEST_ID_CHARS: usize = 128;
-
 /// Who may urge and decide postponements.
 pub const ACT_ROLES: &[RoleKind] = &[RoleKind::Supervisor, RoleKind::Admin];
 
@@ -54,13 +51,7 @@ fn note(field: &'static str, text: &str) -> Result<Note, Status> {
 }
 
 fn request_id(text: &str) -> Result<&str, Status> {
-    let chars = text.chars().count();
-    if chars == 0 || chars > MAX_REQUEST_ID_CHARS {
-        return Err(Status::invalid_argument(format!(
-            "request_id: must be 1 to {MAX_REQUEST_ID_CHARS} characters, got {chars}"
-        )));
-    }
-    Ok(text)
+    Ok(gridcase_server::request_id("request_id", text)?)
 }
 
 /// The supervisor's id as the domain records it.

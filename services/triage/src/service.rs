@@ -35,8 +35,6 @@ pub const DECIDE_ROLES: &[RoleKind] = &[RoleKind::Operator, RoleKind::Admin];
 pub const DEFAULT_LIMIT: u32 = 100;
 /// Most queue items returned at once.
 pub const MAX_LIMIT: u32 = 500;
-/// Longest operator request id, in characters.
-pub const MAX_REQUEST_ID_CHARS: usize = 128;
 
 /// The triage API on a store of cases.
 #[derive(Debug)]
@@ -305,14 +303,9 @@ fn parse_case_id(text: &str) -> Result<CaseId, TriageError> {
 }
 
 fn parse_request_id(text: &str) -> Result<String, TriageError> {
-    let chars = text.chars().count();
-    if chars == 0 || chars > MAX_REQUEST_ID_CHARS {
-        return Err(TriageError::invalid(
-            "request_id",
-            format!("must be 1 to {MAX_REQUEST_ID_CHARS} characters, got {chars}"),
-        ));
-    }
-    Ok(text.to_owned())
+    gridcase_server::request_id("request_id", text)
+        .map(str::to_owned)
+        .map_err(|e| TriageError::invalid("request_id", e.reason))
 }
 
 fn operator_context(command_id: u128, actor: &str) -> CommandContext {
