@@ -40,8 +40,8 @@ use gridcase_proto::supervision::v1::{CaseColourReply, Colour, GetCaseColourRequ
 use gridcase_proto::triage::v1::triage_case_request::Route as TriageRoute;
 use gridcase_proto::triage::v1::triage_client::TriageClient;
 use gridcase_proto::triage::v1::{ListManualQueueRequest, TriageCaseRequest};
-use gridcase_server::auth::{BearerToken, Secret};
-use gridcase_testkit::{token_of, token_table};
+use gridcase_server::auth::BearerToken;
+use gridcase_testkit::token_table;
 use prost::Message;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
@@ -95,10 +95,7 @@ fn clerk(department: &str) -> String {
 }
 
 fn now_ms() -> i64 {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    i64::try_from(since_epoch.as_millis()).unwrap()
+    gridcase_server::now().as_millis()
 }
 
 fn millis(duration: Duration) -> i64 {
@@ -402,7 +399,7 @@ impl City {
 }
 
 fn token(who: &str) -> BearerToken {
-    BearerToken::new(&Secret::new(token_of(who))).unwrap()
+    gridcase_testkit::bearer(who)
 }
 
 /// Who answers a work order.

@@ -76,6 +76,12 @@ pub fn token_of(who: &str) -> String {
     format!("test-token-for-{who}-0001")
 }
 
+/// The bearer token interceptor for a client calling as `who` (see [`token_of`]).
+pub fn bearer(who: &str) -> gridcase_server::auth::BearerToken {
+    gridcase_server::auth::BearerToken::new(&gridcase_server::auth::Secret::new(token_of(who)))
+        .expect("test tokens are valid header values")
+}
+
 /// A token table with one caller per `(who, "role:id")` pair, each holding [`token_of`]`(who)`.
 pub fn token_table(callers: &[(&str, &str)]) -> TokenTable {
     let entries: Vec<String> = callers

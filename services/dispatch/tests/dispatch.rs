@@ -21,9 +21,9 @@ use gridcase_proto::dispatch::v1::{
     AcceptRequest, Actor, RequestPostponementRequest, ResolveRequest, ReturnRequest, WorkOrder,
 };
 use gridcase_proto::dispatch::v1::{Priority as PbPriority, ReportProgressRequest};
-use gridcase_server::auth::{BearerToken, Secret, TokenTable};
+use gridcase_server::auth::{BearerToken, TokenTable};
 use gridcase_store::RelayMode;
-use gridcase_testkit::{sample_config_dir as config_dir, token_of};
+use gridcase_testkit::sample_config_dir as config_dir;
 use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
 use prost::Message;
 use tonic::service::interceptor::InterceptedService;
@@ -129,7 +129,7 @@ impl Harness {
             .expect("dispatch is running")
             .channel
             .clone();
-        let token = BearerToken::new(&Secret::new(token_of(who))).unwrap();
+        let token = gridcase_testkit::bearer(who);
         DispatchClient::with_interceptor(channel, token)
     }
 

@@ -17,9 +17,9 @@ use gridcase_proto::evaluation::v1::{
     CaseReply, CloseCaseRequest, DepartmentIndicatorsRequest, RecordRatingRequest,
     VerifyCaseRequest,
 };
-use gridcase_server::auth::{BearerToken, Secret, TokenTable};
+use gridcase_server::auth::{BearerToken, TokenTable};
 use gridcase_store::RelayMode;
-use gridcase_testkit::{sample_config_dir as config_dir, token_of};
+use gridcase_testkit::sample_config_dir as config_dir;
 use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel as GrpcChannel;
@@ -45,11 +45,7 @@ fn tokens() -> TokenTable {
 }
 
 fn now_ms() -> i64 {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    i64::try_from(millis).unwrap()
+    gridcase_server::now().as_millis()
 }
 
 fn department(code: &str) -> Assignee {
@@ -90,7 +86,7 @@ impl Harness {
     }
 
     fn client_as(&self, who: &str) -> Client {
-        let token = BearerToken::new(&Secret::new(token_of(who))).unwrap();
+        let token = gridcase_testkit::bearer(who);
         EvaluationClient::with_interceptor(self.channel.clone(), token)
     }
 

@@ -529,9 +529,7 @@ const MAX_FAILURES: usize = 20;
 const MAX_FAILED_PULLS: u32 = 10;
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    gridcase_server::now().as_millis()
 }
 
 async fn sleep_ms(ms: u64) {

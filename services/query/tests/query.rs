@@ -16,9 +16,9 @@ use gridcase_proto::query::v1::{
     BoardReply, BoardRequest, GetCaseReply, GetCaseRequest, ListCasesReply, ListCasesRequest,
 };
 use gridcase_query::QueryConfig;
-use gridcase_server::auth::{BearerToken, Secret, TokenTable};
+use gridcase_server::auth::{BearerToken, TokenTable};
 use gridcase_store::RelayMode;
-use gridcase_testkit::{sample_config_dir as config_dir, token_of};
+use gridcase_testkit::sample_config_dir as config_dir;
 use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel as GrpcChannel;
@@ -107,7 +107,7 @@ impl Harness {
             .expect("service is running")
             .channel
             .clone();
-        let token = BearerToken::new(&Secret::new(token_of(who))).unwrap();
+        let token = gridcase_testkit::bearer(who);
         QueryClient::with_interceptor(channel, token)
     }
 

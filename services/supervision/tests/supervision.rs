@@ -17,10 +17,9 @@ use gridcase_proto::supervision::v1::{
     ApprovePostponementRequest, Colour, GetCaseColourRequest, RefusePostponementRequest,
     UrgeCaseRequest,
 };
-use gridcase_server::auth::{BearerToken, Secret, TokenTable};
+use gridcase_server::auth::{BearerToken, TokenTable};
 use gridcase_store::RelayMode;
 use gridcase_supervision::{SupervisionConfig, TIMER_ACTOR};
-use gridcase_testkit::token_of;
 use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel as GrpcChannel;
@@ -121,7 +120,7 @@ impl Harness {
             .expect("service is running")
             .channel
             .clone();
-        let token = BearerToken::new(&Secret::new(token_of(who))).unwrap();
+        let token = gridcase_testkit::bearer(who);
         SupervisionClient::with_interceptor(channel, token)
     }
 
