@@ -1,10 +1,10 @@
 //! Why a department's request failed, and the one table that maps each reason to a gRPC code.
 
 use gridcase_casestore::CaseError;
-use gridcase_server::case_status;
+use gridcase_grpc::case_status;
 use tonic::Status;
 
-pub use gridcase_server::InvalidInput;
+pub use gridcase_grpc::InvalidInput;
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]

@@ -21,9 +21,9 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use gridcase_auth::TokenTable;
 use gridcase_bus::{FeedConsumer, FeedError, StoreClient};
 use gridcase_config::{ConfigError, ReferenceData};
-use gridcase_server::auth::TokenTable;
 use tokio::net::TcpListener;
 
 pub use error::{DispatchError, InvalidInput};
@@ -106,7 +106,7 @@ pub async fn run(
         "dispatch serving"
     );
     let (stop_grpc, grpc_stopped) = tokio::sync::oneshot::channel::<()>();
-    let grpc = gridcase_server::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
+    let grpc = gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
         let _ = grpc_stopped.await;
     });
     let feed_side = async move {

@@ -8,13 +8,13 @@
 
 use std::sync::Arc;
 
+use gridcase_auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
 use gridcase_casestore::{CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{Assignee, CaseId, Command, DepartmentCode, Note, Timestamp, Url, WorkerId};
 use gridcase_eventstore::EventStore;
 use gridcase_proto::dispatch::v1 as pb;
 use gridcase_proto::dispatch::v1::dispatch_server::{Dispatch, DispatchServer};
-use gridcase_server::auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
@@ -94,7 +94,7 @@ impl Actor {
                 ))
             }
         };
-        let request_id = gridcase_server::request_id("actor.request_id", &actor.request_id)?;
+        let request_id = gridcase_grpc::request_id("actor.request_id", &actor.request_id)?;
         Ok(Self {
             case_id,
             assignee,

@@ -2,10 +2,10 @@
 
 use gridcase_casestore::CaseError;
 use gridcase_eventstore::StoreError;
-use gridcase_server::{case_status, store_status};
+use gridcase_grpc::{case_status, store_status};
 use tonic::Status;
 
-pub use gridcase_server::InvalidInput;
+pub use gridcase_grpc::InvalidInput;
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]

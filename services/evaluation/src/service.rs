@@ -7,13 +7,13 @@
 
 use std::sync::Arc;
 
+use gridcase_auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
 use gridcase_casestore::{decode, CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, Command, Note, WorkerId};
 use gridcase_eventstore::EventStore;
 use gridcase_proto::evaluation::v1 as pb;
 use gridcase_proto::evaluation::v1::evaluation_server::{Evaluation, EvaluationServer};
-use gridcase_server::auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
@@ -53,7 +53,7 @@ fn case_id(text: &str) -> Result<CaseId, InvalidInput> {
 }
 
 fn request_id(text: &str) -> Result<String, InvalidInput> {
-    gridcase_server::request_id("request_id", text).map(str::to_owned)
+    gridcase_grpc::request_id("request_id", text).map(str::to_owned)
 }
 
 /// An optional text: empty (after trimming) is absent.
@@ -301,14 +301,14 @@ impl<S: EventStore> Evaluation for EvaluationApi<S> {
         require(
             &request,
             "DepartmentIndicators",
-            gridcase_server::indicators::READ_ROLES,
+            gridcase_auth::INDICATOR_READERS,
         )?;
         let request = request.into_inner();
         let (report, events_read) =
             EvaluationApi::department_indicators(self, request.from_ms, request.to_ms)
                 .await
                 .map_err(refused)?;
-        Ok(Response::new(gridcase_server::indicators::reply(
+        Ok(Response::new(gridcase_proto::convert::indicators_reply(
             request.from_ms,
             request.to_ms,
             report,

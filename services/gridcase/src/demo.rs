@@ -37,6 +37,7 @@ use anyhow::Context;
 use async_nats::jetstream::{self, consumer::pull};
 use futures::StreamExt;
 use gridcase::system::{config_dir, Addresses, Service, System, SystemOptions};
+use gridcase_auth::{BearerToken, Caller, Secret, TokenTable};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{GridCode, WorkerId};
 use gridcase_proto::dispatch::v1::dispatch_client::DispatchClient;
@@ -53,7 +54,6 @@ use gridcase_proto::supervision::v1 as supervision_pb;
 use gridcase_proto::supervision::v1::supervision_client::SupervisionClient;
 use gridcase_proto::triage::v1 as triage_pb;
 use gridcase_proto::triage::v1::triage_client::TriageClient;
-use gridcase_server::auth::{BearerToken, Caller, Secret, TokenTable};
 use prost::Message as _;
 use tokio::task::JoinSet;
 use tonic::service::interceptor::InterceptedService;
@@ -186,7 +186,7 @@ async fn own_system(
     let outcome = tokio::select! {
         outcome = play(&args, compressed, cast, clock, &endpoints, &nats_url) => outcome,
         failure = system.stopped_by_itself() => Err(failure),
-        _ = gridcase_server::shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
+        _ = gridcase_runtime::shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
     };
     println!("stopping the system");
     let stopped = system.shut_down().await;
@@ -231,7 +231,7 @@ async fn attach(
     };
     tokio::select! {
         outcome = play(&args, reference, cast, clock, &endpoints, &args.nats_url) => outcome,
-        _ = gridcase_server::shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
+        _ = gridcase_runtime::shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
     }
 }
 
@@ -529,7 +529,7 @@ const MAX_FAILURES: usize = 20;
 const MAX_FAILED_PULLS: u32 = 10;
 
 fn now_ms() -> i64 {
-    gridcase_server::now().as_millis()
+    gridcase_runtime::now().as_millis()
 }
 
 async fn sleep_ms(ms: u64) {

@@ -45,7 +45,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match &cli.command {
         Command::Demo(_) => demo::init_tracing(),
-        _ => gridcase_server::init_tracing(),
+        _ => gridcase_runtime::init_tracing(),
     }
     match cli.command {
         Command::Up(args) => up::run(args).await,

@@ -2,7 +2,7 @@
 
 use gridcase_casestore::CaseError;
 use gridcase_eventstore::StoreError;
-use gridcase_server::{case_status, store_status};
+use gridcase_grpc::{case_status, store_status};
 use tonic::{Code, Status};
 
 use crate::report::InvalidInput;

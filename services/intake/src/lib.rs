@@ -20,9 +20,9 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use gridcase_auth::TokenTable;
 use gridcase_bus::StoreClient;
 use gridcase_config::{ConfigError, ReferenceData};
-use gridcase_server::auth::TokenTable;
 use tokio::net::TcpListener;
 
 pub use error::IntakeError;
@@ -88,7 +88,7 @@ pub async fn run(
         tokens = config.tokens.len(),
         "intake serving"
     );
-    gridcase_server::serve_grpc(listener, routes, &[SERVICE_NAME], shutdown).await?;
+    gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], shutdown).await?;
     tracing::info!("intake stopped");
     Ok(())
 }

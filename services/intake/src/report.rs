@@ -7,13 +7,13 @@ use gridcase_domain::{
     Address, CaseId, CategoryCode, Channel, Command, Coordinates, Description, GridCode, Location,
     PersonName, Phone, Reporter, Timestamp, TrackingCode, Url, WorkerId,
 };
+use gridcase_grpc::MAX_REQUEST_ID_CHARS;
 use gridcase_proto::intake::v1 as pb;
-use gridcase_server::MAX_REQUEST_ID_CHARS;
 
 /// Most media links one report may carry.
 pub const MAX_MEDIA: usize = 20;
 
-pub use gridcase_server::InvalidInput;
+pub use gridcase_grpc::InvalidInput;
 
 /// A validated new report.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,13 +5,13 @@
 
 use std::sync::Arc;
 
+use gridcase_auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
 use gridcase_casestore::{CaseError, CaseStore, CommandContext, LoadedCase};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, DomainError, Timestamp, TrackingCode};
 use gridcase_eventstore::EventStore;
 use gridcase_proto::intake::v1 as pb;
 use gridcase_proto::intake::v1::intake_server::{Intake, IntakeServer};
-use gridcase_server::auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
@@ -181,7 +181,7 @@ impl<S: EventStore> Intake for IntakeApi<S> {
         &self,
         request: Request<pb::ReportCaseRequest>,
     ) -> Result<Response<pb::ReportCaseResponse>, Status> {
-        let reported_at = gridcase_server::now();
+        let reported_at = gridcase_runtime::now();
         let caller = require(&request, "ReportCase", REPORT_CASE_ROLES)?.clone();
         tracing::Span::current().record("caller", tracing::field::display(&caller));
         let report = NewReport::try_from(request.into_inner()).map_err(|e| {

@@ -26,9 +26,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gridcase_auth::TokenTable;
 use gridcase_bus::StoreClient;
 use gridcase_config::{ConfigError, ReferenceData};
-use gridcase_server::auth::TokenTable;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -106,7 +106,7 @@ pub async fn run(
         "supervision serving"
     );
     let stop_all = stop.clone();
-    let grpc = gridcase_server::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
+    let grpc = gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
         shutdown.await;
         let _ = stop_all.send(true);
     })

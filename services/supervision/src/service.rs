@@ -7,14 +7,14 @@
 
 use std::sync::Arc;
 
+use gridcase_auth::{require, Authenticator, Caller, RoleKind, TokenTable};
 use gridcase_casestore::{fnv1a_128, CaseError, CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, Command, DomainError, Note, WorkerId};
 use gridcase_eventstore::EventStore;
+use gridcase_grpc::case_status;
 use gridcase_proto::supervision::v1 as pb;
 use gridcase_proto::supervision::v1::supervision_server::{Supervision, SupervisionServer};
-use gridcase_server::auth::{require, Authenticator, Caller, RoleKind, TokenTable};
-use gridcase_server::case_status;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
@@ -51,7 +51,7 @@ fn note(field: &'static str, text: &str) -> Result<Note, Status> {
 }
 
 fn request_id(text: &str) -> Result<&str, Status> {
-    Ok(gridcase_server::request_id("request_id", text)?)
+    Ok(gridcase_grpc::request_id("request_id", text)?)
 }
 
 /// The supervisor's id as the domain records it.
@@ -202,7 +202,7 @@ impl<S: EventStore> Supervision for SupervisionApi<S> {
                 DomainError::CaseDoesNotExist,
             )));
         }
-        let now = gridcase_server::now();
+        let now = gridcase_runtime::now();
         let colour = match timers::colour(&state, &self.reference, now) {
             Colour::Green => pb::Colour::Green,
             Colour::Yellow => pb::Colour::Yellow,

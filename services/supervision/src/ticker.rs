@@ -105,7 +105,7 @@ impl<S: EventStore> Ticker<S> {
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
-                _ = interval.tick() => self.tick(gridcase_server::now()).await,
+                _ = interval.tick() => self.tick(gridcase_runtime::now()).await,
             }
         }
         tracing::debug!("ticker stopped");

@@ -2,8 +2,8 @@
 
 use gridcase_casestore::CaseError;
 use gridcase_domain::{DomainError, ValidationError};
+use gridcase_grpc::case_status;
 use gridcase_rules::RoutingError;
-use gridcase_server::case_status;
 use tonic::Status;
 
 /// Why a request failed.

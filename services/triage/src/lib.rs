@@ -24,9 +24,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gridcase_auth::TokenTable;
 use gridcase_bus::StoreClient;
 use gridcase_config::{ConfigError, ReferenceData};
-use gridcase_server::auth::TokenTable;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -124,7 +124,7 @@ pub async fn run(
     );
     let stop = Arc::new(stop);
     let stop_on_shutdown = Arc::clone(&stop);
-    let served = gridcase_server::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
+    let served = gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
         shutdown.await;
         let _ = stop_on_shutdown.send(true);
     })

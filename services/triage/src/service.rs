@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use gridcase_auth::{require, Authenticator, RoleKind, TokenTable};
 use gridcase_casestore::{event_id, CaseStore, CommandContext, Executed, LoadedCase};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{
@@ -15,7 +16,6 @@ use gridcase_eventstore::EventStore;
 use gridcase_proto::triage::v1 as pb;
 use gridcase_proto::triage::v1::triage_case_request::Route as PbRoute;
 use gridcase_proto::triage::v1::triage_server::{Triage, TriageServer};
-use gridcase_server::auth::{require, Authenticator, RoleKind, TokenTable};
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
@@ -303,7 +303,7 @@ fn parse_case_id(text: &str) -> Result<CaseId, TriageError> {
 }
 
 fn parse_request_id(text: &str) -> Result<String, TriageError> {
-    gridcase_server::request_id("request_id", text)
+    gridcase_grpc::request_id("request_id", text)
         .map(str::to_owned)
         .map_err(|e| TriageError::invalid("request_id", e.reason))
 }
