@@ -9,8 +9,9 @@ use tonic::service::Routes;
 use tonic_health::ServingStatus;
 
 /// Serves `routes` on `listener` until `shutdown` resolves, together with the standard gRPC
-/// health service (each of `service_names` reported serving) and server reflection over every
-/// gridcase proto; over TLS when `GRIDCASE_TLS_CERT` and `GRIDCASE_TLS_KEY` are set.
+/// health service (each of `service_names` reported serving) and server reflection (v1 and
+/// v1alpha) over every gridcase proto; over TLS when `GRIDCASE_TLS_CERT` and `GRIDCASE_TLS_KEY`
+/// are set.
 pub async fn serve_grpc(
     listener: TcpListener,
     routes: Routes,
@@ -23,12 +24,23 @@ pub async fn serve_grpc(
             .set_service_status(*name, ServingStatus::Serving)
             .await;
     }
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(gridcase_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    // Both reflection versions: grpcurl asks v1, while Python's grpcio-reflection, Evans and
+    // Postman still ask v1alpha and would otherwise discover nothing.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(gridcase_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection()
         .build_v1()
         .expect("the compiled descriptor sets are valid");
-    let routes = routes.add_service(health).add_service(reflection);
+    let reflection_v1alpha = reflection()
+        .build_v1alpha()
+        .expect("the compiled descriptor sets are valid");
+    let routes = routes
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
     let mut server = tonic::transport::Server::builder();
     if let Some(tls) = tls_from_env() {
         server = server.tls_config(tls)?;
