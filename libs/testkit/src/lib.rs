@@ -19,6 +19,12 @@ use tokio::task::JoinHandle;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
+mod harness;
+mod wait;
+
+pub use harness::{AuthedChannel, ServiceClient, ServiceHarness};
+pub use wait::{wait_until, WAIT};
+
 /// The bearer token of the administrator every sandboxed store accepts.
 pub const ADMIN_TOKEN: &str = "sandbox-admin-token-0001";
 

@@ -6,37 +6,31 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer::pull};
 use futures::StreamExt;
-use gridcase_auth::{BearerToken, TokenTable};
-use gridcase_bus::StoreClient;
-use gridcase_casestore::{CaseStore, CommandContext, LoadedCase};
+use gridcase_auth::TokenTable;
+use gridcase_casestore::LoadedCase;
 use gridcase_config::ReferenceData;
 use gridcase_dispatch::DispatchConfig;
 use gridcase_domain::{
-    Address, Assignee, CaseId, CaseState, CaseStatus, CategoryCode, Channel, Command, Coordinates,
+    Address, Assignee, CaseId, CaseStatus, CategoryCode, Channel, Command, Coordinates,
     DepartmentCode, Description, Event, GridCode, Location, Note, Phone, Priority, Reporter, Route,
     Timestamp, TrackingCode, Url, WorkerId,
 };
-use gridcase_eventstore::EventStore;
 use gridcase_proto::dispatch::v1::dispatch_client::DispatchClient;
 use gridcase_proto::dispatch::v1::{
     AcceptRequest, Actor, RequestPostponementRequest, ResolveRequest, ReturnRequest, WorkOrder,
 };
 use gridcase_proto::dispatch::v1::{Priority as PbPriority, ReportProgressRequest};
-use gridcase_store_node::RelayMode;
 use gridcase_testkit::sample_config_dir as config_dir;
-use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
+use gridcase_testkit::{AuthedChannel, ServiceHarness, WAIT};
 use prost::Message;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel as GrpcChannel;
 use tonic::Code;
 
-const WAIT: Duration = Duration::from_secs(30);
 const GRID: &str = "330102-001-001-001";
 /// 燃气井盖 (gas manhole cover), owned by the gas company, urgent, natural hours: accept 2h, resolve 24h.
 const GAS_CATEGORY: &str = "BJ-01-05";
 const HOUR_MS: i64 = 3_600_000;
 
-type Client = DispatchClient<InterceptedService<GrpcChannel, BearerToken>>;
+type Client = DispatchClient<AuthedChannel>;
 
 /// Who the tests act as: departments gas and water, grid worker lin-ming.
 const CALLERS: &[(&str, &str)] = &[
@@ -65,55 +59,46 @@ fn worker(id: &str) -> WorkerId {
     WorkerId::parse(id).unwrap()
 }
 
-/// A sandbox with the store and the dispatch service running in this process.
+/// The store and the dispatch service running in this process, with the sample city.
 struct Harness {
-    sandbox: Sandbox,
-    store: Option<InProcessStore>,
-    dispatch: Option<RunningService>,
-    cases: CaseStore<StoreClient>,
+    service: ServiceHarness,
     jetstream: jetstream::Context,
     reference: ReferenceData,
     next_case: u128,
 }
 
+impl std::ops::Deref for Harness {
+    type Target = ServiceHarness;
+
+    fn deref(&self) -> &ServiceHarness {
+        &self.service
+    }
+}
+
+impl std::ops::DerefMut for Harness {
+    fn deref_mut(&mut self) -> &mut ServiceHarness {
+        &mut self.service
+    }
+}
+
 impl Harness {
     async fn start(salt: u128) -> Self {
-        let sandbox = Sandbox::start();
-        let store = sandbox
-            .start_store(&sandbox.path("store"), RelayMode::On)
-            .await;
-        let cases = CaseStore::new(sandbox.store_client().await);
-        let jetstream = jetstream::new(sandbox.connect().await);
-        let mut harness = Self {
-            sandbox,
-            store: Some(store),
-            dispatch: None,
-            cases,
+        let service = ServiceHarness::start("dispatch", |nats, listener, stop| {
+            gridcase_dispatch::run(
+                DispatchConfig::new(config_dir(), tokens()),
+                nats,
+                listener,
+                stop,
+            )
+        })
+        .await;
+        let jetstream = jetstream::new(service.sandbox().connect().await);
+        Self {
+            service,
             jetstream,
             reference: ReferenceData::load(&config_dir()).unwrap(),
             next_case: salt << 64,
-        };
-        harness.start_dispatch().await;
-        harness
-    }
-
-    async fn start_dispatch(&mut self) {
-        let nats = self.sandbox.connect().await;
-        let config = DispatchConfig::new(config_dir(), tokens());
-        self.dispatch = Some(
-            RunningService::start("dispatch", |listener, stop| {
-                gridcase_dispatch::run(config, nats, listener, stop)
-            })
-            .await,
-        );
-    }
-
-    async fn stop_dispatch(&mut self) {
-        self.dispatch
-            .take()
-            .expect("dispatch is running")
-            .stop()
-            .await;
+        }
     }
 
     /// A client authenticated as the gas department.
@@ -123,47 +108,11 @@ impl Harness {
 
     /// A client authenticated as `who`: a department code or a grid worker id.
     fn client_as(&self, who: &str) -> Client {
-        let channel = self
-            .dispatch
-            .as_ref()
-            .expect("dispatch is running")
-            .channel
-            .clone();
-        let token = gridcase_testkit::bearer(who);
-        DispatchClient::with_interceptor(channel, token)
+        self.service.client_as(who)
     }
 
-    async fn events(&self) -> u64 {
-        self.cases.store().stats().await.unwrap().events
-    }
-
-    async fn shut_down(mut self) {
-        if self.dispatch.is_some() {
-            self.stop_dispatch().await;
-        }
-        if let Some(store) = self.store.take() {
-            store.stop().await;
-        }
-    }
-
-    /// Records `command` on `case` as an outside service would.
-    async fn record(&self, case: CaseId, command: Command) -> CaseState {
-        self.next_command(case, command).await
-    }
-
-    async fn next_command(&self, case: CaseId, command: Command) -> CaseState {
-        let command_id = fnv(&format!("{case}-{command:?}-{:?}", Instant::now()));
-        let context = CommandContext {
-            command_id,
-            actor: "operator:test".into(),
-            correlation_id: None,
-            causation_id: None,
-        };
-        self.cases
-            .execute(case, &context, |_| Ok(command.clone()))
-            .await
-            .unwrap()
-            .state
+    async fn shut_down(self) {
+        self.service.shut_down().await;
     }
 
     /// Reports a new case with a reporter phone, an address, coordinates and a photo.
@@ -232,19 +181,7 @@ impl Harness {
         what: &str,
         done: impl Fn(&LoadedCase) -> bool,
     ) -> LoadedCase {
-        let started = Instant::now();
-        loop {
-            let loaded = self.cases.load(case).await.unwrap();
-            if done(&loaded) {
-                return loaded;
-            }
-            assert!(
-                started.elapsed() < WAIT,
-                "case {case}: {what} did not happen in time: {:?}",
-                loaded.state.status
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.wait_for_case(case, what, done).await
     }
 
     async fn wait_status(&self, case: CaseId, status: CaseStatus) -> LoadedCase {
@@ -331,10 +268,6 @@ async fn pull_from(
         }
     }
     orders
-}
-
-fn fnv(text: &str) -> u128 {
-    gridcase_casestore::fnv1a_128(&[b"test:", text.as_bytes()])
 }
 
 fn actor(case: CaseId, dept: &str, request_id: &str) -> Actor {
@@ -855,7 +788,7 @@ async fn a_restarted_service_picks_up_where_it_stopped() {
     harness.wait_status(before, CaseStatus::Dispatched).await;
     let first = harness.pull("dept-gas", 1).await;
     assert_eq!(first[0].case_id, before.to_string());
-    harness.stop_dispatch().await;
+    harness.stop_service().await;
 
     // Cases triaged while the service is down wait for it.
     let mut while_down = Vec::new();
@@ -867,7 +800,7 @@ async fn a_restarted_service_picks_up_where_it_stopped() {
         let state = harness.cases.load(*case).await.unwrap().state;
         assert_eq!(state.status, Some(CaseStatus::Triaged));
     }
-    harness.start_dispatch().await;
+    harness.start_service().await;
     for case in &while_down {
         let loaded = harness.wait_status(*case, CaseStatus::Dispatched).await;
         // Dispatched once, not once per delivery.

@@ -2,27 +2,19 @@
 //! are driven to `resolved` through the case store, then verified, rated, closed and measured
 //! over gRPC.
 
-use std::time::Instant;
-
-use gridcase_auth::{BearerToken, TokenTable};
-use gridcase_bus::StoreClient;
-use gridcase_casestore::{CaseStore, CommandContext};
+use gridcase_auth::TokenTable;
 use gridcase_domain::{
-    Assignee, CaseId, CaseState, CaseStatus, CategoryCode, Channel, Command, DepartmentCode,
-    Description, GridCode, Location, Note, Priority, Reporter, Route, Timestamp, TrackingCode,
+    Assignee, CaseId, CaseStatus, CategoryCode, Channel, Command, DepartmentCode, Description,
+    GridCode, Location, Note, Priority, Reporter, Route, Timestamp, TrackingCode,
 };
 use gridcase_evaluation::EvaluationConfig;
-use gridcase_eventstore::EventStore;
 use gridcase_proto::evaluation::v1::evaluation_client::EvaluationClient;
 use gridcase_proto::evaluation::v1::{
     CaseReply, CloseCaseRequest, DepartmentIndicatorsRequest, RecordRatingRequest,
     VerifyCaseRequest,
 };
-use gridcase_store_node::RelayMode;
 use gridcase_testkit::sample_config_dir as config_dir;
-use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel as GrpcChannel;
+use gridcase_testkit::{AuthedChannel, ServiceHarness};
 use tonic::Code;
 
 const GRID: &str = "330102-001-001-001";
@@ -30,7 +22,7 @@ const GRID: &str = "330102-001-001-001";
 const GAS_CATEGORY: &str = "BJ-01-05";
 const HOUR_MS: i64 = 3_600_000;
 
-type Client = EvaluationClient<InterceptedService<GrpcChannel, BearerToken>>;
+type Client = EvaluationClient<AuthedChannel>;
 
 const CALLERS: &[(&str, &str)] = &[
     ("lin-ming", "grid_worker:lin-ming"),
@@ -52,78 +44,43 @@ fn department(code: &str) -> Assignee {
     Assignee::Department(DepartmentCode::parse(code).unwrap())
 }
 
+/// The store and the evaluation service running in this process.
 struct Harness {
-    sandbox: Sandbox,
-    store: Option<InProcessStore>,
-    evaluation: Option<RunningService>,
-    channel: GrpcChannel,
-    cases: CaseStore<StoreClient>,
+    service: ServiceHarness,
     next_case: u128,
+}
+
+impl std::ops::Deref for Harness {
+    type Target = ServiceHarness;
+
+    fn deref(&self) -> &ServiceHarness {
+        &self.service
+    }
 }
 
 impl Harness {
     async fn start(salt: u128) -> Self {
-        let sandbox = Sandbox::start();
-        let store = sandbox
-            .start_store(&sandbox.path("store"), RelayMode::On)
-            .await;
-        let cases = CaseStore::new(sandbox.store_client().await);
-        let nats = sandbox.connect().await;
-        let config = EvaluationConfig::new(config_dir(), tokens());
-        let evaluation = RunningService::start("evaluation", |listener, stop| {
-            gridcase_evaluation::run(config, nats, listener, stop)
+        let service = ServiceHarness::start("evaluation", |nats, listener, stop| {
+            gridcase_evaluation::run(
+                EvaluationConfig::new(config_dir(), tokens()),
+                nats,
+                listener,
+                stop,
+            )
         })
         .await;
-        let channel = evaluation.channel.clone();
         Self {
-            sandbox,
-            store: Some(store),
-            evaluation: Some(evaluation),
-            channel,
-            cases,
+            service,
             next_case: salt << 64,
         }
     }
 
     fn client_as(&self, who: &str) -> Client {
-        let token = gridcase_testkit::bearer(who);
-        EvaluationClient::with_interceptor(self.channel.clone(), token)
+        self.service.client_as(who)
     }
 
-    async fn events(&self) -> u64 {
-        self.cases.store().stats().await.unwrap().events
-    }
-
-    async fn state(&self, case: CaseId) -> CaseState {
-        self.cases.load(case).await.unwrap().state
-    }
-
-    async fn shut_down(mut self) {
-        if let Some(evaluation) = self.evaluation.take() {
-            evaluation.stop().await;
-        }
-        if let Some(store) = self.store.take() {
-            store.stop().await;
-        }
-        drop(self.sandbox);
-    }
-
-    async fn record(&self, case: CaseId, command: Command) -> CaseState {
-        let command_id =
-            gridcase_casestore::fnv1a_128(&[
-                format!("{case}-{command:?}-{:?}", Instant::now()).as_bytes()
-            ]);
-        let context = CommandContext {
-            command_id,
-            actor: "operator:test".into(),
-            correlation_id: None,
-            causation_id: None,
-        };
-        self.cases
-            .execute(case, &context, |_| Ok(command.clone()))
-            .await
-            .unwrap()
-            .state
+    async fn shut_down(self) {
+        self.service.shut_down().await;
     }
 
     /// A case reported at `reported_at`, dispatched to `dept` with the given deadlines,

@@ -2,29 +2,20 @@
 //! reported, triaged and dispatched through the case store, and the service's projections are
 //! read over gRPC — before and after a restart, and for cases written while it runs.
 
-use std::time::{Duration, Instant};
-
-use gridcase_auth::{BearerToken, TokenTable};
-use gridcase_bus::StoreClient;
-use gridcase_casestore::{fnv1a_128, CaseStore, CommandContext};
+use gridcase_auth::TokenTable;
 use gridcase_domain::{
     Address, Assignee, CaseId, CategoryCode, Channel, Command, DepartmentCode, Description,
     GridCode, Location, Phone, Priority, Reporter, Route, Timestamp, TrackingCode,
 };
-use gridcase_eventstore::EventStore;
 use gridcase_proto::query::v1::query_client::QueryClient;
 use gridcase_proto::query::v1::{
     BoardReply, BoardRequest, GetCaseReply, GetCaseRequest, ListCasesReply, ListCasesRequest,
 };
 use gridcase_query::QueryConfig;
-use gridcase_store_node::RelayMode;
 use gridcase_testkit::sample_config_dir as config_dir;
-use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel as GrpcChannel;
+use gridcase_testkit::{wait_until, AuthedChannel, Sandbox, ServiceHarness, WAIT};
 use tonic::Code;
 
-const WAIT: Duration = Duration::from_secs(30);
 const PHONE: &str = "13812345678";
 /// 燃气井盖 (gas manhole cover), owned by the gas company.
 const GAS_CATEGORY: &str = "BJ-01-05";
@@ -36,7 +27,7 @@ const GRID_B: &str = "330102-001-002-001";
 const GRID_C: &str = "330102-002-001-001";
 const HOUR_MS: i64 = 3_600_000;
 
-type Client = QueryClient<InterceptedService<GrpcChannel, BearerToken>>;
+type Client = QueryClient<AuthedChannel>;
 
 const CALLERS: &[(&str, &str)] = &[
     ("sup", "supervisor:sup-1"),
@@ -53,109 +44,74 @@ fn department(code: &str) -> DepartmentCode {
     DepartmentCode::parse(code).unwrap()
 }
 
+/// The store running in this process, and the query service once the test starts it.
 struct Harness {
-    sandbox: Sandbox,
-    store: Option<InProcessStore>,
-    service: Option<RunningService>,
-    cases: CaseStore<StoreClient>,
+    service: ServiceHarness,
     next_case: u128,
-    next_command: u128,
     base: Timestamp,
+}
+
+impl std::ops::Deref for Harness {
+    type Target = ServiceHarness;
+
+    fn deref(&self) -> &ServiceHarness {
+        &self.service
+    }
+}
+
+impl std::ops::DerefMut for Harness {
+    fn deref_mut(&mut self) -> &mut ServiceHarness {
+        &mut self.service
+    }
 }
 
 impl Harness {
     async fn start(salt: u128) -> Self {
-        let sandbox = Sandbox::start();
-        let store = sandbox
-            .start_store(&sandbox.path("store"), RelayMode::On)
+        let service =
+            ServiceHarness::stopped_in(Sandbox::start(), "query", |nats, listener, stop| {
+                gridcase_query::run(
+                    QueryConfig::new(config_dir(), tokens()),
+                    nats,
+                    listener,
+                    stop,
+                )
+            })
             .await;
-        let cases = CaseStore::new(sandbox.store_client().await);
         Self {
-            sandbox,
-            store: Some(store),
-            service: None,
-            cases,
+            service,
             next_case: salt << 64,
-            next_command: 0,
             base: gridcase_runtime::now().plus_millis(-HOUR_MS),
         }
     }
 
-    async fn start_service(&mut self) {
-        let nats = self.sandbox.connect().await;
-        let config = QueryConfig::new(config_dir(), tokens());
-        self.service = Some(
-            RunningService::start("query", |listener, stop| {
-                gridcase_query::run(config, nats, listener, stop)
-            })
-            .await,
-        );
-    }
-
-    async fn stop_service(&mut self) {
-        self.service
-            .take()
-            .expect("service is running")
-            .stop()
-            .await;
-    }
-
     fn client_as(&self, who: &str) -> Client {
-        let channel = self
-            .service
-            .as_ref()
-            .expect("service is running")
-            .channel
-            .clone();
-        let token = gridcase_testkit::bearer(who);
-        QueryClient::with_interceptor(channel, token)
+        self.service.client_as(who)
     }
 
-    async fn shut_down(mut self) {
-        if self.service.is_some() {
-            self.stop_service().await;
-        }
-        if let Some(store) = self.store.take() {
-            store.stop().await;
-        }
+    async fn shut_down(self) {
+        self.service.shut_down().await;
     }
 
     /// Waits until the service reflects every event the store holds now.
     async fn wait_caught_up(&self) {
-        let head = self.cases.store().stats().await.unwrap().events;
-        let started = Instant::now();
-        let mut client = self.client_as("sup");
-        loop {
-            let reply = client.board(BoardRequest {}).await.unwrap().into_inner();
-            if reply.caught_up_to >= head {
-                return;
-            }
-            assert!(
-                started.elapsed() < WAIT,
-                "caught up to {} of {head} only",
-                reply.caught_up_to
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let head = self.events().await;
+        let client = self.client_as("sup");
+        wait_until(
+            &format!("the query service to catch up to event {head}"),
+            WAIT,
+            || {
+                let mut client = client.clone();
+                async move {
+                    let reply = client.board(BoardRequest {}).await.unwrap().into_inner();
+                    (reply.caught_up_to >= head).then_some(())
+                }
+            },
+        )
+        .await;
     }
 
     async fn record(&mut self, case: CaseId, actor: &str, command: Command) {
-        self.next_command += 1;
-        let command_id = fnv1a_128(&[
-            b"test",
-            &self.next_case.to_be_bytes(),
-            &self.next_command.to_be_bytes(),
-        ]);
-        let context = CommandContext {
-            command_id,
-            actor: actor.into(),
-            correlation_id: None,
-            causation_id: None,
-        };
-        self.cases
-            .execute(case, &context, |_| Ok(command.clone()))
-            .await
-            .unwrap();
+        self.record_as(case, actor, command).await;
     }
 
     /// A case reported in `grid`, each one a minute after the previous.
