@@ -166,6 +166,16 @@ impl ServiceHarness {
         self.start_service().await;
     }
 
+    /// Stops the store (gracefully) while the service runs on, as an outage of the store would
+    /// look to it.
+    pub async fn stop_store(&mut self) {
+        self.store
+            .take()
+            .expect("the store is running")
+            .stop()
+            .await;
+    }
+
     /// A connected channel to the running service, without credentials.
     pub fn channel(&self) -> Channel {
         self.service

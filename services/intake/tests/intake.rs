@@ -7,14 +7,12 @@ use gridcase_auth::TokenTable;
 use gridcase_bus::StoreClient;
 use gridcase_casestore::CaseStore;
 use gridcase_domain::{CaseId, CaseStatus, Channel as DomainChannel, Event, TrackingCode};
-use gridcase_eventstore::EventStore;
 use gridcase_intake::{tracking, IntakeConfig};
 use gridcase_proto::intake::v1::intake_client::IntakeClient;
 use gridcase_proto::intake::v1::{
     Channel, Coordinates, GetCaseStatusRequest, Location, ReportCaseRequest, Reporter,
 };
-use gridcase_store_node::RelayMode;
-use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
+use gridcase_testkit::ServiceHarness;
 use tonic::transport::Channel as GrpcChannel;
 use tonic::{Code, Request};
 
@@ -47,55 +45,44 @@ fn as_operator<T>(message: T) -> Request<T> {
     with_token(OPERATOR, message)
 }
 
-/// A sandbox with the store and the intake service running in this process.
+/// The store and the intake service running in this process.
 struct Harness {
-    sandbox: Sandbox,
-    store: Option<InProcessStore>,
+    service: ServiceHarness,
     client: IntakeClient<GrpcChannel>,
-    channel: GrpcChannel,
-    intake: Option<RunningService>,
+}
+
+impl std::ops::Deref for Harness {
+    type Target = ServiceHarness;
+
+    fn deref(&self) -> &ServiceHarness {
+        &self.service
+    }
+}
+
+impl std::ops::DerefMut for Harness {
+    fn deref_mut(&mut self) -> &mut ServiceHarness {
+        &mut self.service
+    }
 }
 
 impl Harness {
     async fn start() -> Self {
-        let sandbox = Sandbox::start();
-        let store = sandbox
-            .start_store(&sandbox.path("store"), RelayMode::On)
-            .await;
         let config_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config");
-        let nats = sandbox.connect().await;
-        let config = IntakeConfig::new(config_dir, tokens());
-        let intake = RunningService::start("intake", |listener, stop| {
+        let service = ServiceHarness::start("intake", move |nats, listener, stop| {
+            let config = IntakeConfig::new(config_dir.clone(), tokens());
             gridcase_intake::run(config, nats, listener, stop)
         })
         .await;
-        let channel = intake.channel.clone();
-        let client = IntakeClient::new(channel.clone());
-        Self {
-            sandbox,
-            store: Some(store),
-            client,
-            channel,
-            intake: Some(intake),
-        }
+        let client = IntakeClient::new(service.channel());
+        Self { service, client }
     }
 
     fn store_client(&self) -> StoreClient {
-        self.store.as_ref().unwrap().client.clone()
+        self.store().clone()
     }
 
-    async fn events(&self) -> u64 {
-        self.store_client().stats().await.unwrap().events
-    }
-
-    async fn shut_down(mut self) {
-        if let Some(intake) = self.intake.take() {
-            intake.stop().await;
-        }
-        if let Some(store) = self.store.take() {
-            store.stop().await;
-        }
-        drop(self.sandbox);
+    async fn shut_down(self) {
+        self.service.shut_down().await;
     }
 }
 
@@ -416,7 +403,7 @@ async fn bad_input_is_refused_naming_the_field_and_writes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_store_makes_intake_unavailable() {
     let mut harness = Harness::start().await;
-    harness.store.take().unwrap().stop().await;
+    harness.stop_store().await;
 
     let refused = harness
         .client
@@ -510,7 +497,7 @@ async fn callers_need_a_token_and_a_role_allowed_for_the_rpc() {
     assert_eq!(harness.events().await, before);
 
     // Health stays open: probes carry no token.
-    let mut health = tonic_health::pb::health_client::HealthClient::new(harness.channel.clone());
+    let mut health = tonic_health::pb::health_client::HealthClient::new(harness.channel());
     let serving = health
         .check(tonic_health::pb::HealthCheckRequest {
             service: gridcase_intake::SERVICE_NAME.into(),

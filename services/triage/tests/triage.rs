@@ -3,23 +3,19 @@
 //! operators work the manual queue through the generated gRPC client.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gridcase_auth::{BearerToken, Secret, TokenTable};
-use gridcase_bus::StoreClient;
-use gridcase_casestore::{CaseStore, CommandContext};
 use gridcase_domain::{
     Assignee, CaseId, CaseState, CaseStatus, Channel, Command, Coordinates, DepartmentCode,
     Description, GridCode, Location, Note, Reporter, Route, Timestamp, TrackingCode, WorkerId,
 };
-use gridcase_eventstore::EventStore;
 use gridcase_proto::triage::v1::triage_case_request::Route as PbRoute;
 use gridcase_proto::triage::v1::triage_client::TriageClient;
 use gridcase_proto::triage::v1::{
     JointRoute, ListManualQueueRequest, RejectCaseRequest, TriageCaseRequest,
 };
-use gridcase_store_node::RelayMode;
-use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
+use gridcase_testkit::{wait_until, ServiceHarness};
 use gridcase_triage::TriageConfig;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel as GrpcChannel;
@@ -47,52 +43,42 @@ fn operator_token() -> BearerToken {
     BearerToken::new(&Secret::new(OPERATOR_TOKEN.to_owned())).unwrap()
 }
 
-/// The triage service running in this process.
-async fn start_triage(sandbox: &Sandbox) -> RunningService {
-    let config_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config");
-    let nats = sandbox.connect().await;
-    let config = TriageConfig::new(config_dir, tokens());
-    RunningService::start("triage", |listener, stop| {
-        gridcase_triage::run(config, nats, listener, stop)
-    })
-    .await
+/// The store and the triage service running in this process.
+struct Harness {
+    service: ServiceHarness,
 }
 
-/// A sandbox with the store in this process and the triage service running.
-struct Harness {
-    sandbox: Sandbox,
-    store: Option<InProcessStore>,
-    triage: Option<RunningService>,
-    cases: CaseStore<StoreClient>,
+impl std::ops::Deref for Harness {
+    type Target = ServiceHarness;
+
+    fn deref(&self) -> &ServiceHarness {
+        &self.service
+    }
+}
+
+impl std::ops::DerefMut for Harness {
+    fn deref_mut(&mut self) -> &mut ServiceHarness {
+        &mut self.service
+    }
 }
 
 impl Harness {
     async fn start() -> Self {
-        let sandbox = Sandbox::start();
-        let store = sandbox
-            .start_store(&sandbox.path("store"), RelayMode::On)
-            .await;
-        let triage = start_triage(&sandbox).await;
-        let cases = CaseStore::new(sandbox.store_client().await);
-        Self {
-            sandbox,
-            store: Some(store),
-            triage: Some(triage),
-            cases,
-        }
+        let config_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config");
+        let service = ServiceHarness::start("triage", move |nats, listener, stop| {
+            let config = TriageConfig::new(config_dir.clone(), tokens());
+            gridcase_triage::run(config, nats, listener, stop)
+        })
+        .await;
+        Self { service }
     }
 
     fn client(&self) -> TriageClient<InterceptedService<GrpcChannel, BearerToken>> {
-        let channel = self.triage.as_ref().unwrap().channel.clone();
-        TriageClient::with_interceptor(channel, operator_token())
+        TriageClient::with_interceptor(self.channel(), operator_token())
     }
 
     fn triage_channel(&self) -> GrpcChannel {
-        self.triage.as_ref().unwrap().channel.clone()
-    }
-
-    async fn events(&self) -> u64 {
-        self.cases.store().stats().await.unwrap().events
+        self.channel()
     }
 
     /// Reports case `id` through the case store, as intake would.
@@ -120,42 +106,26 @@ impl Harness {
             media: Vec::new(),
             reported_at: now(),
         };
-        self.act(case, id, "intake:test", command).await;
+        self.act(case, "intake:test", command).await;
         case
     }
 
     /// Carries out `command` on `case` as `actor`.
-    async fn act(&self, case: CaseId, command_id: u128, actor: &str, command: Command) {
-        let context = CommandContext {
-            command_id: command_id.wrapping_mul(1_000_003).wrapping_add(17),
-            actor: actor.to_owned(),
-            correlation_id: None,
-            causation_id: None,
-        };
-        self.cases
-            .execute(case, &context, |_| Ok(command.clone()))
-            .await
-            .unwrap_or_else(|e| panic!("{actor} on {case}: {e}"));
-    }
-
-    async fn state(&self, case: CaseId) -> CaseState {
-        self.cases.load(case).await.unwrap().state
+    async fn act(&self, case: CaseId, actor: &str, command: Command) {
+        self.record_as(case, actor, command).await;
     }
 
     /// Polls the case until `done` holds, failing after [`DECISION_TIMEOUT`].
     async fn wait_for(&self, case: CaseId, done: impl Fn(&CaseState) -> bool) -> CaseState {
-        let started = Instant::now();
-        loop {
-            let state = self.state(case).await;
-            if done(&state) {
-                return state;
-            }
-            assert!(
-                started.elapsed() < DECISION_TIMEOUT,
-                "case {case} not decided in time: {state:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_until(
+            &format!("case {case} to be decided"),
+            DECISION_TIMEOUT,
+            || async {
+                let state = self.state(case).await;
+                done(&state).then_some(state)
+            },
+        )
+        .await
     }
 
     async fn wait_for_status(&self, case: CaseId, status: CaseStatus) -> CaseState {
@@ -165,37 +135,28 @@ impl Harness {
 
     /// Waits until the manual queue lists `case`.
     async fn wait_queued(&self, case: CaseId) {
-        let started = Instant::now();
-        loop {
-            let queue = self
-                .client()
-                .list_manual_queue(ListManualQueueRequest::default())
-                .await
-                .unwrap()
-                .into_inner();
-            if queue
-                .cases
-                .iter()
-                .any(|item| item.case_id == case.to_string())
-            {
-                return;
-            }
-            assert!(
-                started.elapsed() < DECISION_TIMEOUT,
-                "case {case} never queued"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_until(
+            &format!("case {case} to be queued"),
+            DECISION_TIMEOUT,
+            || async {
+                let queue = self
+                    .client()
+                    .list_manual_queue(ListManualQueueRequest::default())
+                    .await
+                    .unwrap()
+                    .into_inner();
+                queue
+                    .cases
+                    .iter()
+                    .any(|item| item.case_id == case.to_string())
+                    .then_some(())
+            },
+        )
+        .await;
     }
 
-    async fn shut_down(mut self) {
-        if let Some(triage) = self.triage.take() {
-            triage.stop().await;
-        }
-        if let Some(store) = self.store.take() {
-            store.stop().await;
-        }
-        drop(self.sandbox);
+    async fn shut_down(self) {
+        self.service.shut_down().await;
     }
 }
 
@@ -388,7 +349,6 @@ async fn a_returned_case_is_triaged_again_elsewhere() {
     harness
         .act(
             case,
-            31,
             "dispatch:test",
             Command::Dispatch {
                 assignee: urban.clone(),
@@ -401,7 +361,6 @@ async fn a_returned_case_is_triaged_again_elsewhere() {
     harness
         .act(
             case,
-            32,
             "department:urban_mgmt",
             Command::Return {
                 by: urban.clone(),
@@ -529,7 +488,7 @@ async fn cases_reported_while_triage_is_down_are_decided_when_it_returns() {
     let mut harness = Harness::start().await;
     let before = harness.report(50, MICRO_GRID, "路灯不亮").await;
     harness.wait_for(before, triaged).await;
-    harness.triage.take().unwrap().stop().await;
+    harness.stop_service().await;
 
     let during = harness
         .report(51, OTHER_MICRO_GRID, "楼下餐馆油烟很大")
@@ -539,7 +498,7 @@ async fn cases_reported_while_triage_is_down_are_decided_when_it_returns() {
         Some(CaseStatus::Reported)
     );
 
-    harness.triage = Some(start_triage(&harness.sandbox).await);
+    harness.start_service().await;
     let state = harness.wait_for(during, triaged).await;
     assert!(matches!(state.route, Some(Route::Joint { .. })));
     // The case decided before the restart was not decided again.
