@@ -4,8 +4,11 @@
 use std::time::{Duration, Instant};
 
 use gridcase_grpc::{serve_grpc, SHUTDOWN_GRACE};
+use gridcase_testkit::{wait_until, WAIT};
 use tokio::net::{TcpListener, TcpStream};
 use tonic::service::Routes;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
 
 #[tokio::test]
 async fn a_silent_connection_does_not_keep_the_server_from_stopping() {
@@ -17,7 +20,25 @@ async fn a_silent_connection_does_not_keep_the_server_from_stopping() {
     }));
     // Connects and then says nothing, holding the connection open.
     let silent = TcpStream::connect(addr).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The server accepts connections in order: once it answers on a later one, it holds the
+    // silent one too.
+    wait_until(
+        "the server to answer a health check on a connection after the silent one",
+        WAIT,
+        || async {
+            let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+                .unwrap()
+                .connect()
+                .await
+                .ok()?;
+            HealthClient::new(channel)
+                .check(HealthCheckRequest::default())
+                .await
+                .ok()
+                .map(|_| ())
+        },
+    )
+    .await;
 
     let asked = Instant::now();
     stop.send(()).unwrap();

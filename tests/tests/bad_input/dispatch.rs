@@ -1,0 +1,176 @@
+//! Bad input to dispatch: the rows of the table for its RPCs.
+
+use super::*;
+
+#[rustfmt::skip]
+pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
+    use Code::{FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unauthenticated};
+    let accept = |auth, actor| {
+        call!(DispatchClient, ch.dispatch, accept, auth, AcceptRequest { actor })
+    };
+    let give_back = |auth, actor, reason: String| {
+        let message = ReturnRequest { actor, reason };
+        call!(DispatchClient, ch.dispatch, r#return, auth, message)
+    };
+    let progress = |auth, actor, note: String| {
+        let message = ReportProgressRequest { actor, note };
+        call!(DispatchClient, ch.dispatch, report_progress, auth, message)
+    };
+    let postpone = |auth, actor, until_ms, reason: String| {
+        let message = RequestPostponementRequest {
+            actor,
+            until_ms,
+            reason,
+        };
+        call!(DispatchClient, ch.dispatch, request_postponement, auth, message)
+    };
+    let resolve = |auth, actor, note: String, evidence_urls: Vec<String>| {
+        let message = ResolveRequest {
+            actor,
+            note,
+            evidence_urls,
+        };
+        call!(DispatchClient, ch.dispatch, resolve, auth, message)
+    };
+    let gas_case = cases.dispatched.as_str();
+    let water_case = cases.accepted.as_str();
+    let a_month_later = || {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        i64::try_from(now).unwrap() + 30 * 24 * 3_600_000
+    };
+    let note = || "已派人到现场处理".to_owned();
+
+    let rpc = "dispatch.Accept";
+    t.row(rpc, "actor missing", InvalidArgument, "actor: is required",
+        accept(GAS, None));
+    t.row(rpc, "malformed case id", InvalidArgument, "actor.case_id: must be 32 hex digits",
+        accept(GAS, by("gas", "not-a-case")));
+    t.row(rpc, "neither department nor worker", InvalidArgument,
+        "actor: needs a department or a grid_worker",
+        accept(GAS, actor(gas_case, "", "", "bad-input-request")));
+    t.row(rpc, "both department and worker", InvalidArgument,
+        "actor: give a department or a grid_worker, not both",
+        accept(GAS, actor(gas_case, "gas", "lin-ming", "bad-input-request")));
+    t.row(rpc, "malformed department", InvalidArgument,
+        "actor.department: must start with a lowercase letter",
+        accept(GAS, by("Gas", gas_case)));
+    t.row(rpc, "unknown department", InvalidArgument,
+        "actor.department: nobody is not a known department",
+        accept(GAS, by("nobody", gas_case)));
+    t.row(rpc, "unknown grid worker", InvalidArgument,
+        "actor.grid_worker: ghost-worker is not a known grid worker",
+        accept(GHOST, actor(gas_case, "", "ghost-worker", "bad-input-request")));
+    t.row(rpc, "missing request id", InvalidArgument,
+        "actor.request_id: must be 1 to 128 characters, got 0",
+        accept(GAS, actor(gas_case, "gas", "", "")));
+    t.row(rpc, "request id of 129 characters", InvalidArgument,
+        "actor.request_id: must be 1 to 128 characters, got 129",
+        accept(GAS, actor(gas_case, "gas", "", &"r".repeat(129))));
+    t.row(rpc, "department acting for another", PermissionDenied,
+        "actor: department:gas:clerk-1 may not act for department:water",
+        accept(GAS, by("water", water_case)));
+    t.row(rpc, "grid worker acting for a department", PermissionDenied,
+        "actor: grid_worker:lin-ming may not act for department:gas",
+        accept(LIN_MING, by("gas", gas_case)));
+    t.row(rpc, "unknown case", NotFound, "case does not exist",
+        accept(GAS, by("gas", UNKNOWN_CASE)));
+    t.row(rpc, "case dispatched to someone else", PermissionDenied,
+        "cannot accept: department water is not the assignee (department gas is)",
+        accept(WATER, by("water", gas_case)));
+    t.row(rpc, "case not dispatched at all", FailedPrecondition,
+        "cannot accept: case is reported, not dispatched",
+        accept(GAS, by("gas", &cases.manual)));
+    t.row(rpc, "case already accepted", FailedPrecondition,
+        "cannot accept: case already accepted by department water",
+        accept(WATER, by("water", water_case)));
+    t.row(rpc, "case rejected", FailedPrecondition,
+        "cannot accept: case is rejected, not dispatched",
+        accept(GAS, by("gas", &cases.rejected)));
+    t.row(rpc, "operator role", PermissionDenied, "role operator may not call Accept",
+        accept(OPERATOR, by("gas", gas_case)));
+    t.row(rpc, "no token", Unauthenticated, "missing bearer token",
+        accept(Auth::NoToken, by("gas", gas_case)));
+
+    let rpc = "dispatch.Return";
+    let reason = || "不属于本单位职责".to_owned();
+    t.row(rpc, "actor missing", InvalidArgument, "actor: is required",
+        give_back(GAS, None, reason()));
+    t.row(rpc, "blank reason", InvalidArgument, "reason: must not be empty",
+        give_back(GAS, by("gas", gas_case), "\n".into()));
+    t.row(rpc, "reason of 1001 characters", InvalidArgument,
+        "reason: 1001 characters, at most 1000",
+        give_back(GAS, by("gas", gas_case), chars(1001)));
+    t.row(rpc, "case dispatched to someone else", PermissionDenied,
+        "cannot return: department water is not the assignee",
+        give_back(WATER, by("water", gas_case), reason()));
+    t.row(rpc, "case awaiting triage", FailedPrecondition,
+        "cannot return: case is reported, not dispatched or accepted",
+        give_back(GAS, by("gas", &cases.manual), reason()));
+    t.row(rpc, "unknown case", NotFound, "case does not exist",
+        give_back(GAS, by("gas", UNKNOWN_CASE), reason()));
+    t.row(rpc, "supervisor role", PermissionDenied, "role supervisor may not call Return",
+        give_back(SUPERVISOR, by("gas", gas_case), reason()));
+    t.row(rpc, "unknown token", Unauthenticated, "unknown bearer token",
+        give_back(UNKNOWN_TOKEN, by("gas", gas_case), reason()));
+
+    let rpc = "dispatch.ReportProgress";
+    t.row(rpc, "blank note", InvalidArgument, "note: must not be empty",
+        progress(WATER, by("water", water_case), String::new()));
+    t.row(rpc, "note of 1001 characters", InvalidArgument, "note: 1001 characters, at most 1000",
+        progress(WATER, by("water", water_case), chars(1001)));
+    t.row(rpc, "before accepting", FailedPrecondition,
+        "cannot report progress: case is dispatched, not accepted",
+        progress(GAS, by("gas", gas_case), note()));
+    t.row(rpc, "case accepted by someone else", PermissionDenied,
+        "cannot report progress: department gas is not the assignee (department water is)",
+        progress(GAS, by("gas", water_case), note()));
+    t.row(rpc, "admin role", PermissionDenied, "role admin may not call ReportProgress",
+        progress(ADMIN, by("water", water_case), note()));
+
+    let rpc = "dispatch.RequestPostponement";
+    t.row(rpc, "until_ms missing", InvalidArgument, "until_ms: must be a time after the Unix epoch",
+        postpone(WATER, by("water", water_case), 0, reason()));
+    t.row(rpc, "until_ms negative", InvalidArgument,
+        "until_ms: must be a time after the Unix epoch",
+        postpone(WATER, by("water", water_case), -86_400_000, reason()));
+    t.row(rpc, "blank reason", InvalidArgument, "reason: must not be empty",
+        postpone(WATER, by("water", water_case), a_month_later(), String::new()));
+    t.row(rpc, "reason of 1001 characters", InvalidArgument,
+        "reason: 1001 characters, at most 1000",
+        postpone(WATER, by("water", water_case), a_month_later(), chars(1001)));
+    t.row(rpc, "until not after the resolve deadline", FailedPrecondition,
+        "is not after the resolve deadline",
+        postpone(WATER, by("water", water_case), 1_000, reason()));
+    t.row(rpc, "before accepting", FailedPrecondition,
+        "cannot request postponement: case is dispatched, not accepted",
+        postpone(GAS, by("gas", gas_case), a_month_later(), reason()));
+    t.row(rpc, "gateway role", PermissionDenied, "role gateway may not call RequestPostponement",
+        postpone(GATEWAY, by("water", water_case), a_month_later(), reason()));
+
+    let rpc = "dispatch.Resolve";
+    let photo = || vec!["https://media.example.cn/done.jpg".to_owned()];
+    t.row(rpc, "actor missing", InvalidArgument, "actor: is required",
+        resolve(WATER, None, note(), photo()));
+    t.row(rpc, "blank note", InvalidArgument, "note: must not be empty",
+        resolve(WATER, by("water", water_case), " ".into(), photo()));
+    t.row(rpc, "note of 1001 characters", InvalidArgument, "note: 1001 characters, at most 1000",
+        resolve(WATER, by("water", water_case), chars(1001), photo()));
+    t.row(rpc, "evidence link not http", InvalidArgument,
+        "evidence_urls[0]: must start with http:// or https://",
+        resolve(WATER, by("water", water_case), note(), vec!["file:///tmp/done.jpg".into()]));
+    t.row(rpc, "21 evidence links", InvalidArgument, "evidence_urls: at most 20 links, got 21",
+        resolve(WATER, by("water", water_case), note(), vec![photo().remove(0); 21]));
+    t.row(rpc, "before accepting", FailedPrecondition,
+        "cannot resolve: case is dispatched, not accepted",
+        resolve(GAS, by("gas", gas_case), note(), photo()));
+    t.row(rpc, "case awaiting triage", FailedPrecondition,
+        "cannot resolve: case is reported, not accepted",
+        resolve(WATER, by("water", &cases.manual), note(), photo()));
+    t.row(rpc, "unknown case", NotFound, "case does not exist",
+        resolve(WATER, by("water", UNKNOWN_CASE), note(), photo()));
+    t.row(rpc, "not a bearer header", Unauthenticated, "malformed authorization header",
+        resolve(NOT_BEARER, by("water", water_case), note(), photo()));
+}
