@@ -1,1 +1,449 @@
-//! Cross-service tests of gridcase live in `tests/`; this crate has no code of its own.
+//! The whole system running for cross-service tests: [`City`] starts a nats-server child and
+//! the seven services with `gridcase::system::System` on free ports, a sled store in a temp dir
+//! and reference data the test provides, and calls the gRPC APIs as hotline consoles,
+//! grid-worker apps, departments and supervisors do. Department systems (and grid-worker apps)
+//! are [`Inbox`]es: JetStream consumers of their work-order subjects that decode the protobuf
+//! `WorkOrder`, as a department's own system written in any language would.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, consumer::pull};
+use futures::StreamExt;
+use gridcase::system::{Addresses, Service, System, SystemOptions};
+use gridcase_auth::{BearerToken, TokenTable};
+use gridcase_bus::StoreClient;
+use gridcase_dispatch::workorder::{department_consumer, subject_for, DISPATCH_STREAM};
+use gridcase_domain::{codec, Assignee, Event, WorkerId};
+use gridcase_eventstore::EventStore;
+use gridcase_proto::dispatch::v1::dispatch_client::DispatchClient;
+use gridcase_proto::dispatch::v1::{AcceptRequest, ActionReply, Actor, ResolveRequest, WorkOrder};
+use gridcase_proto::evaluation::v1::evaluation_client::EvaluationClient;
+use gridcase_proto::evaluation::v1::{CaseReply, RecordRatingRequest, VerifyCaseRequest};
+use gridcase_proto::intake::v1::intake_client::IntakeClient;
+use gridcase_proto::intake::v1::{
+    GetCaseStatusRequest, GetCaseStatusResponse, ReportCaseRequest, ReportCaseResponse,
+};
+use gridcase_proto::query::v1::query_client::QueryClient;
+use gridcase_proto::query::v1::{GetCaseReply, GetCaseRequest};
+use gridcase_proto::supervision::v1::supervision_client::SupervisionClient;
+use gridcase_proto::supervision::v1::{CaseColourReply, GetCaseColourRequest};
+use gridcase_proto::triage::v1::triage_client::TriageClient;
+use gridcase_testkit::wait_until;
+use prost::Message;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tonic::Code;
+
+/// How long anything the system does on its own may take before a test gives up.
+pub const WAIT: Duration = Duration::from_secs(45);
+
+/// A channel whose calls carry a caller's bearer token.
+pub type Authed = InterceptedService<Channel, BearerToken>;
+
+/// How the city is started: who may call it, and the callers a [`City`] calls as where it does
+/// not say.
+#[derive(Debug)]
+pub struct CityOptions<'a> {
+    /// The tokens the services accept.
+    pub tokens: TokenTable,
+    /// Who looks up case statuses in intake (see [`token_of`](gridcase_testkit::token_of)).
+    pub operator: &'a str,
+    /// Who reads the query service and case colours.
+    pub supervisor: &'a str,
+}
+
+/// The running system — a nats-server child and the seven services on free ports, a sled store
+/// in a temp dir — the copy of reference data it reads, and its callers.
+pub struct City {
+    /// The running system.
+    pub system: System,
+    operator: String,
+    supervisor: String,
+    _data: tempfile::TempDir,
+    _config: tempfile::TempDir,
+}
+
+impl std::fmt::Debug for City {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("City")
+            .field("nats", &self.system.nats_url())
+            .finish_non_exhaustive()
+    }
+}
+
+impl City {
+    /// Starts the system on reference data that `config` writes into an empty dir (e.g.
+    /// [`copy_sample_config`](gridcase_testkit::copy_sample_config)).
+    pub async fn start(options: CityOptions<'_>, config: impl FnOnce(&Path)) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let config_dir = tempfile::tempdir().unwrap();
+        config(config_dir.path());
+        let system = System::start(SystemOptions {
+            data: data.path().to_path_buf(),
+            config: config_dir.path().to_path_buf(),
+            tokens: options.tokens,
+            nats_port: 0,
+            addresses: Addresses::any_free(),
+        })
+        .await
+        .unwrap();
+        Self {
+            system,
+            operator: options.operator.to_owned(),
+            supervisor: options.supervisor.to_owned(),
+            _data: data,
+            _config: config_dir,
+        }
+    }
+
+    /// Stops every service and the nats-server.
+    pub async fn shut_down(self) {
+        self.system.shut_down().await.unwrap();
+    }
+
+    /// A fresh connection to `service` (so a restarted service is reached on its new server).
+    pub fn channel(&self, service: Service) -> Channel {
+        Endpoint::from_shared(self.system.endpoint(service))
+            .unwrap()
+            .connect_lazy()
+    }
+
+    pub fn intake(&self, who: &str) -> IntakeClient<Authed> {
+        IntakeClient::with_interceptor(self.channel(Service::Intake), token(who))
+    }
+
+    pub fn triage(&self, who: &str) -> TriageClient<Authed> {
+        TriageClient::with_interceptor(self.channel(Service::Triage), token(who))
+    }
+
+    pub fn dispatch(&self, who: &str) -> DispatchClient<Authed> {
+        DispatchClient::with_interceptor(self.channel(Service::Dispatch), token(who))
+    }
+
+    pub fn evaluation(&self, who: &str) -> EvaluationClient<Authed> {
+        EvaluationClient::with_interceptor(self.channel(Service::Evaluation), token(who))
+    }
+
+    pub fn supervision(&self, who: &str) -> SupervisionClient<Authed> {
+        SupervisionClient::with_interceptor(self.channel(Service::Supervision), token(who))
+    }
+
+    pub fn query(&self) -> QueryClient<Authed> {
+        QueryClient::with_interceptor(self.channel(Service::Query), token(&self.supervisor))
+    }
+
+    /// A department's own system, reading the durable consumer the dispatch service keeps for
+    /// it (created, with the stream, as dispatch starts: the system waits until it exists).
+    pub async fn department_inbox(&self, department: &str) -> Inbox {
+        let nats = gridcase_bus::connect(self.system.nats_url()).await.unwrap();
+        let jetstream = jetstream::new(nats.clone());
+        let durable = department_consumer(department);
+        let consumer = wait_until(&format!("the consumer {durable}"), WAIT, || async {
+            jetstream
+                .get_stream(DISPATCH_STREAM)
+                .await
+                .ok()?
+                .get_consumer(&durable)
+                .await
+                .ok()
+        })
+        .await;
+        Inbox {
+            name: durable,
+            consumer,
+            _nats: nats,
+        }
+    }
+
+    /// A grid worker's app, creating its durable consumer on its own subject once the
+    /// work-order stream exists.
+    pub async fn worker_inbox(&self, worker: &str) -> Inbox {
+        let nats = gridcase_bus::connect(self.system.nats_url()).await.unwrap();
+        let jetstream = jetstream::new(nats.clone());
+        let stream = wait_until(&format!("the stream {DISPATCH_STREAM}"), WAIT, || async {
+            jetstream.get_stream(DISPATCH_STREAM).await.ok()
+        })
+        .await;
+        let durable = format!("worker-{worker}");
+        let consumer = stream
+            .get_or_create_consumer(
+                &durable,
+                pull::Config {
+                    durable_name: Some(durable.clone()),
+                    filter_subject: subject_for(&Assignee::Worker(
+                        WorkerId::parse(worker).unwrap(),
+                    )),
+                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        Inbox {
+            name: durable,
+            consumer,
+            _nats: nats,
+        }
+    }
+
+    pub async fn report(&self, who: &str, request: ReportCaseRequest) -> ReportCaseResponse {
+        self.intake(who)
+            .report_case(request)
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    pub async fn status(&self, tracking_code: &str) -> GetCaseStatusResponse {
+        self.intake(&self.operator)
+            .get_case_status(GetCaseStatusRequest {
+                tracking_code: tracking_code.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    /// Polls the query service until the case satisfies `done`.
+    pub async fn wait_case(
+        &self,
+        case: &str,
+        what: &str,
+        done: impl Fn(&GetCaseReply) -> bool,
+    ) -> GetCaseReply {
+        wait_until(&format!("case {case}: {what}"), WAIT, || async {
+            let request = GetCaseRequest {
+                case_id: case.to_owned(),
+            };
+            match self.query().get_case(request).await {
+                Ok(reply) => {
+                    let reply = reply.into_inner();
+                    if done(&reply) {
+                        Ok(reply)
+                    } else {
+                        Err(format!("{} {:?}", case_status(&reply), event_types(&reply)))
+                    }
+                }
+                Err(status) if status.code() == Code::NotFound => {
+                    Err("not projected yet".to_owned())
+                }
+                Err(status) => panic!("GetCase {case}: {status}"),
+            }
+        })
+        .await
+    }
+
+    pub async fn wait_status(&self, case: &str, wanted: &str) -> GetCaseReply {
+        self.wait_case(case, &format!("status {wanted}"), |reply| {
+            case_status(reply) == wanted
+        })
+        .await
+    }
+
+    /// Waits until the projection holds the event a service wrote at `stream_version`. Replies
+    /// give the 0-based stream version of the last event written; the summary counts events.
+    pub async fn wait_written(&self, case: &str, stream_version: u64) -> GetCaseReply {
+        let what = format!("the event at stream version {stream_version}");
+        self.wait_case(case, &what, |reply| {
+            reply
+                .case
+                .as_ref()
+                .is_some_and(|c| c.version > stream_version)
+        })
+        .await
+    }
+
+    /// The case as the projection holds it now.
+    pub async fn case(&self, case: &str) -> GetCaseReply {
+        self.wait_case(case, "the case is projected", |_| true)
+            .await
+    }
+
+    pub async fn colour(&self, case: &str) -> CaseColourReply {
+        self.supervision(&self.supervisor)
+            .get_case_colour(GetCaseColourRequest {
+                case_id: case.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    /// The department (or self-handling worker) `who` accepts the case.
+    pub async fn accept(&self, case: &str, who: Who<'_>, request_id: &str) -> ActionReply {
+        self.dispatch(who.name())
+            .accept(AcceptRequest {
+                actor: Some(who.actor(case, request_id)),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    pub async fn resolve(&self, case: &str, who: Who<'_>, request_id: &str) -> ActionReply {
+        self.dispatch(who.name())
+            .resolve(ResolveRequest {
+                actor: Some(who.actor(case, request_id)),
+                note: "已处理完毕，现场恢复".to_owned(),
+                evidence_urls: vec!["https://media.example.cn/after.jpg".to_owned()],
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    pub async fn verify(
+        &self,
+        case: &str,
+        worker: &str,
+        passed: bool,
+        request_id: &str,
+    ) -> CaseReply {
+        let note = if passed {
+            String::new()
+        } else {
+            "现场复核：问题仍然存在".to_owned()
+        };
+        self.evaluation(worker)
+            .verify_case(VerifyCaseRequest {
+                case_id: case.to_owned(),
+                passed,
+                note,
+                request_id: request_id.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    pub async fn rate(&self, case: &str, who: &str, resolved: bool, request_id: &str) -> CaseReply {
+        self.evaluation(who)
+            .record_rating(RecordRatingRequest {
+                case_id: case.to_owned(),
+                resolved,
+                satisfied: resolved,
+                score: if resolved { 5 } else { 2 },
+                comment: if resolved { "" } else { "问题还在" }.to_owned(),
+                request_id: request_id.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    /// A client of the store on its NATS API.
+    pub async fn store_client(&self) -> StoreClient {
+        let nats = gridcase_bus::connect(self.system.nats_url()).await.unwrap();
+        StoreClient::new(nats, gridcase_bus::subjects::DEFAULT_SHARD)
+    }
+
+    /// The store's own record of a case, decoded: what the query projection is built from.
+    pub async fn stored_events(&self, case: &str) -> Vec<Event> {
+        self.store_client()
+            .await
+            .read_stream(case, 0, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| codec::decode(&r.event_type, r.schema_version, &r.payload).unwrap())
+            .collect()
+    }
+}
+
+fn token(who: &str) -> BearerToken {
+    gridcase_testkit::bearer(who)
+}
+
+/// Who answers a work order.
+#[derive(Debug, Clone, Copy)]
+pub enum Who<'a> {
+    /// A department, by code.
+    Department(&'a str),
+    /// A self-handling grid worker, by id.
+    Worker(&'a str),
+}
+
+impl Who<'_> {
+    pub fn name(&self) -> &str {
+        match self {
+            Who::Department(name) | Who::Worker(name) => name,
+        }
+    }
+
+    pub fn actor(&self, case: &str, request_id: &str) -> Actor {
+        let (department, grid_worker) = match self {
+            Who::Department(code) => (code.to_string(), String::new()),
+            Who::Worker(id) => (String::new(), id.to_string()),
+        };
+        Actor {
+            case_id: case.to_owned(),
+            department,
+            grid_worker,
+            request_id: format!("{request_id}-{case}"),
+        }
+    }
+}
+
+/// A department system's (or a grid worker app's) view of its work-order subject.
+#[allow(missing_debug_implementations)]
+pub struct Inbox {
+    name: String,
+    consumer: jetstream::consumer::Consumer<pull::Config>,
+    _nats: async_nats::Client,
+}
+
+impl Inbox {
+    /// Pulls exactly `count` work orders, decoding and acknowledging each.
+    pub async fn take(&self, count: usize) -> Vec<WorkOrder> {
+        let started = Instant::now();
+        let mut orders = Vec::new();
+        while orders.len() < count {
+            assert!(
+                started.elapsed() < WAIT,
+                "{}: only {} of {count} work orders arrived: {orders:?}",
+                self.name,
+                orders.len()
+            );
+            let mut batch = self
+                .consumer
+                .fetch()
+                .max_messages(count - orders.len())
+                .expires(Duration::from_millis(500))
+                .messages()
+                .await
+                .unwrap();
+            while let Some(message) = batch.next().await {
+                let message = message.unwrap();
+                orders.push(WorkOrder::decode(message.payload.as_ref()).unwrap());
+                // Acknowledged and confirmed by the server, so the order is never seen again.
+                message.double_ack().await.unwrap();
+            }
+        }
+        orders
+    }
+
+    pub async fn take_one(&self) -> WorkOrder {
+        self.take(1).await.remove(0)
+    }
+
+    /// Work orders on the subject not yet acknowledged by this consumer.
+    pub async fn waiting(&self) -> u64 {
+        let info = self.consumer.get_info().await.unwrap();
+        info.num_pending + u64::try_from(info.num_ack_pending).unwrap()
+    }
+}
+
+/// The status of the case in a query reply.
+pub fn case_status(reply: &GetCaseReply) -> &str {
+    reply.case.as_ref().map_or("", |c| c.status.as_str())
+}
+
+/// The types of the case's events in a query reply, oldest first.
+pub fn event_types(reply: &GetCaseReply) -> Vec<&str> {
+    reply
+        .timeline
+        .iter()
+        .map(|e| e.event_type.as_str())
+        .collect()
+}

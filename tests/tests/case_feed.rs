@@ -13,7 +13,7 @@ use gridcase_domain::{
 };
 use gridcase_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent};
 use gridcase_store_node::RelayMode;
-use gridcase_testkit::Sandbox;
+use gridcase_testkit::{wait_until, Sandbox, WAIT};
 
 fn report(case_id: CaseId) -> Command {
     Command::Report {
@@ -63,12 +63,10 @@ async fn a_reported_case_reaches_the_event_feed_under_its_stage() {
         .unwrap();
 
     let js = jetstream::new(sandbox.connect().await);
-    let feed = loop {
-        match js.get_stream(subjects::EVENTS_STREAM).await {
-            Ok(feed) => break feed,
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    };
+    let feed = wait_until("the event feed stream to exist", WAIT, || async {
+        js.get_stream(subjects::EVENTS_STREAM).await.ok()
+    })
+    .await;
     let consumer = feed
         .create_consumer(pull::Config {
             filter_subject: format!("{}.events.intake.{stream}", subjects::ROOT),

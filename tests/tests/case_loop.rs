@@ -13,44 +13,23 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::{self, consumer::pull};
-use futures::StreamExt;
-use gridcase::system::{Addresses, Service, System, SystemOptions};
-use gridcase_auth::BearerToken;
-use gridcase_dispatch::workorder::{department_consumer, subject_for, DISPATCH_STREAM};
-use gridcase_domain::{codec, Assignee, Event, WorkerId};
-use gridcase_eventstore::EventStore;
-use gridcase_proto::dispatch::v1::dispatch_client::DispatchClient;
+use gridcase::system::Service;
+use gridcase_domain::Event;
 use gridcase_proto::dispatch::v1::{
-    AcceptRequest, ActionReply, Actor, Priority as WorkOrderPriority, ReportProgressRequest,
-    ResolveRequest, ReturnRequest, WorkOrder,
+    AcceptRequest, Priority as WorkOrderPriority, ReportProgressRequest, ReturnRequest,
 };
-use gridcase_proto::evaluation::v1::evaluation_client::EvaluationClient;
-use gridcase_proto::evaluation::v1::{
-    CaseReply, DepartmentIndicatorsRequest, RecordRatingRequest, VerifyCaseRequest,
-};
-use gridcase_proto::intake::v1::intake_client::IntakeClient;
+use gridcase_proto::evaluation::v1::DepartmentIndicatorsRequest;
 use gridcase_proto::intake::v1::{
-    Channel as ReportChannel, Coordinates, GetCaseStatusRequest, GetCaseStatusResponse, Location,
-    ReportCaseRequest, ReportCaseResponse, Reporter,
+    Channel as ReportChannel, Coordinates, Location, ReportCaseRequest, ReportCaseResponse,
+    Reporter,
 };
-use gridcase_proto::query::v1::query_client::QueryClient;
-use gridcase_proto::query::v1::{GetCaseReply, GetCaseRequest, ListCasesRequest};
-use gridcase_proto::supervision::v1::supervision_client::SupervisionClient;
-use gridcase_proto::supervision::v1::{CaseColourReply, Colour, GetCaseColourRequest};
+use gridcase_proto::query::v1::{GetCaseReply, ListCasesRequest};
+use gridcase_proto::supervision::v1::{CaseColourReply, Colour};
 use gridcase_proto::triage::v1::triage_case_request::Route as TriageRoute;
-use gridcase_proto::triage::v1::triage_client::TriageClient;
 use gridcase_proto::triage::v1::{ListManualQueueRequest, TriageCaseRequest};
-use gridcase_testkit::token_table;
-use prost::Message;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use gridcase_testkit::{token_table, wait_until};
+use gridcase_tests::{case_status, event_types, City, CityOptions, Who, WAIT};
 use tonic::Code;
-
-/// How long anything the system does on its own may take before a test gives up.
-const WAIT: Duration = Duration::from_secs(45);
-/// Pause between two looks at something that has not happened yet.
-const POLL: Duration = Duration::from_millis(50);
 
 /// The category whose SLA the tests compress: 工业噪声 (industrial noise), owned by ecology_env.
 const COMPRESSED_CATEGORY: &str = "SJ-09-03";
@@ -87,8 +66,6 @@ const OPERATOR: &str = "op-1";
 const SUPERVISOR: &str = "sup-1";
 const GATEWAY: &str = "qr-web";
 
-type Authed = InterceptedService<Channel, BearerToken>;
-
 /// The actor a department's clerk is recorded as.
 fn clerk(department: &str) -> String {
     format!("department:{department}:clerk-1")
@@ -116,378 +93,17 @@ fn compressed_config(dir: &Path) {
     std::fs::write(&sla, text).unwrap();
 }
 
-/// The running system, the temp dirs it lives in, and its callers.
-struct City {
-    system: System,
-    _data: tempfile::TempDir,
-    _config: tempfile::TempDir,
-}
-
-impl City {
-    async fn start() -> Self {
-        let data = tempfile::tempdir().unwrap();
-        let config = tempfile::tempdir().unwrap();
-        compressed_config(config.path());
-        let system = System::start(SystemOptions {
-            data: data.path().to_path_buf(),
-            config: config.path().to_path_buf(),
+/// The city with the compressed SLA, called by [`CALLERS`].
+async fn start_city() -> City {
+    City::start(
+        CityOptions {
             tokens: token_table(CALLERS),
-            nats_port: 0,
-            addresses: Addresses::any_free(),
-        })
-        .await
-        .unwrap();
-        Self {
-            system,
-            _data: data,
-            _config: config,
-        }
-    }
-
-    async fn shut_down(self) {
-        self.system.shut_down().await.unwrap();
-    }
-
-    /// A fresh connection to `service` (so a restarted service is reached on its new server).
-    fn channel(&self, service: Service) -> Channel {
-        Endpoint::from_shared(self.system.endpoint(service))
-            .unwrap()
-            .connect_lazy()
-    }
-
-    fn intake(&self, who: &str) -> IntakeClient<Authed> {
-        IntakeClient::with_interceptor(self.channel(Service::Intake), token(who))
-    }
-
-    fn triage(&self, who: &str) -> TriageClient<Authed> {
-        TriageClient::with_interceptor(self.channel(Service::Triage), token(who))
-    }
-
-    fn dispatch(&self, who: &str) -> DispatchClient<Authed> {
-        DispatchClient::with_interceptor(self.channel(Service::Dispatch), token(who))
-    }
-
-    fn evaluation(&self, who: &str) -> EvaluationClient<Authed> {
-        EvaluationClient::with_interceptor(self.channel(Service::Evaluation), token(who))
-    }
-
-    fn supervision(&self, who: &str) -> SupervisionClient<Authed> {
-        SupervisionClient::with_interceptor(self.channel(Service::Supervision), token(who))
-    }
-
-    fn query(&self) -> QueryClient<Authed> {
-        QueryClient::with_interceptor(self.channel(Service::Query), token(SUPERVISOR))
-    }
-
-    /// A department's own system, reading the durable consumer the dispatch service keeps for
-    /// it (created, with the stream, as dispatch starts: the system waits until it exists).
-    async fn department_inbox(&self, department: &str) -> Inbox {
-        let nats = gridcase_bus::connect(self.system.nats_url()).await.unwrap();
-        let jetstream = jetstream::new(nats.clone());
-        let durable = department_consumer(department);
-        let started = Instant::now();
-        let consumer = loop {
-            if let Ok(stream) = jetstream.get_stream(DISPATCH_STREAM).await {
-                if let Ok(consumer) = stream.get_consumer(&durable).await {
-                    break consumer;
-                }
-            }
-            assert!(
-                started.elapsed() < WAIT,
-                "the consumer {durable} never appeared"
-            );
-            tokio::time::sleep(POLL).await;
-        };
-        Inbox {
-            name: durable,
-            consumer,
-            _nats: nats,
-        }
-    }
-
-    /// A grid worker's app, creating its durable consumer on its own subject once the
-    /// work-order stream exists.
-    async fn worker_inbox(&self, worker: &str) -> Inbox {
-        let nats = gridcase_bus::connect(self.system.nats_url()).await.unwrap();
-        let jetstream = jetstream::new(nats.clone());
-        let started = Instant::now();
-        let stream = loop {
-            if let Ok(stream) = jetstream.get_stream(DISPATCH_STREAM).await {
-                break stream;
-            }
-            assert!(
-                started.elapsed() < WAIT,
-                "the stream {DISPATCH_STREAM} never appeared"
-            );
-            tokio::time::sleep(POLL).await;
-        };
-        let durable = format!("worker-{worker}");
-        let consumer = stream
-            .get_or_create_consumer(
-                &durable,
-                pull::Config {
-                    durable_name: Some(durable.clone()),
-                    filter_subject: subject_for(&Assignee::Worker(
-                        WorkerId::parse(worker).unwrap(),
-                    )),
-                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
-        Inbox {
-            name: durable,
-            consumer,
-            _nats: nats,
-        }
-    }
-
-    async fn report(&self, who: &str, request: ReportCaseRequest) -> ReportCaseResponse {
-        self.intake(who)
-            .report_case(request)
-            .await
-            .unwrap()
-            .into_inner()
-    }
-
-    async fn status(&self, tracking_code: &str) -> GetCaseStatusResponse {
-        self.intake(OPERATOR)
-            .get_case_status(GetCaseStatusRequest {
-                tracking_code: tracking_code.to_owned(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-    }
-
-    /// Polls the query service until the case satisfies `done`.
-    async fn wait_case(
-        &self,
-        case: &str,
-        what: &str,
-        done: impl Fn(&GetCaseReply) -> bool,
-    ) -> GetCaseReply {
-        let started = Instant::now();
-        loop {
-            let request = GetCaseRequest {
-                case_id: case.to_owned(),
-            };
-            let seen = match self.query().get_case(request).await {
-                Ok(reply) => {
-                    let reply = reply.into_inner();
-                    if done(&reply) {
-                        return reply;
-                    }
-                    format!("{} {:?}", case_status(&reply), event_types(&reply))
-                }
-                Err(status) if status.code() == Code::NotFound => "not projected yet".to_owned(),
-                Err(status) => panic!("GetCase {case}: {status}"),
-            };
-            assert!(
-                started.elapsed() < WAIT,
-                "case {case}: {what} did not happen within {WAIT:?}; last seen: {seen}"
-            );
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    async fn wait_status(&self, case: &str, wanted: &str) -> GetCaseReply {
-        self.wait_case(case, &format!("status {wanted}"), |reply| {
-            case_status(reply) == wanted
-        })
-        .await
-    }
-
-    /// Waits until the projection holds the event a service wrote at `stream_version`. Replies
-    /// give the 0-based stream version of the last event written; the summary counts events.
-    async fn wait_written(&self, case: &str, stream_version: u64) -> GetCaseReply {
-        let what = format!("the event at stream version {stream_version}");
-        self.wait_case(case, &what, |reply| {
-            reply
-                .case
-                .as_ref()
-                .is_some_and(|c| c.version > stream_version)
-        })
-        .await
-    }
-
-    /// The case as the projection holds it now.
-    async fn case(&self, case: &str) -> GetCaseReply {
-        self.wait_case(case, "the case is projected", |_| true)
-            .await
-    }
-
-    async fn colour(&self, case: &str) -> CaseColourReply {
-        self.supervision(SUPERVISOR)
-            .get_case_colour(GetCaseColourRequest {
-                case_id: case.to_owned(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-    }
-
-    /// The department (or self-handling worker) `who` accepts the case.
-    async fn accept(&self, case: &str, who: Who<'_>, request_id: &str) -> ActionReply {
-        self.dispatch(who.name())
-            .accept(AcceptRequest {
-                actor: Some(who.actor(case, request_id)),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-    }
-
-    async fn resolve(&self, case: &str, who: Who<'_>, request_id: &str) -> ActionReply {
-        self.dispatch(who.name())
-            .resolve(ResolveRequest {
-                actor: Some(who.actor(case, request_id)),
-                note: "已处理完毕，现场恢复".to_owned(),
-                evidence_urls: vec!["https://media.example.cn/after.jpg".to_owned()],
-            })
-            .await
-            .unwrap()
-            .into_inner()
-    }
-
-    async fn verify(&self, case: &str, worker: &str, passed: bool, request_id: &str) -> CaseReply {
-        let note = if passed {
-            String::new()
-        } else {
-            "现场复核：问题仍然存在".to_owned()
-        };
-        self.evaluation(worker)
-            .verify_case(VerifyCaseRequest {
-                case_id: case.to_owned(),
-                passed,
-                note,
-                request_id: request_id.to_owned(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-    }
-
-    async fn rate(&self, case: &str, who: &str, resolved: bool, request_id: &str) -> CaseReply {
-        self.evaluation(who)
-            .record_rating(RecordRatingRequest {
-                case_id: case.to_owned(),
-                resolved,
-                satisfied: resolved,
-                score: if resolved { 5 } else { 2 },
-                comment: if resolved { "" } else { "问题还在" }.to_owned(),
-                request_id: request_id.to_owned(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-    }
-
-    /// The store's own record of a case, decoded: what the query projection is built from.
-    async fn stored_events(&self, case: &str) -> Vec<Event> {
-        let nats = gridcase_bus::connect(self.system.nats_url()).await.unwrap();
-        let store = gridcase_bus::StoreClient::new(nats, gridcase_bus::subjects::DEFAULT_SHARD);
-        store
-            .read_stream(case, 0, 1000)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| codec::decode(&r.event_type, r.schema_version, &r.payload).unwrap())
-            .collect()
-    }
-}
-
-fn token(who: &str) -> BearerToken {
-    gridcase_testkit::bearer(who)
-}
-
-/// Who answers a work order.
-#[derive(Debug, Clone, Copy)]
-enum Who<'a> {
-    Department(&'a str),
-    Worker(&'a str),
-}
-
-impl Who<'_> {
-    fn name(&self) -> &str {
-        match self {
-            Who::Department(name) | Who::Worker(name) => name,
-        }
-    }
-
-    fn actor(&self, case: &str, request_id: &str) -> Actor {
-        let (department, grid_worker) = match self {
-            Who::Department(code) => (code.to_string(), String::new()),
-            Who::Worker(id) => (String::new(), id.to_string()),
-        };
-        Actor {
-            case_id: case.to_owned(),
-            department,
-            grid_worker,
-            request_id: format!("{request_id}-{case}"),
-        }
-    }
-}
-
-/// A department system's (or a grid worker app's) view of its work-order subject.
-struct Inbox {
-    name: String,
-    consumer: jetstream::consumer::Consumer<pull::Config>,
-    _nats: async_nats::Client,
-}
-
-impl Inbox {
-    /// Pulls exactly `count` work orders, decoding and acknowledging each.
-    async fn take(&self, count: usize) -> Vec<WorkOrder> {
-        let started = Instant::now();
-        let mut orders = Vec::new();
-        while orders.len() < count {
-            assert!(
-                started.elapsed() < WAIT,
-                "{}: only {} of {count} work orders arrived: {orders:?}",
-                self.name,
-                orders.len()
-            );
-            let mut batch = self
-                .consumer
-                .fetch()
-                .max_messages(count - orders.len())
-                .expires(Duration::from_millis(500))
-                .messages()
-                .await
-                .unwrap();
-            while let Some(message) = batch.next().await {
-                let message = message.unwrap();
-                orders.push(WorkOrder::decode(message.payload.as_ref()).unwrap());
-                // Acknowledged and confirmed by the server, so the order is never seen again.
-                message.double_ack().await.unwrap();
-            }
-        }
-        orders
-    }
-
-    async fn take_one(&self) -> WorkOrder {
-        self.take(1).await.remove(0)
-    }
-
-    /// Work orders on the subject not yet acknowledged by this consumer.
-    async fn waiting(&self) -> u64 {
-        let info = self.consumer.get_info().await.unwrap();
-        info.num_pending + u64::try_from(info.num_ack_pending).unwrap()
-    }
-}
-
-fn case_status(reply: &GetCaseReply) -> &str {
-    reply.case.as_ref().map_or("", |c| c.status.as_str())
-}
-
-fn event_types(reply: &GetCaseReply) -> Vec<&str> {
-    reply
-        .timeline
-        .iter()
-        .map(|e| e.event_type.as_str())
-        .collect()
+            operator: OPERATOR,
+            supervisor: SUPERVISOR,
+        },
+        compressed_config,
+    )
+    .await
 }
 
 fn count(reply: &GetCaseReply, event_type: &str) -> usize {
@@ -549,7 +165,7 @@ async fn dispatched_case(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_grid_worker_settles_a_small_matter_on_the_spot() {
-    let city = City::start().await;
+    let city = start_city().await;
     // chen-lijuan is the second worker of her grid: the case is hers because she reported it.
     let reported = city
         .report(
@@ -631,7 +247,7 @@ async fn a_grid_worker_settles_a_small_matter_on_the_spot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_department_takes_a_case_from_report_to_close() {
-    let city = City::start().await;
+    let city = start_city().await;
     let request = ReportCaseRequest {
         location: Some(Location {
             grid_code: "330102-001-001-001-02".to_owned(),
@@ -770,7 +386,7 @@ async fn one_department_takes_a_case_from_report_to_close() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_joint_case_goes_to_the_lead_with_the_participants_named() {
-    let city = City::start().await;
+    let city = start_city().await;
     // 餐饮油烟 belongs to the joint group lampblack: ecology_env leads, urban_mgmt and
     // market_supervision take part.
     let (reported, dispatched) = dispatched_case(
@@ -872,7 +488,7 @@ async fn a_joint_case_goes_to_the_lead_with_the_participants_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_returned_case_is_routed_to_another_department() {
-    let city = City::start().await;
+    let city = start_city().await;
 
     // By the rules: ecology_env sends back a 废气异味 case; the joint group it leads takes it,
     // led by its first member that has not returned it.
@@ -968,23 +584,20 @@ async fn a_returned_case_is_routed_to_another_department() {
         })
         .await
         .unwrap();
-    let started = Instant::now();
-    let queued = loop {
-        let queue = city
-            .triage(OPERATOR)
-            .list_manual_queue(ListManualQueueRequest::default())
-            .await
-            .unwrap()
-            .into_inner();
-        if let Some(queued) = queue.cases.into_iter().find(|c| c.case_id == elderly) {
-            break queued;
-        }
-        assert!(
-            started.elapsed() < WAIT,
-            "the returned case never reached the manual queue"
-        );
-        tokio::time::sleep(POLL).await;
-    };
+    let queued = wait_until(
+        "the returned case to reach the manual queue",
+        WAIT,
+        || async {
+            let queue = city
+                .triage(OPERATOR)
+                .list_manual_queue(ListManualQueueRequest::default())
+                .await
+                .unwrap()
+                .into_inner();
+            queue.cases.into_iter().find(|c| c.case_id == elderly)
+        },
+    )
+    .await;
     assert!(queued.reason.contains("no route left"), "{}", queued.reason);
     let triage_to = |department: &str, request_id: &str| TriageCaseRequest {
         case_id: elderly.to_owned(),
@@ -1031,7 +644,7 @@ async fn a_returned_case_is_routed_to_another_department() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_check_sends_the_case_back_for_rework() {
-    let city = City::start().await;
+    let city = start_city().await;
     let period_start = now_ms() - 60_000;
     let (reported, _) = dispatched_case(
         &city,
@@ -1119,7 +732,7 @@ async fn a_failed_check_sends_the_case_back_for_rework() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_not_resolved_rating_reopens_the_case() {
-    let city = City::start().await;
+    let city = start_city().await;
     let (reported, _) = dispatched_case(
         &city,
         ReportCaseRequest {
@@ -1184,7 +797,7 @@ async fn a_not_resolved_rating_reopens_the_case() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_report_of_the_same_problem_is_merged_into_the_first() {
-    let city = City::start().await;
+    let city = start_city().await;
     let at = |request_id: &str, grid: &str, lat: f64, lon: f64| ReportCaseRequest {
         category_code: "BJ-03-02".to_owned(),
         location: Some(Location {
@@ -1237,7 +850,7 @@ async fn a_second_report_of_the_same_problem_is_merged_into_the_first() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deadlines_warn_breach_and_escalate_once_even_across_a_supervision_restart() {
-    let mut city = City::start().await;
+    let mut city = start_city().await;
     let (reported, dispatched) = dispatched_case(
         &city,
         ReportCaseRequest {
@@ -1300,9 +913,12 @@ async fn deadlines_warn_breach_and_escalate_once_even_across_a_supervision_resta
         now_ms() < summary.resolve_deadline_ms,
         "the machine was too slow: supervision stopped after the resolve deadline"
     );
-    while now_ms() <= summary.resolve_deadline_ms + 500 {
-        tokio::time::sleep(POLL).await;
-    }
+    wait_until(
+        "the resolve deadline to pass while supervision is down",
+        WAIT,
+        || async { (now_ms() > summary.resolve_deadline_ms + 500).then_some(()) },
+    )
+    .await;
     let while_down = city.case(&case).await;
     assert_eq!(count(&while_down, "DeadlineBreached"), 1);
     assert!(while_down.case.as_ref().unwrap().overdue);
@@ -1331,18 +947,17 @@ async fn deadlines_warn_breach_and_escalate_once_even_across_a_supervision_resta
     let settled = breached.case.as_ref().unwrap().version;
     let counts =
         |colour: &CaseColourReply| (colour.warnings, colour.breaches, colour.escalation_level);
-    let started = Instant::now();
-    loop {
+    wait_until("supervision to catch up", WAIT, || async {
         let colour = city.colour(&case).await;
         if counts(&colour) == (2, 2, 2) {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{colour:?}"))
         }
-        assert!(
-            started.elapsed() < WAIT,
-            "supervision never caught up: {colour:?}"
-        );
-        tokio::time::sleep(POLL).await;
-    }
+    })
+    .await;
+    // Watching for two seconds is the behaviour under test (nothing is recorded again), not a
+    // wait for something to happen.
     let watch_until = Instant::now() + Duration::from_secs(2);
     while Instant::now() < watch_until {
         let colour = city.colour(&case).await;
@@ -1378,7 +993,7 @@ fn recorded_at_of(reply: &GetCaseReply, event_type: &str, nth: usize) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_department_that_was_offline_gets_every_work_order_it_missed() {
-    let city = City::start().await;
+    let city = start_city().await;
     let report = |n: u32, grid: &str| ReportCaseRequest {
         category_code: "SJ-07-05".to_owned(),
         ..hotline(
@@ -1397,14 +1012,10 @@ async fn a_department_that_was_offline_gets_every_work_order_it_missed() {
     let (third, _) = dispatched_case(&city, report(3, "330102-003-002-002")).await;
     // Both work orders are published and wait on the server for the durable consumer.
     let observer = city.department_inbox("civil_affairs").await;
-    let started = Instant::now();
-    while observer.waiting().await < 2 {
-        assert!(
-            started.elapsed() < WAIT,
-            "the missed work orders were not published"
-        );
-        tokio::time::sleep(POLL).await;
-    }
+    wait_until("the missed work orders to be published", WAIT, || async {
+        (observer.waiting().await >= 2).then_some(())
+    })
+    .await;
     drop(observer);
 
     // Back online: exactly what it missed, not what it had acknowledged.

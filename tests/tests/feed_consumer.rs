@@ -196,6 +196,8 @@ async fn handling_runs_cases_side_by_side_but_each_case_in_order() {
             log.lock()
                 .unwrap()
                 .push((event.stream_id.clone(), event.stream_version, "start"));
+            // Work that takes longer for earlier events is the behaviour under test: a later
+            // event of the same case must still wait for it.
             tokio::time::sleep(Duration::from_millis(20 * (EVENTS - event.stream_version))).await;
             log.lock()
                 .unwrap()
@@ -210,6 +212,7 @@ async fn handling_runs_cases_side_by_side_but_each_case_in_order() {
         loop {
             tokio::select! {
                 _ = &mut run => panic!("the feed ended"),
+                // Polls the condition while driving the consumer, within the timeout above.
                 () = tokio::time::sleep(Duration::from_millis(20)) => {
                     if handled.load(std::sync::atomic::Ordering::SeqCst) == total {
                         return;

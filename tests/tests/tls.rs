@@ -5,8 +5,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-use gridcase::system::{Addresses, Service, System, SystemOptions};
+use gridcase::system::Service;
 use gridcase_grpc::{TLS_CERT_ENV, TLS_KEY_ENV};
+use gridcase_tests::{City, CityOptions};
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
@@ -17,21 +18,20 @@ async fn every_api_serves_tls_and_refuses_plain_text() {
     // Set before any service starts; nothing else in this binary reads them.
     std::env::set_var(TLS_CERT_ENV, &cert);
     std::env::set_var(TLS_KEY_ENV, &key);
-    let data = tempfile::tempdir().unwrap();
-    let system = System::start(SystemOptions {
-        data: data.path().to_owned(),
-        config: gridcase_testkit::sample_config_dir(),
-        tokens: gridcase_testkit::admin_tokens(),
-        nats_port: 0,
-        addresses: Addresses::any_free(),
-    })
-    .await
-    .unwrap();
+    let city = City::start(
+        CityOptions {
+            tokens: gridcase_testkit::admin_tokens(),
+            operator: "sandbox",
+            supervisor: "sandbox",
+        },
+        gridcase_testkit::copy_sample_config,
+    )
+    .await;
     let trust = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(std::fs::read(&ca).unwrap()))
         .domain_name("localhost");
     for service in Service::ALL {
-        let addr = system.addr(service);
+        let addr = city.system.addr(service);
         let name = service.name();
         let secure = within(
             format!("{name}: TLS connection"),
@@ -71,9 +71,7 @@ async fn every_api_serves_tls_and_refuses_plain_text() {
         };
         assert!(refused, "{} answered in plain text", service.name());
     }
-    within("stopping the system".to_owned(), system.shut_down())
-        .await
-        .unwrap();
+    within("stopping the system".to_owned(), city.shut_down()).await;
 }
 
 /// `step`'s outcome; a step that hangs fails the test, naming it, instead of hanging CI. (Seven

@@ -23,7 +23,7 @@ mod harness;
 mod wait;
 
 pub use harness::{AuthedChannel, ServiceClient, ServiceHarness};
-pub use wait::{wait_until, WAIT};
+pub use wait::{wait_until, Outcome, WAIT};
 
 /// The bearer token of the administrator every sandboxed store accepts.
 pub const ADMIN_TOKEN: &str = "sandbox-admin-token-0001";

@@ -13,7 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use gridcase::system::{Addresses, Service, System, SystemOptions};
+use gridcase::system::Service;
 use gridcase_bus::StoreClient;
 use gridcase_eventstore::EventStore;
 use gridcase_proto::dispatch::v1::dispatch_client::DispatchClient;
@@ -44,9 +44,10 @@ use gridcase_proto::triage::v1::{
     JointRoute, ListManualQueueRequest, RejectCaseRequest, TriageCaseRequest,
 };
 use gridcase_testkit::{token_of, token_table, wait_until};
+use gridcase_tests::{City, CityOptions};
 use prost::Message;
 use prost_types::FileDescriptorSet;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -189,12 +190,8 @@ struct Channels {
 }
 
 impl Channels {
-    fn of(system: &System) -> Self {
-        let channel = |service| {
-            Endpoint::from_shared(system.endpoint(service))
-                .unwrap()
-                .connect_lazy()
-        };
+    fn of(city: &City) -> Self {
+        let channel = |service| city.channel(service);
         Self {
             intake: channel(Service::Intake),
             triage: channel(Service::Triage),
@@ -448,17 +445,16 @@ const TAKES_NO_INPUT: &[&str] = &["query.Board", "store.Stats", "store.Verify"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rpc_refuses_bad_input_and_writes_nothing() {
-    let data = tempfile::tempdir().unwrap();
-    let system = System::start(SystemOptions {
-        data: data.path().to_owned(),
-        config: gridcase_testkit::sample_config_dir(),
-        tokens: token_table(CALLERS),
-        nats_port: 0,
-        addresses: Addresses::any_free(),
-    })
-    .await
-    .unwrap();
-    let channels = Channels::of(&system);
+    let city = City::start(
+        CityOptions {
+            tokens: token_table(CALLERS),
+            operator: "operator",
+            supervisor: "supervisor",
+        },
+        gridcase_testkit::copy_sample_config,
+    )
+    .await;
+    let channels = Channels::of(&city);
     let cases = set_up_cases(&channels).await;
 
     let mut table = Table::default();
@@ -501,10 +497,7 @@ async fn every_rpc_refuses_bad_input_and_writes_nothing() {
         "a row names an RPC the proto does not have"
     );
 
-    let store = StoreClient::new(
-        gridcase_bus::connect(system.nats_url()).await.unwrap(),
-        gridcase_bus::subjects::DEFAULT_SHARD,
-    );
+    let store = city.store_client().await;
     let before = settled_event_count(&store).await;
     let rows = table.0.len();
     let mut failures = Vec::new();
@@ -546,5 +539,5 @@ async fn every_rpc_refuses_bad_input_and_writes_nothing() {
         before,
         "the store's event count moved after the table ran"
     );
-    system.shut_down().await.unwrap();
+    city.shut_down().await;
 }
