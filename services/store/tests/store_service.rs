@@ -15,7 +15,7 @@ use gridcase_eventstore::{EventStore, ExpectedVersion, RecordedEvent, StoreError
 use gridcase_proto::store::v1::store_admin_client::StoreAdminClient;
 use gridcase_proto::store::v1::{StatsRequest, VerifyRequest};
 use gridcase_store_node::RelayMode;
-use gridcase_testkit::Sandbox;
+use gridcase_testkit::{wait_until, Sandbox};
 
 const STORE_BIN: &str = env!("CARGO_BIN_EXE_gridcase-store");
 
@@ -35,19 +35,12 @@ mod conformance {
 /// have arrived and then a quiet second has passed (so extra copies would be seen too).
 async fn consume_feed(nats: async_nats::Client, expected: usize) -> Vec<RecordedEvent> {
     let js = jetstream::new(nats);
-    let started = Instant::now();
-    let stream = loop {
-        match js.get_stream(subjects::EVENTS_STREAM).await {
-            Ok(stream) => break stream,
-            Err(e) => {
-                assert!(
-                    started.elapsed() < Duration::from_secs(20),
-                    "no event stream: {e}"
-                );
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    };
+    let stream = wait_until("the event stream", Duration::from_secs(20), || async {
+        js.get_stream(subjects::EVENTS_STREAM)
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .await;
     let consumer = stream
         .create_consumer(pull::Config {
             deliver_policy: jetstream::consumer::DeliverPolicy::All,
@@ -137,21 +130,18 @@ async fn killed_between_publish_and_checkpoint_the_republished_copies_are_droppe
         .spawn_store_process(Path::new(STORE_BIN), &data, "no-checkpoint")
         .await;
     append_many(&client, 0, 200).await;
-    let started = Instant::now();
-    loop {
+    wait_until("200 events published", Duration::from_secs(20), || async {
         let published = match js.get_stream(subjects::EVENTS_STREAM).await {
             Ok(mut stream) => stream.info().await.map_or(0, |info| info.state.messages),
             Err(_) => 0,
         };
         if published == 200 {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{published} of 200 published"))
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{published} of 200 published"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     store.kill();
 
     // The restarted relay starts from position 0 again; JetStream drops every copy.
@@ -200,14 +190,12 @@ async fn acknowledged_appends_survive_kill_9_under_load() {
         }));
     }
     // Kill once a good number of appends is acknowledged, with many still in flight.
-    let started = Instant::now();
-    while acknowledged.lock().unwrap().len() < 2_000 {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "appends too slow"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until(
+        "2,000 appends acknowledged",
+        Duration::from_secs(60),
+        || async { (acknowledged.lock().unwrap().len() >= 2_000).then_some(()) },
+    )
+    .await;
     store.kill();
     for writer in writers {
         writer.await.unwrap();
@@ -373,22 +361,19 @@ async fn a_restarted_relay_resumes_from_its_saved_checkpoint() {
         .spawn_store_process(Path::new(STORE_BIN), &data, "on")
         .await;
     append_many(&client, 0, 100).await;
-    let mut admin = gridcase_testkit::store_admin(store.grpc_addr).await;
-    let started = Instant::now();
-    while admin
-        .stats(StatsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .published_up_to
-        < 100
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "relay too slow"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let admin = gridcase_testkit::store_admin(store.grpc_addr).await;
+    wait_until(
+        "the relay to publish 100 events",
+        Duration::from_secs(20),
+        || {
+            let mut admin = admin.clone();
+            async move {
+                let stats = admin.stats(StatsRequest {}).await.unwrap().into_inner();
+                (stats.published_up_to >= 100).then_some(())
+            }
+        },
+    )
+    .await;
     store.kill();
 
     // Before it publishes anything, the new process already knows how far the last one got.
