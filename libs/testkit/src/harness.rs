@@ -287,3 +287,25 @@ impl ServiceHarness {
         }
     }
 }
+
+/// Lets a test's own harness struct, which wraps a [`ServiceHarness`] in the field `$field`
+/// next to state of its own, be used as the harness itself: `derefs_to_service_harness!(Harness,
+/// service);`.
+#[macro_export]
+macro_rules! derefs_to_service_harness {
+    ($harness:ty, $field:ident) => {
+        impl ::std::ops::Deref for $harness {
+            type Target = $crate::ServiceHarness;
+
+            fn deref(&self) -> &$crate::ServiceHarness {
+                &self.$field
+            }
+        }
+
+        impl ::std::ops::DerefMut for $harness {
+            fn deref_mut(&mut self) -> &mut $crate::ServiceHarness {
+                &mut self.$field
+            }
+        }
+    };
+}

@@ -50,13 +50,7 @@ struct Harness {
     next_case: u128,
 }
 
-impl std::ops::Deref for Harness {
-    type Target = ServiceHarness;
-
-    fn deref(&self) -> &ServiceHarness {
-        &self.service
-    }
-}
+gridcase_testkit::derefs_to_service_harness!(Harness, service);
 
 impl Harness {
     async fn start(salt: u128) -> Self {

@@ -48,19 +48,7 @@ struct Harness {
     service: ServiceHarness,
 }
 
-impl std::ops::Deref for Harness {
-    type Target = ServiceHarness;
-
-    fn deref(&self) -> &ServiceHarness {
-        &self.service
-    }
-}
-
-impl std::ops::DerefMut for Harness {
-    fn deref_mut(&mut self) -> &mut ServiceHarness {
-        &mut self.service
-    }
-}
+gridcase_testkit::derefs_to_service_harness!(Harness, service);
 
 impl Harness {
     async fn start() -> Self {
