@@ -2,6 +2,9 @@
 //! temp dir, the store service in-process or as a child process (which tests can kill -9), and
 //! clients wired to them. Everything is torn down when the values drop.
 //!
+//! [`ServiceHarness`] runs one stage service on such a sandbox for that service's own tests,
+//! and [`wait_until`] is how tests wait for something to happen: polling it with a deadline.
+//!
 //! When nats-server is missing the sandbox panics with the command that installs it: a test that
 //! needs NATS fails loudly, it never skips.
 
