@@ -1,6 +1,6 @@
 //! What every stage service process is started with, declared once: the NATS URL, the
-//! reference data, the bearer tokens and the store shard, each also from a `GRIDCASE_`
-//! environment variable.
+//! reference data, the bearer tokens, the store shard and where to serve metrics, each also
+//! from a `GRIDCASE_` environment variable.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -33,6 +33,9 @@ pub struct StageArgs {
     /// The store shard cases are kept in.
     #[arg(long, env = "GRIDCASE_STORE_SHARD", default_value = "0")]
     pub shard: String,
+    /// Address to serve Prometheus metrics on (`http://<addr>/metrics`); none when unset.
+    #[arg(long, env = "GRIDCASE_METRICS")]
+    pub metrics: Option<SocketAddr>,
 }
 
 /// What a stage service process needs before it runs.
@@ -60,6 +63,9 @@ pub enum StartError {
         /// Why it failed.
         source: async_nats::ConnectError,
     },
+    /// The metrics exporter could not be started.
+    #[error(transparent)]
+    Metrics(#[from] crate::MetricsError),
     /// The gRPC address could not be bound.
     #[error("binding the gRPC address {addr}: {source}")]
     Bind {
@@ -71,9 +77,13 @@ pub enum StartError {
 }
 
 impl StageArgs {
-    /// Loads the tokens, connects to NATS and binds `grpc`.
+    /// Loads the tokens, serves metrics if asked to, connects to NATS and binds `grpc`.
     pub async fn start(&self, grpc: SocketAddr) -> Result<Started, StartError> {
         let tokens = TokenTable::load_with_env(&self.tokens)?;
+        if let Some(addr) = self.metrics {
+            let addr = crate::install_metrics(addr)?;
+            tracing::info!(%addr, "serving metrics at http://{addr}/metrics");
+        }
         let nats = gridcase_bus::connect(&self.nats)
             .await
             .map_err(|source| StartError::Nats {

@@ -46,6 +46,10 @@ pub struct UpArgs {
     /// Address of the query gRPC API (case timelines, lists, boards).
     #[arg(long, env = "GRIDCASE_QUERY_GRPC", default_value = "127.0.0.1:7107")]
     query_grpc: SocketAddr,
+    /// Address of the Prometheus metrics of every service in the process
+    /// (`http://<addr>/metrics`, each series labelled with its service).
+    #[arg(long, env = "GRIDCASE_METRICS", default_value = gridcase_runtime::DEFAULT_METRICS_ADDR)]
+    metrics: SocketAddr,
     /// Directory of the reference data (grid hierarchy, categories, …); by default
     /// `deploy/config` in the current directory, else the one of the source tree it was built
     /// from.
@@ -74,6 +78,15 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     ] {
         addresses.set(service, addr);
     }
+    // One exporter for the whole process, before anything records. A metrics port that is
+    // taken (another system on this machine) costs the metrics, not the system.
+    let metrics = match gridcase_runtime::install_metrics(args.metrics) {
+        Ok(addr) => format!("http://{addr}/metrics"),
+        Err(error) => {
+            tracing::warn!(%error, "running without metrics");
+            format!("off ({error})")
+        }
+    };
     let mut system = System::start(SystemOptions {
         data: args.data.clone(),
         config: config.clone(),
@@ -83,6 +96,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     })
     .await?;
     print_banner(&system);
+    println!("  metrics         {metrics}");
     println!(
         "  auth            {token_count} bearer tokens from {}{}",
         tokens_file.display(),
