@@ -2,9 +2,11 @@
 //! ships health and reflection (v1 and v1alpha), TLS from the environment and a bounded
 //! shutdown ([`serve_grpc`]); the one table from error kinds to gRPC statuses ([`case_status`],
 //! [`store_status`]); and the checks of request fields that several APIs take alike
-//! ([`InvalidInput`], [`request_id`], [`check_period`]).
+//! ([`InvalidInput`], [`request_id`], [`check_period`]). Every server counts and times its
+//! calls by method and status code ([`metrics`]).
 
 mod input;
+pub mod metrics;
 mod serve;
 mod status;
 
