@@ -3,6 +3,9 @@
 //! The "published up to" checkpoint lives in sled and is saved only after JetStream has
 //! acknowledged a whole batch. A crash anywhere in between republishes at most the batch in
 //! flight, under the same `Nats-Msg-Id`s, and JetStream's duplicate window drops those copies.
+//!
+//! Each message carries the event's trace ids in the [`gridcase_bus::headers`], and the relay
+//! reports how far it is behind the store as the gauge `store_relay_lag` (head − published).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, message::PublishMessage};
-use gridcase_bus::{subjects, wire};
+use gridcase_bus::{headers, subjects, wire};
 use gridcase_eventstore::{view_record, EventStore, SledStore};
 use tokio::sync::watch;
 
@@ -99,7 +102,9 @@ async fn relay(
     let mut head = store.watch_head();
     tracing::info!(from = next, "outbox relay running");
     loop {
-        if *head.borrow_and_update() <= next {
+        let current = *head.borrow_and_update();
+        record_lag(current, next);
+        if current <= next {
             head.changed()
                 .await
                 .map_err(|_| "the store closed".to_owned())?;
@@ -114,6 +119,7 @@ async fn relay(
             let event = view_record(record.position, record.bytes())
                 .map_err(|e| format!("relaying: {e}"))?;
             let message = PublishMessage::build()
+                .headers(trace_headers(&event))
                 .message_id(format!("{:032x}", event.event_id))
                 .payload(wire::encode_feed(record.position, record.bytes()));
             let subject = subjects::event(event.event_type, event.stream_id);
@@ -140,6 +146,20 @@ async fn relay(
             published.store(next, Ordering::Release);
         }
     }
+}
+
+/// The headers of the message that publishes `event`.
+fn trace_headers(event: &gridcase_eventstore::RecordView<'_>) -> async_nats::HeaderMap {
+    headers::trace(
+        Some(event.event_id),
+        event.correlation_id,
+        event.causation_id,
+    )
+}
+
+/// Reports how many committed events are not yet published.
+fn record_lag(head: u64, published: u64) {
+    metrics::gauge!("store_relay_lag").set(head.saturating_sub(published) as f64);
 }
 
 async fn await_ack(

@@ -215,8 +215,12 @@ impl<S: EventStore> FeedWorker<S> {
             })?;
         let (order, assignee) = workorder::build(case, &loaded.timeline, index, &self.reference)?;
         let subject = workorder::subject_for(&assignee);
+        // The order is caused by this event and belongs to the same request.
+        let trace = || {
+            gridcase_bus::headers::trace(None, event.metadata.correlation_id, Some(event.event_id))
+        };
         for (subject, copy) in workorder::copies(&order, &assignee) {
-            workorder::publish(&self.jetstream, subject, &copy).await?;
+            workorder::publish_with_headers(&self.jetstream, subject, &copy, trace()).await?;
         }
         tracing::info!(
             case = %case,

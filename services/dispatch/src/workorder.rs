@@ -105,11 +105,23 @@ pub async fn publish(
     subject: String,
     order: &pb::WorkOrder,
 ) -> Result<(), WorkOrderError> {
+    publish_with_headers(js, subject, order, async_nats::HeaderMap::new()).await
+}
+
+/// [`publish`] with `headers` on the message besides `Nats-Msg-Id`: the trace ids of the event
+/// that led to the order (see `gridcase_bus::headers`).
+pub async fn publish_with_headers(
+    js: &jetstream::Context,
+    subject: String,
+    order: &pb::WorkOrder,
+    headers: async_nats::HeaderMap,
+) -> Result<(), WorkOrderError> {
     let failed = |reason: String| WorkOrderError::Publish {
         work_order: order.work_order_id.clone(),
         reason,
     };
     let message = PublishMessage::build()
+        .headers(headers)
         .payload(order.encode_to_vec().into())
         .message_id(order.work_order_id.as_str());
     let ack = js
