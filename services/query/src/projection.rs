@@ -228,6 +228,7 @@ pub async fn follow<S: EventStore>(
         for event in &events {
             projections.fold(event);
         }
+        metrics::gauge!("query_projection_position").set(projections.next_position() as f64);
     }
     tracing::debug!("log follower stopped");
 }

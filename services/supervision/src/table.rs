@@ -85,6 +85,7 @@ impl CaseTable {
                         schedule.insert((due, case));
                         due_at.insert(case, due);
                     }
+                    metrics::gauge!("supervision_open_timers").set(schedule.len() as f64);
                 }
                 Err(error) => {
                     tracing::debug!(%error, event_type = %record.event_type, "not folded");

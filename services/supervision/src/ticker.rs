@@ -158,7 +158,10 @@ impl<S: EventStore> Ticker<S> {
                                 })
                             })
                             .await;
-                        breached |= outcome == Outcome::Recorded;
+                        if outcome == Outcome::Recorded {
+                            breached = true;
+                            metrics::counter!("supervision_breaches_total").increment(1);
+                        }
                     }
                 }
             }
