@@ -29,7 +29,7 @@ pub const METRICS: &[(&str, &str)] = &[
     ),
     (
         "store_appends_total",
-        "append requests the event store's writer committed",
+        "appends the event store made durable (repeats of stored events not counted)",
     ),
     (
         "store_flush_duration_seconds",
