@@ -8,9 +8,9 @@
 //!
 //! Each message is handled inside a `feed` span carrying its correlation and causation ids
 //! (from the relay's [`crate::headers`]), and every consumer reports, labelled by its name,
-//! `feed_consumer_pending` (messages the server has yet to deliver to it) and
-//! `feed_redeliveries_total` (messages it got again because an earlier delivery was not
-//! acknowledged in time).
+//! `feed_consumer_pending` (messages the server had yet to deliver to it, as of its last
+//! delivery) and `feed_redeliveries_total` (messages it got again because an earlier delivery
+//! was not acknowledged in time).
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;

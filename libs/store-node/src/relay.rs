@@ -81,6 +81,8 @@ pub(crate) async fn run(
             result = attempt => {
                 if let Err(e) = result {
                     tracing::warn!(error = %e, "outbox relay interrupted; retrying");
+                    // The lag keeps growing while the relay cannot publish.
+                    record_lag(*store.watch_head().borrow(), published.load(Ordering::Acquire));
                 }
             }
         }
