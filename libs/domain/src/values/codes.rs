@@ -117,6 +117,10 @@ slug!(
     false
 );
 
+/// The dispatch subject token under which grid workers get their work orders
+/// (`gridcase.v1.dispatch.worker.<worker id>`); no department may take it as its code.
+pub const WORKER_SUBJECT_TOKEN: &str = "worker";
+
 slug!(
     /// A grid worker, supervisor or other person acting on a case; like a
     /// department code but 2–64 characters and `-` is allowed.

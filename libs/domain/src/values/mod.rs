@@ -14,7 +14,7 @@ mod place;
 mod text;
 mod time;
 
-pub use codes::{CategoryCode, CategoryKind, DepartmentCode, WorkerId};
+pub use codes::{CategoryCode, CategoryKind, DepartmentCode, WorkerId, WORKER_SUBJECT_TOKEN};
 pub use contact::{Phone, Reporter};
 pub use grid::{GridCode, GridLevel};
 pub use ids::{CaseId, EventId, TrackingCode};
