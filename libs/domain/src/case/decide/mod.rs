@@ -15,8 +15,7 @@ mod resolve;
 mod supervise;
 mod triage;
 
-use super::command::Command;
-use super::state::CaseState;
+use crate::case::{CaseState, Command};
 use crate::error::{DomainError, Result};
 use crate::event::Event;
 use crate::values::{Assignee, CaseStatus};
