@@ -6,10 +6,19 @@
 //! the same command was already carried out (its event ids are in the stream) it returns what
 //! was recorded then instead of deciding twice. Event ids derive from the caller's command id,
 //! so a blind retry of the same request can never write its events twice.
+//!
+//! [`TrackingCodes`] keeps the other thing services write: the reservation of a case's tracking
+//! code, in a stream of its own per code.
+
+mod tracking;
 
 use gridcase_domain::{codec, decide, CaseId, CaseState, Command, DomainError, Event};
 use gridcase_eventstore::{
     EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent, StoreError,
+};
+
+pub use tracking::{
+    reservation_event_id, reservation_stream, Reservation, TrackingCodes, TrackingError,
 };
 
 /// How many times a command is decided again after version conflicts before giving up.

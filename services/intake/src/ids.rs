@@ -30,16 +30,6 @@ pub fn tracking_candidate(case: CaseId, attempt: u32) -> TrackingCode {
     TrackingCode::from_u64(bits as u64)
 }
 
-/// The id of the event that reserves `code` for `case`: a retry re-appends the same id, which
-/// the store recognises and does not write again.
-pub fn reservation_event_id(case: CaseId, code: TrackingCode) -> u128 {
-    fnv1a_128(&[
-        b"intake-reservation:",
-        &case.to_bytes(),
-        &code.as_u64().to_be_bytes(),
-    ])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

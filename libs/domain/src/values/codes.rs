@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ValidationError;
+use super::validation::ValidationError;
 
 /// Checks a lowercase slug: it ends up in NATS subjects and URLs, so only
 /// characters that need no escaping anywhere are allowed.
