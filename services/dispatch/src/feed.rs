@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream;
+use gridcase_bus::retry::Backoff;
 use gridcase_bus::{FeedConsumer, FeedError, FeedMessage};
 use gridcase_casestore::{CaseError, CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
@@ -34,9 +35,6 @@ pub const SERVICE_ACTOR: &str = "service:dispatch";
 /// event is one load and one append or publish, far below this; a copy redelivered while the
 /// first is still being retried is recognised as done.
 pub const FEED_ACK_WAIT: Duration = Duration::from_secs(10);
-
-/// How long to wait before trying an event again after a failure that may pass.
-const RETRY_DELAY: Duration = Duration::from_millis(500);
 
 /// Why one event could not be handled.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +83,7 @@ impl<S: EventStore> FeedWorker<S> {
     /// Follows `feed` until it closes, acknowledging each event once it is handled. An event
     /// whose handling failed for a reason that may pass is tried again.
     pub async fn run(&self, mut feed: FeedConsumer) -> Result<(), FeedError> {
+        let mut backoff = Backoff::new();
         loop {
             let interrupted = feed
                 .for_each_per_stream(FEED_CONCURRENCY, |message| async move {
@@ -98,8 +97,8 @@ impl<S: EventStore> FeedWorker<S> {
             match interrupted {
                 None => return Ok(()),
                 Some(e) => {
-                    tracing::warn!(error = %e, "event feed interrupted");
-                    tokio::time::sleep(RETRY_DELAY).await;
+                    tracing::warn!(error = %e, "event feed interrupted; following it again");
+                    backoff.wait().await;
                 }
             }
         }
@@ -107,6 +106,7 @@ impl<S: EventStore> FeedWorker<S> {
 
     async fn handle_until_done(&self, message: &FeedMessage) {
         let event = &message.event;
+        let mut backoff = Backoff::new();
         loop {
             match self.handle(event).await {
                 Ok(()) => return,
@@ -127,7 +127,7 @@ impl<S: EventStore> FeedWorker<S> {
                         error = %e,
                         "handling failed; trying again"
                     );
-                    tokio::time::sleep(RETRY_DELAY).await;
+                    backoff.wait().await;
                 }
             }
         }

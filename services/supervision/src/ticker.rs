@@ -112,12 +112,13 @@ impl<S: EventStore> Ticker<S> {
     }
 
     async fn wait_caught_up(&self) {
+        let mut backoff = gridcase_bus::retry::Backoff::new();
         let head = loop {
             match self.cases.store().stats().await {
                 Ok(stats) => break stats.events,
                 Err(error) => {
                     tracing::warn!(%error, "reading the store head; trying again");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    backoff.wait().await;
                 }
             }
         };
