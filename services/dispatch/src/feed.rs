@@ -12,12 +12,12 @@ use std::time::Duration;
 use async_nats::jetstream;
 use gridcase_bus::retry::Backoff;
 use gridcase_bus::{FeedConsumer, FeedError, FeedMessage};
+use gridcase_casestore::ids::{event_command_id, legacy};
 use gridcase_casestore::{CaseError, CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, CaseStatus, Command, Priority};
 use gridcase_eventstore::{EventStore, RecordedEvent};
 
-use crate::ids::dispatch_command_id;
 use crate::workorder::{self, WorkOrderError};
 use gridcase_rules::sla::dispatch_deadlines;
 
@@ -151,10 +151,13 @@ impl<S: EventStore> FeedWorker<S> {
             return Ok(());
         }
         let context = CommandContext {
-            command_id: dispatch_command_id(event.event_id),
-            actor: SERVICE_ACTOR.to_owned(),
             correlation_id: event.metadata.correlation_id,
             causation_id: Some(event.event_id),
+            ..CommandContext::new(
+                event_command_id(crate::SERVICE, event.event_id),
+                SERVICE_ACTOR,
+            )
+            .also_known_as(legacy::dispatch_feed(event.event_id))
         };
         let reference = &self.reference;
         let executed = self

@@ -10,9 +10,11 @@
 //! has its own durable consumer `dept-<code>`. Departments answer over the gRPC service
 //! `gridcase.dispatch.v1.Dispatch`.
 
+/// The service's name: in the ids of the commands it decides, and in its metrics.
+pub const SERVICE: &str = "dispatch";
+
 pub mod error;
 pub mod feed;
-pub mod ids;
 pub mod nats_auth;
 pub mod service;
 pub mod workorder;

@@ -19,7 +19,7 @@ use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
 use crate::error::{DispatchError, InvalidInput};
-use crate::ids::request_command_id;
+use gridcase_casestore::ids::{legacy, request_command_id};
 
 /// The fully qualified gRPC service name, for health reporting.
 pub const SERVICE_NAME: &str = "gridcase.dispatch.v1.Dispatch";
@@ -160,13 +160,16 @@ impl<S: EventStore> DispatchApi<S> {
     ) -> Result<pb::ActionReply, DispatchError> {
         let action = command.action();
         let name = recorded_as.to_owned();
-        let command_id = request_command_id(&actor.request_id, actor.case_id, action, &name);
-        let context = CommandContext {
-            command_id,
-            actor: name,
-            correlation_id: Some(command_id),
-            causation_id: None,
-        };
+        let command_id = request_command_id(
+            crate::SERVICE,
+            &actor.request_id,
+            actor.case_id,
+            action,
+            &name,
+        );
+        let context = CommandContext::new(command_id, name).also_known_as(
+            legacy::dispatch_request(&actor.request_id, actor.case_id, action, recorded_as),
+        );
         let executed = self
             .cases
             .execute(actor.case_id, &context, |_| Ok(command.clone()))

@@ -8,8 +8,10 @@
 //! the resident says it is resolved, or reopened (back to triage) if not. Indicators are
 //! computed at request time by folding the whole store log (see [`indicators`]).
 
+/// The service's name: in the ids of the commands it decides, and in its metrics.
+pub const SERVICE: &str = "evaluation";
+
 pub mod error;
-pub mod ids;
 pub mod service;
 
 use std::future::Future;

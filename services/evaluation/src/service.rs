@@ -18,7 +18,7 @@ use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
 use crate::error::{EvaluationError, InvalidInput};
-use crate::ids::request_command_id;
+use gridcase_casestore::ids::{legacy, request_command_id};
 use gridcase_rules::indicators::{DepartmentIndicators, Tally};
 
 /// The fully qualified gRPC service name, for health reporting.
@@ -113,13 +113,9 @@ impl<S: EventStore> EvaluationApi<S> {
         command: Command,
     ) -> Result<pb::CaseReply, EvaluationError> {
         let action = command.action();
-        let command_id = request_command_id(request_id, case, action, actor);
-        let context = CommandContext {
-            command_id,
-            actor: actor.to_owned(),
-            correlation_id: Some(command_id),
-            causation_id: None,
-        };
+        let command_id = request_command_id(crate::SERVICE, request_id, case, action, actor);
+        let context = CommandContext::new(command_id, actor)
+            .also_known_as(legacy::evaluation_request(request_id, case, action, actor));
         let executed = self
             .cases
             .execute(case, &context, |_| Ok(command.clone()))

@@ -10,6 +10,9 @@
 //! token whose role decides what they may call; the caller (`role:id`) is the actor of the
 //! events it causes.
 
+/// The service's name: in the ids of the commands it decides, and in its metrics.
+pub const SERVICE: &str = "intake";
+
 pub mod error;
 pub mod ids;
 pub mod report;

@@ -16,9 +16,10 @@ use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
 use crate::error::IntakeError;
-use crate::ids::{case_id_for, command_id_for};
+use crate::ids::{case_id_for, report_command_id};
 use crate::report::{InvalidInput, NewReport};
 use crate::tracking;
+use gridcase_casestore::ids::legacy;
 
 /// The fully qualified gRPC service name, for health reporting.
 pub const SERVICE_NAME: &str = "gridcase.intake.v1.Intake";
@@ -92,7 +93,7 @@ impl<S: EventStore> IntakeApi<S> {
         check_reporter(caller, &report)?;
         report.check_reference(&self.reference)?;
         let case_id = case_id_for(&report.client_request_id);
-        let command_id = command_id_for(&report.client_request_id);
+        let command_id = report_command_id(&report.client_request_id);
         // The common repeat (a client retrying after a lost reply) is answered from the stream
         // without reserving anything.
         let existing = self.cases.load(case_id).await?;
@@ -102,12 +103,8 @@ impl<S: EventStore> IntakeApi<S> {
         let actor = caller.actor();
         let tracking_code =
             tracking::reserve(self.cases.store(), case_id, &actor, command_id).await?;
-        let context = CommandContext {
-            command_id,
-            actor,
-            correlation_id: Some(command_id),
-            causation_id: None,
-        };
+        let context = CommandContext::new(command_id, actor)
+            .also_known_as(legacy::intake_report(&report.client_request_id));
         let executed = self
             .cases
             .execute(case_id, &context, |_| {

@@ -9,6 +9,9 @@
 //! over the gRPC service `gridcase.query.v1.Query`; every reply carries `caught_up_to`, the
 //! log position below which every event is reflected.
 
+/// The service's name: in the ids of the commands it decides, and in its metrics.
+pub const SERVICE: &str = "query";
+
 pub mod projection;
 pub mod service;
 

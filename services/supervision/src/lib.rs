@@ -17,6 +17,9 @@
 //! command ids derived from the case, stage, deadline and kind (or the rung) keep every action
 //! recorded once. Supervisors act over the gRPC service `gridcase.supervision.v1.Supervision`.
 
+/// The service's name: in the ids of the commands it decides, and in its metrics.
+pub const SERVICE: &str = "supervision";
+
 pub mod service;
 pub mod table;
 pub mod ticker;

@@ -8,7 +8,8 @@
 use std::sync::Arc;
 
 use gridcase_auth::{require, Authenticator, Caller, RoleKind, TokenTable};
-use gridcase_casestore::{fnv1a_128, CaseError, CaseStore, CommandContext};
+use gridcase_casestore::ids::{legacy, request_command_id};
+use gridcase_casestore::{CaseError, CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, Command, DomainError, Note, WorkerId};
 use gridcase_eventstore::EventStore;
@@ -90,19 +91,9 @@ impl<S: EventStore> SupervisionApi<S> {
     ) -> Result<Response<pb::ActionReply>, Status> {
         let action = command.action();
         let actor = caller.actor();
-        let command_id = fnv1a_128(&[
-            b"supervision-request",
-            request_id.as_bytes(),
-            case.to_string().as_bytes(),
-            action.as_bytes(),
-            actor.as_bytes(),
-        ]);
-        let context = CommandContext {
-            command_id,
-            actor,
-            correlation_id: Some(command_id),
-            causation_id: None,
-        };
+        let command_id = request_command_id(crate::SERVICE, request_id, case, action, &actor);
+        let earlier = legacy::supervision_request(request_id, case, action, &actor);
+        let context = CommandContext::new(command_id, actor).also_known_as(earlier);
         let executed = self
             .cases
             .execute(case, &context, |_| Ok(command.clone()))

@@ -12,10 +12,12 @@
 //! cache of every case, rebuilt from the store's log at start, serves duplicate detection and
 //! the queue.
 
+/// The service's name: in the ids of the commands it decides, and in its metrics.
+pub const SERVICE: &str = "triage";
+
 pub mod cache;
 pub mod decision;
 pub mod error;
-pub mod ids;
 pub mod service;
 pub mod worker;
 

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use gridcase_auth::{require, Authenticator, RoleKind, TokenTable};
-use gridcase_casestore::{event_id, CaseStore, CommandContext, Executed, LoadedCase};
+use gridcase_casestore::ids::{legacy, request_command_id};
+use gridcase_casestore::{CaseStore, CommandContext, Executed, LoadedCase};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{
     CaseId, CaseStatus, CategoryCode, Command, DepartmentCode, DomainError, Event, GridCode, Note,
@@ -22,7 +23,6 @@ use tonic::{Request, Response, Status};
 use crate::cache::{CachedCase, CaseCache};
 use crate::decision::{self, route_words, Decision};
 use crate::error::TriageError;
-use crate::ids::operator_command_id;
 use crate::worker::reporting_worker;
 
 /// The fully qualified gRPC service name, for health reporting.
@@ -146,8 +146,8 @@ impl<S: EventStore> TriageApi<S> {
     ) -> Result<Executed, TriageError> {
         let case = request.case_id;
         let loaded = self.load_existing(case).await?;
-        let command_id = operator_command_id(case, &request.request_id);
-        let repeated = already_done(&loaded, command_id);
+        let context = operator_context(case, &request.request_id, "triage", actor);
+        let repeated = loaded.has_recorded(&context);
         if !repeated {
             require_awaiting_triage(&loaded, "triage")?;
         }
@@ -181,9 +181,7 @@ impl<S: EventStore> TriageApi<S> {
         };
         let executed = self
             .cases
-            .execute(case, &operator_context(command_id, actor), |_| {
-                Ok(command.clone())
-            })
+            .execute(case, &context, |_| Ok(command.clone()))
             .await?;
         Ok(executed)
     }
@@ -197,16 +195,14 @@ impl<S: EventStore> TriageApi<S> {
         actor: &str,
     ) -> Result<Executed, TriageError> {
         let loaded = self.load_existing(case).await?;
-        let command_id = operator_command_id(case, request_id);
-        if !already_done(&loaded, command_id) {
+        let context = operator_context(case, request_id, "reject", actor);
+        if !loaded.has_recorded(&context) {
             require_awaiting_triage(&loaded, "reject")?;
         }
         let command = Command::Reject { reason };
         let executed = self
             .cases
-            .execute(case, &operator_context(command_id, actor), |_| {
-                Ok(command.clone())
-            })
+            .execute(case, &context, |_| Ok(command.clone()))
             .await?;
         Ok(executed)
     }
@@ -308,19 +304,10 @@ fn parse_request_id(text: &str) -> Result<String, TriageError> {
         .map_err(|e| TriageError::invalid("request_id", e.reason))
 }
 
-fn operator_context(command_id: u128, actor: &str) -> CommandContext {
-    CommandContext {
-        command_id,
-        actor: actor.to_owned(),
-        correlation_id: Some(command_id),
-        causation_id: None,
-    }
-}
-
-/// True if the command's events are already in the case (a retried request).
-fn already_done(loaded: &LoadedCase, command_id: u128) -> bool {
-    let first = event_id(command_id, 0);
-    loaded.timeline.iter().any(|entry| entry.event_id == first)
+/// The context of an operator's `action` on `case` under `request_id`.
+fn operator_context(case: CaseId, request_id: &str, action: &str, actor: &str) -> CommandContext {
+    let command_id = request_command_id(crate::SERVICE, request_id, case, action, actor);
+    CommandContext::new(command_id, actor).also_known_as(legacy::triage_operator(case, request_id))
 }
 
 /// The domain's refusal of `action` on a case that does not await triage.

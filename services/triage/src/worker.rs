@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use gridcase_bus::retry::Backoff;
 use gridcase_bus::{FeedConsumer, FeedMessage};
+use gridcase_casestore::ids::{event_command_id, legacy};
 use gridcase_casestore::{CaseError, CaseStore, CommandContext, LoadedCase};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, CaseStatus, Event, WorkerId};
@@ -17,7 +18,6 @@ use gridcase_eventstore::{EventStore, RecordedEvent};
 
 use crate::cache::CaseCache;
 use crate::decision::{self, CaseView, Decision};
-use crate::ids::rules_command_id;
 
 /// The durable consumer's name.
 pub const DURABLE: &str = "triage";
@@ -115,10 +115,10 @@ impl<S: EventStore> Worker<S> {
             return Ok(Outcome::Manual(decision));
         };
         let context = CommandContext {
-            command_id: rules_command_id(record.event_id),
-            actor: ACTOR.to_owned(),
             correlation_id: record.metadata.correlation_id,
             causation_id: Some(record.event_id),
+            ..CommandContext::new(event_command_id(crate::SERVICE, record.event_id), ACTOR)
+                .also_known_as(legacy::triage_rules(record.event_id))
         };
         match self
             .cases

@@ -131,6 +131,7 @@ impl Harness {
             actor: actor.to_owned(),
             correlation_id: None,
             causation_id: None,
+            earlier_ids: Vec::new(),
         };
         self.cases
             .execute(case, &context, |_| Ok(command.clone()))
