@@ -13,7 +13,6 @@
 /// The service's name: in the ids of the commands it decides, and in its metrics.
 pub const SERVICE: &str = "dispatch";
 
-pub mod error;
 pub mod feed;
 pub mod nats_auth;
 pub mod service;
@@ -28,7 +27,6 @@ use gridcase_bus::{FeedConsumer, FeedError, StoreClient};
 use gridcase_config::{ConfigError, ReferenceData};
 use tokio::net::TcpListener;
 
-pub use error::{DispatchError, InvalidInput};
 pub use feed::{FeedWorker, FEED_CONSUMER};
 pub use service::{DispatchApi, SERVICE_NAME};
 pub use workorder::{WorkOrderError, DISPATCH_STREAM};

@@ -18,8 +18,8 @@ use gridcase_proto::dispatch::v1::dispatch_server::{Dispatch, DispatchServer};
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
-use crate::error::{DispatchError, InvalidInput};
 use gridcase_casestore::ids::{legacy, request_command_id};
+use gridcase_grpc::{ApiError, InvalidInput};
 
 /// The fully qualified gRPC service name, for health reporting.
 pub const SERVICE_NAME: &str = "gridcase.dispatch.v1.Dispatch";
@@ -157,7 +157,7 @@ impl<S: EventStore> DispatchApi<S> {
         actor: &Actor,
         recorded_as: &str,
         command: Command,
-    ) -> Result<pb::ActionReply, DispatchError> {
+    ) -> Result<pb::ActionReply, ApiError> {
         let action = command.action();
         let name = recorded_as.to_owned();
         let command_id = request_command_id(
@@ -207,7 +207,7 @@ impl<S: EventStore> DispatchApi<S> {
         });
         let (actor, command) = checked.map_err(|e| {
             tracing::info!(error = %e, "request refused");
-            DispatchError::from(e).to_status()
+            Status::from(ApiError::from(e))
         })?;
         // A department acts only for itself, a grid worker only as themselves.
         let acts_for_itself = match (&caller.role, &actor.assignee) {
@@ -216,18 +216,19 @@ impl<S: EventStore> DispatchApi<S> {
             _ => false,
         };
         if !acts_for_itself {
-            return Err(Status::permission_denied(format!(
+            return Err(ApiError::PermissionDenied(format!(
                 "actor: {} may not act for {}",
                 caller.actor(),
                 actor.name()
-            )));
+            ))
+            .into());
         }
         self.act(&actor, &caller.actor(), command)
             .await
             .map(Response::new)
             .map_err(|e| {
                 tracing::info!(case = %actor.case_id, error = %e, "action refused");
-                e.to_status()
+                Status::from(e)
             })
     }
 }

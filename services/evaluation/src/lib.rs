@@ -11,7 +11,6 @@
 /// The service's name: in the ids of the commands it decides, and in its metrics.
 pub const SERVICE: &str = "evaluation";
 
-pub mod error;
 pub mod service;
 
 use std::future::Future;
@@ -23,7 +22,6 @@ use gridcase_bus::StoreClient;
 use gridcase_config::{ConfigError, ReferenceData};
 use tokio::net::TcpListener;
 
-pub use error::{EvaluationError, InvalidInput};
 pub use service::{EvaluationApi, SERVICE_NAME};
 
 /// How to run the evaluation service.

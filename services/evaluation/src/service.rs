@@ -17,8 +17,8 @@ use gridcase_proto::evaluation::v1::evaluation_server::{Evaluation, EvaluationSe
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
-use crate::error::{EvaluationError, InvalidInput};
 use gridcase_casestore::ids::{legacy, request_command_id};
+use gridcase_grpc::{ApiError, InvalidInput};
 use gridcase_rules::indicators::{DepartmentIndicators, Tally};
 
 /// The fully qualified gRPC service name, for health reporting.
@@ -111,7 +111,7 @@ impl<S: EventStore> EvaluationApi<S> {
         request_id: &str,
         actor: &str,
         command: Command,
-    ) -> Result<pb::CaseReply, EvaluationError> {
+    ) -> Result<pb::CaseReply, ApiError> {
         let action = command.action();
         let command_id = request_command_id(crate::SERVICE, request_id, case, action, actor);
         let context = CommandContext::new(command_id, actor)
@@ -143,16 +143,16 @@ impl<S: EventStore> EvaluationApi<S> {
 
     /// The worker a verification is recorded for: the calling grid worker, or an admin whose
     /// caller id is a worker id.
-    fn verifier(&self, caller: &Caller) -> Result<WorkerId, Status> {
+    fn verifier(&self, caller: &Caller) -> Result<WorkerId, ApiError> {
         let id = match &caller.role {
             Role::GridWorker(id) => id.as_str(),
             _ => caller.id.as_str(),
         };
         let worker = WorkerId::parse(id).map_err(|_| {
-            Status::permission_denied(format!("{} is not a grid worker", caller.actor()))
+            ApiError::PermissionDenied(format!("{} is not a grid worker", caller.actor()))
         })?;
         if matches!(caller.role, Role::GridWorker(_)) && self.reference.worker(&worker).is_none() {
-            return Err(Status::permission_denied(format!(
+            return Err(ApiError::PermissionDenied(format!(
                 "{worker} is not a known grid worker"
             )));
         }
@@ -165,7 +165,7 @@ impl<S: EventStore> EvaluationApi<S> {
         &self,
         from_ms: i64,
         to_ms: i64,
-    ) -> Result<(Vec<DepartmentIndicators>, u64), EvaluationError> {
+    ) -> Result<(Vec<DepartmentIndicators>, u64), ApiError> {
         if to_ms <= from_ms {
             return Err(InvalidInput::new("to_ms", "must be after from_ms").into());
         }
@@ -190,9 +190,9 @@ impl<S: EventStore> EvaluationApi<S> {
     }
 }
 
-fn refused(error: EvaluationError) -> Status {
+fn refused(error: ApiError) -> Status {
     tracing::info!(error = %error, "request refused");
-    error.to_status()
+    Status::from(error)
 }
 
 #[tonic::async_trait]

@@ -13,7 +13,6 @@
 /// The service's name: in the ids of the commands it decides, and in its metrics.
 pub const SERVICE: &str = "intake";
 
-pub mod error;
 pub mod ids;
 pub mod report;
 pub mod service;
@@ -28,7 +27,6 @@ use gridcase_bus::StoreClient;
 use gridcase_config::{ConfigError, ReferenceData};
 use tokio::net::TcpListener;
 
-pub use error::IntakeError;
 pub use report::{InvalidInput, NewReport};
 pub use service::{IntakeApi, GET_CASE_STATUS_ROLES, REPORT_CASE_ROLES, SERVICE_NAME};
 

@@ -6,12 +6,12 @@
 //! candidates and tries them in turn. The reservation comes before the case's `CaseReported`,
 //! so the report carries its final code.
 
-use gridcase_casestore::{Reservation, TrackingCodes, TrackingError};
+use gridcase_casestore::{Reservation, TrackingCodes};
 use gridcase_domain::{CaseId, TrackingCode, TrackingCodeReserved};
 use gridcase_eventstore::EventStore;
 
-use crate::error::IntakeError;
 use crate::ids::tracking_candidate;
+use gridcase_grpc::ApiError;
 
 pub use gridcase_casestore::reservation_stream;
 
@@ -29,7 +29,7 @@ pub async fn reserve<S: EventStore>(
     case: CaseId,
     actor: &str,
     correlation_id: u128,
-) -> Result<TrackingCode, IntakeError> {
+) -> Result<TrackingCode, ApiError> {
     let codes = TrackingCodes::new(store.clone());
     for attempt in 0..MAX_CANDIDATES {
         let code = tracking_candidate(case, attempt);
@@ -40,74 +40,15 @@ pub async fn reserve<S: EventStore>(
             }
         }
     }
-    Err(IntakeError::NoFreeTrackingCode {
-        attempts: MAX_CANDIDATES,
-    })
+    Err(ApiError::Aborted(format!(
+        "tracking_code: no free code after {MAX_CANDIDATES} candidates"
+    )))
 }
 
 /// The case that holds `code`, if any.
 pub async fn owner<S: EventStore>(
     store: &S,
     code: TrackingCode,
-) -> Result<Option<CaseId>, IntakeError> {
+) -> Result<Option<CaseId>, ApiError> {
     Ok(TrackingCodes::new(store.clone()).owner(code).await?)
-}
-
-impl From<TrackingError> for IntakeError {
-    fn from(error: TrackingError) -> Self {
-        match error {
-            TrackingError::Store(e) => IntakeError::Store(e),
-            TrackingError::BadReservation { stream, reason } => {
-                IntakeError::BadReservation { stream, reason }
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use gridcase_eventstore::{ExpectedVersion, MemoryStore, Metadata, NewEvent};
-
-    #[test]
-    fn streams_are_named_by_the_code_without_its_dash() {
-        let code = TrackingCode::parse("ab2c-d3e4").unwrap();
-        assert_eq!(reservation_stream(code), "tracking-AB2CD3E4");
-    }
-
-    #[tokio::test]
-    async fn a_taken_code_moves_on_and_a_retry_keeps_its_code() {
-        let store = MemoryStore::new();
-        let first = CaseId::from_u128(1);
-        let second = CaseId::from_u128(2);
-        // Someone else holds the second case's first candidate.
-        let squatted = tracking_candidate(second, 0);
-        store
-            .append(
-                &reservation_stream(squatted),
-                ExpectedVersion::NoStream,
-                vec![NewEvent {
-                    event_id: 77,
-                    event_type: RESERVATION_EVENT_TYPE.to_owned(),
-                    schema_version: TrackingCodeReserved::SCHEMA_VERSION,
-                    metadata: Metadata::default(),
-                    payload: first.to_bytes().to_vec(),
-                }],
-            )
-            .await
-            .unwrap();
-        let code = reserve(&store, second, "intake:web", 9).await.unwrap();
-        assert_eq!(code, tracking_candidate(second, 1));
-        assert_eq!(owner(&store, code).await.unwrap(), Some(second));
-        assert_eq!(owner(&store, squatted).await.unwrap(), Some(first));
-
-        let events = store.stats().await.unwrap().events;
-        assert_eq!(
-            reserve(&store, second, "intake:web", 9).await.unwrap(),
-            code
-        );
-        assert_eq!(store.stats().await.unwrap().events, events);
-        let free = TrackingCode::from_u64(5);
-        assert_eq!(owner(&store, free).await.unwrap(), None);
-    }
 }

@@ -12,6 +12,7 @@ use gridcase_domain::{
     Assignee, CaseId, CaseStatus, CategoryCode, DepartmentCode, GridCode, GridLevel, Route,
     Timestamp,
 };
+use gridcase_grpc::ApiError;
 use gridcase_proto::evaluation::v1 as evaluation_pb;
 use gridcase_proto::query::v1 as pb;
 use gridcase_proto::query::v1::query_server::{Query, QueryServer};
@@ -46,7 +47,7 @@ pub fn routes(
 }
 
 fn invalid(field: &str, reason: impl std::fmt::Display) -> Status {
-    Status::invalid_argument(format!("{field}: {reason}"))
+    ApiError::invalid(field, reason.to_string()).into()
 }
 
 /// The checked filters of a `ListCases` request.
@@ -272,7 +273,7 @@ impl Query for QueryApi {
         let (view, caught_up_to) = self.projections.case(case);
         let view = view
             .filter(|v| v.state.exists())
-            .ok_or_else(|| Status::not_found(format!("case {case} is not known")))?;
+            .ok_or_else(|| ApiError::NotFound(format!("case {case} is not known")))?;
         let timeline = view
             .timeline
             .iter()

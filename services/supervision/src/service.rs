@@ -13,7 +13,7 @@ use gridcase_casestore::{CaseError, CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, Command, DomainError, Note, WorkerId};
 use gridcase_eventstore::EventStore;
-use gridcase_grpc::case_status;
+use gridcase_grpc::{case_status, ApiError};
 use gridcase_proto::supervision::v1 as pb;
 use gridcase_proto::supervision::v1::supervision_server::{Supervision, SupervisionServer};
 use tonic::service::Routes;
@@ -42,23 +42,22 @@ pub fn routes<S: EventStore>(
     ))
 }
 
-fn case_id(text: &str) -> Result<CaseId, Status> {
-    CaseId::parse(text).map_err(|e| Status::invalid_argument(format!("case_id: {}", e.reason)))
+fn case_id(text: &str) -> Result<CaseId, ApiError> {
+    CaseId::parse(text).map_err(|e| ApiError::invalid("case_id", e.reason))
 }
 
-fn note(field: &'static str, text: &str) -> Result<Note, Status> {
-    Note::parse_field(field, text)
-        .map_err(|e| Status::invalid_argument(format!("{field}: {}", e.reason)))
+fn note(field: &'static str, text: &str) -> Result<Note, ApiError> {
+    Note::parse_field(field, text).map_err(|e| ApiError::invalid(field, e.reason))
 }
 
-fn request_id(text: &str) -> Result<&str, Status> {
+fn request_id(text: &str) -> Result<&str, ApiError> {
     Ok(gridcase_grpc::request_id("request_id", text)?)
 }
 
 /// The supervisor's id as the domain records it.
-fn supervisor(caller: &Caller) -> Result<WorkerId, Status> {
+fn supervisor(caller: &Caller) -> Result<WorkerId, ApiError> {
     WorkerId::parse(&caller.id).map_err(|e| {
-        Status::permission_denied(format!(
+        ApiError::PermissionDenied(format!(
             "caller {} has no usable staff id: {}",
             caller.actor(),
             e.reason

@@ -17,7 +17,6 @@ pub const SERVICE: &str = "triage";
 
 pub mod cache;
 pub mod decision;
-pub mod error;
 pub mod service;
 pub mod worker;
 
@@ -34,7 +33,6 @@ use tokio::sync::watch;
 
 pub use cache::CaseCache;
 pub use decision::Decision;
-pub use error::TriageError;
 pub use service::{TriageApi, SERVICE_NAME};
 pub use worker::Worker;
 
