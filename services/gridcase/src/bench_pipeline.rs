@@ -17,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use async_nats::jetstream::{self, consumer::pull};
 use futures::StreamExt;
+use gridcase::rng::Rng;
 use gridcase::system::{config_dir, Addresses, Service, System, SystemOptions};
 use gridcase_bus::StoreClient;
 use gridcase_config::{Owner, ReferenceData};
@@ -276,9 +277,9 @@ impl Reports {
     /// Report `index` of level `level`: the same arguments always give the same report, and no
     /// two reports of a run share a client request id or an address.
     fn report(&self, level: usize, index: u64) -> (ReportCaseRequest, &str) {
-        let mut random = SplitMix((level as u64) << 40 | index);
-        let kind = &self.kinds[random.below(self.kinds.len())];
-        let place = &self.places[random.below(self.places.len())];
+        let mut random = Rng::new((level as u64) << 40 | index);
+        let kind = random.pick(&self.kinds);
+        let place = random.pick(&self.places);
         // Unique per case: the level and index make the house and room numbers.
         let house = 1 + index % 500;
         let room = format!("{}-{}", level + 1, index / 500 + 1);
@@ -287,13 +288,13 @@ impl Reports {
         let reporter = (random.below(10) != 0).then(|| Reporter {
             name: format!(
                 "{}{}",
-                SURNAMES[random.below(SURNAMES.len())],
-                GIVEN_NAMES[random.below(GIVEN_NAMES.len())]
+                random.pick(SURNAMES),
+                random.pick(GIVEN_NAMES)
             ),
             phone: format!(
                 "1{}{:09}",
-                ["3", "5", "8", "9"][random.below(4)],
-                random.next() % 1_000_000_000
+                random.pick(&["3", "5", "8", "9"]),
+                random.next_u64() % 1_000_000_000
             ),
         });
         let request = ReportCaseRequest {
@@ -311,23 +312,6 @@ impl Reports {
             reported_by_worker: String::new(),
         };
         (request, &kind.department)
-    }
-}
-
-/// A small deterministic generator (SplitMix64): the same seed, the same reports.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound as u64) as usize
     }
 }
 

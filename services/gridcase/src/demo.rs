@@ -23,7 +23,6 @@
 mod behaviour;
 mod clock;
 mod plan;
-mod rng;
 mod tables;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -36,6 +35,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use async_nats::jetstream::{self, consumer::pull};
 use futures::StreamExt;
+use gridcase::rng::Rng;
 use gridcase::system::{config_dir, Addresses, Service, System, SystemOptions};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{GridCode, WorkerId};
@@ -66,7 +66,6 @@ use self::behaviour::{
 };
 use self::clock::{write_compressed_config, Clock};
 use self::plan::{plan_day, Kind, PlannedReport};
-use self::rng::Rng;
 use self::tables::{board_table, ranking_table, Table};
 
 /// How `demo` runs its day.

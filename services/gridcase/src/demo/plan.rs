@@ -3,10 +3,9 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use gridcase::rng::Rng;
 use gridcase_config::{GridArea, ReferenceData};
 use gridcase_domain::{GridCode, GridLevel};
-
-use super::rng::Rng;
 
 /// What a report is, for the actors that meet it later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
