@@ -37,6 +37,7 @@ use async_nats::jetstream::{self, consumer::pull};
 use futures::StreamExt;
 use gridcase::rng::Rng;
 use gridcase::system::{config_dir, Addresses, Service, System, SystemOptions};
+use gridcase::table::Table;
 use gridcase_config::ReferenceData;
 use gridcase_domain::{GridCode, WorkerId};
 use gridcase_proto::dispatch::v1::dispatch_client::DispatchClient;
@@ -66,7 +67,7 @@ use self::behaviour::{
 };
 use self::clock::{write_compressed_config, Clock};
 use self::plan::{plan_day, Kind, PlannedReport};
-use self::tables::{board_table, ranking_table, Table};
+use self::tables::{board_table, ranking_table};
 
 /// How `demo` runs its day.
 #[derive(Debug, clap::Args)]

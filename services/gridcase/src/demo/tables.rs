@@ -1,107 +1,14 @@
-//! Text tables that line up in a terminal, Chinese included, and the two the day ends with.
+//! The two tables the day ends with: the board and the department ranking.
 
 use std::collections::HashMap;
 
+use gridcase::table::Table;
 use gridcase_config::ReferenceData;
 use gridcase_domain::{GridCode, GridLevel};
 use gridcase_proto::evaluation::v1::DepartmentIndicators;
 use gridcase_proto::query::v1::{self as query_pb, AreaCounts};
 
 use super::clock::Clock;
-
-/// Columns a character takes in a terminal: 2 for CJK ideographs, kana, hangul and full-width
-/// forms, 1 for the rest.
-fn char_width(c: char) -> usize {
-    match u32::from(c) {
-        0x1100..=0x115F
-        | 0x2E80..=0x303E
-        | 0x3041..=0x33FF
-        | 0x3400..=0x4DBF
-        | 0x4E00..=0x9FFF
-        | 0xA000..=0xA4CF
-        | 0xAC00..=0xD7A3
-        | 0xF900..=0xFAFF
-        | 0xFE30..=0xFE4F
-        | 0xFF00..=0xFF60
-        | 0xFFE0..=0xFFE6
-        | 0x2_0000..=0x3_FFFD => 2,
-        _ => 1,
-    }
-}
-
-/// Columns `text` takes in a terminal.
-fn display_width(text: &str) -> usize {
-    text.chars().map(char_width).sum()
-}
-
-/// A text table whose columns line up in a terminal, Chinese included: text left, numbers right.
-#[derive(Debug)]
-pub(super) struct Table {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    pub(super) fn new(header: &[&str]) -> Self {
-        Self {
-            header: header.iter().map(|h| (*h).to_owned()).collect(),
-            rows: Vec::new(),
-        }
-    }
-
-    pub(super) fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
-    }
-
-    pub(super) fn render(&self) -> String {
-        let columns = self.header.len();
-        let mut widths = vec![0; columns];
-        for row in std::iter::once(&self.header).chain(&self.rows) {
-            for (width, cell) in widths.iter_mut().zip(row) {
-                *width = (*width).max(display_width(cell));
-            }
-        }
-        // A column is numeric when every body cell is a number, a rate or a dash.
-        let numeric: Vec<bool> = (0..columns)
-            .map(|column| {
-                !self.rows.is_empty()
-                    && self.rows.iter().all(|row| {
-                        row.get(column).is_some_and(|cell| {
-                            !cell.is_empty()
-                                && cell.chars().all(|c| {
-                                    c.is_ascii_digit() || matches!(c, '.' | '%' | '—' | '-')
-                                })
-                        })
-                    })
-            })
-            .collect();
-        let mut out = String::new();
-        let mut line = |cells: &[String]| {
-            let mut text = String::from("  ");
-            for (column, width) in widths.iter().enumerate() {
-                let cell = cells.get(column).map_or("", String::as_str);
-                let pad = " ".repeat(width - display_width(cell));
-                if numeric[column] {
-                    text.push_str(&pad);
-                    text.push_str(cell);
-                } else {
-                    text.push_str(cell);
-                    text.push_str(&pad);
-                }
-                text.push_str("  ");
-            }
-            out.push_str(text.trim_end());
-            out.push('\n');
-        };
-        line(&self.header);
-        let rule: Vec<String> = widths.iter().map(|width| "-".repeat(*width)).collect();
-        line(&rule);
-        for row in &self.rows {
-            line(row);
-        }
-        out
-    }
-}
 
 const STAGES: [&str; 5] = ["triage", "dispatch", "resolve", "evaluate", "done"];
 const ENDINGS: [&str; 3] = ["closed", "merged", "rejected"];
@@ -231,25 +138,4 @@ pub(super) fn ranking_table(
         }
     }
     table
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tables_line_up_chinese_by_display_width() {
-        assert_eq!(display_width("abc"), 3);
-        assert_eq!(display_width("涌金社区"), 8);
-        assert_eq!(display_width("清河区城市管理局（综合行政执法局）"), 34);
-        let mut table = Table::new(&["area", "cases"]);
-        table.row(vec!["涌金社区".to_owned(), "12".to_owned()]);
-        table.row(vec!["all".to_owned(), "345".to_owned()]);
-        let rendered = table.render();
-        let lines: Vec<&str> = rendered.lines().collect();
-        assert_eq!(lines.len(), 4);
-        let widths: Vec<usize> = lines.iter().map(|line| display_width(line)).collect();
-        assert!(widths.iter().all(|w| *w == widths[0]), "{rendered}");
-        assert!(lines[2].ends_with(" 12"), "{rendered}");
-    }
 }
