@@ -34,7 +34,10 @@ use prost::Message;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel as GrpcChannel;
 
-use crate::bench::percentile;
+use gridcase::table::{Align, Columns};
+use hdrhistogram::Histogram;
+
+use crate::bench::{histogram, ms_at, record};
 
 /// The hotline operator the reports come from (a throwaway token of the benchmark's own).
 const OPERATOR_TOKEN: &str = "pipeline-bench-operator-0001";
@@ -286,11 +289,7 @@ impl Reports {
         let address = format!("{}{}{}号{}室", place.street, place.road, house, room);
         let spoken_place = format!("{}{}{}号", place.community, place.road, house);
         let reporter = (random.below(10) != 0).then(|| Reporter {
-            name: format!(
-                "{}{}",
-                random.pick(SURNAMES),
-                random.pick(GIVEN_NAMES)
-            ),
+            name: format!("{}{}", random.pick(SURNAMES), random.pick(GIVEN_NAMES)),
             phone: format!(
                 "1{}{:09}",
                 random.pick(&["3", "5", "8", "9"]),
@@ -442,9 +441,9 @@ struct Level {
     errors: usize,
     first_error: Option<String>,
     /// Microseconds from due to intake's reply, per accepted report.
-    reply_us: Vec<u32>,
+    replies: Histogram<u64>,
     /// Microseconds from due to the work order's arrival, per case delivered in time.
-    latency_us: Vec<u32>,
+    latencies: Histogram<u64>,
     /// Work orders per second between the level's first and last arrival.
     delivered_per_second: f64,
     /// Cases delivered to another department than their category's, or by another route.
@@ -470,13 +469,13 @@ impl Level {
     }
 }
 
-/// Where the time of sampled cases went, in ms, from the store's recorded-at.
-#[derive(Default)]
+/// Where the time of sampled cases went, in microseconds (of whole milliseconds, the resolution
+/// of the store's recorded-at).
 struct Stages {
-    intake: Vec<u32>,
-    triage: Vec<u32>,
-    dispatch: Vec<u32>,
-    work_order: Vec<u32>,
+    intake: Histogram<u64>,
+    triage: Histogram<u64>,
+    dispatch: Histogram<u64>,
+    work_order: Histogram<u64>,
 }
 
 /// Converts [`Instant`]s to the wall clock the store records events by.
@@ -653,32 +652,17 @@ async fn run_levels(harness: &Harness, args: &PipelineBench) -> anyhow::Result<(
         println!(
             "warm-up: {rate} cases/s for {} s, {} of {} delivered in time",
             args.warmup,
-            warmup.latency_us.len(),
+            warmup.latencies.len(),
             warmup.offered
         );
     }
-    println!(
-        "{:>8} {:>6} {:>9} {:>8} {:>8} {:>8} {:>8} {:>9} {:>6} {:>7} {:>11} {:>13} {:>11} {:>11}",
-        "offered",
-        "cases",
-        "delivered",
-        "cases/s",
-        "p50 ms",
-        "p99 ms",
-        "max ms",
-        "reply p99",
-        "errors",
-        "kept up",
-        "events/case",
-        "appends/flush",
-        "cpu (nats)",
-        "cpu ms/case"
-    );
+    let columns = level_columns();
+    print!("{}", columns.header());
     let mut levels = Vec::new();
     let mut stages = Vec::new();
     for (index, &rate) in args.rates.iter().enumerate() {
-        let mut level = run_level(harness, args, index + 1, rate, args.seconds).await?;
-        print_level(&mut level);
+        let level = run_level(harness, args, index + 1, rate, args.seconds).await?;
+        print_level(&columns, &level);
         if let Some(error) = &level.first_error {
             println!("         first error: {error}");
         }
@@ -743,14 +727,14 @@ async fn run_level(
     }
     let schedule_end = start + Duration::from_secs(seconds);
     let mut accepted = Vec::with_capacity(offered);
-    let mut reply_us = Vec::with_capacity(offered);
+    let mut reply_times = histogram();
     let mut errors = 0;
     let mut first_error = None;
     for reply in replies {
         let (due, replied, department, reply) = reply.await?;
         match reply {
             Ok(response) => {
-                reply_us.push(micros(replied - due));
+                record(&mut reply_times, replied - due);
                 accepted.push(SentCase {
                     due,
                     case_id: response.into_inner().case_id,
@@ -778,7 +762,7 @@ async fn run_level(
         tokio::time::sleep(DRAIN_POLL).await;
     }
     let wall = start.elapsed();
-    let mut latency_us = Vec::with_capacity(accepted.len());
+    let mut latencies = histogram();
     let mut undelivered = Vec::new();
     let mut misrouted = 0;
     let (mut first, mut last) = (None::<Instant>, None::<Instant>);
@@ -787,7 +771,10 @@ async fn run_level(
         for case in &accepted {
             match deliveries.by_case.get(&case.case_id) {
                 Some(delivery) if delivery.at <= deadline => {
-                    latency_us.push(micros(delivery.at.saturating_duration_since(case.due)));
+                    record(
+                        &mut latencies,
+                        delivery.at.saturating_duration_since(case.due),
+                    );
                     if delivery.other_route || delivery.department != case.department {
                         misrouted += 1;
                     }
@@ -800,7 +787,7 @@ async fn run_level(
     }
     let delivered_per_second = match (first, last) {
         (Some(first), Some(last)) if last > first => {
-            (latency_us.len() - 1) as f64 / (last - first).as_secs_f64()
+            (latencies.len() - 1) as f64 / (last - first).as_secs_f64()
         }
         _ => 0.0,
     };
@@ -821,7 +808,7 @@ async fn run_level(
         .zip(cpu_seconds())
         .map(|((own, nats), (own_after, nats_after))| (own_after - own, nats_after - nats));
     let kept_up = undelivered.is_empty()
-        && latency_us.len() as f64 >= DELIVERED_SHARE * offered as f64
+        && latencies.len() as f64 >= DELIVERED_SHARE * offered as f64
         && delivered_per_second >= RATE_SHARE * f64::from(rate);
     Ok(Level {
         rate,
@@ -829,8 +816,8 @@ async fn run_level(
         accepted,
         errors,
         first_error,
-        reply_us,
-        latency_us,
+        replies: reply_times,
+        latencies,
         delivered_per_second,
         misrouted,
         undelivered,
@@ -842,10 +829,6 @@ async fn run_level(
         messages,
         wall,
     })
-}
-
-fn micros(duration: Duration) -> u32 {
-    u32::try_from(duration.as_micros()).unwrap_or(u32::MAX)
 }
 
 /// Waits until the work orders of `cases` have all arrived, or none has for [`DRAIN_STALL`], so
@@ -916,7 +899,12 @@ async fn time_stages(harness: &Harness, level: &Level, samples: usize) -> Stages
             .filter_map(|case| deliveries.by_case.get(&case.case_id).map(|d| (case, d.at)))
             .collect()
     };
-    let mut stages = Stages::default();
+    let mut stages = Stages {
+        intake: histogram(),
+        triage: histogram(),
+        dispatch: histogram(),
+        work_order: histogram(),
+    };
     for (case, arrived) in spread(&delivered, samples) {
         let Ok(events) = harness.store.read_stream(&case.case_id, 0, 64).await else {
             continue;
@@ -936,26 +924,36 @@ async fn time_stages(harness: &Harness, level: &Level, samples: usize) -> Stages
         };
         let due = harness.clock.unix_ms(case.due);
         let arrived = harness.clock.unix_ms(*arrived);
-        let ms = |from: i64, to: i64| u32::try_from((to - from).max(0) * 1_000).unwrap_or(u32::MAX);
-        stages.intake.push(ms(due, reported));
-        stages.triage.push(ms(reported, triaged));
-        stages.dispatch.push(ms(triaged, dispatched));
-        stages.work_order.push(ms(dispatched, arrived));
-    }
-    for times in [
-        &mut stages.intake,
-        &mut stages.triage,
-        &mut stages.dispatch,
-        &mut stages.work_order,
-    ] {
-        times.sort_unstable();
+        let ms = |from: i64, to: i64| Duration::from_millis((to - from).max(0).unsigned_abs());
+        record(&mut stages.intake, ms(due, reported));
+        record(&mut stages.triage, ms(reported, triaged));
+        record(&mut stages.dispatch, ms(triaged, dispatched));
+        record(&mut stages.work_order, ms(dispatched, arrived));
     }
     stages
 }
 
-fn print_level(level: &mut Level) {
-    level.latency_us.sort_unstable();
-    level.reply_us.sort_unstable();
+/// The columns of a level's figures, printed as each level ends.
+fn level_columns() -> Columns {
+    Columns::new(&[
+        ("offered", 7, Align::Right),
+        ("cases", 5, Align::Right),
+        ("delivered", 8, Align::Right),
+        ("cases/s", 7, Align::Right),
+        ("p50 ms", 7, Align::Right),
+        ("p99 ms", 7, Align::Right),
+        ("max ms", 7, Align::Right),
+        ("reply p99", 8, Align::Right),
+        ("errors", 5, Align::Right),
+        ("kept up", 0, Align::Left),
+        ("events/case", 0, Align::Right),
+        ("appends/flush", 0, Align::Right),
+        ("cpu (nats)", 0, Align::Right),
+        ("cpu ms/case", 0, Align::Right),
+    ])
+}
+
+fn print_level(columns: &Columns, level: &Level) {
     let cpu = level.cpu.map_or_else(
         || "-".to_owned(),
         |(own, nats)| {
@@ -966,22 +964,27 @@ fn print_level(level: &mut Level) {
     let cpu_per_case = level
         .cpu_ms_per_case()
         .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1}"));
-    println!(
-        "{:>8} {:>6} {:>9} {:>8.0} {:>8.1} {:>8.1} {:>8.1} {:>9.1} {:>6} {:>7} {:>11.2} {:>13.1} {:>11} {:>11}",
-        level.rate,
-        level.offered,
-        level.latency_us.len(),
-        level.delivered_per_second,
-        percentile(&level.latency_us, 0.50),
-        percentile(&level.latency_us, 0.99),
-        percentile(&level.latency_us, 1.0),
-        percentile(&level.reply_us, 0.99),
-        level.errors,
-        if level.kept_up { "yes" } else { "NO" },
-        level.events as f64 / level.accepted.len().max(1) as f64,
-        level.appends as f64 / level.flushes.max(1) as f64,
-        cpu,
-        cpu_per_case,
+    print!(
+        "{}",
+        columns.line(&[
+            level.rate.to_string(),
+            level.offered.to_string(),
+            level.latencies.len().to_string(),
+            format!("{:.0}", level.delivered_per_second),
+            format!("{:.1}", ms_at(&level.latencies, 0.50)),
+            format!("{:.1}", ms_at(&level.latencies, 0.99)),
+            format!("{:.1}", ms_at(&level.latencies, 1.0)),
+            format!("{:.1}", ms_at(&level.replies, 0.99)),
+            level.errors.to_string(),
+            (if level.kept_up { "yes" } else { "NO" }).to_owned(),
+            format!(
+                "{:.2}",
+                level.events as f64 / level.accepted.len().max(1) as f64
+            ),
+            format!("{:.1}", level.appends as f64 / level.flushes.max(1) as f64),
+            cpu,
+            cpu_per_case,
+        ])
     );
     if !level.messages.is_empty() {
         let cases = level.accepted.len().max(1) as f64;
@@ -1009,26 +1012,26 @@ fn print_stages(stages: &[(u32, Stages)]) {
     println!(
         "where the time goes, p50 / p99 ms of sampled cases (events' recorded-at, ms resolution):"
     );
-    println!(
-        "{:>8} {:>7} {:>15} {:>15} {:>15} {:>15}",
-        "offered", "sampled", "intake", "triage", "dispatch", "work order"
+    let mut columns = vec![("offered", 7, Align::Right), ("sampled", 0, Align::Right)];
+    columns.extend(
+        ["intake", "triage", "dispatch", "work order"].map(|stage| (stage, 11, Align::Right)),
     );
+    let columns = Columns::new(&columns);
+    print!("{}", columns.header());
     for (rate, stages) in stages {
-        let cell = |times: &[u32]| {
-            format!(
-                "{:.0} / {:.0}",
-                percentile(times, 0.50),
-                percentile(times, 0.99)
-            )
+        let cell = |times: &Histogram<u64>| {
+            format!("{:.0} / {:.0}", ms_at(times, 0.50), ms_at(times, 0.99))
         };
-        println!(
-            "{:>8} {:>7} {:>15} {:>15} {:>15} {:>15}",
-            rate,
-            stages.intake.len(),
-            cell(&stages.intake),
-            cell(&stages.triage),
-            cell(&stages.dispatch),
-            cell(&stages.work_order),
+        print!(
+            "{}",
+            columns.line(&[
+                rate.to_string(),
+                stages.intake.len().to_string(),
+                cell(&stages.intake),
+                cell(&stages.triage),
+                cell(&stages.dispatch),
+                cell(&stages.work_order),
+            ])
         );
     }
     println!("  intake: due → CaseReported; triage: → CaseTriaged; dispatch: → CaseDispatched; work order: → received");
@@ -1045,8 +1048,8 @@ fn print_summary(harness: &Harness, levels: &[Level]) {
             "highest sustained rate: {} cases/s offered, {:.0} delivered/s, p50 {:.1} ms, p99 {:.1} ms (target: at least 2000 cases/s on 2 cores: {})",
             best.rate,
             best.delivered_per_second,
-            percentile(&best.latency_us, 0.50),
-            percentile(&best.latency_us, 0.99),
+            ms_at(&best.latencies, 0.50),
+            ms_at(&best.latencies, 0.99),
             if best.rate >= 2_000 { "met" } else { "missed" }
         ),
         None => println!("no level kept up"),
@@ -1065,10 +1068,10 @@ fn print_summary(harness: &Harness, levels: &[Level]) {
         );
     }
     if let Some(at_200) = levels.iter().find(|level| level.rate == 200) {
-        let p99 = percentile(&at_200.latency_us, 0.99);
+        let p99 = ms_at(&at_200.latencies, 0.99);
         println!(
             "at 200 cases/s: p50 {:.1} ms, p99 {p99:.1} ms (target: p99 at most 50 ms: {})",
-            percentile(&at_200.latency_us, 0.50),
+            ms_at(&at_200.latencies, 0.50),
             if at_200.kept_up && p99 <= 50.0 {
                 "met"
             } else {
