@@ -1117,7 +1117,7 @@ mod tests {
 
     #[test]
     fn every_report_is_for_one_department_at_its_own_address() {
-        let reference = ReferenceData::load(&gridcase::system::sample_config_dir()).unwrap();
+        let reference = crate::sample_reference();
         let reports = Reports::from_reference(&reference).unwrap();
         assert_eq!(reports.kinds.len(), COMPLAINTS.len());
         let mut ids = HashSet::new();

@@ -77,3 +77,9 @@ fn verify(data: PathBuf) -> anyhow::Result<()> {
         anyhow::bail!("{} problems found", report.problems.len())
     }
 }
+
+/// The sample city's reference data, for the unit tests.
+#[cfg(test)]
+fn sample_reference() -> gridcase_config::ReferenceData {
+    gridcase_config::ReferenceData::load(&gridcase::system::sample_config_dir()).unwrap()
+}
