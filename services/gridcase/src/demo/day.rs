@@ -84,6 +84,26 @@ impl Day {
             .push(line);
     }
 
+    /// Records a call a service refused or failed: what the demo was doing, and the status.
+    pub(super) fn failed(&self, doing: impl std::fmt::Display, status: &Status) {
+        self.fail(format_args!("{doing}: {}", status_text(status)));
+    }
+
+    /// The reply of a call, or `None` with its failure recorded.
+    pub(super) fn reply<T>(
+        &self,
+        doing: impl std::fmt::Display,
+        result: Result<tonic::Response<T>, Status>,
+    ) -> Option<T> {
+        match result {
+            Ok(reply) => Some(reply.into_inner()),
+            Err(status) => {
+                self.failed(doing, &status);
+                None
+            }
+        }
+    }
+
     /// Stops every actor; errors from now on are the day closing, not failures.
     fn stop_actors(&self) {
         self.closing.store(true, Ordering::Relaxed);
@@ -305,6 +325,11 @@ async fn wait_for_consumer(
     }
 }
 
-pub(super) fn status_text(status: &Status) -> String {
+/// The error of a call a service refused or failed: what the demo was doing, and the status.
+pub(super) fn status_error(doing: impl std::fmt::Display, status: &Status) -> anyhow::Error {
+    anyhow::anyhow!("{doing}: {}", status_text(status))
+}
+
+fn status_text(status: &Status) -> String {
     format!("{:?}: {}", status.code(), status.message())
 }

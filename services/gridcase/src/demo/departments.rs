@@ -19,7 +19,7 @@ use super::behaviour::{
     resolve_note, Temperament, POSTPONE_REASONS, PROGRESS_NOTES, RETURN_REASONS,
 };
 use super::cast::{department_key, worker_key};
-use super::day::{now_ms, sleep_ms, sleep_until_ms, status_text, Day};
+use super::day::{now_ms, sleep_ms, sleep_until_ms, Day};
 use super::ledger::Tracked;
 
 /// Work orders come this close to a deadline before a late or slow department waits for it:
@@ -205,11 +205,10 @@ impl Day {
                         self.ledger.update(&case.case_id, |c| {
                             c.returned_by.retain(|returned| returned != code);
                         });
-                        self.fail(format_args!(
-                            "{who} returning {}: {}",
-                            case.tracking_code,
-                            status_text(&status)
-                        ));
+                        self.failed(
+                            format_args!("{who} returning {}", case.tracking_code),
+                            &status,
+                        );
                     }
                 }
                 return;
@@ -251,11 +250,10 @@ impl Day {
             })
             .await;
         if let Err(status) = accepted {
-            return self.fail(format_args!(
-                "{who} accepting {}: {}",
-                case.tracking_code,
-                status_text(&status)
-            ));
+            return self.failed(
+                format_args!("{who} accepting {}", case.tracking_code),
+                &status,
+            );
         }
         self.ledger.count(|c| c.accepted += 1);
         if matches!(handler, Handler::Worker(_)) {
@@ -269,11 +267,10 @@ impl Day {
                 note: rng.pick(PROGRESS_NOTES).to_string(),
             };
             if let Err(status) = dispatch.clone().report_progress(request).await {
-                return self.fail(format_args!(
-                    "{who} reporting progress on {}: {}",
-                    case.tracking_code,
-                    status_text(&status)
-                ));
+                return self.failed(
+                    format_args!("{who} reporting progress on {}", case.tracking_code),
+                    &status,
+                );
             }
         }
 
@@ -332,11 +329,10 @@ impl Day {
             .request_postponement(request)
             .await
         {
-            self.fail(format_args!(
-                "asking to postpone {}: {}",
-                case.tracking_code,
-                status_text(&status)
-            ));
+            self.failed(
+                format_args!("asking to postpone {}", case.tracking_code),
+                &status,
+            );
             return None;
         }
         self.ledger.count(|c| c.postponements += 1);
@@ -370,11 +366,10 @@ impl Day {
                 approve.then_some(until)
             }
             Err(status) => {
-                self.fail(format_args!(
-                    "deciding the postponement of {}: {}",
-                    case.tracking_code,
-                    status_text(&status)
-                ));
+                self.failed(
+                    format_args!("deciding the postponement of {}", case.tracking_code),
+                    &status,
+                );
                 None
             }
         }
@@ -397,11 +392,7 @@ impl Day {
             )],
         };
         if let Err(status) = self.api.dispatch(&handler.who()).resolve(request).await {
-            return self.fail(format_args!(
-                "resolving {}: {}",
-                case.tracking_code,
-                status_text(&status)
-            ));
+            return self.failed(format_args!("resolving {}", case.tracking_code), &status);
         }
         self.ledger.count(|c| c.resolved += 1);
         let day = Arc::clone(self);

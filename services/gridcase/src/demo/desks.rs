@@ -9,7 +9,7 @@ use gridcase_proto::supervision::v1 as supervision_pb;
 use gridcase_proto::triage::v1 as triage_pb;
 use tonic::Code;
 
-use super::day::{sleep_ms, status_text, Day};
+use super::day::{sleep_ms, Day};
 use super::ledger::{Finish, Tracked};
 use super::plan::Kind;
 
@@ -27,17 +27,10 @@ impl Day {
                     limit: 200,
                 })
                 .await;
-            let queue = match listed {
-                Ok(reply) => reply.into_inner().cases,
-                Err(status) => {
-                    self.fail(format_args!(
-                        "listing the manual queue: {}",
-                        status_text(&status)
-                    ));
-                    continue;
-                }
+            let Some(queue) = self.reply("listing the manual queue", listed) else {
+                continue;
             };
-            for queued in queue {
+            for queued in queue.cases {
                 let fresh = self.ledger.update(&queued.case_id, |case| {
                     let recent = case
                         .triaged_by_hand
@@ -75,11 +68,9 @@ impl Day {
                         case.tracking_code
                     ));
                 }
-                Err(status) => self.fail(format_args!(
-                    "rejecting {}: {}",
-                    case.tracking_code,
-                    status_text(&status)
-                )),
+                Err(status) => {
+                    self.failed(format_args!("rejecting {}", case.tracking_code), &status)
+                }
             };
         }
         let category = if case.category.is_empty() {
@@ -129,11 +120,10 @@ impl Day {
                     }
                 ));
             }
-            Err(status) => self.fail(format_args!(
-                "triaging {} by hand: {}",
-                case.tracking_code,
-                status_text(&status)
-            )),
+            Err(status) => self.failed(
+                format_args!("triaging {} by hand", case.tracking_code),
+                &status,
+            ),
         }
     }
 
@@ -151,17 +141,10 @@ impl Day {
                     ..Default::default()
                 })
                 .await;
-            let overdue = match listed {
-                Ok(reply) => reply.into_inner().cases,
-                Err(status) => {
-                    self.fail(format_args!(
-                        "listing overdue cases: {}",
-                        status_text(&status)
-                    ));
-                    continue;
-                }
+            let Some(overdue) = self.reply("listing overdue cases", listed) else {
+                continue;
             };
-            for summary in overdue {
+            for summary in overdue.cases {
                 if urged >= most {
                     break;
                 }
@@ -190,11 +173,9 @@ impl Day {
                     }
                     // It moved on (resolved, closed) between the list and the urge.
                     Err(status) if status.code() == Code::FailedPrecondition => {}
-                    Err(status) => self.fail(format_args!(
-                        "urging {}: {}",
-                        case.tracking_code,
-                        status_text(&status)
-                    )),
+                    Err(status) => {
+                        self.failed(format_args!("urging {}", case.tracking_code), &status)
+                    }
                 }
             }
         }
@@ -216,15 +197,8 @@ impl Day {
                         ..Default::default()
                     })
                     .await;
-                let reply = match listed {
-                    Ok(reply) => reply.into_inner(),
-                    Err(status) => {
-                        self.fail(format_args!(
-                            "listing merged cases: {}",
-                            status_text(&status)
-                        ));
-                        break;
-                    }
+                let Some(reply) = self.reply("listing merged cases", listed) else {
+                    break;
                 };
                 let mut older = false;
                 for summary in &reply.cases {

@@ -11,7 +11,7 @@ use super::behaviour::{
     Temperament, NOT_RESOLVED, RATING_COMMENTS, REWORK_NOTES, UNRESOLVED_COMMENTS, WORKER_SLOPPY,
 };
 use super::cast::{worker_key, OPERATOR};
-use super::day::{sleep_ms, status_text, Day};
+use super::day::{sleep_ms, Day};
 use super::departments::Handler;
 use super::ledger::{Finish, Tracked};
 
@@ -75,11 +75,10 @@ impl Day {
                     self.ledger
                         .update(&case_id, |case| case.rework_pending = false);
                 }
-                self.fail(format_args!(
-                    "checking {} on site: {}",
-                    case.tracking_code,
-                    status_text(&status)
-                ));
+                self.failed(
+                    format_args!("checking {} on site", case.tracking_code),
+                    &status,
+                );
             }
         }
     }
@@ -116,11 +115,7 @@ impl Day {
                 .await;
             return match closed {
                 Ok(_) => self.ledger.finish(&case_id, Finish::Closed),
-                Err(status) => self.fail(format_args!(
-                    "closing {}: {}",
-                    case.tracking_code,
-                    status_text(&status)
-                )),
+                Err(status) => self.failed(format_args!("closing {}", case.tracking_code), &status),
             };
         }
         let resolved = case.reopened || !rng.chance(NOT_RESOLVED);
@@ -156,11 +151,7 @@ impl Day {
                     self.category_name(&case.category)
                 ));
             }
-            Err(status) => self.fail(format_args!(
-                "rating {}: {}",
-                case.tracking_code,
-                status_text(&status)
-            )),
+            Err(status) => self.failed(format_args!("rating {}", case.tracking_code), &status),
         }
     }
 }

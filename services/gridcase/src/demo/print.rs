@@ -15,7 +15,7 @@ use tonic::Status;
 
 use super::cast::SUPERVISOR;
 use super::clock::Clock;
-use super::day::{now_ms, sleep_ms, status_text, Day};
+use super::day::{now_ms, sleep_ms, status_error, Day};
 
 impl Day {
     pub(super) fn print_progress(&self, planned: usize) {
@@ -49,7 +49,7 @@ impl Day {
             .store_admin()
             .stats(StatsRequest {})
             .await
-            .map_err(|s| anyhow::anyhow!("reading the store's figures: {}", status_text(&s)))?
+            .map_err(|s| status_error("reading the store's figures", &s))?
             .into_inner()
             .events;
         let started = Instant::now();
@@ -59,7 +59,7 @@ impl Day {
                 .query()
                 .board(query_pb::BoardRequest {})
                 .await
-                .map_err(|s| anyhow::anyhow!("reading the board: {}", status_text(&s)))?
+                .map_err(|s| status_error("reading the board", &s))?
                 .into_inner();
             if board.caught_up_to >= head || started.elapsed() > Duration::from_secs(10) {
                 break board;
@@ -78,7 +78,7 @@ impl Day {
                 to_ms: now_ms() + 1,
             })
             .await
-            .map_err(|s| anyhow::anyhow!("reading the indicators: {}", status_text(&s)))?
+            .map_err(|s| status_error("reading the indicators", &s))?
             .into_inner();
         println!();
         println!(
@@ -133,7 +133,7 @@ impl Day {
         let mut self_handled = 0;
         for (case, reply) in cases.iter().zip(timelines) {
             let reply = reply.map_err(|s| {
-                anyhow::anyhow!("reading case {}: {}", case.tracking_code, status_text(&s))
+                status_error(format_args!("reading case {}", case.tracking_code), &s)
             })?;
             if let Some(summary) = &reply.case {
                 *statuses.entry(summary.status.clone()).or_default() += 1;

@@ -8,7 +8,7 @@ use std::time::Instant;
 use gridcase_proto::intake::v1 as intake_pb;
 
 use super::cast::{worker_key, OPERATOR};
-use super::day::{now_ms, status_text, Day};
+use super::day::{now_ms, Day};
 use super::ledger::Tracked;
 use super::plan::PlannedReport;
 
@@ -65,11 +65,7 @@ impl Day {
         let reply = match self.api.intake(&who).report_case(request).await {
             Ok(reply) => reply.into_inner(),
             Err(status) => {
-                return self.fail(format_args!(
-                    "reporting case #{}: {}",
-                    report.index,
-                    status_text(&status)
-                ))
+                return self.failed(format_args!("reporting case #{}", report.index), &status)
             }
         };
         let tracked = Tracked {
