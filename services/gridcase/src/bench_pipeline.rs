@@ -21,11 +21,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_nats::jetstream;
-use gridcase::system::{config_dir, Addresses, Service, System, SystemOptions};
+use gridcase::system::{config_dir, Service, System, SystemOptions};
 use gridcase_bus::StoreClient;
 use gridcase_config::ReferenceData;
 use gridcase_proto::intake::v1::intake_client::IntakeClient;
 use gridcase_proto::store::v1::store_admin_client::StoreAdminClient;
+use gridcase_proto::store::v1::{StatsRequest, StatsResponse};
 use gridcase_server::auth::{BearerToken, Secret, TokenTable};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel as GrpcChannel;
@@ -111,6 +112,18 @@ struct Harness {
     clock: WallClock,
 }
 
+impl Harness {
+    /// The store's figures now.
+    async fn store_stats(&self) -> anyhow::Result<StatsResponse> {
+        Ok(self
+            .admin
+            .clone()
+            .stats(StatsRequest {})
+            .await?
+            .into_inner())
+    }
+}
+
 /// Starts the whole system in a temp dir, offers each level's load and prints the tables.
 pub async fn run(args: PipelineBench) -> anyhow::Result<()> {
     anyhow::ensure!(!args.rates.is_empty(), "--rates: give at least one rate");
@@ -127,13 +140,11 @@ pub async fn run(args: PipelineBench) -> anyhow::Result<()> {
     let tokens = TokenTable::from_env_value(&format!(
         "{OPERATOR_TOKEN}=operator:pipeline-bench,{ADMIN_TOKEN}=admin:pipeline-bench"
     ))?;
-    let system = System::start(SystemOptions {
-        data: dir.path().to_owned(),
+    let system = System::start(SystemOptions::on_free_ports(
+        dir.path().to_owned(),
         config,
         tokens,
-        nats_port: 0,
-        addresses: Addresses::any_free(),
-    })
+    ))
     .await?;
     let outcome = run_on(&system, &args, reports).await;
     let stopped = system.shut_down().await;

@@ -145,14 +145,7 @@ async fn own_system(
         config.display()
     );
     let tokens = TokenTable::from_env_value(&cast.env_value())?;
-    let mut system = System::start(SystemOptions {
-        data,
-        config,
-        tokens,
-        nats_port: 0,
-        addresses: Addresses::any_free(),
-    })
-    .await?;
+    let mut system = System::start(SystemOptions::on_free_ports(data, config, tokens)).await?;
     let endpoints = Service::ALL.map(|service| system.endpoint(service));
     let nats_url = system.nats_url().to_owned();
     let clock = Clock {

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use gridcase_eventstore::EventStore;
-use gridcase_proto::store::v1::StatsRequest;
 use hdrhistogram::Histogram;
 
 use super::load::{offer, Sent, SentCase};
@@ -102,12 +101,7 @@ pub(super) async fn run_level(
     seconds: u64,
 ) -> anyhow::Result<Level> {
     let offered = usize::try_from(u64::from(rate) * seconds)?;
-    let before = harness
-        .admin
-        .clone()
-        .stats(StatsRequest {})
-        .await?
-        .into_inner();
+    let before = harness.store_stats().await?;
     let cpu_before = cpu_seconds();
     let messages_before = harness.messages.as_ref().map(|counts| lock(counts).clone());
     let Sent {
@@ -156,12 +150,7 @@ pub(super) async fn run_level(
         }
         _ => 0.0,
     };
-    let after = harness
-        .admin
-        .clone()
-        .stats(StatsRequest {})
-        .await?
-        .into_inner();
+    let after = harness.store_stats().await?;
     let messages = match (&harness.messages, messages_before) {
         (Some(counts), Some(before)) => lock(counts)
             .iter()
