@@ -601,7 +601,7 @@ fn triage_rows(t: &mut Table, ch: &Channels, cases: &Cases) {
         "route.joint.participants: no department nobody",
         triage(OPERATOR, manual(GAS_CATEGORY, joint("gas", &["nobody"]))));
     t.row(rpc, "missing request id", InvalidArgument,
-        "request_id: must be 1 to 128 characters, got 0",
+        "request_id: must not be empty",
         triage(OPERATOR, TriageCaseRequest { request_id: String::new(), ..gas() }));
     t.row(rpc, "unknown case", NotFound, "case_id: no case 0123456789abcdef",
         triage(OPERATOR, TriageCaseRequest { case_id: UNKNOWN_CASE.into(), ..gas() }));
@@ -627,7 +627,7 @@ fn triage_rows(t: &mut Table, ch: &Channels, cases: &Cases) {
         "reason: 1001 characters, at most 1000",
         reject(OPERATOR, &cases.manual, chars(1001), "bad-input-reject"));
     t.row(rpc, "request id of 129 characters", InvalidArgument,
-        "request_id: must be 1 to 128 characters, got 129",
+        "request_id: 129 characters, at most 128",
         reject(OPERATOR, &cases.manual, reason(), &"r".repeat(129)));
     t.row(rpc, "unknown case", NotFound, "case_id: no case 0123456789abcdef",
         reject(OPERATOR, UNKNOWN_CASE, reason(), "bad-input-reject"));
@@ -702,10 +702,10 @@ fn dispatch_rows(t: &mut Table, ch: &Channels, cases: &Cases) {
         "actor.grid_worker: ghost-worker is not a known grid worker",
         accept(GHOST, actor(gas_case, "", "ghost-worker", "bad-input-request")));
     t.row(rpc, "missing request id", InvalidArgument,
-        "actor.request_id: must be 1 to 128 characters, got 0",
+        "actor.request_id: must not be empty",
         accept(GAS, actor(gas_case, "gas", "", "")));
     t.row(rpc, "request id of 129 characters", InvalidArgument,
-        "actor.request_id: must be 1 to 128 characters, got 129",
+        "actor.request_id: 129 characters, at most 128",
         accept(GAS, actor(gas_case, "gas", "", &"r".repeat(129))));
     t.row(rpc, "department acting for another", PermissionDenied,
         "actor: department:gas:clerk-1 may not act for department:water",
@@ -856,7 +856,7 @@ fn supervision_rows(t: &mut Table, ch: &Channels, cases: &Cases) {
     t.row(rpc, "note of 1001 characters", InvalidArgument, "note: 1001 characters, at most 1000",
         urge(SUPERVISOR, &cases.dispatched, chars(1001), id));
     t.row(rpc, "missing request id", InvalidArgument,
-        "request_id: must be 1 to 128 characters, got 0",
+        "request_id: must not be empty",
         urge(SUPERVISOR, &cases.dispatched, note(), ""));
     t.row(rpc, "unknown case", NotFound, "case does not exist",
         urge(SUPERVISOR, UNKNOWN_CASE, note(), id));
@@ -871,7 +871,7 @@ fn supervision_rows(t: &mut Table, ch: &Channels, cases: &Cases) {
     t.row(rpc, "missing case id", InvalidArgument, "case_id: must be 32 hex digits, got 0",
         approve(SUPERVISOR, "", id));
     t.row(rpc, "request id of 129 characters", InvalidArgument,
-        "request_id: must be 1 to 128 characters, got 129",
+        "request_id: 129 characters, at most 128",
         approve(SUPERVISOR, &cases.accepted, &"r".repeat(129)));
     t.row(rpc, "never requested (accepted case)", FailedPrecondition,
         "cannot approve postponement: no postponement request is pending",
@@ -897,7 +897,7 @@ fn supervision_rows(t: &mut Table, ch: &Channels, cases: &Cases) {
         "reason: 1001 characters, at most 1000",
         refuse(SUPERVISOR, &cases.accepted, chars(1001), id));
     t.row(rpc, "missing request id", InvalidArgument,
-        "request_id: must be 1 to 128 characters, got 0",
+        "request_id: must not be empty",
         refuse(SUPERVISOR, &cases.accepted, reason(), ""));
     t.row(rpc, "never requested", FailedPrecondition,
         "cannot refuse postponement: no postponement request is pending",
@@ -960,7 +960,7 @@ fn evaluation_rows(t: &mut Table, ch: &Channels, cases: &Cases) {
     t.row(rpc, "malformed case id", InvalidArgument, "case_id: must be 32 hex digits",
         verify(LIN_MING, "xyz", true, remark(), id));
     t.row(rpc, "missing request id", InvalidArgument,
-        "request_id: must be 1 to 128 characters, got 0",
+        "request_id: must not be empty",
         verify(LIN_MING, &cases.accepted, true, remark(), ""));
     t.row(rpc, "failed without saying what is wrong", InvalidArgument, "note: must not be empty",
         verify(LIN_MING, &cases.accepted, false, String::new(), id));
@@ -993,7 +993,7 @@ fn evaluation_rows(t: &mut Table, ch: &Channels, cases: &Cases) {
         "comment: 1001 characters, at most 1000",
         rate(OPERATOR, RecordRatingRequest { comment: chars(1001), ..rating(accepted) }));
     t.row(rpc, "missing request id", InvalidArgument,
-        "request_id: must be 1 to 128 characters, got 0",
+        "request_id: must not be empty",
         rate(GATEWAY, RecordRatingRequest { request_id: String::new(), ..rating(accepted) }));
     t.row(rpc, "malformed case id", InvalidArgument, "case_id: must be 32 hex digits",
         rate(GATEWAY, rating("K7M4-2QXP")));
@@ -1014,7 +1014,7 @@ fn evaluation_rows(t: &mut Table, ch: &Channels, cases: &Cases) {
     t.row(rpc, "malformed case id", InvalidArgument, "case_id: must be 32 hex digits",
         close(OPERATOR, "closed", id));
     t.row(rpc, "request id of 129 characters", InvalidArgument,
-        "request_id: must be 1 to 128 characters, got 129",
+        "request_id: 129 characters, at most 128",
         close(OPERATOR, &cases.accepted, &"r".repeat(129)));
     t.row(rpc, "case not verified", FailedPrecondition,
         "cannot close: case is accepted, not verified",

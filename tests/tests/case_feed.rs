@@ -12,7 +12,7 @@ use gridcase_domain::{
     Timestamp, TrackingCode,
 };
 use gridcase_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent};
-use gridcase_store::RelayMode;
+use gridcase_store_node::RelayMode;
 use gridcase_testkit::Sandbox;
 
 fn report(case_id: CaseId) -> Command {

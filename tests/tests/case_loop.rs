@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::{self, consumer::pull};
 use futures::StreamExt;
 use gridcase::system::{Addresses, Service, System, SystemOptions};
+use gridcase_auth::BearerToken;
 use gridcase_dispatch::workorder::{department_consumer, subject_for, DISPATCH_STREAM};
 use gridcase_domain::{codec, Assignee, Event, WorkerId};
 use gridcase_eventstore::EventStore;
@@ -40,7 +41,6 @@ use gridcase_proto::supervision::v1::{CaseColourReply, Colour, GetCaseColourRequ
 use gridcase_proto::triage::v1::triage_case_request::Route as TriageRoute;
 use gridcase_proto::triage::v1::triage_client::TriageClient;
 use gridcase_proto::triage::v1::{ListManualQueueRequest, TriageCaseRequest};
-use gridcase_server::auth::BearerToken;
 use gridcase_testkit::token_table;
 use prost::Message;
 use tonic::service::interceptor::InterceptedService;
@@ -95,7 +95,7 @@ fn clerk(department: &str) -> String {
 }
 
 fn now_ms() -> i64 {
-    gridcase_server::now().as_millis()
+    gridcase_runtime::now().as_millis()
 }
 
 fn millis(duration: Duration) -> i64 {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use gridcase_bus::{subjects, FeedConsumer};
 use gridcase_eventstore::conformance::sample_event;
 use gridcase_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent};
-use gridcase_store::RelayMode;
+use gridcase_store_node::RelayMode;
 use gridcase_testkit::Sandbox;
 
 fn typed(event_id: u128, event_type: &str) -> NewEvent {

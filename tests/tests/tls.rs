@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use gridcase::system::{Addresses, Service, System, SystemOptions};
-use gridcase_server::{TLS_CERT_ENV, TLS_KEY_ENV};
+use gridcase_grpc::{TLS_CERT_ENV, TLS_KEY_ENV};
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;

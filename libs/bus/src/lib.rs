@@ -6,6 +6,7 @@
 mod client;
 pub mod feed;
 pub mod natsd;
+pub mod retry;
 pub mod subjects;
 pub mod wire;
 

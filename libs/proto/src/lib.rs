@@ -3,7 +3,7 @@
 //! Generated types stay at the edge: services convert them into domain types with `TryFrom`,
 //! and the domain never imports this crate.
 
-#![allow(missing_docs, clippy::all, missing_debug_implementations)]
+pub mod convert;
 
 /// The encoded file descriptor set of every proto, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
@@ -12,6 +12,12 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 /// The event store's admin API.
 pub mod store {
     /// Version 1.
+    #[allow(
+        missing_docs,
+        clippy::all,
+        missing_debug_implementations,
+        unreachable_pub
+    )]
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/gridcase.store.v1.rs"));
     }
@@ -20,6 +26,12 @@ pub mod store {
 /// The intake API: new reports and status by tracking code.
 pub mod intake {
     /// Version 1.
+    #[allow(
+        missing_docs,
+        clippy::all,
+        missing_debug_implementations,
+        unreachable_pub
+    )]
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/gridcase.intake.v1.rs"));
     }
@@ -28,6 +40,12 @@ pub mod intake {
 /// Manual triage for operators.
 pub mod triage {
     /// Version 1.
+    #[allow(
+        missing_docs,
+        clippy::all,
+        missing_debug_implementations,
+        unreachable_pub
+    )]
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/gridcase.triage.v1.rs"));
     }
@@ -36,6 +54,12 @@ pub mod triage {
 /// Work orders to departments and the department API.
 pub mod dispatch {
     /// Version 1.
+    #[allow(
+        missing_docs,
+        clippy::all,
+        missing_debug_implementations,
+        unreachable_pub
+    )]
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/gridcase.dispatch.v1.rs"));
     }
@@ -44,6 +68,12 @@ pub mod dispatch {
 /// Supervision: deadlines, urging and postponement approval.
 pub mod supervision {
     /// Version 1.
+    #[allow(
+        missing_docs,
+        clippy::all,
+        missing_debug_implementations,
+        unreachable_pub
+    )]
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/gridcase.supervision.v1.rs"));
     }
@@ -52,6 +82,12 @@ pub mod supervision {
 /// Evaluation: on-site verification, ratings and indicators.
 pub mod evaluation {
     /// Version 1.
+    #[allow(
+        missing_docs,
+        clippy::all,
+        missing_debug_implementations,
+        unreachable_pub
+    )]
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/gridcase.evaluation.v1.rs"));
     }
@@ -60,6 +96,12 @@ pub mod evaluation {
 /// Query: case timelines, lists and boards.
 pub mod query {
     /// Version 1.
+    #[allow(
+        missing_docs,
+        clippy::all,
+        missing_debug_implementations,
+        unreachable_pub
+    )]
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/gridcase.query.v1.rs"));
     }

@@ -317,6 +317,25 @@ pub fn score(row: &DepartmentIndicators, weights: &IndicatorWeights) -> f64 {
     .sum()
 }
 
+/// `rows` (sorted best first) with their ranks: departments with at least
+/// `min_cases_for_ranking` cases due are ranked 1, 2, … and come first; the others follow with
+/// rank 0 (unranked), so one late case does not put a quiet department last.
+pub fn ranked(
+    rows: Vec<DepartmentIndicators>,
+    min_cases_for_ranking: u32,
+) -> Vec<(u32, DepartmentIndicators)> {
+    let (ranked, unranked): (Vec<_>, Vec<_>) = rows
+        .into_iter()
+        .partition(|row| row.due >= u64::from(min_cases_for_ranking));
+    let ranked = ranked
+        .into_iter()
+        .zip(1u32..)
+        .map(|(row, rank)| (rank, row));
+    ranked
+        .chain(unranked.into_iter().map(|row| (0, row)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -603,5 +622,30 @@ mod tests {
         assert_eq!(percentile(&values, 90.0), Some(9.0));
         assert_eq!(percentile(&[5.0, 1.0], 90.0), Some(5.0));
         assert_eq!(percentile(&[7.0], 90.0), Some(7.0));
+    }
+
+    fn ranking_row(department: &str, due: u64, score: f64) -> DepartmentIndicators {
+        DepartmentIndicators {
+            department: department.to_owned(),
+            due,
+            score,
+            ..DepartmentIndicators::default()
+        }
+    }
+
+    #[test]
+    fn departments_with_too_few_cases_are_reported_unranked_after_the_ranked() {
+        let rows = vec![
+            ranking_row("quiet", 2, 0.99),
+            ranking_row("busy", 12, 0.80),
+            ranking_row("late", 10, 0.40),
+            ranking_row("new", 0, 0.0),
+        ];
+        let ranks: Vec<(String, u32)> = ranked(rows, 10)
+            .into_iter()
+            .map(|(rank, row)| (row.department, rank))
+            .collect();
+        let ranks: Vec<(&str, u32)> = ranks.iter().map(|(d, r)| (d.as_str(), *r)).collect();
+        assert_eq!(ranks, [("busy", 1), ("late", 2), ("quiet", 0), ("new", 0)]);
     }
 }

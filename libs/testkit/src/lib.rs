@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use gridcase_auth::{BearerToken, Secret, TokenTable};
 use gridcase_bus::{NatsServer, StoreClient};
 use gridcase_proto::store::v1::store_admin_client::StoreAdminClient;
-use gridcase_server::auth::{BearerToken, Secret, TokenTable};
-use gridcase_store::{RelayMode, StoreServiceConfig};
+use gridcase_store_node::{RelayMode, StoreServiceConfig};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::service::interceptor::InterceptedService;
@@ -77,8 +77,8 @@ pub fn token_of(who: &str) -> String {
 }
 
 /// The bearer token interceptor for a client calling as `who` (see [`token_of`]).
-pub fn bearer(who: &str) -> gridcase_server::auth::BearerToken {
-    gridcase_server::auth::BearerToken::new(&gridcase_server::auth::Secret::new(token_of(who)))
+pub fn bearer(who: &str) -> gridcase_auth::BearerToken {
+    gridcase_auth::BearerToken::new(&gridcase_auth::Secret::new(token_of(who)))
         .expect("test tokens are valid header values")
 }
 
@@ -147,7 +147,7 @@ impl Sandbox {
         };
         let nats = self.connect().await;
         let mut task = tokio::spawn(async move {
-            gridcase_store::run(config, nats, listener, async move {
+            gridcase_store_node::run(config, nats, listener, async move {
                 let _ = stopped.await;
             })
             .await
@@ -202,7 +202,7 @@ impl Sandbox {
             .arg("--tokens")
             .arg(self.path("no-token-file.toml"))
             .env(
-                gridcase_server::auth::TOKENS_ENV,
+                gridcase_auth::TOKENS_ENV,
                 format!("{ADMIN_TOKEN}=admin:sandbox"),
             )
             .stdin(Stdio::null())

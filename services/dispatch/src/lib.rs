@@ -10,9 +10,10 @@
 //! has its own durable consumer `dept-<code>`. Departments answer over the gRPC service
 //! `gridcase.dispatch.v1.Dispatch`.
 
-pub mod error;
+/// The service's name: in the ids of the commands it decides, and in its metrics.
+pub const SERVICE: &str = "dispatch";
+
 pub mod feed;
-pub mod ids;
 pub mod nats_auth;
 pub mod service;
 pub mod workorder;
@@ -21,12 +22,11 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use gridcase_auth::TokenTable;
 use gridcase_bus::{FeedConsumer, FeedError, StoreClient};
 use gridcase_config::{ConfigError, ReferenceData};
-use gridcase_server::auth::TokenTable;
 use tokio::net::TcpListener;
 
-pub use error::{DispatchError, InvalidInput};
 pub use feed::{FeedWorker, FEED_CONSUMER};
 pub use service::{DispatchApi, SERVICE_NAME};
 pub use workorder::{WorkOrderError, DISPATCH_STREAM};
@@ -106,7 +106,7 @@ pub async fn run(
         "dispatch serving"
     );
     let (stop_grpc, grpc_stopped) = tokio::sync::oneshot::channel::<()>();
-    let grpc = gridcase_server::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
+    let grpc = gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
         let _ = grpc_stopped.await;
     });
     let feed_side = async move {

@@ -8,18 +8,18 @@
 
 use std::sync::Arc;
 
+use gridcase_auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
 use gridcase_casestore::{CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{Assignee, CaseId, Command, DepartmentCode, Note, Timestamp, Url, WorkerId};
 use gridcase_eventstore::EventStore;
 use gridcase_proto::dispatch::v1 as pb;
 use gridcase_proto::dispatch::v1::dispatch_server::{Dispatch, DispatchServer};
-use gridcase_server::auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
-use crate::error::{DispatchError, InvalidInput};
-use crate::ids::request_command_id;
+use gridcase_casestore::ids::{legacy, request_command_id};
+use gridcase_grpc::{ApiError, InvalidInput};
 
 /// The fully qualified gRPC service name, for health reporting.
 pub const SERVICE_NAME: &str = "gridcase.dispatch.v1.Dispatch";
@@ -94,7 +94,7 @@ impl Actor {
                 ))
             }
         };
-        let request_id = gridcase_server::request_id("actor.request_id", &actor.request_id)?;
+        let request_id = gridcase_grpc::request_id("actor.request_id", &actor.request_id)?;
         Ok(Self {
             case_id,
             assignee,
@@ -157,16 +157,19 @@ impl<S: EventStore> DispatchApi<S> {
         actor: &Actor,
         recorded_as: &str,
         command: Command,
-    ) -> Result<pb::ActionReply, DispatchError> {
+    ) -> Result<pb::ActionReply, ApiError> {
         let action = command.action();
         let name = recorded_as.to_owned();
-        let command_id = request_command_id(&actor.request_id, actor.case_id, action, &name);
-        let context = CommandContext {
-            command_id,
-            actor: name,
-            correlation_id: Some(command_id),
-            causation_id: None,
-        };
+        let command_id = request_command_id(
+            crate::SERVICE,
+            &actor.request_id,
+            actor.case_id,
+            action,
+            &name,
+        );
+        let context = CommandContext::new(command_id, name).also_known_as(
+            legacy::dispatch_request(&actor.request_id, actor.case_id, action, recorded_as),
+        );
         let executed = self
             .cases
             .execute(actor.case_id, &context, |_| Ok(command.clone()))
@@ -204,7 +207,7 @@ impl<S: EventStore> DispatchApi<S> {
         });
         let (actor, command) = checked.map_err(|e| {
             tracing::info!(error = %e, "request refused");
-            DispatchError::from(e).to_status()
+            Status::from(ApiError::from(e))
         })?;
         // A department acts only for itself, a grid worker only as themselves.
         let acts_for_itself = match (&caller.role, &actor.assignee) {
@@ -213,18 +216,19 @@ impl<S: EventStore> DispatchApi<S> {
             _ => false,
         };
         if !acts_for_itself {
-            return Err(Status::permission_denied(format!(
+            return Err(ApiError::PermissionDenied(format!(
                 "actor: {} may not act for {}",
                 caller.actor(),
                 actor.name()
-            )));
+            ))
+            .into());
         }
         self.act(&actor, &caller.actor(), command)
             .await
             .map(Response::new)
             .map_err(|e| {
                 tracing::info!(case = %actor.case_id, error = %e, "action refused");
-                e.to_status()
+                Status::from(e)
             })
     }
 }

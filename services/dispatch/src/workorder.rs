@@ -10,12 +10,7 @@ use gridcase_domain::{Assignee, CaseId, CaseState, Event, Priority, Timestamp};
 use gridcase_proto::dispatch::v1 as pb;
 use prost::Message;
 
-/// Name of the JetStream stream that keeps every work order.
-pub const DISPATCH_STREAM: &str = "GRIDCASE_DISPATCH";
-
-/// Subjects of the work-order stream: `gridcase.v1.dispatch.<department>` and
-/// `gridcase.v1.dispatch.worker.<worker id>`.
-pub const DISPATCH_ALL: &str = "gridcase.v1.dispatch.>";
+pub use gridcase_bus::subjects::{department_consumer, DISPATCH_ALL, DISPATCH_STREAM};
 
 /// How long JetStream remembers work-order ids to drop a republished copy.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
@@ -44,20 +39,11 @@ pub enum WorkOrderError {
     },
 }
 
-/// The name of a department's durable consumer.
-pub fn department_consumer(department: &str) -> String {
-    format!("dept-{department}")
-}
-
 /// The subject a work order for `assignee` goes to.
 pub fn subject_for(assignee: &Assignee) -> String {
     match assignee {
         Assignee::Department(department) => gridcase_bus::subjects::dispatch(department.as_str()),
-        Assignee::Worker(worker) => gridcase_bus::subjects::dispatch(&format!(
-            "{}.{}",
-            gridcase_config::WORKER_SUBJECT_TOKEN,
-            worker.as_str()
-        )),
+        Assignee::Worker(worker) => gridcase_bus::subjects::worker_dispatch(worker.as_str()),
     }
 }
 

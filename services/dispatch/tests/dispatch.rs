@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer::pull};
 use futures::StreamExt;
+use gridcase_auth::{BearerToken, TokenTable};
 use gridcase_bus::StoreClient;
 use gridcase_casestore::{CaseStore, CommandContext, LoadedCase};
 use gridcase_config::ReferenceData;
@@ -21,8 +22,7 @@ use gridcase_proto::dispatch::v1::{
     AcceptRequest, Actor, RequestPostponementRequest, ResolveRequest, ReturnRequest, WorkOrder,
 };
 use gridcase_proto::dispatch::v1::{Priority as PbPriority, ReportProgressRequest};
-use gridcase_server::auth::{BearerToken, TokenTable};
-use gridcase_store::RelayMode;
+use gridcase_store_node::RelayMode;
 use gridcase_testkit::sample_config_dir as config_dir;
 use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
 use prost::Message;
@@ -158,6 +158,7 @@ impl Harness {
             actor: "operator:test".into(),
             correlation_id: None,
             causation_id: None,
+            earlier_ids: Vec::new(),
         };
         self.cases
             .execute(case, &context, |_| Ok(command.clone()))

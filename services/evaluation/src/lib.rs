@@ -8,20 +8,20 @@
 //! the resident says it is resolved, or reopened (back to triage) if not. Indicators are
 //! computed at request time by folding the whole store log (see [`indicators`]).
 
-pub mod error;
-pub mod ids;
+/// The service's name: in the ids of the commands it decides, and in its metrics.
+pub const SERVICE: &str = "evaluation";
+
 pub mod service;
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use gridcase_auth::TokenTable;
 use gridcase_bus::StoreClient;
 use gridcase_config::{ConfigError, ReferenceData};
-use gridcase_server::auth::TokenTable;
 use tokio::net::TcpListener;
 
-pub use error::{EvaluationError, InvalidInput};
 pub use service::{EvaluationApi, SERVICE_NAME};
 
 /// How to run the evaluation service.
@@ -78,7 +78,7 @@ pub async fn run(
         shard = %config.shard,
         "evaluation serving"
     );
-    gridcase_server::serve_grpc(listener, routes, &[SERVICE_NAME], shutdown).await?;
+    gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], shutdown).await?;
     tracing::info!("evaluation stopped");
     Ok(())
 }

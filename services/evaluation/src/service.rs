@@ -7,18 +7,18 @@
 
 use std::sync::Arc;
 
+use gridcase_auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
 use gridcase_casestore::{decode, CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, Command, Note, WorkerId};
 use gridcase_eventstore::EventStore;
 use gridcase_proto::evaluation::v1 as pb;
 use gridcase_proto::evaluation::v1::evaluation_server::{Evaluation, EvaluationServer};
-use gridcase_server::auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
-use crate::error::{EvaluationError, InvalidInput};
-use crate::ids::request_command_id;
+use gridcase_casestore::ids::{legacy, request_command_id};
+use gridcase_grpc::{ApiError, InvalidInput};
 use gridcase_rules::indicators::{DepartmentIndicators, Tally};
 
 /// The fully qualified gRPC service name, for health reporting.
@@ -53,7 +53,7 @@ fn case_id(text: &str) -> Result<CaseId, InvalidInput> {
 }
 
 fn request_id(text: &str) -> Result<String, InvalidInput> {
-    gridcase_server::request_id("request_id", text).map(str::to_owned)
+    gridcase_grpc::request_id("request_id", text).map(str::to_owned)
 }
 
 /// An optional text: empty (after trimming) is absent.
@@ -111,15 +111,11 @@ impl<S: EventStore> EvaluationApi<S> {
         request_id: &str,
         actor: &str,
         command: Command,
-    ) -> Result<pb::CaseReply, EvaluationError> {
+    ) -> Result<pb::CaseReply, ApiError> {
         let action = command.action();
-        let command_id = request_command_id(request_id, case, action, actor);
-        let context = CommandContext {
-            command_id,
-            actor: actor.to_owned(),
-            correlation_id: Some(command_id),
-            causation_id: None,
-        };
+        let command_id = request_command_id(crate::SERVICE, request_id, case, action, actor);
+        let context = CommandContext::new(command_id, actor)
+            .also_known_as(legacy::evaluation_request(request_id, case, action, actor));
         let executed = self
             .cases
             .execute(case, &context, |_| Ok(command.clone()))
@@ -147,16 +143,16 @@ impl<S: EventStore> EvaluationApi<S> {
 
     /// The worker a verification is recorded for: the calling grid worker, or an admin whose
     /// caller id is a worker id.
-    fn verifier(&self, caller: &Caller) -> Result<WorkerId, Status> {
+    fn verifier(&self, caller: &Caller) -> Result<WorkerId, ApiError> {
         let id = match &caller.role {
             Role::GridWorker(id) => id.as_str(),
             _ => caller.id.as_str(),
         };
         let worker = WorkerId::parse(id).map_err(|_| {
-            Status::permission_denied(format!("{} is not a grid worker", caller.actor()))
+            ApiError::PermissionDenied(format!("{} is not a grid worker", caller.actor()))
         })?;
         if matches!(caller.role, Role::GridWorker(_)) && self.reference.worker(&worker).is_none() {
-            return Err(Status::permission_denied(format!(
+            return Err(ApiError::PermissionDenied(format!(
                 "{worker} is not a known grid worker"
             )));
         }
@@ -169,7 +165,7 @@ impl<S: EventStore> EvaluationApi<S> {
         &self,
         from_ms: i64,
         to_ms: i64,
-    ) -> Result<(Vec<DepartmentIndicators>, u64), EvaluationError> {
+    ) -> Result<(Vec<DepartmentIndicators>, u64), ApiError> {
         if to_ms <= from_ms {
             return Err(InvalidInput::new("to_ms", "must be after from_ms").into());
         }
@@ -194,9 +190,9 @@ impl<S: EventStore> EvaluationApi<S> {
     }
 }
 
-fn refused(error: EvaluationError) -> Status {
+fn refused(error: ApiError) -> Status {
     tracing::info!(error = %error, "request refused");
-    error.to_status()
+    Status::from(error)
 }
 
 #[tonic::async_trait]
@@ -301,14 +297,14 @@ impl<S: EventStore> Evaluation for EvaluationApi<S> {
         require(
             &request,
             "DepartmentIndicators",
-            gridcase_server::indicators::READ_ROLES,
+            gridcase_auth::INDICATOR_READERS,
         )?;
         let request = request.into_inner();
         let (report, events_read) =
             EvaluationApi::department_indicators(self, request.from_ms, request.to_ms)
                 .await
                 .map_err(refused)?;
-        Ok(Response::new(gridcase_server::indicators::reply(
+        Ok(Response::new(gridcase_proto::convert::indicators_reply(
             request.from_ms,
             request.to_ms,
             report,

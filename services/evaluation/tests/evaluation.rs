@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use gridcase_auth::{BearerToken, TokenTable};
 use gridcase_bus::StoreClient;
 use gridcase_casestore::{CaseStore, CommandContext};
 use gridcase_domain::{
@@ -17,8 +18,7 @@ use gridcase_proto::evaluation::v1::{
     CaseReply, CloseCaseRequest, DepartmentIndicatorsRequest, RecordRatingRequest,
     VerifyCaseRequest,
 };
-use gridcase_server::auth::{BearerToken, TokenTable};
-use gridcase_store::RelayMode;
+use gridcase_store_node::RelayMode;
 use gridcase_testkit::sample_config_dir as config_dir;
 use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
 use tonic::service::interceptor::InterceptedService;
@@ -45,7 +45,7 @@ fn tokens() -> TokenTable {
 }
 
 fn now_ms() -> i64 {
-    gridcase_server::now().as_millis()
+    gridcase_runtime::now().as_millis()
 }
 
 fn department(code: &str) -> Assignee {
@@ -118,6 +118,7 @@ impl Harness {
             actor: "operator:test".into(),
             correlation_id: None,
             causation_id: None,
+            earlier_ids: Vec::new(),
         };
         self.cases
             .execute(case, &context, |_| Ok(command.clone()))

@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use gridcase::table::{Align, Columns};
+use gridcase_auth::{BearerToken, Secret, TokenTable, TOKENS_ENV};
 use gridcase_bus::{NatsServer, StoreClient};
 use gridcase_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent};
 use gridcase_proto::store::v1::store_admin_client::StoreAdminClient;
 use gridcase_proto::store::v1::StatsRequest;
-use gridcase_server::auth::{BearerToken, Secret, TokenTable, TOKENS_ENV};
-use gridcase_store::StoreServiceConfig;
+use gridcase_store_node::StoreServiceConfig;
 use hdrhistogram::Histogram;
 
 /// The token the benchmark reads the store's figures with (a throwaway admin of its own store).
@@ -58,7 +58,7 @@ pub struct StoreBench {
     store_process: bool,
     /// Run the outbox relay during the benchmark, as in production (off shows its cost).
     #[arg(long, default_value = "on")]
-    relay: gridcase_store::RelayMode,
+    relay: gridcase_store_node::RelayMode,
 }
 
 pub async fn run(which: Which) -> anyhow::Result<()> {
@@ -130,9 +130,14 @@ async fn store(args: StoreBench) -> anyhow::Result<()> {
         })
     } else {
         let nats = gridcase_bus::connect(&nats_server.url()).await?;
-        tokio::spawn(gridcase_store::run(config, nats, listener, async move {
-            let _ = stopped.await;
-        }))
+        tokio::spawn(gridcase_store_node::run(
+            config,
+            nats,
+            listener,
+            async move {
+                let _ = stopped.await;
+            },
+        ))
     };
     let mut clients = Vec::new();
     for _ in 0..args.connections.max(1) {
@@ -186,7 +191,7 @@ async fn store(args: StoreBench) -> anyhow::Result<()> {
     // Let the relay finish publishing the backlog so the read is measured on its own.
     let head = clients[0].head().await?;
     let catch_up = Instant::now();
-    while args.relay == gridcase_store::RelayMode::On
+    while args.relay == gridcase_store_node::RelayMode::On
         && admin
             .stats(StatsRequest {})
             .await?
@@ -246,9 +251,9 @@ fn spawn_store_process(
         binary.display()
     );
     let relay = match config.relay {
-        gridcase_store::RelayMode::On => "on",
-        gridcase_store::RelayMode::Off => "off",
-        gridcase_store::RelayMode::NoCheckpoint => "no-checkpoint",
+        gridcase_store_node::RelayMode::On => "on",
+        gridcase_store_node::RelayMode::Off => "off",
+        gridcase_store_node::RelayMode::NoCheckpoint => "no-checkpoint",
     };
     std::process::Command::new(&binary)
         .arg("--data")

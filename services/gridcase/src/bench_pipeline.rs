@@ -22,12 +22,12 @@ use std::time::Duration;
 use anyhow::Context;
 use async_nats::jetstream;
 use gridcase::system::{config_dir, Service, System, SystemOptions};
+use gridcase_auth::{BearerToken, Secret, TokenTable};
 use gridcase_bus::StoreClient;
 use gridcase_config::ReferenceData;
 use gridcase_proto::intake::v1::intake_client::IntakeClient;
 use gridcase_proto::store::v1::store_admin_client::StoreAdminClient;
 use gridcase_proto::store::v1::{StatsRequest, StatsResponse};
-use gridcase_server::auth::{BearerToken, Secret, TokenTable};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel as GrpcChannel;
 

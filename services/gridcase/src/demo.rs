@@ -38,8 +38,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use gridcase::system::{config_dir, Addresses, Service, System, SystemOptions};
+use gridcase_auth::TokenTable;
 use gridcase_config::ReferenceData;
-use gridcase_server::auth::TokenTable;
 
 use self::cast::Cast;
 use self::clock::{write_compressed_config, Clock};
@@ -84,17 +84,6 @@ pub struct DemoArgs {
     /// `demo --attach`) and exit.
     #[arg(long)]
     print_tokens: bool,
-}
-
-/// Logs on stderr as `RUST_LOG` says, by default warnings only: the demo's own lines on stdout
-/// tell the day, and the services' info lines for every case would drown them.
-pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 /// Runs the demo: prints the tokens, or plays a day on its own system or an attached one.
@@ -155,7 +144,7 @@ async fn own_system(
     let outcome = tokio::select! {
         outcome = play(&args, compressed, cast, clock, &endpoints, &nats_url) => outcome,
         failure = system.stopped_by_itself() => Err(failure),
-        _ = gridcase_server::shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
+        _ = gridcase_runtime::shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
     };
     println!("stopping the system");
     let stopped = system.shut_down().await;
@@ -200,6 +189,6 @@ async fn attach(
     };
     tokio::select! {
         outcome = play(&args, reference, cast, clock, &endpoints, &args.nats_url) => outcome,
-        _ = gridcase_server::shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
+        _ = gridcase_runtime::shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
     }
 }

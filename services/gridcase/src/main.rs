@@ -44,8 +44,9 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match &cli.command {
-        Command::Demo(_) => demo::init_tracing(),
-        _ => gridcase_server::init_tracing(),
+        // The demo's own lines on stdout tell the day; the services' info lines would drown them.
+        Command::Demo(_) => gridcase_runtime::init_tracing_with("warn"),
+        _ => gridcase_runtime::init_tracing(),
     }
     match cli.command {
         Command::Up(args) => up::run(args).await,

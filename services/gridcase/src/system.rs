@@ -9,14 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use gridcase_auth::TokenTable;
 use gridcase_bus::{NatsServer, StoreClient};
 use gridcase_dispatch::DispatchConfig;
 use gridcase_evaluation::EvaluationConfig;
 use gridcase_eventstore::{EventStore, StoreStats};
 use gridcase_intake::IntakeConfig;
 use gridcase_query::QueryConfig;
-use gridcase_server::auth::TokenTable;
-use gridcase_store::StoreServiceConfig;
+use gridcase_store_node::StoreServiceConfig;
 use gridcase_supervision::SupervisionConfig;
 use gridcase_triage::TriageConfig;
 use tokio::sync::oneshot;
@@ -250,7 +250,9 @@ impl System {
                     tokens: Arc::new(tokens),
                     ..StoreServiceConfig::new(self.options.data.join("store"))
                 };
-                spawn(|stopped| gridcase_store::run(config, nats, listener, stop_signal(stopped)))
+                spawn(|stopped| {
+                    gridcase_store_node::run(config, nats, listener, stop_signal(stopped))
+                })
             }
             Service::Intake => {
                 let config = IntakeConfig::new(config, tokens);

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use gridcase::system::{config_dir, Addresses, Service, System, SystemOptions};
-use gridcase_server::auth::TokenTable;
+use gridcase_auth::TokenTable;
 
 /// Where `up` keeps its data and listens.
 #[derive(Debug, clap::Args)]
@@ -86,7 +86,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!(
         "  auth            {token_count} bearer tokens from {}{}",
         tokens_file.display(),
-        if std::env::var_os(gridcase_server::auth::TOKENS_ENV).is_some() {
+        if std::env::var_os(gridcase_auth::TOKENS_ENV).is_some() {
             " and GRIDCASE_TOKENS"
         } else {
             ""
@@ -95,7 +95,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!("press Ctrl-C to stop");
 
     let failed = tokio::select! {
-        _ = gridcase_server::shutdown_signal() => None,
+        _ = gridcase_runtime::shutdown_signal() => None,
         failure = system.stopped_by_itself() => Some(failure),
     };
     println!("stopping");
@@ -157,7 +157,7 @@ pub fn print_banner(system: &System) {
         );
     }
     println!("  event feed      JetStream stream GRIDCASE_EVENTS, subjects gridcase.v1.events.>");
-    if let Some(cert) = std::env::var_os(gridcase_server::TLS_CERT_ENV) {
+    if let Some(cert) = std::env::var_os(gridcase_grpc::TLS_CERT_ENV) {
         println!(
             "  tls             every gRPC API over TLS only (certificate {})",
             std::path::Path::new(&cert).display()

@@ -10,7 +10,9 @@
 //! token whose role decides what they may call; the caller (`role:id`) is the actor of the
 //! events it causes.
 
-pub mod error;
+/// The service's name: in the ids of the commands it decides, and in its metrics.
+pub const SERVICE: &str = "intake";
+
 pub mod ids;
 pub mod report;
 pub mod service;
@@ -20,12 +22,11 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use gridcase_auth::TokenTable;
 use gridcase_bus::StoreClient;
 use gridcase_config::{ConfigError, ReferenceData};
-use gridcase_server::auth::TokenTable;
 use tokio::net::TcpListener;
 
-pub use error::IntakeError;
 pub use report::{InvalidInput, NewReport};
 pub use service::{IntakeApi, GET_CASE_STATUS_ROLES, REPORT_CASE_ROLES, SERVICE_NAME};
 
@@ -88,7 +89,7 @@ pub async fn run(
         tokens = config.tokens.len(),
         "intake serving"
     );
-    gridcase_server::serve_grpc(listener, routes, &[SERVICE_NAME], shutdown).await?;
+    gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], shutdown).await?;
     tracing::info!("intake stopped");
     Ok(())
 }

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 use gridcase_intake::IntakeConfig;
-use gridcase_server::cli::StageArgs;
+use gridcase_runtime::cli::StageArgs;
 
 /// The gridcase intake service.
 #[derive(Debug, Parser)]
@@ -19,7 +19,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    gridcase_server::init_tracing();
+    gridcase_runtime::init_tracing();
     let args = Args::parse();
     let started = args.stage.start(args.grpc).await?;
     let config = IntakeConfig {
@@ -30,7 +30,7 @@ async fn main() -> anyhow::Result<()> {
         config,
         started.nats,
         started.listener,
-        gridcase_server::shutdown_signal(),
+        gridcase_runtime::shutdown_signal(),
     )
     .await?;
     Ok(())

@@ -8,12 +8,11 @@ use gridcase_domain::{
     PersonName, Phone, Reporter, Timestamp, TrackingCode, Url, WorkerId,
 };
 use gridcase_proto::intake::v1 as pb;
-use gridcase_server::MAX_REQUEST_ID_CHARS;
 
 /// Most media links one report may carry.
 pub const MAX_MEDIA: usize = 20;
 
-pub use gridcase_server::InvalidInput;
+pub use gridcase_grpc::InvalidInput;
 
 /// A validated new report.
 #[derive(Debug, Clone, PartialEq)]
@@ -131,24 +130,7 @@ fn optional(text: &str) -> Option<&str> {
 }
 
 fn parse_request_id(id: &str) -> Result<String, InvalidInput> {
-    let field = "client_request_id";
-    if id.trim().is_empty() {
-        return Err(InvalidInput::new(field, "must not be empty"));
-    }
-    let length = id.chars().count();
-    if length > MAX_REQUEST_ID_CHARS {
-        return Err(InvalidInput::new(
-            field,
-            format!("{length} characters, at most {MAX_REQUEST_ID_CHARS}"),
-        ));
-    }
-    if id.chars().any(char::is_control) {
-        return Err(InvalidInput::new(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(id.to_owned())
+    gridcase_grpc::request_id("client_request_id", id).map(str::to_owned)
 }
 
 fn parse_channel(value: i32) -> Result<Channel, InvalidInput> {

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use gridcase_auth::TokenTable;
 use gridcase_bus::StoreClient;
 use gridcase_casestore::CaseStore;
 use gridcase_domain::{CaseId, CaseStatus, Channel as DomainChannel, Event, TrackingCode};
@@ -12,8 +13,7 @@ use gridcase_proto::intake::v1::intake_client::IntakeClient;
 use gridcase_proto::intake::v1::{
     Channel, Coordinates, GetCaseStatusRequest, Location, ReportCaseRequest, Reporter,
 };
-use gridcase_server::auth::TokenTable;
-use gridcase_store::RelayMode;
+use gridcase_store_node::RelayMode;
 use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
 use tonic::transport::Channel as GrpcChannel;
 use tonic::{Code, Request};

@@ -9,6 +9,9 @@
 //! over the gRPC service `gridcase.query.v1.Query`; every reply carries `caught_up_to`, the
 //! log position below which every event is reflected.
 
+/// The service's name: in the ids of the commands it decides, and in its metrics.
+pub const SERVICE: &str = "query";
+
 pub mod projection;
 pub mod service;
 
@@ -16,9 +19,9 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use gridcase_auth::TokenTable;
 use gridcase_bus::StoreClient;
 use gridcase_config::{ConfigError, ReferenceData};
-use gridcase_server::auth::TokenTable;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -84,7 +87,7 @@ pub async fn run(
         "query serving"
     );
     let stop_all = stop.clone();
-    let grpc = gridcase_server::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
+    let grpc = gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
         shutdown.await;
         let _ = stop_all.send(true);
     })

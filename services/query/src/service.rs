@@ -6,16 +6,17 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use gridcase_auth::{require, Authenticator, RoleKind, TokenTable};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{
     Assignee, CaseId, CaseStatus, CategoryCode, DepartmentCode, GridCode, GridLevel, Route,
     Timestamp,
 };
+use gridcase_grpc::ApiError;
 use gridcase_proto::evaluation::v1 as evaluation_pb;
 use gridcase_proto::query::v1 as pb;
 use gridcase_proto::query::v1::query_server::{Query, QueryServer};
 use gridcase_rules::deadlines::{self, Colour};
-use gridcase_server::auth::{require, Authenticator, RoleKind, TokenTable};
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
@@ -46,7 +47,7 @@ pub fn routes(
 }
 
 fn invalid(field: &str, reason: impl std::fmt::Display) -> Status {
-    Status::invalid_argument(format!("{field}: {reason}"))
+    ApiError::invalid(field, reason.to_string()).into()
 }
 
 /// The checked filters of a `ListCases` request.
@@ -272,7 +273,7 @@ impl Query for QueryApi {
         let (view, caught_up_to) = self.projections.case(case);
         let view = view
             .filter(|v| v.state.exists())
-            .ok_or_else(|| Status::not_found(format!("case {case} is not known")))?;
+            .ok_or_else(|| ApiError::NotFound(format!("case {case} is not known")))?;
         let timeline = view
             .timeline
             .iter()
@@ -286,7 +287,7 @@ impl Query for QueryApi {
             })
             .collect();
         Ok(Response::new(pb::GetCaseReply {
-            case: Some(summary(&view, &self.reference, gridcase_server::now())),
+            case: Some(summary(&view, &self.reference, gridcase_runtime::now())),
             timeline,
             caught_up_to,
         }))
@@ -299,7 +300,7 @@ impl Query for QueryApi {
     ) -> Result<Response<pb::ListCasesReply>, Status> {
         require(&request, "ListCases", READ_ROLES)?;
         let request = request.into_inner();
-        let now = gridcase_server::now();
+        let now = gridcase_runtime::now();
         let filters = Filters::parse(&request, &self.reference, now)?;
         let size = page_size(request.page_size)?;
         let offset = page_offset(&request.page_token)?;
@@ -342,7 +343,7 @@ impl Query for QueryApi {
         request: Request<pb::BoardRequest>,
     ) -> Result<Response<pb::BoardReply>, Status> {
         require(&request, "Board", READ_ROLES)?;
-        let now = gridcase_server::now();
+        let now = gridcase_runtime::now();
         let ((streets, communities), caught_up_to) = self.projections.scan(|views| {
             let mut streets = BTreeMap::<GridCode, AreaTally>::new();
             let mut communities = BTreeMap::<GridCode, AreaTally>::new();
@@ -383,16 +384,16 @@ impl Query for QueryApi {
         require(
             &request,
             "DepartmentIndicators",
-            gridcase_server::indicators::READ_ROLES,
+            gridcase_auth::INDICATOR_READERS,
         )?;
         let request = request.into_inner();
         let (from_ms, to_ms) = (request.from_ms, request.to_ms);
-        gridcase_server::indicators::check_period(from_ms, to_ms)?;
+        gridcase_grpc::check_period(from_ms, to_ms)?;
         let weights = self.reference.indicator_weights();
         let ((rows, events), _) = self
             .projections
             .indicators(|tally| (tally.indicators(from_ms, to_ms, weights), tally.events()));
-        Ok(Response::new(gridcase_server::indicators::reply(
+        Ok(Response::new(gridcase_proto::convert::indicators_reply(
             from_ms,
             to_ms,
             rows,

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use gridcase_auth::{BearerToken, TokenTable};
 use gridcase_bus::StoreClient;
 use gridcase_casestore::{fnv1a_128, CaseStore, CommandContext};
 use gridcase_domain::{
@@ -16,8 +17,7 @@ use gridcase_proto::query::v1::{
     BoardReply, BoardRequest, GetCaseReply, GetCaseRequest, ListCasesReply, ListCasesRequest,
 };
 use gridcase_query::QueryConfig;
-use gridcase_server::auth::{BearerToken, TokenTable};
-use gridcase_store::RelayMode;
+use gridcase_store_node::RelayMode;
 use gridcase_testkit::sample_config_dir as config_dir;
 use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
 use tonic::service::interceptor::InterceptedService;
@@ -77,7 +77,7 @@ impl Harness {
             cases,
             next_case: salt << 64,
             next_command: 0,
-            base: gridcase_server::now().plus_millis(-HOUR_MS),
+            base: gridcase_runtime::now().plus_millis(-HOUR_MS),
         }
     }
 
@@ -151,6 +151,7 @@ impl Harness {
             actor: actor.into(),
             correlation_id: None,
             causation_id: None,
+            earlier_ids: Vec::new(),
         };
         self.cases
             .execute(case, &context, |_| Ok(command.clone()))
@@ -223,7 +224,7 @@ impl Harness {
         accept_in_ms: i64,
     ) -> CaseId {
         let case = self.triaged(grid, category, to).await;
-        let now = gridcase_server::now();
+        let now = gridcase_runtime::now();
         self.record(
             case,
             "dispatcher:auto",
@@ -506,7 +507,7 @@ async fn colours_stages_and_department_indicators_follow_the_log() {
     // Indicators: water accepted its one dispatch in time, gas none of its two.
     let period = gridcase_proto::evaluation::v1::DepartmentIndicatorsRequest {
         from_ms: h.base.as_millis() - HOUR_MS,
-        to_ms: gridcase_server::now().as_millis() + HOUR_MS,
+        to_ms: gridcase_runtime::now().as_millis() + HOUR_MS,
     };
     let reply = client
         .department_indicators(period)

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use gridcase_store::{RelayMode, StoreServiceConfig};
+use gridcase_store_node::{RelayMode, StoreServiceConfig};
 
 /// The gridcase event-store service.
 #[derive(Debug, Parser)]
@@ -42,9 +42,9 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    gridcase_server::init_tracing();
+    gridcase_runtime::init_tracing();
     let args = Args::parse();
-    let tokens = gridcase_server::auth::TokenTable::load_with_env(&args.tokens)
+    let tokens = gridcase_auth::TokenTable::load_with_env(&args.tokens)
         .context("loading the bearer tokens")?;
     let nats = gridcase_bus::connect(&args.nats)
         .await
@@ -58,6 +58,6 @@ async fn main() -> anyhow::Result<()> {
         tokens: std::sync::Arc::new(tokens),
         ..StoreServiceConfig::new(args.data)
     };
-    gridcase_store::run(config, nats, listener, gridcase_server::shutdown_signal()).await?;
+    gridcase_store_node::run(config, nats, listener, gridcase_runtime::shutdown_signal()).await?;
     Ok(())
 }

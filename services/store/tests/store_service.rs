@@ -14,7 +14,7 @@ use gridcase_eventstore::conformance::sample_event;
 use gridcase_eventstore::{EventStore, ExpectedVersion, RecordedEvent, StoreError};
 use gridcase_proto::store::v1::store_admin_client::StoreAdminClient;
 use gridcase_proto::store::v1::{StatsRequest, VerifyRequest};
-use gridcase_store::RelayMode;
+use gridcase_store_node::RelayMode;
 use gridcase_testkit::Sandbox;
 
 const STORE_BIN: &str = env!("CARGO_BIN_EXE_gridcase-store");
@@ -305,7 +305,7 @@ async fn without_a_store_service_calls_are_unavailable() {
         "{error:?}"
     );
     assert_eq!(
-        gridcase_server::store_error_code(&error),
+        gridcase_grpc::store_error_code(&error),
         tonic::Code::Unavailable
     );
 }

@@ -17,6 +17,9 @@
 //! command ids derived from the case, stage, deadline and kind (or the rung) keep every action
 //! recorded once. Supervisors act over the gRPC service `gridcase.supervision.v1.Supervision`.
 
+/// The service's name: in the ids of the commands it decides, and in its metrics.
+pub const SERVICE: &str = "supervision";
+
 pub mod service;
 pub mod table;
 pub mod ticker;
@@ -26,9 +29,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gridcase_auth::TokenTable;
 use gridcase_bus::StoreClient;
 use gridcase_config::{ConfigError, ReferenceData};
-use gridcase_server::auth::TokenTable;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -106,7 +109,7 @@ pub async fn run(
         "supervision serving"
     );
     let stop_all = stop.clone();
-    let grpc = gridcase_server::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
+    let grpc = gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
         shutdown.await;
         let _ = stop_all.send(true);
     })

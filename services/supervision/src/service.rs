@@ -7,14 +7,15 @@
 
 use std::sync::Arc;
 
-use gridcase_casestore::{fnv1a_128, CaseError, CaseStore, CommandContext};
+use gridcase_auth::{require, Authenticator, Caller, RoleKind, TokenTable};
+use gridcase_casestore::ids::{legacy, request_command_id};
+use gridcase_casestore::{CaseError, CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, Command, DomainError, Note, WorkerId};
 use gridcase_eventstore::EventStore;
+use gridcase_grpc::{case_status, ApiError};
 use gridcase_proto::supervision::v1 as pb;
 use gridcase_proto::supervision::v1::supervision_server::{Supervision, SupervisionServer};
-use gridcase_server::auth::{require, Authenticator, Caller, RoleKind, TokenTable};
-use gridcase_server::case_status;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
@@ -41,23 +42,22 @@ pub fn routes<S: EventStore>(
     ))
 }
 
-fn case_id(text: &str) -> Result<CaseId, Status> {
-    CaseId::parse(text).map_err(|e| Status::invalid_argument(format!("case_id: {}", e.reason)))
+fn case_id(text: &str) -> Result<CaseId, ApiError> {
+    CaseId::parse(text).map_err(|e| ApiError::invalid("case_id", e.reason))
 }
 
-fn note(field: &'static str, text: &str) -> Result<Note, Status> {
-    Note::parse_field(field, text)
-        .map_err(|e| Status::invalid_argument(format!("{field}: {}", e.reason)))
+fn note(field: &'static str, text: &str) -> Result<Note, ApiError> {
+    Note::parse_field(field, text).map_err(|e| ApiError::invalid(field, e.reason))
 }
 
-fn request_id(text: &str) -> Result<&str, Status> {
-    Ok(gridcase_server::request_id("request_id", text)?)
+fn request_id(text: &str) -> Result<&str, ApiError> {
+    Ok(gridcase_grpc::request_id("request_id", text)?)
 }
 
 /// The supervisor's id as the domain records it.
-fn supervisor(caller: &Caller) -> Result<WorkerId, Status> {
+fn supervisor(caller: &Caller) -> Result<WorkerId, ApiError> {
     WorkerId::parse(&caller.id).map_err(|e| {
-        Status::permission_denied(format!(
+        ApiError::PermissionDenied(format!(
             "caller {} has no usable staff id: {}",
             caller.actor(),
             e.reason
@@ -90,19 +90,9 @@ impl<S: EventStore> SupervisionApi<S> {
     ) -> Result<Response<pb::ActionReply>, Status> {
         let action = command.action();
         let actor = caller.actor();
-        let command_id = fnv1a_128(&[
-            b"supervision-request",
-            request_id.as_bytes(),
-            case.to_string().as_bytes(),
-            action.as_bytes(),
-            actor.as_bytes(),
-        ]);
-        let context = CommandContext {
-            command_id,
-            actor,
-            correlation_id: Some(command_id),
-            causation_id: None,
-        };
+        let command_id = request_command_id(crate::SERVICE, request_id, case, action, &actor);
+        let earlier = legacy::supervision_request(request_id, case, action, &actor);
+        let context = CommandContext::new(command_id, actor).also_known_as(earlier);
         let executed = self
             .cases
             .execute(case, &context, |_| Ok(command.clone()))
@@ -202,7 +192,7 @@ impl<S: EventStore> Supervision for SupervisionApi<S> {
                 DomainError::CaseDoesNotExist,
             )));
         }
-        let now = gridcase_server::now();
+        let now = gridcase_runtime::now();
         let colour = match timers::colour(&state, &self.reference, now) {
             Colour::Green => pb::Colour::Green,
             Colour::Yellow => pb::Colour::Yellow,

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use gridcase_auth::{BearerToken, TokenTable};
 use gridcase_bus::StoreClient;
 use gridcase_casestore::{fnv1a_128, CaseStore, CommandContext, LoadedCase};
 use gridcase_domain::{
@@ -17,8 +18,7 @@ use gridcase_proto::supervision::v1::{
     ApprovePostponementRequest, Colour, GetCaseColourRequest, RefusePostponementRequest,
     UrgeCaseRequest,
 };
-use gridcase_server::auth::{BearerToken, TokenTable};
-use gridcase_store::RelayMode;
+use gridcase_store_node::RelayMode;
 use gridcase_supervision::{SupervisionConfig, TIMER_ACTOR};
 use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
 use tonic::service::interceptor::InterceptedService;
@@ -45,7 +45,7 @@ fn tokens() -> TokenTable {
 }
 
 fn now() -> Timestamp {
-    gridcase_server::now()
+    gridcase_runtime::now()
 }
 
 fn gas() -> Assignee {
@@ -149,6 +149,7 @@ impl Harness {
             actor: "operator:test".into(),
             correlation_id: None,
             causation_id: None,
+            earlier_ids: Vec::new(),
         };
         self.cases
             .execute(case, &context, |_| Ok(command.clone()))

@@ -12,10 +12,11 @@
 //! cache of every case, rebuilt from the store's log at start, serves duplicate detection and
 //! the queue.
 
+/// The service's name: in the ids of the commands it decides, and in its metrics.
+pub const SERVICE: &str = "triage";
+
 pub mod cache;
 pub mod decision;
-pub mod error;
-pub mod ids;
 pub mod service;
 pub mod worker;
 
@@ -24,15 +25,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gridcase_auth::TokenTable;
 use gridcase_bus::StoreClient;
 use gridcase_config::{ConfigError, ReferenceData};
-use gridcase_server::auth::TokenTable;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use cache::CaseCache;
 pub use decision::Decision;
-pub use error::TriageError;
 pub use service::{TriageApi, SERVICE_NAME};
 pub use worker::Worker;
 
@@ -124,7 +124,7 @@ pub async fn run(
     );
     let stop = Arc::new(stop);
     let stop_on_shutdown = Arc::clone(&stop);
-    let served = gridcase_server::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
+    let served = gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
         shutdown.await;
         let _ = stop_on_shutdown.send(true);
     })

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
-use gridcase_server::cli::StageArgs;
+use gridcase_runtime::cli::StageArgs;
 use gridcase_triage::TriageConfig;
 
 /// The gridcase triage service.
@@ -23,7 +23,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    gridcase_server::init_tracing();
+    gridcase_runtime::init_tracing();
     let args = Args::parse();
     let started = args.stage.start(args.grpc).await?;
     let config = TriageConfig {
@@ -35,7 +35,7 @@ async fn main() -> anyhow::Result<()> {
         config,
         started.nats,
         started.listener,
-        gridcase_server::shutdown_signal(),
+        gridcase_runtime::shutdown_signal(),
     )
     .await?;
     Ok(())

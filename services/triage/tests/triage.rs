@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use gridcase_auth::{BearerToken, Secret, TokenTable};
 use gridcase_bus::StoreClient;
 use gridcase_casestore::{CaseStore, CommandContext};
 use gridcase_domain::{
@@ -17,8 +18,7 @@ use gridcase_proto::triage::v1::triage_client::TriageClient;
 use gridcase_proto::triage::v1::{
     JointRoute, ListManualQueueRequest, RejectCaseRequest, TriageCaseRequest,
 };
-use gridcase_server::auth::{BearerToken, Secret, TokenTable};
-use gridcase_store::RelayMode;
+use gridcase_store_node::RelayMode;
 use gridcase_testkit::{InProcessStore, RunningService, Sandbox};
 use gridcase_triage::TriageConfig;
 use tonic::service::interceptor::InterceptedService;
@@ -131,6 +131,7 @@ impl Harness {
             actor: actor.to_owned(),
             correlation_id: None,
             causation_id: None,
+            earlier_ids: Vec::new(),
         };
         self.cases
             .execute(case, &context, |_| Ok(command.clone()))

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use gridcase::system::Service;
+use gridcase_auth::BearerToken;
 use gridcase_proto::dispatch::v1::dispatch_client::DispatchClient;
 use gridcase_proto::evaluation::v1::evaluation_client::EvaluationClient;
 use gridcase_proto::intake::v1::intake_client::IntakeClient;
@@ -12,7 +13,6 @@ use gridcase_proto::query::v1::query_client::QueryClient;
 use gridcase_proto::store::v1::store_admin_client::StoreAdminClient;
 use gridcase_proto::supervision::v1::supervision_client::SupervisionClient;
 use gridcase_proto::triage::v1::triage_client::TriageClient;
-use gridcase_server::auth::BearerToken;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 

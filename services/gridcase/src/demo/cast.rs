@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use gridcase_auth::{BearerToken, Caller, Secret, TokenTable};
 use gridcase_config::ReferenceData;
-use gridcase_server::auth::{BearerToken, Caller, Secret, TokenTable};
 
 /// Everyone the demo acts as, with a bearer token each: the hotline operator (who also calls
 /// residents back), the supervisor, an administrator (for the store's figures), every

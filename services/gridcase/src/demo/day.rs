@@ -25,7 +25,7 @@ use super::DemoArgs;
 const MAX_FAILURES: usize = 20;
 
 pub(super) fn now_ms() -> i64 {
-    gridcase_server::now().as_millis()
+    gridcase_runtime::now().as_millis()
 }
 
 pub(super) async fn sleep_ms(ms: u64) {

@@ -3,11 +3,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use gridcase_auth::{require, Authenticator, RoleKind, TokenTable};
 use gridcase_eventstore::{EventStore, SledStore};
+use gridcase_grpc::store_status;
 use gridcase_proto::store::v1::store_admin_server::{StoreAdmin, StoreAdminServer};
 use gridcase_proto::store::v1::{StatsRequest, StatsResponse, VerifyRequest, VerifyResponse};
-use gridcase_server::auth::{require, Authenticator, RoleKind, TokenTable};
-use gridcase_server::store_status;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 

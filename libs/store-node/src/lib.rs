@@ -17,8 +17,8 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
+use gridcase_auth::TokenTable;
 use gridcase_eventstore::{SledStore, SledStoreConfig, StoreError};
-use gridcase_server::auth::TokenTable;
 use tokio::net::TcpListener;
 
 pub use relay::{RelayMode, OUTBOX_CHECKPOINT};
@@ -106,7 +106,7 @@ pub async fn run(
     let grpc_addr = grpc_listener.local_addr().ok();
     tracing::info!(grpc = ?grpc_addr, "store admin serving");
     let mut grpc_stop = stop_rx.clone();
-    let mut grpc = tokio::spawn(gridcase_server::serve_grpc(
+    let mut grpc = tokio::spawn(gridcase_grpc::serve_grpc(
         grpc_listener,
         admin,
         &[admin::SERVICE_NAME],

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use tokio::net::TcpListener;
 
-use crate::auth::{AuthError, TokenTable};
+use gridcase_auth::{AuthError, TokenTable};
 
 /// Command-line settings shared by the stage services (flatten into a service's `Args`).
 #[derive(Debug, Clone, clap::Args)]

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use gridcase_server::{serve_grpc, SHUTDOWN_GRACE};
+use gridcase_grpc::{serve_grpc, SHUTDOWN_GRACE};
 use tokio::net::{TcpListener, TcpStream};
 use tonic::service::Routes;
 

@@ -1,0 +1,107 @@
+//! The gRPC server every service runs: its routes plus health and reflection, TLS when the
+//! environment names a certificate, and a stop that cannot hang on a silent client.
+
+use std::future::Future;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::Routes;
+use tonic_health::ServingStatus;
+
+/// Serves `routes` on `listener` until `shutdown` resolves, together with the standard gRPC
+/// health service (each of `service_names` reported serving) and server reflection (v1 and
+/// v1alpha) over every gridcase proto; over TLS when `GRIDCASE_TLS_CERT` and `GRIDCASE_TLS_KEY`
+/// are set.
+pub async fn serve_grpc(
+    listener: TcpListener,
+    routes: Routes,
+    service_names: &[&str],
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    for name in service_names {
+        reporter
+            .set_service_status(*name, ServingStatus::Serving)
+            .await;
+    }
+    // Both reflection versions: grpcurl asks v1, while Python's grpcio-reflection, Evans and
+    // Postman still ask v1alpha and would otherwise discover nothing.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(gridcase_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection()
+        .build_v1()
+        .expect("the compiled descriptor sets are valid");
+    let reflection_v1alpha = reflection()
+        .build_v1alpha()
+        .expect("the compiled descriptor sets are valid");
+    let routes = routes
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = tls_from_env() {
+        server = server.tls_config(tls)?;
+    }
+    // Once `shutdown` resolves, calls in flight get `SHUTDOWN_GRACE` to finish; then the server
+    // is dropped with whatever connections it still holds, so a stuck or silent client (or a
+    // connection the HTTP/2 layer never lets go of) cannot keep the process from stopping.
+    let (signalled, grace_starts) = tokio::sync::oneshot::channel::<()>();
+    let serve = server.add_routes(routes).serve_with_incoming_shutdown(
+        TcpListenerStream::new(listener),
+        async move {
+            shutdown.await;
+            let _ = signalled.send(());
+        },
+    );
+    let grace_over = async move {
+        if grace_starts.await.is_err() {
+            // The server ended without being asked to: the other branch has its outcome.
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        served = serve => served,
+        () = grace_over => {
+            tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the shutdown grace; closing them");
+            Ok(())
+        }
+    }
+}
+
+/// How long a stopping gRPC server waits for calls in flight before it drops its connections.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The PEM certificate (chain) every gRPC API serves TLS with, when set with [`TLS_KEY_ENV`].
+pub const TLS_CERT_ENV: &str = "GRIDCASE_TLS_CERT";
+/// The PEM private key of [`TLS_CERT_ENV`]'s certificate.
+pub const TLS_KEY_ENV: &str = "GRIDCASE_TLS_KEY";
+
+/// TLS for the gRPC APIs when `GRIDCASE_TLS_CERT` and `GRIDCASE_TLS_KEY` name PEM files: the
+/// server then accepts TLS only. A file that cannot be read is logged and handed on empty, so
+/// the server refuses to start rather than serve in plain text.
+fn tls_from_env() -> Option<tonic::transport::ServerTlsConfig> {
+    let cert = std::env::var_os(TLS_CERT_ENV)?;
+    let key = std::env::var_os(TLS_KEY_ENV);
+    let read = |path: &std::ffi::OsStr, what: &str| {
+        std::fs::read(path).unwrap_or_else(|error| {
+            tracing::error!(path = %path.to_string_lossy(), %error, "cannot read the TLS {what}");
+            Vec::new()
+        })
+    };
+    let cert = read(&cert, "certificate");
+    let key = key.map_or_else(
+        || {
+            tracing::error!("{TLS_CERT_ENV} is set without {TLS_KEY_ENV}");
+            Vec::new()
+        },
+        |key| read(&key, "key"),
+    );
+    Some(
+        tonic::transport::ServerTlsConfig::new()
+            .identity(tonic::transport::Identity::from_pem(cert, key)),
+    )
+}

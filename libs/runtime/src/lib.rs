@@ -1,0 +1,76 @@
+//! What every gridcase process needs to run, whatever it serves: logging set-up, the shutdown
+//! signal, the clock, and the command line the stage services share ([`cli`]).
+
+pub mod cli;
+
+/// The current time by this machine's clock, as a domain timestamp (the domain reads no clock).
+pub fn now() -> gridcase_domain::Timestamp {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    gridcase_domain::Timestamp::from_millis(millis)
+}
+
+/// The log filter when `RUST_LOG` is unset: gridcase's own crates at `info`, everything else
+/// (NATS client, HTTP/2, sled, …) at `warn`, so starting the system prints what runs where and
+/// not one "connected" line per NATS connection.
+pub const DEFAULT_LOG_FILTER: &str = "warn,gridcase=info,gridcase_auth=info,gridcase_bus=info,\
+gridcase_casestore=info,gridcase_eventstore=info,gridcase_grpc=info,gridcase_runtime=info,\
+gridcase_store=info,gridcase_store_node=info,gridcase_intake=info,gridcase_triage=info,\
+gridcase_dispatch=info,gridcase_supervision=info,gridcase_evaluation=info,gridcase_query=info";
+
+/// Installs the `tracing` subscriber: human-readable lines on stderr, filtered by `RUST_LOG`
+/// (default [`DEFAULT_LOG_FILTER`]). Safe to call more than once.
+pub fn init_tracing() {
+    init_tracing_with(DEFAULT_LOG_FILTER);
+}
+
+/// [`init_tracing`] with another filter for when `RUST_LOG` is unset (the demo, whose own
+/// lines on stdout tell the day, logs warnings only).
+pub fn init_tracing_with(default_filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_filter_parses_and_names_every_service() {
+        let filter = tracing_subscriber::EnvFilter::try_new(DEFAULT_LOG_FILTER).unwrap();
+        let text = filter.to_string();
+        for service in [
+            "intake",
+            "triage",
+            "dispatch",
+            "supervision",
+            "evaluation",
+            "query",
+        ] {
+            assert!(text.contains(&format!("gridcase_{service}=info")), "{text}");
+        }
+        assert!(text.starts_with("warn") || text.contains(",warn"), "{text}");
+    }
+}
