@@ -2,6 +2,9 @@
 //! signal, the clock, and the command line the stage services share ([`cli`]).
 
 pub mod cli;
+mod stage;
+
+pub use stage::{ServiceError, StageConfig};
 
 /// The current time by this machine's clock, as a domain timestamp (the domain reads no clock).
 pub fn now() -> gridcase_domain::Timestamp {
