@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use gridcase::system::{Addresses, Service, System, SystemOptions};
 use gridcase_bus::StoreClient;
 use gridcase_eventstore::EventStore;
+use gridcase_proto::common::v1::{Coordinates, Location};
 use gridcase_proto::dispatch::v1::dispatch_client::DispatchClient;
 use gridcase_proto::dispatch::v1::{
     AcceptRequest, Actor, ReportProgressRequest, RequestPostponementRequest, ResolveRequest,
@@ -25,8 +26,7 @@ use gridcase_proto::evaluation::v1::{
 };
 use gridcase_proto::intake::v1::intake_client::IntakeClient;
 use gridcase_proto::intake::v1::{
-    Channel as ReportChannel, Coordinates, GetCaseStatusRequest, Location, ReportCaseRequest,
-    Reporter,
+    Channel as ReportChannel, GetCaseStatusRequest, ReportCaseRequest, Reporter,
 };
 use gridcase_proto::query::v1::query_client::QueryClient;
 use gridcase_proto::query::v1::{BoardRequest, GetCaseRequest, ListCasesRequest};
@@ -278,9 +278,12 @@ async fn wait_for_status(channels: &Channels, case: &str, status: &str) {
                 SUPERVISOR,
             ))
             .await
-            .map(|reply| reply.into_inner().case.unwrap_or_default().status);
+            .map(|reply| {
+                let status = reply.into_inner().case.unwrap_or_default().status;
+                gridcase_proto::convert::status_name(status)
+            });
         match &seen {
-            Ok(now) if now == status => return,
+            Ok(now) if *now == status => return,
             _ => {}
         }
         assert!(
@@ -1081,8 +1084,8 @@ fn query_rows(t: &mut Table, ch: &Channels, cases: &Cases) {
     t.row(rpc, "page token not from a reply", InvalidArgument,
         "page_token: not a token from a previous reply",
         list(OPERATOR, ListCasesRequest { page_token: "page-2".into(), ..Default::default() }));
-    t.row(rpc, "unknown status", InvalidArgument, "status: \"open\" is not a case status",
-        list(OPERATOR, ListCasesRequest { status: "open".into(), ..Default::default() }));
+    t.row(rpc, "unknown status", InvalidArgument, "status: unknown case status 42",
+        list(OPERATOR, ListCasesRequest { status: 42, ..Default::default() }));
     t.row(rpc, "malformed grid code", InvalidArgument, "grid_code: district must be",
         list(SUPERVISOR, ListCasesRequest { grid_code: "33-01".into(), ..Default::default() }));
     t.row(rpc, "unknown grid", InvalidArgument, "grid_code: \"330102-009\" is not a known grid",

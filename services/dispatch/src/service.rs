@@ -13,6 +13,8 @@ use gridcase_casestore::{CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{Assignee, CaseId, Command, DepartmentCode, Note, Timestamp, Url, WorkerId};
 use gridcase_eventstore::EventStore;
+use gridcase_proto::common::v1 as common;
+use gridcase_proto::convert::case_reply;
 use gridcase_proto::dispatch::v1 as pb;
 use gridcase_proto::dispatch::v1::dispatch_server::{Dispatch, DispatchServer};
 use tonic::service::Routes;
@@ -157,7 +159,7 @@ impl<S: EventStore> DispatchApi<S> {
         actor: &Actor,
         recorded_as: &str,
         command: Command,
-    ) -> Result<pb::ActionReply, ApiError> {
+    ) -> Result<common::CaseReply, ApiError> {
         let action = command.action();
         let name = recorded_as.to_owned();
         let command_id = request_command_id(
@@ -187,12 +189,12 @@ impl<S: EventStore> DispatchApi<S> {
             repeated = executed.repeated,
             "department action recorded"
         );
-        Ok(pb::ActionReply {
-            case_id: actor.case_id.to_string(),
-            status,
-            version: executed.version,
-            repeated: executed.repeated,
-        })
+        Ok(case_reply(
+            actor.case_id.to_string(),
+            executed.state.status,
+            executed.version,
+            executed.repeated,
+        ))
     }
 
     async fn answer(
@@ -200,7 +202,7 @@ impl<S: EventStore> DispatchApi<S> {
         caller: &Caller,
         actor: Option<&pb::Actor>,
         command: impl FnOnce(Assignee) -> Result<Command, InvalidInput>,
-    ) -> Result<Response<pb::ActionReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let checked = Actor::parse(actor, &self.reference).and_then(|actor| {
             let command = command(actor.assignee.clone())?;
             Ok((actor, command))
@@ -239,7 +241,7 @@ impl<S: EventStore> Dispatch for DispatchApi<S> {
     async fn accept(
         &self,
         request: Request<pb::AcceptRequest>,
-    ) -> Result<Response<pb::ActionReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "Accept", ACT_ROLES)?.clone();
         let request = request.into_inner();
         self.answer(&caller, request.actor.as_ref(), |by| {
@@ -252,7 +254,7 @@ impl<S: EventStore> Dispatch for DispatchApi<S> {
     async fn r#return(
         &self,
         request: Request<pb::ReturnRequest>,
-    ) -> Result<Response<pb::ActionReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "Return", ACT_ROLES)?.clone();
         let request = request.into_inner();
         self.answer(&caller, request.actor.as_ref(), |by| {
@@ -268,7 +270,7 @@ impl<S: EventStore> Dispatch for DispatchApi<S> {
     async fn report_progress(
         &self,
         request: Request<pb::ReportProgressRequest>,
-    ) -> Result<Response<pb::ActionReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "ReportProgress", ACT_ROLES)?.clone();
         let request = request.into_inner();
         self.answer(&caller, request.actor.as_ref(), |by| {
@@ -284,7 +286,7 @@ impl<S: EventStore> Dispatch for DispatchApi<S> {
     async fn request_postponement(
         &self,
         request: Request<pb::RequestPostponementRequest>,
-    ) -> Result<Response<pb::ActionReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "RequestPostponement", ACT_ROLES)?.clone();
         let request = request.into_inner();
         self.answer(&caller, request.actor.as_ref(), |by| {
@@ -307,7 +309,7 @@ impl<S: EventStore> Dispatch for DispatchApi<S> {
     async fn resolve(
         &self,
         request: Request<pb::ResolveRequest>,
-    ) -> Result<Response<pb::ActionReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "Resolve", ACT_ROLES)?.clone();
         let request = request.into_inner();
         self.answer(&caller, request.actor.as_ref(), |by| {

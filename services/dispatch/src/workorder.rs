@@ -146,7 +146,6 @@ pub fn build(
         .map(|category| category.name.clone())
         .unwrap_or_default();
     let location = &reported.location;
-    let coordinates = location.coordinates();
     let (department, grid_worker) = match &assignee {
         Assignee::Department(department) => (department.to_string(), String::new()),
         Assignee::Worker(worker) => (String::new(), worker.to_string()),
@@ -163,19 +162,7 @@ pub fn build(
         category_name,
         priority: state.priority.map_or(pb::Priority::Unspecified, priority) as i32,
         description: reported.description.as_str().to_owned(),
-        location: Some(pb::Location {
-            grid_code: location
-                .grid()
-                .map(|grid| grid.to_string())
-                .unwrap_or_default(),
-            address: location
-                .address()
-                .map(|address| address.as_str().to_owned())
-                .unwrap_or_default(),
-            has_coordinates: coordinates.is_some(),
-            lat: coordinates.map_or(0.0, |c| c.lat()),
-            lon: coordinates.map_or(0.0, |c| c.lon()),
-        }),
+        location: Some(location.into()),
         media_urls: reported
             .media
             .iter()

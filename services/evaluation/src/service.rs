@@ -12,6 +12,8 @@ use gridcase_casestore::{decode, CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, Command, Note, WorkerId};
 use gridcase_eventstore::EventStore;
+use gridcase_proto::common::v1 as common;
+use gridcase_proto::convert::case_reply;
 use gridcase_proto::evaluation::v1 as pb;
 use gridcase_proto::evaluation::v1::evaluation_server::{Evaluation, EvaluationServer};
 use tonic::service::Routes;
@@ -111,7 +113,7 @@ impl<S: EventStore> EvaluationApi<S> {
         request_id: &str,
         actor: &str,
         command: Command,
-    ) -> Result<pb::CaseReply, ApiError> {
+    ) -> Result<common::CaseReply, ApiError> {
         let action = command.action();
         let command_id = request_command_id(crate::SERVICE, request_id, case, action, actor);
         let context = CommandContext::new(command_id, actor)
@@ -133,12 +135,12 @@ impl<S: EventStore> EvaluationApi<S> {
             repeated = executed.repeated,
             "evaluation recorded"
         );
-        Ok(pb::CaseReply {
-            case_id: case.to_string(),
-            status,
-            version: executed.version,
-            repeated: executed.repeated,
-        })
+        Ok(case_reply(
+            case.to_string(),
+            executed.state.status,
+            executed.version,
+            executed.repeated,
+        ))
     }
 
     /// The worker a verification is recorded for: the calling grid worker, or an admin whose
@@ -201,7 +203,7 @@ impl<S: EventStore> Evaluation for EvaluationApi<S> {
     async fn verify_case(
         &self,
         request: Request<pb::VerifyCaseRequest>,
-    ) -> Result<Response<pb::CaseReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "VerifyCase", VERIFY_ROLES)?.clone();
         let request = request.into_inner();
         let checked = (|| {
@@ -230,7 +232,7 @@ impl<S: EventStore> Evaluation for EvaluationApi<S> {
     async fn record_rating(
         &self,
         request: Request<pb::RecordRatingRequest>,
-    ) -> Result<Response<pb::CaseReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "RecordRating", RATE_ROLES)?.clone();
         let request = request.into_inner();
         let checked = (|| {
@@ -263,7 +265,7 @@ impl<S: EventStore> Evaluation for EvaluationApi<S> {
             .step(case, &request_id, &actor, next)
             .await
             .map_err(refused)?;
-        Ok(Response::new(pb::CaseReply {
+        Ok(Response::new(common::CaseReply {
             repeated: rated.repeated && finished.repeated,
             ..finished
         }))
@@ -273,7 +275,7 @@ impl<S: EventStore> Evaluation for EvaluationApi<S> {
     async fn close_case(
         &self,
         request: Request<pb::CloseCaseRequest>,
-    ) -> Result<Response<pb::CaseReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "CloseCase", CLOSE_ROLES)?.clone();
         let request = request.into_inner();
         let checked = (|| {

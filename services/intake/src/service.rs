@@ -227,10 +227,7 @@ impl<S: EventStore> Intake for IntakeApi<S> {
         Ok(Response::new(pb::GetCaseStatusResponse {
             case_id: case_id.to_string(),
             tracking_code: code.to_string(),
-            status: state
-                .status
-                .map(|status| status.as_str().to_owned())
-                .unwrap_or_default(),
+            status: gridcase_proto::convert::case_status(state.status),
             reported_at_ms: state.reported_at.map_or(0, Timestamp::as_millis),
             category_code: state
                 .category

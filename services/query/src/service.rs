@@ -13,6 +13,7 @@ use gridcase_domain::{
     Timestamp,
 };
 use gridcase_grpc::ApiError;
+use gridcase_proto::common::v1 as common;
 use gridcase_proto::evaluation::v1 as evaluation_pb;
 use gridcase_proto::query::v1 as pb;
 use gridcase_proto::query::v1::query_server::{Query, QueryServer};
@@ -68,9 +69,18 @@ impl Filters {
         reference: &ReferenceData,
         now: Timestamp,
     ) -> Result<Self, Status> {
-        let status = non_empty(&request.status)
-            .map(|s| CaseStatus::parse(s).map_err(|e| invalid("status", e.reason)))
-            .transpose()?;
+        let status = match common::CaseStatus::try_from(request.status) {
+            Ok(common::CaseStatus::Unspecified) => None,
+            Ok(status) => {
+                Some(CaseStatus::try_from(status).map_err(|_| invalid("status", "unspecified"))?)
+            }
+            Err(_) => {
+                return Err(invalid(
+                    "status",
+                    format!("unknown case status {}", request.status),
+                ))
+            }
+        };
         let grid = non_empty(&request.grid_code)
             .map(|s| {
                 let code = GridCode::parse(s).map_err(|e| invalid("grid_code", e.reason))?;
@@ -204,10 +214,7 @@ fn summary(view: &CaseView, reference: &ReferenceData, now: Timestamp) -> pb::Ca
             .map(|s| s.waiting_stage().to_owned())
             .unwrap_or_default(),
         case_id: state.case_id.map(|c| c.to_string()).unwrap_or_default(),
-        status: state
-            .status
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
+        status: gridcase_proto::convert::case_status(state.status),
         tracking_code: state
             .tracking_code
             .map(|t| t.to_string())

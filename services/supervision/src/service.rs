@@ -14,6 +14,8 @@ use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, Command, DomainError, Note, WorkerId};
 use gridcase_eventstore::EventStore;
 use gridcase_grpc::{case_status, ApiError};
+use gridcase_proto::common::v1 as common;
+use gridcase_proto::convert::case_reply;
 use gridcase_proto::supervision::v1 as pb;
 use gridcase_proto::supervision::v1::supervision_server::{Supervision, SupervisionServer};
 use tonic::service::Routes;
@@ -87,7 +89,7 @@ impl<S: EventStore> SupervisionApi<S> {
         case: CaseId,
         request_id: &str,
         command: Command,
-    ) -> Result<Response<pb::ActionReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let action = command.action();
         let actor = caller.actor();
         let command_id = request_command_id(crate::SERVICE, request_id, case, action, &actor);
@@ -101,11 +103,6 @@ impl<S: EventStore> SupervisionApi<S> {
                 tracing::info!(case = %case, action, error = %e, "action refused");
                 case_status(&e)
             })?;
-        let status = executed
-            .state
-            .status
-            .map(|status| status.as_str().to_owned())
-            .unwrap_or_default();
         tracing::info!(
             case = %case,
             actor = %context.actor,
@@ -113,12 +110,12 @@ impl<S: EventStore> SupervisionApi<S> {
             repeated = executed.repeated,
             "supervisor action recorded"
         );
-        Ok(Response::new(pb::ActionReply {
-            case_id: case.to_string(),
-            status,
-            version: executed.version,
-            repeated: executed.repeated,
-        }))
+        Ok(Response::new(case_reply(
+            case.to_string(),
+            executed.state.status,
+            executed.version,
+            executed.repeated,
+        )))
     }
 }
 
@@ -128,7 +125,7 @@ impl<S: EventStore> Supervision for SupervisionApi<S> {
     async fn urge_case(
         &self,
         request: Request<pb::UrgeCaseRequest>,
-    ) -> Result<Response<pb::ActionReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "UrgeCase", ACT_ROLES)?.clone();
         let request = request.into_inner();
         let case = case_id(&request.case_id)?;
@@ -143,7 +140,7 @@ impl<S: EventStore> Supervision for SupervisionApi<S> {
     async fn approve_postponement(
         &self,
         request: Request<pb::ApprovePostponementRequest>,
-    ) -> Result<Response<pb::ActionReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "ApprovePostponement", ACT_ROLES)?.clone();
         let request = request.into_inner();
         let case = case_id(&request.case_id)?;
@@ -162,7 +159,7 @@ impl<S: EventStore> Supervision for SupervisionApi<S> {
     async fn refuse_postponement(
         &self,
         request: Request<pb::RefusePostponementRequest>,
-    ) -> Result<Response<pb::ActionReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "RefusePostponement", ACT_ROLES)?.clone();
         let request = request.into_inner();
         let case = case_id(&request.case_id)?;
@@ -202,10 +199,7 @@ impl<S: EventStore> Supervision for SupervisionApi<S> {
         Ok(Response::new(pb::CaseColourReply {
             case_id: case.to_string(),
             colour: colour.into(),
-            status: state
-                .status
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
+            status: gridcase_proto::convert::case_status(state.status),
             accept_deadline_ms: state.accept_deadline.map_or(0, |t| t.as_millis()),
             resolve_deadline_ms: state.resolve_deadline.map_or(0, |t| t.as_millis()),
             escalation_level: u32::from(state.escalation_level),

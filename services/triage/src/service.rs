@@ -331,11 +331,7 @@ fn description(loaded: &LoadedCase) -> String {
 fn response(case: CaseId, executed: &Executed) -> pb::TriageCaseResponse {
     pb::TriageCaseResponse {
         case_id: case.to_string(),
-        status: executed
-            .state
-            .status
-            .map(|status| status.as_str().to_owned())
-            .unwrap_or_default(),
+        status: gridcase_proto::convert::case_status(executed.state.status),
         route: executed
             .state
             .route

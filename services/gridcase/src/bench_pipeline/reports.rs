@@ -5,7 +5,8 @@
 use gridcase::rng::Rng;
 use gridcase_config::{Owner, ReferenceData};
 use gridcase_domain::GridLevel;
-use gridcase_proto::intake::v1::{Channel, Location, ReportCaseRequest, Reporter};
+use gridcase_proto::common::v1::Location;
+use gridcase_proto::intake::v1::{Channel, ReportCaseRequest, Reporter};
 
 /// What an operator types in for one category: the words, with `{place}` where the problem is.
 struct Complaint {

@@ -191,7 +191,7 @@ impl Day {
                     .api
                     .query()
                     .list_cases(query_pb::ListCasesRequest {
-                        status: "merged".to_owned(),
+                        status: gridcase_proto::common::v1::CaseStatus::Merged as i32,
                         page_size: 200,
                         page_token: page_token.clone(),
                         ..Default::default()

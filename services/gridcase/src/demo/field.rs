@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use gridcase_domain::{GridCode, WorkerId};
+use gridcase_proto::common::v1 as common;
 use gridcase_proto::evaluation::v1 as evaluation_pb;
 
 use super::behaviour::{
@@ -139,7 +140,7 @@ impl Day {
             request_id: self.request_id(&case, &format!("rating{}", case.resolutions)),
         };
         match evaluation.record_rating(request).await {
-            Ok(reply) if reply.get_ref().status == "closed" => {
+            Ok(reply) if reply.get_ref().status() == common::CaseStatus::Closed => {
                 self.ledger.finish(&case_id, Finish::Closed);
             }
             Ok(_) => {

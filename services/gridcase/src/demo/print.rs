@@ -136,7 +136,9 @@ impl Day {
                 status_error(format_args!("reading case {}", case.tracking_code), &s)
             })?;
             if let Some(summary) = &reply.case {
-                *statuses.entry(summary.status.clone()).or_default() += 1;
+                *statuses
+                    .entry(gridcase_proto::convert::status_name(summary.status).to_owned())
+                    .or_default() += 1;
             }
             let mut seen: HashSet<&str> = HashSet::new();
             for entry in &reply.timeline {

@@ -46,12 +46,12 @@ impl Day {
                 .reporter
                 .clone()
                 .map(|(name, phone)| intake_pb::Reporter { name, phone }),
-            location: Some(intake_pb::Location {
+            location: Some(gridcase_proto::common::v1::Location {
                 grid_code: report.grid.clone(),
                 address: report.address.clone(),
                 coordinates: report
                     .coordinates
-                    .map(|(lat, lon)| intake_pb::Coordinates { lat, lon }),
+                    .map(|(lat, lon)| gridcase_proto::common::v1::Coordinates { lat, lon }),
             }),
             description: report.description.clone(),
             category_code: if report.explicit_category {
