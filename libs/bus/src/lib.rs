@@ -7,6 +7,7 @@ mod client;
 pub mod feed;
 pub mod headers;
 pub mod natsd;
+pub mod retry;
 pub mod subjects;
 pub mod wire;
 

@@ -5,9 +5,14 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use tokio::net::TcpListener;
 
 use gridcase_auth::{AuthError, TokenTable};
+
+use crate::stage::{ServiceError, StageConfig};
 
 /// Command-line settings shared by the stage services (flatten into a service's `Args`).
 #[derive(Debug, Clone, clap::Args)]
@@ -45,9 +50,23 @@ pub struct Started {
     pub nats: async_nats::Client,
     /// The bound gRPC listener.
     pub listener: TcpListener,
-    /// The callers it accepts.
-    pub tokens: TokenTable,
+    /// Its reference data, shard and callers.
+    pub config: StageConfig,
 }
+
+/// Why a stage service process ended with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// It could not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// The service failed.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// The stop signal handed to a service: Ctrl-C or SIGTERM.
+pub type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Why a stage service process could not start.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +96,20 @@ pub enum StartError {
 }
 
 impl StageArgs {
+    /// Runs a stage service process: sets up logging, [`StageArgs::start`]s, and hands the
+    /// service `run` its configuration, NATS, the bound listener and the stop signal.
+    pub async fn serve<F, Fut>(&self, grpc: SocketAddr, run: F) -> Result<(), RunError>
+    where
+        F: FnOnce(StageConfig, async_nats::Client, TcpListener, Shutdown) -> Fut,
+        Fut: Future<Output = Result<(), ServiceError>>,
+    {
+        crate::init_tracing();
+        let started = self.start(grpc).await?;
+        let shutdown: Shutdown = Box::pin(crate::shutdown_signal());
+        run(started.config, started.nats, started.listener, shutdown).await?;
+        Ok(())
+    }
+
     /// Loads the tokens, serves metrics if asked to, connects to NATS and binds `grpc`.
     pub async fn start(&self, grpc: SocketAddr) -> Result<Started, StartError> {
         let tokens = TokenTable::load_with_env(&self.tokens)?;
@@ -96,7 +129,10 @@ impl StageArgs {
         Ok(Started {
             nats,
             listener,
-            tokens,
+            config: StageConfig {
+                shard: self.shard.clone(),
+                ..StageConfig::new(&self.config, tokens)
+            },
         })
     }
 }

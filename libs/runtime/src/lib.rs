@@ -6,6 +6,9 @@ pub mod cli;
 mod metrics;
 
 pub use metrics::{install_metrics, MetricsError, DEFAULT_METRICS_ADDR, METRICS};
+mod stage;
+
+pub use stage::{ServiceError, StageConfig};
 
 /// The current time by this machine's clock, as a domain timestamp (the domain reads no clock).
 pub fn now() -> gridcase_domain::Timestamp {

@@ -10,7 +10,6 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_nats::jetstream::{self, message::PublishMessage};
 use gridcase_bus::{headers, subjects, wire};
@@ -69,6 +68,7 @@ pub(crate) async fn run(
         return;
     }
     let js = jetstream::new(nats);
+    let mut backoff = gridcase_bus::retry::Backoff::new();
     loop {
         let attempt = async {
             gridcase_bus::feed::ensure_stream(&js)
@@ -88,7 +88,7 @@ pub(crate) async fn run(
         }
         tokio::select! {
             _ = stop.wait_for(|stop| *stop) => return,
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = tokio::time::sleep(backoff.next_delay()) => {}
         }
     }
 }

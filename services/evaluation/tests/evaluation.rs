@@ -13,10 +13,10 @@ use gridcase_domain::{
 };
 use gridcase_evaluation::EvaluationConfig;
 use gridcase_eventstore::EventStore;
+use gridcase_proto::common::v1::{self as common, CaseReply};
 use gridcase_proto::evaluation::v1::evaluation_client::EvaluationClient;
 use gridcase_proto::evaluation::v1::{
-    CaseReply, CloseCaseRequest, DepartmentIndicatorsRequest, RecordRatingRequest,
-    VerifyCaseRequest,
+    CloseCaseRequest, DepartmentIndicatorsRequest, RecordRatingRequest, VerifyCaseRequest,
 };
 use gridcase_store_node::RelayMode;
 use gridcase_testkit::sample_config_dir as config_dir;
@@ -118,6 +118,7 @@ impl Harness {
             actor: "operator:test".into(),
             correlation_id: None,
             causation_id: None,
+            earlier_ids: Vec::new(),
         };
         self.cases
             .execute(case, &context, |_| Ok(command.clone()))
@@ -235,7 +236,7 @@ async fn verified_and_rated_resolved_is_closed() {
     let mut h = Harness::start(1).await;
     let case = h.simple_case().await;
     let reply = h.verify(case, true, "现场已修复").await;
-    assert_eq!(reply.status, "verified");
+    assert_eq!(reply.status(), common::CaseStatus::Verified);
     assert!(!reply.repeated);
     let reply = h
         .client_as("gateway")
@@ -243,7 +244,7 @@ async fn verified_and_rated_resolved_is_closed() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(reply.status, "closed");
+    assert_eq!(reply.status(), common::CaseStatus::Closed);
     let state = h.state(case).await;
     assert_eq!(state.status, Some(CaseStatus::Closed));
     assert_eq!(
@@ -260,7 +261,7 @@ async fn verified_and_rated_resolved_is_closed() {
         .unwrap()
         .into_inner();
     assert!(again.repeated);
-    assert_eq!(again.status, "closed");
+    assert_eq!(again.status(), common::CaseStatus::Closed);
     assert_eq!(h.events().await, before);
     h.shut_down().await;
 }
@@ -270,7 +271,7 @@ async fn failed_verification_sends_the_case_back() {
     let mut h = Harness::start(2).await;
     let case = h.simple_case().await;
     let reply = h.verify(case, false, "井盖仍然缺失").await;
-    assert_eq!(reply.status, "accepted");
+    assert_eq!(reply.status(), common::CaseStatus::Accepted);
     let state = h.state(case).await;
     assert_eq!(state.status, Some(CaseStatus::Accepted));
     assert_eq!(state.rework_count, 1);
@@ -301,7 +302,7 @@ async fn not_resolved_rating_reopens_and_early_rating_is_refused() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(reply.status, "reported");
+    assert_eq!(reply.status(), common::CaseStatus::Reported);
     let state = h.state(case).await;
     assert_eq!(state.status, Some(CaseStatus::Reported));
     assert_eq!(state.reopen_count, 1);
@@ -323,7 +324,7 @@ async fn a_verified_case_closes_without_a_rating() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(reply.status, "closed");
+    assert_eq!(reply.status(), common::CaseStatus::Closed);
     h.shut_down().await;
 }
 

@@ -130,37 +130,46 @@ pub fn print_banner(system: &System) {
         system.nats_url(),
         system.nats_dir().display()
     );
-    println!(
-        "  store           grpc://{}  nats gridcase.v1.store.0.*  ({} events in {} streams)",
-        system.addr(Service::Store),
-        stats.events,
-        stats.streams
-    );
-    println!(
-        "  intake          grpc://{}  (reference data in {})",
-        system.addr(Service::Intake),
-        options.config.display()
-    );
-    println!(
-        "  triage          grpc://{}  (manual triage queue; rules decide the rest)",
-        system.addr(Service::Triage)
-    );
-    println!(
-        "  dispatch        grpc://{}  work orders on JetStream gridcase.v1.dispatch.<department>",
-        system.addr(Service::Dispatch)
-    );
-    println!(
-        "  supervision     grpc://{}  deadlines warned, breached and escalated up the grid",
-        system.addr(Service::Supervision)
-    );
-    println!(
-        "  evaluation      grpc://{}  on-site checks, ratings, department indicators",
-        system.addr(Service::Evaluation)
-    );
-    println!(
-        "  query           grpc://{}  case timelines, lists and boards",
-        system.addr(Service::Query)
-    );
+    let notes = [
+        (
+            Service::Store,
+            format!(
+                "nats gridcase.v1.store.0.*  ({} events in {} streams)",
+                stats.events, stats.streams
+            ),
+        ),
+        (
+            Service::Intake,
+            format!("(reference data in {})", options.config.display()),
+        ),
+        (
+            Service::Triage,
+            "(manual triage queue; rules decide the rest)".to_owned(),
+        ),
+        (
+            Service::Dispatch,
+            "work orders on JetStream gridcase.v1.dispatch.<department>".to_owned(),
+        ),
+        (
+            Service::Supervision,
+            "deadlines warned, breached and escalated up the grid".to_owned(),
+        ),
+        (
+            Service::Evaluation,
+            "on-site checks, ratings, department indicators".to_owned(),
+        ),
+        (
+            Service::Query,
+            "case timelines, lists and boards".to_owned(),
+        ),
+    ];
+    for (service, note) in notes {
+        println!(
+            "  {:<16}grpc://{}  {note}",
+            service.name(),
+            system.addr(service)
+        );
+    }
     println!("  event feed      JetStream stream GRIDCASE_EVENTS, subjects gridcase.v1.events.>");
     if let Some(cert) = std::env::var_os(gridcase_grpc::TLS_CERT_ENV) {
         println!(

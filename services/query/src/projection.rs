@@ -219,9 +219,12 @@ pub async fn follow<S: EventStore>(
                 tracing::info!(read, head, "rebuilding projections");
             }
         }
-        let Some(events) = subscription
-            .next_batch_until(&mut shutdown, "the projections")
-            .await
+        let Some(events) = gridcase_bus::retry::next_batch_until(
+            &mut subscription,
+            &mut shutdown,
+            "the projections",
+        )
+        .await
         else {
             break;
         };

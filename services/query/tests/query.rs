@@ -12,6 +12,7 @@ use gridcase_domain::{
     GridCode, Location, Phone, Priority, Reporter, Route, Timestamp, TrackingCode,
 };
 use gridcase_eventstore::EventStore;
+use gridcase_proto::common::v1 as common;
 use gridcase_proto::query::v1::query_client::QueryClient;
 use gridcase_proto::query::v1::{
     BoardReply, BoardRequest, GetCaseReply, GetCaseRequest, ListCasesReply, ListCasesRequest,
@@ -151,6 +152,7 @@ impl Harness {
             actor: actor.into(),
             correlation_id: None,
             causation_id: None,
+            earlier_ids: Vec::new(),
         };
         self.cases
             .execute(case, &context, |_| Ok(command.clone()))
@@ -294,7 +296,7 @@ async fn projections_answer_lists_boards_and_timelines_live_and_after_a_restart(
     // The timeline, in order, with actors; the phone masked.
     let reply = get(&mut client, a).await;
     let summary = reply.case.clone().unwrap();
-    assert_eq!(summary.status, "dispatched");
+    assert_eq!(summary.status(), common::CaseStatus::Dispatched);
     assert_eq!(summary.category, GAS_CATEGORY);
     assert_eq!(summary.grid_code, GRID_A);
     assert_eq!(summary.assignee, "department gas");
@@ -329,7 +331,7 @@ async fn projections_answer_lists_boards_and_timelines_live_and_after_a_restart(
     let dispatched = list(
         &mut client,
         ListCasesRequest {
-            status: "dispatched".into(),
+            status: common::CaseStatus::Dispatched as i32,
             ..Default::default()
         },
     )
@@ -391,7 +393,10 @@ async fn projections_answer_lists_boards_and_timelines_live_and_after_a_restart(
     // A case written while the service runs appears.
     let d = h.dispatched(GRID_C, GAS_CATEGORY, "gas").await;
     h.wait_caught_up().await;
-    assert_eq!(get(&mut client, d).await.case.unwrap().status, "dispatched");
+    assert_eq!(
+        get(&mut client, d).await.case.unwrap().status(),
+        common::CaseStatus::Dispatched
+    );
     let gas = list(
         &mut client,
         ListCasesRequest {
@@ -605,7 +610,7 @@ async fn bad_input_unknown_cases_and_department_callers_are_refused() {
         ),
         (
             ListCasesRequest {
-                status: "sleeping".into(),
+                status: 99,
                 ..Default::default()
             },
             "status",

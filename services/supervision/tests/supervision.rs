@@ -149,6 +149,7 @@ impl Harness {
             actor: "operator:test".into(),
             correlation_id: None,
             causation_id: None,
+            earlier_ids: Vec::new(),
         };
         self.cases
             .execute(case, &context, |_| Ok(command.clone()))

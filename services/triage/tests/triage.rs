@@ -13,6 +13,7 @@ use gridcase_domain::{
     Description, GridCode, Location, Note, Reporter, Route, Timestamp, TrackingCode, WorkerId,
 };
 use gridcase_eventstore::EventStore;
+use gridcase_proto::common::v1 as common;
 use gridcase_proto::triage::v1::triage_case_request::Route as PbRoute;
 use gridcase_proto::triage::v1::triage_client::TriageClient;
 use gridcase_proto::triage::v1::{
@@ -131,6 +132,7 @@ impl Harness {
             actor: actor.to_owned(),
             correlation_id: None,
             causation_id: None,
+            earlier_ids: Vec::new(),
         };
         self.cases
             .execute(case, &context, |_| Ok(command.clone()))
@@ -340,7 +342,7 @@ async fn an_ambiguous_case_waits_for_an_operator() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(response.status, "triaged");
+    assert_eq!(response.status(), common::CaseStatus::Triaged);
     assert!(!response.route.is_empty());
     let state = harness.state(case).await;
     assert!(triaged(&state));
@@ -362,7 +364,7 @@ async fn an_ambiguous_case_waits_for_an_operator() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(again.status, "triaged");
+    assert_eq!(again.status(), common::CaseStatus::Triaged);
     assert_eq!(harness.events().await, events);
     // And the queue no longer lists it.
     let queue = harness
@@ -519,7 +521,7 @@ async fn bad_requests_are_refused_naming_the_field_and_write_nothing() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(response.status, "rejected");
+    assert_eq!(response.status(), common::CaseStatus::Rejected);
     assert_eq!(harness.events().await, events + 1);
     harness.shut_down().await;
 }
