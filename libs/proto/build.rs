@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use prost::Message;
 
 const PROTOS: &[&str] = &[
+    "gridcase/common/v1/common.proto",
     "gridcase/store/v1/admin.proto",
     "gridcase/intake/v1/intake.proto",
     "gridcase/triage/v1/triage.proto",

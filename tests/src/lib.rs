@@ -16,10 +16,11 @@ use gridcase_bus::StoreClient;
 use gridcase_dispatch::workorder::{department_consumer, subject_for, DISPATCH_STREAM};
 use gridcase_domain::{codec, Assignee, Event, WorkerId};
 use gridcase_eventstore::EventStore;
+use gridcase_proto::common::v1::CaseReply;
 use gridcase_proto::dispatch::v1::dispatch_client::DispatchClient;
-use gridcase_proto::dispatch::v1::{AcceptRequest, ActionReply, Actor, ResolveRequest, WorkOrder};
+use gridcase_proto::dispatch::v1::{AcceptRequest, Actor, ResolveRequest, WorkOrder};
 use gridcase_proto::evaluation::v1::evaluation_client::EvaluationClient;
-use gridcase_proto::evaluation::v1::{CaseReply, RecordRatingRequest, VerifyCaseRequest};
+use gridcase_proto::evaluation::v1::{RecordRatingRequest, VerifyCaseRequest};
 use gridcase_proto::intake::v1::intake_client::IntakeClient;
 use gridcase_proto::intake::v1::{
     GetCaseStatusRequest, GetCaseStatusResponse, ReportCaseRequest, ReportCaseResponse,
@@ -271,7 +272,7 @@ impl City {
     }
 
     /// The department (or self-handling worker) `who` accepts the case.
-    pub async fn accept(&self, case: &str, who: Who<'_>, request_id: &str) -> ActionReply {
+    pub async fn accept(&self, case: &str, who: Who<'_>, request_id: &str) -> CaseReply {
         self.dispatch(who.name())
             .accept(AcceptRequest {
                 actor: Some(who.actor(case, request_id)),
@@ -281,7 +282,7 @@ impl City {
             .into_inner()
     }
 
-    pub async fn resolve(&self, case: &str, who: Who<'_>, request_id: &str) -> ActionReply {
+    pub async fn resolve(&self, case: &str, who: Who<'_>, request_id: &str) -> CaseReply {
         self.dispatch(who.name())
             .resolve(ResolveRequest {
                 actor: Some(who.actor(case, request_id)),
@@ -436,7 +437,10 @@ impl Inbox {
 
 /// The status of the case in a query reply.
 pub fn case_status(reply: &GetCaseReply) -> &str {
-    reply.case.as_ref().map_or("", |c| c.status.as_str())
+    reply
+        .case
+        .as_ref()
+        .map_or("", |c| gridcase_proto::convert::status_name(c.status))
 }
 
 /// The types of the case's events in a query reply, oldest first.

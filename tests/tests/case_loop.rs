@@ -15,13 +15,13 @@ use std::time::{Duration, Instant};
 
 use gridcase::system::Service;
 use gridcase_domain::Event;
+use gridcase_proto::common::v1::{self as common, Coordinates, Location};
 use gridcase_proto::dispatch::v1::{
     AcceptRequest, Priority as WorkOrderPriority, ReportProgressRequest, ReturnRequest,
 };
 use gridcase_proto::evaluation::v1::DepartmentIndicatorsRequest;
 use gridcase_proto::intake::v1::{
-    Channel as ReportChannel, Coordinates, Location, ReportCaseRequest, ReportCaseResponse,
-    Reporter,
+    Channel as ReportChannel, ReportCaseRequest, ReportCaseResponse, Reporter,
 };
 use gridcase_proto::query::v1::{GetCaseReply, ListCasesRequest};
 use gridcase_proto::supervision::v1::{CaseColourReply, Colour};
@@ -209,15 +209,23 @@ async fn a_grid_worker_settles_a_small_matter_on_the_spot() {
     assert_eq!(summary.assignee, "worker chen-lijuan");
 
     let worker = Who::Worker("chen-lijuan");
-    assert_eq!(city.accept(case, worker, "accept").await.status, "accepted");
-    assert_eq!(city.resolve(case, worker, "done").await.status, "resolved");
     assert_eq!(
-        city.verify(case, "lin-ming", true, "check-1").await.status,
-        "verified"
+        city.accept(case, worker, "accept").await.status(),
+        common::CaseStatus::Accepted
     );
     assert_eq!(
-        city.rate(case, OPERATOR, true, "callback-1").await.status,
-        "closed"
+        city.resolve(case, worker, "done").await.status(),
+        common::CaseStatus::Resolved
+    );
+    assert_eq!(
+        city.verify(case, "lin-ming", true, "check-1")
+            .await
+            .status(),
+        common::CaseStatus::Verified
+    );
+    assert_eq!(
+        city.rate(case, OPERATOR, true, "callback-1").await.status(),
+        common::CaseStatus::Closed
     );
 
     let closed = city.wait_status(case, "closed").await;
@@ -238,7 +246,10 @@ async fn a_grid_worker_settles_a_small_matter_on_the_spot() {
         summaries(&closed, "CaseReported"),
         ["reported via grid_worker (grid 330102-001-001-001-03)"]
     );
-    assert_eq!(city.status(&reported.tracking_code).await.status, "closed");
+    assert_eq!(
+        city.status(&reported.tracking_code).await.status(),
+        common::CaseStatus::Closed
+    );
     // No other worker of the grid was given the case.
     assert_eq!(city.worker_inbox("lin-ming").await.waiting().await, 0);
     assert_eq!(app.waiting().await, 0);
@@ -295,8 +306,13 @@ async fn one_department_takes_a_case_from_report_to_close() {
     let location = order.location.clone().unwrap();
     assert_eq!(location.grid_code, "330102-001-001-001-02");
     assert_eq!(location.address, "涌金苑6幢南侧");
-    assert!(location.has_coordinates);
-    assert_eq!((location.lat, location.lon), (30.2531, 120.1625));
+    assert_eq!(
+        location.coordinates,
+        Some(Coordinates {
+            lat: 30.2531,
+            lon: 120.1625
+        })
+    );
     assert_eq!(order.media_urls, ["https://media.example.cn/lamp.jpg"]);
     assert_eq!(order.reporter_phone_masked, "138****5678");
     assert_eq!(order.rework_count, 0);
@@ -321,12 +337,12 @@ async fn one_department_takes_a_case_from_report_to_close() {
 
     let status = city.status(&reported.tracking_code).await;
     assert_eq!(status.case_id, case);
-    assert_eq!(status.status, "dispatched");
+    assert_eq!(status.status(), common::CaseStatus::Dispatched);
     assert_eq!(status.category_code, "BJ-01-07");
 
     let urban = Who::Department("urban_mgmt");
     let accepted = city.accept(case, urban, "accept").await;
-    assert_eq!(accepted.status, "accepted");
+    assert_eq!(accepted.status(), common::CaseStatus::Accepted);
     assert!(!accepted.repeated);
     // The department system retrying its accept is recorded once.
     let again = city.accept(case, urban, "accept").await;
@@ -341,21 +357,21 @@ async fn one_department_takes_a_case_from_report_to_close() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(progress.status, "accepted");
+    assert_eq!(progress.status(), common::CaseStatus::Accepted);
     assert_eq!(
-        city.resolve(case, urban, "resolve").await.status,
-        "resolved"
+        city.resolve(case, urban, "resolve").await.status(),
+        common::CaseStatus::Resolved
     );
     assert_eq!(
-        city.status(&reported.tracking_code).await.status,
-        "resolved"
+        city.status(&reported.tracking_code).await.status(),
+        common::CaseStatus::Resolved
     );
     assert_eq!(
-        city.verify(case, "lin-ming", true, "check").await.status,
-        "verified"
+        city.verify(case, "lin-ming", true, "check").await.status(),
+        common::CaseStatus::Verified
     );
     let rated = city.rate(case, GATEWAY, true, "qr-rating").await;
-    assert_eq!(rated.status, "closed");
+    assert_eq!(rated.status(), common::CaseStatus::Closed);
 
     let closed = city.wait_written(case, rated.version).await;
     assert_eq!(case_status(&closed), "closed");
@@ -378,7 +394,10 @@ async fn one_department_takes_a_case_from_report_to_close() {
         ["triaged as BJ-01-07 with priority normal, route department urban_mgmt"]
     );
     assert!(closed.caught_up_to > closed.timeline.last().unwrap().position);
-    assert_eq!(city.status(&reported.tracking_code).await.status, "closed");
+    assert_eq!(
+        city.status(&reported.tracking_code).await.status(),
+        common::CaseStatus::Closed
+    );
     // One dispatch, one work order.
     assert_eq!(inbox.waiting().await, 0);
     city.shut_down().await;
@@ -454,20 +473,20 @@ async fn a_joint_case_goes_to_the_lead_with_the_participants_named() {
     assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
     let ecology = Who::Department("ecology_env");
     assert_eq!(
-        city.accept(case, ecology, "accept").await.status,
-        "accepted"
+        city.accept(case, ecology, "accept").await.status(),
+        common::CaseStatus::Accepted
     );
     assert_eq!(
-        city.resolve(case, ecology, "resolve").await.status,
-        "resolved"
+        city.resolve(case, ecology, "resolve").await.status(),
+        common::CaseStatus::Resolved
     );
     assert_eq!(
-        city.verify(case, "lin-ming", true, "check").await.status,
-        "verified"
+        city.verify(case, "lin-ming", true, "check").await.status(),
+        common::CaseStatus::Verified
     );
     assert_eq!(
-        city.rate(case, GATEWAY, true, "rating").await.status,
-        "closed"
+        city.rate(case, GATEWAY, true, "rating").await.status(),
+        common::CaseStatus::Closed
     );
     let closed = city.wait_status(case, "closed").await;
     let actors: Vec<(&str, &str)> = typed_actors(&closed)
@@ -520,7 +539,7 @@ async fn a_returned_case_is_routed_to_another_department() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(returned.status, "reported");
+    assert_eq!(returned.status(), common::CaseStatus::Reported);
     let urban_inbox = city.department_inbox("urban_mgmt").await;
     let second = urban_inbox.take_one().await;
     assert_eq!(second.case_id, odour);
@@ -667,7 +686,7 @@ async fn a_failed_check_sends_the_case_back_for_rework() {
     city.resolve(case, landscape, "resolve-1").await;
 
     let failed = city.verify(case, "lin-ming", false, "check-1").await;
-    assert_eq!(failed.status, "accepted");
+    assert_eq!(failed.status(), common::CaseStatus::Accepted);
     let rework = inbox.take_one().await;
     assert_eq!(rework.case_id, case);
     assert_eq!(rework.department, "landscape");
@@ -675,15 +694,17 @@ async fn a_failed_check_sends_the_case_back_for_rework() {
     assert_ne!(rework.work_order_id, first.work_order_id);
 
     assert_eq!(
-        city.resolve(case, landscape, "resolve-2").await.status,
-        "resolved"
+        city.resolve(case, landscape, "resolve-2").await.status(),
+        common::CaseStatus::Resolved
     );
     assert_eq!(
-        city.verify(case, "lin-ming", true, "check-2").await.status,
-        "verified"
+        city.verify(case, "lin-ming", true, "check-2")
+            .await
+            .status(),
+        common::CaseStatus::Verified
     );
     let closed = city.rate(case, OPERATOR, true, "callback").await;
-    assert_eq!(closed.status, "closed");
+    assert_eq!(closed.status(), common::CaseStatus::Closed);
 
     let timeline = city.wait_written(case, closed.version).await;
     assert_eq!(
@@ -754,7 +775,7 @@ async fn a_not_resolved_rating_reopens_the_case() {
     city.verify(case, "lin-ming", true, "check-1").await;
 
     let reopened = city.rate(case, GATEWAY, false, "qr-rating-1").await;
-    assert_eq!(reopened.status, "reported");
+    assert_eq!(reopened.status(), common::CaseStatus::Reported);
     // Back through triage to the same department, as a new work order.
     let second = inbox.take_one().await;
     assert_eq!(second.case_id, case);
@@ -777,20 +798,23 @@ async fn a_not_resolved_rating_reopens_the_case() {
         ]
     );
     assert_eq!(
-        city.status(&reported.tracking_code).await.status,
-        "dispatched"
+        city.status(&reported.tracking_code).await.status(),
+        common::CaseStatus::Dispatched
     );
 
     city.accept(case, housing, "accept-2").await;
     city.resolve(case, housing, "resolve-2").await;
     city.verify(case, "lin-ming", true, "check-2").await;
     let closed = city.rate(case, GATEWAY, true, "qr-rating-2").await;
-    assert_eq!(closed.status, "closed");
+    assert_eq!(closed.status(), common::CaseStatus::Closed);
     let timeline = city.wait_written(case, closed.version).await;
     assert_eq!(count(&timeline, "CaseReopened"), 1);
     assert_eq!(count(&timeline, "SatisfactionRecorded"), 2);
     assert_eq!(count(&timeline, "CaseClosed"), 1);
-    assert_eq!(city.status(&reported.tracking_code).await.status, "closed");
+    assert_eq!(
+        city.status(&reported.tracking_code).await.status(),
+        common::CaseStatus::Closed
+    );
     assert_eq!(inbox.waiting().await, 0);
     city.shut_down().await;
 }
@@ -831,7 +855,10 @@ async fn a_second_report_of_the_same_problem_is_merged_into_the_first() {
             ("CaseMerged", "triage:rules"),
         ]
     );
-    assert_eq!(city.status(&second.tracking_code).await.status, "merged");
+    assert_eq!(
+        city.status(&second.tracking_code).await.status(),
+        common::CaseStatus::Merged
+    );
     let Some(Event::CaseMerged(into)) = city.stored_events(&second.case_id).await.pop() else {
         panic!("the second report's last event is not its merge");
     };
@@ -977,7 +1004,7 @@ async fn deadlines_warn_breach_and_escalate_once_even_across_a_supervision_resta
     assert_eq!(last.case.as_ref().unwrap().escalation_level, 2);
     let colour = city.colour(&case).await;
     assert_eq!(colour.colour, Colour::Red as i32);
-    assert_eq!(colour.status, "dispatched");
+    assert_eq!(colour.status(), common::CaseStatus::Dispatched);
     city.shut_down().await;
 }
 
@@ -1032,7 +1059,7 @@ async fn a_department_that_was_offline_gets_every_work_order_it_missed() {
         let accepted = city
             .accept(&order.case_id, Who::Department("civil_affairs"), "accept")
             .await;
-        assert_eq!(accepted.status, "accepted");
+        assert_eq!(accepted.status(), common::CaseStatus::Accepted);
     }
     city.shut_down().await;
 }

@@ -5,6 +5,12 @@
 //! server remembers what each consumer acknowledged, so a service that was down gets everything
 //! it missed, and replicas of one service share one consumer. nats-server 2.9 allows one filter
 //! subject per consumer, so a service that needs several stages filters on `>` and skips.
+//!
+//! Each message is handled inside a `feed` span carrying its correlation and causation ids
+//! (from the relay's [`crate::headers`]), and every consumer reports, labelled by its name,
+//! `feed_consumer_pending` (messages the server had yet to deliver to it, as of its last
+//! delivery) and `feed_redeliveries_total` (messages it got again because an earlier delivery
+//! was not acknowledged in time).
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -14,7 +20,9 @@ use async_nats::jetstream::{self, consumer::pull, stream};
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use gridcase_eventstore::RecordedEvent;
+use tracing::Instrument;
 
+use crate::headers;
 use crate::subjects::{EVENTS_ALL, EVENTS_STREAM};
 use crate::wire;
 
@@ -78,9 +86,16 @@ pub struct FeedMessage {
     /// The event as the store recorded it.
     pub event: RecordedEvent,
     message: jetstream::Message,
+    span: tracing::Span,
 }
 
 impl FeedMessage {
+    /// The span the message is handled in: consumer, case, event type and position, and the
+    /// correlation and causation ids.
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
+    }
+
     /// Tells JetStream the event is handled, so it is not delivered again. The server does not
     /// confirm it (a confirmed ack costs a reply per event and a wait): an ack lost in a crash means the event comes again after the ack wait,
     /// and every handler recognises an event it has handled (command ids derive from it).
@@ -166,7 +181,8 @@ impl FeedConsumer {
     {
         let limit = limit.max(1);
         let run = |stream: String, message: FeedMessage| {
-            let handled = handle(message);
+            let span = message.span.clone();
+            let handled = handle(message).instrument(span);
             async move {
                 handled.await;
                 stream
@@ -221,15 +237,52 @@ impl FeedConsumer {
         ended.flatten()
     }
 
+    /// The handling span of `event`: its trace ids from the message headers, else from the
+    /// event's own metadata.
+    fn span_for(&self, event: &RecordedEvent, message: &jetstream::Message) -> tracing::Span {
+        let id = |name: &str, known: Option<u128>| {
+            headers::get(message.headers.as_ref(), name)
+                .map(str::to_owned)
+                .or_else(|| known.map(headers::format_id))
+                .unwrap_or_default()
+        };
+        tracing::info_span!(
+            "feed",
+            consumer = %self.durable,
+            case = %event.stream_id,
+            event_type = %event.event_type,
+            position = event.position,
+            correlation = %id(headers::CORRELATION_ID, event.metadata.correlation_id),
+            causation = %id(headers::CAUSATION_ID, event.metadata.causation_id),
+        )
+    }
+
     /// The next event; `None` when the feed is closed.
     pub async fn next(&mut self) -> Option<Result<FeedMessage, FeedError>> {
         let message = match self.messages.next().await? {
             Ok(message) => message,
             Err(e) => return Some(Err(FeedError::Transport(e.to_string()))),
         };
-        let sequence = message.info().map_or(0, |info| info.stream_sequence);
+        let sequence = match message.info() {
+            Ok(info) => {
+                let consumer = [("consumer", self.durable.clone())];
+                metrics::gauge!("feed_consumer_pending", &consumer).set(info.pending as f64);
+                if info.delivered > 1 {
+                    metrics::counter!("feed_redeliveries_total", &consumer).increment(1);
+                }
+                info.stream_sequence
+            }
+            Err(_) => 0,
+        };
         match wire::decode_feed(&message.payload) {
-            Ok(event) => Some(Ok(FeedMessage { event, message })),
+            Ok(event) => {
+                let span = self.span_for(&event, &message);
+                Some(Ok(FeedMessage {
+                    event,
+                    message,
+                    span,
+                }))
+            }
             Err(e) => {
                 // Redelivering bytes that cannot be read would only fail again after every
                 // ack wait: tell JetStream to stop, and hand the error up to be logged.

@@ -1,11 +1,13 @@
-//! Everything gridcase says over NATS, in one place: the versioned subjects, the wire protocol
-//! of the event store (request-reply with postcard bodies), the [`StoreClient`] every other
-//! service uses instead of opening sled, and [`NatsServer`], which launches a real `nats-server`
-//! for `gridcase up`, benchmarks and tests.
+//! Everything gridcase says over NATS, in one place: the versioned subjects, the trace headers,
+//! the wire protocol of the event store (request-reply with postcard bodies), the
+//! [`StoreClient`] every other service uses instead of opening sled, and [`NatsServer`], which
+//! launches a real `nats-server` for `gridcase up`, benchmarks and tests.
 
 mod client;
 pub mod feed;
+pub mod headers;
 pub mod natsd;
+pub mod retry;
 pub mod subjects;
 pub mod wire;
 

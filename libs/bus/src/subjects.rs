@@ -76,6 +76,25 @@ pub fn dispatch(department: &str) -> String {
     format!("{ROOT}.dispatch.{department}")
 }
 
+/// `gridcase.v1.dispatch.worker.<worker id>`: work orders a grid worker settles on the spot.
+pub fn worker_dispatch(worker: &str) -> String {
+    format!(
+        "{ROOT}.dispatch.{}.{worker}",
+        gridcase_domain::WORKER_SUBJECT_TOKEN
+    )
+}
+
+/// Name of the JetStream stream that keeps every work order.
+pub const DISPATCH_STREAM: &str = "GRIDCASE_DISPATCH";
+
+/// Subjects of the work-order stream: [`dispatch`] and [`worker_dispatch`].
+pub const DISPATCH_ALL: &str = "gridcase.v1.dispatch.>";
+
+/// The name of a department's durable consumer of its work orders on [`DISPATCH_STREAM`].
+pub fn department_consumer(department: &str) -> String {
+    format!("dept-{department}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +116,11 @@ mod tests {
         );
         assert_eq!(event("SomethingNew", "abc"), "gridcase.v1.events.other.abc");
         assert_eq!(dispatch("urban_mgmt"), "gridcase.v1.dispatch.urban_mgmt");
+        assert_eq!(
+            worker_dispatch("lin-ming"),
+            "gridcase.v1.dispatch.worker.lin-ming"
+        );
+        assert!(DISPATCH_ALL.starts_with(ROOT));
+        assert_eq!(department_consumer("water"), "dept-water");
     }
 }

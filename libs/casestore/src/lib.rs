@@ -6,10 +6,20 @@
 //! the same command was already carried out (its event ids are in the stream) it returns what
 //! was recorded then instead of deciding twice. Event ids derive from the caller's command id,
 //! so a blind retry of the same request can never write its events twice.
+//!
+//! [`TrackingCodes`] keeps the other thing services write: the reservation of a case's tracking
+//! code, in a stream of its own per code.
+
+pub mod ids;
+mod tracking;
 
 use gridcase_domain::{codec, decide, CaseId, CaseState, Command, DomainError, Event};
 use gridcase_eventstore::{
     EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent, StoreError,
+};
+
+pub use tracking::{
+    reservation_event_id, reservation_stream, Reservation, TrackingCodes, TrackingError,
 };
 
 /// How many times a command is decided again after version conflicts before giving up.
@@ -78,6 +88,17 @@ pub struct LoadedCase {
     pub timeline: Vec<TimelineEntry>,
 }
 
+impl LoadedCase {
+    /// True if the command of `context` is already carried out in this case (its first event
+    /// is stored under one of its ids): a retried request.
+    pub fn has_recorded(&self, context: &CommandContext) -> bool {
+        context.known_ids().any(|command_id| {
+            let first = event_id(command_id, 0);
+            self.timeline.iter().any(|entry| entry.event_id == first)
+        })
+    }
+}
+
 /// Who asks and why: what every command carries besides its content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandContext {
@@ -89,6 +110,35 @@ pub struct CommandContext {
     pub correlation_id: Option<u128>,
     /// The event that caused this command, if another event did.
     pub causation_id: Option<u128>,
+    /// Ids the same command had under an earlier derivation ([`ids::legacy`]): a command whose
+    /// events are stored under one of them is recognised as already carried out.
+    pub earlier_ids: Vec<u128>,
+}
+
+impl CommandContext {
+    /// The context of command `command_id` decided by `actor`, correlated with itself (a new
+    /// outside request) and caused by no event.
+    pub fn new(command_id: u128, actor: impl Into<String>) -> Self {
+        Self {
+            command_id,
+            actor: actor.into(),
+            correlation_id: Some(command_id),
+            causation_id: None,
+            earlier_ids: Vec::new(),
+        }
+    }
+
+    /// The same context, recognising events stored under `earlier_id` as this command's.
+    #[must_use]
+    pub fn also_known_as(mut self, earlier_id: u128) -> Self {
+        self.earlier_ids.push(earlier_id);
+        self
+    }
+
+    /// Every id this command's events may be stored under, the current one first.
+    pub fn known_ids(&self) -> impl Iterator<Item = u128> + '_ {
+        std::iter::once(self.command_id).chain(self.earlier_ids.iter().copied())
+    }
 }
 
 /// The outcome of a command.
@@ -212,18 +262,24 @@ impl<S: EventStore> CaseStore<S> {
         F: FnMut(&CaseState) -> Result<Command>,
     {
         let stream = stream_name(case);
-        let first_id = event_id(context.command_id, 0);
         let mut loaded = Some(loaded);
         for attempt in 1..=MAX_ATTEMPTS {
             let loaded = match loaded.take() {
                 Some(loaded) => loaded,
                 None => self.load(case).await?,
             };
-            if let Some(start) = loaded.timeline.iter().position(|e| e.event_id == first_id) {
+            if let Some((command_id, start)) = context.known_ids().find_map(|command_id| {
+                let first_id = event_id(command_id, 0);
+                let start = loaded
+                    .timeline
+                    .iter()
+                    .position(|e| e.event_id == first_id)?;
+                Some((command_id, start))
+            }) {
                 let events: Vec<Event> = loaded.timeline[start..]
                     .iter()
                     .enumerate()
-                    .take_while(|(i, e)| e.event_id == event_id(context.command_id, *i))
+                    .take_while(|(i, e)| e.event_id == event_id(command_id, *i))
                     .map(|(_, e)| e.event.clone())
                     .collect();
                 return Ok(Executed {
@@ -311,10 +367,8 @@ mod tests {
 
     fn context(command_id: u128) -> CommandContext {
         CommandContext {
-            command_id,
-            actor: "operator:op-1".into(),
             correlation_id: Some(7),
-            causation_id: None,
+            ..CommandContext::new(command_id, "operator:op-1")
         }
     }
 
@@ -371,6 +425,35 @@ mod tests {
         assert_eq!(loaded.timeline[1].event_id, event_id(2_000, 0));
         assert!(loaded.state.exists());
         assert!(loaded.state.route.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_command_stored_under_its_earlier_id_is_recognised() {
+        let cases = CaseStore::new(MemoryStore::new());
+        cases
+            .execute(case(), &context(1_000), report)
+            .await
+            .unwrap();
+        cases
+            .execute(case(), &context(2_000), triage)
+            .await
+            .unwrap();
+        let events_before = cases.store().stats().await.unwrap().events;
+
+        // The same triage command, retried after its id's derivation changed.
+        let again = cases
+            .execute(case(), &context(9_000).also_known_as(2_000), triage)
+            .await
+            .unwrap();
+        assert!(again.repeated);
+        assert_eq!(again.events.len(), 1);
+        assert_eq!(cases.store().stats().await.unwrap().events, events_before);
+
+        // Without the earlier id it is a new command, which the domain refuses (already triaged).
+        assert!(cases
+            .execute(case(), &context(9_000), triage)
+            .await
+            .is_err());
     }
 
     #[tokio::test]

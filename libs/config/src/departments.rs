@@ -92,9 +92,7 @@ struct JointGroupEntry {
     participants: Spanned<Vec<Spanned<String>>>,
 }
 
-/// The dispatch subject token under which grid workers get their work orders; no department
-/// may take it as its code.
-pub const WORKER_SUBJECT_TOKEN: &str = "worker";
+pub use gridcase_domain::WORKER_SUBJECT_TOKEN;
 
 /// Reads and checks `departments.toml`.
 pub(crate) fn load(source: &Source) -> Result<Departments> {

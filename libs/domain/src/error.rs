@@ -1,33 +1,16 @@
-//! The two error types of the domain: a value that failed validation, and a
-//! command the case refused.
+//! The two error types of the domain: a command the case refused
+//! ([`DomainError`]), and a value that failed validation
+//! ([`ValidationError`], defined with the values that return it).
+//!
+//! This module uses only the values, so the events and the case state
+//! machine can both depend on it without a cycle.
 
-use crate::case::CaseStatus;
-use crate::event::Assignee;
-use crate::values::{DepartmentCode, GridCode, Timestamp, WorkerId};
+use crate::values::{Assignee, CaseStatus, DepartmentCode, GridCode, Timestamp, WorkerId};
+
+pub use crate::values::ValidationError;
 
 /// The crate-wide result type; most functions fail with [`DomainError`].
 pub type Result<T, E = DomainError> = std::result::Result<T, E>;
-
-/// A value that does not meet its rules, naming the field so a caller can
-/// point the user at it.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {reason}")]
-pub struct ValidationError {
-    /// The field (or command argument) that was rejected, e.g. `"description"`.
-    pub field: &'static str,
-    /// Why it was rejected, lowercase and without a trailing period.
-    pub reason: String,
-}
-
-impl ValidationError {
-    /// Builds an error for `field` with the given reason.
-    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
-        Self {
-            field,
-            reason: reason.into(),
-        }
-    }
-}
 
 /// Why [`crate::decide`] refused a command.
 ///

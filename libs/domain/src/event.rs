@@ -8,31 +8,13 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ValidationError;
 use crate::values::{
     CaseId, CategoryCode, Channel, DepartmentCode, Description, GridCode, Location, Note, Priority,
-    Reporter, Timestamp, TrackingCode, Url, WorkerId,
+    Reporter, Timestamp, TrackingCode, Url, ValidationError, WorkerId,
 };
 
-/// Who a case is dispatched to: a department, or a grid worker handling it
-/// themselves.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Assignee {
-    /// A department (the lead department for a joint consultation).
-    Department(DepartmentCode),
-    /// A grid worker handling the case themselves.
-    Worker(WorkerId),
-}
-
-impl fmt::Display for Assignee {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Assignee::Department(department) => write!(f, "department {department}"),
-            Assignee::Worker(worker) => write!(f, "worker {worker}"),
-        }
-    }
-}
+/// Re-exported so `event::Assignee`, where it was first defined, still names it.
+pub use crate::values::Assignee;
 
 /// The triage decision about who handles a case.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

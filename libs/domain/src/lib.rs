@@ -11,10 +11,12 @@ pub mod case;
 pub mod codec;
 pub mod error;
 pub mod event;
+pub mod tracking;
 pub mod values;
 
-pub use case::{apply, decide, CaseState, CaseStatus, Command, PendingPostponement, Rating};
+pub use case::{apply, decide, CaseState, Command, PendingPostponement, Rating};
 pub use codec::{decode, encode, CodecError, EncodedEvent};
-pub use error::{DomainError, Result, ValidationError};
-pub use event::{stage_of, Assignee, DeadlineStage, Event, Route, EVENT_TYPES};
+pub use error::{DomainError, Result};
+pub use event::{stage_of, DeadlineStage, Event, Route, EVENT_TYPES};
+pub use tracking::TrackingCodeReserved;
 pub use values::*;

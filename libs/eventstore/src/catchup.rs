@@ -5,8 +5,6 @@
 //! there is no seam between history and live where an event could be missed or seen twice.
 
 use std::collections::VecDeque;
-use std::future::Future;
-use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -17,12 +15,6 @@ const EMPTY_READ_RETRY: std::time::Duration = std::time::Duration::from_millis(1
 
 /// Default number of events read per request.
 pub const DEFAULT_BATCH: usize = 512;
-
-/// The first wait before reading again after the store could not be read; it doubles up to
-/// [`MAX_RETRY_DELAY`] while the store stays unreachable.
-const FIRST_RETRY_DELAY: Duration = Duration::from_millis(50);
-/// The longest wait between two attempts to read an unreachable store.
-pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 
 /// Follows the global log from a position: history first, then live.
 #[derive(Debug)]
@@ -77,34 +69,6 @@ impl<S: EventStore> CatchUp<S> {
             .expect("next_batch returns at least one event"))
     }
 
-    /// [`CatchUp::next_batch`] for a follower that must outlast store outages: a failed read is
-    /// logged (naming `follower`) and tried again after a growing wait. `None` once `shutdown`
-    /// resolves; the follower stops then.
-    pub async fn next_batch_until(
-        &mut self,
-        shutdown: &mut (impl Future<Output = ()> + Unpin),
-        follower: &str,
-    ) -> Option<Vec<RecordedEvent>> {
-        let mut delay = FIRST_RETRY_DELAY;
-        loop {
-            let batch = tokio::select! {
-                () = &mut *shutdown => return None,
-                batch = self.next_batch() => batch,
-            };
-            match batch {
-                Ok(events) => return Some(events),
-                Err(error) => {
-                    tracing::warn!(%error, retry_in = ?delay, follower, "reading the store log");
-                    tokio::select! {
-                        () = &mut *shutdown => return None,
-                        () = tokio::time::sleep(delay) => {}
-                    }
-                    delay = (delay * 2).min(MAX_RETRY_DELAY);
-                }
-            }
-        }
-    }
-
     /// The next events in order (at least one), waiting if the subscription is caught up.
     pub async fn next_batch(&mut self) -> Result<Vec<RecordedEvent>> {
         if !self.buffer.is_empty() {
@@ -141,41 +105,5 @@ impl<S: EventStore> CatchUp<S> {
                 return Err(StoreError::Unavailable("the store was closed".into()));
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::conformance::sample_event;
-    use crate::{EventStore, ExpectedVersion, SledStore};
-
-    #[tokio::test]
-    async fn a_follower_gets_the_log_until_it_is_told_to_stop() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open_path(dir.path()).unwrap();
-        store
-            .append(
-                "case-a",
-                ExpectedVersion::NoStream,
-                vec![sample_event(1, 10), sample_event(2, 10)],
-            )
-            .await
-            .unwrap();
-        let mut subscription = store.subscribe_all(0);
-
-        let mut running = std::future::pending::<()>();
-        let events = subscription
-            .next_batch_until(&mut running, "a test")
-            .await
-            .expect("not stopped");
-        let positions: Vec<u64> = events.iter().map(|e| e.position).collect();
-        assert_eq!(positions, [0, 1]);
-
-        // Caught up: it would wait for the next commit, but it is told to stop.
-        let mut stopped = std::future::ready(());
-        assert!(subscription
-            .next_batch_until(&mut stopped, "a test")
-            .await
-            .is_none());
     }
 }

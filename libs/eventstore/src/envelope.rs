@@ -88,6 +88,10 @@ pub struct RecordView<'a> {
     pub event_id: u128,
     /// Type name.
     pub event_type: &'a str,
+    /// Id shared by every event that one outside request led to.
+    pub correlation_id: Option<u128>,
+    /// Id of the event (or command) that directly caused this one.
+    pub causation_id: Option<u128>,
 }
 
 /// Decodes just enough of a stored record to route it, checking its checksum.
@@ -99,6 +103,8 @@ pub fn view_record(position: u64, bytes: &[u8]) -> Result<RecordView<'_>> {
         stream_version: record.stream_version,
         event_id: record.event_id,
         event_type: record.event_type,
+        correlation_id: record.correlation_id,
+        causation_id: record.causation_id,
     })
 }
 

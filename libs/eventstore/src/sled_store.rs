@@ -6,6 +6,9 @@
 //! for every group applied meanwhile and only then answers their callers: group commit, with
 //! the disk's sync overlapping the work on the next group. Readers never see an event before it
 //! is durable, because reads stop at the durable head, which moves only after the flush.
+//! The flusher records metrics: `store_flush_duration_seconds`, `store_group_size` (append
+//! requests answered by one flush) and `store_appends_total` (appends made durable; repeats
+//! of stored events do not count).
 //!
 //! Keys of the `log` tree:
 //! - `e` + position (u64 BE) → the record (see `envelope`)
@@ -609,11 +612,21 @@ impl Flusher {
                         .into(),
                 ))
             } else {
-                self.db.flush().map_err(storage)
+                let started = std::time::Instant::now();
+                let flushed = self.db.flush().map_err(storage);
+                metrics::histogram!("store_flush_duration_seconds").record(started.elapsed());
+                flushed
             };
             match flushed {
                 Ok(_) => {
                     self.counters.flushes.fetch_add(1, Ordering::Relaxed);
+                    let answers = groups.iter().flat_map(|g| &g.answers);
+                    let (size, written) = answers.fold((0u64, 0u64), |(size, written), (_, a)| {
+                        let wrote = matches!(a, Ok(result) if !result.duplicate);
+                        (size + 1, written + u64::from(wrote))
+                    });
+                    metrics::histogram!("store_group_size").record(size as f64);
+                    metrics::counter!("store_appends_total").increment(written);
                     let last = groups.last().expect("at least one group");
                     // Groups arrive in order, so the last one carries the newest totals. The
                     // head moves first: `verify` reads the count first, then the head.

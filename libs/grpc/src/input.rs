@@ -37,21 +37,61 @@ impl From<InvalidInput> for Status {
 /// Longest request id (the caller's key that makes a repeated request harmless), in characters.
 pub const MAX_REQUEST_ID_CHARS: usize = 128;
 
-/// `text` as a request id: 1 to [`MAX_REQUEST_ID_CHARS`] characters; refused under `field`.
+/// `text` as a request id (the caller's key that makes a repeated request harmless), refused
+/// under `field` when blank, longer than [`MAX_REQUEST_ID_CHARS`] or holding control
+/// characters: the one rule every API applies.
 pub fn request_id<'a>(field: &str, text: &'a str) -> Result<&'a str, InvalidInput> {
-    let chars = text.chars().count();
-    if chars == 0 || chars > MAX_REQUEST_ID_CHARS {
+    if text.trim().is_empty() {
+        return Err(InvalidInput::new(field, "must not be empty"));
+    }
+    let length = text.chars().count();
+    if length > MAX_REQUEST_ID_CHARS {
         return Err(InvalidInput::new(
             field,
-            format!("must be 1 to {MAX_REQUEST_ID_CHARS} characters, got {chars}"),
+            format!("{length} characters, at most {MAX_REQUEST_ID_CHARS}"),
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(InvalidInput::new(
+            field,
+            "must not contain control characters",
         ));
     }
     Ok(text)
 }
+
 /// Refuses an empty period with INVALID_ARGUMENT naming `to_ms`.
 pub fn check_period(from_ms: i64, to_ms: i64) -> Result<(), Status> {
     if to_ms <= from_ms {
         return Err(Status::invalid_argument("to_ms: must be after from_ms"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_id_is_refused_naming_the_field_and_the_rule() {
+        assert_eq!(request_id("request_id", "call-0001"), Ok("call-0001"));
+        assert_eq!(
+            request_id("x", &"号".repeat(128)).map(str::len),
+            Ok(3 * 128)
+        );
+        for (text, message) in [
+            ("", "request_id: must not be empty"),
+            ("   ", "request_id: must not be empty"),
+            ("a\nb", "request_id: must not contain control characters"),
+        ] {
+            let refused = request_id("request_id", text).unwrap_err();
+            assert_eq!(refused.to_string(), message);
+        }
+        let long = "a".repeat(129);
+        let refused = request_id("actor.request_id", &long).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "actor.request_id: 129 characters, at most 128"
+        );
+    }
 }

@@ -11,7 +11,8 @@ use tonic_health::ServingStatus;
 /// Serves `routes` on `listener` until `shutdown` resolves, together with the standard gRPC
 /// health service (each of `service_names` reported serving) and server reflection (v1 and
 /// v1alpha) over every gridcase proto; over TLS when `GRIDCASE_TLS_CERT` and `GRIDCASE_TLS_KEY`
-/// are set.
+/// are set. Every call is counted and timed (see [`crate::metrics`]), labelled with the short
+/// name of the first of `service_names`.
 pub async fn serve_grpc(
     listener: TcpListener,
     routes: Routes,
@@ -45,6 +46,9 @@ pub async fn serve_grpc(
     if let Some(tls) = tls_from_env() {
         server = server.tls_config(tls)?;
     }
+    let mut server = server.layer(crate::metrics::MetricsLayer::new(
+        crate::metrics::service_label(service_names),
+    ));
     // Once `shutdown` resolves, calls in flight get `SHUTDOWN_GRACE` to finish; then the server
     // is dropped with whatever connections it still holds, so a stuck or silent client (or a
     // connection the HTTP/2 layer never lets go of) cannot keep the process from stopping.

@@ -9,6 +9,20 @@ pub mod convert;
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/gridcase_descriptor.bin"));
 
+/// Messages several APIs share: case status, the case after an action, locations.
+pub mod common {
+    /// Version 1.
+    #[allow(
+        missing_docs,
+        clippy::all,
+        missing_debug_implementations,
+        unreachable_pub
+    )]
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/gridcase.common.v1.rs"));
+    }
+}
+
 /// The event store's admin API.
 pub mod store {
     /// Version 1.

@@ -52,39 +52,65 @@ pub fn classify(
     if let Some(code) = explicit.filter(|code| refdata.category(code).is_some()) {
         return Classification::Explicit(*code);
     }
-    let text = normalise(description);
-    let mut best: Option<(usize, CategoryCode, Vec<String>)> = None;
-    let mut tied = false;
-    for category in refdata.categories() {
-        let mut score = 0;
-        let mut matched = Vec::new();
-        for keyword in &category.keywords {
-            let keyword_text = normalise(keyword);
-            if !keyword_text.is_empty() && text.contains(&keyword_text) {
-                score += keyword_text.chars().count();
-                matched.push(keyword.clone());
-            }
-        }
-        if score == 0 {
-            continue;
-        }
-        match &best {
-            Some((best_score, ..)) if score < *best_score => {}
-            Some((best_score, ..)) if score == *best_score => tied = true,
-            _ => {
-                best = Some((score, category.code, matched));
-                tied = false;
-            }
-        }
-    }
-    match best {
-        Some((score, code, matched)) if !tied => Classification::Keywords {
-            code,
-            matched,
-            score,
+    let scored = keyword_scores(refdata, description);
+    match scored.as_slice() {
+        [best, next, ..] if next.score == best.score => Classification::Manual,
+        [best, ..] => Classification::Keywords {
+            code: best.code,
+            matched: best.matched.clone(),
+            score: best.score,
         },
-        _ => Classification::Manual,
+        [] => Classification::Manual,
     }
+}
+
+/// How well one category's keywords match a description.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeywordScore {
+    /// The category.
+    pub code: CategoryCode,
+    /// Its keywords found in the description, in catalogue order.
+    pub matched: Vec<String>,
+    /// The summed length in characters of `matched`.
+    pub score: usize,
+}
+
+/// Every category with a keyword in `description`, scored as [`classify`] scores them, best
+/// first (equal scores by code): the one keyword scoring that classification and the manual
+/// queue's suggestions share.
+pub fn keyword_scores(refdata: &ReferenceData, description: &str) -> Vec<KeywordScore> {
+    let text = normalise(description);
+    let mut scored: Vec<KeywordScore> = refdata
+        .categories()
+        .filter_map(|category| {
+            let mut score = 0;
+            let mut matched = Vec::new();
+            for keyword in &category.keywords {
+                let keyword_text = normalise(keyword);
+                if !keyword_text.is_empty() && text.contains(&keyword_text) {
+                    score += keyword_text.chars().count();
+                    matched.push(keyword.clone());
+                }
+            }
+            (score > 0).then_some(KeywordScore {
+                code: category.code,
+                matched,
+                score,
+            })
+        })
+        .collect();
+    scored.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.code.cmp(&b.code)));
+    scored
+}
+
+/// Up to `most` categories with a keyword in `description`, best first: what operators are
+/// offered for a case waiting in the manual queue.
+pub fn suggest(refdata: &ReferenceData, description: &str, most: usize) -> Vec<CategoryCode> {
+    keyword_scores(refdata, description)
+        .into_iter()
+        .take(most)
+        .map(|scored| scored.code)
+        .collect()
 }
 
 #[cfg(test)]

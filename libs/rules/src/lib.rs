@@ -24,7 +24,7 @@ mod priority;
 mod routing;
 pub mod sla;
 
-pub use classify::{classify, Classification};
+pub use classify::{classify, keyword_scores, suggest, Classification, KeywordScore};
 pub use duplicate::{find_duplicate, CandidateCase, OpenCase, DUPLICATE_RADIUS_M};
 pub use error::{Result, RoutingError};
 pub use priority::{priority, PriorityDecision, EMERGENCY_WORDS, NOT_URGENT_PHRASES, URGENT_WORDS};

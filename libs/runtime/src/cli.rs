@@ -1,13 +1,18 @@
 //! What every stage service process is started with, declared once: the NATS URL, the
-//! reference data, the bearer tokens and the store shard, each also from a `GRIDCASE_`
-//! environment variable.
+//! reference data, the bearer tokens, the store shard and where to serve metrics, each also
+//! from a `GRIDCASE_` environment variable.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use tokio::net::TcpListener;
 
 use gridcase_auth::{AuthError, TokenTable};
+
+use crate::stage::{ServiceError, StageConfig};
 
 /// Command-line settings shared by the stage services (flatten into a service's `Args`).
 #[derive(Debug, Clone, clap::Args)]
@@ -33,6 +38,9 @@ pub struct StageArgs {
     /// The store shard cases are kept in.
     #[arg(long, env = "GRIDCASE_STORE_SHARD", default_value = "0")]
     pub shard: String,
+    /// Address to serve Prometheus metrics on (`http://<addr>/metrics`); none when unset.
+    #[arg(long, env = "GRIDCASE_METRICS")]
+    pub metrics: Option<SocketAddr>,
 }
 
 /// What a stage service process needs before it runs.
@@ -42,9 +50,23 @@ pub struct Started {
     pub nats: async_nats::Client,
     /// The bound gRPC listener.
     pub listener: TcpListener,
-    /// The callers it accepts.
-    pub tokens: TokenTable,
+    /// Its reference data, shard and callers.
+    pub config: StageConfig,
 }
+
+/// Why a stage service process ended with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// It could not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// The service failed.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// The stop signal handed to a service: Ctrl-C or SIGTERM.
+pub type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Why a stage service process could not start.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +82,9 @@ pub enum StartError {
         /// Why it failed.
         source: async_nats::ConnectError,
     },
+    /// The metrics exporter could not be started.
+    #[error(transparent)]
+    Metrics(#[from] crate::MetricsError),
     /// The gRPC address could not be bound.
     #[error("binding the gRPC address {addr}: {source}")]
     Bind {
@@ -71,9 +96,27 @@ pub enum StartError {
 }
 
 impl StageArgs {
-    /// Loads the tokens, connects to NATS and binds `grpc`.
+    /// Runs a stage service process: sets up logging, [`StageArgs::start`]s, and hands the
+    /// service `run` its configuration, NATS, the bound listener and the stop signal.
+    pub async fn serve<F, Fut>(&self, grpc: SocketAddr, run: F) -> Result<(), RunError>
+    where
+        F: FnOnce(StageConfig, async_nats::Client, TcpListener, Shutdown) -> Fut,
+        Fut: Future<Output = Result<(), ServiceError>>,
+    {
+        crate::init_tracing();
+        let started = self.start(grpc).await?;
+        let shutdown: Shutdown = Box::pin(crate::shutdown_signal());
+        run(started.config, started.nats, started.listener, shutdown).await?;
+        Ok(())
+    }
+
+    /// Loads the tokens, serves metrics if asked to, connects to NATS and binds `grpc`.
     pub async fn start(&self, grpc: SocketAddr) -> Result<Started, StartError> {
         let tokens = TokenTable::load_with_env(&self.tokens)?;
+        if let Some(addr) = self.metrics {
+            let addr = crate::install_metrics(addr)?;
+            tracing::info!(%addr, "serving metrics at http://{addr}/metrics");
+        }
         let nats = gridcase_bus::connect(&self.nats)
             .await
             .map_err(|source| StartError::Nats {
@@ -86,7 +129,10 @@ impl StageArgs {
         Ok(Started {
             nats,
             listener,
-            tokens,
+            config: StageConfig {
+                shard: self.shard.clone(),
+                ..StageConfig::new(&self.config, tokens)
+            },
         })
     }
 }

@@ -1,7 +1,14 @@
 //! What every gridcase process needs to run, whatever it serves: logging set-up, the shutdown
-//! signal, the clock, and the command line the stage services share ([`cli`]).
+//! signal, the clock, the command line the stage services share ([`cli`]) and the Prometheus
+//! exporter ([`install_metrics`]).
 
 pub mod cli;
+mod metrics;
+
+pub use metrics::{install_metrics, MetricsError, DEFAULT_METRICS_ADDR, METRICS};
+mod stage;
+
+pub use stage::{ServiceError, StageConfig};
 
 /// The current time by this machine's clock, as a domain timestamp (the domain reads no clock).
 pub fn now() -> gridcase_domain::Timestamp {

@@ -3,14 +3,16 @@
 //! The "published up to" checkpoint lives in sled and is saved only after JetStream has
 //! acknowledged a whole batch. A crash anywhere in between republishes at most the batch in
 //! flight, under the same `Nats-Msg-Id`s, and JetStream's duplicate window drops those copies.
+//!
+//! Each message carries the event's trace ids in the [`gridcase_bus::headers`], and the relay
+//! reports how far it is behind the store as the gauge `store_relay_lag` (head − published).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_nats::jetstream::{self, message::PublishMessage};
-use gridcase_bus::{subjects, wire};
+use gridcase_bus::{headers, subjects, wire};
 use gridcase_eventstore::{view_record, EventStore, SledStore};
 use tokio::sync::watch;
 
@@ -66,6 +68,7 @@ pub(crate) async fn run(
         return;
     }
     let js = jetstream::new(nats);
+    let mut backoff = gridcase_bus::retry::Backoff::new();
     loop {
         let attempt = async {
             gridcase_bus::feed::ensure_stream(&js)
@@ -78,12 +81,14 @@ pub(crate) async fn run(
             result = attempt => {
                 if let Err(e) = result {
                     tracing::warn!(error = %e, "outbox relay interrupted; retrying");
+                    // The lag keeps growing while the relay cannot publish.
+                    record_lag(*store.watch_head().borrow(), published.load(Ordering::Acquire));
                 }
             }
         }
         tokio::select! {
             _ = stop.wait_for(|stop| *stop) => return,
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = tokio::time::sleep(backoff.next_delay()) => {}
         }
     }
 }
@@ -99,7 +104,9 @@ async fn relay(
     let mut head = store.watch_head();
     tracing::info!(from = next, "outbox relay running");
     loop {
-        if *head.borrow_and_update() <= next {
+        let current = *head.borrow_and_update();
+        record_lag(current, next);
+        if current <= next {
             head.changed()
                 .await
                 .map_err(|_| "the store closed".to_owned())?;
@@ -114,6 +121,7 @@ async fn relay(
             let event = view_record(record.position, record.bytes())
                 .map_err(|e| format!("relaying: {e}"))?;
             let message = PublishMessage::build()
+                .headers(trace_headers(&event))
                 .message_id(format!("{:032x}", event.event_id))
                 .payload(wire::encode_feed(record.position, record.bytes()));
             let subject = subjects::event(event.event_type, event.stream_id);
@@ -140,6 +148,20 @@ async fn relay(
             published.store(next, Ordering::Release);
         }
     }
+}
+
+/// The headers of the message that publishes `event`.
+fn trace_headers(event: &gridcase_eventstore::RecordView<'_>) -> async_nats::HeaderMap {
+    headers::trace(
+        Some(event.event_id),
+        event.correlation_id,
+        event.causation_id,
+    )
+}
+
+/// Reports how many committed events are not yet published.
+fn record_lag(head: u64, published: u64) {
+    metrics::gauge!("store_relay_lag").set(head.saturating_sub(published) as f64);
 }
 
 async fn await_ack(

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use gridcase_auth::BearerToken;
 use gridcase_bus::StoreClient;
-use gridcase_casestore::{fnv1a_128, CaseStore, CommandContext, LoadedCase};
+use gridcase_casestore::ids::command_id;
+use gridcase_casestore::{CaseStore, CommandContext, LoadedCase};
 use gridcase_domain::{CaseId, CaseState, Command, Event};
 use gridcase_eventstore::EventStore;
 use gridcase_store_node::RelayMode;
@@ -248,11 +249,10 @@ impl ServiceHarness {
     /// new command.
     pub async fn record_as(&self, case: CaseId, actor: &str, command: Command) -> CaseState {
         let n = self.commands.fetch_add(1, Ordering::Relaxed);
+        let command_id = command_id("test", &[&case.to_bytes(), &n.to_be_bytes()]);
         let context = CommandContext {
-            command_id: fnv1a_128(&[b"test", case.to_string().as_bytes(), &n.to_be_bytes()]),
-            actor: actor.to_owned(),
             correlation_id: None,
-            causation_id: None,
+            ..CommandContext::new(command_id, actor)
         };
         self.cases
             .execute(case, &context, |_| Ok(command.clone()))

@@ -10,13 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream;
+use gridcase_bus::retry::Backoff;
 use gridcase_bus::{FeedConsumer, FeedError, FeedMessage};
+use gridcase_casestore::ids::{event_command_id, legacy};
 use gridcase_casestore::{CaseError, CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, CaseStatus, Command, Priority};
 use gridcase_eventstore::{EventStore, RecordedEvent};
 
-use crate::ids::dispatch_command_id;
 use crate::workorder::{self, WorkOrderError};
 use gridcase_rules::sla::dispatch_deadlines;
 
@@ -34,9 +35,6 @@ pub const SERVICE_ACTOR: &str = "service:dispatch";
 /// event is one load and one append or publish, far below this; a copy redelivered while the
 /// first is still being retried is recognised as done.
 pub const FEED_ACK_WAIT: Duration = Duration::from_secs(10);
-
-/// How long to wait before trying an event again after a failure that may pass.
-const RETRY_DELAY: Duration = Duration::from_millis(500);
 
 /// Why one event could not be handled.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +83,7 @@ impl<S: EventStore> FeedWorker<S> {
     /// Follows `feed` until it closes, acknowledging each event once it is handled. An event
     /// whose handling failed for a reason that may pass is tried again.
     pub async fn run(&self, mut feed: FeedConsumer) -> Result<(), FeedError> {
+        let mut backoff = Backoff::new();
         loop {
             let interrupted = feed
                 .for_each_per_stream(FEED_CONCURRENCY, |message| async move {
@@ -98,8 +97,8 @@ impl<S: EventStore> FeedWorker<S> {
             match interrupted {
                 None => return Ok(()),
                 Some(e) => {
-                    tracing::warn!(error = %e, "event feed interrupted");
-                    tokio::time::sleep(RETRY_DELAY).await;
+                    tracing::warn!(error = %e, "event feed interrupted; following it again");
+                    backoff.wait().await;
                 }
             }
         }
@@ -107,6 +106,7 @@ impl<S: EventStore> FeedWorker<S> {
 
     async fn handle_until_done(&self, message: &FeedMessage) {
         let event = &message.event;
+        let mut backoff = Backoff::new();
         loop {
             match self.handle(event).await {
                 Ok(()) => return,
@@ -127,7 +127,7 @@ impl<S: EventStore> FeedWorker<S> {
                         error = %e,
                         "handling failed; trying again"
                     );
-                    tokio::time::sleep(RETRY_DELAY).await;
+                    backoff.wait().await;
                 }
             }
         }
@@ -151,10 +151,13 @@ impl<S: EventStore> FeedWorker<S> {
             return Ok(());
         }
         let context = CommandContext {
-            command_id: dispatch_command_id(event.event_id),
-            actor: SERVICE_ACTOR.to_owned(),
             correlation_id: event.metadata.correlation_id,
             causation_id: Some(event.event_id),
+            ..CommandContext::new(
+                event_command_id(crate::SERVICE, event.event_id),
+                SERVICE_ACTOR,
+            )
+            .also_known_as(legacy::dispatch_feed(event.event_id))
         };
         let reference = &self.reference;
         let executed = self
@@ -215,8 +218,12 @@ impl<S: EventStore> FeedWorker<S> {
             })?;
         let (order, assignee) = workorder::build(case, &loaded.timeline, index, &self.reference)?;
         let subject = workorder::subject_for(&assignee);
+        // The order is caused by this event and belongs to the same request.
+        let trace = || {
+            gridcase_bus::headers::trace(None, event.metadata.correlation_id, Some(event.event_id))
+        };
         for (subject, copy) in workorder::copies(&order, &assignee) {
-            workorder::publish(&self.jetstream, subject, &copy).await?;
+            workorder::publish_with_headers(&self.jetstream, subject, &copy, trace()).await?;
         }
         tracing::info!(
             case = %case,

@@ -10,68 +10,27 @@
 //! has its own durable consumer `dept-<code>`. Departments answer over the gRPC service
 //! `gridcase.dispatch.v1.Dispatch`.
 
-pub mod error;
+/// The service's name: in the ids of the commands it decides, and in its metrics.
+pub const SERVICE: &str = "dispatch";
+
 pub mod feed;
-pub mod ids;
 pub mod nats_auth;
 pub mod service;
 pub mod workorder;
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use gridcase_auth::TokenTable;
-use gridcase_bus::{FeedConsumer, FeedError, StoreClient};
-use gridcase_config::{ConfigError, ReferenceData};
+use gridcase_bus::{FeedConsumer, StoreClient};
 use tokio::net::TcpListener;
 
-pub use error::{DispatchError, InvalidInput};
 pub use feed::{FeedWorker, FEED_CONSUMER};
+pub use gridcase_runtime::{ServiceError, StageConfig};
 pub use service::{DispatchApi, SERVICE_NAME};
+
+/// How to run the dispatch service: the settings every stage service takes.
+pub type DispatchConfig = StageConfig;
 pub use workorder::{WorkOrderError, DISPATCH_STREAM};
-
-/// How to run the dispatch service.
-#[derive(Debug, Clone)]
-pub struct DispatchConfig {
-    /// Directory of the reference data (`departments.toml`, `sla.toml`, …).
-    pub config_dir: PathBuf,
-    /// The store shard cases are kept in.
-    pub shard: String,
-    /// Bearer tokens and the callers holding them.
-    pub tokens: Arc<TokenTable>,
-}
-
-impl DispatchConfig {
-    /// Defaults for reference data in `config_dir` and callers in `tokens`: shard 0.
-    pub fn new(config_dir: impl Into<PathBuf>, tokens: TokenTable) -> Self {
-        Self {
-            tokens: Arc::new(tokens),
-            config_dir: config_dir.into(),
-            shard: gridcase_bus::subjects::DEFAULT_SHARD.to_owned(),
-        }
-    }
-}
-
-/// Why the service stopped or could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    /// The reference data could not be loaded.
-    #[error("reference data: {0}")]
-    Config(#[from] ConfigError),
-    /// The work-order stream could not be set up.
-    #[error(transparent)]
-    WorkOrders(#[from] WorkOrderError),
-    /// The event feed could not be followed.
-    #[error(transparent)]
-    Feed(#[from] FeedError),
-    /// The event feed ended.
-    #[error("event feed closed")]
-    FeedClosed,
-    /// The gRPC server failed.
-    #[error("grpc: {0}")]
-    Grpc(#[from] tonic::transport::Error),
-}
 
 /// Runs the dispatch service — the feed worker and the gRPC API on `listener` — until
 /// `shutdown` resolves, keeping cases in the store reached over `nats`.
@@ -81,14 +40,11 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
-    let reference = Arc::new(ReferenceData::load(&config.config_dir)?);
-    tracing::info!(
-        config = %config.config_dir.display(),
-        departments = reference.departments().count(),
-        "reference data loaded"
-    );
+    let reference = config.load_reference(SERVICE)?;
     let jetstream = async_nats::jetstream::new(nats.clone());
-    workorder::ensure_stream(&jetstream, &reference).await?;
+    workorder::ensure_stream(&jetstream, &reference)
+        .await
+        .map_err(|e| ServiceError::stopped("work-order stream", e))?;
     let store = StoreClient::new(nats.clone(), &config.shard);
     let feed = FeedConsumer::durable_with_ack_wait(
         nats.clone(),
@@ -96,7 +52,8 @@ pub async fn run(
         gridcase_bus::subjects::EVENTS_ALL,
         feed::FEED_ACK_WAIT,
     )
-    .await?;
+    .await
+    .map_err(|e| ServiceError::stopped("event feed", e))?;
     let worker = FeedWorker::new(store.clone(), Arc::clone(&reference), jetstream);
     let routes = service::routes(store, reference, Arc::clone(&config.tokens));
     tracing::info!(
@@ -113,8 +70,8 @@ pub async fn run(
         let outcome = tokio::select! {
             () = shutdown => Ok(()),
             result = worker.run(feed) => match result {
-                Ok(()) => Err(ServiceError::FeedClosed),
-                Err(e) => Err(ServiceError::from(e)),
+                Ok(()) => Err(ServiceError::stopped("event feed", "closed")),
+                Err(e) => Err(ServiceError::stopped("event feed", e)),
             },
         };
         // The API stops with the feed worker, letting calls in flight finish.

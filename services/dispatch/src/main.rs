@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 
 use clap::Parser;
-use gridcase_dispatch::DispatchConfig;
 use gridcase_runtime::cli::StageArgs;
 
 /// The gridcase dispatch service.
@@ -19,19 +18,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    gridcase_runtime::init_tracing();
     let args = Args::parse();
-    let started = args.stage.start(args.grpc).await?;
-    let config = DispatchConfig {
-        shard: args.stage.shard,
-        ..DispatchConfig::new(args.stage.config, started.tokens)
-    };
-    gridcase_dispatch::run(
-        config,
-        started.nats,
-        started.listener,
-        gridcase_runtime::shutdown_signal(),
-    )
-    .await?;
+    args.stage.serve(args.grpc, gridcase_dispatch::run).await?;
     Ok(())
 }

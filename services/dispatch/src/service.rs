@@ -13,13 +13,15 @@ use gridcase_casestore::{CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{Assignee, CaseId, Command, DepartmentCode, Note, Timestamp, Url, WorkerId};
 use gridcase_eventstore::EventStore;
+use gridcase_proto::common::v1 as common;
+use gridcase_proto::convert::case_reply;
 use gridcase_proto::dispatch::v1 as pb;
 use gridcase_proto::dispatch::v1::dispatch_server::{Dispatch, DispatchServer};
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
-use crate::error::{DispatchError, InvalidInput};
-use crate::ids::request_command_id;
+use gridcase_casestore::ids::{legacy, request_command_id};
+use gridcase_grpc::{ApiError, InvalidInput};
 
 /// The fully qualified gRPC service name, for health reporting.
 pub const SERVICE_NAME: &str = "gridcase.dispatch.v1.Dispatch";
@@ -157,16 +159,19 @@ impl<S: EventStore> DispatchApi<S> {
         actor: &Actor,
         recorded_as: &str,
         command: Command,
-    ) -> Result<pb::ActionReply, DispatchError> {
+    ) -> Result<common::CaseReply, ApiError> {
         let action = command.action();
         let name = recorded_as.to_owned();
-        let command_id = request_command_id(&actor.request_id, actor.case_id, action, &name);
-        let context = CommandContext {
-            command_id,
-            actor: name,
-            correlation_id: Some(command_id),
-            causation_id: None,
-        };
+        let command_id = request_command_id(
+            crate::SERVICE,
+            &actor.request_id,
+            actor.case_id,
+            action,
+            &name,
+        );
+        let context = CommandContext::new(command_id, name).also_known_as(
+            legacy::dispatch_request(&actor.request_id, actor.case_id, action, recorded_as),
+        );
         let executed = self
             .cases
             .execute(actor.case_id, &context, |_| Ok(command.clone()))
@@ -184,12 +189,12 @@ impl<S: EventStore> DispatchApi<S> {
             repeated = executed.repeated,
             "department action recorded"
         );
-        Ok(pb::ActionReply {
-            case_id: actor.case_id.to_string(),
-            status,
-            version: executed.version,
-            repeated: executed.repeated,
-        })
+        Ok(case_reply(
+            actor.case_id.to_string(),
+            executed.state.status,
+            executed.version,
+            executed.repeated,
+        ))
     }
 
     async fn answer(
@@ -197,14 +202,14 @@ impl<S: EventStore> DispatchApi<S> {
         caller: &Caller,
         actor: Option<&pb::Actor>,
         command: impl FnOnce(Assignee) -> Result<Command, InvalidInput>,
-    ) -> Result<Response<pb::ActionReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let checked = Actor::parse(actor, &self.reference).and_then(|actor| {
             let command = command(actor.assignee.clone())?;
             Ok((actor, command))
         });
         let (actor, command) = checked.map_err(|e| {
             tracing::info!(error = %e, "request refused");
-            DispatchError::from(e).to_status()
+            Status::from(ApiError::from(e))
         })?;
         // A department acts only for itself, a grid worker only as themselves.
         let acts_for_itself = match (&caller.role, &actor.assignee) {
@@ -213,18 +218,19 @@ impl<S: EventStore> DispatchApi<S> {
             _ => false,
         };
         if !acts_for_itself {
-            return Err(Status::permission_denied(format!(
+            return Err(ApiError::PermissionDenied(format!(
                 "actor: {} may not act for {}",
                 caller.actor(),
                 actor.name()
-            )));
+            ))
+            .into());
         }
         self.act(&actor, &caller.actor(), command)
             .await
             .map(Response::new)
             .map_err(|e| {
                 tracing::info!(case = %actor.case_id, error = %e, "action refused");
-                e.to_status()
+                Status::from(e)
             })
     }
 }
@@ -235,7 +241,7 @@ impl<S: EventStore> Dispatch for DispatchApi<S> {
     async fn accept(
         &self,
         request: Request<pb::AcceptRequest>,
-    ) -> Result<Response<pb::ActionReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "Accept", ACT_ROLES)?.clone();
         let request = request.into_inner();
         self.answer(&caller, request.actor.as_ref(), |by| {
@@ -248,7 +254,7 @@ impl<S: EventStore> Dispatch for DispatchApi<S> {
     async fn r#return(
         &self,
         request: Request<pb::ReturnRequest>,
-    ) -> Result<Response<pb::ActionReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "Return", ACT_ROLES)?.clone();
         let request = request.into_inner();
         self.answer(&caller, request.actor.as_ref(), |by| {
@@ -264,7 +270,7 @@ impl<S: EventStore> Dispatch for DispatchApi<S> {
     async fn report_progress(
         &self,
         request: Request<pb::ReportProgressRequest>,
-    ) -> Result<Response<pb::ActionReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "ReportProgress", ACT_ROLES)?.clone();
         let request = request.into_inner();
         self.answer(&caller, request.actor.as_ref(), |by| {
@@ -280,7 +286,7 @@ impl<S: EventStore> Dispatch for DispatchApi<S> {
     async fn request_postponement(
         &self,
         request: Request<pb::RequestPostponementRequest>,
-    ) -> Result<Response<pb::ActionReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "RequestPostponement", ACT_ROLES)?.clone();
         let request = request.into_inner();
         self.answer(&caller, request.actor.as_ref(), |by| {
@@ -303,7 +309,7 @@ impl<S: EventStore> Dispatch for DispatchApi<S> {
     async fn resolve(
         &self,
         request: Request<pb::ResolveRequest>,
-    ) -> Result<Response<pb::ActionReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "Resolve", ACT_ROLES)?.clone();
         let request = request.into_inner();
         self.answer(&caller, request.actor.as_ref(), |by| {

@@ -10,12 +10,7 @@ use gridcase_domain::{Assignee, CaseId, CaseState, Event, Priority, Timestamp};
 use gridcase_proto::dispatch::v1 as pb;
 use prost::Message;
 
-/// Name of the JetStream stream that keeps every work order.
-pub const DISPATCH_STREAM: &str = "GRIDCASE_DISPATCH";
-
-/// Subjects of the work-order stream: `gridcase.v1.dispatch.<department>` and
-/// `gridcase.v1.dispatch.worker.<worker id>`.
-pub const DISPATCH_ALL: &str = "gridcase.v1.dispatch.>";
+pub use gridcase_bus::subjects::{department_consumer, DISPATCH_ALL, DISPATCH_STREAM};
 
 /// How long JetStream remembers work-order ids to drop a republished copy.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
@@ -44,20 +39,11 @@ pub enum WorkOrderError {
     },
 }
 
-/// The name of a department's durable consumer.
-pub fn department_consumer(department: &str) -> String {
-    format!("dept-{department}")
-}
-
 /// The subject a work order for `assignee` goes to.
 pub fn subject_for(assignee: &Assignee) -> String {
     match assignee {
         Assignee::Department(department) => gridcase_bus::subjects::dispatch(department.as_str()),
-        Assignee::Worker(worker) => gridcase_bus::subjects::dispatch(&format!(
-            "{}.{}",
-            gridcase_config::WORKER_SUBJECT_TOKEN,
-            worker.as_str()
-        )),
+        Assignee::Worker(worker) => gridcase_bus::subjects::worker_dispatch(worker.as_str()),
     }
 }
 
@@ -105,11 +91,23 @@ pub async fn publish(
     subject: String,
     order: &pb::WorkOrder,
 ) -> Result<(), WorkOrderError> {
+    publish_with_headers(js, subject, order, async_nats::HeaderMap::new()).await
+}
+
+/// [`publish`] with `headers` on the message besides `Nats-Msg-Id`: the trace ids of the event
+/// that led to the order (see `gridcase_bus::headers`).
+pub async fn publish_with_headers(
+    js: &jetstream::Context,
+    subject: String,
+    order: &pb::WorkOrder,
+    headers: async_nats::HeaderMap,
+) -> Result<(), WorkOrderError> {
     let failed = |reason: String| WorkOrderError::Publish {
         work_order: order.work_order_id.clone(),
         reason,
     };
     let message = PublishMessage::build()
+        .headers(headers)
         .payload(order.encode_to_vec().into())
         .message_id(order.work_order_id.as_str());
     let ack = js
@@ -160,7 +158,6 @@ pub fn build(
         .map(|category| category.name.clone())
         .unwrap_or_default();
     let location = &reported.location;
-    let coordinates = location.coordinates();
     let (department, grid_worker) = match &assignee {
         Assignee::Department(department) => (department.to_string(), String::new()),
         Assignee::Worker(worker) => (String::new(), worker.to_string()),
@@ -177,19 +174,7 @@ pub fn build(
         category_name,
         priority: state.priority.map_or(pb::Priority::Unspecified, priority) as i32,
         description: reported.description.as_str().to_owned(),
-        location: Some(pb::Location {
-            grid_code: location
-                .grid()
-                .map(|grid| grid.to_string())
-                .unwrap_or_default(),
-            address: location
-                .address()
-                .map(|address| address.as_str().to_owned())
-                .unwrap_or_default(),
-            has_coordinates: coordinates.is_some(),
-            lat: coordinates.map_or(0.0, |c| c.lat()),
-            lon: coordinates.map_or(0.0, |c| c.lon()),
-        }),
+        location: Some(location.into()),
         media_urls: reported
             .media
             .iter()

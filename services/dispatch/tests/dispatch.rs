@@ -15,6 +15,7 @@ use gridcase_domain::{
     DepartmentCode, Description, Event, GridCode, Location, Note, Phone, Priority, Reporter, Route,
     Timestamp, TrackingCode, Url, WorkerId,
 };
+use gridcase_proto::common::v1 as common;
 use gridcase_proto::dispatch::v1::dispatch_client::DispatchClient;
 use gridcase_proto::dispatch::v1::{
     AcceptRequest, Actor, RequestPostponementRequest, ResolveRequest, ReturnRequest, WorkOrder,
@@ -226,7 +227,7 @@ impl Harness {
                 actor: Some(actor(case, dept, request_id)),
             })
             .await
-            .map(|reply| reply.into_inner().status)
+            .map(|reply| gridcase_proto::convert::status_name(reply.into_inner().status).to_owned())
     }
 }
 
@@ -323,12 +324,13 @@ async fn a_triaged_case_is_dispatched_with_sla_deadlines_and_a_work_order() {
             .clone(),
         priority: PbPriority::Urgent as i32,
         description: "井盖缺失，有人掉进去的危险".into(),
-        location: Some(gridcase_proto::dispatch::v1::Location {
+        location: Some(common::Location {
             grid_code: GRID.into(),
             address: "涌金路 12 号门口".into(),
-            has_coordinates: true,
-            lat: 30.2533,
-            lon: 120.1622,
+            coordinates: Some(common::Coordinates {
+                lat: 30.2533,
+                lon: 120.1622,
+            }),
         }),
         media_urls: vec!["https://media.example.cn/a.jpg".into()],
         department: "gas".into(),
@@ -412,7 +414,7 @@ async fn accept_progress_and_resolve_then_rework_sends_a_second_work_order() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(progress.status, "accepted");
+    assert_eq!(progress.status(), common::CaseStatus::Accepted);
     let resolved = harness
         .client()
         .resolve(ResolveRequest {
@@ -423,7 +425,7 @@ async fn accept_progress_and_resolve_then_rework_sends_a_second_work_order() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(resolved.status, "resolved");
+    assert_eq!(resolved.status(), common::CaseStatus::Resolved);
     let loaded = harness.cases.load(case).await.unwrap();
     assert_eq!(loaded.state.status, Some(CaseStatus::Resolved));
     assert_eq!(resolved.version, loaded.version.unwrap());
@@ -469,7 +471,7 @@ async fn a_return_sends_the_case_back_to_triage() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(reply.status, "reported");
+    assert_eq!(reply.status(), common::CaseStatus::Reported);
     let state = harness.cases.load(case).await.unwrap().state;
     assert_eq!(state.status, Some(CaseStatus::Reported));
     assert_eq!(
@@ -508,7 +510,7 @@ async fn a_postponement_is_requested_for_a_later_deadline() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(reply.status, "accepted");
+    assert_eq!(reply.status(), common::CaseStatus::Accepted);
     let state = harness.cases.load(case).await.unwrap().state;
     let pending = state.pending_postponement.unwrap();
     assert_eq!(pending.until, until);
@@ -580,7 +582,7 @@ async fn self_handled_and_joint_cases_go_to_their_subjects() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(reply.status, "accepted");
+    assert_eq!(reply.status(), common::CaseStatus::Accepted);
 
     harness.wait_status(joint, CaseStatus::Dispatched).await;
     let order = harness.pull("dept-water", 1).await.remove(0);

@@ -8,54 +8,22 @@
 //! the resident says it is resolved, or reopened (back to triage) if not. Indicators are
 //! computed at request time by folding the whole store log (see [`indicators`]).
 
-pub mod error;
-pub mod ids;
+/// The service's name: in the ids of the commands it decides, and in its metrics.
+pub const SERVICE: &str = "evaluation";
+
 pub mod service;
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use gridcase_auth::TokenTable;
 use gridcase_bus::StoreClient;
-use gridcase_config::{ConfigError, ReferenceData};
 use tokio::net::TcpListener;
 
-pub use error::{EvaluationError, InvalidInput};
+pub use gridcase_runtime::{ServiceError, StageConfig};
 pub use service::{EvaluationApi, SERVICE_NAME};
 
-/// How to run the evaluation service.
-#[derive(Debug, Clone)]
-pub struct EvaluationConfig {
-    /// Directory of the reference data (`grid.toml`, `indicators.toml`, …).
-    pub config_dir: PathBuf,
-    /// The store shard cases are kept in.
-    pub shard: String,
-    /// Bearer tokens and the callers holding them.
-    pub tokens: Arc<TokenTable>,
-}
-
-impl EvaluationConfig {
-    /// Defaults for reference data in `config_dir` and callers in `tokens`: shard 0.
-    pub fn new(config_dir: impl Into<PathBuf>, tokens: TokenTable) -> Self {
-        Self {
-            tokens: Arc::new(tokens),
-            config_dir: config_dir.into(),
-            shard: gridcase_bus::subjects::DEFAULT_SHARD.to_owned(),
-        }
-    }
-}
-
-/// Why the service stopped or could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    /// The reference data could not be loaded.
-    #[error("reference data: {0}")]
-    Config(#[from] ConfigError),
-    /// The gRPC server failed.
-    #[error("grpc: {0}")]
-    Grpc(#[from] tonic::transport::Error),
-}
+/// How to run the evaluation service: the settings every stage service takes.
+pub type EvaluationConfig = StageConfig;
 
 /// Runs the evaluation gRPC API on `listener` until `shutdown` resolves, keeping cases in the
 /// store reached over `nats`.
@@ -65,12 +33,7 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
-    let reference = Arc::new(ReferenceData::load(&config.config_dir)?);
-    tracing::info!(
-        config = %config.config_dir.display(),
-        departments = reference.departments().count(),
-        "reference data loaded"
-    );
+    let reference = config.load_reference(SERVICE)?;
     let store = StoreClient::new(nats, &config.shard);
     let routes = service::routes(store, reference, Arc::clone(&config.tokens));
     tracing::info!(

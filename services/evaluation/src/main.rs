@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 
 use clap::Parser;
-use gridcase_evaluation::EvaluationConfig;
 use gridcase_runtime::cli::StageArgs;
 
 /// The gridcase evaluation service.
@@ -23,19 +22,9 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    gridcase_runtime::init_tracing();
     let args = Args::parse();
-    let started = args.stage.start(args.grpc).await?;
-    let config = EvaluationConfig {
-        shard: args.stage.shard,
-        ..EvaluationConfig::new(args.stage.config, started.tokens)
-    };
-    gridcase_evaluation::run(
-        config,
-        started.nats,
-        started.listener,
-        gridcase_runtime::shutdown_signal(),
-    )
-    .await?;
+    args.stage
+        .serve(args.grpc, gridcase_evaluation::run)
+        .await?;
     Ok(())
 }

@@ -12,13 +12,15 @@ use gridcase_casestore::{decode, CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, Command, Note, WorkerId};
 use gridcase_eventstore::EventStore;
+use gridcase_proto::common::v1 as common;
+use gridcase_proto::convert::case_reply;
 use gridcase_proto::evaluation::v1 as pb;
 use gridcase_proto::evaluation::v1::evaluation_server::{Evaluation, EvaluationServer};
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
-use crate::error::{EvaluationError, InvalidInput};
-use crate::ids::request_command_id;
+use gridcase_casestore::ids::{legacy, request_command_id};
+use gridcase_grpc::{ApiError, InvalidInput};
 use gridcase_rules::indicators::{DepartmentIndicators, Tally};
 
 /// The fully qualified gRPC service name, for health reporting.
@@ -111,15 +113,11 @@ impl<S: EventStore> EvaluationApi<S> {
         request_id: &str,
         actor: &str,
         command: Command,
-    ) -> Result<pb::CaseReply, EvaluationError> {
+    ) -> Result<common::CaseReply, ApiError> {
         let action = command.action();
-        let command_id = request_command_id(request_id, case, action, actor);
-        let context = CommandContext {
-            command_id,
-            actor: actor.to_owned(),
-            correlation_id: Some(command_id),
-            causation_id: None,
-        };
+        let command_id = request_command_id(crate::SERVICE, request_id, case, action, actor);
+        let context = CommandContext::new(command_id, actor)
+            .also_known_as(legacy::evaluation_request(request_id, case, action, actor));
         let executed = self
             .cases
             .execute(case, &context, |_| Ok(command.clone()))
@@ -137,26 +135,26 @@ impl<S: EventStore> EvaluationApi<S> {
             repeated = executed.repeated,
             "evaluation recorded"
         );
-        Ok(pb::CaseReply {
-            case_id: case.to_string(),
-            status,
-            version: executed.version,
-            repeated: executed.repeated,
-        })
+        Ok(case_reply(
+            case.to_string(),
+            executed.state.status,
+            executed.version,
+            executed.repeated,
+        ))
     }
 
     /// The worker a verification is recorded for: the calling grid worker, or an admin whose
     /// caller id is a worker id.
-    fn verifier(&self, caller: &Caller) -> Result<WorkerId, Status> {
+    fn verifier(&self, caller: &Caller) -> Result<WorkerId, ApiError> {
         let id = match &caller.role {
             Role::GridWorker(id) => id.as_str(),
             _ => caller.id.as_str(),
         };
         let worker = WorkerId::parse(id).map_err(|_| {
-            Status::permission_denied(format!("{} is not a grid worker", caller.actor()))
+            ApiError::PermissionDenied(format!("{} is not a grid worker", caller.actor()))
         })?;
         if matches!(caller.role, Role::GridWorker(_)) && self.reference.worker(&worker).is_none() {
-            return Err(Status::permission_denied(format!(
+            return Err(ApiError::PermissionDenied(format!(
                 "{worker} is not a known grid worker"
             )));
         }
@@ -169,7 +167,7 @@ impl<S: EventStore> EvaluationApi<S> {
         &self,
         from_ms: i64,
         to_ms: i64,
-    ) -> Result<(Vec<DepartmentIndicators>, u64), EvaluationError> {
+    ) -> Result<(Vec<DepartmentIndicators>, u64), ApiError> {
         if to_ms <= from_ms {
             return Err(InvalidInput::new("to_ms", "must be after from_ms").into());
         }
@@ -194,9 +192,9 @@ impl<S: EventStore> EvaluationApi<S> {
     }
 }
 
-fn refused(error: EvaluationError) -> Status {
+fn refused(error: ApiError) -> Status {
     tracing::info!(error = %error, "request refused");
-    error.to_status()
+    Status::from(error)
 }
 
 #[tonic::async_trait]
@@ -205,7 +203,7 @@ impl<S: EventStore> Evaluation for EvaluationApi<S> {
     async fn verify_case(
         &self,
         request: Request<pb::VerifyCaseRequest>,
-    ) -> Result<Response<pb::CaseReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "VerifyCase", VERIFY_ROLES)?.clone();
         let request = request.into_inner();
         let checked = (|| {
@@ -234,7 +232,7 @@ impl<S: EventStore> Evaluation for EvaluationApi<S> {
     async fn record_rating(
         &self,
         request: Request<pb::RecordRatingRequest>,
-    ) -> Result<Response<pb::CaseReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "RecordRating", RATE_ROLES)?.clone();
         let request = request.into_inner();
         let checked = (|| {
@@ -267,7 +265,7 @@ impl<S: EventStore> Evaluation for EvaluationApi<S> {
             .step(case, &request_id, &actor, next)
             .await
             .map_err(refused)?;
-        Ok(Response::new(pb::CaseReply {
+        Ok(Response::new(common::CaseReply {
             repeated: rated.repeated && finished.repeated,
             ..finished
         }))
@@ -277,7 +275,7 @@ impl<S: EventStore> Evaluation for EvaluationApi<S> {
     async fn close_case(
         &self,
         request: Request<pb::CloseCaseRequest>,
-    ) -> Result<Response<pb::CaseReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "CloseCase", CLOSE_ROLES)?.clone();
         let request = request.into_inner();
         let checked = (|| {

@@ -8,10 +8,10 @@ use gridcase_domain::{
     GridCode, Location, Note, Priority, Reporter, Route, Timestamp, TrackingCode,
 };
 use gridcase_evaluation::EvaluationConfig;
+use gridcase_proto::common::v1::{self as common, CaseReply};
 use gridcase_proto::evaluation::v1::evaluation_client::EvaluationClient;
 use gridcase_proto::evaluation::v1::{
-    CaseReply, CloseCaseRequest, DepartmentIndicatorsRequest, RecordRatingRequest,
-    VerifyCaseRequest,
+    CloseCaseRequest, DepartmentIndicatorsRequest, RecordRatingRequest, VerifyCaseRequest,
 };
 use gridcase_testkit::sample_config_dir as config_dir;
 use gridcase_testkit::{AuthedChannel, ServiceHarness};
@@ -186,7 +186,7 @@ async fn verified_and_rated_resolved_is_closed() {
     let mut h = Harness::start(1).await;
     let case = h.simple_case().await;
     let reply = h.verify(case, true, "现场已修复").await;
-    assert_eq!(reply.status, "verified");
+    assert_eq!(reply.status(), common::CaseStatus::Verified);
     assert!(!reply.repeated);
     let reply = h
         .client_as("gateway")
@@ -194,7 +194,7 @@ async fn verified_and_rated_resolved_is_closed() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(reply.status, "closed");
+    assert_eq!(reply.status(), common::CaseStatus::Closed);
     let state = h.state(case).await;
     assert_eq!(state.status, Some(CaseStatus::Closed));
     assert_eq!(
@@ -211,7 +211,7 @@ async fn verified_and_rated_resolved_is_closed() {
         .unwrap()
         .into_inner();
     assert!(again.repeated);
-    assert_eq!(again.status, "closed");
+    assert_eq!(again.status(), common::CaseStatus::Closed);
     assert_eq!(h.events().await, before);
     h.shut_down().await;
 }
@@ -221,7 +221,7 @@ async fn failed_verification_sends_the_case_back() {
     let mut h = Harness::start(2).await;
     let case = h.simple_case().await;
     let reply = h.verify(case, false, "井盖仍然缺失").await;
-    assert_eq!(reply.status, "accepted");
+    assert_eq!(reply.status(), common::CaseStatus::Accepted);
     let state = h.state(case).await;
     assert_eq!(state.status, Some(CaseStatus::Accepted));
     assert_eq!(state.rework_count, 1);
@@ -252,7 +252,7 @@ async fn not_resolved_rating_reopens_and_early_rating_is_refused() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(reply.status, "reported");
+    assert_eq!(reply.status(), common::CaseStatus::Reported);
     let state = h.state(case).await;
     assert_eq!(state.status, Some(CaseStatus::Reported));
     assert_eq!(state.reopen_count, 1);
@@ -274,7 +274,7 @@ async fn a_verified_case_closes_without_a_rating() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(reply.status, "closed");
+    assert_eq!(reply.status(), common::CaseStatus::Closed);
     h.shut_down().await;
 }
 

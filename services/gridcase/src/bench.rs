@@ -5,12 +5,14 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use gridcase::table::{Align, Columns};
 use gridcase_auth::{BearerToken, Secret, TokenTable, TOKENS_ENV};
 use gridcase_bus::{NatsServer, StoreClient};
 use gridcase_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent};
 use gridcase_proto::store::v1::store_admin_client::StoreAdminClient;
 use gridcase_proto::store::v1::StatsRequest;
 use gridcase_store_node::StoreServiceConfig;
+use hdrhistogram::Histogram;
 
 /// The token the benchmark reads the store's figures with (a throwaway admin of its own store).
 const BENCH_TOKEN: &str = "benchmark-admin-token-0001";
@@ -68,19 +70,42 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
 
 struct Level {
     writers: usize,
-    appends: usize,
     elapsed: Duration,
-    latencies_us: Vec<u64>,
+    /// Microseconds each append took.
+    latencies: Histogram<u64>,
     flushes: u64,
 }
 
-/// The `p` quantile (0 to 1) of ascending microseconds, in milliseconds; 0 when empty.
-pub(crate) fn percentile<T: Copy + Into<u64>>(sorted: &[T], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1].into() as f64 / 1_000.0
+/// The longest latency a histogram tells apart, in microseconds: an hour.
+const LONGEST_US: u64 = 3_600_000_000;
+
+/// An empty record of latencies in microseconds, to three significant figures.
+pub(crate) fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, LONGEST_US, 3).expect("valid bounds and significant figures")
+}
+
+/// Records `elapsed` in `latencies` in microseconds (an hour, if longer).
+pub(crate) fn record(latencies: &mut Histogram<u64>, elapsed: Duration) {
+    latencies.saturating_record(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
+}
+
+/// The `quantile` (0 to 1) of microseconds recorded in `latencies`, in milliseconds; 0 when
+/// nothing was recorded.
+pub(crate) fn ms_at(latencies: &Histogram<u64>, quantile: f64) -> f64 {
+    latencies.value_at_quantile(quantile) as f64 / 1_000.0
+}
+
+/// The columns of a level's figures, printed as each level ends.
+fn level_columns() -> Columns {
+    Columns::new(&[
+        ("writers", 7, Align::Right),
+        ("appends", 8, Align::Right),
+        ("appends/s", 10, Align::Right),
+        ("p50 ms", 7, Align::Right),
+        ("p99 ms", 7, Align::Right),
+        ("max ms", 7, Align::Right),
+        ("appends/flush", 0, Align::Right),
+    ])
 }
 
 async fn store(args: StoreBench) -> anyhow::Result<()> {
@@ -137,16 +162,14 @@ async fn store(args: StoreBench) -> anyhow::Result<()> {
         args.event_bytes,
         args.seconds
     );
-    println!(
-        "{:>8} {:>9} {:>11} {:>8} {:>8} {:>8} {:>13}",
-        "writers", "appends", "appends/s", "p50 ms", "p99 ms", "max ms", "appends/flush"
-    );
+    let columns = level_columns();
+    print!("{}", columns.header());
     let mut next_id = 0u128;
     for (level_index, &writers) in args.writers.iter().enumerate() {
         let flushes_before = admin.stats(StatsRequest {}).await?.into_inner().flushes;
         let level = run_level(&clients, writers, &args, level_index, &mut next_id).await?;
         let flushes = admin.stats(StatsRequest {}).await?.into_inner().flushes - flushes_before;
-        print_level(&Level { flushes, ..level });
+        print_level(&columns, &Level { flushes, ..level });
     }
 
     if args.direct {
@@ -161,7 +184,7 @@ async fn store(args: StoreBench) -> anyhow::Result<()> {
                 flushes: store.flush_count() - flushes_before,
                 ..level
             };
-            print_level(&level);
+            print_level(&columns, &level);
         }
     }
 
@@ -251,18 +274,19 @@ fn spawn_store_process(
         .with_context(|| format!("starting {}", binary.display()))
 }
 
-fn print_level(level: &Level) {
-    let mut sorted = level.latencies_us.clone();
-    sorted.sort_unstable();
-    println!(
-        "{:>8} {:>9} {:>11.0} {:>8.2} {:>8.2} {:>8.2} {:>13.1}",
-        level.writers,
-        level.appends,
-        level.appends as f64 / level.elapsed.as_secs_f64(),
-        percentile(&sorted, 0.50),
-        percentile(&sorted, 0.99),
-        percentile(&sorted, 1.0),
-        level.appends as f64 / level.flushes.max(1) as f64,
+fn print_level(columns: &Columns, level: &Level) {
+    let appends = level.latencies.len();
+    print!(
+        "{}",
+        columns.line(&[
+            level.writers.to_string(),
+            appends.to_string(),
+            format!("{:.0}", appends as f64 / level.elapsed.as_secs_f64()),
+            format!("{:.2}", ms_at(&level.latencies, 0.50)),
+            format!("{:.2}", ms_at(&level.latencies, 0.99)),
+            format!("{:.2}", ms_at(&level.latencies, 1.0)),
+            format!("{:.1}", appends as f64 / level.flushes.max(1) as f64),
+        ])
     );
 }
 
@@ -284,7 +308,7 @@ async fn run_level<S: EventStore>(
         let id_base = *next_id + ((writer as u128) << 40);
         let payload = vec![0x5a; args.event_bytes];
         tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
+            let mut latencies = histogram();
             let mut version: Option<u64> = None;
             let mut i = 0u128;
             while Instant::now() < deadline {
@@ -299,23 +323,23 @@ async fn run_level<S: EventStore>(
                 let result = client
                     .append(&stream, ExpectedVersion::from_current(version), vec![event])
                     .await?;
-                latencies.push(sent.elapsed().as_micros() as u64);
+                record(&mut latencies, sent.elapsed());
                 version = Some(result.stream_version);
                 i += 1;
             }
             anyhow::Ok(latencies)
         }));
     }
-    let mut latencies_us = Vec::new();
+    let mut all = histogram();
     for task in tasks {
-        latencies_us.extend(task.await??);
+        all.add(task.await??)
+            .context("adding up the writers' latencies")?;
     }
     *next_id += (writers as u128 + 1) << 40;
     Ok(Level {
         writers,
-        appends: latencies_us.len(),
         elapsed: started.elapsed(),
-        latencies_us,
+        latencies: all,
         flushes: 0,
     })
 }

@@ -9,31 +9,34 @@
 //! unique to the case (no coordinates, no micro-grid), so every case is routed to one
 //! department and none is merged as a duplicate of another.
 
-use std::collections::{BTreeMap, HashMap};
+mod load;
+mod measure;
+mod print;
+mod receive;
+mod reports;
+
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use async_nats::jetstream::{self, consumer::pull};
-use futures::StreamExt;
-use gridcase::system::{config_dir, Addresses, Service, System, SystemOptions};
+use async_nats::jetstream;
+use gridcase::system::{config_dir, Service, System, SystemOptions};
 use gridcase_auth::{BearerToken, Secret, TokenTable};
 use gridcase_bus::StoreClient;
-use gridcase_config::{Owner, ReferenceData};
-use gridcase_dispatch::workorder::{DISPATCH_ALL, DISPATCH_STREAM};
-use gridcase_domain::GridLevel;
-use gridcase_eventstore::EventStore;
-use gridcase_proto::dispatch::v1::WorkOrder;
+use gridcase_config::ReferenceData;
 use gridcase_proto::intake::v1::intake_client::IntakeClient;
-use gridcase_proto::intake::v1::{Channel, Location, ReportCaseRequest, Reporter};
 use gridcase_proto::store::v1::store_admin_client::StoreAdminClient;
-use gridcase_proto::store::v1::StatsRequest;
-use prost::Message;
+use gridcase_proto::store::v1::{StatsRequest, StatsResponse};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel as GrpcChannel;
 
-use crate::bench::percentile;
+use self::measure::{
+    count_messages, run_level, time_stages, waiting_after, MessageCounts, WallClock,
+};
+use self::print::{level_columns, print_level, print_stages, print_summary};
+use self::receive::{receive_work_orders, wait_for_backlog, work_orders, Deliveries, Shared};
+use self::reports::Reports;
 
 /// The hotline operator the reports come from (a throwaway token of the benchmark's own).
 const OPERATOR_TOKEN: &str = "pipeline-bench-operator-0001";
@@ -47,15 +50,8 @@ const DELIVERED_SHARE: f64 = 0.98;
 const RATE_SHARE: f64 = 0.95;
 /// How long one ReportCase may take before it counts as failed.
 const REPORT_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long to wait for the services to set up their JetStream streams.
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often the drain wait looks at what has arrived.
 const DRAIN_POLL: Duration = Duration::from_millis(50);
-/// A backlog left after a level that did not keep up is waited for until this long passes
-/// without a work order arriving.
-const DRAIN_STALL: Duration = Duration::from_secs(15);
-/// Linux accounts CPU time in these ticks per second (USER_HZ).
-const CPU_TICKS_PER_SECOND: f64 = 100.0;
 
 /// Settings of the pipeline benchmark.
 #[derive(Debug, clap::Args)]
@@ -102,426 +98,6 @@ pub struct PipelineBench {
     config: Option<PathBuf>,
 }
 
-/// What an operator types in for one category: the words, with `{place}` where the problem is.
-struct Complaint {
-    category: &'static str,
-    words: &'static str,
-}
-
-/// Categories owned by one department that a grid worker may not settle himself, so every
-/// case goes point-to-point (直通) to that department.
-const COMPLAINTS: &[Complaint] = &[
-    Complaint {
-        category: "BJ-01-07",
-        words: "{place}的路灯晚上不亮，已经好几天了，行人走路看不清。",
-    },
-    Complaint {
-        category: "BJ-01-02",
-        words: "{place}门口的污水井盖破损，缺了一个角，担心有人踩空。",
-    },
-    Complaint {
-        category: "BJ-01-05",
-        words: "{place}人行道上的燃气井盖松动，车开过去哐哐响。",
-    },
-    Complaint {
-        category: "BJ-01-06",
-        words: "{place}的电力井盖被压碎了，下面的电缆露在外面。",
-    },
-    Complaint {
-        category: "BJ-01-08",
-        words: "{place}路边的消防栓一直在漏水，地面常年是湿的。",
-    },
-    Complaint {
-        category: "BJ-02-01",
-        words: "{place}路口的红绿灯坏了，一直黄灯闪烁，车辆通行很乱。",
-    },
-    Complaint {
-        category: "BJ-02-03",
-        words: "{place}的道路护栏被车撞歪了，倒向非机动车道。",
-    },
-    Complaint {
-        category: "BJ-04-01",
-        words: "{place}有一棵行道树枯死了，树枝随时可能掉下来砸到人。",
-    },
-    Complaint {
-        category: "BJ-05-01",
-        words: "{place}老房子外墙开裂，裂缝越来越大，住户很担心。",
-    },
-    Complaint {
-        category: "SJ-01-02",
-        words: "{place}空地上堆了很多渣土，一直没人清运，刮风时尘土飞扬。",
-    },
-    Complaint {
-        category: "SJ-03-02",
-        words: "{place}旁边的工地夜间施工到凌晨，噪音吵得居民睡不着。",
-    },
-    Complaint {
-        category: "SJ-05-03",
-        words: "{place}小区门口经常有车辆违停，把消防通道都堵住了。",
-    },
-    Complaint {
-        category: "SJ-06-02",
-        words: "{place}一家小吃店在卖过期食品，有顾客吃了拉肚子。",
-    },
-    Complaint {
-        category: "SJ-06-04",
-        words: "{place}单元的电梯坏了三天没人修，老人上下楼很困难。",
-    },
-    Complaint {
-        category: "SJ-09-01",
-        words: "{place}旁边的河水发臭发黑，水面上漂着死鱼。",
-    },
-    Complaint {
-        category: "SJ-04-07",
-        words: "{place}整栋楼突然停电，已经两个小时了还没来电。",
-    },
-    Complaint {
-        category: "SJ-07-05",
-        words: "{place}有一位独居老人生病了没人照顾，希望社区上门看看。",
-    },
-];
-
-/// Roads the generated addresses lie on, one per grid of the sample city (repeated if the city
-/// has more grids).
-const ROADS: &[&str] = &[
-    "学士路",
-    "定安路",
-    "清波街",
-    "南山路",
-    "河坊街",
-    "延安路",
-    "解放路",
-    "紫阳街",
-    "中河路",
-    "望江路",
-    "江城路",
-    "候潮路",
-    "秋涛路",
-    "复兴街",
-];
-
-const SURNAMES: &[&str] = &[
-    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "胡", "朱",
-];
-const GIVEN_NAMES: &[&str] = &[
-    "建国", "丽华", "伟", "芳", "秀英", "志强", "海燕", "军", "敏", "晓东", "桂兰", "国平",
-];
-
-/// A grid of the sample city and how an address in it is written.
-struct Place {
-    grid: String,
-    street: String,
-    community: String,
-    road: &'static str,
-}
-
-/// One kind of report the generator sends, with the department it must reach.
-struct ReportKind {
-    complaint: &'static Complaint,
-    department: String,
-}
-
-/// Builds the reports of a run from the reference data.
-struct Reports {
-    kinds: Vec<ReportKind>,
-    places: Vec<Place>,
-}
-
-impl Reports {
-    fn from_reference(reference: &ReferenceData) -> anyhow::Result<Self> {
-        let mut kinds = Vec::new();
-        for complaint in COMPLAINTS {
-            let Some(category) = reference
-                .categories()
-                .find(|category| category.code.to_string() == complaint.category)
-            else {
-                continue;
-            };
-            if let (Owner::Department(department), false) = (&category.owner, category.self_handle)
-            {
-                kinds.push(ReportKind {
-                    complaint,
-                    department: department.as_str().to_owned(),
-                });
-            }
-        }
-        anyhow::ensure!(
-            !kinds.is_empty(),
-            "the reference data has none of the benchmark's single-department categories"
-        );
-        let name_of = |code: Option<gridcase_domain::GridCode>| {
-            code.and_then(|code| reference.grid(&code))
-                .map(|area| area.name.clone())
-                .unwrap_or_default()
-        };
-        let places: Vec<Place> = reference
-            .grids()
-            .filter(|area| area.level() == GridLevel::Grid)
-            .zip(ROADS.iter().cycle())
-            .map(|(area, road)| {
-                let community = area.code.parent();
-                let street = community.as_ref().and_then(|code| code.parent());
-                Place {
-                    grid: area.code.to_string(),
-                    street: name_of(street),
-                    community: name_of(community),
-                    road,
-                }
-            })
-            .collect();
-        anyhow::ensure!(!places.is_empty(), "the reference data has no grids");
-        Ok(Self { kinds, places })
-    }
-
-    /// Report `index` of level `level`: the same arguments always give the same report, and no
-    /// two reports of a run share a client request id or an address.
-    fn report(&self, level: usize, index: u64) -> (ReportCaseRequest, &str) {
-        let mut random = SplitMix((level as u64) << 40 | index);
-        let kind = &self.kinds[random.below(self.kinds.len())];
-        let place = &self.places[random.below(self.places.len())];
-        // Unique per case: the level and index make the house and room numbers.
-        let house = 1 + index % 500;
-        let room = format!("{}-{}", level + 1, index / 500 + 1);
-        let address = format!("{}{}{}号{}室", place.street, place.road, house, room);
-        let spoken_place = format!("{}{}{}号", place.community, place.road, house);
-        let reporter = (random.below(10) != 0).then(|| Reporter {
-            name: format!(
-                "{}{}",
-                SURNAMES[random.below(SURNAMES.len())],
-                GIVEN_NAMES[random.below(GIVEN_NAMES.len())]
-            ),
-            phone: format!(
-                "1{}{:09}",
-                ["3", "5", "8", "9"][random.below(4)],
-                random.next() % 1_000_000_000
-            ),
-        });
-        let request = ReportCaseRequest {
-            client_request_id: format!("pipeline-bench-{level}-{index}"),
-            channel: Channel::Hotline as i32,
-            reporter,
-            location: Some(Location {
-                grid_code: place.grid.clone(),
-                address,
-                coordinates: None,
-            }),
-            description: kind.complaint.words.replace("{place}", &spoken_place),
-            category_code: kind.complaint.category.to_owned(),
-            media_urls: Vec::new(),
-            reported_by_worker: String::new(),
-        };
-        (request, &kind.department)
-    }
-}
-
-/// A small deterministic generator (SplitMix64): the same seed, the same reports.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound as u64) as usize
-    }
-}
-
-/// The first work order of a case, as the benchmark received it.
-struct Delivery {
-    at: Instant,
-    department: String,
-    /// Sent to a grid worker or to a joint consultation rather than to one department.
-    other_route: bool,
-}
-
-/// Every work order received so far, by case id.
-#[derive(Default)]
-struct Deliveries {
-    by_case: HashMap<String, Delivery>,
-    /// Work orders for a case that already had one (redeliveries).
-    repeats: u64,
-    /// Messages on the work-order subjects that were not a work order.
-    undecodable: u64,
-}
-
-type Shared<T> = Arc<Mutex<T>>;
-
-/// NATS messages seen, by kind.
-type MessageCounts = BTreeMap<&'static str, u64>;
-
-fn lock<T>(shared: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    shared.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Records every work order JetStream delivers on the department subjects.
-async fn receive_work_orders(
-    mut messages: pull::Ordered,
-    deliveries: Shared<Deliveries>,
-) -> anyhow::Result<()> {
-    while let Some(message) = messages.next().await {
-        let message = match message {
-            Ok(message) => message,
-            Err(e) => {
-                // The ordered consumer recreates itself after a gap; say so and go on.
-                tracing::warn!(error = %e, "work-order consumer");
-                continue;
-            }
-        };
-        let at = Instant::now();
-        let mut deliveries = lock(&deliveries);
-        let Ok(order) = WorkOrder::decode(message.payload.as_ref()) else {
-            deliveries.undecodable += 1;
-            continue;
-        };
-        if deliveries.by_case.contains_key(&order.case_id) {
-            deliveries.repeats += 1;
-            continue;
-        }
-        let other_route = order.department.is_empty()
-            || !order.grid_worker.is_empty()
-            || !order.participants.is_empty();
-        deliveries.by_case.insert(
-            order.case_id,
-            Delivery {
-                at,
-                department: order.department,
-                other_route,
-            },
-        );
-    }
-    anyhow::bail!("the work-order consumer ended")
-}
-
-/// What a NATS message on `subject` is, for counting.
-fn message_kind(subject: &str) -> &'static str {
-    use gridcase_bus::subjects::{StoreOp, ROOT};
-    if let Some(rest) = subject.strip_prefix(ROOT).and_then(|s| s.strip_prefix('.')) {
-        let (area, last) = (rest.split('.').next(), rest.rsplit('.').next());
-        return match area {
-            // A JetStream delivery to a pull consumer carries the stream's subject too.
-            Some("events") => "feed events published and delivered",
-            Some("dispatch") => "work orders published and delivered",
-            Some("store") => match last {
-                Some(op) if op == StoreOp::ReadStream.token() => "store read_stream requests",
-                Some(op) if op == StoreOp::ReadAll.token() => "store read_all requests",
-                Some(op) if op == StoreOp::Append.token() || op == StoreOp::AppendBatch.token() => {
-                    "store append requests"
-                }
-                Some("committed") => "store head announcements",
-                _ => "other store requests",
-            },
-            _ => "other gridcase subjects",
-        };
-    }
-    if subject.starts_with("$JS.ACK.") {
-        "JetStream acks"
-    } else if subject.starts_with("$JS.") {
-        "JetStream API requests"
-    } else if subject.starts_with("_INBOX.") {
-        "replies"
-    } else {
-        "other"
-    }
-}
-
-/// Counts every message published on the server, by kind.
-async fn count_messages(
-    nats: async_nats::Client,
-    counts: Shared<MessageCounts>,
-) -> anyhow::Result<()> {
-    let mut every = nats.subscribe(">").await?;
-    while let Some(message) = every.next().await {
-        *lock(&counts)
-            .entry(message_kind(&message.subject))
-            .or_default() += 1;
-    }
-    anyhow::bail!("the message counter's subscription ended")
-}
-
-/// A report intake accepted.
-struct SentCase {
-    due: Instant,
-    case_id: String,
-    department: String,
-}
-
-/// Figures of one level.
-struct Level {
-    rate: u32,
-    offered: usize,
-    accepted: Vec<SentCase>,
-    errors: usize,
-    first_error: Option<String>,
-    /// Microseconds from due to intake's reply, per accepted report.
-    reply_us: Vec<u32>,
-    /// Microseconds from due to the work order's arrival, per case delivered in time.
-    latency_us: Vec<u32>,
-    /// Work orders per second between the level's first and last arrival.
-    delivered_per_second: f64,
-    /// Cases delivered to another department than their category's, or by another route.
-    misrouted: usize,
-    /// Accepted cases whose work order had not arrived by the end of the grace period.
-    undelivered: Vec<String>,
-    kept_up: bool,
-    appends: u64,
-    flushes: u64,
-    events: u64,
-    /// CPU seconds of this process (all services) and of nats-server during the level.
-    cpu: Option<(f64, f64)>,
-    /// NATS messages during the level, by kind, when they are counted.
-    messages: MessageCounts,
-    wall: Duration,
-}
-
-impl Level {
-    /// CPU milliseconds per accepted case, this process and nats-server together.
-    fn cpu_ms_per_case(&self) -> Option<f64> {
-        let (own, nats) = self.cpu?;
-        (!self.accepted.is_empty()).then(|| (own + nats) * 1_000.0 / self.accepted.len() as f64)
-    }
-}
-
-/// Where the time of sampled cases went, in ms, from the store's recorded-at.
-#[derive(Default)]
-struct Stages {
-    intake: Vec<u32>,
-    triage: Vec<u32>,
-    dispatch: Vec<u32>,
-    work_order: Vec<u32>,
-}
-
-/// Converts [`Instant`]s to the wall clock the store records events by.
-#[derive(Clone, Copy)]
-struct WallClock {
-    instant: Instant,
-    unix: Duration,
-}
-
-impl WallClock {
-    fn now() -> Self {
-        Self {
-            instant: Instant::now(),
-            unix: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default(),
-        }
-    }
-
-    fn unix_ms(self, at: Instant) -> i64 {
-        let unix = if at >= self.instant {
-            self.unix + (at - self.instant)
-        } else {
-            self.unix.saturating_sub(self.instant - at)
-        };
-        i64::try_from(unix.as_millis()).unwrap_or(i64::MAX)
-    }
-}
-
 type Intake = IntakeClient<InterceptedService<GrpcChannel, BearerToken>>;
 type Admin = StoreAdminClient<InterceptedService<GrpcChannel, BearerToken>>;
 
@@ -534,6 +110,18 @@ struct Harness {
     deliveries: Shared<Deliveries>,
     messages: Option<Shared<MessageCounts>>,
     clock: WallClock,
+}
+
+impl Harness {
+    /// The store's figures now.
+    async fn store_stats(&self) -> anyhow::Result<StatsResponse> {
+        Ok(self
+            .admin
+            .clone()
+            .stats(StatsRequest {})
+            .await?
+            .into_inner())
+    }
 }
 
 /// Starts the whole system in a temp dir, offers each level's load and prints the tables.
@@ -552,21 +140,21 @@ pub async fn run(args: PipelineBench) -> anyhow::Result<()> {
     let tokens = TokenTable::from_env_value(&format!(
         "{OPERATOR_TOKEN}=operator:pipeline-bench,{ADMIN_TOKEN}=admin:pipeline-bench"
     ))?;
-    let system = System::start(SystemOptions {
-        data: dir.path().to_owned(),
+    let system = System::start(SystemOptions::on_free_ports(
+        dir.path().to_owned(),
         config,
         tokens,
-        nats_port: 0,
-        addresses: Addresses::any_free(),
-    })
+    ))
     .await?;
-    let outcome = measure(&system, &args, reports).await;
+    let outcome = run_on(&system, &args, reports).await;
     let stopped = system.shut_down().await;
     outcome?;
     stopped
 }
 
-async fn measure(system: &System, args: &PipelineBench, reports: Reports) -> anyhow::Result<()> {
+/// Listens for the work orders (and counts the messages, if asked), connects to intake and the
+/// store, and runs the levels.
+async fn run_on(system: &System, args: &PipelineBench, reports: Reports) -> anyhow::Result<()> {
     let nats = gridcase_bus::connect(system.nats_url()).await?;
     let deliveries = Shared::default();
     let messages = work_orders(&jetstream::new(nats.clone())).await?;
@@ -617,39 +205,12 @@ async fn measure(system: &System, args: &PipelineBench, reports: Reports) -> any
     outcome
 }
 
-/// An ordered (ephemeral, unacknowledged) consumer of every work-order subject, once the
-/// dispatch service has created the stream.
-async fn work_orders(js: &jetstream::Context) -> anyhow::Result<pull::Ordered> {
-    let deadline = Instant::now() + STARTUP_TIMEOUT;
-    let stream = loop {
-        match js.get_stream(DISPATCH_STREAM).await {
-            Ok(stream) => break stream,
-            Err(e) if Instant::now() > deadline => {
-                anyhow::bail!("the dispatch service did not create {DISPATCH_STREAM}: {e}")
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    };
-    let consumer = stream
-        .create_consumer(pull::OrderedConfig {
-            filter_subject: DISPATCH_ALL.to_owned(),
-            deliver_policy: jetstream::consumer::DeliverPolicy::All,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("creating the work-order consumer: {e}"))?;
-    consumer
-        .messages()
-        .await
-        .map_err(|e| anyhow::anyhow!("pulling work orders: {e}"))
-}
-
 async fn run_levels(harness: &Harness, args: &PipelineBench) -> anyhow::Result<()> {
     println!(
         "pipeline benchmark: {} cores, ReportCase (hotline, {} categories, {} grids) to the work order on gridcase.v1.dispatch.<department>",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        harness.reports.kinds.len(),
-        harness.reports.places.len(),
+        harness.reports.categories(),
+        harness.reports.grids(),
     );
     println!(
         "open loop over {} intake connections, {} s per level; kept up = every work order within {} s of the last report, at least {:.0}% of the offered cases, arriving at {:.0}% of the offered rate or more",
@@ -669,32 +230,17 @@ async fn run_levels(harness: &Harness, args: &PipelineBench) -> anyhow::Result<(
         println!(
             "warm-up: {rate} cases/s for {} s, {} of {} delivered in time",
             args.warmup,
-            warmup.latency_us.len(),
+            warmup.latencies.len(),
             warmup.offered
         );
     }
-    println!(
-        "{:>8} {:>6} {:>9} {:>8} {:>8} {:>8} {:>8} {:>9} {:>6} {:>7} {:>11} {:>13} {:>11} {:>11}",
-        "offered",
-        "cases",
-        "delivered",
-        "cases/s",
-        "p50 ms",
-        "p99 ms",
-        "max ms",
-        "reply p99",
-        "errors",
-        "kept up",
-        "events/case",
-        "appends/flush",
-        "cpu (nats)",
-        "cpu ms/case"
-    );
+    let columns = level_columns();
+    print!("{}", columns.header());
     let mut levels = Vec::new();
     let mut stages = Vec::new();
     for (index, &rate) in args.rates.iter().enumerate() {
-        let mut level = run_level(harness, args, index + 1, rate, args.seconds).await?;
-        print_level(&mut level);
+        let level = run_level(harness, args, index + 1, rate, args.seconds).await?;
+        print_level(&columns, &level);
         if let Some(error) = &level.first_error {
             println!("         first error: {error}");
         }
@@ -720,470 +266,4 @@ async fn run_levels(harness: &Harness, args: &PipelineBench) -> anyhow::Result<(
     print_stages(&stages);
     print_summary(harness, &levels);
     Ok(())
-}
-
-/// Offers `rate` cases/s for `seconds` and waits up to the grace period for their work orders.
-async fn run_level(
-    harness: &Harness,
-    args: &PipelineBench,
-    level_index: usize,
-    rate: u32,
-    seconds: u64,
-) -> anyhow::Result<Level> {
-    let offered = usize::try_from(u64::from(rate) * seconds)?;
-    let before = harness
-        .admin
-        .clone()
-        .stats(StatsRequest {})
-        .await?
-        .into_inner();
-    let cpu_before = cpu_seconds();
-    let messages_before = harness.messages.as_ref().map(|counts| lock(counts).clone());
-    let in_flight = Arc::new(tokio::sync::Semaphore::new(args.in_flight.max(1)));
-    let period = Duration::from_secs(1).as_secs_f64() / f64::from(rate);
-    let start = Instant::now() + Duration::from_millis(10);
-    let mut replies = Vec::with_capacity(offered);
-    for index in 0..offered {
-        let due = start + Duration::from_secs_f64(period * index as f64);
-        tokio::time::sleep_until(due.into()).await;
-        let permit = Arc::clone(&in_flight).acquire_owned().await?;
-        let (request, department) = harness.reports.report(level_index, index as u64);
-        let department = department.to_owned();
-        let mut client = harness.intake[index % harness.intake.len()].clone();
-        replies.push(tokio::spawn(async move {
-            let reply = client.report_case(request).await;
-            let replied = Instant::now();
-            drop(permit);
-            (due, replied, department, reply)
-        }));
-    }
-    let schedule_end = start + Duration::from_secs(seconds);
-    let mut accepted = Vec::with_capacity(offered);
-    let mut reply_us = Vec::with_capacity(offered);
-    let mut errors = 0;
-    let mut first_error = None;
-    for reply in replies {
-        let (due, replied, department, reply) = reply.await?;
-        match reply {
-            Ok(response) => {
-                reply_us.push(micros(replied - due));
-                accepted.push(SentCase {
-                    due,
-                    case_id: response.into_inner().case_id,
-                    department,
-                });
-            }
-            Err(status) => {
-                errors += 1;
-                first_error.get_or_insert_with(|| status.to_string());
-            }
-        }
-    }
-    let deadline = schedule_end + Duration::from_secs(args.grace);
-    loop {
-        let waiting = {
-            let deliveries = lock(&harness.deliveries);
-            accepted
-                .iter()
-                .filter(|case| !deliveries.by_case.contains_key(&case.case_id))
-                .count()
-        };
-        if waiting == 0 || Instant::now() >= deadline {
-            break;
-        }
-        tokio::time::sleep(DRAIN_POLL).await;
-    }
-    let wall = start.elapsed();
-    let mut latency_us = Vec::with_capacity(accepted.len());
-    let mut undelivered = Vec::new();
-    let mut misrouted = 0;
-    let (mut first, mut last) = (None::<Instant>, None::<Instant>);
-    {
-        let deliveries = lock(&harness.deliveries);
-        for case in &accepted {
-            match deliveries.by_case.get(&case.case_id) {
-                Some(delivery) if delivery.at <= deadline => {
-                    latency_us.push(micros(delivery.at.saturating_duration_since(case.due)));
-                    if delivery.other_route || delivery.department != case.department {
-                        misrouted += 1;
-                    }
-                    first = Some(first.map_or(delivery.at, |t| t.min(delivery.at)));
-                    last = Some(last.map_or(delivery.at, |t| t.max(delivery.at)));
-                }
-                _ => undelivered.push(case.case_id.clone()),
-            }
-        }
-    }
-    let delivered_per_second = match (first, last) {
-        (Some(first), Some(last)) if last > first => {
-            (latency_us.len() - 1) as f64 / (last - first).as_secs_f64()
-        }
-        _ => 0.0,
-    };
-    let after = harness
-        .admin
-        .clone()
-        .stats(StatsRequest {})
-        .await?
-        .into_inner();
-    let messages = match (&harness.messages, messages_before) {
-        (Some(counts), Some(before)) => lock(counts)
-            .iter()
-            .map(|(kind, count)| (*kind, count - before.get(kind).copied().unwrap_or(0)))
-            .collect(),
-        _ => MessageCounts::new(),
-    };
-    let cpu = cpu_before
-        .zip(cpu_seconds())
-        .map(|((own, nats), (own_after, nats_after))| (own_after - own, nats_after - nats));
-    let kept_up = undelivered.is_empty()
-        && latency_us.len() as f64 >= DELIVERED_SHARE * offered as f64
-        && delivered_per_second >= RATE_SHARE * f64::from(rate);
-    Ok(Level {
-        rate,
-        offered,
-        accepted,
-        errors,
-        first_error,
-        reply_us,
-        latency_us,
-        delivered_per_second,
-        misrouted,
-        undelivered,
-        kept_up,
-        appends: after.appends - before.appends,
-        flushes: after.flushes - before.flushes,
-        events: after.events - before.events,
-        cpu,
-        messages,
-        wall,
-    })
-}
-
-fn micros(duration: Duration) -> u32 {
-    u32::try_from(duration.as_micros()).unwrap_or(u32::MAX)
-}
-
-/// Waits until the work orders of `cases` have all arrived, or none has for [`DRAIN_STALL`], so
-/// the next level starts without a backlog.
-async fn wait_for_backlog(harness: &Harness, cases: &[String]) {
-    let mut left = usize::MAX;
-    let mut progress_at = Instant::now();
-    loop {
-        let now_left = {
-            let deliveries = lock(&harness.deliveries);
-            cases
-                .iter()
-                .filter(|case| !deliveries.by_case.contains_key(*case))
-                .count()
-        };
-        if now_left == 0 {
-            return;
-        }
-        if now_left < left {
-            left = now_left;
-            progress_at = Instant::now();
-        } else if progress_at.elapsed() > DRAIN_STALL {
-            println!("         {left} work orders never arrived");
-            return;
-        }
-        tokio::time::sleep(DRAIN_POLL * 4).await;
-    }
-}
-
-/// How far undelivered cases got: how many were looked up (at most `samples`), and a count per
-/// last event type.
-async fn waiting_after(harness: &Harness, cases: &[String], samples: usize) -> (usize, String) {
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    let mut looked_up = 0;
-    for case in spread(cases, samples) {
-        looked_up += 1;
-        let last = match harness.store.read_stream(case, 0, 64).await {
-            Ok(events) => events.last().map_or_else(
-                || "none (not in the store)".to_owned(),
-                |e| e.event_type.clone(),
-            ),
-            Err(e) => format!("unreadable ({e})"),
-        };
-        *counts.entry(last).or_default() += 1;
-    }
-    let counts: Vec<String> = counts
-        .into_iter()
-        .map(|(event, count)| format!("{event} {count}"))
-        .collect();
-    (looked_up, counts.join(", "))
-}
-
-/// Up to `samples` items spread evenly over `items`.
-fn spread<T>(items: &[T], samples: usize) -> impl Iterator<Item = &T> {
-    let step = items.len().div_ceil(samples.max(1)).max(1);
-    items.iter().step_by(step)
-}
-
-/// Times the stages of up to `samples` delivered cases of `level` from their events'
-/// recorded-at: due → CaseReported (intake), → CaseTriaged (triage), → CaseDispatched
-/// (dispatch), → the work order's arrival.
-async fn time_stages(harness: &Harness, level: &Level, samples: usize) -> Stages {
-    let delivered: Vec<(&SentCase, Instant)> = {
-        let deliveries = lock(&harness.deliveries);
-        level
-            .accepted
-            .iter()
-            .filter_map(|case| deliveries.by_case.get(&case.case_id).map(|d| (case, d.at)))
-            .collect()
-    };
-    let mut stages = Stages::default();
-    for (case, arrived) in spread(&delivered, samples) {
-        let Ok(events) = harness.store.read_stream(&case.case_id, 0, 64).await else {
-            continue;
-        };
-        let recorded = |event_type: &str| {
-            events
-                .iter()
-                .find(|event| event.event_type == event_type)
-                .map(|event| event.recorded_at_ms)
-        };
-        let (Some(reported), Some(triaged), Some(dispatched)) = (
-            recorded("CaseReported"),
-            recorded("CaseTriaged"),
-            recorded("CaseDispatched"),
-        ) else {
-            continue;
-        };
-        let due = harness.clock.unix_ms(case.due);
-        let arrived = harness.clock.unix_ms(*arrived);
-        let ms = |from: i64, to: i64| u32::try_from((to - from).max(0) * 1_000).unwrap_or(u32::MAX);
-        stages.intake.push(ms(due, reported));
-        stages.triage.push(ms(reported, triaged));
-        stages.dispatch.push(ms(triaged, dispatched));
-        stages.work_order.push(ms(dispatched, arrived));
-    }
-    for times in [
-        &mut stages.intake,
-        &mut stages.triage,
-        &mut stages.dispatch,
-        &mut stages.work_order,
-    ] {
-        times.sort_unstable();
-    }
-    stages
-}
-
-fn print_level(level: &mut Level) {
-    level.latency_us.sort_unstable();
-    level.reply_us.sort_unstable();
-    let cpu = level.cpu.map_or_else(
-        || "-".to_owned(),
-        |(own, nats)| {
-            let wall = level.wall.as_secs_f64();
-            format!("{:.0}% ({:.0}%)", own / wall * 100.0, nats / wall * 100.0)
-        },
-    );
-    let cpu_per_case = level
-        .cpu_ms_per_case()
-        .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1}"));
-    println!(
-        "{:>8} {:>6} {:>9} {:>8.0} {:>8.1} {:>8.1} {:>8.1} {:>9.1} {:>6} {:>7} {:>11.2} {:>13.1} {:>11} {:>11}",
-        level.rate,
-        level.offered,
-        level.latency_us.len(),
-        level.delivered_per_second,
-        percentile(&level.latency_us, 0.50),
-        percentile(&level.latency_us, 0.99),
-        percentile(&level.latency_us, 1.0),
-        percentile(&level.reply_us, 0.99),
-        level.errors,
-        if level.kept_up { "yes" } else { "NO" },
-        level.events as f64 / level.accepted.len().max(1) as f64,
-        level.appends as f64 / level.flushes.max(1) as f64,
-        cpu,
-        cpu_per_case,
-    );
-    if !level.messages.is_empty() {
-        let cases = level.accepted.len().max(1) as f64;
-        let total: u64 = level.messages.values().sum();
-        let kinds: Vec<String> = level
-            .messages
-            .iter()
-            .map(|(kind, count)| format!("{kind} {:.1}", *count as f64 / cases))
-            .collect();
-        println!(
-            "         NATS messages per case: {:.1} ({})",
-            total as f64 / cases,
-            kinds.join(", ")
-        );
-    }
-    if level.misrouted > 0 {
-        println!(
-            "         {} cases reached another department or route than their category's",
-            level.misrouted
-        );
-    }
-}
-
-fn print_stages(stages: &[(u32, Stages)]) {
-    println!(
-        "where the time goes, p50 / p99 ms of sampled cases (events' recorded-at, ms resolution):"
-    );
-    println!(
-        "{:>8} {:>7} {:>15} {:>15} {:>15} {:>15}",
-        "offered", "sampled", "intake", "triage", "dispatch", "work order"
-    );
-    for (rate, stages) in stages {
-        let cell = |times: &[u32]| {
-            format!(
-                "{:.0} / {:.0}",
-                percentile(times, 0.50),
-                percentile(times, 0.99)
-            )
-        };
-        println!(
-            "{:>8} {:>7} {:>15} {:>15} {:>15} {:>15}",
-            rate,
-            stages.intake.len(),
-            cell(&stages.intake),
-            cell(&stages.triage),
-            cell(&stages.dispatch),
-            cell(&stages.work_order),
-        );
-    }
-    println!("  intake: due → CaseReported; triage: → CaseTriaged; dispatch: → CaseDispatched; work order: → received");
-}
-
-fn print_summary(harness: &Harness, levels: &[Level]) {
-    let repeats = lock(&harness.deliveries).repeats;
-    let undecodable = lock(&harness.deliveries).undecodable;
-    if repeats > 0 || undecodable > 0 {
-        println!("work orders received again: {repeats}; undecodable messages: {undecodable}");
-    }
-    match levels.iter().filter(|level| level.kept_up).max_by_key(|level| level.rate) {
-        Some(best) => println!(
-            "highest sustained rate: {} cases/s offered, {:.0} delivered/s, p50 {:.1} ms, p99 {:.1} ms (target: at least 2000 cases/s on 2 cores: {})",
-            best.rate,
-            best.delivered_per_second,
-            percentile(&best.latency_us, 0.50),
-            percentile(&best.latency_us, 0.99),
-            if best.rate >= 2_000 { "met" } else { "missed" }
-        ),
-        None => println!("no level kept up"),
-    }
-    let measured = levels
-        .iter()
-        .filter(|level| level.kept_up)
-        .max_by_key(|level| level.rate)
-        .or(levels.first());
-    if let Some((level, ms)) = measured.and_then(|l| l.cpu_ms_per_case().map(|ms| (l, ms))) {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        println!(
-            "CPU: {ms:.1} ms per case at {} cases/s (services, load generator and nats-server): {cores} cores allow at most ~{:.0} cases/s however the work is spread",
-            level.rate,
-            cores as f64 * 1_000.0 / ms
-        );
-    }
-    if let Some(at_200) = levels.iter().find(|level| level.rate == 200) {
-        let p99 = percentile(&at_200.latency_us, 0.99);
-        println!(
-            "at 200 cases/s: p50 {:.1} ms, p99 {p99:.1} ms (target: p99 at most 50 ms: {})",
-            percentile(&at_200.latency_us, 0.50),
-            if at_200.kept_up && p99 <= 50.0 {
-                "met"
-            } else {
-                "missed"
-            }
-        );
-    }
-}
-
-/// CPU seconds used so far by this process (every service runs in it) and by its child
-/// processes (nats-server), from `/proc`; `None` where there is none.
-fn cpu_seconds() -> Option<(f64, f64)> {
-    let own = process_cpu_seconds("self")?;
-    let mut children = 0.0;
-    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
-        let Ok(pids) = std::fs::read_to_string(task.path().join("children")) else {
-            continue;
-        };
-        for pid in pids.split_whitespace() {
-            children += process_cpu_seconds(pid).unwrap_or(0.0);
-        }
-    }
-    Some((own, children))
-}
-
-fn process_cpu_seconds(pid: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The fields after the command name (which may hold spaces) start with the state, field 3;
-    // utime and stime are fields 14 and 15.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let user: u64 = fields.get(11)?.parse().ok()?;
-    let system: u64 = fields.get(12)?.parse().ok()?;
-    Some((user + system) as f64 / CPU_TICKS_PER_SECOND)
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::HashSet;
-
-    use gridcase_domain::{CategoryCode, GridCode};
-
-    use super::*;
-
-    #[test]
-    fn every_report_is_for_one_department_at_its_own_address() {
-        let reference = ReferenceData::load(&gridcase::system::sample_config_dir()).unwrap();
-        let reports = Reports::from_reference(&reference).unwrap();
-        assert_eq!(reports.kinds.len(), COMPLAINTS.len());
-        let mut ids = HashSet::new();
-        let mut addresses = HashSet::new();
-        for level in 0..3 {
-            for index in 0..2_000 {
-                let (request, department) = reports.report(level, index);
-                let category = reference
-                    .category(&CategoryCode::parse(&request.category_code).unwrap())
-                    .unwrap();
-                assert!(!category.self_handle, "{}", request.category_code);
-                assert!(
-                    matches!(&category.owner, Owner::Department(d) if d.as_str() == department)
-                );
-                let location = request.location.unwrap();
-                let grid = GridCode::parse(&location.grid_code).unwrap();
-                assert_eq!(grid.level(), GridLevel::Grid);
-                assert!(reference.grid(&grid).is_some());
-                assert!(location.coordinates.is_none());
-                assert!(!request.description.contains("{place}"));
-                assert_eq!(request.channel, Channel::Hotline as i32);
-                if let Some(reporter) = request.reporter {
-                    assert_eq!(reporter.phone.len(), 11, "{}", reporter.phone);
-                    assert!(reporter.phone.starts_with('1'));
-                }
-                assert!(ids.insert(request.client_request_id));
-                assert!(addresses.insert(location.address));
-            }
-        }
-    }
-
-    #[test]
-    fn messages_are_counted_by_kind() {
-        assert_eq!(
-            message_kind("gridcase.v1.store.0.read_stream"),
-            "store read_stream requests"
-        );
-        assert_eq!(
-            message_kind("gridcase.v1.store.0.append_batch"),
-            "store append requests"
-        );
-        assert_eq!(
-            message_kind("gridcase.v1.events.triage.0123"),
-            "feed events published and delivered"
-        );
-        assert_eq!(
-            message_kind("gridcase.v1.dispatch.water"),
-            "work orders published and delivered"
-        );
-        assert_eq!(
-            message_kind("$JS.ACK.GRIDCASE_EVENTS.triage.1.2.3.4.5"),
-            "JetStream acks"
-        );
-        assert_eq!(message_kind("_INBOX.abc.1"), "replies");
-    }
 }

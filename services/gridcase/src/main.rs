@@ -44,7 +44,8 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match &cli.command {
-        Command::Demo(_) => demo::init_tracing(),
+        // The demo's own lines on stdout tell the day; the services' info lines would drown them.
+        Command::Demo(_) => gridcase_runtime::init_tracing_with("warn"),
         _ => gridcase_runtime::init_tracing(),
     }
     match cli.command {
@@ -76,4 +77,10 @@ fn verify(data: PathBuf) -> anyhow::Result<()> {
         }
         anyhow::bail!("{} problems found", report.problems.len())
     }
+}
+
+/// The sample city's reference data, for the unit tests.
+#[cfg(test)]
+fn sample_reference() -> gridcase_config::ReferenceData {
+    gridcase_config::ReferenceData::load(&gridcase::system::sample_config_dir()).unwrap()
 }

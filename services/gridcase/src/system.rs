@@ -119,6 +119,20 @@ pub struct SystemOptions {
     pub addresses: Addresses,
 }
 
+impl SystemOptions {
+    /// A system of its own on ports nobody else uses: nats-server's and every gRPC API's picked
+    /// free, as the demo and the pipeline benchmark start one.
+    pub fn on_free_ports(data: PathBuf, config: PathBuf, tokens: TokenTable) -> Self {
+        Self {
+            data,
+            config,
+            tokens,
+            nats_port: 0,
+            addresses: Addresses::any_free(),
+        }
+    }
+}
+
 /// A service running in this process.
 struct Running {
     stop: oneshot::Sender<()>,

@@ -46,6 +46,10 @@ pub struct UpArgs {
     /// Address of the query gRPC API (case timelines, lists, boards).
     #[arg(long, env = "GRIDCASE_QUERY_GRPC", default_value = "127.0.0.1:7107")]
     query_grpc: SocketAddr,
+    /// Address of the Prometheus metrics of every service in the process
+    /// (`http://<addr>/metrics`, each series labelled with its service).
+    #[arg(long, env = "GRIDCASE_METRICS", default_value = gridcase_runtime::DEFAULT_METRICS_ADDR)]
+    metrics: SocketAddr,
     /// Directory of the reference data (grid hierarchy, categories, …); by default
     /// `deploy/config` in the current directory, else the one of the source tree it was built
     /// from.
@@ -74,6 +78,15 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     ] {
         addresses.set(service, addr);
     }
+    // One exporter for the whole process, before anything records. A metrics port that is
+    // taken (another system on this machine) costs the metrics, not the system.
+    let metrics = match gridcase_runtime::install_metrics(args.metrics) {
+        Ok(addr) => format!("http://{addr}/metrics"),
+        Err(error) => {
+            tracing::warn!(%error, "running without metrics");
+            format!("off ({error})")
+        }
+    };
     let mut system = System::start(SystemOptions {
         data: args.data.clone(),
         config: config.clone(),
@@ -83,6 +96,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     })
     .await?;
     print_banner(&system);
+    println!("  metrics         {metrics}");
     println!(
         "  auth            {token_count} bearer tokens from {}{}",
         tokens_file.display(),
@@ -116,37 +130,46 @@ pub fn print_banner(system: &System) {
         system.nats_url(),
         system.nats_dir().display()
     );
-    println!(
-        "  store           grpc://{}  nats gridcase.v1.store.0.*  ({} events in {} streams)",
-        system.addr(Service::Store),
-        stats.events,
-        stats.streams
-    );
-    println!(
-        "  intake          grpc://{}  (reference data in {})",
-        system.addr(Service::Intake),
-        options.config.display()
-    );
-    println!(
-        "  triage          grpc://{}  (manual triage queue; rules decide the rest)",
-        system.addr(Service::Triage)
-    );
-    println!(
-        "  dispatch        grpc://{}  work orders on JetStream gridcase.v1.dispatch.<department>",
-        system.addr(Service::Dispatch)
-    );
-    println!(
-        "  supervision     grpc://{}  deadlines warned, breached and escalated up the grid",
-        system.addr(Service::Supervision)
-    );
-    println!(
-        "  evaluation      grpc://{}  on-site checks, ratings, department indicators",
-        system.addr(Service::Evaluation)
-    );
-    println!(
-        "  query           grpc://{}  case timelines, lists and boards",
-        system.addr(Service::Query)
-    );
+    let notes = [
+        (
+            Service::Store,
+            format!(
+                "nats gridcase.v1.store.0.*  ({} events in {} streams)",
+                stats.events, stats.streams
+            ),
+        ),
+        (
+            Service::Intake,
+            format!("(reference data in {})", options.config.display()),
+        ),
+        (
+            Service::Triage,
+            "(manual triage queue; rules decide the rest)".to_owned(),
+        ),
+        (
+            Service::Dispatch,
+            "work orders on JetStream gridcase.v1.dispatch.<department>".to_owned(),
+        ),
+        (
+            Service::Supervision,
+            "deadlines warned, breached and escalated up the grid".to_owned(),
+        ),
+        (
+            Service::Evaluation,
+            "on-site checks, ratings, department indicators".to_owned(),
+        ),
+        (
+            Service::Query,
+            "case timelines, lists and boards".to_owned(),
+        ),
+    ];
+    for (service, note) in notes {
+        println!(
+            "  {:<16}grpc://{}  {note}",
+            service.name(),
+            system.addr(service)
+        );
+    }
     println!("  event feed      JetStream stream GRIDCASE_EVENTS, subjects gridcase.v1.events.>");
     if let Some(cert) = std::env::var_os(gridcase_grpc::TLS_CERT_ENV) {
         println!(

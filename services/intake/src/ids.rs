@@ -2,6 +2,7 @@
 //! any cache: the case id, the command id and the tracking-code candidates are all stable hashes.
 
 use gridcase_casestore::fnv1a_128;
+use gridcase_casestore::ids::command_id;
 use gridcase_domain::{CaseId, TrackingCode};
 
 /// The case a client request id reports: the same id always names the same case.
@@ -9,9 +10,10 @@ pub fn case_id_for(client_request_id: &str) -> CaseId {
     CaseId::from_u128(fnv1a_128(&[b"intake:", client_request_id.as_bytes()]))
 }
 
-/// The id of the report command of a client request id; its event ids derive from it.
-pub fn command_id_for(client_request_id: &str) -> u128 {
-    fnv1a_128(&[b"intake-command:", client_request_id.as_bytes()])
+/// The id of the report command of a client request id; its event ids derive from it. Like
+/// the case id it depends on the request id alone, so whoever retries the report, it is one.
+pub fn report_command_id(client_request_id: &str) -> u128 {
+    command_id(crate::SERVICE, &[b"report", client_request_id.as_bytes()])
 }
 
 /// The `attempt`-th tracking code tried for `case`: the low 64 bits of the case id first, then
@@ -30,16 +32,6 @@ pub fn tracking_candidate(case: CaseId, attempt: u32) -> TrackingCode {
     TrackingCode::from_u64(bits as u64)
 }
 
-/// The id of the event that reserves `code` for `case`: a retry re-appends the same id, which
-/// the store recognises and does not write again.
-pub fn reservation_event_id(case: CaseId, code: TrackingCode) -> u128 {
-    fnv1a_128(&[
-        b"intake-reservation:",
-        &case.to_bytes(),
-        &code.as_u64().to_be_bytes(),
-    ])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,7 +44,7 @@ mod tests {
         );
         assert_eq!(case_id_for("req-1"), case_id_for("req-1"));
         assert_ne!(case_id_for("req-1"), case_id_for("req-2"));
-        assert_ne!(case_id_for("req-1").as_u128(), command_id_for("req-1"));
+        assert_ne!(case_id_for("req-1").as_u128(), report_command_id("req-1"));
     }
 
     #[test]

@@ -10,57 +10,26 @@
 //! token whose role decides what they may call; the caller (`role:id`) is the actor of the
 //! events it causes.
 
-pub mod error;
+/// The service's name: in the ids of the commands it decides, and in its metrics.
+pub const SERVICE: &str = "intake";
+
 pub mod ids;
 pub mod report;
 pub mod service;
 pub mod tracking;
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use gridcase_auth::TokenTable;
 use gridcase_bus::StoreClient;
-use gridcase_config::{ConfigError, ReferenceData};
 use tokio::net::TcpListener;
 
-pub use error::IntakeError;
+pub use gridcase_runtime::{ServiceError, StageConfig};
 pub use report::{InvalidInput, NewReport};
 pub use service::{IntakeApi, GET_CASE_STATUS_ROLES, REPORT_CASE_ROLES, SERVICE_NAME};
 
-/// How to run the intake service.
-#[derive(Debug, Clone)]
-pub struct IntakeConfig {
-    /// Directory of the reference data (`grid.toml`, `categories.toml`, …).
-    pub config_dir: PathBuf,
-    /// The store shard cases are kept in.
-    pub shard: String,
-    /// Bearer tokens and the callers holding them.
-    pub tokens: Arc<TokenTable>,
-}
-
-impl IntakeConfig {
-    /// Defaults for reference data in `config_dir` and callers in `tokens`: shard 0.
-    pub fn new(config_dir: impl Into<PathBuf>, tokens: TokenTable) -> Self {
-        Self {
-            config_dir: config_dir.into(),
-            shard: gridcase_bus::subjects::DEFAULT_SHARD.to_owned(),
-            tokens: Arc::new(tokens),
-        }
-    }
-}
-
-/// Why the service stopped or could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    /// The reference data could not be loaded.
-    #[error("reference data: {0}")]
-    Config(#[from] ConfigError),
-    /// The gRPC server failed.
-    #[error("grpc: {0}")]
-    Grpc(#[from] tonic::transport::Error),
-}
+/// How to run the intake service: the settings every stage service takes.
+pub type IntakeConfig = StageConfig;
 
 /// Runs the intake service on `listener` until `shutdown` resolves, keeping cases in the store
 /// reached over `nats`.
@@ -70,16 +39,7 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
-    let reference = Arc::new(ReferenceData::load(&config.config_dir)?);
-    tracing::info!(
-        config = %config.config_dir.display(),
-        grids = reference.grids().count(),
-        categories = reference.categories().count(),
-        "reference data loaded"
-    );
-    if config.tokens.is_empty() {
-        tracing::warn!("no bearer tokens: every call will be refused");
-    }
+    let reference = config.load_reference(SERVICE)?;
     let store = StoreClient::new(nats, &config.shard);
     let routes = service::routes(store, reference, Arc::clone(&config.tokens));
     tracing::info!(

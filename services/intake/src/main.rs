@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 
 use clap::Parser;
-use gridcase_intake::IntakeConfig;
 use gridcase_runtime::cli::StageArgs;
 
 /// The gridcase intake service.
@@ -19,19 +18,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    gridcase_runtime::init_tracing();
     let args = Args::parse();
-    let started = args.stage.start(args.grpc).await?;
-    let config = IntakeConfig {
-        shard: args.stage.shard,
-        ..IntakeConfig::new(args.stage.config, started.tokens)
-    };
-    gridcase_intake::run(
-        config,
-        started.nats,
-        started.listener,
-        gridcase_runtime::shutdown_signal(),
-    )
-    .await?;
+    args.stage.serve(args.grpc, gridcase_intake::run).await?;
     Ok(())
 }

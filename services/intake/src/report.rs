@@ -7,7 +7,7 @@ use gridcase_domain::{
     Address, CaseId, CategoryCode, Channel, Command, Coordinates, Description, GridCode, Location,
     PersonName, Phone, Reporter, Timestamp, TrackingCode, Url, WorkerId,
 };
-use gridcase_grpc::MAX_REQUEST_ID_CHARS;
+use gridcase_proto::common::v1 as common;
 use gridcase_proto::intake::v1 as pb;
 
 /// Most media links one report may carry.
@@ -131,24 +131,7 @@ fn optional(text: &str) -> Option<&str> {
 }
 
 fn parse_request_id(id: &str) -> Result<String, InvalidInput> {
-    let field = "client_request_id";
-    if id.trim().is_empty() {
-        return Err(InvalidInput::new(field, "must not be empty"));
-    }
-    let length = id.chars().count();
-    if length > MAX_REQUEST_ID_CHARS {
-        return Err(InvalidInput::new(
-            field,
-            format!("{length} characters, at most {MAX_REQUEST_ID_CHARS}"),
-        ));
-    }
-    if id.chars().any(char::is_control) {
-        return Err(InvalidInput::new(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(id.to_owned())
+    gridcase_grpc::request_id("client_request_id", id).map(str::to_owned)
 }
 
 fn parse_channel(value: i32) -> Result<Channel, InvalidInput> {
@@ -183,7 +166,7 @@ fn parse_reporter(reporter: Option<pb::Reporter>) -> Result<Reporter, InvalidInp
     Ok(Reporter { name, phone })
 }
 
-fn parse_location(location: Option<pb::Location>) -> Result<Location, InvalidInput> {
+fn parse_location(location: Option<common::Location>) -> Result<Location, InvalidInput> {
     let field = "location";
     let Some(location) = location else {
         return Err(InvalidInput::new(
@@ -233,10 +216,10 @@ mod tests {
                 name: "王芳".into(),
                 phone: "+86 138 1234 5678".into(),
             }),
-            location: Some(pb::Location {
+            location: Some(common::Location {
                 grid_code: "330102-001-001-001".into(),
                 address: "  涌金路 12 号门口 ".into(),
-                coordinates: Some(pb::Coordinates {
+                coordinates: Some(common::Coordinates {
                     lat: 30.2533,
                     lon: 120.1622,
                 }),
@@ -281,7 +264,7 @@ mod tests {
         request.reporter = Some(pb::Reporter::default());
         request.category_code = "  ".into();
         request.media_urls.clear();
-        request.location = Some(pb::Location {
+        request.location = Some(common::Location {
             address: "涌金路 12 号".into(),
             ..Default::default()
         });
@@ -317,7 +300,7 @@ mod tests {
             ("location", Box::new(|r| r.location = None)),
             (
                 "location",
-                Box::new(|r| r.location = Some(pb::Location::default())),
+                Box::new(|r| r.location = Some(common::Location::default())),
             ),
             (
                 "location.grid_code",
@@ -326,7 +309,7 @@ mod tests {
             (
                 "location.coordinates",
                 Box::new(|r| {
-                    r.location.as_mut().unwrap().coordinates = Some(pb::Coordinates {
+                    r.location.as_mut().unwrap().coordinates = Some(common::Coordinates {
                         lat: 91.0,
                         lon: 120.0,
                     })

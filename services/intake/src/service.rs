@@ -15,10 +15,11 @@ use gridcase_proto::intake::v1::intake_server::{Intake, IntakeServer};
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
-use crate::error::IntakeError;
-use crate::ids::{case_id_for, command_id_for};
+use crate::ids::{case_id_for, report_command_id};
 use crate::report::{InvalidInput, NewReport};
 use crate::tracking;
+use gridcase_casestore::ids::legacy;
+use gridcase_grpc::ApiError;
 
 /// The fully qualified gRPC service name, for health reporting.
 pub const SERVICE_NAME: &str = "gridcase.intake.v1.Intake";
@@ -88,11 +89,11 @@ impl<S: EventStore> IntakeApi<S> {
         caller: &Caller,
         report: NewReport,
         reported_at: Timestamp,
-    ) -> Result<Reported, IntakeError> {
+    ) -> Result<Reported, ApiError> {
         check_reporter(caller, &report)?;
         report.check_reference(&self.reference)?;
         let case_id = case_id_for(&report.client_request_id);
-        let command_id = command_id_for(&report.client_request_id);
+        let command_id = report_command_id(&report.client_request_id);
         // The common repeat (a client retrying after a lost reply) is answered from the stream
         // without reserving anything.
         let existing = self.cases.load(case_id).await?;
@@ -102,12 +103,8 @@ impl<S: EventStore> IntakeApi<S> {
         let actor = caller.actor();
         let tracking_code =
             tracking::reserve(self.cases.store(), case_id, &actor, command_id).await?;
-        let context = CommandContext {
-            command_id,
-            actor,
-            correlation_id: Some(command_id),
-            causation_id: None,
-        };
+        let context = CommandContext::new(command_id, actor)
+            .also_known_as(legacy::intake_report(&report.client_request_id));
         let executed = self
             .cases
             .execute(case_id, &context, |_| {
@@ -123,15 +120,15 @@ impl<S: EventStore> IntakeApi<S> {
             // A concurrent request with the same id got there first.
             Err(error @ CaseError::Domain(DomainError::CaseAlreadyExists { .. })) => {
                 let existing = self.cases.load(case_id).await?;
-                already_reported(case_id, &existing).ok_or(IntakeError::Case(error))
+                already_reported(case_id, &existing).ok_or(ApiError::Case(error))
             }
             Err(e) => Err(e.into()),
         }
     }
 
     /// The case holding `code`, as loaded from the store.
-    pub async fn status(&self, code: TrackingCode) -> Result<(CaseId, LoadedCase), IntakeError> {
-        let not_found = || IntakeError::NotFound(format!("tracking_code: no case has code {code}"));
+    pub async fn status(&self, code: TrackingCode) -> Result<(CaseId, LoadedCase), ApiError> {
+        let not_found = || ApiError::NotFound(format!("tracking_code: no case has code {code}"));
         let case_id = tracking::owner(self.cases.store(), code)
             .await?
             .ok_or_else(not_found)?;
@@ -146,12 +143,12 @@ impl<S: EventStore> IntakeApi<S> {
 
 /// A grid worker may report only in its own name: `reported_by_worker`, when given, must be
 /// the caller (it is required on the grid-worker channel).
-fn check_reporter(caller: &Caller, report: &NewReport) -> Result<(), IntakeError> {
+fn check_reporter(caller: &Caller, report: &NewReport) -> Result<(), ApiError> {
     let Role::GridWorker(worker) = &caller.role else {
         return Ok(());
     };
     match &report.reported_by_worker {
-        Some(named) if named.as_str() != worker => Err(IntakeError::PermissionDenied(format!(
+        Some(named) if named.as_str() != worker => Err(ApiError::PermissionDenied(format!(
             "reported_by_worker: grid worker {worker} may not report as {named}"
         ))),
         _ => Ok(()),
@@ -186,7 +183,7 @@ impl<S: EventStore> Intake for IntakeApi<S> {
         tracing::Span::current().record("caller", tracing::field::display(&caller));
         let report = NewReport::try_from(request.into_inner()).map_err(|e| {
             tracing::info!(error = %e, "report refused");
-            IntakeError::from(e)
+            ApiError::from(e)
         })?;
         let channel = report.channel.as_str();
         let reported = self
@@ -194,7 +191,7 @@ impl<S: EventStore> Intake for IntakeApi<S> {
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, "report failed");
-                e.to_status()
+                Status::from(e)
             })?;
         if reported.already_reported {
             tracing::info!(case = %reported.case_id, channel, "case already reported");
@@ -224,16 +221,13 @@ impl<S: EventStore> Intake for IntakeApi<S> {
         let caller = require(&request, "GetCaseStatus", GET_CASE_STATUS_ROLES)?;
         tracing::Span::current().record("caller", tracing::field::display(caller));
         let code = TrackingCode::parse(&request.get_ref().tracking_code)
-            .map_err(|e| IntakeError::from(InvalidInput::new("tracking_code", e.reason)))?;
+            .map_err(|e| ApiError::from(InvalidInput::new("tracking_code", e.reason)))?;
         let (case_id, loaded) = self.status(code).await?;
         let state = &loaded.state;
         Ok(Response::new(pb::GetCaseStatusResponse {
             case_id: case_id.to_string(),
             tracking_code: code.to_string(),
-            status: state
-                .status
-                .map(|status| status.as_str().to_owned())
-                .unwrap_or_default(),
+            status: gridcase_proto::convert::case_status(state.status),
             reported_at_ms: state.reported_at.map_or(0, Timestamp::as_millis),
             category_code: state
                 .category

@@ -8,10 +8,9 @@ use gridcase_bus::StoreClient;
 use gridcase_casestore::CaseStore;
 use gridcase_domain::{CaseId, CaseStatus, Channel as DomainChannel, Event, TrackingCode};
 use gridcase_intake::{tracking, IntakeConfig};
+use gridcase_proto::common::v1::{self as common, Coordinates, Location};
 use gridcase_proto::intake::v1::intake_client::IntakeClient;
-use gridcase_proto::intake::v1::{
-    Channel, Coordinates, GetCaseStatusRequest, Location, ReportCaseRequest, Reporter,
-};
+use gridcase_proto::intake::v1::{Channel, GetCaseStatusRequest, ReportCaseRequest, Reporter};
 use gridcase_testkit::ServiceHarness;
 use tonic::transport::Channel as GrpcChannel;
 use tonic::{Code, Request};
@@ -195,7 +194,7 @@ async fn reports_are_recorded_once_and_found_by_tracking_code() {
             .await
             .unwrap()
             .into_inner();
-        assert_eq!(status.status, "reported");
+        assert_eq!(status.status(), common::CaseStatus::Reported);
         assert_eq!(status.case_id, hotline.case_id);
         assert_eq!(status.tracking_code, hotline.tracking_code);
         assert_eq!(status.category_code, "BJ-01-05");

@@ -9,54 +9,25 @@
 //! over the gRPC service `gridcase.query.v1.Query`; every reply carries `caught_up_to`, the
 //! log position below which every event is reflected.
 
+/// The service's name: in the ids of the commands it decides, and in its metrics.
+pub const SERVICE: &str = "query";
+
 pub mod projection;
 pub mod service;
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use gridcase_auth::TokenTable;
 use gridcase_bus::StoreClient;
-use gridcase_config::{ConfigError, ReferenceData};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+pub use gridcase_runtime::{ServiceError, StageConfig};
 pub use projection::Projections;
 pub use service::{QueryApi, SERVICE_NAME};
 
-/// How to run the query service.
-#[derive(Debug, Clone)]
-pub struct QueryConfig {
-    /// Directory of the reference data (`grid.toml`, departments, categories, …).
-    pub config_dir: PathBuf,
-    /// The store shard cases are kept in.
-    pub shard: String,
-    /// Bearer tokens and the callers holding them.
-    pub tokens: Arc<TokenTable>,
-}
-
-impl QueryConfig {
-    /// Defaults for reference data in `config_dir` and callers in `tokens`: shard 0.
-    pub fn new(config_dir: impl Into<PathBuf>, tokens: TokenTable) -> Self {
-        Self {
-            config_dir: config_dir.into(),
-            shard: gridcase_bus::subjects::DEFAULT_SHARD.to_owned(),
-            tokens: Arc::new(tokens),
-        }
-    }
-}
-
-/// Why the service stopped or could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    /// The reference data could not be loaded.
-    #[error("reference data: {0}")]
-    Config(#[from] ConfigError),
-    /// The gRPC server failed.
-    #[error("grpc: {0}")]
-    Grpc(#[from] tonic::transport::Error),
-}
+/// How to run the query service: the settings every stage service takes.
+pub type QueryConfig = StageConfig;
 
 /// Runs the query service — the log follower and the gRPC API on `listener` — until
 /// `shutdown` resolves, reading cases from the store reached over `nats`.
@@ -66,7 +37,7 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
-    let reference = Arc::new(ReferenceData::load(&config.config_dir)?);
+    let reference = config.load_reference(SERVICE)?;
     let store = StoreClient::new(nats, &config.shard);
     let projections = Arc::new(Projections::new());
     let (stop, mut stopped) = watch::channel(false);

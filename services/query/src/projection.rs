@@ -219,15 +219,19 @@ pub async fn follow<S: EventStore>(
                 tracing::info!(read, head, "rebuilding projections");
             }
         }
-        let Some(events) = subscription
-            .next_batch_until(&mut shutdown, "the projections")
-            .await
+        let Some(events) = gridcase_bus::retry::next_batch_until(
+            &mut subscription,
+            &mut shutdown,
+            "the projections",
+        )
+        .await
         else {
             break;
         };
         for event in &events {
             projections.fold(event);
         }
+        metrics::gauge!("query_projection_position").set(projections.next_position() as f64);
     }
     tracing::debug!("log follower stopped");
 }

@@ -12,6 +12,8 @@ use gridcase_domain::{
     Assignee, CaseId, CaseStatus, CategoryCode, DepartmentCode, GridCode, GridLevel, Route,
     Timestamp,
 };
+use gridcase_grpc::ApiError;
+use gridcase_proto::common::v1 as common;
 use gridcase_proto::evaluation::v1 as evaluation_pb;
 use gridcase_proto::query::v1 as pb;
 use gridcase_proto::query::v1::query_server::{Query, QueryServer};
@@ -46,7 +48,7 @@ pub fn routes(
 }
 
 fn invalid(field: &str, reason: impl std::fmt::Display) -> Status {
-    Status::invalid_argument(format!("{field}: {reason}"))
+    ApiError::invalid(field, reason.to_string()).into()
 }
 
 /// The checked filters of a `ListCases` request.
@@ -67,9 +69,18 @@ impl Filters {
         reference: &ReferenceData,
         now: Timestamp,
     ) -> Result<Self, Status> {
-        let status = non_empty(&request.status)
-            .map(|s| CaseStatus::parse(s).map_err(|e| invalid("status", e.reason)))
-            .transpose()?;
+        let status = match common::CaseStatus::try_from(request.status) {
+            Ok(common::CaseStatus::Unspecified) => None,
+            Ok(status) => {
+                Some(CaseStatus::try_from(status).map_err(|_| invalid("status", "unspecified"))?)
+            }
+            Err(_) => {
+                return Err(invalid(
+                    "status",
+                    format!("unknown case status {}", request.status),
+                ))
+            }
+        };
         let grid = non_empty(&request.grid_code)
             .map(|s| {
                 let code = GridCode::parse(s).map_err(|e| invalid("grid_code", e.reason))?;
@@ -203,10 +214,7 @@ fn summary(view: &CaseView, reference: &ReferenceData, now: Timestamp) -> pb::Ca
             .map(|s| s.waiting_stage().to_owned())
             .unwrap_or_default(),
         case_id: state.case_id.map(|c| c.to_string()).unwrap_or_default(),
-        status: state
-            .status
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
+        status: gridcase_proto::convert::case_status(state.status),
         tracking_code: state
             .tracking_code
             .map(|t| t.to_string())
@@ -272,7 +280,7 @@ impl Query for QueryApi {
         let (view, caught_up_to) = self.projections.case(case);
         let view = view
             .filter(|v| v.state.exists())
-            .ok_or_else(|| Status::not_found(format!("case {case} is not known")))?;
+            .ok_or_else(|| ApiError::NotFound(format!("case {case} is not known")))?;
         let timeline = view
             .timeline
             .iter()

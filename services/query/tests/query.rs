@@ -7,6 +7,7 @@ use gridcase_domain::{
     Address, Assignee, CaseId, CategoryCode, Channel, Command, DepartmentCode, Description,
     GridCode, Location, Phone, Priority, Reporter, Route, Timestamp, TrackingCode,
 };
+use gridcase_proto::common::v1 as common;
 use gridcase_proto::query::v1::query_client::QueryClient;
 use gridcase_proto::query::v1::{
     BoardReply, BoardRequest, GetCaseReply, GetCaseRequest, ListCasesReply, ListCasesRequest,
@@ -238,7 +239,7 @@ async fn projections_answer_lists_boards_and_timelines_live_and_after_a_restart(
     // The timeline, in order, with actors; the phone masked.
     let reply = get(&mut client, a).await;
     let summary = reply.case.clone().unwrap();
-    assert_eq!(summary.status, "dispatched");
+    assert_eq!(summary.status(), common::CaseStatus::Dispatched);
     assert_eq!(summary.category, GAS_CATEGORY);
     assert_eq!(summary.grid_code, GRID_A);
     assert_eq!(summary.assignee, "department gas");
@@ -273,7 +274,7 @@ async fn projections_answer_lists_boards_and_timelines_live_and_after_a_restart(
     let dispatched = list(
         &mut client,
         ListCasesRequest {
-            status: "dispatched".into(),
+            status: common::CaseStatus::Dispatched as i32,
             ..Default::default()
         },
     )
@@ -335,7 +336,10 @@ async fn projections_answer_lists_boards_and_timelines_live_and_after_a_restart(
     // A case written while the service runs appears.
     let d = h.dispatched(GRID_C, GAS_CATEGORY, "gas").await;
     h.wait_caught_up().await;
-    assert_eq!(get(&mut client, d).await.case.unwrap().status, "dispatched");
+    assert_eq!(
+        get(&mut client, d).await.case.unwrap().status(),
+        common::CaseStatus::Dispatched
+    );
     let gas = list(
         &mut client,
         ListCasesRequest {
@@ -549,7 +553,7 @@ async fn bad_input_unknown_cases_and_department_callers_are_refused() {
         ),
         (
             ListCasesRequest {
-                status: "sleeping".into(),
+                status: 99,
                 ..Default::default()
             },
             "status",

@@ -38,12 +38,19 @@ struct Args {
     /// Outbox relay: on, or (for failure tests) off / no-checkpoint.
     #[arg(long, env = "GRIDCASE_STORE_RELAY", default_value = "on")]
     relay: RelayMode,
+    /// Address to serve Prometheus metrics on (`http://<addr>/metrics`); none when unset.
+    #[arg(long, env = "GRIDCASE_METRICS")]
+    metrics: Option<SocketAddr>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     gridcase_runtime::init_tracing();
     let args = Args::parse();
+    if let Some(addr) = args.metrics {
+        let addr = gridcase_runtime::install_metrics(addr)?;
+        tracing::info!(%addr, "serving metrics at http://{addr}/metrics");
+    }
     let tokens = gridcase_auth::TokenTable::load_with_env(&args.tokens)
         .context("loading the bearer tokens")?;
     let nats = gridcase_bus::connect(&args.nats)

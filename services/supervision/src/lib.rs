@@ -17,64 +17,56 @@
 //! command ids derived from the case, stage, deadline and kind (or the rung) keep every action
 //! recorded once. Supervisors act over the gRPC service `gridcase.supervision.v1.Supervision`.
 
+/// The service's name: in the ids of the commands it decides, and in its metrics.
+pub const SERVICE: &str = "supervision";
+
 pub mod service;
 pub mod table;
 pub mod ticker;
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gridcase_auth::TokenTable;
 use gridcase_bus::StoreClient;
-use gridcase_config::{ConfigError, ReferenceData};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+pub use gridcase_runtime::{ServiceError, StageConfig};
 pub use service::{SupervisionApi, SERVICE_NAME};
+
+/// How to run the supervision service.
+#[derive(Debug, Clone)]
+pub struct SupervisionConfig {
+    /// The settings every stage service takes.
+    pub stage: StageConfig,
+    /// How often the ticker looks for due timers.
+    pub tick: Duration,
+}
+
+impl SupervisionConfig {
+    /// Defaults for reference data in `config_dir` and callers in `tokens`: shard 0, a
+    /// `tick` of [`DEFAULT_TICK`].
+    pub fn new(
+        config_dir: impl Into<std::path::PathBuf>,
+        tokens: gridcase_auth::TokenTable,
+    ) -> Self {
+        Self::with_stage(StageConfig::new(config_dir, tokens))
+    }
+
+    /// The defaults for a service started with `stage`.
+    pub fn with_stage(stage: StageConfig) -> Self {
+        Self {
+            stage,
+            tick: DEFAULT_TICK,
+        }
+    }
+}
 pub use table::CaseTable;
 pub use ticker::{Ticker, TIMER_ACTOR};
 
 /// How often the ticker looks for due timers unless configured otherwise.
 pub const DEFAULT_TICK: Duration = Duration::from_millis(200);
-
-/// How to run the supervision service.
-#[derive(Debug, Clone)]
-pub struct SupervisionConfig {
-    /// Directory of the reference data (`sla.toml`, `grid.toml`, …).
-    pub config_dir: PathBuf,
-    /// The store shard cases are kept in.
-    pub shard: String,
-    /// How often the ticker looks for due timers.
-    pub tick: Duration,
-    /// Bearer tokens and the callers holding them.
-    pub tokens: Arc<TokenTable>,
-}
-
-impl SupervisionConfig {
-    /// Defaults for reference data in `config_dir` and callers in `tokens`: shard 0, a tick
-    /// of [`DEFAULT_TICK`].
-    pub fn new(config_dir: impl Into<PathBuf>, tokens: TokenTable) -> Self {
-        Self {
-            config_dir: config_dir.into(),
-            shard: gridcase_bus::subjects::DEFAULT_SHARD.to_owned(),
-            tick: DEFAULT_TICK,
-            tokens: Arc::new(tokens),
-        }
-    }
-}
-
-/// Why the service stopped or could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    /// The reference data could not be loaded.
-    #[error("reference data: {0}")]
-    Config(#[from] ConfigError),
-    /// The gRPC server failed.
-    #[error("grpc: {0}")]
-    Grpc(#[from] tonic::transport::Error),
-}
 
 /// Runs the supervision service — the log follower, the ticker and the gRPC API on
 /// `listener` — until `shutdown` resolves, keeping cases in the store reached over `nats`.
@@ -84,8 +76,8 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
-    let reference = Arc::new(ReferenceData::load(&config.config_dir)?);
-    let store = StoreClient::new(nats, &config.shard);
+    let reference = config.stage.load_reference(SERVICE)?;
+    let store = StoreClient::new(nats, &config.stage.shard);
     let table = Arc::new(CaseTable::new(Arc::clone(&reference)));
     let (stop, stopped) = watch::channel(false);
     let stopped_signal = |mut receiver: watch::Receiver<bool>| async move {
@@ -98,10 +90,10 @@ pub async fn run(
     ));
     let ticker = Ticker::new(store.clone(), Arc::clone(&reference), Arc::clone(&table));
     let ticker = tokio::spawn(ticker.run(config.tick, stopped_signal(stopped.clone())));
-    let routes = service::routes(store, reference, Arc::clone(&config.tokens));
+    let routes = service::routes(store, reference, Arc::clone(&config.stage.tokens));
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
-        shard = %config.shard,
+        shard = %config.stage.shard,
         tick = ?config.tick,
         "supervision serving"
     );

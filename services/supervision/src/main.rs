@@ -26,20 +26,16 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    gridcase_runtime::init_tracing();
     let args = Args::parse();
-    let started = args.stage.start(args.grpc).await?;
-    let config = SupervisionConfig {
-        shard: args.stage.shard,
-        tick: std::time::Duration::from_millis(args.tick_ms.max(1)),
-        ..SupervisionConfig::new(args.stage.config, started.tokens)
-    };
-    gridcase_supervision::run(
-        config,
-        started.nats,
-        started.listener,
-        gridcase_runtime::shutdown_signal(),
-    )
-    .await?;
+    let tick = std::time::Duration::from_millis(args.tick_ms.max(1));
+    args.stage
+        .serve(args.grpc, |stage, nats, listener, shutdown| {
+            let config = SupervisionConfig {
+                tick,
+                ..SupervisionConfig::with_stage(stage)
+            };
+            gridcase_supervision::run(config, nats, listener, shutdown)
+        })
+        .await?;
     Ok(())
 }

@@ -8,11 +8,14 @@
 use std::sync::Arc;
 
 use gridcase_auth::{require, Authenticator, Caller, RoleKind, TokenTable};
-use gridcase_casestore::{fnv1a_128, CaseError, CaseStore, CommandContext};
+use gridcase_casestore::ids::{legacy, request_command_id};
+use gridcase_casestore::{CaseError, CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, Command, DomainError, Note, WorkerId};
 use gridcase_eventstore::EventStore;
-use gridcase_grpc::case_status;
+use gridcase_grpc::{case_status, ApiError};
+use gridcase_proto::common::v1 as common;
+use gridcase_proto::convert::case_reply;
 use gridcase_proto::supervision::v1 as pb;
 use gridcase_proto::supervision::v1::supervision_server::{Supervision, SupervisionServer};
 use tonic::service::Routes;
@@ -41,23 +44,22 @@ pub fn routes<S: EventStore>(
     ))
 }
 
-fn case_id(text: &str) -> Result<CaseId, Status> {
-    CaseId::parse(text).map_err(|e| Status::invalid_argument(format!("case_id: {}", e.reason)))
+fn case_id(text: &str) -> Result<CaseId, ApiError> {
+    CaseId::parse(text).map_err(|e| ApiError::invalid("case_id", e.reason))
 }
 
-fn note(field: &'static str, text: &str) -> Result<Note, Status> {
-    Note::parse_field(field, text)
-        .map_err(|e| Status::invalid_argument(format!("{field}: {}", e.reason)))
+fn note(field: &'static str, text: &str) -> Result<Note, ApiError> {
+    Note::parse_field(field, text).map_err(|e| ApiError::invalid(field, e.reason))
 }
 
-fn request_id(text: &str) -> Result<&str, Status> {
+fn request_id(text: &str) -> Result<&str, ApiError> {
     Ok(gridcase_grpc::request_id("request_id", text)?)
 }
 
 /// The supervisor's id as the domain records it.
-fn supervisor(caller: &Caller) -> Result<WorkerId, Status> {
+fn supervisor(caller: &Caller) -> Result<WorkerId, ApiError> {
     WorkerId::parse(&caller.id).map_err(|e| {
-        Status::permission_denied(format!(
+        ApiError::PermissionDenied(format!(
             "caller {} has no usable staff id: {}",
             caller.actor(),
             e.reason
@@ -87,22 +89,12 @@ impl<S: EventStore> SupervisionApi<S> {
         case: CaseId,
         request_id: &str,
         command: Command,
-    ) -> Result<Response<pb::ActionReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let action = command.action();
         let actor = caller.actor();
-        let command_id = fnv1a_128(&[
-            b"supervision-request",
-            request_id.as_bytes(),
-            case.to_string().as_bytes(),
-            action.as_bytes(),
-            actor.as_bytes(),
-        ]);
-        let context = CommandContext {
-            command_id,
-            actor,
-            correlation_id: Some(command_id),
-            causation_id: None,
-        };
+        let command_id = request_command_id(crate::SERVICE, request_id, case, action, &actor);
+        let earlier = legacy::supervision_request(request_id, case, action, &actor);
+        let context = CommandContext::new(command_id, actor).also_known_as(earlier);
         let executed = self
             .cases
             .execute(case, &context, |_| Ok(command.clone()))
@@ -111,11 +103,6 @@ impl<S: EventStore> SupervisionApi<S> {
                 tracing::info!(case = %case, action, error = %e, "action refused");
                 case_status(&e)
             })?;
-        let status = executed
-            .state
-            .status
-            .map(|status| status.as_str().to_owned())
-            .unwrap_or_default();
         tracing::info!(
             case = %case,
             actor = %context.actor,
@@ -123,12 +110,12 @@ impl<S: EventStore> SupervisionApi<S> {
             repeated = executed.repeated,
             "supervisor action recorded"
         );
-        Ok(Response::new(pb::ActionReply {
-            case_id: case.to_string(),
-            status,
-            version: executed.version,
-            repeated: executed.repeated,
-        }))
+        Ok(Response::new(case_reply(
+            case.to_string(),
+            executed.state.status,
+            executed.version,
+            executed.repeated,
+        )))
     }
 }
 
@@ -138,7 +125,7 @@ impl<S: EventStore> Supervision for SupervisionApi<S> {
     async fn urge_case(
         &self,
         request: Request<pb::UrgeCaseRequest>,
-    ) -> Result<Response<pb::ActionReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "UrgeCase", ACT_ROLES)?.clone();
         let request = request.into_inner();
         let case = case_id(&request.case_id)?;
@@ -153,7 +140,7 @@ impl<S: EventStore> Supervision for SupervisionApi<S> {
     async fn approve_postponement(
         &self,
         request: Request<pb::ApprovePostponementRequest>,
-    ) -> Result<Response<pb::ActionReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "ApprovePostponement", ACT_ROLES)?.clone();
         let request = request.into_inner();
         let case = case_id(&request.case_id)?;
@@ -172,7 +159,7 @@ impl<S: EventStore> Supervision for SupervisionApi<S> {
     async fn refuse_postponement(
         &self,
         request: Request<pb::RefusePostponementRequest>,
-    ) -> Result<Response<pb::ActionReply>, Status> {
+    ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "RefusePostponement", ACT_ROLES)?.clone();
         let request = request.into_inner();
         let case = case_id(&request.case_id)?;
@@ -212,10 +199,7 @@ impl<S: EventStore> Supervision for SupervisionApi<S> {
         Ok(Response::new(pb::CaseColourReply {
             case_id: case.to_string(),
             colour: colour.into(),
-            status: state
-                .status
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
+            status: gridcase_proto::convert::case_status(state.status),
             accept_deadline_ms: state.accept_deadline.map_or(0, |t| t.as_millis()),
             resolve_deadline_ms: state.resolve_deadline.map_or(0, |t| t.as_millis()),
             escalation_level: u32::from(state.escalation_level),

@@ -85,6 +85,7 @@ impl CaseTable {
                         schedule.insert((due, case));
                         due_at.insert(case, due);
                     }
+                    metrics::gauge!("supervision_open_timers").set(schedule.len() as f64);
                 }
                 Err(error) => {
                     tracing::debug!(%error, event_type = %record.event_type, "not folded");
@@ -108,9 +109,12 @@ pub async fn follow<S: EventStore>(
 ) {
     tokio::pin!(shutdown);
     let mut subscription = store.subscribe_all(table.next_position());
-    while let Some(events) = subscription
-        .next_batch_until(&mut shutdown, "the supervision table")
-        .await
+    while let Some(events) = gridcase_bus::retry::next_batch_until(
+        &mut subscription,
+        &mut shutdown,
+        "the supervision table",
+    )
+    .await
     {
         for event in &events {
             table.fold(event);

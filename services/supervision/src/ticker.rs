@@ -10,7 +10,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gridcase_casestore::{fnv1a_128, CaseError, CaseStore, CommandContext};
+use gridcase_casestore::ids::{command_id, legacy};
+use gridcase_casestore::{CaseError, CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{
     CaseId, CaseState, CaseStatus, Command, DeadlineStage, DomainError, Timestamp,
@@ -44,29 +45,37 @@ impl Kind {
     }
 }
 
-/// The command id of `kind` for the deadline (`stage`, `deadline`) of `case`.
-pub fn timer_command_id(
+/// The context of `kind` for the deadline (`stage`, `deadline`) of `case`: one command per
+/// deadline and kind, however often the ticker finds it due.
+pub fn timer_context(
     case: CaseId,
     stage: DeadlineStage,
     deadline: Timestamp,
     kind: Kind,
-) -> u128 {
-    fnv1a_128(&[
-        b"supervision-timer",
-        case.to_string().as_bytes(),
-        stage.as_str().as_bytes(),
-        &deadline.as_millis().to_be_bytes(),
-        kind.as_str().as_bytes(),
-    ])
+) -> CommandContext {
+    let command_id = command_id(
+        crate::SERVICE,
+        &[
+            b"timer",
+            &case.to_bytes(),
+            stage.as_str().as_bytes(),
+            &deadline.as_millis().to_be_bytes(),
+            kind.as_str().as_bytes(),
+        ],
+    );
+    CommandContext::new(command_id, TIMER_ACTOR).also_known_as(legacy::supervision_timer(
+        case,
+        stage,
+        deadline,
+        kind.as_str(),
+    ))
 }
 
-/// The command id of the escalation of `case` to rung `level` of the ladder.
-pub fn escalation_command_id(case: CaseId, level: u8) -> u128 {
-    fnv1a_128(&[
-        b"supervision-escalation",
-        case.to_string().as_bytes(),
-        &[level],
-    ])
+/// The context of the escalation of `case` to rung `level` of the ladder.
+pub fn escalation_context(case: CaseId, level: u8) -> CommandContext {
+    let command_id = command_id(crate::SERVICE, &[b"escalation", &case.to_bytes(), &[level]]);
+    CommandContext::new(command_id, TIMER_ACTOR)
+        .also_known_as(legacy::supervision_escalation(case, level))
 }
 
 /// Records what due timers ask for.
@@ -112,12 +121,13 @@ impl<S: EventStore> Ticker<S> {
     }
 
     async fn wait_caught_up(&self) {
+        let mut backoff = gridcase_bus::retry::Backoff::new();
         let head = loop {
             match self.cases.store().stats().await {
                 Ok(stats) => break stats.events,
                 Err(error) => {
                     tracing::warn!(%error, "reading the store head; trying again");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    backoff.wait().await;
                 }
             }
         };
@@ -136,8 +146,8 @@ impl<S: EventStore> Ticker<S> {
                     Due::Nothing => {}
                     Due::Warn => {
                         let reference = Arc::clone(&self.reference);
-                        let id = timer_command_id(case, timer.stage, timer.deadline, Kind::Warn);
-                        self.once(case, id, Kind::Warn, |fresh| {
+                        let context = timer_context(case, timer.stage, timer.deadline, Kind::Warn);
+                        self.once(case, context, Kind::Warn, |fresh| {
                             still_running(fresh, &reference, &timer, "warn")?;
                             Ok(Command::WarnDeadline {
                                 stage: timer.stage,
@@ -148,9 +158,10 @@ impl<S: EventStore> Ticker<S> {
                     }
                     Due::Breach => {
                         let reference = Arc::clone(&self.reference);
-                        let id = timer_command_id(case, timer.stage, timer.deadline, Kind::Breach);
+                        let context =
+                            timer_context(case, timer.stage, timer.deadline, Kind::Breach);
                         let outcome = self
-                            .once(case, id, Kind::Breach, |fresh| {
+                            .once(case, context, Kind::Breach, |fresh| {
                                 still_running(fresh, &reference, &timer, "breach")?;
                                 Ok(Command::BreachDeadline {
                                     stage: timer.stage,
@@ -158,7 +169,10 @@ impl<S: EventStore> Ticker<S> {
                                 })
                             })
                             .await;
-                        breached |= outcome == Outcome::Recorded;
+                        if outcome == Outcome::Recorded {
+                            breached = true;
+                            metrics::counter!("supervision_breaches_total").increment(1);
+                        }
                     }
                 }
             }
@@ -176,8 +190,8 @@ impl<S: EventStore> Ticker<S> {
     /// Escalates `case` to rung `level` of the ladder if its current state has that rung due.
     async fn climb(&mut self, case: CaseId, level: u8, now: Timestamp) {
         let reference = Arc::clone(&self.reference);
-        let id = escalation_command_id(case, level);
-        self.once(case, id, Kind::Escalate, |fresh: &CaseState| {
+        let context = escalation_context(case, level);
+        self.once(case, context, Kind::Escalate, |fresh: &CaseState| {
             if fresh.escalation_level.saturating_add(1) != level
                 || timers::escalation_due(fresh, &reference, now) < level
             {
@@ -196,24 +210,19 @@ impl<S: EventStore> Ticker<S> {
         .await;
     }
 
-    /// Executes the command `make` builds from the case's current state under `command_id`,
+    /// Executes the command `make` builds from the case's current state under `context`,
     /// once: what became of it.
     async fn once(
         &mut self,
         case: CaseId,
-        command_id: u128,
+        context: CommandContext,
         kind: Kind,
         make: impl Fn(&CaseState) -> Result<Command, DomainError>,
     ) -> Outcome {
+        let command_id = context.command_id;
         if self.done.contains(&command_id) {
             return Outcome::Recorded;
         }
-        let context = CommandContext {
-            command_id,
-            actor: TIMER_ACTOR.to_owned(),
-            correlation_id: Some(command_id),
-            causation_id: None,
-        };
         let executed = self
             .cases
             .execute(case, &context, |state| make(state).map_err(CaseError::from))

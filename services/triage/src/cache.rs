@@ -182,9 +182,12 @@ pub async fn follow<S: EventStore>(
             );
             catch_up_to = Some(u64::MAX);
         }
-        let Some(events) = subscription
-            .next_batch_until(&mut shutdown, "the case cache")
-            .await
+        let Some(events) = gridcase_bus::retry::next_batch_until(
+            &mut subscription,
+            &mut shutdown,
+            "the case cache",
+        )
+        .await
         else {
             break;
         };

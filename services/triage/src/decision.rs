@@ -98,7 +98,7 @@ pub fn decide<'a>(
     let Some(category) = classification.code() else {
         return Decision::Manual {
             reason: "no confident category".to_owned(),
-            suggestions: suggest(refdata, case.description),
+            suggestions: gridcase_rules::suggest(refdata, case.description, MAX_SUGGESTIONS),
         };
     };
     if check_duplicates {
@@ -140,38 +140,6 @@ pub fn category_of(refdata: &ReferenceData, case: CaseView<'_>) -> Option<Catego
         Classification::Manual => None,
         classification => classification.code(),
     }
-}
-
-/// Categories with a keyword in `description`, best (longest matched text) first.
-pub fn suggest(refdata: &ReferenceData, description: &str) -> Vec<CategoryCode> {
-    let text = normalise(description);
-    let mut scored: Vec<(usize, CategoryCode)> = refdata
-        .categories()
-        .filter_map(|category| {
-            let score: usize = category
-                .keywords
-                .iter()
-                .map(|keyword| normalise(keyword))
-                .filter(|keyword| !keyword.is_empty() && text.contains(keyword.as_str()))
-                .map(|keyword| keyword.chars().count())
-                .sum();
-            (score > 0).then_some((score, category.code))
-        })
-        .collect();
-    scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    scored
-        .into_iter()
-        .take(MAX_SUGGESTIONS)
-        .map(|(_, code)| code)
-        .collect()
-}
-
-/// As the rules compare text: lowercase, no whitespace.
-fn normalise(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_lowercase)
-        .collect()
 }
 
 /// A route in words, e.g. `department urban_mgmt`.

@@ -12,69 +12,58 @@
 //! cache of every case, rebuilt from the store's log at start, serves duplicate detection and
 //! the queue.
 
+/// The service's name: in the ids of the commands it decides, and in its metrics.
+pub const SERVICE: &str = "triage";
+
 pub mod cache;
 pub mod decision;
-pub mod error;
-pub mod ids;
 pub mod service;
 pub mod worker;
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gridcase_auth::TokenTable;
 use gridcase_bus::StoreClient;
-use gridcase_config::{ConfigError, ReferenceData};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use cache::CaseCache;
 pub use decision::Decision;
-pub use error::TriageError;
+pub use gridcase_runtime::{ServiceError, StageConfig};
 pub use service::{TriageApi, SERVICE_NAME};
-pub use worker::Worker;
-
-/// How far back a new report may repeat an open case, by default.
-pub const DEFAULT_DUPLICATE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 /// How to run the triage service.
 #[derive(Debug, Clone)]
 pub struct TriageConfig {
-    /// Directory of the reference data (`grid.toml`, `categories.toml`, …).
-    pub config_dir: PathBuf,
-    /// The store shard cases are kept in.
-    pub shard: String,
+    /// The settings every stage service takes.
+    pub stage: StageConfig,
     /// How far back a new report may repeat an open case.
     pub duplicate_window: Duration,
-    /// Bearer tokens and the callers holding them.
-    pub tokens: Arc<TokenTable>,
 }
 
 impl TriageConfig {
-    /// Defaults for reference data in `config_dir` and callers in `tokens`: shard 0, a 24-hour
-    /// duplicate window.
-    pub fn new(config_dir: impl Into<PathBuf>, tokens: TokenTable) -> Self {
+    /// Defaults for reference data in `config_dir` and callers in `tokens`: shard 0, a
+    /// `duplicate_window` of [`DEFAULT_DUPLICATE_WINDOW`].
+    pub fn new(
+        config_dir: impl Into<std::path::PathBuf>,
+        tokens: gridcase_auth::TokenTable,
+    ) -> Self {
+        Self::with_stage(StageConfig::new(config_dir, tokens))
+    }
+
+    /// The defaults for a service started with `stage`.
+    pub fn with_stage(stage: StageConfig) -> Self {
         Self {
-            tokens: Arc::new(tokens),
-            config_dir: config_dir.into(),
-            shard: gridcase_bus::subjects::DEFAULT_SHARD.to_owned(),
+            stage,
             duplicate_window: DEFAULT_DUPLICATE_WINDOW,
         }
     }
 }
+pub use worker::Worker;
 
-/// Why the service stopped or could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    /// The reference data could not be loaded.
-    #[error("reference data: {0}")]
-    Config(#[from] ConfigError),
-    /// The gRPC server failed.
-    #[error("grpc: {0}")]
-    Grpc(#[from] tonic::transport::Error),
-}
+/// How far back a new report may repeat an open case, by default.
+pub const DEFAULT_DUPLICATE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 /// Runs the triage service until `shutdown` resolves: the case cache follower, the feed worker
 /// and the gRPC API on `listener`, with cases kept in the store reached over `nats`.
@@ -84,13 +73,8 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
-    let refdata = Arc::new(ReferenceData::load(&config.config_dir)?);
-    tracing::info!(
-        config = %config.config_dir.display(),
-        categories = refdata.categories().count(),
-        "reference data loaded"
-    );
-    let store = StoreClient::new(nats.clone(), &config.shard);
+    let refdata = config.stage.load_reference(SERVICE)?;
+    let store = StoreClient::new(nats.clone(), &config.stage.shard);
     let cache = Arc::new(CaseCache::new(Arc::clone(&refdata)));
     let (stop, stopped) = watch::channel(false);
     let stop_signal = move || {
@@ -115,10 +99,10 @@ pub async fn run(
     let worker_nats = nats.clone();
     let worker = tokio::spawn(async move { worker.run(worker_nats, worker_stop).await });
 
-    let routes = service::routes(store, refdata, cache, Arc::clone(&config.tokens));
+    let routes = service::routes(store, refdata, cache, Arc::clone(&config.stage.tokens));
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
-        shard = %config.shard,
+        shard = %config.stage.shard,
         duplicate_window = ?config.duplicate_window,
         "triage serving"
     );

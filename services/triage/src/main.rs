@@ -23,20 +23,16 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    gridcase_runtime::init_tracing();
     let args = Args::parse();
-    let started = args.stage.start(args.grpc).await?;
-    let config = TriageConfig {
-        shard: args.stage.shard,
-        duplicate_window: Duration::from_secs(args.duplicate_window_hours.saturating_mul(3600)),
-        ..TriageConfig::new(args.stage.config, started.tokens)
-    };
-    gridcase_triage::run(
-        config,
-        started.nats,
-        started.listener,
-        gridcase_runtime::shutdown_signal(),
-    )
-    .await?;
+    let duplicate_window = Duration::from_secs(args.duplicate_window_hours.saturating_mul(3600));
+    args.stage
+        .serve(args.grpc, |stage, nats, listener, shutdown| {
+            let config = TriageConfig {
+                duplicate_window,
+                ..TriageConfig::with_stage(stage)
+            };
+            gridcase_triage::run(config, nats, listener, shutdown)
+        })
+        .await?;
     Ok(())
 }

@@ -6,13 +6,15 @@
 use std::sync::Arc;
 
 use gridcase_auth::{require, Authenticator, RoleKind, TokenTable};
-use gridcase_casestore::{event_id, CaseStore, CommandContext, Executed, LoadedCase};
+use gridcase_casestore::ids::{legacy, request_command_id};
+use gridcase_casestore::{CaseStore, CommandContext, Executed, LoadedCase};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{
     CaseId, CaseStatus, CategoryCode, Command, DepartmentCode, DomainError, Event, GridCode, Note,
     Priority, Route, Timestamp, WorkerId,
 };
 use gridcase_eventstore::EventStore;
+use gridcase_grpc::ApiError;
 use gridcase_proto::triage::v1 as pb;
 use gridcase_proto::triage::v1::triage_case_request::Route as PbRoute;
 use gridcase_proto::triage::v1::triage_server::{Triage, TriageServer};
@@ -21,8 +23,6 @@ use tonic::{Request, Response, Status};
 
 use crate::cache::{CachedCase, CaseCache};
 use crate::decision::{self, route_words, Decision};
-use crate::error::TriageError;
-use crate::ids::operator_command_id;
 use crate::worker::reporting_worker;
 
 /// The fully qualified gRPC service name, for health reporting.
@@ -139,15 +139,11 @@ impl<S: EventStore> TriageApi<S> {
     }
 
     /// Records an operator's triage of a case awaiting it.
-    pub async fn triage(
-        &self,
-        request: OperatorTriage,
-        actor: &str,
-    ) -> Result<Executed, TriageError> {
+    pub async fn triage(&self, request: OperatorTriage, actor: &str) -> Result<Executed, ApiError> {
         let case = request.case_id;
         let loaded = self.load_existing(case).await?;
-        let command_id = operator_command_id(case, &request.request_id);
-        let repeated = already_done(&loaded, command_id);
+        let context = operator_context(case, &request.request_id, "triage", actor);
+        let repeated = loaded.has_recorded(&context);
         if !repeated {
             require_awaiting_triage(&loaded, "triage")?;
         }
@@ -169,7 +165,8 @@ impl<S: EventStore> TriageApi<S> {
                     grid.as_ref(),
                     &loaded.state.returned_by,
                     reporting_worker(&loaded).as_ref(),
-                )?
+                )
+                .map_err(|e| ApiError::refused("route", e.to_string()))?
                 .route
             }
         };
@@ -181,9 +178,7 @@ impl<S: EventStore> TriageApi<S> {
         };
         let executed = self
             .cases
-            .execute(case, &operator_context(command_id, actor), |_| {
-                Ok(command.clone())
-            })
+            .execute(case, &context, |_| Ok(command.clone()))
             .await?;
         Ok(executed)
     }
@@ -195,28 +190,26 @@ impl<S: EventStore> TriageApi<S> {
         reason: Note,
         request_id: &str,
         actor: &str,
-    ) -> Result<Executed, TriageError> {
+    ) -> Result<Executed, ApiError> {
         let loaded = self.load_existing(case).await?;
-        let command_id = operator_command_id(case, request_id);
-        if !already_done(&loaded, command_id) {
+        let context = operator_context(case, request_id, "reject", actor);
+        if !loaded.has_recorded(&context) {
             require_awaiting_triage(&loaded, "reject")?;
         }
         let command = Command::Reject { reason };
         let executed = self
             .cases
-            .execute(case, &operator_context(command_id, actor), |_| {
-                Ok(command.clone())
-            })
+            .execute(case, &context, |_| Ok(command.clone()))
             .await?;
         Ok(executed)
     }
 
-    async fn load_existing(&self, case: CaseId) -> Result<LoadedCase, TriageError> {
+    async fn load_existing(&self, case: CaseId) -> Result<LoadedCase, ApiError> {
         let loaded = self.cases.load(case).await?;
         if loaded.state.exists() {
             Ok(loaded)
         } else {
-            Err(TriageError::NotFound(case))
+            Err(ApiError::NotFound(format!("case_id: no case {case}")))
         }
     }
 
@@ -224,36 +217,33 @@ impl<S: EventStore> TriageApi<S> {
     pub fn validate_triage(
         &self,
         request: pb::TriageCaseRequest,
-    ) -> Result<OperatorTriage, TriageError> {
+    ) -> Result<OperatorTriage, ApiError> {
         let case_id = parse_case_id(&request.case_id)?;
         let category = CategoryCode::parse(&request.category_code)
-            .map_err(|e| TriageError::invalid("category_code", e.reason))?;
+            .map_err(|e| ApiError::invalid("category_code", e.reason))?;
         let entry = self.refdata.category(&category).ok_or_else(|| {
-            TriageError::invalid(
+            ApiError::invalid(
                 "category_code",
                 format!("{category} is not in the catalogue"),
             )
         })?;
         let priority = match request.priority.as_str() {
             "" => None,
-            text => Some(
-                Priority::parse(text).map_err(|e| TriageError::invalid("priority", e.reason))?,
-            ),
+            text => {
+                Some(Priority::parse(text).map_err(|e| ApiError::invalid("priority", e.reason))?)
+            }
         };
         let route = match request.route {
             None => None,
             Some(PbRoute::SelfHandleWorker(worker)) => {
                 let field = "route.self_handle_worker";
                 let worker =
-                    WorkerId::parse(&worker).map_err(|e| TriageError::invalid(field, e.reason))?;
+                    WorkerId::parse(&worker).map_err(|e| ApiError::invalid(field, e.reason))?;
                 if self.refdata.worker(&worker).is_none() {
-                    return Err(TriageError::invalid(
-                        field,
-                        format!("no grid worker {worker}"),
-                    ));
+                    return Err(ApiError::invalid(field, format!("no grid worker {worker}")));
                 }
                 if !entry.self_handle {
-                    return Err(TriageError::invalid(
+                    return Err(ApiError::invalid(
                         field,
                         format!("category {category} may not be self-handled"),
                     ));
@@ -271,7 +261,7 @@ impl<S: EventStore> TriageApi<S> {
                     .map(|code| self.department("route.joint.participants", code))
                     .collect::<Result<Vec<_>, _>>()?;
                 let route = Route::joint(lead, participants)
-                    .map_err(|e| TriageError::invalid("route.joint.participants", e.reason))?;
+                    .map_err(|e| ApiError::invalid("route.joint.participants", e.reason))?;
                 Some(route)
             }
         };
@@ -285,11 +275,11 @@ impl<S: EventStore> TriageApi<S> {
         })
     }
 
-    fn department(&self, field: &'static str, code: &str) -> Result<DepartmentCode, TriageError> {
+    fn department(&self, field: &'static str, code: &str) -> Result<DepartmentCode, ApiError> {
         let department =
-            DepartmentCode::parse(code).map_err(|e| TriageError::invalid(field, e.reason))?;
+            DepartmentCode::parse(code).map_err(|e| ApiError::invalid(field, e.reason))?;
         if self.refdata.department(&department).is_none() {
-            return Err(TriageError::invalid(
+            return Err(ApiError::invalid(
                 field,
                 format!("no department {department}"),
             ));
@@ -298,33 +288,24 @@ impl<S: EventStore> TriageApi<S> {
     }
 }
 
-fn parse_case_id(text: &str) -> Result<CaseId, TriageError> {
-    CaseId::parse(text).map_err(|e| TriageError::invalid("case_id", e.reason))
+fn parse_case_id(text: &str) -> Result<CaseId, ApiError> {
+    CaseId::parse(text).map_err(|e| ApiError::invalid("case_id", e.reason))
 }
 
-fn parse_request_id(text: &str) -> Result<String, TriageError> {
+fn parse_request_id(text: &str) -> Result<String, ApiError> {
     gridcase_grpc::request_id("request_id", text)
         .map(str::to_owned)
-        .map_err(|e| TriageError::invalid("request_id", e.reason))
+        .map_err(|e| ApiError::invalid("request_id", e.reason))
 }
 
-fn operator_context(command_id: u128, actor: &str) -> CommandContext {
-    CommandContext {
-        command_id,
-        actor: actor.to_owned(),
-        correlation_id: Some(command_id),
-        causation_id: None,
-    }
-}
-
-/// True if the command's events are already in the case (a retried request).
-fn already_done(loaded: &LoadedCase, command_id: u128) -> bool {
-    let first = event_id(command_id, 0);
-    loaded.timeline.iter().any(|entry| entry.event_id == first)
+/// The context of an operator's `action` on `case` under `request_id`.
+fn operator_context(case: CaseId, request_id: &str, action: &str, actor: &str) -> CommandContext {
+    let command_id = request_command_id(crate::SERVICE, request_id, case, action, actor);
+    CommandContext::new(command_id, actor).also_known_as(legacy::triage_operator(case, request_id))
 }
 
 /// The domain's refusal of `action` on a case that does not await triage.
-fn require_awaiting_triage(loaded: &LoadedCase, action: &'static str) -> Result<(), TriageError> {
+fn require_awaiting_triage(loaded: &LoadedCase, action: &'static str) -> Result<(), ApiError> {
     match loaded.state.status {
         Some(CaseStatus::Reported) | None => Ok(()),
         Some(status) => Err(DomainError::WrongStatus {
@@ -350,11 +331,7 @@ fn description(loaded: &LoadedCase) -> String {
 fn response(case: CaseId, executed: &Executed) -> pb::TriageCaseResponse {
     pb::TriageCaseResponse {
         case_id: case.to_string(),
-        status: executed
-            .state
-            .status
-            .map(|status| status.as_str().to_owned())
-            .unwrap_or_default(),
+        status: gridcase_proto::convert::case_status(executed.state.status),
         route: executed
             .state
             .route
@@ -376,11 +353,11 @@ impl<S: EventStore> Triage for TriageApi<S> {
         let grid = match request.grid_code.as_str() {
             "" => None,
             code => {
-                let grid = GridCode::parse(code)
-                    .map_err(|e| TriageError::invalid("grid_code", e.reason))?;
+                let grid =
+                    GridCode::parse(code).map_err(|e| ApiError::invalid("grid_code", e.reason))?;
                 // A typo must not look like an empty queue.
                 if self.refdata.grid(&grid).is_none() {
-                    return Err(TriageError::invalid(
+                    return Err(ApiError::invalid(
                         "grid_code",
                         format!("{grid} is not a known grid"),
                     )
@@ -393,7 +370,7 @@ impl<S: EventStore> Triage for TriageApi<S> {
             0 => DEFAULT_LIMIT,
             limit @ 1..=MAX_LIMIT => limit,
             limit => {
-                return Err(TriageError::invalid(
+                return Err(ApiError::invalid(
                     "limit",
                     format!("must be 1 to {MAX_LIMIT}, got {limit}"),
                 )
@@ -415,12 +392,12 @@ impl<S: EventStore> Triage for TriageApi<S> {
         let actor = require(&request, "TriageCase", DECIDE_ROLES)?.actor();
         let triage = self.validate_triage(request.into_inner()).map_err(|e| {
             tracing::info!(error = %e, "triage refused");
-            e.to_status()
+            Status::from(e)
         })?;
         let case = triage.case_id;
         let executed = self.triage(triage, &actor).await.map_err(|e| {
             tracing::info!(error = %e, "triage failed");
-            e.to_status()
+            Status::from(e)
         })?;
         tracing::info!(
             case = %case,
@@ -444,14 +421,14 @@ impl<S: EventStore> Triage for TriageApi<S> {
         let actor = require(&request, "RejectCase", DECIDE_ROLES)?.actor();
         let request = request.into_inner();
         let case = parse_case_id(&request.case_id)?;
-        let reason = Note::parse_field("reason", &request.reason).map_err(TriageError::from)?;
+        let reason = Note::parse_field("reason", &request.reason).map_err(ApiError::from)?;
         let request_id = parse_request_id(&request.request_id)?;
         let executed = self
             .reject(case, reason, &request_id, &actor)
             .await
             .map_err(|e| {
                 tracing::info!(error = %e, "reject failed");
-                e.to_status()
+                Status::from(e)
             })?;
         tracing::info!(case = %case, repeated = executed.repeated, actor, "rejected");
         Ok(Response::new(response(case, &executed)))

@@ -8,7 +8,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gridcase_bus::retry::Backoff;
 use gridcase_bus::{FeedConsumer, FeedMessage};
+use gridcase_casestore::ids::{event_command_id, legacy};
 use gridcase_casestore::{CaseError, CaseStore, CommandContext, LoadedCase};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, CaseStatus, Event, WorkerId};
@@ -16,7 +18,6 @@ use gridcase_eventstore::{EventStore, RecordedEvent};
 
 use crate::cache::CaseCache;
 use crate::decision::{self, CaseView, Decision};
-use crate::ids::rules_command_id;
 
 /// The durable consumer's name.
 pub const DURABLE: &str = "triage";
@@ -30,9 +31,6 @@ pub const TRIGGERS: &[&str] = &["CaseReported", "DispatchReturned", "CaseReopene
 
 /// Feed events in hand at once (one at a time per case).
 const CONCURRENCY: usize = 256;
-
-/// Longest pause between attempts while the store or the feed is unreachable.
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 
 /// What became of one feed event.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,10 +115,10 @@ impl<S: EventStore> Worker<S> {
             return Ok(Outcome::Manual(decision));
         };
         let context = CommandContext {
-            command_id: rules_command_id(record.event_id),
-            actor: ACTOR.to_owned(),
             correlation_id: record.metadata.correlation_id,
             causation_id: Some(record.event_id),
+            ..CommandContext::new(event_command_id(crate::SERVICE, record.event_id), ACTOR)
+                .also_known_as(legacy::triage_rules(record.event_id))
         };
         match self
             .cases
@@ -145,7 +143,7 @@ impl<S: EventStore> Worker<S> {
     /// unreachable.
     pub async fn run(&self, nats: async_nats::Client, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let mut delay = Duration::from_millis(100);
+        let mut backoff = Backoff::new();
         loop {
             let consumer = tokio::select! {
                 () = &mut shutdown => return,
@@ -154,11 +152,10 @@ impl<S: EventStore> Worker<S> {
             let mut consumer = match consumer {
                 Ok(consumer) => consumer,
                 Err(error) => {
-                    tracing::warn!(%error, retry_in = ?delay, "cannot follow the event feed");
-                    if sleep_or_stop(delay, &mut shutdown).await {
+                    tracing::warn!(%error, "cannot follow the event feed; trying again");
+                    if backoff.wait_or_stop(&mut shutdown).await {
                         return;
                     }
-                    delay = (delay * 2).min(MAX_RETRY_DELAY);
                     continue;
                 }
             };
@@ -167,7 +164,7 @@ impl<S: EventStore> Worker<S> {
                 filter = FEED_FILTER,
                 "following the event feed"
             );
-            delay = Duration::from_millis(100);
+            backoff.reset();
             // Stopping drops the messages in hand unacknowledged: they come again.
             let interrupted = tokio::select! {
                 () = &mut shutdown => return,
@@ -179,7 +176,7 @@ impl<S: EventStore> Worker<S> {
                 Some(error) => tracing::warn!(%error, "event feed failed; following it again"),
                 None => tracing::warn!("event feed closed; following it again"),
             }
-            if sleep_or_stop(delay, &mut shutdown).await {
+            if backoff.wait_or_stop(&mut shutdown).await {
                 return;
             }
         }
@@ -187,7 +184,7 @@ impl<S: EventStore> Worker<S> {
 
     /// Handles `message` until it is decided, then acknowledges it.
     async fn settle(&self, message: FeedMessage) {
-        let mut delay = Duration::from_millis(100);
+        let mut backoff = Backoff::new();
         loop {
             match self.handle(&message.event).await {
                 Ok(_) => break,
@@ -197,9 +194,8 @@ impl<S: EventStore> Worker<S> {
                     break;
                 }
                 Err(error) => {
-                    tracing::warn!(%error, retry_in = ?delay, "deciding failed; trying again");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(MAX_RETRY_DELAY);
+                    tracing::warn!(%error, "deciding failed; trying again");
+                    backoff.wait().await;
                 }
             }
         }
@@ -263,13 +259,5 @@ fn log_decision(case: CaseId, decision: &Decision, repeated: bool) {
             );
         }
         Decision::Manual { .. } => {}
-    }
-}
-
-/// Sleeps `delay`; true if `shutdown` came first.
-async fn sleep_or_stop(delay: Duration, shutdown: &mut (impl Future<Output = ()> + Unpin)) -> bool {
-    tokio::select! {
-        () = shutdown => true,
-        () = tokio::time::sleep(delay) => false,
     }
 }

@@ -10,6 +10,7 @@ use gridcase_domain::{
     Assignee, CaseId, CaseState, CaseStatus, Channel, Command, Coordinates, DepartmentCode,
     Description, GridCode, Location, Note, Reporter, Route, Timestamp, TrackingCode, WorkerId,
 };
+use gridcase_proto::common::v1 as common;
 use gridcase_proto::triage::v1::triage_case_request::Route as PbRoute;
 use gridcase_proto::triage::v1::triage_client::TriageClient;
 use gridcase_proto::triage::v1::{
@@ -289,7 +290,7 @@ async fn an_ambiguous_case_waits_for_an_operator() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(response.status, "triaged");
+    assert_eq!(response.status(), common::CaseStatus::Triaged);
     assert!(!response.route.is_empty());
     let state = harness.state(case).await;
     assert!(triaged(&state));
@@ -311,7 +312,7 @@ async fn an_ambiguous_case_waits_for_an_operator() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(again.status, "triaged");
+    assert_eq!(again.status(), common::CaseStatus::Triaged);
     assert_eq!(harness.events().await, events);
     // And the queue no longer lists it.
     let queue = harness
@@ -466,7 +467,7 @@ async fn bad_requests_are_refused_naming_the_field_and_write_nothing() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(response.status, "rejected");
+    assert_eq!(response.status(), common::CaseStatus::Rejected);
     assert_eq!(harness.events().await, events + 1);
     harness.shut_down().await;
 }

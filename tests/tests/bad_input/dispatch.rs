@@ -64,10 +64,10 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
         "actor.grid_worker: ghost-worker is not a known grid worker",
         accept(GHOST, actor(gas_case, "", "ghost-worker", "bad-input-request")));
     t.row(rpc, "missing request id", InvalidArgument,
-        "actor.request_id: must be 1 to 128 characters, got 0",
+        "actor.request_id: must not be empty",
         accept(GAS, actor(gas_case, "gas", "", "")));
     t.row(rpc, "request id of 129 characters", InvalidArgument,
-        "actor.request_id: must be 1 to 128 characters, got 129",
+        "actor.request_id: 129 characters, at most 128",
         accept(GAS, actor(gas_case, "gas", "", &"r".repeat(129))));
     t.row(rpc, "department acting for another", PermissionDenied,
         "actor: department:gas:clerk-1 may not act for department:water",

@@ -43,7 +43,7 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
     t.row(rpc, "malformed case id", InvalidArgument, "case_id: must be 32 hex digits",
         verify(LIN_MING, "xyz", true, remark(), id));
     t.row(rpc, "missing request id", InvalidArgument,
-        "request_id: must be 1 to 128 characters, got 0",
+        "request_id: must not be empty",
         verify(LIN_MING, &cases.accepted, true, remark(), ""));
     t.row(rpc, "failed without saying what is wrong", InvalidArgument, "note: must not be empty",
         verify(LIN_MING, &cases.accepted, false, String::new(), id));
@@ -76,7 +76,7 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
         "comment: 1001 characters, at most 1000",
         rate(OPERATOR, RecordRatingRequest { comment: chars(1001), ..rating(accepted) }));
     t.row(rpc, "missing request id", InvalidArgument,
-        "request_id: must be 1 to 128 characters, got 0",
+        "request_id: must not be empty",
         rate(GATEWAY, RecordRatingRequest { request_id: String::new(), ..rating(accepted) }));
     t.row(rpc, "malformed case id", InvalidArgument, "case_id: must be 32 hex digits",
         rate(GATEWAY, rating("K7M4-2QXP")));
@@ -97,7 +97,7 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
     t.row(rpc, "malformed case id", InvalidArgument, "case_id: must be 32 hex digits",
         close(OPERATOR, "closed", id));
     t.row(rpc, "request id of 129 characters", InvalidArgument,
-        "request_id: must be 1 to 128 characters, got 129",
+        "request_id: 129 characters, at most 128",
         close(OPERATOR, &cases.accepted, &"r".repeat(129)));
     t.row(rpc, "case not verified", FailedPrecondition,
         "cannot close: case is accepted, not verified",

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use gridcase::system::Service;
 use gridcase_bus::StoreClient;
 use gridcase_eventstore::EventStore;
+use gridcase_proto::common::v1::{Coordinates, Location};
 use gridcase_proto::dispatch::v1::dispatch_client::DispatchClient;
 use gridcase_proto::dispatch::v1::{
     AcceptRequest, Actor, ReportProgressRequest, RequestPostponementRequest, ResolveRequest,
@@ -27,8 +28,7 @@ use gridcase_proto::evaluation::v1::{
 };
 use gridcase_proto::intake::v1::intake_client::IntakeClient;
 use gridcase_proto::intake::v1::{
-    Channel as ReportChannel, Coordinates, GetCaseStatusRequest, Location, ReportCaseRequest,
-    Reporter,
+    Channel as ReportChannel, GetCaseStatusRequest, ReportCaseRequest, Reporter,
 };
 use gridcase_proto::query::v1::query_client::QueryClient;
 use gridcase_proto::query::v1::{BoardRequest, GetCaseRequest, ListCasesRequest};
@@ -286,8 +286,11 @@ async fn wait_for_status(channels: &Channels, case: &str, status: &str) {
                 SUPERVISOR,
             ))
             .await
-            .map(|reply| reply.into_inner().case.unwrap_or_default().status);
-        matches!(&seen, Ok(now) if now == status).then_some(())
+            .map(|reply| {
+                let status = reply.into_inner().case.unwrap_or_default().status;
+                gridcase_proto::convert::status_name(status)
+            });
+        matches!(&seen, Ok(now) if *now == status).then_some(())
     })
     .await;
 }

@@ -41,8 +41,8 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
     t.row(rpc, "page token not from a reply", InvalidArgument,
         "page_token: not a token from a previous reply",
         list(OPERATOR, ListCasesRequest { page_token: "page-2".into(), ..Default::default() }));
-    t.row(rpc, "unknown status", InvalidArgument, "status: \"open\" is not a case status",
-        list(OPERATOR, ListCasesRequest { status: "open".into(), ..Default::default() }));
+    t.row(rpc, "unknown status", InvalidArgument, "status: unknown case status 42",
+        list(OPERATOR, ListCasesRequest { status: 42, ..Default::default() }));
     t.row(rpc, "malformed grid code", InvalidArgument, "grid_code: district must be",
         list(SUPERVISOR, ListCasesRequest { grid_code: "33-01".into(), ..Default::default() }));
     t.row(rpc, "unknown grid", InvalidArgument, "grid_code: \"330102-009\" is not a known grid",

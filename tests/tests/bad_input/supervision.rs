@@ -45,7 +45,7 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
     t.row(rpc, "note of 1001 characters", InvalidArgument, "note: 1001 characters, at most 1000",
         urge(SUPERVISOR, &cases.dispatched, chars(1001), id));
     t.row(rpc, "missing request id", InvalidArgument,
-        "request_id: must be 1 to 128 characters, got 0",
+        "request_id: must not be empty",
         urge(SUPERVISOR, &cases.dispatched, note(), ""));
     t.row(rpc, "unknown case", NotFound, "case does not exist",
         urge(SUPERVISOR, UNKNOWN_CASE, note(), id));
@@ -60,7 +60,7 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
     t.row(rpc, "missing case id", InvalidArgument, "case_id: must be 32 hex digits, got 0",
         approve(SUPERVISOR, "", id));
     t.row(rpc, "request id of 129 characters", InvalidArgument,
-        "request_id: must be 1 to 128 characters, got 129",
+        "request_id: 129 characters, at most 128",
         approve(SUPERVISOR, &cases.accepted, &"r".repeat(129)));
     t.row(rpc, "never requested (accepted case)", FailedPrecondition,
         "cannot approve postponement: no postponement request is pending",
@@ -86,7 +86,7 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
         "reason: 1001 characters, at most 1000",
         refuse(SUPERVISOR, &cases.accepted, chars(1001), id));
     t.row(rpc, "missing request id", InvalidArgument,
-        "request_id: must be 1 to 128 characters, got 0",
+        "request_id: must not be empty",
         refuse(SUPERVISOR, &cases.accepted, reason(), ""));
     t.row(rpc, "never requested", FailedPrecondition,
         "cannot refuse postponement: no postponement request is pending",

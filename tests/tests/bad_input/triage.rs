@@ -85,7 +85,7 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
         "route.joint.participants: no department nobody",
         triage(OPERATOR, manual(GAS_CATEGORY, joint("gas", &["nobody"]))));
     t.row(rpc, "missing request id", InvalidArgument,
-        "request_id: must be 1 to 128 characters, got 0",
+        "request_id: must not be empty",
         triage(OPERATOR, TriageCaseRequest { request_id: String::new(), ..gas() }));
     t.row(rpc, "unknown case", NotFound, "case_id: no case 0123456789abcdef",
         triage(OPERATOR, TriageCaseRequest { case_id: UNKNOWN_CASE.into(), ..gas() }));
@@ -111,7 +111,7 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
         "reason: 1001 characters, at most 1000",
         reject(OPERATOR, &cases.manual, chars(1001), "bad-input-reject"));
     t.row(rpc, "request id of 129 characters", InvalidArgument,
-        "request_id: must be 1 to 128 characters, got 129",
+        "request_id: 129 characters, at most 128",
         reject(OPERATOR, &cases.manual, reason(), &"r".repeat(129)));
     t.row(rpc, "unknown case", NotFound, "case_id: no case 0123456789abcdef",
         reject(OPERATOR, UNKNOWN_CASE, reason(), "bad-input-reject"));

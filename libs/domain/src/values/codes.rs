@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ValidationError;
+use super::validation::ValidationError;
 
 /// Checks a lowercase slug: it ends up in NATS subjects and URLs, so only
 /// characters that need no escaping anywhere are allowed.
@@ -116,6 +116,10 @@ slug!(
     32,
     false
 );
+
+/// The dispatch subject token under which grid workers get their work orders
+/// (`gridcase.v1.dispatch.worker.<worker id>`); no department may take it as its code.
+pub const WORKER_SUBJECT_TOKEN: &str = "worker";
 
 slug!(
     /// A grid worker, supervisor or other person acting on a case; like a

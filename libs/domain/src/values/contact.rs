@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::text::PersonName;
-use crate::error::ValidationError;
+use super::validation::ValidationError;
 
 /// A Chinese mobile or landline number, stored normalised: mobiles as 11
 /// digits (`13812345678`), landlines as `area-number` (`0571-87654321`).

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::error::ValidationError;
+use super::validation::ValidationError;
 
 /// Defines a 128-bit id whose text form is 32 lowercase hex digits: safe as
 /// a NATS subject token because it can never contain `.`, `*`, `>` or spaces.

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ValidationError;
+use super::validation::ValidationError;
 
 /// How pressing a case is. Ordered by urgency: `Emergency` is the greatest,
 /// so `max()` picks the most pressing.

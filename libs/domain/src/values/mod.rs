@@ -4,21 +4,30 @@
 //! check the rules, and deserialisation goes through the same checks, so a
 //! decoded event can never smuggle in a value that `parse` would reject.
 //! `Display` output always parses back to the same value.
+//!
+//! This is the bottom layer of the crate: nothing here uses the events, the
+//! case state machine or [`crate::DomainError`].
 
+mod assignee;
 mod codes;
 mod contact;
 mod grid;
 mod ids;
 mod labels;
 mod place;
+mod status;
 mod text;
 mod time;
+mod validation;
 
-pub use codes::{CategoryCode, CategoryKind, DepartmentCode, WorkerId};
+pub use assignee::Assignee;
+pub use codes::{CategoryCode, CategoryKind, DepartmentCode, WorkerId, WORKER_SUBJECT_TOKEN};
 pub use contact::{Phone, Reporter};
 pub use grid::{GridCode, GridLevel};
 pub use ids::{CaseId, EventId, TrackingCode};
 pub use labels::{Channel, Priority};
 pub use place::{Coordinates, Location};
+pub use status::CaseStatus;
 pub use text::{Address, Description, Note, PersonName, Url};
 pub use time::Timestamp;
+pub use validation::ValidationError;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::grid::GridCode;
 use super::text::Address;
-use crate::error::ValidationError;
+use super::validation::ValidationError;
 
 /// Mean Earth radius (IUGG), good to about 0.5% for haversine distances.
 const EARTH_RADIUS_M: f64 = 6_371_008.8;

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ValidationError;
+use super::validation::ValidationError;
 
 /// Trims and checks a length in characters (not bytes: a Chinese character
 /// is three bytes in UTF-8 but one character to the person typing it).

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ValidationError;
+use super::validation::ValidationError;
 
 /// Milliseconds since the Unix epoch (UTC).
 #[derive(

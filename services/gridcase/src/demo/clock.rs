@@ -204,13 +204,9 @@ fn compressed_sla(reference: &ReferenceData, hour_ms: u64) -> String {
 mod tests {
     use super::*;
 
-    fn sample() -> ReferenceData {
-        ReferenceData::load(&gridcase::system::sample_config_dir()).unwrap()
-    }
-
     #[test]
     fn the_compressed_clock_scales_every_deadline() {
-        let reference = sample();
+        let reference = crate::sample_reference();
         let dir = tempfile::tempdir().unwrap();
         let compressed = write_compressed_config(
             &gridcase::system::sample_config_dir(),

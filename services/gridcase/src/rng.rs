@@ -1,16 +1,17 @@
-//! Seeded randomness: the same seed plays the same day.
+//! Seeded randomness, the one generator of the command: the same seed plays the same demo day
+//! and builds the same benchmark reports.
 
-/// splitmix64: small, fast and good enough to play a day.
+/// splitmix64: small, fast and good enough to play a day or vary a benchmark's reports.
 #[derive(Debug, Clone)]
-pub(super) struct Rng(u64);
+pub struct Rng(u64);
 
 impl Rng {
-    pub(super) fn new(seed: u64) -> Self {
+    pub fn new(seed: u64) -> Self {
         Self(seed)
     }
 
     /// A generator of its own for one decision, so the order tasks run in changes nothing.
-    pub(super) fn keyed(seed: u64, key: &str) -> Self {
+    pub fn keyed(seed: u64, key: &str) -> Self {
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         for byte in key.bytes() {
             hash ^= u64::from(byte);
@@ -21,7 +22,7 @@ impl Rng {
         rng
     }
 
-    pub(super) fn next_u64(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -30,30 +31,30 @@ impl Rng {
     }
 
     /// Uniform in [0, 1).
-    pub(super) fn unit(&mut self) -> f64 {
+    pub fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    pub(super) fn chance(&mut self, probability: f64) -> bool {
+    pub fn chance(&mut self, probability: f64) -> bool {
         self.unit() < probability
     }
 
     /// Uniform in `0..n`; 0 when `n` is 0.
-    pub(super) fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         ((self.unit() * n as f64) as usize).min(n.saturating_sub(1))
     }
 
-    pub(super) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
 
     /// Uniform in `low..=high` milliseconds.
-    pub(super) fn millis(&mut self, low: u64, high: u64) -> u64 {
+    pub fn millis(&mut self, low: u64, high: u64) -> u64 {
         low + (self.unit() * (high.saturating_sub(low) + 1) as f64) as u64
     }
 
     /// An index drawn with the given weights.
-    pub(super) fn weighted(&mut self, weights: &[f64]) -> usize {
+    pub fn weighted(&mut self, weights: &[f64]) -> usize {
         let total: f64 = weights.iter().sum();
         let mut point = self.unit() * total;
         for (index, weight) in weights.iter().enumerate() {

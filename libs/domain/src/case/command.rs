@@ -1,0 +1,205 @@
+//! [`Command`]: what someone asks of a case.
+
+use crate::event::{DeadlineStage, Route};
+use crate::values::{
+    Assignee, CaseId, CategoryCode, Channel, DepartmentCode, Description, GridCode, Location, Note,
+    Priority, Reporter, Timestamp, TrackingCode, Url, WorkerId,
+};
+
+/// Something someone wants to do to a case. Arguments are already-validated
+/// value types; `decide` checks the rules that depend on the case.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Open a new case.
+    Report {
+        /// The id minted by the caller.
+        case_id: CaseId,
+        /// The tracking code minted by the caller.
+        tracking_code: TrackingCode,
+        /// How it reached the centre.
+        channel: Channel,
+        /// Who reported it.
+        reporter: Reporter,
+        /// Where the problem is.
+        location: Location,
+        /// What is wrong.
+        description: Description,
+        /// The category, if the reporter chose one.
+        category: Option<CategoryCode>,
+        /// Photos or videos.
+        media: Vec<Url>,
+        /// When it was reported.
+        reported_at: Timestamp,
+    },
+    /// Classify and route a reported case.
+    Triage {
+        /// The confirmed category.
+        category: CategoryCode,
+        /// How pressing it is.
+        priority: Priority,
+        /// Who handles it.
+        route: Route,
+        /// The operator, if a person triaged.
+        triaged_by: Option<WorkerId>,
+    },
+    /// Fold a reported case into another case about the same problem.
+    Merge {
+        /// The case that carries on.
+        into: CaseId,
+    },
+    /// Decline a reported case.
+    Reject {
+        /// Why, as told to the reporter.
+        reason: Note,
+    },
+    /// Send a triaged case along its route.
+    Dispatch {
+        /// Must match the route.
+        assignee: Assignee,
+        /// Must match the route's participants (in any order).
+        participants: Vec<DepartmentCode>,
+        /// When the assignee must accept.
+        accept_deadline: Option<Timestamp>,
+        /// When the assignee must resolve.
+        resolve_deadline: Option<Timestamp>,
+    },
+    /// The assignee accepts the dispatch.
+    Accept {
+        /// Must be the assignee.
+        by: Assignee,
+    },
+    /// The assignee sends the case back to triage as not theirs.
+    Return {
+        /// Must be the assignee.
+        by: Assignee,
+        /// Why it is not theirs.
+        reason: Note,
+    },
+    /// The assignee reports progress.
+    ReportProgress {
+        /// Must be the assignee.
+        by: Assignee,
+        /// What happened.
+        note: Note,
+    },
+    /// The assignee asks for a later resolve deadline.
+    RequestPostponement {
+        /// Must be the assignee.
+        by: Assignee,
+        /// The requested resolve deadline.
+        until: Timestamp,
+        /// Why.
+        reason: Note,
+    },
+    /// A supervisor grants the pending postponement.
+    ApprovePostponement {
+        /// The supervisor.
+        by: WorkerId,
+    },
+    /// A supervisor refuses the pending postponement.
+    RefusePostponement {
+        /// The supervisor.
+        by: WorkerId,
+        /// Why.
+        reason: Note,
+    },
+    /// The assignee says the problem is fixed.
+    Resolve {
+        /// Must be the assignee.
+        by: Assignee,
+        /// What was done.
+        note: Note,
+        /// Photos of the result.
+        evidence: Vec<Url>,
+    },
+    /// Confirm on site that the problem is fixed.
+    Verify {
+        /// The verifier.
+        by: WorkerId,
+        /// Remarks.
+        note: Option<Note>,
+    },
+    /// Report on site that the problem is still there.
+    FailVerification {
+        /// The verifier.
+        by: WorkerId,
+        /// What is still wrong.
+        reason: Note,
+    },
+    /// Record the resident's rating.
+    RecordSatisfaction {
+        /// Whether the problem is gone, in the resident's words.
+        resolved: bool,
+        /// Whether the resident is satisfied.
+        satisfied: bool,
+        /// 1 to 5.
+        score: u8,
+        /// What the resident said.
+        comment: Option<Note>,
+    },
+    /// Finish a verified case.
+    Close {
+        /// The operator, or `None` when closed automatically.
+        by: Option<WorkerId>,
+    },
+    /// Send a case back to triage because the problem persists.
+    Reopen {
+        /// Why.
+        reason: Note,
+    },
+    /// Note that a deadline is close.
+    WarnDeadline {
+        /// Which deadline.
+        stage: DeadlineStage,
+        /// The deadline.
+        deadline: Timestamp,
+    },
+    /// Note that a deadline has passed.
+    BreachDeadline {
+        /// Which deadline.
+        stage: DeadlineStage,
+        /// The deadline.
+        deadline: Timestamp,
+    },
+    /// Raise the case up the grid hierarchy.
+    Escalate {
+        /// Must be above the case's grid, if it has one.
+        to: GridCode,
+    },
+    /// Press the assignee.
+    Urge {
+        /// The supervisor.
+        by: WorkerId,
+        /// What was said.
+        note: Note,
+    },
+}
+
+impl Command {
+    /// The action in words, as used in refusal messages (`"cannot {action}: ..."`).
+    pub const fn action(&self) -> &'static str {
+        match self {
+            Command::Report { .. } => "report",
+            Command::Triage { .. } => "triage",
+            Command::Merge { .. } => "merge",
+            Command::Reject { .. } => "reject",
+            Command::Dispatch { .. } => "dispatch",
+            Command::Accept { .. } => "accept",
+            Command::Return { .. } => "return",
+            Command::ReportProgress { .. } => "report progress",
+            Command::RequestPostponement { .. } => "request postponement",
+            Command::ApprovePostponement { .. } => "approve postponement",
+            Command::RefusePostponement { .. } => "refuse postponement",
+            Command::Resolve { .. } => "resolve",
+            Command::Verify { .. } => "verify",
+            Command::FailVerification { .. } => "fail verification",
+            Command::RecordSatisfaction { .. } => "record satisfaction",
+            Command::Close { .. } => "close",
+            Command::Reopen { .. } => "reopen",
+            Command::WarnDeadline { .. } => "warn deadline",
+            Command::BreachDeadline { .. } => "breach deadline",
+            Command::Escalate { .. } => "escalate",
+            Command::Urge { .. } => "urge",
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! What the decider knows about a case, and [`apply`], which builds it by
+//! folding the case's events.
+
+use crate::event::{DeadlineStage, Event, Route};
+use crate::values::{
+    Assignee, CaseId, CaseStatus, CategoryCode, DepartmentCode, GridCode, Location, Priority,
+    Timestamp, TrackingCode,
+};
+
+/// The resident's rating of the current verification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rating {
+    /// Whether the resident says the problem is gone.
+    pub resolved: bool,
+    /// Whether the resident is satisfied.
+    pub satisfied: bool,
+    /// 1 to 5.
+    pub score: u8,
+}
+
+/// A postponement request awaiting a supervisor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingPostponement {
+    /// The assignee who asked.
+    pub by: Assignee,
+    /// The requested resolve deadline.
+    pub until: Timestamp,
+}
+
+/// What the decider knows about a case, built by folding its events.
+///
+/// `Default` is "no case yet": the state before `CaseReported`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CaseState {
+    /// `None` until the case is reported.
+    pub status: Option<CaseStatus>,
+    /// The case id from the report.
+    pub case_id: Option<CaseId>,
+    /// The tracking code from the report.
+    pub tracking_code: Option<TrackingCode>,
+    /// Where the problem is; its grid bounds escalation.
+    pub location: Option<Location>,
+    /// When the case was reported; deadlines must come after it.
+    pub reported_at: Option<Timestamp>,
+    /// The category, from the report and then from triage.
+    pub category: Option<CategoryCode>,
+    /// The priority set at triage.
+    pub priority: Option<Priority>,
+    /// The current route; cleared on return and reopen so triage decides afresh.
+    pub route: Option<Route>,
+    /// Who the case is dispatched to, while dispatched.
+    pub assignee: Option<Assignee>,
+    /// Departments consulted in a joint dispatch.
+    pub participants: Vec<DepartmentCode>,
+    /// When the assignee must accept.
+    pub accept_deadline: Option<Timestamp>,
+    /// When the assignee must resolve (moved by approved postponements).
+    pub resolve_deadline: Option<Timestamp>,
+    /// Everyone who sent the case back, so triage avoids them; kept across reopens.
+    pub returned_by: Vec<Assignee>,
+    /// A postponement request awaiting a supervisor.
+    pub pending_postponement: Option<PendingPostponement>,
+    /// The rating of the current verification, if given.
+    pub rating: Option<Rating>,
+    /// How often on-site verification failed and sent the case back.
+    pub rework_count: u32,
+    /// How often the case was reopened.
+    pub reopen_count: u32,
+    /// How often the case was escalated.
+    pub escalation_level: u8,
+    /// The grid the case was last escalated to.
+    pub escalated_to: Option<GridCode>,
+    /// How often a supervisor urged the assignee.
+    pub urge_count: u32,
+    /// The case this one was merged into.
+    pub merged_into: Option<CaseId>,
+    /// Deadline warnings already given, so a watcher re-running is harmless.
+    pub deadline_warnings: Vec<(DeadlineStage, Timestamp)>,
+    /// Deadline breaches already recorded, for the same reason.
+    pub deadline_breaches: Vec<(DeadlineStage, Timestamp)>,
+    /// How many events have been applied (the stream version).
+    pub version: u64,
+}
+
+impl CaseState {
+    /// Replays a case's events from the start.
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
+        events.into_iter().fold(Self::default(), apply)
+    }
+
+    /// True once the case has been reported.
+    pub fn exists(&self) -> bool {
+        self.status.is_some()
+    }
+
+    /// True if the case exists and is not closed, merged or rejected.
+    pub fn is_open(&self) -> bool {
+        self.status.is_some_and(CaseStatus::is_open)
+    }
+
+    /// Forgets the current routing, for when the case goes back to triage.
+    fn clear_assignment(&mut self) {
+        self.route = None;
+        self.assignee = None;
+        self.participants.clear();
+        self.accept_deadline = None;
+        self.resolve_deadline = None;
+        self.pending_postponement = None;
+    }
+}
+
+/// Folds one event into the state. Never fails: stored events are facts.
+pub fn apply(mut state: CaseState, event: &Event) -> CaseState {
+    state.version += 1;
+    match event {
+        Event::CaseReported(reported) => {
+            state.status = Some(CaseStatus::Reported);
+            state.case_id = Some(reported.case_id);
+            state.tracking_code = Some(reported.tracking_code);
+            state.location = Some(reported.location.clone());
+            state.reported_at = Some(reported.reported_at);
+            state.category = reported.category;
+        }
+        Event::CaseTriaged(triaged) => {
+            state.status = Some(CaseStatus::Triaged);
+            state.category = Some(triaged.category);
+            state.priority = Some(triaged.priority);
+            state.route = Some(triaged.route.clone());
+        }
+        Event::CaseMerged(merged) => {
+            state.status = Some(CaseStatus::Merged);
+            state.merged_into = Some(merged.into);
+        }
+        Event::CaseRejected(_) => state.status = Some(CaseStatus::Rejected),
+        Event::CaseDispatched(dispatched) => {
+            state.status = Some(CaseStatus::Dispatched);
+            state.assignee = Some(dispatched.assignee.clone());
+            state.participants.clone_from(&dispatched.participants);
+            state.accept_deadline = dispatched.accept_deadline;
+            state.resolve_deadline = dispatched.resolve_deadline;
+            state.pending_postponement = None;
+        }
+        Event::DispatchAccepted(_) => state.status = Some(CaseStatus::Accepted),
+        Event::DispatchReturned(returned) => {
+            state.status = Some(CaseStatus::Reported);
+            if !state.returned_by.contains(&returned.by) {
+                state.returned_by.push(returned.by.clone());
+            }
+            state.clear_assignment();
+        }
+        Event::ProgressReported(_) => {}
+        Event::PostponementRequested(requested) => {
+            state.pending_postponement = Some(PendingPostponement {
+                by: requested.by.clone(),
+                until: requested.until,
+            });
+        }
+        Event::PostponementApproved(approved) => {
+            state.resolve_deadline = Some(approved.until);
+            state.pending_postponement = None;
+        }
+        Event::PostponementRefused(_) => state.pending_postponement = None,
+        Event::CaseResolved(_) => {
+            state.status = Some(CaseStatus::Resolved);
+            // Resolving answers the question a pending postponement asked.
+            state.pending_postponement = None;
+        }
+        Event::CaseVerified(_) => {
+            state.status = Some(CaseStatus::Verified);
+            state.rating = None;
+        }
+        Event::VerificationFailed(_) => {
+            state.status = Some(CaseStatus::Accepted);
+            state.rework_count = state.rework_count.saturating_add(1);
+        }
+        Event::SatisfactionRecorded(recorded) => {
+            state.rating = Some(Rating {
+                resolved: recorded.resolved,
+                satisfied: recorded.satisfied,
+                score: recorded.score,
+            });
+        }
+        Event::CaseClosed(_) => state.status = Some(CaseStatus::Closed),
+        Event::CaseReopened(_) => {
+            state.status = Some(CaseStatus::Reported);
+            state.reopen_count = state.reopen_count.saturating_add(1);
+            state.rating = None;
+            state.clear_assignment();
+        }
+        Event::DeadlineWarned(warned) => {
+            state
+                .deadline_warnings
+                .push((warned.stage, warned.deadline));
+        }
+        Event::DeadlineBreached(breached) => {
+            state
+                .deadline_breaches
+                .push((breached.stage, breached.deadline));
+        }
+        Event::CaseEscalated(escalated) => {
+            state.escalation_level = escalated.level;
+            state.escalated_to = Some(escalated.to);
+        }
+        Event::CaseUrged(_) => state.urge_count = state.urge_count.saturating_add(1),
+    }
+    state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::fixtures::*;
+    use crate::case::{decide, Command};
+
+    #[test]
+    fn replay_matches_stepwise_state() {
+        let commands = [
+            report(),
+            triage(to_department("water")),
+            dispatch(water(), vec![]),
+            accept(water()),
+            postpone(at_hours(100)),
+            Command::ApprovePostponement {
+                by: worker("supervisor"),
+            },
+            resolve(water()),
+            verify(),
+            rate(true),
+            close(),
+        ];
+        let mut state = CaseState::default();
+        let mut history = Vec::new();
+        for command in commands {
+            let events = decide(&state, command).unwrap();
+            state = events.iter().fold(state, apply);
+            history.extend(events);
+        }
+        assert_eq!(CaseState::from_events(&history), state);
+        assert_eq!(state.version, history.len() as u64);
+    }
+}

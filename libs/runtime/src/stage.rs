@@ -1,0 +1,77 @@
+//! What every stage service (intake, triage, dispatch, supervision, evaluation, query) is run
+//! with and how it fails, declared once.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use gridcase_auth::TokenTable;
+use gridcase_config::{ConfigError, ReferenceData};
+
+/// The settings every stage service takes: its reference data, its store shard and its callers.
+#[derive(Debug, Clone)]
+pub struct StageConfig {
+    /// Directory of the reference data (`grid.toml`, `categories.toml`, …).
+    pub config_dir: PathBuf,
+    /// The store shard cases are kept in.
+    pub shard: String,
+    /// Bearer tokens and the callers holding them.
+    pub tokens: Arc<TokenTable>,
+}
+
+impl StageConfig {
+    /// Reference data in `config_dir`, callers in `tokens`, shard 0.
+    pub fn new(config_dir: impl Into<PathBuf>, tokens: TokenTable) -> Self {
+        Self {
+            config_dir: config_dir.into(),
+            shard: gridcase_bus::subjects::DEFAULT_SHARD.to_owned(),
+            tokens: Arc::new(tokens),
+        }
+    }
+
+    /// Loads and checks the reference data, logging what `service` loaded, and warns when no
+    /// token can call it.
+    pub fn load_reference(&self, service: &str) -> Result<Arc<ReferenceData>, ServiceError> {
+        let reference = ReferenceData::load(&self.config_dir)?;
+        tracing::info!(
+            service,
+            config = %self.config_dir.display(),
+            grids = reference.grids().count(),
+            departments = reference.departments().count(),
+            categories = reference.categories().count(),
+            "reference data loaded"
+        );
+        if self.tokens.is_empty() {
+            tracing::warn!(service, "no bearer tokens: every call will be refused");
+        }
+        Ok(Arc::new(reference))
+    }
+}
+
+/// Why a stage service stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The reference data could not be loaded.
+    #[error("reference data: {0}")]
+    Config(#[from] ConfigError),
+    /// The gRPC server failed.
+    #[error("grpc: {0}")]
+    Grpc(#[from] tonic::transport::Error),
+    /// Something the service runs beside its API failed or ended (a feed, a stream).
+    #[error("{what}: {reason}")]
+    Stopped {
+        /// What failed, e.g. `event feed`.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl ServiceError {
+    /// `what` failed or ended for `reason`.
+    pub fn stopped(what: &'static str, reason: impl ToString) -> Self {
+        Self::Stopped {
+            what,
+            reason: reason.to_string(),
+        }
+    }
+}

@@ -1,0 +1,433 @@
+//! The departments' systems, simulated: each reads its durable JetStream consumer, decodes the
+//! protobuf work orders and accepts, reports progress and resolves with a note and a photo —
+//! and, by its own temperament, sometimes returns a case that is not its business, asks for a
+//! postponement or runs late. The grid workers' app reads the orders for grid workers the same
+//! way.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer::pull};
+use futures::StreamExt;
+use gridcase::rng::Rng;
+use gridcase_proto::dispatch::v1::{self as dispatch_pb, WorkOrder};
+use gridcase_proto::supervision::v1 as supervision_pb;
+use prost::Message as _;
+
+use super::behaviour::{
+    resolve_note, Temperament, POSTPONE_REASONS, PROGRESS_NOTES, RETURN_REASONS,
+};
+use super::cast::{department_key, worker_key};
+use super::day::{now_ms, sleep_ms, sleep_until_ms, Day};
+use super::ledger::Tracked;
+
+/// Work orders come this close to a deadline before a late or slow department waits for it:
+/// further off (real deadlines), it works on time.
+const LATE_HORIZON_MS: i64 = 15_000;
+/// Failed pulls of work orders in a row that make an error.
+const MAX_FAILED_PULLS: u32 = 10;
+
+/// Who a work order was for.
+#[derive(Debug, Clone)]
+pub(super) enum Handler {
+    Department(String),
+    Worker(String),
+}
+
+impl Handler {
+    pub(super) fn actor(&self, case_id: &str, request_id: String) -> dispatch_pb::Actor {
+        let (department, grid_worker) = match self {
+            Handler::Department(code) => (code.clone(), String::new()),
+            Handler::Worker(id) => (String::new(), id.clone()),
+        };
+        dispatch_pb::Actor {
+            case_id: case_id.to_owned(),
+            department,
+            grid_worker,
+            request_id,
+        }
+    }
+
+    pub(super) fn who(&self) -> String {
+        match self {
+            Handler::Department(code) => department_key(code),
+            Handler::Worker(id) => worker_key(id),
+        }
+    }
+}
+
+/// How a department paces a first dispatch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pace {
+    OnTime,
+    /// Signs for it after the warning point, before the deadline.
+    Slow,
+    /// Signs for it after the accept deadline.
+    LateAccept,
+    /// Resolves it after the resolve deadline.
+    LateResolve,
+}
+
+impl Day {
+    /// Reads work orders from `consumer` for a department (or, for `None`, for the grid
+    /// workers' app) and handles each on a task of its own.
+    pub(super) async fn read_work_orders(
+        self: Arc<Self>,
+        consumer: jetstream::consumer::Consumer<pull::Config>,
+        department: Option<String>,
+    ) {
+        let reader = department.as_deref().unwrap_or("grid workers");
+        let mut seen: HashSet<String> = HashSet::new();
+        // A pull can time out on a busy machine and the next one succeeds: only a run of
+        // failures is an error.
+        let mut failed_pulls = 0;
+        loop {
+            let batch = consumer
+                .fetch()
+                .max_messages(64)
+                .expires(Duration::from_millis(500))
+                .messages()
+                .await;
+            let mut batch = match batch {
+                Ok(batch) => batch,
+                Err(e) => {
+                    failed_pulls += 1;
+                    if failed_pulls == MAX_FAILED_PULLS {
+                        self.fail(format_args!("{reader}: fetching work orders: {e}"));
+                    }
+                    sleep_ms(500).await;
+                    continue;
+                }
+            };
+            while let Some(message) = batch.next().await {
+                let message = match message {
+                    Ok(message) => {
+                        failed_pulls = 0;
+                        message
+                    }
+                    Err(e) => {
+                        failed_pulls += 1;
+                        if failed_pulls == MAX_FAILED_PULLS {
+                            self.fail(format_args!("{reader}: receiving work orders: {e}"));
+                        }
+                        break;
+                    }
+                };
+                let order = WorkOrder::decode(message.payload.as_ref());
+                if let Err(e) = message.ack().await {
+                    self.fail(format_args!("{reader}: acknowledging a work order: {e}"));
+                }
+                let order = match order {
+                    Ok(order) => order,
+                    Err(e) => {
+                        self.fail(format_args!("{reader}: undecodable work order: {e}"));
+                        continue;
+                    }
+                };
+                // A redelivered copy carries the same id; a participant's copy of a joint
+                // case is for the consultation: the lead acts.
+                if !seen.insert(order.work_order_id.clone()) || order.for_consultation {
+                    continue;
+                }
+                let handler = match &department {
+                    Some(code) => Handler::Department(code.clone()),
+                    None => Handler::Worker(order.grid_worker.clone()),
+                };
+                let day = Arc::clone(&self);
+                self.spawn(async move { day.handle_order(handler, order).await });
+            }
+        }
+    }
+
+    async fn handle_order(self: Arc<Self>, handler: Handler, order: WorkOrder) {
+        // The report's reply may still be on its way when a quick work order arrives.
+        let mut case = None;
+        for _ in 0..100 {
+            case = self.ledger.update(&order.case_id, |case| {
+                case.orders += 1;
+                let rework = std::mem::take(&mut case.rework_pending);
+                (case.clone(), rework)
+            });
+            if case.is_some() {
+                break;
+            }
+            sleep_ms(50).await;
+        }
+        // Not one of the day's cases (an earlier run's, on an attached system): left alone.
+        let Some((case, rework)) = case else { return };
+        let step = format!("order{}", case.orders);
+        let mut rng = self.rng(&case, &step);
+        let dispatch = self.api.dispatch(&handler.who());
+        let who = match &handler {
+            Handler::Department(code) => code.clone(),
+            Handler::Worker(id) => format!("grid worker {id}"),
+        };
+        let act = |name: &str| {
+            handler.actor(
+                &case.case_id,
+                self.request_id(&case, &format!("{step}-{name}")),
+            )
+        };
+
+        if rework {
+            sleep_ms(rng.millis(300, 1200)).await;
+            let note = format!("{}（返工）", self.resolution_note(&handler, &order));
+            self.resolve(&handler, &case, &order, act("resolve"), note)
+                .await;
+            return;
+        }
+        let first = case.returned_by.is_empty() && !case.reopened;
+        let temperament = match &handler {
+            Handler::Department(code) => Temperament::of(code),
+            Handler::Worker(_) => Temperament::of("grid worker"),
+        };
+        if let Handler::Department(code) = &handler {
+            if first && rng.chance(temperament.returns) {
+                sleep_ms(rng.millis(200, 800)).await;
+                let request = dispatch_pb::ReturnRequest {
+                    actor: Some(act("return")),
+                    reason: rng.pick(RETURN_REASONS).to_string(),
+                };
+                // Noted before the call: the operator may meet the case in the manual queue
+                // before the reply arrives, and must not send it back here.
+                self.ledger
+                    .update(&case.case_id, |c| c.returned_by.push(code.clone()));
+                match dispatch.clone().r#return(request).await {
+                    Ok(_) => {
+                        self.ledger.count(|c| c.returned += 1);
+                        self.say(format_args!(
+                            "returned   {} {} by {code}: not its business (退单)",
+                            case.tracking_code, order.category_name
+                        ));
+                    }
+                    Err(status) => {
+                        self.ledger.update(&case.case_id, |c| {
+                            c.returned_by.retain(|returned| returned != code);
+                        });
+                        self.failed(
+                            format_args!("{who} returning {}", case.tracking_code),
+                            &status,
+                        );
+                    }
+                }
+                return;
+            }
+        }
+
+        let now = now_ms();
+        let pace = if first && matches!(handler, Handler::Department(_)) {
+            choose_pace(&mut rng, &temperament, &order, now)
+        } else {
+            Pace::OnTime
+        };
+        let accept_at = match pace {
+            Pace::LateAccept => order.accept_deadline_ms + rng.millis(300, 1000) as i64,
+            Pace::Slow => {
+                case.reported_at_ms
+                    + ((order.accept_deadline_ms - case.reported_at_ms) as f64 * 0.9) as i64
+            }
+            Pace::OnTime | Pace::LateResolve => {
+                now + capped(rng.millis(150, 700), order.accept_deadline_ms - now, 0.5)
+            }
+        };
+        match pace {
+            Pace::LateAccept | Pace::LateResolve => self.ledger.count(|c| c.late += 1),
+            Pace::Slow => self.ledger.count(|c| c.slow += 1),
+            Pace::OnTime => {}
+        }
+        if pace == Pace::LateAccept {
+            self.say(format_args!(
+                "late       {} {}: {who} lets the accept deadline pass",
+                case.tracking_code, order.category_name
+            ));
+        }
+        sleep_until_ms(accept_at).await;
+        let accepted = dispatch
+            .clone()
+            .accept(dispatch_pb::AcceptRequest {
+                actor: Some(act("accept")),
+            })
+            .await;
+        if let Err(status) = accepted {
+            return self.failed(
+                format_args!("{who} accepting {}", case.tracking_code),
+                &status,
+            );
+        }
+        self.ledger.count(|c| c.accepted += 1);
+        if matches!(handler, Handler::Worker(_)) {
+            self.ledger.count(|c| c.self_handled += 1);
+        }
+
+        if rng.chance(0.6) {
+            sleep_ms(rng.millis(100, 400)).await;
+            let request = dispatch_pb::ReportProgressRequest {
+                actor: Some(act("progress")),
+                note: rng.pick(PROGRESS_NOTES).to_string(),
+            };
+            if let Err(status) = dispatch.clone().report_progress(request).await {
+                return self.failed(
+                    format_args!("{who} reporting progress on {}", case.tracking_code),
+                    &status,
+                );
+            }
+        }
+
+        let mut resolve_deadline = order.resolve_deadline_ms;
+        if first
+            && matches!(handler, Handler::Department(_))
+            && pace == Pace::OnTime
+            && resolve_deadline > now_ms()
+            && rng.chance(temperament.postpones)
+        {
+            if let Some(until) = self.postpone(&handler, &case, &order, &mut rng).await {
+                resolve_deadline = until;
+            }
+        }
+        let now = now_ms();
+        let resolve_at = if pace == Pace::LateResolve {
+            self.say(format_args!(
+                "late       {} {}: {who} lets the resolve deadline pass",
+                case.tracking_code, order.category_name
+            ));
+            resolve_deadline + rng.millis(300, 1000) as i64
+        } else {
+            now + capped(rng.millis(300, 1500), resolve_deadline - now, 0.6)
+        };
+        sleep_until_ms(resolve_at).await;
+        let note = self.resolution_note(&handler, &order);
+        self.resolve(&handler, &case, &order, act("resolve"), note)
+            .await;
+    }
+
+    fn resolution_note(&self, handler: &Handler, order: &WorkOrder) -> String {
+        match handler {
+            Handler::Department(code) => resolve_note(code, &order.category_name),
+            Handler::Worker(_) => format!("{}：网格员已现场处置，已整改到位", order.category_name),
+        }
+    }
+
+    /// Asks for more time and has the supervisor decide; the new deadline if approved.
+    async fn postpone(
+        &self,
+        handler: &Handler,
+        case: &Tracked,
+        order: &WorkOrder,
+        rng: &mut Rng,
+    ) -> Option<i64> {
+        let span = (order.resolve_deadline_ms - case.reported_at_ms).max(1000);
+        let until = order.resolve_deadline_ms + span / 2;
+        let request = dispatch_pb::RequestPostponementRequest {
+            actor: Some(handler.actor(&case.case_id, self.request_id(case, "postpone"))),
+            until_ms: until,
+            reason: rng.pick(POSTPONE_REASONS).to_string(),
+        };
+        if let Err(status) = self
+            .api
+            .dispatch(&handler.who())
+            .request_postponement(request)
+            .await
+        {
+            self.failed(
+                format_args!("asking to postpone {}", case.tracking_code),
+                &status,
+            );
+            return None;
+        }
+        self.ledger.count(|c| c.postponements += 1);
+        sleep_ms(rng.millis(200, 600)).await;
+        let approve = rng.chance(0.75);
+        let mut supervision = self.api.supervision();
+        let decided = if approve {
+            supervision
+                .approve_postponement(supervision_pb::ApprovePostponementRequest {
+                    case_id: case.case_id.clone(),
+                    request_id: self.request_id(case, "approve"),
+                })
+                .await
+        } else {
+            supervision
+                .refuse_postponement(supervision_pb::RefusePostponementRequest {
+                    case_id: case.case_id.clone(),
+                    reason: "延期理由不充分，请按原时限办结".to_owned(),
+                    request_id: self.request_id(case, "refuse"),
+                })
+                .await
+        };
+        match decided {
+            Ok(_) => {
+                self.say(format_args!(
+                    "postponed  {} {}: the supervisor {} (延期)",
+                    case.tracking_code,
+                    order.category_name,
+                    if approve { "approves" } else { "refuses" }
+                ));
+                approve.then_some(until)
+            }
+            Err(status) => {
+                self.failed(
+                    format_args!("deciding the postponement of {}", case.tracking_code),
+                    &status,
+                );
+                None
+            }
+        }
+    }
+
+    async fn resolve(
+        self: &Arc<Self>,
+        handler: &Handler,
+        case: &Tracked,
+        order: &WorkOrder,
+        actor: dispatch_pb::Actor,
+        note: String,
+    ) {
+        let request = dispatch_pb::ResolveRequest {
+            actor: Some(actor),
+            note,
+            evidence_urls: vec![format!(
+                "https://media.example.cn/evidence/{}/{}.jpg",
+                self.run, order.work_order_id
+            )],
+        };
+        if let Err(status) = self.api.dispatch(&handler.who()).resolve(request).await {
+            return self.failed(format_args!("resolving {}", case.tracking_code), &status);
+        }
+        self.ledger.count(|c| c.resolved += 1);
+        let day = Arc::clone(self);
+        let handler = handler.clone();
+        let case_id = case.case_id.clone();
+        self.spawn(async move { day.verify(case_id, handler).await });
+    }
+}
+
+/// How a department paces a first dispatch, by its temperament and the deadlines in reach.
+fn choose_pace(rng: &mut Rng, temperament: &Temperament, order: &WorkOrder, now: i64) -> Pace {
+    let in_reach = |deadline: i64| deadline > now && deadline - now < LATE_HORIZON_MS;
+    let draw = rng.unit();
+    if draw < temperament.late {
+        if in_reach(order.resolve_deadline_ms) && rng.chance(0.5) {
+            return Pace::LateResolve;
+        }
+        if in_reach(order.accept_deadline_ms) {
+            return Pace::LateAccept;
+        }
+        if in_reach(order.resolve_deadline_ms) {
+            return Pace::LateResolve;
+        }
+    } else if draw < temperament.late + temperament.slow && in_reach(order.accept_deadline_ms) {
+        return Pace::Slow;
+    }
+    Pace::OnTime
+}
+
+/// `wanted` milliseconds, but at most `fraction` of `left` (when `left` is positive).
+fn capped(wanted: u64, left: i64, fraction: f64) -> i64 {
+    let wanted = i64::try_from(wanted).unwrap_or(i64::MAX);
+    if left > 0 {
+        wanted.min((left as f64 * fraction) as i64)
+    } else {
+        wanted
+    }
+}

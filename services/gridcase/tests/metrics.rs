@@ -1,0 +1,206 @@
+//! `gridcase up` serves one Prometheus endpoint for every service in the process: gRPC calls
+//! counted by service, method and status code (refusals included), and the store's appends,
+//! flushes and relay lag.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gridcase_bus::StoreClient;
+use gridcase_eventstore::conformance::sample_event;
+use gridcase_eventstore::{EventStore, ExpectedVersion};
+use gridcase_proto::query::v1::query_client::QueryClient;
+use gridcase_proto::query::v1::{BoardRequest, GetCaseRequest};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const GRIDCASE: &str = env!("CARGO_BIN_EXE_gridcase");
+const OPERATOR: &str = "Bearer dev-operator-token-op-001";
+
+/// `message` with the operator's bearer token.
+fn authorized<T>(message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", OPERATOR.parse().unwrap());
+    request
+}
+
+/// Stops `gridcase up` however the test ends.
+struct Up(Child);
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(20) {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The body of `GET /metrics` at `addr`, over plain HTTP/1.0.
+async fn scrape(addr: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(format!("GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await.unwrap();
+    assert!(
+        reply.starts_with("HTTP/1.0 200") || reply.starts_with("HTTP/1.1 200"),
+        "{reply}"
+    );
+    reply
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default()
+}
+
+/// The value of the series that `prefix` (name and labels) starts, if the scrape has it.
+fn value(scraped: &str, prefix: &str) -> Option<f64> {
+    scraped
+        .lines()
+        .find_map(|line| line.strip_prefix(prefix)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_serves_rpc_and_store_metrics() {
+    let data = tempfile::tempdir().unwrap();
+    let free = || gridcase_bus::natsd::free_port().unwrap();
+    let nats_port = free();
+    let metrics = format!("127.0.0.1:{}", free());
+    let query_port = free();
+    let mut command = Command::new(GRIDCASE);
+    command
+        .args(["up", "--data"])
+        .arg(data.path())
+        .args(["--nats-port", &nats_port.to_string()])
+        .args(["--metrics", &metrics]);
+    for name in [
+        "store",
+        "intake",
+        "triage",
+        "dispatch",
+        "supervision",
+        "evaluation",
+    ] {
+        command
+            .arg(format!("--{name}-grpc"))
+            .arg(format!("127.0.0.1:{}", free()));
+    }
+    command
+        .arg("--query-grpc")
+        .arg(format!("127.0.0.1:{query_port}"));
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _up = Up(child);
+    let (lines, printed) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let mut banner = String::new();
+    while !banner.contains("press Ctrl-C") {
+        let line = printed
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("gridcase up printed no banner ({e}): {banner}"));
+        banner.push_str(&line);
+        banner.push('\n');
+    }
+    let line = format!("metrics         http://{metrics}/metrics");
+    assert!(banner.contains(&line), "no {line:?} in {banner}");
+
+    // One call answered, one refused by the handler, one refused before it.
+    let mut query = QueryClient::connect(format!("http://127.0.0.1:{query_port}"))
+        .await
+        .unwrap();
+    query.board(authorized(BoardRequest {})).await.unwrap();
+    let refused = query
+        .get_case(authorized(GetCaseRequest {
+            case_id: "not a case".into(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+    let unauthenticated = query
+        .get_case(GetCaseRequest {
+            case_id: "not a case".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unauthenticated.code(), tonic::Code::Unauthenticated);
+
+    let nats = gridcase_bus::connect(&format!("nats://127.0.0.1:{nats_port}"))
+        .await
+        .unwrap();
+    let client = StoreClient::new(nats, "0");
+    for id in 0..5 {
+        client
+            .append(
+                "metrics-1",
+                ExpectedVersion::Any,
+                vec![sample_event(0x4d00 + id, 64)],
+            )
+            .await
+            .unwrap();
+    }
+
+    let rpc = |method: &str, code: &str| {
+        format!(
+            "grpc_requests_total{{service=\"query\",method=\"gridcase.query.v1.Query/{method}\",code=\"{code}\"}}"
+        )
+    };
+    let expected = [
+        rpc("Board", "OK"),
+        rpc("GetCase", "INVALID_ARGUMENT"),
+        rpc("GetCase", "UNAUTHENTICATED"),
+    ];
+    // The relay publishes shortly after the appends; scrape until it has caught up.
+    let started = Instant::now();
+    let scraped = loop {
+        let scraped = scrape(&metrics).await;
+        let ready = expected
+            .iter()
+            .all(|series| value(&scraped, series).is_some())
+            && value(&scraped, "store_appends_total").is_some_and(|n| n >= 5.0)
+            && value(&scraped, "store_relay_lag") == Some(0.0);
+        if ready {
+            break scraped;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "metrics incomplete:\n{scraped}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    for series in &expected {
+        assert_eq!(value(&scraped, series), Some(1.0), "{series} in\n{scraped}");
+    }
+    for present in [
+        "# TYPE grpc_request_duration_seconds histogram",
+        "grpc_request_duration_seconds_count{service=\"query\",method=\"gridcase.query.v1.Query/Board\"} 1",
+        "# TYPE store_flush_duration_seconds histogram",
+        "store_flush_duration_seconds_count ",
+        "# TYPE store_group_size histogram",
+        "store_group_size_sum ",
+        "# TYPE store_appends_total counter",
+        "# TYPE store_relay_lag gauge",
+        "query_projection_position ",
+    ] {
+        assert!(scraped.contains(present), "no {present:?} in\n{scraped}");
+    }
+}
