@@ -110,26 +110,32 @@ impl City {
             .connect_lazy()
     }
 
+    /// An intake client calling as `who`.
     pub fn intake(&self, who: &str) -> IntakeClient<Authed> {
         IntakeClient::with_interceptor(self.channel(Service::Intake), token(who))
     }
 
+    /// A triage client calling as `who`.
     pub fn triage(&self, who: &str) -> TriageClient<Authed> {
         TriageClient::with_interceptor(self.channel(Service::Triage), token(who))
     }
 
+    /// A dispatch client calling as `who`.
     pub fn dispatch(&self, who: &str) -> DispatchClient<Authed> {
         DispatchClient::with_interceptor(self.channel(Service::Dispatch), token(who))
     }
 
+    /// An evaluation client calling as `who`.
     pub fn evaluation(&self, who: &str) -> EvaluationClient<Authed> {
         EvaluationClient::with_interceptor(self.channel(Service::Evaluation), token(who))
     }
 
+    /// A supervision client calling as `who`.
     pub fn supervision(&self, who: &str) -> SupervisionClient<Authed> {
         SupervisionClient::with_interceptor(self.channel(Service::Supervision), token(who))
     }
 
+    /// A query client calling as the city's supervisor.
     pub fn query(&self) -> QueryClient<Authed> {
         QueryClient::with_interceptor(self.channel(Service::Query), token(&self.supervisor))
     }
@@ -188,6 +194,7 @@ impl City {
         }
     }
 
+    /// Reports `request` as `who`; panics if intake refuses it.
     pub async fn report(&self, who: &str, request: ReportCaseRequest) -> ReportCaseResponse {
         self.intake(who)
             .report_case(request)
@@ -196,6 +203,7 @@ impl City {
             .into_inner()
     }
 
+    /// The status of the case with `tracking_code`, asked as the operator.
     pub async fn status(&self, tracking_code: &str) -> GetCaseStatusResponse {
         self.intake(&self.operator)
             .get_case_status(GetCaseStatusRequest {
@@ -235,6 +243,7 @@ impl City {
         .await
     }
 
+    /// Waits until query shows `case` with the status named `wanted` (e.g. `closed`).
     pub async fn wait_status(&self, case: &str, wanted: &str) -> GetCaseReply {
         self.wait_case(case, &format!("status {wanted}"), |reply| {
             case_status(reply) == wanted
@@ -261,6 +270,7 @@ impl City {
             .await
     }
 
+    /// The colour and deadlines of `case`, asked as the supervisor.
     pub async fn colour(&self, case: &str) -> CaseColourReply {
         self.supervision(&self.supervisor)
             .get_case_colour(GetCaseColourRequest {
@@ -282,6 +292,7 @@ impl City {
             .into_inner()
     }
 
+    /// Resolves `case` for `who`; panics if dispatch refuses.
     pub async fn resolve(&self, case: &str, who: Who<'_>, request_id: &str) -> CaseReply {
         self.dispatch(who.name())
             .resolve(ResolveRequest {
@@ -294,6 +305,7 @@ impl City {
             .into_inner()
     }
 
+    /// Records grid worker `worker`'s on-site check of `case`; panics if evaluation refuses.
     pub async fn verify(
         &self,
         case: &str,
@@ -318,6 +330,7 @@ impl City {
             .into_inner()
     }
 
+    /// Records the reporter's rating of `case`, taken by `who`; panics if evaluation refuses.
     pub async fn rate(&self, case: &str, who: &str, resolved: bool, request_id: &str) -> CaseReply {
         self.evaluation(who)
             .record_rating(RecordRatingRequest {
@@ -366,12 +379,14 @@ pub enum Who<'a> {
 }
 
 impl Who<'_> {
+    /// The department code or worker id.
     pub fn name(&self) -> &str {
         match self {
             Who::Department(name) | Who::Worker(name) => name,
         }
     }
 
+    /// The `Actor` of a dispatch request on `case` by this handler.
     pub fn actor(&self, case: &str, request_id: &str) -> Actor {
         let (department, grid_worker) = match self {
             Who::Department(code) => (code.to_string(), String::new()),
@@ -424,6 +439,7 @@ impl Inbox {
         orders
     }
 
+    /// The next work order in the inbox, acknowledged; panics if none comes in time.
     pub async fn take_one(&self) -> WorkOrder {
         self.take(1).await.remove(0)
     }

@@ -70,11 +70,13 @@ pub fn decode_feed(payload: &[u8]) -> Result<gridcase_eventstore::RecordedEvent,
 mod serde_bytes_borrowed {
     use serde::{Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_bytes(bytes)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<&'de [u8], D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<&'de [u8], D::Error> {
         serde::Deserialize::deserialize(deserializer)
     }
 }

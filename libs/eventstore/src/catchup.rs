@@ -14,7 +14,7 @@ use crate::{EventStore, RecordedEvent, Result, StoreError};
 const EMPTY_READ_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Default number of events read per request.
-pub const DEFAULT_BATCH: usize = 512;
+pub(crate) const DEFAULT_BATCH: usize = 512;
 
 /// Follows the global log from a position: history first, then live.
 #[derive(Debug)]

@@ -21,7 +21,7 @@ struct Admin {
 }
 
 /// Who may read the store's figures and run a verify.
-pub const ADMIN_ROLES: &[RoleKind] = &[RoleKind::Admin, RoleKind::Supervisor];
+pub(crate) const ADMIN_ROLES: &[RoleKind] = &[RoleKind::Admin, RoleKind::Supervisor];
 
 /// The admin service as routes for the shared gRPC server, authenticating callers against
 /// `tokens`.

@@ -23,7 +23,7 @@ fn bench_caller() -> String {
 
 /// The benchmarks.
 #[derive(Debug, clap::Subcommand)]
-pub enum Which {
+pub(crate) enum Which {
     /// Durable appends/s and latency at several writer counts, then read-all events/s.
     Store(StoreBench),
     /// Cases/s from ReportCase to the work order on the department's subject, and latency,
@@ -33,7 +33,7 @@ pub enum Which {
 
 /// Settings of the store benchmark.
 #[derive(Debug, clap::Args)]
-pub struct StoreBench {
+pub(crate) struct StoreBench {
     /// Concurrent writers per level, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,16,128")]
     writers: Vec<usize>,
@@ -61,7 +61,7 @@ pub struct StoreBench {
     relay: gridcase_store_node::RelayMode,
 }
 
-pub async fn run(which: Which) -> anyhow::Result<()> {
+pub(crate) async fn run(which: Which) -> anyhow::Result<()> {
     match which {
         Which::Store(args) => store(args).await,
         Which::Pipeline(args) => crate::bench_pipeline::run(args).await,

@@ -55,7 +55,7 @@ const DRAIN_POLL: Duration = Duration::from_millis(50);
 
 /// Settings of the pipeline benchmark.
 #[derive(Debug, clap::Args)]
-pub struct PipelineBench {
+pub(crate) struct PipelineBench {
     /// Offered rates in cases/s, one level each, run in this order.
     #[arg(
         long,
@@ -125,7 +125,7 @@ impl Harness {
 }
 
 /// Starts the whole system in a temp dir, offers each level's load and prints the tables.
-pub async fn run(args: PipelineBench) -> anyhow::Result<()> {
+pub(crate) async fn run(args: PipelineBench) -> anyhow::Result<()> {
     anyhow::ensure!(!args.rates.is_empty(), "--rates: give at least one rate");
     anyhow::ensure!(
         args.rates.iter().all(|&rate| rate > 0),

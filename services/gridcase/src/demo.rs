@@ -47,7 +47,7 @@ use self::day::play;
 
 /// How `demo` runs its day.
 #[derive(Debug, clap::Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// How many cases the day brings.
     #[arg(long, default_value_t = 300)]
     cases: usize,
@@ -87,7 +87,7 @@ pub struct DemoArgs {
 }
 
 /// Runs the demo: prints the tokens, or plays a day on its own system or an attached one.
-pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let source = config_dir(args.config.clone());
     let reference = ReferenceData::load(&source)
         .with_context(|| format!("loading the reference data in {}", source.display()))?;

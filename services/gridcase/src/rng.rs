@@ -6,6 +6,7 @@
 pub struct Rng(u64);
 
 impl Rng {
+    /// A generator that plays the sequence of `seed`.
     pub fn new(seed: u64) -> Self {
         Self(seed)
     }
@@ -22,6 +23,7 @@ impl Rng {
         rng
     }
 
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
@@ -35,6 +37,7 @@ impl Rng {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
+    /// True with `probability` (0 never, 1 always).
     pub fn chance(&mut self, probability: f64) -> bool {
         self.unit() < probability
     }
@@ -44,6 +47,7 @@ impl Rng {
         ((self.unit() * n as f64) as usize).min(n.saturating_sub(1))
     }
 
+    /// One of `items`, each as likely; `items` must not be empty.
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }

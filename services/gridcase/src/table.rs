@@ -17,7 +17,9 @@ pub fn display_width(text: &str) -> usize {
 /// Where a cell's text sits in its column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Align {
+    /// Text, padded on the right.
     Left,
+    /// Figures, padded on the left so their last digits line up.
     Right,
 }
 
@@ -30,6 +32,7 @@ pub struct Table {
 }
 
 impl Table {
+    /// An empty table under `header`.
     pub fn new(header: &[&str]) -> Self {
         Self {
             header: header.iter().map(|h| (*h).to_owned()).collect(),
@@ -37,6 +40,7 @@ impl Table {
         }
     }
 
+    /// Adds a row, one cell per header column.
     pub fn row(&mut self, cells: Vec<String>) {
         self.rows.push(cells);
     }

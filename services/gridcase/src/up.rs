@@ -10,7 +10,7 @@ use gridcase_auth::TokenTable;
 
 /// Where `up` keeps its data and listens.
 #[derive(Debug, clap::Args)]
-pub struct UpArgs {
+pub(crate) struct UpArgs {
     /// Data directory: `nats/` for JetStream, `store/` for the event log.
     #[arg(long, env = "GRIDCASE_DATA", default_value = "data")]
     data: PathBuf,
@@ -61,7 +61,7 @@ pub struct UpArgs {
     tokens: Option<PathBuf>,
 }
 
-pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let config = config_dir(args.config);
     let tokens_file = args.tokens.unwrap_or_else(|| config.join("tokens.toml"));
     let tokens = TokenTable::load_with_env(&tokens_file).context("loading the bearer tokens")?;
@@ -121,7 +121,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
 }
 
 /// Prints where everything listens.
-pub fn print_banner(system: &System) {
+pub(crate) fn print_banner(system: &System) {
     let options = system.options();
     let stats = system.store_stats_at_start();
     println!("gridcase is up (data in {})", options.data.display());
