@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::pull};
 use futures::StreamExt;
+use gridcase_bus::subjects::DISPATCH_STREAM;
 use gridcase_bus::NatsServer;
 use gridcase_config::ReferenceData;
 use gridcase_dispatch::nats_auth::{authorization, inbox_prefix};
-use gridcase_dispatch::workorder::{self, DISPATCH_STREAM};
+use gridcase_dispatch::workorder;
 use gridcase_proto::dispatch::v1::WorkOrder;
 use prost::Message;
 

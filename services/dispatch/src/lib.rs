@@ -30,7 +30,7 @@ pub use service::{DispatchApi, SERVICE_NAME};
 
 /// How to run the dispatch service: the settings every stage service takes.
 pub type DispatchConfig = StageConfig;
-pub use workorder::{WorkOrderError, DISPATCH_STREAM};
+pub use workorder::WorkOrderError;
 
 /// Runs the dispatch service — the feed worker and the gRPC API on `listener` — until
 /// `shutdown` resolves, keeping cases in the store reached over `nats`.
@@ -59,7 +59,7 @@ pub async fn run(
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
         shard = %config.shard,
-        stream = DISPATCH_STREAM,
+        stream = gridcase_bus::subjects::DISPATCH_STREAM,
         "dispatch serving"
     );
     let (stop_grpc, grpc_stopped) = tokio::sync::oneshot::channel::<()>();

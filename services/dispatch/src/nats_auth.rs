@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use gridcase_config::ReferenceData;
 
-use crate::workorder::{department_consumer, DISPATCH_STREAM};
+use gridcase_bus::subjects::{department_consumer, DISPATCH_STREAM};
 
 /// The NATS user the gridcase services log in as.
 pub const SERVICES_USER: &str = "gridcase";

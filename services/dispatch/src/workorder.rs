@@ -10,7 +10,7 @@ use gridcase_domain::{Assignee, CaseId, CaseState, Event, Priority, Timestamp};
 use gridcase_proto::dispatch::v1 as pb;
 use prost::Message;
 
-pub use gridcase_bus::subjects::{department_consumer, DISPATCH_ALL, DISPATCH_STREAM};
+use gridcase_bus::subjects::{department_consumer, DISPATCH_ALL, DISPATCH_STREAM};
 
 /// How long JetStream remembers work-order ids to drop a republished copy.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);

@@ -184,7 +184,7 @@ impl Harness {
     async fn pull(&self, durable: &str, count: usize) -> Vec<WorkOrder> {
         let stream = self
             .jetstream
-            .get_stream(gridcase_dispatch::DISPATCH_STREAM)
+            .get_stream(gridcase_bus::subjects::DISPATCH_STREAM)
             .await
             .unwrap();
         let consumer: jetstream::consumer::Consumer<pull::Config> =
@@ -197,7 +197,7 @@ impl Harness {
     async fn pull_worker(&self, worker: &str, count: usize) -> Vec<WorkOrder> {
         let stream = self
             .jetstream
-            .get_stream(gridcase_dispatch::DISPATCH_STREAM)
+            .get_stream(gridcase_bus::subjects::DISPATCH_STREAM)
             .await
             .unwrap();
         let durable = format!("worker-{worker}");

@@ -94,7 +94,7 @@ async fn a_department_that_connects_late_gets_every_work_order() {
     // Nothing went to another department's consumer.
     let water = harness
         .jetstream
-        .get_stream(gridcase_dispatch::DISPATCH_STREAM)
+        .get_stream(gridcase_bus::subjects::DISPATCH_STREAM)
         .await
         .unwrap()
         .consumer_info("dept-water")
@@ -233,7 +233,7 @@ async fn a_restarted_service_picks_up_where_it_stopped() {
     assert_eq!(got, want, "each case's work order exactly once");
     let pending = harness
         .jetstream
-        .get_stream(gridcase_dispatch::DISPATCH_STREAM)
+        .get_stream(gridcase_bus::subjects::DISPATCH_STREAM)
         .await
         .unwrap()
         .consumer_info("dept-gas")

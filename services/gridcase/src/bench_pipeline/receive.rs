@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer::pull};
 use futures::StreamExt;
-use gridcase_dispatch::workorder::{DISPATCH_ALL, DISPATCH_STREAM};
+use gridcase_bus::subjects::{DISPATCH_ALL, DISPATCH_STREAM};
 use gridcase_proto::dispatch::v1::WorkOrder;
 use prost::Message;
 

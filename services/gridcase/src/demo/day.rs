@@ -206,7 +206,7 @@ pub(super) async fn play(
     let stream = wait_for_stream(&js).await?;
     for department in day.reference.departments() {
         let code = department.code.to_string();
-        let durable = gridcase_dispatch::workorder::department_consumer(&code);
+        let durable = gridcase_bus::subjects::department_consumer(&code);
         let consumer = wait_for_consumer(&stream, &durable).await?;
         let desk = Arc::clone(&day);
         day.spawn(async move { desk.read_work_orders(consumer, Some(code)).await });
@@ -296,12 +296,12 @@ pub(super) async fn play(
 async fn wait_for_stream(js: &jetstream::Context) -> anyhow::Result<jetstream::stream::Stream> {
     let started = Instant::now();
     loop {
-        match js.get_stream(gridcase_dispatch::DISPATCH_STREAM).await {
+        match js.get_stream(gridcase_bus::subjects::DISPATCH_STREAM).await {
             Ok(stream) => return Ok(stream),
             Err(e) if started.elapsed() > Duration::from_secs(30) => {
                 anyhow::bail!(
                     "the work-order stream {} did not appear: {e}",
-                    gridcase_dispatch::DISPATCH_STREAM
+                    gridcase_bus::subjects::DISPATCH_STREAM
                 )
             }
             Err(_) => sleep_ms(100).await,
