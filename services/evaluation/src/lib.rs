@@ -6,7 +6,7 @@
 //! failed → `VerificationFailed` (rework; the dispatch service sends the new work order). A
 //! resident's rating (QR gateway or callback operator) is recorded, then the case is closed if
 //! the resident says it is resolved, or reopened (back to triage) if not. Indicators are
-//! computed at request time by folding the whole store log (see [`indicators`]).
+//! computed at request time by folding the whole store log (`gridcase_rules::indicators`).
 
 /// The service's name: in the ids of the commands it decides, and in its metrics.
 pub const SERVICE: &str = "evaluation";
