@@ -6,10 +6,9 @@
 //! `WorkOrder`, as a department's own system written in any language would.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::pull};
-use futures::StreamExt;
 use gridcase::system::{Addresses, Service, System, SystemOptions};
 use gridcase_auth::{BearerToken, TokenTable};
 use gridcase_bus::subjects::{department_consumer, DISPATCH_STREAM};
@@ -32,7 +31,6 @@ use gridcase_proto::supervision::v1::supervision_client::SupervisionClient;
 use gridcase_proto::supervision::v1::{CaseColourReply, GetCaseColourRequest};
 use gridcase_proto::triage::v1::triage_client::TriageClient;
 use gridcase_testkit::wait_until;
-use prost::Message;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use tonic::Code;
@@ -413,31 +411,7 @@ pub struct Inbox {
 impl Inbox {
     /// Pulls exactly `count` work orders, decoding and acknowledging each.
     pub async fn take(&self, count: usize) -> Vec<WorkOrder> {
-        let started = Instant::now();
-        let mut orders = Vec::new();
-        while orders.len() < count {
-            assert!(
-                started.elapsed() < WAIT,
-                "{}: only {} of {count} work orders arrived: {orders:?}",
-                self.name,
-                orders.len()
-            );
-            let mut batch = self
-                .consumer
-                .fetch()
-                .max_messages(count - orders.len())
-                .expires(Duration::from_millis(500))
-                .messages()
-                .await
-                .unwrap();
-            while let Some(message) = batch.next().await {
-                let message = message.unwrap();
-                orders.push(WorkOrder::decode(message.payload.as_ref()).unwrap());
-                // Acknowledged and confirmed by the server, so the order is never seen again.
-                message.double_ack().await.unwrap();
-            }
-        }
-        orders
+        gridcase_testkit::pull_work_orders(&self.consumer, count, &self.name, WAIT).await
     }
 
     /// The next work order in the inbox, acknowledged; panics if none comes in time.

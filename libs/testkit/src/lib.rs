@@ -24,9 +24,11 @@ use tonic::transport::Channel;
 
 mod harness;
 mod wait;
+mod work_orders;
 
 pub use harness::{AuthedChannel, ServiceClient, ServiceHarness};
 pub use wait::{wait_until, Outcome, WAIT};
+pub use work_orders::pull_work_orders;
 
 /// The bearer token of the administrator every sandboxed store accepts.
 pub const ADMIN_TOKEN: &str = "sandbox-admin-token-0001";

@@ -2,7 +2,8 @@
 //! counted by service, method and status code (refusals included), and the store's appends,
 //! flushes and relay lag.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -107,20 +108,7 @@ async fn up_serves_rpc_and_store_metrics() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let _up = Up(child);
-    let (lines, printed) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
-    let mut banner = String::new();
-    while !banner.contains("press Ctrl-C") {
-        let line = printed
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|e| panic!("gridcase up printed no banner ({e}): {banner}"));
-        banner.push_str(&line);
-        banner.push('\n');
-    }
+    let banner = common::read_banner(stdout);
     let line = format!("metrics         http://{metrics}/metrics");
     assert!(banner.contains(&line), "no {line:?} in {banner}");
 

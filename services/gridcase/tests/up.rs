@@ -2,7 +2,8 @@
 //! data directory, serves appends, stops cleanly on SIGTERM, and `gridcase verify` then finds a
 //! sound log.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -47,20 +48,7 @@ async fn up_serves_stops_cleanly_and_leaves_a_sound_log() {
         .unwrap();
     // Read stdout to its end, so the process never writes into a closed pipe.
     let stdout = up.stdout.take().unwrap();
-    let (lines, printed) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
-    let mut banner = String::new();
-    while !banner.contains("press Ctrl-C") {
-        let line = printed
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|e| panic!("gridcase up printed no banner ({e}): {banner}"));
-        banner.push_str(&line);
-        banner.push('\n');
-    }
+    let banner = common::read_banner(stdout);
     assert!(banner.contains("gridcase is up"), "{banner}");
     assert!(
         banner.contains(&format!("nats://127.0.0.1:{nats_port}")),

@@ -2,10 +2,9 @@
 //! reported and triaged through the case store, the service dispatches them and publishes work
 //! orders to JetStream, departments pull them with their durable consumers and answer over gRPC.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::pull};
-use futures::StreamExt;
 use gridcase_auth::TokenTable;
 use gridcase_casestore::LoadedCase;
 use gridcase_config::ReferenceData;
@@ -23,7 +22,6 @@ use gridcase_proto::dispatch::v1::{
 use gridcase_proto::dispatch::v1::{Priority as PbPriority, ReportProgressRequest};
 use gridcase_testkit::sample_config_dir as config_dir;
 use gridcase_testkit::{AuthedChannel, ServiceHarness, WAIT};
-use prost::Message;
 use tonic::Code;
 
 const GRID: &str = "330102-001-001-001";
@@ -189,7 +187,7 @@ impl Harness {
             .unwrap();
         let consumer: jetstream::consumer::Consumer<pull::Config> =
             stream.get_consumer(durable).await.unwrap();
-        pull_from(&consumer, count).await
+        gridcase_testkit::pull_work_orders(&consumer, count, "the department", WAIT).await
     }
 
     /// Pulls `count` work orders for a self-handling grid worker, with a consumer created on
@@ -213,7 +211,7 @@ impl Harness {
             )
             .await
             .unwrap();
-        pull_from(&consumer, count).await
+        gridcase_testkit::pull_work_orders(&consumer, count, "the department", WAIT).await
     }
 
     async fn accept(
@@ -229,34 +227,6 @@ impl Harness {
             .await
             .map(|reply| gridcase_proto::convert::status_name(reply.into_inner().status).to_owned())
     }
-}
-
-async fn pull_from(
-    consumer: &jetstream::consumer::Consumer<pull::Config>,
-    count: usize,
-) -> Vec<WorkOrder> {
-    let started = Instant::now();
-    let mut orders = Vec::new();
-    while orders.len() < count {
-        assert!(
-            started.elapsed() < WAIT,
-            "only {} of {count} work orders arrived",
-            orders.len()
-        );
-        let mut batch = consumer
-            .fetch()
-            .max_messages(count - orders.len())
-            .expires(Duration::from_millis(500))
-            .messages()
-            .await
-            .unwrap();
-        while let Some(message) = batch.next().await {
-            let message = message.unwrap();
-            orders.push(WorkOrder::decode(message.payload.as_ref()).unwrap());
-            message.ack().await.unwrap();
-        }
-    }
-    orders
 }
 
 fn actor(case: CaseId, dept: &str, request_id: &str) -> Actor {
