@@ -12,6 +12,7 @@
 
 mod calendar;
 mod categories;
+mod corpus;
 mod departments;
 mod error;
 mod escalation;
@@ -28,6 +29,7 @@ use gridcase_domain::{
 
 pub use calendar::{Calendar, Date, HoursMode, TimeOfDay, Weekday};
 pub use categories::{Category, Owner, CATEGORIES_FILE};
+pub use corpus::{Corpus, LabelledReport, Split, CORPUS_DIR, NO_CATEGORY};
 pub use departments::{Contact, Department, JointGroup, DEPARTMENTS_FILE, WORKER_SUBJECT_TOKEN};
 pub use error::{ConfigError, Result};
 pub use escalation::{EscalationStep, ESCALATION_FILE};
