@@ -13,7 +13,9 @@
 //! - [`sla`] turns an SLA duration into a deadline, in natural or working hours;
 //! - [`deadlines`] derives a case's running deadlines, when they warn and breach, where a
 //!   breach escalates to, and the case's colour;
-//! - [`indicators`] folds case events into the indicators per department and period.
+//! - [`indicators`] folds case events into the indicators per department and period;
+//! - [`textmodel`] learns categories from labelled residents' reports (naive Bayes over
+//!   characters and character pairs) and measures itself on held-out reports.
 
 mod classify;
 pub mod deadlines;
@@ -23,6 +25,7 @@ pub mod indicators;
 mod priority;
 mod routing;
 pub mod sla;
+pub mod textmodel;
 
 pub use classify::{classify, keyword_scores, suggest, Classification, KeywordScore};
 pub use duplicate::{find_duplicate, CandidateCase, OpenCase, DUPLICATE_RADIUS_M};

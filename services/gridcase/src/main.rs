@@ -1,9 +1,11 @@
 //! `gridcase`: runs the whole system on one machine (`up`), checks a store (`verify`),
-//! measures it (`bench`) and plays a realistic day through it (`demo`).
+//! measures it (`bench`), plays a realistic day through it (`demo`) and measures the triage
+//! classifier on held-out reports (`eval classify`).
 
 mod bench;
 mod bench_pipeline;
 mod demo;
+mod eval;
 mod up;
 
 use std::path::PathBuf;
@@ -38,6 +40,11 @@ enum Command {
     /// Play a realistic day of cases through the whole system and print the board and the
     /// department ranking.
     Demo(demo::DemoArgs),
+    /// Measure a model on held-out data.
+    Eval {
+        #[command(subcommand)]
+        which: eval::Which,
+    },
 }
 
 #[tokio::main]
@@ -53,6 +60,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Verify { data } => verify(data),
         Command::Bench { which } => bench::run(which).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Eval { which } => eval::run(which),
     }
 }
 
