@@ -52,6 +52,8 @@ pub struct TextModel {
     labels: BTreeMap<Label, LabelCounts>,
     vocabulary: usize,
     documents: usize,
+    /// How sharply log scores turn into probabilities (see [`TextModel::calibrated`]).
+    temperature: f64,
 }
 
 /// One candidate of a prediction.
@@ -82,7 +84,10 @@ impl Prediction {
 impl TextModel {
     /// Learns from `(label, text)` pairs.
     pub fn train<'a>(examples: impl IntoIterator<Item = (Label, &'a str)>) -> Self {
-        let mut model = TextModel::default();
+        let mut model = TextModel {
+            temperature: 1.0,
+            ..TextModel::default()
+        };
         let mut vocabulary: HashMap<String, ()> = HashMap::new();
         for (label, text) in examples {
             let counts = model.labels.entry(label).or_default();
@@ -96,6 +101,80 @@ impl TextModel {
         }
         model.vocabulary = vocabulary.len();
         model
+    }
+
+    /// Learns from `examples` like [`TextModel::train`], with the temperature that makes its
+    /// probabilities honest on the same examples: `folds`-fold cross-validation picks the
+    /// temperature whose predicted probabilities give the held-in labels the highest
+    /// likelihood. Only the examples given are read, so calibrating on the training split
+    /// leaves the held-out split untouched.
+    pub fn calibrated(examples: &[(Label, &str)], folds: usize) -> Self {
+        let folds = folds.max(2);
+        const TEMPERATURES: [f64; 12] = [
+            0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0,
+        ];
+        let mut losses = [0.0_f64; TEMPERATURES.len()];
+        for fold in 0..folds {
+            let model = Self::train(
+                examples
+                    .iter()
+                    .enumerate()
+                    .filter(|(index, _)| index % folds != fold)
+                    .map(|(_, example)| *example),
+            );
+            for (_, (label, text)) in examples
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| index % folds == fold)
+            {
+                // The scores do not depend on the temperature: compute them once.
+                let features = features(text);
+                let scores = model.scores(&features);
+                let best = scores.iter().map(|s| s.1).fold(f64::NEG_INFINITY, f64::max);
+                let own = scores.iter().find(|s| s.0 == *label).map(|s| s.1);
+                let length = 1.0 / (features.len().max(1) as f64).sqrt();
+                for (loss, temperature) in losses.iter_mut().zip(TEMPERATURES) {
+                    let scale = temperature * length;
+                    let sum: f64 = scores.iter().map(|s| ((s.1 - best) * scale).exp()).sum();
+                    let probability = own.map_or(0.0, |own| ((own - best) * scale).exp() / sum);
+                    *loss -= probability.max(1e-9).ln();
+                }
+            }
+        }
+        let best = losses
+            .iter()
+            .zip(TEMPERATURES)
+            .min_by(|a, b| a.0.total_cmp(b.0))
+            .map_or(1.0, |(_, temperature)| temperature);
+        let mut model = Self::train(examples.iter().copied());
+        model.temperature = best;
+        model
+    }
+
+    /// The temperature its probabilities use.
+    pub fn temperature(&self) -> f64 {
+        self.temperature
+    }
+
+    /// Every label's log score for `features`: its prior plus the likelihood of each feature.
+    fn scores(&self, features: &[String]) -> Vec<(Label, f64)> {
+        self.labels
+            .iter()
+            .map(|(label, counts)| {
+                let prior = (counts.documents as f64 / self.documents as f64).ln();
+                let likelihood: f64 = features
+                    .iter()
+                    .map(|feature| self.log_likelihood(counts, feature))
+                    .sum();
+                (*label, prior + likelihood)
+            })
+            .collect()
+    }
+
+    /// How log scores of `features` are scaled before the softmax: by the temperature, and
+    /// down for long texts, on which naive Bayes is overconfident.
+    fn scale(&self, features: &[String]) -> f64 {
+        self.temperature / (features.len().max(1) as f64).sqrt()
     }
 
     /// How many labelled reports it learnt from.
@@ -116,22 +195,9 @@ impl TextModel {
             return None;
         }
         let features = features(text);
-        let mut scored: Vec<(Label, f64)> = self
-            .labels
-            .iter()
-            .map(|(label, counts)| {
-                let prior = (counts.documents as f64 / self.documents as f64).ln();
-                let likelihood: f64 = features
-                    .iter()
-                    .map(|feature| self.log_likelihood(counts, feature))
-                    .sum();
-                (*label, prior + likelihood)
-            })
-            .collect();
+        let mut scored = self.scores(&features);
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        // Softmax of the log scores: naive Bayes is overconfident on long texts, so the
-        // log-likelihoods are scaled by the number of features before normalising.
-        let scale = 1.0 / (features.len().max(1) as f64).sqrt();
+        let scale = self.scale(&features);
         let best_score = scored[0].1;
         let weights: Vec<f64> = scored
             .iter()
@@ -319,6 +385,34 @@ mod tests {
         );
         assert!(probabilities[0] > 0.5, "{probabilities:?}");
         assert!(TextModel::default().predict("电梯坏了").is_none());
+    }
+
+    #[test]
+    fn calibration_picks_a_temperature_from_the_examples_alone() {
+        let lamp = code("BJ-01-07");
+        let lift = code("SJ-06-04");
+        let examples: Vec<(Label, &str)> = vec![
+            (lamp, "路灯不亮了晚上黑漆漆的"),
+            (lamp, "小区门口那盏灯坏了好几天"),
+            (lamp, "路边的灯一闪一闪的"),
+            (lamp, "楼下路灯白天也亮着"),
+            (lift, "电梯卡在两层中间了"),
+            (lift, "电梯门关不上一直响"),
+            (lift, "我们楼电梯又坏了老人下不了楼"),
+            (lift, "电梯按钮按了没反应"),
+        ];
+        let model = TextModel::calibrated(&examples, 4);
+        let again = TextModel::calibrated(&examples, 4);
+        assert_eq!(model.temperature(), again.temperature());
+        assert!(model.temperature() > 0.0);
+        assert_eq!(model.documents(), examples.len());
+        let prediction = model.predict("电梯停了").unwrap();
+        assert_eq!(prediction.best().label, lift);
+        let sum: f64 = prediction.top.iter().map(|c| c.probability).sum();
+        assert!(
+            (sum - 1.0).abs() < 1e-9,
+            "two labels: the top holds them all"
+        );
     }
 
     #[test]

@@ -10,6 +10,9 @@ use gridcase::table::Table;
 use gridcase_config::{Corpus, ReferenceData, Split};
 use gridcase_rules::textmodel::{evaluate, TextModel};
 
+/// Folds of the cross-validation that calibrates the model's probabilities.
+const CALIBRATION_FOLDS: usize = 5;
+
 /// What to measure.
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Which {
@@ -33,11 +36,13 @@ pub(crate) fn run(which: Which) -> anyhow::Result<()> {
     let reference = ReferenceData::load(&dir)
         .with_context(|| format!("loading the reference data in {}", dir.display()))?;
     let corpus = Corpus::load(&dir, &reference).context("loading the corpus")?;
-    let model = TextModel::train(
-        corpus
-            .split(Split::Train)
-            .map(|report| (report.category, report.text.as_str())),
-    );
+    let train: Vec<_> = corpus
+        .split(Split::Train)
+        .map(|report| (report.category, report.text.as_str()))
+        .collect();
+    // Calibrated by cross-validation on the training split: the held-out reports are read
+    // only below, to measure.
+    let model = TextModel::calibrated(&train, CALIBRATION_FOLDS);
     let held_out: Vec<_> = corpus
         .split(Split::HeldOut)
         .map(|report| (report.category, report.text.as_str()))
@@ -47,8 +52,10 @@ pub(crate) fn run(which: Which) -> anyhow::Result<()> {
 
     println!(
         "classifier: naive Bayes over characters and character pairs, learnt from {} training \
-         reports; measured on {} held-out reports; routed when the best category reaches {threshold}",
+         reports (temperature {} by {CALIBRATION_FOLDS}-fold cross-validation on them); measured \
+         on {} held-out reports; routed when the best category reaches {threshold}",
         model.documents(),
+        model.temperature(),
         evaluation.reports
     );
     let mut table = Table::new(&["category", "name", "reports", "right", "wrong", "manual"]);
