@@ -150,11 +150,7 @@ impl Harness {
 }
 
 fn now() -> Timestamp {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    Timestamp::from_millis(i64::try_from(millis).unwrap())
+    gridcase_runtime::now()
 }
 
 fn department(code: &str) -> DepartmentCode {
