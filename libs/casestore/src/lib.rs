@@ -395,6 +395,8 @@ mod tests {
                 department: DepartmentCode::parse("urban_mgmt").unwrap(),
             },
             triaged_by: None,
+            model: None,
+            priority_reason: None,
         })
     }
 

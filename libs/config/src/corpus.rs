@@ -114,6 +114,29 @@ impl Corpus {
         Ok(Corpus { reports })
     }
 
+    /// Copies the corpus files of `from` (`corpus/{train,heldout}/*.tsv`) into `to`, so a
+    /// rewritten copy of the reference data keeps its corpus. Nothing is copied if `from` has
+    /// no corpus.
+    pub fn copy_files(from: &Path, to: &Path) -> Result<()> {
+        for split in [Split::Train, Split::HeldOut] {
+            let source = from.join(CORPUS_DIR).join(split.dir());
+            if !source.is_dir() {
+                continue;
+            }
+            let target = to.join(CORPUS_DIR).join(split.dir());
+            let failed = |file: &Path, error| ConfigError::Read {
+                file: file.to_owned(),
+                error,
+            };
+            std::fs::create_dir_all(&target).map_err(|error| failed(&target, error))?;
+            for file in tsv_files(&source)? {
+                let name = file.file_name().unwrap_or_default();
+                std::fs::copy(&file, target.join(name)).map_err(|error| failed(&file, error))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Every report, training split first.
     pub fn reports(&self) -> &[LabelledReport] {
         &self.reports

@@ -35,7 +35,7 @@ pub use error::{ConfigError, Result};
 pub use escalation::{EscalationStep, ESCALATION_FILE};
 pub use grid::{GridArea, Person, GRID_FILE};
 pub use indicators::{IndicatorSettings, IndicatorWeights, PeriodLength, INDICATORS_FILE};
-pub use sla::{SlaPolicy, SLA_FILE};
+pub use sla::{DangerPolicy, SlaPolicy, SLA_FILE};
 
 use error::Source;
 
@@ -194,6 +194,11 @@ impl ReferenceData {
             .copied()
             // Loading refuses a file that leaves out a priority, so this index holds.
             .unwrap_or_else(|| self.sla.by_priority[&priority])
+    }
+
+    /// How fast an operator must triage a case flagged as an emergency.
+    pub fn danger_policy(&self) -> DangerPolicy {
+        self.sla.danger
     }
 
     /// Working hours and the holiday calendar.

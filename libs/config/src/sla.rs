@@ -42,6 +42,9 @@ impl SlaPolicy {
             DeadlineStage::Accept => self.accept,
             DeadlineStage::Resolve => self.resolve,
             DeadlineStage::Close => self.close,
+            // A triage deadline runs from when a danger is flagged, not from the report: see
+            // [`DangerPolicy`].
+            DeadlineStage::Triage => Duration::ZERO,
         }
     }
 
@@ -51,6 +54,24 @@ impl SlaPolicy {
     }
 }
 
+/// How fast a case flagged as an emergency, which triage could not route by itself, must be
+/// triaged by an operator: in natural time, counted from when it was flagged.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DangerPolicy {
+    /// From the flag until an operator must have triaged the case.
+    pub triage: Duration,
+    /// The fraction of `triage` after which a warning goes out, in (0, 1).
+    pub warn_at: f64,
+}
+
+impl DangerPolicy {
+    /// Ten minutes, warned at half time, when `sla.toml` has no `[danger]` table.
+    pub const DEFAULT: DangerPolicy = DangerPolicy {
+        triage: Duration::from_secs(600),
+        warn_at: 0.5,
+    };
+}
+
 /// The validated file, with every category override already merged with
 /// every priority so that a lookup cannot fail.
 #[derive(Clone, Debug)]
@@ -58,6 +79,7 @@ pub(crate) struct Sla {
     pub(crate) calendar: Calendar,
     pub(crate) by_priority: BTreeMap<Priority, SlaPolicy>,
     pub(crate) by_category: BTreeMap<(CategoryCode, Priority), SlaPolicy>,
+    pub(crate) danger: DangerPolicy,
 }
 
 #[derive(Deserialize)]
@@ -68,6 +90,15 @@ struct SlaFile {
     priority: BTreeMap<Spanned<String>, Spanned<PolicyEntry>>,
     #[serde(default)]
     category: Vec<OverrideEntry>,
+    #[serde(default)]
+    danger: Option<DangerEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DangerEntry {
+    triage: Spanned<String>,
+    warn_at: Spanned<f64>,
 }
 
 #[derive(Deserialize)]
@@ -293,10 +324,24 @@ pub(crate) fn load(source: &Source, categories: &BTreeMap<CategoryCode, Category
             by_category.insert((code, priority), policy);
         }
     }
+    let danger = match &file.danger {
+        None => DangerPolicy::DEFAULT,
+        Some(entry) => {
+            const LABEL: &str = "danger";
+            DangerPolicy {
+                // Natural time: a fire at night does not wait for office hours.
+                triage: duration(source, LABEL, "triage", &entry.triage)?
+                    .value
+                    .resolve(DAY),
+                warn_at: warn_at(source, LABEL, &entry.warn_at)?.value,
+            }
+        }
+    };
     Ok(Sla {
         calendar,
         by_priority,
         by_category,
+        danger,
     })
 }
 

@@ -9,7 +9,7 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::event::{self, Event, SatisfactionRecorded};
+use crate::event::{self, CaseTriaged, Event, SatisfactionRecorded};
 
 /// An event ready for the store: its type key, schema version and payload bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,7 +58,36 @@ pub enum CodecError {
 pub mod legacy {
     use serde::{Deserialize, Serialize};
 
-    use crate::event::SatisfactionRecorded;
+    use crate::event::{CaseTriaged, Route, SatisfactionRecorded};
+    use crate::values::{CategoryCode, Priority, WorkerId};
+
+    /// `CaseTriaged` schema version 1, from before triage recorded the text model that chose
+    /// the category and the reason for a raised priority.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct CaseTriagedV1 {
+        /// The confirmed catalogue category.
+        pub category: CategoryCode,
+        /// How pressing it is.
+        pub priority: Priority,
+        /// Who handles it.
+        pub route: Route,
+        /// The operator who triaged, if a person did.
+        pub triaged_by: Option<WorkerId>,
+    }
+
+    impl From<CaseTriagedV1> for CaseTriaged {
+        /// Version 1 recorded neither a model nor a reason: both are unknown.
+        fn from(v1: CaseTriagedV1) -> Self {
+            CaseTriaged {
+                category: v1.category,
+                priority: v1.priority,
+                route: v1.route,
+                triaged_by: v1.triaged_by,
+                model: None,
+                priority_reason: None,
+            }
+        }
+    }
 
     /// `SatisfactionRecorded` schema version 1, from before the centre
     /// asked separately whether the problem was actually resolved.
@@ -87,7 +116,7 @@ pub mod legacy {
 /// The schema version [`encode`] writes for an event type, or `None` if unknown.
 pub fn current_schema_version(event_type: &str) -> Option<u16> {
     match event_type {
-        "SatisfactionRecorded" => Some(2),
+        "SatisfactionRecorded" | "CaseTriaged" => Some(2),
         known if event::stage_of(known).is_some() => Some(1),
         _ => None,
     }
@@ -117,6 +146,7 @@ pub fn encode(event: &Event) -> EncodedEvent {
         Event::DeadlineBreached(payload) => to_bytes(payload),
         Event::CaseEscalated(payload) => to_bytes(payload),
         Event::CaseUrged(payload) => to_bytes(payload),
+        Event::DangerFlagged(payload) => to_bytes(payload),
     };
     let event_type = event.type_name();
     EncodedEvent {
@@ -145,7 +175,10 @@ pub fn decode(event_type: &str, schema_version: u16, payload: &[u8]) -> Result<E
     };
     match (event_type, schema_version) {
         ("CaseReported", 1) => bytes.read().map(Event::CaseReported),
-        ("CaseTriaged", 1) => bytes.read().map(Event::CaseTriaged),
+        ("CaseTriaged", 1) => bytes
+            .read::<legacy::CaseTriagedV1>()
+            .map(|v1| Event::CaseTriaged(CaseTriaged::from(v1))),
+        ("CaseTriaged", 2) => bytes.read().map(Event::CaseTriaged),
         ("CaseMerged", 1) => bytes.read().map(Event::CaseMerged),
         ("CaseRejected", 1) => bytes.read().map(Event::CaseRejected),
         ("CaseDispatched", 1) => bytes.read().map(Event::CaseDispatched),
@@ -168,6 +201,7 @@ pub fn decode(event_type: &str, schema_version: u16, payload: &[u8]) -> Result<E
         ("DeadlineBreached", 1) => bytes.read().map(Event::DeadlineBreached),
         ("CaseEscalated", 1) => bytes.read().map(Event::CaseEscalated),
         ("CaseUrged", 1) => bytes.read().map(Event::CaseUrged),
+        ("DangerFlagged", 1) => bytes.read().map(Event::DangerFlagged),
         _ => Err(CodecError::UnknownSchemaVersion {
             event_type,
             schema_version,
@@ -258,6 +292,11 @@ mod tests {
                 priority: Priority::Urgent,
                 route: Route::joint(department("water"), vec![department("power")]).unwrap(),
                 triaged_by: Some(worker("operator-1")),
+                model: Some(ModelVerdict {
+                    version: "v3-1a2b3c4d".into(),
+                    confidence: 912,
+                }),
+                priority_reason: Some(note("消防通道堵塞：消防通道被堵")),
             }
             .into(),
             CaseMerged {
@@ -356,6 +395,12 @@ mod tests {
                 note: note("please hurry"),
             }
             .into(),
+            DangerFlagged {
+                danger: Danger::Trapped,
+                reason: note("人员被困：电梯里面好像有人"),
+                triage_by: at,
+            }
+            .into(),
         ]
     }
 
@@ -380,9 +425,9 @@ mod tests {
     }
 
     #[test]
-    fn satisfaction_is_version_2_and_everything_else_version_1() {
+    fn satisfaction_and_triage_are_version_2_and_everything_else_version_1() {
         for event in one_of_each() {
-            let expected = if event.type_name() == "SatisfactionRecorded" {
+            let expected = if ["SatisfactionRecorded", "CaseTriaged"].contains(&event.type_name()) {
                 2
             } else {
                 1
@@ -416,6 +461,34 @@ mod tests {
                 })
             );
         }
+    }
+
+    #[test]
+    fn triage_v1_is_upcast_with_no_model_and_no_reason() {
+        let v1 = legacy::CaseTriagedV1 {
+            category: CategoryCode::parse("BJ-01-07").unwrap(),
+            priority: Priority::Normal,
+            route: Route::Department {
+                department: department("urban_mgmt"),
+            },
+            triaged_by: None,
+        };
+        let bytes = postcard::to_allocvec(&v1).unwrap();
+        let Event::CaseTriaged(triaged) = decode("CaseTriaged", 1, &bytes).unwrap() else {
+            panic!("not a triage")
+        };
+        assert_eq!(triaged.category, v1.category);
+        assert_eq!(triaged.route, v1.route);
+        assert_eq!((triaged.model, triaged.priority_reason), (None, None));
+        // Version 2 bytes carry two more fields: they do not read as version 1.
+        let v2 = encode(&Event::CaseTriaged(CaseTriaged {
+            model: Some(ModelVerdict {
+                version: "corpus-00000001".into(),
+                confidence: 700,
+            }),
+            ..CaseTriaged::from(v1)
+        }));
+        assert!(decode("CaseTriaged", 1, &v2.payload).is_err());
     }
 
     #[test]

@@ -62,6 +62,12 @@ pub enum DomainError {
         /// The department or worker that returned the case before.
         assignee: Assignee,
     },
+    /// A case already flagged as an emergency keeps its first triage deadline.
+    #[error("cannot flag danger: case is already flagged, to be triaged by {deadline}")]
+    AlreadyFlagged {
+        /// The triage deadline set when it was flagged.
+        deadline: crate::values::Timestamp,
+    },
     /// Merging a case into itself would lose it.
     #[error("cannot merge: a case cannot be merged into itself")]
     MergeIntoItself,

@@ -9,8 +9,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::values::{
-    CaseId, CategoryCode, Channel, DepartmentCode, Description, GridCode, Location, Note, Priority,
-    Reporter, Timestamp, TrackingCode, Url, ValidationError, WorkerId,
+    CaseId, CategoryCode, Channel, Danger, DepartmentCode, Description, GridCode, Location, Note,
+    Priority, Reporter, Timestamp, TrackingCode, Url, ValidationError, WorkerId,
 };
 
 /// Re-exported so `event::Assignee`, where it was first defined, still names it.
@@ -107,6 +107,8 @@ pub enum DeadlineStage {
     Resolve,
     /// The centre must verify, rate and close (结案) the case.
     Close,
+    /// The centre must triage a case flagged as an emergency (appended: postcard order).
+    Triage,
 }
 
 impl DeadlineStage {
@@ -116,6 +118,7 @@ impl DeadlineStage {
             DeadlineStage::Accept => "accept",
             DeadlineStage::Resolve => "resolve",
             DeadlineStage::Close => "close",
+            DeadlineStage::Triage => "triage",
         }
     }
 }
@@ -149,7 +152,19 @@ pub struct CaseReported {
     pub reported_at: Timestamp,
 }
 
+/// What the text model said of a case it classified: which model, how sure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelVerdict {
+    /// The model's version, e.g. `corpus-1a2b3c4d` or `v3-5e6f7a8b`.
+    pub version: String,
+    /// Its probability for the category, in thousandths (0 to 1000).
+    pub confidence: u16,
+}
+
 /// The centre classified the case and decided who handles it.
+///
+/// Schema version 2: adds `model` and `priority_reason` to version 1
+/// ([`crate::codec::legacy::CaseTriagedV1`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseTriaged {
     /// The confirmed catalogue category.
@@ -160,6 +175,22 @@ pub struct CaseTriaged {
     pub route: Route,
     /// The operator who triaged, if a person did.
     pub triaged_by: Option<WorkerId>,
+    /// The text model that chose the category, when no person or explicit code did.
+    pub model: Option<ModelVerdict>,
+    /// Why the priority is above the category's default, e.g. `火情：冒黑烟`.
+    pub priority_reason: Option<Note>,
+}
+
+/// Triage recognised a danger to people in a case it could not route by itself: the case is an
+/// emergency, waits at the top of the manual queue, and must be triaged by `triage_by`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DangerFlagged {
+    /// The danger.
+    pub danger: Danger,
+    /// Why, in words, e.g. `火情：冒黑烟`.
+    pub reason: Note,
+    /// When an operator must have triaged it.
+    pub triage_by: Timestamp,
 }
 
 /// The case duplicates another and was folded into it.
@@ -433,6 +464,8 @@ events! {
     CaseEscalated => "supervision",
     /// See [`CaseUrged`].
     CaseUrged => "supervision",
+    /// See [`DangerFlagged`].
+    DangerFlagged => "triage",
 }
 
 #[cfg(test)]
@@ -445,7 +478,7 @@ mod tests {
 
     #[test]
     fn stage_of_covers_every_type_and_nothing_else() {
-        assert_eq!(EVENT_TYPES.len(), 21);
+        assert_eq!(EVENT_TYPES.len(), 22);
         for name in EVENT_TYPES {
             let stage = stage_of(name).unwrap();
             assert!(

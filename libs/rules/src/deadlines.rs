@@ -34,8 +34,8 @@ pub enum Due {
 
 /// The deadlines of `state` that are running: accept while dispatched; resolve while
 /// dispatched or accepted; close from the first dispatch until the case is closed (through
-/// resolution and verification). A case in triage, returned, reopened, closed, merged or
-/// rejected has none.
+/// resolution and verification); triage while a case flagged as an emergency awaits an
+/// operator. Any other case in triage, and a closed, merged or rejected one, has none.
 pub fn running(state: &CaseState, reference: &ReferenceData) -> Vec<Timer> {
     let Some(reported_at) = state.reported_at else {
         return Vec::new();
@@ -68,6 +68,15 @@ pub fn running(state: &CaseState, reference: &ReferenceData) -> Vec<Timer> {
             timers.extend(close());
         }
         Some(CaseStatus::Resolved | CaseStatus::Verified) => timers.extend(close()),
+        Some(CaseStatus::Reported) => {
+            if let Some(deadline) = state.triage_deadline {
+                timers.push(Timer {
+                    stage: DeadlineStage::Triage,
+                    deadline,
+                    warn_at: warn_point(reported_at, deadline, reference.danger_policy().warn_at),
+                });
+            }
+        }
         _ => {}
     }
     timers

@@ -6,7 +6,9 @@
 //! triage service can replay and test its decisions exactly.
 //!
 //! - [`classify`] maps a description to a catalogue category by its keywords;
-//! - [`priority`] starts from the category's priority and raises it on urgent words;
+//! - [`danger`] recognises danger to people in a report (fire, gas, a hole, people trapped, …);
+//! - [`priority`] starts from the category's priority and raises it for a danger or on urgent
+//!   words;
 //! - [`find_duplicate`] finds the open case a new report repeats;
 //! - [`route`] chooses self-handling, one department or a joint consultation,
 //!   never sending a case back to whoever returned it;
@@ -18,6 +20,7 @@
 //!   characters and character pairs) and measures itself on held-out reports.
 
 mod classify;
+pub mod danger;
 pub mod deadlines;
 mod duplicate;
 mod error;
@@ -28,9 +31,10 @@ pub mod sla;
 pub mod textmodel;
 
 pub use classify::{classify, keyword_scores, suggest, Classification, KeywordScore};
+pub use danger::{recognise, recognise_all, Recognised, NOT_DANGER_PHRASES};
 pub use duplicate::{find_duplicate, CandidateCase, OpenCase, DUPLICATE_RADIUS_M};
 pub use error::{Result, RoutingError};
-pub use priority::{priority, PriorityDecision, EMERGENCY_WORDS, NOT_URGENT_PHRASES, URGENT_WORDS};
+pub use priority::{priority, PriorityDecision, URGENT_WORDS};
 pub use routing::{route, RouteDecision};
 
 /// Lowercases and drops whitespace, so that `路灯 不亮` still matches `路灯不亮`:

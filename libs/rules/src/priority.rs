@@ -1,28 +1,14 @@
-//! Priority: the category's default, raised by words that signal danger.
+//! Priority: the category's default, raised by a danger to people recognised in the report
+//! ([`crate::danger`]) or by words of an urgent hazard.
 
 use gridcase_config::ReferenceData;
-use gridcase_domain::{CategoryCode, Priority};
+use gridcase_domain::{CategoryCode, Danger, Priority};
 
+use crate::danger::{self, mask, Recognised, NOT_DANGER_PHRASES};
 use crate::normalise;
 
-/// Words that make any case an [`Priority::Emergency`]: danger to life or
-/// property that someone must act on now, whatever the category.
-#[rustfmt::skip]
-pub const EMERGENCY_WORDS: &[&str] = &[
-    // fire
-    "火", "着火", "起火", "冒烟", "火灾", "爆炸",
-    // gas
-    "燃气", "煤气", "天然气", "漏气",
-    // electricity
-    "漏电", "触电", "电线掉落", "电线断落",
-    // collapse
-    "塌", "坍塌", "倒塌",
-    // danger to life
-    "被困", "受伤", "危及生命",
-];
-
-/// Words that make a case at least [`Priority::Urgent`]: a hazard that must
-/// be dealt with within hours (a missing cover, standing water, a blockage).
+/// Words that make a case at least [`Priority::Urgent`] though no one is in danger yet: a
+/// hazard that must be dealt with within hours (standing water, a burst main, an outage).
 #[rustfmt::skip]
 pub const URGENT_WORDS: &[&str] = &[
     // water
@@ -35,36 +21,37 @@ pub const URGENT_WORDS: &[&str] = &[
     "危险",
 ];
 
-/// Everyday phrases that contain an emergency or urgent word without the
-/// danger (`火锅` is a hot-pot restaurant, `消火栓` a hydrant, `燃气费` a
-/// bill): their text is ignored when looking for those words.
-#[rustfmt::skip]
-pub const NOT_URGENT_PHRASES: &[&str] = &[
-    // 火
-    "火锅", "火车", "火腿", "火柴", "打火机", "火候", "上火", "发火", "火爆", "火龙果",
-    "消火栓", "防火", "灭火器",
-    // 燃气, 煤气, 天然气, 漏气
-    "燃气费", "燃气表", "燃气公司", "燃气井盖", "煤气井盖", "天然气井盖", "轮胎漏气", "车胎漏气",
-];
-
-/// What [`priority`] decided, with the words that raised it for the timeline.
+/// What [`priority`] decided, with what raised it for the timeline.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PriorityDecision {
     /// The priority the case gets.
     pub priority: Priority,
     /// The category's default, or [`Priority::Normal`] without a known category.
     pub base: Priority,
-    /// The words of the level reached that lifted it above `base`, in list
-    /// order; empty if the base stood. A word found only inside a longer one
-    /// (`火` inside `着火`) is left out.
+    /// The words that lifted it above `base`; empty if the base stood. A word found only
+    /// inside a longer one (`井盖丢` inside `井盖丢了`) is left out.
     pub raised_by: Vec<&'static str>,
+    /// The danger that lifted it, if a danger did.
+    pub danger: Option<Danger>,
 }
 
-/// The priority of a case: the category's default priority, raised — never
-/// lowered — to [`Priority::Emergency`] by any of [`EMERGENCY_WORDS`] or to
-/// at least [`Priority::Urgent`] by any of [`URGENT_WORDS`] in
-/// `description`. Without a category, or with one the catalogue does not
-/// know, the base is [`Priority::Normal`].
+impl PriorityDecision {
+    /// Why the priority is above the category's default, in words (`火情：冒黑烟`,
+    /// `紧急：积水`); `None` if the base stood.
+    pub fn reason(&self) -> Option<String> {
+        if self.raised_by.is_empty() {
+            return None;
+        }
+        let what = self.danger.map_or("紧急", Danger::label_zh);
+        Some(format!("{what}：{}", self.raised_by.join("、")))
+    }
+}
+
+/// The priority of a case: the category's default priority, raised — never lowered — by the
+/// most pressing danger to people recognised in `description` ([`danger::recognise_all`]:
+/// emergency, or urgent for a blocked fire lane), else to at least [`Priority::Urgent`] by any
+/// of [`URGENT_WORDS`]. Without a category, or with one the catalogue does not know, the base
+/// is [`Priority::Normal`].
 pub fn priority(
     refdata: &ReferenceData,
     category: Option<&CategoryCode>,
@@ -73,20 +60,27 @@ pub fn priority(
     let base = category
         .and_then(|code| refdata.category(code))
         .map_or(Priority::Normal, |category| category.priority);
-    let text = mask(&normalise(description), NOT_URGENT_PHRASES);
-    for (level, words) in [
-        (Priority::Emergency, EMERGENCY_WORDS),
-        (Priority::Urgent, URGENT_WORDS),
-    ] {
-        if level <= base {
-            break;
-        }
-        let found = found_words(&text, words);
+    let dangers = danger::recognise_all(description);
+    if let Some(Recognised { danger, words }) = dangers
+        .into_iter()
+        .find(|recognised| recognised.priority() > base)
+    {
+        return PriorityDecision {
+            priority: danger.priority(),
+            base,
+            raised_by: words,
+            danger: Some(danger),
+        };
+    }
+    if Priority::Urgent > base {
+        let text = mask(&normalise(description), NOT_DANGER_PHRASES);
+        let found = found_words(&text, URGENT_WORDS);
         if !found.is_empty() {
             return PriorityDecision {
-                priority: level,
+                priority: Priority::Urgent,
                 base,
                 raised_by: found,
+                danger: None,
             };
         }
     }
@@ -94,17 +88,8 @@ pub fn priority(
         priority: base,
         base,
         raised_by: Vec::new(),
+        danger: None,
     }
-}
-
-/// `text` with every occurrence of `phrases` blanked out, so a word inside
-/// one of them is not found; the blank is a character no word contains, so
-/// no new match appears across it.
-fn mask(text: &str, phrases: &[&str]) -> String {
-    const BLANK: &str = "\u{fffd}";
-    phrases.iter().fold(text.to_owned(), |text, phrase| {
-        text.replace(phrase, &BLANK.repeat(phrase.chars().count()))
-    })
 }
 
 /// The `words` in `text`, without those that only appear as part of a
@@ -132,69 +117,72 @@ mod tests {
     }
 
     #[test]
-    fn danger_words_raise_the_category_default() {
+    fn dangers_and_urgent_words_raise_the_category_default() {
         use Priority::{Emergency, Low, Normal, Urgent};
-        // (category, description, priority, raised by)
+        // (category, description, priority, danger, raised by)
+        type Case<'a> = (Option<&'a str>, &'a str, Priority, Option<Danger>, &'a [&'a str]);
         #[rustfmt::skip]
-        let cases: [(Option<&str>, &str, Priority, &[&str]); 12] = [
-            // 路灯 is normal; 电线掉落 is an emergency.
-            (Some("BJ-01-07"), "路灯杆倒了，电线掉落在地上", Emergency, &["电线掉落"]),
-            (Some("SJ-01-07"), "餐馆后厨冒烟了", Emergency, &["冒烟"]),
-            (Some("SJ-01-07"), "隔壁饭店着火了", Emergency, &["着火"]),
-            (None, "楼道里燃气泄漏，味道很大", Emergency, &["燃气"]),
-            (Some("SJ-06-04"), "电梯停在两层中间，有人被困", Emergency, &["被困"]),
-            (Some("BJ-05-01"), "老房子的围墙倒塌了", Emergency, &["倒塌"]),
-            (Some("SJ-07-01"), "邻居吵架，有人受伤了", Emergency, &["受伤"]),
-            (Some("BJ-01-09"), "配电箱漏电，小孩差点触电", Emergency, &["漏电", "触电"]),
-            (Some("BJ-01-04"), "雨水箅子堵塞，路口积水", Urgent, &["积水", "堵塞"]),
-            (None, "井盖丢了，晚上很危险", Urgent, &["井盖丢", "危险"]),
-            (Some("SJ-01-04"), "楼道里乱堆杂物", Low, &[]),
-            (None, "路口有点脏", Normal, &[]),
+        let cases: [Case<'_>; 13] = [
+            // 路灯 is normal; a wire on the ground is an emergency.
+            (Some("BJ-01-07"), "路灯杆倒了，电线掉落在地上", Emergency, Some(Danger::LiveWire), &["电线掉落"]),
+            (Some("SJ-01-07"), "餐馆后厨冒烟了", Emergency, Some(Danger::Fire), &["冒烟"]),
+            (Some("SJ-01-07"), "隔壁饭店着火了", Emergency, Some(Danger::Fire), &["着火"]),
+            (None, "楼道里燃气泄漏，味道很大", Emergency, Some(Danger::Gas), &["燃气泄漏"]),
+            (Some("SJ-06-04"), "电梯停在两层中间，有人被困", Emergency, Some(Danger::Trapped), &["被困"]),
+            (Some("BJ-05-01"), "老房子的围墙倒塌了", Emergency, Some(Danger::Collapse), &["倒塌"]),
+            (Some("SJ-07-01"), "邻居吵架，有人受伤了", Emergency, Some(Danger::Injured), &["受伤"]),
+            (Some("BJ-01-09"), "配电箱漏电，小孩差点触电", Emergency, Some(Danger::LiveWire), &["漏电"]),
+            (Some("SJ-01-04"), "消防通道被电动车堵死了", Urgent, Some(Danger::FireLane), &["消防通道", "堵"]),
+            (Some("BJ-01-04"), "雨水箅子堵塞，路口积水", Urgent, None, &["积水", "堵塞"]),
+            (None, "井盖丢了，晚上很危险", Emergency, Some(Danger::OpenHole), &["井盖", "丢了"]),
+            (Some("SJ-01-04"), "楼道里乱堆杂物", Low, None, &[]),
+            (None, "路口有点脏", Normal, None, &[]),
         ];
-        for (code, description, expected, raised_by) in cases {
+        for (code, description, expected, danger, raised_by) in cases {
             let decision = decide(code, description);
             assert_eq!(decision.priority, expected, "{description}");
+            assert_eq!(decision.danger, danger, "{description}");
             assert_eq!(decision.raised_by, raised_by, "{description}");
         }
     }
 
     #[test]
-    fn gas_leak_is_an_emergency_whatever_the_category() {
+    fn the_reason_names_the_danger_and_its_words() {
         let decision = decide(Some("SJ-09-02"), "楼下一股味道，像是燃气泄漏");
-        assert_eq!(
-            decision,
-            PriorityDecision {
-                priority: Priority::Emergency,
-                base: Priority::Normal,
-                raised_by: vec!["燃气"],
-            }
-        );
+        assert_eq!(decision.priority, Priority::Emergency);
+        assert_eq!(decision.base, Priority::Normal);
+        assert_eq!(decision.reason().as_deref(), Some("燃气泄漏：燃气泄漏"));
+        let urgent = decide(Some("BJ-01-04"), "路口积水");
+        assert_eq!(urgent.reason().as_deref(), Some("紧急：积水"));
+        assert_eq!(decide(None, "路口有点脏").reason(), None);
     }
 
     #[test]
     fn priority_is_never_lowered() {
-        // 燃气泄漏 (SJ-04-01) is an emergency by default; no word lowers it.
+        // 燃气泄漏 (SJ-04-01) is an emergency by default; nothing lowers it.
         let decision = decide(Some("SJ-04-01"), "有点气味，不确定");
         assert_eq!(decision.priority, Priority::Emergency);
         assert!(decision.raised_by.is_empty());
-        // An urgent word does not touch an emergency category either.
+        // A danger does not touch an emergency category either.
         let decision = decide(Some("SJ-04-02"), "着火了，路口积水");
         assert_eq!(decision.priority, Priority::Emergency);
         assert!(decision.raised_by.is_empty());
-        // An urgent category stays urgent on an urgent word.
-        let decision = decide(Some("SJ-04-05"), "路口积水很深");
-        assert_eq!(
-            (decision.priority, decision.base),
-            (Priority::Urgent, Priority::Urgent)
-        );
-        assert!(decision.raised_by.is_empty());
+        // An urgent category stays urgent on an urgent word or a blocked fire lane.
+        for description in ["路口积水很深", "消防通道被堵了"] {
+            let decision = decide(Some("SJ-04-05"), description);
+            assert_eq!(
+                (decision.priority, decision.base),
+                (Priority::Urgent, Priority::Urgent),
+                "{description}"
+            );
+            assert!(decision.raised_by.is_empty(), "{description}");
+        }
     }
 
     #[test]
     fn everyday_phrases_do_not_raise_it() {
         for (code, description) in [
             (Some("SJ-01-07"), "楼下火锅店油烟很大"),
-            (Some("BJ-01-08"), "消火栓被车挡住了"),
             (Some("SJ-08-01"), "物业乱收燃气费"),
             (Some("BJ-01-05"), "燃气井盖有点松"),
             (None, "火车站门口有人拉客"),

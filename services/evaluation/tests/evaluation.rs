@@ -112,6 +112,8 @@ impl Harness {
                     department: DepartmentCode::parse(dept).unwrap(),
                 },
                 triaged_by: None,
+                model: None,
+                priority_reason: None,
             },
         )
         .await;

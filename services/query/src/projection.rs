@@ -66,11 +66,28 @@ pub fn summary(event: &Event) -> String {
                 .map_or_else(|| "no grid".to_owned(), |g| format!("grid {g}"));
             format!("reported via {} ({grid})", e.channel)
         }
-        Event::CaseTriaged(e) => format!(
-            "triaged as {} with priority {}, route {}",
-            e.category,
-            e.priority,
-            describe_route(&e.route)
+        Event::CaseTriaged(e) => {
+            let mut line = format!(
+                "triaged as {} with priority {}, route {}",
+                e.category,
+                e.priority,
+                describe_route(&e.route)
+            );
+            if let Some(reason) = &e.priority_reason {
+                line.push_str(&format!(" ({reason})"));
+            }
+            if let Some(model) = &e.model {
+                line.push_str(&format!(
+                    "; model {} at {:.1}%",
+                    model.version,
+                    f64::from(model.confidence) / 10.0
+                ));
+            }
+            line
+        }
+        Event::DangerFlagged(e) => format!(
+            "flagged as an emergency ({}), to be triaged by {}",
+            e.reason, e.triage_by
         ),
         Event::CaseDispatched(e) => format!("dispatched to {}", e.assignee),
         Event::CaseEscalated(e) => format!("escalated to level {} ({})", e.level, e.to),

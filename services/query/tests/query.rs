@@ -148,6 +148,8 @@ impl Harness {
                     department: department(to),
                 },
                 triaged_by: None,
+                model: None,
+                priority_reason: None,
             },
         )
         .await;

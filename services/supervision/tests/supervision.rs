@@ -127,6 +127,8 @@ impl Harness {
                     department: DepartmentCode::parse("gas").unwrap(),
                 },
                 triaged_by: None,
+                model: None,
+                priority_reason: None,
             },
         )
         .await;

@@ -1,9 +1,9 @@
 //! [`Command`]: what someone asks of a case.
 
-use crate::event::{DeadlineStage, Route};
+use crate::event::{DeadlineStage, ModelVerdict, Route};
 use crate::values::{
-    Assignee, CaseId, CategoryCode, Channel, DepartmentCode, Description, GridCode, Location, Note,
-    Priority, Reporter, Timestamp, TrackingCode, Url, WorkerId,
+    Assignee, CaseId, CategoryCode, Channel, Danger, DepartmentCode, Description, GridCode,
+    Location, Note, Priority, Reporter, Timestamp, TrackingCode, Url, WorkerId,
 };
 
 /// Something someone wants to do to a case. Arguments are already-validated
@@ -41,6 +41,19 @@ pub enum Command {
         route: Route,
         /// The operator, if a person triaged.
         triaged_by: Option<WorkerId>,
+        /// The text model that chose the category, if one did.
+        model: Option<ModelVerdict>,
+        /// Why the priority is above the category's default.
+        priority_reason: Option<Note>,
+    },
+    /// Mark a case awaiting triage as an emergency: a danger to people was recognised in it.
+    FlagDanger {
+        /// The danger.
+        danger: Danger,
+        /// Why, in words.
+        reason: Note,
+        /// When an operator must have triaged it.
+        triage_by: Timestamp,
     },
     /// Fold a reported case into another case about the same problem.
     Merge {
@@ -181,6 +194,7 @@ impl Command {
         match self {
             Command::Report { .. } => "report",
             Command::Triage { .. } => "triage",
+            Command::FlagDanger { .. } => "flag danger",
             Command::Merge { .. } => "merge",
             Command::Reject { .. } => "reject",
             Command::Dispatch { .. } => "dispatch",

@@ -69,6 +69,8 @@ pub(crate) fn triage(route: Route) -> Command {
         priority: Priority::Urgent,
         route,
         triaged_by: Some(worker("operator-1")),
+        model: None,
+        priority_reason: None,
     }
 }
 

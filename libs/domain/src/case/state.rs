@@ -3,8 +3,8 @@
 
 use crate::event::{DeadlineStage, Event, Route};
 use crate::values::{
-    Assignee, CaseId, CaseStatus, CategoryCode, DepartmentCode, GridCode, Location, Priority,
-    Timestamp, TrackingCode,
+    Assignee, CaseId, CaseStatus, CategoryCode, Danger, DepartmentCode, GridCode, Location,
+    Priority, Timestamp, TrackingCode,
 };
 
 /// The resident's rating of the current verification.
@@ -44,8 +44,12 @@ pub struct CaseState {
     pub reported_at: Option<Timestamp>,
     /// The category, from the report and then from triage.
     pub category: Option<CategoryCode>,
-    /// The priority set at triage.
+    /// The priority set at triage (or emergency, once a danger is flagged).
     pub priority: Option<Priority>,
+    /// The last danger to people recognised in the case.
+    pub danger: Option<Danger>,
+    /// When an operator must triage a case flagged as an emergency; cleared at triage.
+    pub triage_deadline: Option<Timestamp>,
     /// The current route; cleared on return and reopen so triage decides afresh.
     pub route: Option<Route>,
     /// Who the case is dispatched to, while dispatched.
@@ -126,6 +130,12 @@ pub fn apply(mut state: CaseState, event: &Event) -> CaseState {
             state.category = Some(triaged.category);
             state.priority = Some(triaged.priority);
             state.route = Some(triaged.route.clone());
+            state.triage_deadline = None;
+        }
+        Event::DangerFlagged(flagged) => {
+            state.priority = Some(Priority::Emergency);
+            state.danger = Some(flagged.danger);
+            state.triage_deadline = Some(flagged.triage_by);
         }
         Event::CaseMerged(merged) => {
             state.status = Some(CaseStatus::Merged);

@@ -8,6 +8,105 @@ use serde::{Deserialize, Serialize};
 
 use super::validation::ValidationError;
 
+/// A danger to people recognised in a report, whatever its category: what makes a case an
+/// emergency (or, for a hazard such as a blocked fire lane, urgent).
+///
+/// Variant order is part of the postcard format; append new variants only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Danger {
+    /// Fire or smoke.
+    Fire,
+    /// A smell of gas or a gas leak.
+    Gas,
+    /// Something collapsed or is collapsing: a road, a wall, a building.
+    Collapse,
+    /// A hole someone could fall into: an open manhole, a pit in the road.
+    OpenHole,
+    /// People trapped, e.g. in a lift.
+    Trapped,
+    /// Deep water where people are: flooding, someone in the water.
+    DeepWater,
+    /// Live wires down or exposed near people.
+    LiveWire,
+    /// Someone, often old and alone, not seen for days.
+    NotSeen,
+    /// Someone hurt, collapsed, pinned down, or threatening to take their own life.
+    Injured,
+    /// A blocked fire lane or fire exit: urgent rather than an emergency.
+    FireLane,
+}
+
+impl Danger {
+    /// Every danger, in declaration order.
+    pub const ALL: [Danger; 10] = [
+        Danger::Fire,
+        Danger::Gas,
+        Danger::Collapse,
+        Danger::OpenHole,
+        Danger::Trapped,
+        Danger::DeepWater,
+        Danger::LiveWire,
+        Danger::NotSeen,
+        Danger::Injured,
+        Danger::FireLane,
+    ];
+
+    /// Stable snake_case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Danger::Fire => "fire",
+            Danger::Gas => "gas",
+            Danger::Collapse => "collapse",
+            Danger::OpenHole => "open_hole",
+            Danger::Trapped => "trapped",
+            Danger::DeepWater => "deep_water",
+            Danger::LiveWire => "live_wire",
+            Danger::NotSeen => "not_seen",
+            Danger::Injured => "injured",
+            Danger::FireLane => "fire_lane",
+        }
+    }
+
+    /// What operators call it.
+    pub const fn label_zh(self) -> &'static str {
+        match self {
+            Danger::Fire => "火情",
+            Danger::Gas => "燃气泄漏",
+            Danger::Collapse => "坍塌",
+            Danger::OpenHole => "坑洞",
+            Danger::Trapped => "人员被困",
+            Danger::DeepWater => "深水",
+            Danger::LiveWire => "电线带电",
+            Danger::NotSeen => "多日未见",
+            Danger::Injured => "人身危险",
+            Danger::FireLane => "消防通道堵塞",
+        }
+    }
+
+    /// The priority it calls for: urgent for a blocked fire lane, emergency otherwise.
+    pub const fn priority(self) -> Priority {
+        match self {
+            Danger::FireLane => Priority::Urgent,
+            _ => Priority::Emergency,
+        }
+    }
+
+    /// Parses the snake_case name.
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        Self::ALL
+            .into_iter()
+            .find(|danger| danger.as_str() == s)
+            .ok_or_else(|| ValidationError::new("danger", format!("{s:?} is not a known danger")))
+    }
+}
+
+impl fmt::Display for Danger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How pressing a case is. Ordered by urgency: `Emergency` is the greatest,
 /// so `max()` picks the most pressing.
 ///

@@ -25,7 +25,7 @@ pub use codes::{CategoryCode, CategoryKind, DepartmentCode, WorkerId, WORKER_SUB
 pub use contact::{Phone, Reporter};
 pub use grid::{GridCode, GridLevel};
 pub use ids::{CaseId, EventId, TrackingCode};
-pub use labels::{Channel, Priority};
+pub use labels::{Channel, Danger, Priority};
 pub use place::{Coordinates, Location};
 pub use status::CaseStatus;
 pub use text::{Address, Description, Note, PersonName, Url};

@@ -137,6 +137,8 @@ impl Harness {
                 priority,
                 route,
                 triaged_by: None,
+                model: None,
+                priority_reason: None,
             },
         )
         .await;

@@ -64,6 +64,8 @@ pub(super) fn write_compressed_config(
                 .with_context(|| format!("copying {file} to {}", target.display()))?;
         }
     }
+    gridcase_config::Corpus::copy_files(source, target)
+        .with_context(|| format!("copying the corpus to {}", target.display()))?;
     let sla = target.join(gridcase_config::SLA_FILE);
     std::fs::write(&sla, compressed_sla(reference, hour_ms))
         .with_context(|| format!("writing {}", sla.display()))?;
@@ -148,6 +150,10 @@ fn compressed_sla(reference: &ReferenceData, hour_ms: u64) -> String {
         "make_up_workdays = [{}]\n",
         dates(calendar.make_up_workdays())
     );
+    let danger = reference.danger_policy();
+    let _ = writeln!(out, "[danger]");
+    let _ = writeln!(out, "triage = {}", seconds(danger.triage));
+    let _ = writeln!(out, "warn_at = {}\n", danger.warn_at);
     for priority in Priority::ALL {
         let policy = reference.sla_for(priority, None);
         let _ = writeln!(out, "[priority.{priority}]");

@@ -33,6 +33,7 @@ pub fn decide(state: &CaseState, command: Command) -> Result<Vec<Event>> {
         status,
         action: command.action(),
     };
+    use crate::event::CaseTriaged;
     let event: Event = match command {
         Command::Report { .. } => return Err(DomainError::CaseAlreadyExists { status }),
 
@@ -41,7 +42,25 @@ pub fn decide(state: &CaseState, command: Command) -> Result<Vec<Event>> {
             priority,
             route,
             triaged_by,
-        } => triage::triage(&case, category, priority, route, triaged_by)?.into(),
+            model,
+            priority_reason,
+        } => triage::triage(
+            &case,
+            CaseTriaged {
+                category,
+                priority,
+                route,
+                triaged_by,
+                model,
+                priority_reason,
+            },
+        )?
+        .into(),
+        Command::FlagDanger {
+            danger,
+            reason,
+            triage_by,
+        } => triage::flag_danger(&case, danger, reason, triage_by)?.into(),
         Command::Merge { into } => triage::merge(&case, into)?.into(),
         Command::Reject { reason } => triage::reject(&case, reason)?.into(),
 

@@ -3,28 +3,52 @@
 
 use super::Case;
 use crate::error::{DomainError, Result};
-use crate::event::{CaseMerged, CaseRejected, CaseTriaged, Route};
-use crate::values::{CaseId, CaseStatus, CategoryCode, Note, Priority, WorkerId};
+use crate::event::{CaseMerged, CaseRejected, CaseTriaged, DangerFlagged};
+use crate::values::{CaseId, CaseStatus, Danger, Note, Timestamp};
 
 /// Classifies and routes a reported case, never back to whoever returned it.
-pub(super) fn triage(
-    case: &Case<'_>,
-    category: CategoryCode,
-    priority: Priority,
-    route: Route,
-    triaged_by: Option<WorkerId>,
-) -> Result<CaseTriaged> {
+pub(super) fn triage(case: &Case<'_>, triaged: CaseTriaged) -> Result<CaseTriaged> {
     case.require(&[CaseStatus::Reported], "reported")?;
-    route.validate()?;
-    let assignee = route.assignee();
+    triaged.route.validate()?;
+    let assignee = triaged.route.assignee();
     if case.state.returned_by.contains(&assignee) {
         return Err(DomainError::AlreadyReturned { assignee });
     }
-    Ok(CaseTriaged {
-        category,
-        priority,
-        route,
-        triaged_by,
+    if let Some(model) = &triaged.model {
+        if model.confidence > 1000 {
+            return Err(crate::ValidationError::new(
+                "model.confidence",
+                format!("{} is above 1000 thousandths", model.confidence),
+            )
+            .into());
+        }
+    }
+    Ok(triaged)
+}
+
+/// Marks a case awaiting triage as an emergency, once per wait: a case already flagged and not
+/// yet triaged keeps its first deadline.
+pub(super) fn flag_danger(
+    case: &Case<'_>,
+    danger: Danger,
+    reason: Note,
+    triage_by: Timestamp,
+) -> Result<DangerFlagged> {
+    case.require(&[CaseStatus::Reported], "reported")?;
+    if let Some(deadline) = case.state.triage_deadline {
+        return Err(DomainError::AlreadyFlagged { deadline });
+    }
+    if case.state.reported_at.is_some_and(|at| triage_by < at) {
+        return Err(crate::ValidationError::new(
+            "triage_by",
+            "the triage deadline is before the case was reported",
+        )
+        .into());
+    }
+    Ok(DangerFlagged {
+        danger,
+        reason,
+        triage_by,
     })
 }
 
@@ -149,5 +173,35 @@ mod tests {
             refusal(&accepted(), Command::Reject { reason: note("no") }),
             DomainError::WrongStatus { .. }
         ));
+    }
+
+    #[test]
+    fn a_danger_is_flagged_once_per_wait_and_cleared_by_triage() {
+        use crate::values::{Danger, Priority, Timestamp};
+        let flag = |minutes: i64| Command::FlagDanger {
+            danger: Danger::Fire,
+            reason: note("火情：冒黑烟"),
+            triage_by: Timestamp::from_millis(
+                reported().reported_at.unwrap().as_millis() + minutes * 60_000,
+            ),
+        };
+        let flagged = step(reported(), flag(10));
+        assert_eq!(flagged.priority, Some(Priority::Emergency));
+        assert_eq!(flagged.danger, Some(Danger::Fire));
+        assert!(flagged.triage_deadline.is_some());
+        assert!(matches!(
+            refusal(&flagged, flag(20)),
+            DomainError::AlreadyFlagged { .. }
+        ));
+        let triaged = step(flagged, triage(to_department("roads")));
+        assert_eq!(triaged.triage_deadline, None);
+        assert!(matches!(
+            refusal(&triaged, flag(10)),
+            DomainError::WrongStatus { .. }
+        ));
+        assert_eq!(
+            refusal(&reported(), flag(-1)).to_string(),
+            "triage_by: the triage deadline is before the case was reported"
+        );
     }
 }
