@@ -95,6 +95,21 @@ pub fn department_consumer(department: &str) -> String {
     format!("dept-{department}")
 }
 
+/// Name of the JetStream stream that keeps the alerts for supervisors.
+pub const ALERTS_STREAM: &str = "GRIDCASE_ALERTS";
+
+/// Subjects of the alert stream: every [`emergency_alert`].
+pub const ALERTS_ALL: &str = "gridcase.v1.alerts.>";
+
+/// `gridcase.v1.alerts.emergency.<case>`: an emergency triage recognised in a case.
+pub fn emergency_alert(case: &str) -> String {
+    format!("{ROOT}.alerts.emergency.{case}")
+}
+
+/// `gridcase.v1.triage.model`: a newly trained category model is in place; triage replicas
+/// load it and reply with the version they loaded.
+pub const TRIAGE_MODEL_RELOAD: &str = "gridcase.v1.triage.model";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +137,7 @@ mod tests {
         );
         assert!(DISPATCH_ALL.starts_with(ROOT));
         assert_eq!(department_consumer("water"), "dept-water");
+        assert_eq!(emergency_alert("abc"), "gridcase.v1.alerts.emergency.abc");
+        assert!(ALERTS_ALL.starts_with(ROOT) && TRIAGE_MODEL_RELOAD.starts_with(ROOT));
     }
 }

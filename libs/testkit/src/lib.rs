@@ -71,6 +71,14 @@ pub fn copy_sample_config(dir: &Path) {
     }
 }
 
+/// Copies the sample reference data and its corpus of residents' reports into `dir`, so
+/// triage learns its category model as in production (without the corpus it classifies by
+/// the catalogue's keywords).
+pub fn copy_sample_config_with_corpus(dir: &Path) {
+    copy_sample_config(dir);
+    gridcase_config::Corpus::copy_files(&sample_config_dir(), dir).expect("copying the corpus");
+}
+
 /// A test certificate authority and a server certificate it signed for `localhost` and
 /// 127.0.0.1 (PEM paths: CA, server certificate, server key), valid until 2126.
 pub fn tls_files() -> (PathBuf, PathBuf, PathBuf) {

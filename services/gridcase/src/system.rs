@@ -259,7 +259,10 @@ impl System {
                 spawn(|stopped| gridcase_intake::run(config, nats, listener, stop_signal(stopped)))
             }
             Service::Triage => {
-                let config = TriageConfig::new(config, tokens);
+                let config = TriageConfig {
+                    model_file: Some(self.options.data.join(gridcase_triage::model::MODEL_FILE)),
+                    ..TriageConfig::new(config, tokens)
+                };
                 spawn(|stopped| gridcase_triage::run(config, nats, listener, stop_signal(stopped)))
             }
             Service::Dispatch => {

@@ -144,7 +144,8 @@ pub(crate) fn print_banner(system: &System) {
         ),
         (
             Service::Triage,
-            "(manual triage queue; rules decide the rest)".to_owned(),
+            "manual triage queue; the model routes the rest, emergencies on gridcase.v1.alerts.>"
+                .to_owned(),
         ),
         (
             Service::Dispatch,

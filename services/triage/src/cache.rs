@@ -14,6 +14,7 @@ use gridcase_eventstore::{EventStore, RecordedEvent};
 use gridcase_rules::OpenCase;
 use tokio::sync::watch;
 
+use crate::classifier::ClassifierSlot;
 use crate::decision::{category_of, reporting_worker, CaseView};
 
 /// One case as the cache keeps it.
@@ -23,7 +24,7 @@ pub struct CachedCase {
     pub state: CaseState,
     /// What the reporter said.
     pub description: String,
-    /// The category for duplicate detection: the case's own, else what the keywords say.
+    /// The category for duplicate detection: the case's own, else the classifier's.
     pub category: Option<CategoryCode>,
     /// The grid worker who reported it on patrol, if one did.
     pub reported_by_worker: Option<WorkerId>,
@@ -52,6 +53,7 @@ impl CachedCase {
 #[derive(Debug)]
 pub struct CaseCache {
     refdata: Arc<ReferenceData>,
+    classifier: Arc<ClassifierSlot>,
     cases: RwLock<HashMap<CaseId, CachedCase>>,
     /// The open cases as duplicate detection takes them, kept as events fold, so a decision
     /// reads them in place instead of copying every open case.
@@ -61,10 +63,11 @@ pub struct CaseCache {
 }
 
 impl CaseCache {
-    /// An empty cache classifying with `refdata`.
-    pub fn new(refdata: Arc<ReferenceData>) -> Self {
+    /// An empty cache classifying with `classifier` over `refdata`.
+    pub fn new(refdata: Arc<ReferenceData>, classifier: Arc<ClassifierSlot>) -> Self {
         Self {
             refdata,
+            classifier,
             cases: RwLock::new(HashMap::new()),
             open: RwLock::new(HashMap::new()),
             next_position: watch::Sender::new(0),
@@ -136,13 +139,16 @@ impl CaseCache {
             entry.reported_by_worker = reporting_worker(reported, actor);
         }
         entry.state = apply(std::mem::take(&mut entry.state), event);
-        entry.category = entry
-            .state
-            .category
-            .or_else(|| category_of(&self.refdata, entry.view()));
+        entry.category = entry.state.category.or_else(|| {
+            // Only a case still awaiting triage needs a guess: fold it once, at its report.
+            matches!(event, Event::CaseReported(_))
+                .then(|| category_of(&self.refdata, &self.classifier.current(), entry.view()))
+                .flatten()
+                .or(entry.category)
+        });
         let open_case = entry.state.is_open().then(|| entry.open_case()).flatten();
         let mut open = self.open.write().unwrap_or_else(|e| e.into_inner());
-        // The category may have changed (triage confirms or corrects the keywords' guess).
+        // The category may have changed (triage confirms or corrects the classifier's guess).
         open.retain(|_, cases| {
             cases.remove(&case);
             !cases.is_empty()

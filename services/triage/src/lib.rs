@@ -3,21 +3,30 @@
 //!
 //! A durable JetStream consumer of the committed-event feed brings each case that needs triage
 //! — newly reported, returned by a department (退单), or reopened. The service loads the case
-//! from the store, classifies it (explicit category, else Chinese keywords), sets its
-//! priority, merges it into an earlier open case it repeats, or routes it (self-handle,
-//! department, joint consultation; never back to whoever returned it), and records the
-//! decision through the case store with a command id derived from the triggering event, so a
-//! redelivered message never decides twice. What the rules cannot decide waits in the manual
-//! queue that operators work through `gridcase.triage.v1.Triage` over gRPC. An in-memory
-//! cache of every case, rebuilt from the store's log at start, serves duplicate detection and
-//! the queue.
+//! from the store, classifies it (explicit category, else the text model learnt from residents'
+//! reports, routing only above a confidence), sets its priority (raised for a danger to people
+//! recognised in the words), merges it into an earlier open case it repeats, or routes it
+//! (self-handle, department, joint consultation; never back to whoever returned it), and
+//! records the decision — with the model version and its confidence — through the case store
+//! with a command id derived from the triggering event, so a redelivered message never decides
+//! twice. What the rules cannot decide waits in the manual queue that operators work through
+//! `gridcase.triage.v1.Triage` over gRPC, with the model's three best suggestions; an emergency
+//! among them is flagged (a triage deadline in minutes), put first, and announced to the
+//! supervisors on `gridcase.v1.alerts.emergency.<case>`. An in-memory cache of every case,
+//! rebuilt from the store's log at start, serves duplicate detection and the queue. A model
+//! written by `gridcase train` is loaded at start and again whenever
+//! `gridcase.v1.triage.model` announces a new one.
 
 /// The service's name: in the ids of the commands it decides, and in its metrics.
 pub const SERVICE: &str = "triage";
 
+pub mod alert;
 pub mod cache;
+pub mod classifier;
 pub mod decision;
+pub mod model;
 pub mod service;
+pub mod training;
 pub mod worker;
 
 use std::future::Future;
@@ -29,6 +38,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use cache::CaseCache;
+pub use classifier::{Classifier, ClassifierSlot};
 pub use decision::Decision;
 pub use gridcase_runtime::{ServiceError, StageConfig};
 pub use service::{TriageApi, SERVICE_NAME};
@@ -40,6 +50,12 @@ pub struct TriageConfig {
     pub stage: StageConfig,
     /// How far back a new report may repeat an open case.
     pub duplicate_window: Duration,
+    /// The model file `gridcase train` writes; when it exists it is used instead of a model
+    /// learnt from the corpus at start.
+    pub model_file: Option<std::path::PathBuf>,
+    /// The confidence at or above which the model's category routes a case; below it the case
+    /// waits for an operator with suggestions.
+    pub confidence: f64,
 }
 
 impl TriageConfig {
@@ -57,10 +73,16 @@ impl TriageConfig {
         Self {
             stage,
             duplicate_window: DEFAULT_DUPLICATE_WINDOW,
+            model_file: None,
+            confidence: DEFAULT_CONFIDENCE,
         }
     }
 }
 pub use worker::Worker;
+
+/// The confidence at which the text model routes, by default: chosen by cross-validation on
+/// the corpus's training split.
+pub const DEFAULT_CONFIDENCE: f64 = gridcase_rules::textmodel::DEFAULT_THRESHOLD;
 
 /// How far back a new report may repeat an open case, by default.
 pub const DEFAULT_DUPLICATE_WINDOW: Duration = Duration::from_secs(24 * 3600);
@@ -75,7 +97,11 @@ pub async fn run(
 ) -> Result<(), ServiceError> {
     let refdata = config.stage.load_reference(SERVICE)?;
     let store = StoreClient::new(nats.clone(), &config.stage.shard);
-    let cache = Arc::new(CaseCache::new(Arc::clone(&refdata)));
+    let classifier = Arc::new(ClassifierSlot::new(model::initial(&config, &refdata)?));
+    let cache = Arc::new(CaseCache::new(
+        Arc::clone(&refdata),
+        Arc::clone(&classifier),
+    ));
     let (stop, stopped) = watch::channel(false);
     let stop_signal = move || {
         let mut stopped = stopped.clone();
@@ -89,21 +115,38 @@ pub async fn run(
         Arc::clone(&cache),
         stop_signal(),
     ));
+    let reloader = tokio::spawn(model::follow_reloads(
+        nats.clone(),
+        config.clone(),
+        Arc::clone(&refdata),
+        Arc::clone(&classifier),
+        stop_signal(),
+    ));
     let worker = Worker::new(
         store.clone(),
         Arc::clone(&refdata),
+        Arc::clone(&classifier),
         Arc::clone(&cache),
         config.duplicate_window,
+        nats.clone(),
     );
     let worker_stop = stop_signal();
     let worker_nats = nats.clone();
     let worker = tokio::spawn(async move { worker.run(worker_nats, worker_stop).await });
 
-    let routes = service::routes(store, refdata, cache, Arc::clone(&config.stage.tokens));
+    let routes = service::routes(
+        store,
+        refdata,
+        Arc::clone(&classifier),
+        cache,
+        Arc::clone(&config.stage.tokens),
+    );
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
         shard = %config.stage.shard,
         duplicate_window = ?config.duplicate_window,
+        classifier = classifier.current().version(),
+        confidence = config.confidence,
         "triage serving"
     );
     let stop = Arc::new(stop);
@@ -117,6 +160,7 @@ pub async fn run(
     let _ = stop.send(true);
     let _ = follower.await;
     let _ = worker.await;
+    let _ = reloader.await;
     // Acknowledgements given so far reach the server before the connection goes.
     if let Err(error) = gridcase_bus::flush(&nats).await {
         tracing::warn!(%error, "flushing to NATS at stop failed");

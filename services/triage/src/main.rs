@@ -1,6 +1,7 @@
 //! `gridcase-triage`: runs the triage service as its own process.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
@@ -19,6 +20,25 @@ struct Args {
     /// How far back a new report may repeat an open case, in hours.
     #[arg(long, env = "GRIDCASE_DUPLICATE_WINDOW_HOURS", default_value_t = 24)]
     duplicate_window_hours: u64,
+    /// The trained category model (`gridcase train` writes `triage-model.bin` in the data
+    /// directory); without it, or while it does not exist, a model is learnt from the corpus
+    /// beside the reference data.
+    #[arg(long, env = "GRIDCASE_TRIAGE_MODEL")]
+    model: Option<PathBuf>,
+    /// The model routes a case when its best category reaches this probability; below it the
+    /// case waits for an operator with suggestions.
+    #[arg(long, env = "GRIDCASE_TRIAGE_CONFIDENCE", default_value_t = gridcase_triage::DEFAULT_CONFIDENCE,
+          value_parser = confidence)]
+    confidence: f64,
+}
+
+fn confidence(text: &str) -> Result<f64, String> {
+    let value: f64 = text.parse().map_err(|e| format!("{text:?}: {e}"))?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{value} is not between 0 and 1"))
+    }
 }
 
 #[tokio::main]
@@ -29,6 +49,8 @@ async fn main() -> anyhow::Result<()> {
         .serve(args.grpc, |stage, nats, listener, shutdown| {
             let config = TriageConfig {
                 duplicate_window,
+                model_file: args.model.clone(),
+                confidence: args.confidence,
                 ..TriageConfig::with_stage(stage)
             };
             gridcase_triage::run(config, nats, listener, shutdown)

@@ -22,6 +22,7 @@ use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
 use crate::cache::{CachedCase, CaseCache};
+use crate::classifier::{Classifier, ClassifierSlot};
 use crate::decision::{self, route_words, Decision};
 use crate::worker::reporting_worker;
 
@@ -41,6 +42,7 @@ pub const MAX_LIMIT: u32 = 500;
 pub struct TriageApi<S> {
     cases: CaseStore<S>,
     refdata: Arc<ReferenceData>,
+    classifier: Arc<ClassifierSlot>,
     cache: Arc<CaseCache>,
 }
 
@@ -49,11 +51,12 @@ pub struct TriageApi<S> {
 pub fn routes<S: EventStore>(
     store: S,
     refdata: Arc<ReferenceData>,
+    classifier: Arc<ClassifierSlot>,
     cache: Arc<CaseCache>,
     tokens: Arc<TokenTable>,
 ) -> Routes {
     Routes::new(TriageServer::with_interceptor(
-        TriageApi::new(store, refdata, cache),
+        TriageApi::new(store, refdata, classifier, cache),
         Authenticator::new(tokens),
     ))
 }
@@ -74,16 +77,24 @@ pub struct OperatorTriage {
 }
 
 impl<S: EventStore> TriageApi<S> {
-    /// The API on `store`, checking requests against `refdata`, listing from `cache`.
-    pub fn new(store: S, refdata: Arc<ReferenceData>, cache: Arc<CaseCache>) -> Self {
+    /// The API on `store`, checking requests against `refdata`, suggesting with `classifier`,
+    /// listing from `cache`.
+    pub fn new(
+        store: S,
+        refdata: Arc<ReferenceData>,
+        classifier: Arc<ClassifierSlot>,
+        cache: Arc<CaseCache>,
+    ) -> Self {
         Self {
             cases: CaseStore::new(store),
             refdata,
+            classifier,
             cache,
         }
     }
 
-    /// The cases awaiting triage that the rules cannot decide, oldest first.
+    /// The cases awaiting triage that the rules cannot decide: emergencies first, earliest
+    /// triage deadline first, then the others, oldest first.
     pub fn manual_queue(&self, grid: Option<GridCode>, limit: usize) -> Vec<pb::QueuedCase> {
         let waiting = self.cache.select(|case| {
             case.state.status == Some(CaseStatus::Reported)
@@ -95,28 +106,59 @@ impl<S: EventStore> TriageApi<S> {
                         .is_some_and(|code| code.is_within(&filter))
                 })
         });
-        let mut queued: Vec<(Timestamp, CaseId, pb::QueuedCase)> = waiting
+        let classifier = self.classifier.current();
+        let mut queued: Vec<(QueueOrder, pb::QueuedCase)> = waiting
             .iter()
-            .filter_map(|case| self.queued(case))
+            .filter_map(|case| self.queued(&classifier, case))
             .collect();
-        queued.sort_by_key(|(reported_at, case_id, _)| (*reported_at, *case_id));
+        queued.sort_by_key(|(order, _)| *order);
         queued
             .into_iter()
             .take(limit)
-            .map(|(_, _, item)| item)
+            .map(|(_, item)| item)
             .collect()
     }
 
-    fn queued(&self, case: &CachedCase) -> Option<(Timestamp, CaseId, pb::QueuedCase)> {
+    fn queued(
+        &self,
+        classifier: &Classifier,
+        case: &CachedCase,
+    ) -> Option<(QueueOrder, pb::QueuedCase)> {
         let state = &case.state;
         let case_id = state.case_id?;
         let reported_at = state.reported_at.unwrap_or(Timestamp::from_millis(0));
         let Decision::Manual {
             reason,
             suggestions,
-        } = decision::decide(&self.refdata, case.view(), [], false, 0)
+            because,
+            danger,
+        } = decision::decide(&self.refdata, classifier, case.view(), [], false, 0)
         else {
             return None;
+        };
+        // A flagged case keeps the danger it was flagged for; an unflagged one shows what the
+        // rules see in it now (an urgent hazard, or a danger a newer rule recognises).
+        let (danger_name, danger_reason) = match (state.danger, &danger) {
+            (Some(flagged), _) => (
+                flagged.to_string(),
+                danger
+                    .as_ref()
+                    .filter(|recognised| recognised.danger == flagged)
+                    .map(gridcase_rules::Recognised::reason)
+                    .unwrap_or_else(|| flagged.label_zh().to_owned()),
+            ),
+            (None, Some(recognised)) => (recognised.danger.to_string(), recognised.reason()),
+            (None, None) => (String::new(), String::new()),
+        };
+        let emergency = state.priority == Some(Priority::Emergency)
+            || danger
+                .as_ref()
+                .is_some_and(|recognised| recognised.priority() == Priority::Emergency);
+        let order = QueueOrder {
+            not_emergency: !emergency,
+            triage_by: state.triage_deadline.unwrap_or(reported_at),
+            reported_at,
+            case_id,
         };
         let item = pb::QueuedCase {
             case_id: case_id.to_string(),
@@ -133,9 +175,34 @@ impl<S: EventStore> TriageApi<S> {
                 .unwrap_or_default(),
             reason,
             reported_at_ms: reported_at.as_millis(),
-            suggested_categories: suggestions.iter().map(ToString::to_string).collect(),
+            suggested_categories: suggestions
+                .iter()
+                .map(|suggestion| suggestion.category.to_string())
+                .collect(),
+            suggestions: suggestions
+                .iter()
+                .map(|suggestion| pb::Suggestion {
+                    category_code: suggestion.category.to_string(),
+                    name: self
+                        .refdata
+                        .category(&suggestion.category)
+                        .map(|category| category.name.clone())
+                        .unwrap_or_default(),
+                    confidence: suggestion.confidence,
+                })
+                .collect(),
+            because,
+            model_version: classifier.version().to_owned(),
+            danger: danger_name,
+            danger_reason,
+            triage_by_ms: state.triage_deadline.map_or(0, |at| at.as_millis()),
+            priority: if emergency {
+                Priority::Emergency.to_string()
+            } else {
+                String::new()
+            },
         };
-        Some((reported_at, case_id, item))
+        Some((order, item))
     }
 
     /// Records an operator's triage of a case awaiting it.
@@ -148,9 +215,14 @@ impl<S: EventStore> TriageApi<S> {
             require_awaiting_triage(&loaded, "triage")?;
         }
         let description = description(&loaded);
-        let priority = request.priority.unwrap_or_else(|| {
-            gridcase_rules::priority(&self.refdata, Some(&request.category), &description).priority
-        });
+        let (priority, priority_reason) = match request.priority {
+            Some(priority) => (priority, None),
+            None => {
+                let decided =
+                    gridcase_rules::priority(&self.refdata, Some(&request.category), &description);
+                (decided.priority, decided.reason())
+            }
+        };
         let route = match request.route {
             Some(route) => route,
             None => {
@@ -174,7 +246,9 @@ impl<S: EventStore> TriageApi<S> {
             category: request.category,
             priority,
             route,
-            triaged_by: None,
+            triaged_by: operator_id(actor),
+            model: None,
+            priority_reason: priority_reason.and_then(|text| Note::parse(&text).ok()),
         };
         let executed = self
             .cases
@@ -286,6 +360,23 @@ impl<S: EventStore> TriageApi<S> {
         }
         Ok(department)
     }
+}
+
+/// Where a case stands in the manual queue: emergencies first, by triage deadline; then the
+/// others, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct QueueOrder {
+    not_emergency: bool,
+    triage_by: Timestamp,
+    reported_at: Timestamp,
+    case_id: CaseId,
+}
+
+/// The operator behind `actor` (`operator:<id>`), when the id is a worker id: recorded as who
+/// triaged, which makes the case a labelled example for the next model.
+fn operator_id(actor: &str) -> Option<WorkerId> {
+    let (_, id) = actor.split_once(':')?;
+    WorkerId::parse(id).ok()
 }
 
 fn parse_case_id(text: &str) -> Result<CaseId, ApiError> {

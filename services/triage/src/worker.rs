@@ -8,16 +8,19 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_nats::jetstream;
 use gridcase_bus::retry::Backoff;
 use gridcase_bus::{FeedConsumer, FeedMessage};
 use gridcase_casestore::ids::{event_command_id, legacy};
 use gridcase_casestore::{CaseError, CaseStore, CommandContext, LoadedCase};
 use gridcase_config::ReferenceData;
-use gridcase_domain::{CaseId, CaseStatus, Event, WorkerId};
+use gridcase_domain::{CaseId, CaseStatus, Command, Event, Note, Priority, WorkerId};
 use gridcase_eventstore::{EventStore, RecordedEvent};
+use gridcase_proto::triage::v1::EmergencyAlert;
 
 use crate::cache::CaseCache;
-use crate::decision::{self, CaseView, Decision};
+use crate::classifier::ClassifierSlot;
+use crate::decision::{self, route_words, CaseView, Decision};
 
 /// The durable consumer's name.
 pub const DURABLE: &str = "triage";
@@ -26,11 +29,24 @@ pub const DURABLE: &str = "triage";
 pub const FEED_FILTER: &str = "gridcase.v1.events.>";
 /// The actor of the rules' decisions.
 pub const ACTOR: &str = "triage:rules";
+/// The service name in the ids of emergency flags, apart from the decisions' ids.
+const DANGER_SERVICE: &str = "triage-danger";
 /// The events that put a case in front of triage.
 pub const TRIGGERS: &[&str] = &["CaseReported", "DispatchReturned", "CaseReopened"];
 
 /// Feed events in hand at once (one at a time per case).
 const CONCURRENCY: usize = 256;
+
+/// Why a feed event could not be handled yet.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// Loading or recording the case failed.
+    #[error(transparent)]
+    Case(#[from] CaseError),
+    /// The supervisors' alert could not be published.
+    #[error("alert: {0}")]
+    Alert(String),
+}
 
 /// What became of one feed event.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,33 +62,47 @@ pub enum Outcome {
 }
 
 /// Decides cases as the feed brings them.
-#[derive(Debug)]
 pub struct Worker<S> {
     cases: CaseStore<S>,
     refdata: Arc<ReferenceData>,
+    classifier: Arc<ClassifierSlot>,
     cache: Arc<CaseCache>,
     duplicate_window_ms: i64,
+    alerts: jetstream::Context,
+}
+
+impl<S> std::fmt::Debug for Worker<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("duplicate_window_ms", &self.duplicate_window_ms)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: EventStore> Worker<S> {
-    /// A worker on `store`, looking for duplicates in `cache` within `duplicate_window`.
+    /// A worker on `store`, classifying with `classifier`, looking for duplicates in `cache`
+    /// within `duplicate_window`, publishing emergencies over `nats`.
     pub fn new(
         store: S,
         refdata: Arc<ReferenceData>,
+        classifier: Arc<ClassifierSlot>,
         cache: Arc<CaseCache>,
         duplicate_window: Duration,
+        nats: async_nats::Client,
     ) -> Self {
         Self {
             cases: CaseStore::new(store),
             refdata,
+            classifier,
             cache,
             duplicate_window_ms: i64::try_from(duplicate_window.as_millis()).unwrap_or(i64::MAX),
+            alerts: jetstream::new(nats),
         }
     }
 
     /// Handles one recorded event; an error means nothing was decided and it should be tried
     /// again.
-    pub async fn handle(&self, record: &RecordedEvent) -> Result<Outcome, CaseError> {
+    pub async fn handle(&self, record: &RecordedEvent) -> Result<Outcome, HandleError> {
         if !TRIGGERS.contains(&record.event_type.as_str()) {
             return Ok(Outcome::Skipped);
         }
@@ -95,13 +125,18 @@ impl<S: EventStore> Worker<S> {
             description: &description,
             reported_by_worker: reported_by_worker.as_ref(),
         };
+        let classifier = self.classifier.current();
+        let verdict =
+            classifier.classify(&self.refdata, loaded.state.category.as_ref(), &description);
         // A duplicate has the same category: only those open cases are looked at.
-        let category = decision::category_of(&self.refdata, view);
+        let category = verdict.category();
         let decision = self
             .cache
             .with_open_cases_of(category.as_ref(), |open_cases| {
-                decision::decide(
+                decision::decide_on(
                     &self.refdata,
+                    classifier.version(),
+                    verdict,
                     view,
                     open_cases,
                     record.event_type == "CaseReported",
@@ -111,6 +146,10 @@ impl<S: EventStore> Worker<S> {
         let Some(command) = decision.command() else {
             if let Decision::Manual { reason, .. } = &decision {
                 tracing::info!(case = %case, reason = %reason, "awaiting an operator");
+            }
+            if decision.emergency().is_some() {
+                self.flag_emergency(case, loaded, &description, &decision, record)
+                    .await?;
             }
             return Ok(Outcome::Manual(decision));
         };
@@ -127,6 +166,11 @@ impl<S: EventStore> Worker<S> {
         {
             Ok(executed) => {
                 log_decision(case, &decision, executed.repeated);
+                if let Some(alert) =
+                    self.routed_alert(case, &executed.state, &description, &decision)
+                {
+                    self.publish_alert(&alert, record.event_id).await?;
+                }
                 Ok(Outcome::Decided(decision))
             }
             // The case moved on between the read and the append (another replica, an
@@ -135,8 +179,135 @@ impl<S: EventStore> Worker<S> {
                 tracing::info!(case = %case, %error, "case moved on; nothing decided");
                 Ok(Outcome::NothingToDo)
             }
-            Err(error) => Err(error),
+            Err(error) => Err(error.into()),
         }
+    }
+
+    /// Records that a case left to an operator is an emergency — priority emergency, a triage
+    /// deadline in minutes — and alerts the supervisors.
+    async fn flag_emergency(
+        &self,
+        case: CaseId,
+        loaded: LoadedCase,
+        description: &str,
+        decision: &Decision,
+        record: &RecordedEvent,
+    ) -> Result<(), HandleError> {
+        let Decision::Manual {
+            danger: Some(recognised),
+            ..
+        } = decision
+        else {
+            return Ok(());
+        };
+        let reason = recognised.reason();
+        let triage_by = gridcase_runtime::now().plus_millis(
+            i64::try_from(self.refdata.danger_policy().triage.as_millis()).unwrap_or(i64::MAX),
+        );
+        let command = Command::FlagDanger {
+            danger: recognised.danger,
+            reason: Note::parse(&reason).map_err(|e| CaseError::Domain(e.into()))?,
+            triage_by,
+        };
+        let context = CommandContext {
+            correlation_id: record.metadata.correlation_id,
+            causation_id: Some(record.event_id),
+            ..CommandContext::new(event_command_id(DANGER_SERVICE, record.event_id), ACTOR)
+        };
+        let state = if loaded.state.triage_deadline.is_some() {
+            // Flagged already during this wait (e.g. by an earlier trigger): keep its deadline.
+            loaded.state.clone()
+        } else {
+            match self
+                .cases
+                .execute_loaded(case, loaded, &context, |_| Ok(command.clone()))
+                .await
+            {
+                Ok(executed) => {
+                    tracing::warn!(
+                        case = %case,
+                        danger = %recognised.danger,
+                        reason = %reason,
+                        triage_by = %triage_by,
+                        repeated = executed.repeated,
+                        "emergency awaiting an operator"
+                    );
+                    executed.state
+                }
+                Err(CaseError::Domain(error)) => {
+                    tracing::info!(case = %case, %error, "case moved on; not flagged");
+                    return Ok(());
+                }
+                Err(error) => return Err(error.into()),
+            }
+        };
+        let alert = EmergencyAlert {
+            case_id: case.to_string(),
+            tracking_code: state
+                .tracking_code
+                .map(|code| code.to_string())
+                .unwrap_or_default(),
+            danger: recognised.danger.to_string(),
+            reason,
+            description: description.to_owned(),
+            grid_code: grid_code(&state),
+            routed: false,
+            category_code: String::new(),
+            route: String::new(),
+            triage_by_ms: state.triage_deadline.map_or(0, |at| at.as_millis()),
+            reported_at_ms: state.reported_at.map_or(0, |at| at.as_millis()),
+        };
+        self.publish_alert(&alert, record.event_id).await
+    }
+
+    /// The alert for a case routed as an emergency because of a danger, if it was.
+    fn routed_alert(
+        &self,
+        case: CaseId,
+        state: &gridcase_domain::CaseState,
+        description: &str,
+        decision: &Decision,
+    ) -> Option<EmergencyAlert> {
+        let Decision::Triage {
+            category,
+            priority: Priority::Emergency,
+            route,
+            priority_reason,
+            danger: Some(danger),
+            ..
+        } = decision
+        else {
+            return None;
+        };
+        Some(EmergencyAlert {
+            case_id: case.to_string(),
+            tracking_code: state
+                .tracking_code
+                .map(|code| code.to_string())
+                .unwrap_or_default(),
+            danger: danger.to_string(),
+            reason: priority_reason.clone().unwrap_or_default(),
+            description: description.to_owned(),
+            grid_code: grid_code(state),
+            routed: true,
+            category_code: category.to_string(),
+            route: route_words(route),
+            triage_by_ms: 0,
+            reported_at_ms: state.reported_at.map_or(0, |at| at.as_millis()),
+        })
+    }
+
+    async fn publish_alert(
+        &self,
+        alert: &EmergencyAlert,
+        trigger: u128,
+    ) -> Result<(), HandleError> {
+        let id = format!("emergency-{}-{trigger:032x}", alert.case_id);
+        crate::alert::publish(&self.alerts, alert, &id)
+            .await
+            .map_err(HandleError::Alert)?;
+        tracing::info!(case = %alert.case_id, danger = %alert.danger, "supervisors alerted");
+        Ok(())
     }
 
     /// Follows the feed until `shutdown`, reconnecting and retrying while NATS or the store is
@@ -149,6 +320,13 @@ impl<S: EventStore> Worker<S> {
                 () = &mut shutdown => return,
                 consumer = FeedConsumer::durable(nats.clone(), DURABLE, FEED_FILTER) => consumer,
             };
+            if let Err(error) = crate::alert::ensure_stream(&self.alerts).await {
+                tracing::warn!(%error, "cannot set up the alert stream; trying again");
+                if backoff.wait_or_stop(&mut shutdown).await {
+                    return;
+                }
+                continue;
+            }
             let mut consumer = match consumer {
                 Ok(consumer) => consumer,
                 Err(error) => {
@@ -188,7 +366,7 @@ impl<S: EventStore> Worker<S> {
         loop {
             match self.handle(&message.event).await {
                 Ok(_) => break,
-                Err(error @ CaseError::Decode { .. }) => {
+                Err(error @ HandleError::Case(CaseError::Decode { .. })) => {
                     // Retrying cannot help; the case needs a person.
                     tracing::error!(%error, "case cannot be read; skipped");
                     break;
@@ -237,6 +415,15 @@ fn description(loaded: &LoadedCase) -> Option<String> {
     })
 }
 
+fn grid_code(state: &gridcase_domain::CaseState) -> String {
+    state
+        .location
+        .as_ref()
+        .and_then(|location| location.grid())
+        .map(|grid| grid.to_string())
+        .unwrap_or_default()
+}
+
 fn log_decision(case: CaseId, decision: &Decision, repeated: bool) {
     match decision {
         Decision::Merge { into } => {
@@ -247,13 +434,19 @@ fn log_decision(case: CaseId, decision: &Decision, repeated: bool) {
             priority,
             route,
             reason,
+            model,
+            priority_reason,
+            ..
         } => {
             tracing::info!(
                 case = %case,
                 category = %category,
                 priority = %priority,
+                priority_reason = priority_reason.as_deref().unwrap_or(""),
                 route = ?route,
                 reason = %reason,
+                model = model.as_ref().map_or("", |model| model.version.as_str()),
+                confidence = model.as_ref().map_or(0, |model| model.confidence),
                 repeated,
                 "triaged"
             );

@@ -165,4 +165,5 @@ async fn dispatched_case(
 
 mod deadlines;
 mod handling;
+mod residents_words;
 mod second_rounds;
