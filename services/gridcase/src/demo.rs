@@ -98,10 +98,17 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     anyhow::ensure!(args.cases > 0, "--cases must be at least 1");
     anyhow::ensure!(args.hour_ms > 0, "--hour-ms must be at least 1");
+    // What triage makes of the day's words, so the day knows which reports it routes.
+    let classifier = gridcase_triage::Classifier::from_corpus(
+        &source,
+        &reference,
+        gridcase_triage::DEFAULT_CONFIDENCE,
+    )?
+    .unwrap_or_else(gridcase_triage::Classifier::keywords);
     if args.attach {
-        attach(args, source, reference, cast).await
+        attach(args, source, reference, cast, classifier).await
     } else {
-        own_system(args, source, reference, cast).await
+        own_system(args, source, reference, cast, classifier).await
     }
 }
 
@@ -111,6 +118,7 @@ async fn own_system(
     source: PathBuf,
     reference: ReferenceData,
     cast: Cast,
+    classifier: gridcase_triage::Classifier,
 ) -> anyhow::Result<()> {
     let temporary;
     let data = match &args.data {
@@ -142,7 +150,7 @@ async fn own_system(
         compressed: true,
     };
     let outcome = tokio::select! {
-        outcome = play(&args, compressed, cast, clock, &endpoints, &nats_url) => outcome,
+        outcome = play(&args, compressed, &classifier, cast, clock, &endpoints, &nats_url) => outcome,
         failure = system.stopped_by_itself() => Err(failure),
         _ = gridcase_runtime::shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
     };
@@ -158,6 +166,7 @@ async fn attach(
     source: PathBuf,
     reference: ReferenceData,
     cast: Cast,
+    classifier: gridcase_triage::Classifier,
 ) -> anyhow::Result<()> {
     let tokens_file = args
         .tokens
@@ -188,7 +197,7 @@ async fn attach(
         compressed: false,
     };
     tokio::select! {
-        outcome = play(&args, reference, cast, clock, &endpoints, &args.nats_url) => outcome,
+        outcome = play(&args, reference, &classifier, cast, clock, &endpoints, &args.nats_url) => outcome,
         _ = gridcase_runtime::shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
     }
 }

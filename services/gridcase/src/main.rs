@@ -45,6 +45,9 @@ enum Command {
         #[command(subcommand)]
         which: eval::Which,
     },
+    /// Rebuild triage's category model from the corpus and operators' classifications in the
+    /// running system's log, write it to the data directory and have triage load it.
+    Train(gridcase::train::TrainArgs),
 }
 
 #[tokio::main]
@@ -61,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Bench { which } => bench::run(which).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Eval { which } => eval::run(which),
+        Command::Train(args) => gridcase::train::run(args).await.map(|_| ()),
     }
 }
 

@@ -157,6 +157,7 @@ impl Drop for StopActors {
 pub(super) async fn play(
     args: &DemoArgs,
     reference: ReferenceData,
+    classifier: &gridcase_triage::Classifier,
     cast: Cast,
     clock: Clock,
     endpoints: &[String; 7],
@@ -185,7 +186,14 @@ pub(super) async fn play(
     let _stop_actors = StopActors(Arc::clone(&day));
     let day_start_ms = now_ms();
     let window = Duration::from_millis((args.cases as u64 * 80).max(2_000));
-    let plan = plan_day(&day.reference, args.cases, args.seed, run, window);
+    let plan = plan_day(
+        &day.reference,
+        classifier,
+        args.cases,
+        args.seed,
+        run,
+        window,
+    );
     let planned = plan.len();
     let explicit = plan.iter().filter(|r| r.explicit_category).count();
     let by_worker = plan.iter().filter(|r| r.worker.is_some()).count();
@@ -195,11 +203,12 @@ pub(super) async fn play(
         .count();
     println!(
         "the day: {planned} reports over {:.0} s — {} by hotline, {by_worker} by grid workers; \
-         {explicit} name a category code, {} leave it to triage's keywords, {by_hand} are for \
-         the operators",
+         {explicit} name a category code, {} are left to triage's model ({}), {by_hand} are \
+         for the operators",
         window.as_secs_f64(),
         planned - by_worker,
-        planned - explicit - by_hand
+        planned - explicit - by_hand,
+        classifier.version()
     );
 
     // Department systems and the grid workers' app read their work orders first.

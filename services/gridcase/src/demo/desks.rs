@@ -84,7 +84,7 @@ impl Day {
         };
         // The rules route a case they could not classify; a case every owner returned goes to
         // a department that has not returned it.
-        let route = if queued.reason.starts_with("no confident category") {
+        let route = if case.returned_by.is_empty() {
             None
         } else {
             ["urban_mgmt", "housing", "public_security", "civil_affairs"]
@@ -116,7 +116,7 @@ impl Day {
                     if routed_by_hand {
                         "every owner returned it"
                     } else {
-                        "too vague for the rules"
+                        "too unclear for the model"
                     }
                 ));
             }

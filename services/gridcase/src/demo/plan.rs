@@ -6,6 +6,7 @@ use std::time::Duration;
 use gridcase::rng::Rng;
 use gridcase_config::{GridArea, ReferenceData};
 use gridcase_domain::{GridCode, GridLevel};
+use gridcase_triage::Classifier;
 
 use super::words::{
     CATEGORY_WEIGHTS, HONORIFICS, HOTLINE_ASKS, HOTLINE_OPENERS, HOURLY, OUT_OF_SCOPE_CALLS,
@@ -69,6 +70,7 @@ fn phrases_of(code: &str) -> Option<&'static [&'static str]> {
 /// The day's reports in arrival order, spread over `window` with the hotline's daily rhythm.
 pub(super) fn plan_day(
     reference: &ReferenceData,
+    classifier: &Classifier,
     cases: usize,
     seed: u64,
     run: u64,
@@ -236,12 +238,15 @@ pub(super) fn plan_day(
         });
     }
     reports.sort_by_key(|report| report.at);
-    // The generator's words should classify as meant; a catalogue without phrases here may
-    // not, and then the report names its category.
+    // Triage's model routes what it understands and leaves what it is unsure of to the
+    // operator; a report it would send to the wrong category names its category instead, as
+    // a caller who knows the centre's categories would.
     for report in &mut reports {
         if matches!(report.kind, Kind::Ordinary | Kind::Repeat) && !report.explicit_category {
-            let classified = gridcase_rules::classify(reference, None, &report.description).code();
-            if classified.map(|code| code.to_string()) != Some(report.category.clone()) {
+            let classified = classifier
+                .classify(reference, None, &report.description)
+                .category();
+            if classified.is_some_and(|code| code.to_string() != report.category) {
                 report.explicit_category = true;
             }
         }
@@ -362,40 +367,71 @@ fn resident(rng: &mut Rng) -> (String, String) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_phrase_is_classified_as_its_category() {
-        let reference = crate::sample_reference();
-        for (code, phrases) in PHRASES {
-            for phrase in *phrases {
-                let classified = gridcase_rules::classify(&reference, None, phrase).code();
-                assert_eq!(
-                    classified.map(|c| c.to_string()).as_deref(),
-                    Some(*code),
-                    "{phrase}"
-                );
-            }
-        }
+    fn sample_classifier(reference: &ReferenceData) -> Classifier {
+        Classifier::from_corpus(
+            &gridcase::system::sample_config_dir(),
+            reference,
+            gridcase_triage::DEFAULT_CONFIDENCE,
+        )
+        .unwrap()
+        .expect("the sample city has a corpus")
     }
 
     #[test]
-    fn a_planned_day_classifies_as_meant_and_leaves_the_rest_to_operators() {
+    fn the_model_routes_most_phrases_as_meant_and_none_elsewhere() {
         let reference = crate::sample_reference();
+        let classifier = sample_classifier(&reference);
+        let (mut right, mut total) = (0, 0);
+        for (code, phrases) in PHRASES {
+            for phrase in *phrases {
+                total += 1;
+                match classifier.classify(&reference, None, phrase).category() {
+                    Some(classified) if classified.to_string() == *code => right += 1,
+                    Some(classified) => {
+                        // The day names the category of such a report; count it as not routed.
+                        eprintln!("{phrase}: {code} read as {classified}");
+                    }
+                    None => {}
+                }
+            }
+        }
+        assert!(
+            right * 10 >= total * 6,
+            "only {right} of {total} phrases are routed as meant"
+        );
+    }
+
+    #[test]
+    fn a_planned_day_is_routed_as_meant_or_left_to_operators() {
+        let reference = crate::sample_reference();
+        let classifier = sample_classifier(&reference);
         for seed in 0..20 {
-            let plan = plan_day(&reference, 300, seed, 1, Duration::from_secs(24));
+            let plan = plan_day(
+                &reference,
+                &classifier,
+                300,
+                seed,
+                1,
+                Duration::from_secs(24),
+            );
             assert_eq!(plan.len(), 300);
             assert!(plan.windows(2).all(|pair| pair[0].at <= pair[1].at));
             for report in &plan {
-                let classified =
-                    gridcase_rules::classify(&reference, None, &report.description).code();
+                let classified = classifier
+                    .classify(&reference, None, &report.description)
+                    .category();
                 match report.kind {
-                    Kind::Ordinary | Kind::Repeat => {
-                        assert_eq!(
-                            classified.map(|c| c.to_string()),
-                            Some(report.category.clone()),
-                            "{}",
-                            report.description
-                        );
+                    Kind::Ordinary | Kind::Repeat if !report.explicit_category => {
+                        if let Some(classified) = classified {
+                            assert_eq!(
+                                classified.to_string(),
+                                report.category,
+                                "{}",
+                                report.description
+                            );
+                        }
                     }
+                    Kind::Ordinary | Kind::Repeat => {}
                     Kind::Vague | Kind::OutOfScope => {
                         assert_eq!(classified, None, "{}", report.description)
                     }
@@ -409,14 +445,18 @@ mod tests {
             assert_eq!(kinds(Kind::OutOfScope), 6);
             assert!(plan.iter().any(|r| r.worker.is_some()));
             assert!(plan.iter().any(|r| r.explicit_category));
+            assert!(plan
+                .iter()
+                .any(|r| r.kind == Kind::Ordinary && !r.explicit_category));
         }
     }
 
     #[test]
     fn the_same_seed_plans_the_same_day() {
         let reference = crate::sample_reference();
+        let classifier = sample_classifier(&reference);
         let day = |seed| {
-            plan_day(&reference, 50, seed, 1, Duration::from_secs(4))
+            plan_day(&reference, &classifier, 50, seed, 1, Duration::from_secs(4))
                 .into_iter()
                 .map(|r| (r.at, r.description, r.grid))
                 .collect::<Vec<_>>()
