@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
-use gridcase_config::ReferenceData;
+use gridcase_config::{Corpus, ReferenceData, Split};
 use gridcase_domain::CategoryCode;
 use jieba_rs::Jieba;
 use serde::{Deserialize, Serialize};
@@ -339,6 +339,22 @@ impl TextModel {
         model
     }
 
+    /// The model triage runs: learnt from `corpus`'s training split and the catalogue's names
+    /// and keywords ([`catalogue_examples`]) with the default [`Settings`], calibrated by
+    /// [`DEFAULT_FOLDS`]-fold cross-validation. The held-out split is not read.
+    pub fn from_corpus(reference: &ReferenceData, corpus: &Corpus) -> Self {
+        let train: Vec<(Label, &str)> = corpus
+            .split(Split::Train)
+            .map(|report| (report.category, report.text.as_str()))
+            .collect();
+        let catalogue = catalogue_examples(reference);
+        let catalogue: Vec<(Label, &str)> = catalogue
+            .iter()
+            .map(|(label, text)| (*label, text.as_str()))
+            .collect();
+        Self::calibrated_with(&Settings::default(), &train, &catalogue, DEFAULT_FOLDS)
+    }
+
     /// The temperature its scores are divided by before the softmax.
     pub fn temperature(&self) -> f64 {
         self.temperature
@@ -415,7 +431,11 @@ impl TextModel {
     /// The most likely labels of `text`, with probabilities and the words behind the best.
     /// `None` if the model learnt nothing.
     pub fn predict(&self, text: &str) -> Option<Prediction> {
-        if self.labels.is_empty() {
+        // A model loaded from bytes that do not fit together predicts nothing either.
+        if self.labels.is_empty()
+            || self.bias.len() != self.labels.len()
+            || self.weights.len() != self.index.len() * self.labels.len()
+        {
             return None;
         }
         let features = weighted_features(text, &self.settings);
@@ -944,6 +964,9 @@ mod tests {
             assert_eq!(model.predict(text), loaded.predict(text));
         }
         assert_eq!(model.describe(), loaded.describe());
+        let mut broken = loaded;
+        broken.bias.pop();
+        assert!(broken.predict("电梯坏了").is_none());
     }
 
     #[test]
