@@ -16,8 +16,8 @@
 //! - [`deadlines`] derives a case's running deadlines, when they warn and breach, where a
 //!   breach escalates to, and the case's colour;
 //! - [`indicators`] folds case events into the indicators per department and period;
-//! - [`textmodel`] learns categories from labelled residents' reports (naive Bayes over
-//!   characters and character pairs) and measures itself on held-out reports.
+//! - [`textmodel`] learns categories from labelled residents' reports (logistic regression
+//!   over jieba words and character n-grams) and measures itself on held-out reports.
 
 mod classify;
 pub mod danger;

@@ -29,6 +29,21 @@ pub(crate) enum Which {
     /// Cases/s from ReportCase to the work order on the department's subject, and latency,
     /// through the whole system, at rising offered rates.
     Pipeline(crate::bench_pipeline::PipelineBench),
+    /// The text classifier: loading jieba, learning from the corpus, and the time to predict
+    /// one report's category (mean, p50, p99).
+    Classify(ClassifyBench),
+}
+
+/// Settings of the classifier benchmark.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ClassifyBench {
+    /// Directory of the reference data and its `corpus/`; by default `deploy/config` here,
+    /// else the sample city of the source tree.
+    #[arg(long, env = "GRIDCASE_CONFIG")]
+    config: Option<std::path::PathBuf>,
+    /// Passes of predictions over all the corpus's reports.
+    #[arg(long, default_value_t = 20)]
+    rounds: usize,
 }
 
 /// Settings of the store benchmark.
@@ -65,7 +80,87 @@ pub(crate) async fn run(which: Which) -> anyhow::Result<()> {
     match which {
         Which::Store(args) => store(args).await,
         Which::Pipeline(args) => crate::bench_pipeline::run(args).await,
+        Which::Classify(args) => tokio::task::block_in_place(|| classify(&args)),
     }
+}
+
+/// Times loading jieba, training (plain and calibrated, as in production) and `predict` on
+/// every report of the corpus, `rounds` times over.
+fn classify(args: &ClassifyBench) -> anyhow::Result<()> {
+    use gridcase_config::{Corpus, ReferenceData, Split};
+    use gridcase_rules::textmodel::{self, Label, Settings, TextModel, DEFAULT_FOLDS};
+
+    let dir = gridcase::system::config_dir(args.config.clone());
+    let reference = ReferenceData::load(&dir)
+        .with_context(|| format!("loading the reference data in {}", dir.display()))?;
+    let corpus = Corpus::load(&dir, &reference).context("loading the corpus")?;
+    let started = Instant::now();
+    textmodel::load_segmenter();
+    let jieba = started.elapsed();
+    let train: Vec<(Label, &str)> = corpus
+        .split(Split::Train)
+        .map(|report| (report.category, report.text.as_str()))
+        .collect();
+    let catalogue = textmodel::catalogue_examples(&reference);
+    let catalogue: Vec<(Label, &str)> = catalogue
+        .iter()
+        .map(|(label, text)| (*label, text.as_str()))
+        .collect();
+    let settings = Settings::default();
+    let started = Instant::now();
+    let plain = TextModel::train_with(&settings, train.iter().chain(&catalogue).copied());
+    let training = started.elapsed();
+    let started = Instant::now();
+    let model = TextModel::from_corpus(&reference, &corpus);
+    let calibrated = started.elapsed();
+    drop(plain);
+    // Every report of the corpus, both splits: only timed here, nothing is learnt from them.
+    let reports: Vec<&str> = [Split::Train, Split::HeldOut]
+        .into_iter()
+        .flat_map(|split| corpus.split(split))
+        .map(|report| report.text.as_str())
+        .collect();
+    anyhow::ensure!(!reports.is_empty(), "the corpus has no reports");
+    let mut latencies = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)
+        .expect("valid bounds and significant figures");
+    let mut routed = 0_usize;
+    let started = Instant::now();
+    for _ in 0..args.rounds.max(1) {
+        for text in &reports {
+            let one = Instant::now();
+            let prediction = model.predict(text);
+            latencies
+                .saturating_record(u64::try_from(one.elapsed().as_nanos()).unwrap_or(u64::MAX));
+            routed += usize::from(prediction.is_some());
+        }
+    }
+    let total = started.elapsed();
+    let us = |nanos: u64| nanos as f64 / 1_000.0;
+    println!("classifier: {}", model.describe());
+    println!(
+        "jieba dictionary loaded in {:.1} ms",
+        jieba.as_secs_f64() * 1e3
+    );
+    println!(
+        "training on {} reports: {:.0} ms; calibrated as in production ({DEFAULT_FOLDS}-fold): \
+         {:.0} ms",
+        model.documents(),
+        training.as_secs_f64() * 1e3,
+        calibrated.as_secs_f64() * 1e3
+    );
+    println!(
+        "predict: {} predictions of {} reports in {:.2} s, {:.0} reports/s on one thread; per \
+         report: mean {:.1} µs, p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
+        routed,
+        reports.len(),
+        total.as_secs_f64(),
+        routed as f64 / total.as_secs_f64(),
+        latencies.mean() / 1_000.0,
+        us(latencies.value_at_quantile(0.5)),
+        us(latencies.value_at_quantile(0.99)),
+        us(latencies.max())
+    );
+    Ok(())
 }
 
 struct Level {
