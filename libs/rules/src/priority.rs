@@ -120,7 +120,13 @@ mod tests {
     fn dangers_and_urgent_words_raise_the_category_default() {
         use Priority::{Emergency, Low, Normal, Urgent};
         // (category, description, priority, danger, raised by)
-        type Case<'a> = (Option<&'a str>, &'a str, Priority, Option<Danger>, &'a [&'a str]);
+        type Case<'a> = (
+            Option<&'a str>,
+            &'a str,
+            Priority,
+            Option<Danger>,
+            &'a [&'a str],
+        );
         #[rustfmt::skip]
         let cases: [Case<'_>; 13] = [
             // 路灯 is normal; a wire on the ground is an emergency.

@@ -226,6 +226,9 @@ pub struct Candidate {
 pub struct Prediction {
     /// The three most likely labels, best first.
     pub top: Vec<Candidate>,
+    /// The three most likely categories, best first: `top` without "no category", so an
+    /// operator is always offered three.
+    pub categories: Vec<Candidate>,
     /// The words that weighed most for the best label against the runner-up.
     pub because: Vec<String>,
 }
@@ -347,12 +350,20 @@ impl TextModel {
             .split(Split::Train)
             .map(|report| (report.category, report.text.as_str()))
             .collect();
+        Self::learn(reference, &train)
+    }
+
+    /// The one recipe of the model triage runs, for any labelled `examples` (the corpus's
+    /// training split, and operators' classifications): learnt from them and the catalogue's
+    /// names and keywords with the default [`Settings`], calibrated by [`DEFAULT_FOLDS`]-fold
+    /// cross-validation on `examples`.
+    pub fn learn(reference: &ReferenceData, examples: &[(Label, &str)]) -> Self {
         let catalogue = catalogue_examples(reference);
         let catalogue: Vec<(Label, &str)> = catalogue
             .iter()
             .map(|(label, text)| (*label, text.as_str()))
             .collect();
-        Self::calibrated_with(&Settings::default(), &train, &catalogue, DEFAULT_FOLDS)
+        Self::calibrated_with(&Settings::default(), examples, &catalogue, DEFAULT_FOLDS)
     }
 
     /// The temperature its scores are divided by before the softmax.
@@ -456,8 +467,21 @@ impl TextModel {
                 probability: probabilities[position],
             })
             .collect();
+        let categories: Vec<Candidate> = order
+            .iter()
+            .filter(|&&position| self.labels[position].is_some())
+            .take(CANDIDATES)
+            .map(|&position| Candidate {
+                label: self.labels[position],
+                probability: probabilities[position],
+            })
+            .collect();
         let because = self.reasons(&features, &vector, order[0], order.get(1).copied());
-        Some(Prediction { top, because })
+        Some(Prediction {
+            top,
+            categories,
+            because,
+        })
     }
 
     /// Up to five words of the report that favour label `best` most over `runner_up`: jieba
@@ -900,6 +924,12 @@ mod tests {
             "{prediction:?}"
         );
         assert_eq!(prediction.top.len(), 3, "always three candidates");
+        // The categories offered leave "no category" out: here, the two the model knows.
+        let question = model.predict("请问社保怎么交").unwrap();
+        assert_eq!(question.best().label, None, "{question:?}");
+        let offered: Vec<Label> = question.categories.iter().map(|c| c.label).collect();
+        assert_eq!(offered.len(), 2, "{question:?}");
+        assert!(offered.contains(&code("BJ-01-07")) && offered.contains(&code("SJ-06-04")));
         let lamp = model.predict("门口的路灯不亮").unwrap();
         assert_eq!(lamp.best().label, code("BJ-01-07"));
         assert_eq!(lamp.top.len(), 3);

@@ -104,7 +104,7 @@ impl Classifier {
             .split(Split::Train)
             .map(|report| (report.category, report.text.as_str()))
             .collect();
-        let model = crate::training::learn(reference, &examples);
+        let model = TextModel::learn(reference, &examples);
         let version = format!("corpus-{:08x}", digest(&examples));
         Ok(Some(Self::with_model(model, version, threshold)))
     }
@@ -146,7 +146,7 @@ impl Classifier {
         };
         let best = prediction.best();
         let suggestions: Vec<Suggestion> = prediction
-            .top
+            .categories
             .iter()
             .filter_map(|candidate| {
                 Some(Suggestion {

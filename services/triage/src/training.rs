@@ -9,9 +9,7 @@ use std::collections::BTreeMap;
 use gridcase_config::{Corpus, ReferenceData, Split};
 use gridcase_domain::{CaseId, CategoryCode, Event};
 use gridcase_eventstore::RecordedEvent;
-use gridcase_rules::textmodel::{
-    catalogue_examples, evaluate, Label, Settings, TextModel, DEFAULT_FOLDS,
-};
+use gridcase_rules::textmodel::{evaluate, Label, TextModel};
 
 use crate::classifier::digest;
 use crate::model::HeldOutScores;
@@ -85,19 +83,6 @@ pub struct Trained {
     pub operator_examples: u32,
 }
 
-/// The model triage runs, learnt from `examples` (the corpus's training split, and operators'
-/// examples) with the catalogue's names and keywords as background, its probabilities
-/// calibrated by cross-validation on `examples`: the one recipe of triage at start,
-/// `gridcase train` and `gridcase eval classify`.
-pub fn learn(reference: &ReferenceData, examples: &[(Label, &str)]) -> TextModel {
-    let catalogue = catalogue_examples(reference);
-    let background: Vec<(Label, &str)> = catalogue
-        .iter()
-        .map(|(label, text)| (*label, text.as_str()))
-        .collect();
-    TextModel::calibrated_with(&Settings::default(), examples, &background, DEFAULT_FOLDS)
-}
-
 /// Learns a model from the corpus's training split and `operator` examples, then measures it
 /// on the held-out split at `confidence`.
 pub fn train(
@@ -116,7 +101,7 @@ pub fn train(
             .iter()
             .map(|(category, text)| (Some(*category), text.as_str())),
     );
-    let model = learn(reference, &examples);
+    let model = TextModel::learn(reference, &examples);
     let held_out = score(&model, corpus, confidence);
     Trained {
         digest: digest(&examples),

@@ -240,7 +240,11 @@ async fn a_repeat_in_the_same_place_is_merged_into_the_first() {
 async fn an_ambiguous_case_waits_for_an_operator() {
     let harness = Harness::start().await;
     let case = harness
-        .report(20, MICRO_GRID, "门口有人摆摊，还有违停")
+        .report(
+            20,
+            MICRO_GRID,
+            "小区里那个转腰的健身器材轴承坏了，转起来咯吱咯吱响",
+        )
         .await;
     harness.wait_queued(case).await;
     let queue = harness
@@ -257,8 +261,14 @@ async fn an_ambiguous_case_waits_for_an_operator() {
         .iter()
         .find(|item| item.case_id == case.to_string())
         .expect("queued under its street");
-    assert_eq!(item.reason, "no confident category");
-    assert!(item.suggested_categories.len() >= 2, "{item:?}");
+    assert!(
+        item.reason.starts_with("no confident category (best "),
+        "{item:?}"
+    );
+    assert_eq!(item.suggested_categories.len(), 3, "{item:?}");
+    assert_eq!(item.suggestions.len(), 3, "{item:?}");
+    assert!(item.model_version.starts_with("corpus-"), "{item:?}");
+    assert_eq!(item.danger, "");
     assert_eq!(item.grid_code, MICRO_GRID);
     // Another street's queue does not show it.
     let elsewhere = harness

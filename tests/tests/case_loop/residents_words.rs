@@ -159,6 +159,14 @@ async fn residents_words_are_routed_queued_with_suggestions_or_raised_as_emergen
     assert_eq!(emergency.priority, "emergency");
     assert_eq!(emergency.danger, UNPLACED_DANGER_KIND);
     assert_eq!(emergency.danger_reason, UNPLACED_DANGER_REASON);
+    assert_eq!(emergency.suggestions.len(), 3, "{emergency:?}");
+    assert!(
+        emergency
+            .suggestions
+            .iter()
+            .any(|s| s.category_code == UNPLACED_DANGER_CATEGORY),
+        "{emergency:?}"
+    );
     let reported_at = emergency.reported_at_ms;
     assert!(
         emergency.triage_by_ms > reported_at
@@ -167,7 +175,9 @@ async fn residents_words_are_routed_queued_with_suggestions_or_raised_as_emergen
     );
     let waiting = queued(&queue, &unclear.case_id);
     assert!(
-        waiting.reason.starts_with("no confident category"),
+        waiting
+            .reason
+            .starts_with("reads as no category of the catalogue"),
         "{waiting:?}"
     );
     assert_eq!(waiting.suggestions.len(), 3, "{waiting:?}");
@@ -376,24 +386,25 @@ async fn operators_classifications_teach_the_next_model() {
 /// A plain report, as a resident says it, and where it belongs.
 const PLAIN: &str = "我家楼下那盏灯连着三个晚上都不亮了，黑咕隆咚的，老人晚上出门怕摔";
 const PLAIN_CATEGORY: &str = "BJ-01-07";
-/// A report the model cannot place with confidence.
+/// A report the model reads as no category of the catalogue.
 const UNCLEAR: &str = "你们能不能派个人来我们这边看一下，情况挺麻烦的";
-/// A danger the model cannot place, what the rules call it, and where an operator puts it.
-const UNPLACED_DANGER: &str = "快来人，三楼那户好像有人被困在屋里出不来了";
-const UNPLACED_DANGER_KIND: &str = "trapped";
-const UNPLACED_DANGER_REASON: &str = "人员被困：被困";
-const UNPLACED_DANGER_CATEGORY: &str = "SJ-07-05";
+/// A danger the model cannot place (which of six kinds of cover?), what the rules call it, and
+/// where an operator puts it.
+const UNPLACED_DANGER: &str = "3栋门口的井盖不见了，黑洞洞的一个坑";
+const UNPLACED_DANGER_KIND: &str = "open_hole";
+const UNPLACED_DANGER_REASON: &str = "坑洞：黑洞洞";
+const UNPLACED_DANGER_CATEGORY: &str = "BJ-01-03";
 /// A lift stuck between floors with someone inside.
 const TRAPPED: &str = "我们楼的电梯卡在两层中间了，里面好像有人，喊了半天没人应";
 const TRAPPED_REASON: &str = "人员被困：电梯、里面好像有人";
-/// A fire lane blocked by cars.
+/// A fire lane blocked by cars (and a fire that has not broken out).
 const FIRE_LANE: &str = "小区消防通道又被私家车堵得死死的，真着火了消防车都进不来";
-/// Reports in a way of speaking the corpus lacks, and the category operators give them; the
-/// last one comes after training.
+/// Reports about something the corpus never mentions — the fitness equipment in a residential
+/// compound — and the category operators give them; the last one comes after training.
 const TAUGHT: [&str; 4] = [
-    "楼下那台共享充电桩的插头烧黑了，一直冒火星子没人修",
-    "停车场充电桩的枪头烧黑了，插上去就冒火星子",
-    "小区门口的充电桩插座烧黑了，冒火星子，电瓶车都不敢充",
-    "地库那排充电桩又有一个烧黑了，插头冒火星子",
+    "小区健身器材的单杠断了一根，孩子差点摔下来",
+    "小区里那个转腰的健身器材轴承坏了，转起来咯吱咯吱响",
+    "广场上的健身器材漫步机踏板掉了一个",
+    "公园边上的健身器材拉力器的钢丝断了",
 ];
-const TAUGHT_CATEGORY: &str = "BJ-01-09";
+const TAUGHT_CATEGORY: &str = "BJ-05-02";
