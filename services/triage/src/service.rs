@@ -127,15 +127,34 @@ impl<S: EventStore> TriageApi<S> {
         let state = &case.state;
         let case_id = state.case_id?;
         let reported_at = state.reported_at.unwrap_or(Timestamp::from_millis(0));
-        let Decision::Manual {
-            reason,
-            suggestions,
-            because,
-            danger,
-        } = decision::decide(&self.refdata, classifier, case.view(), [], false, 0)
-        else {
-            return None;
-        };
+        let (reason, suggestions, because, danger) =
+            match decision::decide(&self.refdata, classifier, case.view(), [], false, 0) {
+                Decision::Manual {
+                    reason,
+                    suggestions,
+                    because,
+                    danger,
+                } => (reason, suggestions, because, danger),
+                // The rules would decide it now: the feed worker is about to, unless it waited
+                // here before a newer model was loaded. A flagged emergency, or a case that has
+                // waited longer than the worker ever takes, stays listed until someone acts.
+                Decision::Triage {
+                    category, model, ..
+                } if state.triage_deadline.is_some() || waited_long(reported_at) => (
+                    format!(
+                        "waiting since before model {}, which would route it",
+                        classifier.version()
+                    ),
+                    vec![crate::classifier::Suggestion {
+                        category,
+                        confidence: model
+                            .map_or(1.0, |model| f64::from(model.confidence) / 1000.0),
+                    }],
+                    Vec::new(),
+                    gridcase_rules::recognise(&case.description),
+                ),
+                _ => return None,
+            };
         // A flagged case keeps the danger it was flagged for; an unflagged one shows what the
         // rules see in it now (an urgent hazard, or a danger a newer rule recognises).
         let (danger_name, danger_reason) = match (state.danger, &danger) {
@@ -360,6 +379,15 @@ impl<S: EventStore> TriageApi<S> {
         }
         Ok(department)
     }
+}
+
+/// How long a case may await triage before the queue lists it even though the rules could
+/// decide it: far longer than the feed worker takes.
+const LEFT_BEHIND_MS: i64 = 60_000;
+
+/// True if a case reported at `reported_at` has waited longer than the feed worker ever takes.
+fn waited_long(reported_at: Timestamp) -> bool {
+    gridcase_runtime::now().millis_since(&reported_at) > LEFT_BEHIND_MS
 }
 
 /// Where a case stands in the manual queue: emergencies first, by triage deadline; then the

@@ -242,20 +242,8 @@ impl<S: EventStore> Worker<S> {
             }
         };
         let alert = EmergencyAlert {
-            case_id: case.to_string(),
-            tracking_code: state
-                .tracking_code
-                .map(|code| code.to_string())
-                .unwrap_or_default(),
-            danger: recognised.danger.to_string(),
-            reason,
-            description: description.to_owned(),
-            grid_code: grid_code(&state),
-            routed: false,
-            category_code: String::new(),
-            route: String::new(),
             triage_by_ms: state.triage_deadline.map_or(0, |at| at.as_millis()),
-            reported_at_ms: state.reported_at.map_or(0, |at| at.as_millis()),
+            ..alert_of(case, &state, description, recognised.danger, reason)
         };
         self.publish_alert(&alert, record.event_id).await
     }
@@ -280,20 +268,16 @@ impl<S: EventStore> Worker<S> {
             return None;
         };
         Some(EmergencyAlert {
-            case_id: case.to_string(),
-            tracking_code: state
-                .tracking_code
-                .map(|code| code.to_string())
-                .unwrap_or_default(),
-            danger: danger.to_string(),
-            reason: priority_reason.clone().unwrap_or_default(),
-            description: description.to_owned(),
-            grid_code: grid_code(state),
             routed: true,
             category_code: category.to_string(),
             route: route_words(route),
-            triage_by_ms: 0,
-            reported_at_ms: state.reported_at.map_or(0, |at| at.as_millis()),
+            ..alert_of(
+                case,
+                state,
+                description,
+                *danger,
+                priority_reason.clone().unwrap_or_default(),
+            )
         })
     }
 
@@ -415,13 +399,35 @@ fn description(loaded: &LoadedCase) -> Option<String> {
     })
 }
 
-fn grid_code(state: &gridcase_domain::CaseState) -> String {
-    state
-        .location
-        .as_ref()
-        .and_then(|location| location.grid())
-        .map(|grid| grid.to_string())
-        .unwrap_or_default()
+/// The alert about `danger` in `case`, as waiting for an operator with no deadline yet.
+fn alert_of(
+    case: CaseId,
+    state: &gridcase_domain::CaseState,
+    description: &str,
+    danger: gridcase_domain::Danger,
+    reason: String,
+) -> EmergencyAlert {
+    EmergencyAlert {
+        case_id: case.to_string(),
+        tracking_code: state
+            .tracking_code
+            .map(|code| code.to_string())
+            .unwrap_or_default(),
+        danger: danger.to_string(),
+        reason,
+        description: description.to_owned(),
+        grid_code: state
+            .location
+            .as_ref()
+            .and_then(|location| location.grid())
+            .map(|grid| grid.to_string())
+            .unwrap_or_default(),
+        routed: false,
+        category_code: String::new(),
+        route: String::new(),
+        triage_by_ms: 0,
+        reported_at_ms: state.reported_at.map_or(0, |at| at.as_millis()),
+    }
 }
 
 fn log_decision(case: CaseId, decision: &Decision, repeated: bool) {
