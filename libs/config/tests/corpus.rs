@@ -42,7 +42,9 @@ fn every_category_has_enough_reports_in_both_splits() {
     let total = corpus.reports().len();
     let kept: usize = held_out.values().sum();
     let share = kept as f64 / total as f64;
-    assert!((0.2..=0.3).contains(&share), "held-out share {share:.2}");
+    // Training reports are added as weak categories need them; the held-out split stays fixed
+    // and must still be a real share of the whole.
+    assert!((0.1..=0.3).contains(&share), "held-out share {share:.2}");
 }
 
 /// Most reports describe the problem in residents' words: a classifier that only matched the
