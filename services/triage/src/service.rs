@@ -147,8 +147,7 @@ impl<S: EventStore> TriageApi<S> {
                     ),
                     vec![crate::classifier::Suggestion {
                         category,
-                        confidence: model
-                            .map_or(1.0, |model| f64::from(model.confidence) / 1000.0),
+                        confidence: model.map_or(1.0, |model| f64::from(model.confidence) / 1000.0),
                     }],
                     Vec::new(),
                     gridcase_rules::recognise(&case.description),
