@@ -42,7 +42,9 @@ fn every_category_has_enough_reports_in_both_splits() {
     let total = corpus.reports().len();
     let kept: usize = held_out.values().sum();
     let share = kept as f64 / total as f64;
-    assert!((0.2..=0.3).contains(&share), "held-out share {share:.2}");
+    // The held-out split is fixed (8 per category, 10 of none) while reports are added to the
+    // training split to strengthen weak categories, so its share shrinks: at least a tenth.
+    assert!((0.1..=0.3).contains(&share), "held-out share {share:.2}");
 }
 
 /// Most reports describe the problem in residents' words: a classifier that only matched the
