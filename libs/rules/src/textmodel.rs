@@ -33,7 +33,7 @@ pub type Label = Option<CategoryCode>;
 /// while at most 5 % are routed wrong), measured on the training reports residents wrote
 /// rather than on those added to strengthen weak categories, which are easier (see the
 /// README).
-pub const DEFAULT_THRESHOLD: f64 = 0.84;
+pub const DEFAULT_THRESHOLD: f64 = 0.85;
 
 /// Folds of the cross-validation that calibrates a model's probabilities.
 pub const DEFAULT_FOLDS: usize = 5;
