@@ -39,7 +39,7 @@ pub enum Decision {
     },
     /// The rules cannot decide: an operator must.
     Manual {
-        /// Why, e.g. `no confident category (best 41%, routing needs 60%)`.
+        /// Why, e.g. `no confident category (best 41%, routing needs 85%)`.
         reason: String,
         /// The likeliest categories, best first.
         suggestions: Vec<Suggestion>,
