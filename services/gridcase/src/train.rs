@@ -50,7 +50,8 @@ pub struct TrainArgs {
     pub up_to: Option<u64>,
     /// The confidence the model routes at, as triage runs it; the held-out scores are
     /// measured at it.
-    #[arg(long, env = "GRIDCASE_TRIAGE_CONFIDENCE", default_value_t = gridcase_triage::DEFAULT_CONFIDENCE)]
+    #[arg(long, env = "GRIDCASE_TRIAGE_CONFIDENCE", default_value_t = gridcase_triage::DEFAULT_CONFIDENCE,
+          value_parser = gridcase_triage::parse_confidence)]
     pub confidence: f64,
     /// Write the model even if its held-out scores are worse than the current model's.
     #[arg(long)]

@@ -84,6 +84,16 @@ pub use worker::Worker;
 /// the corpus's training split.
 pub const DEFAULT_CONFIDENCE: f64 = gridcase_rules::textmodel::DEFAULT_THRESHOLD;
 
+/// Reads a routing confidence from the command line: a probability, 0 to 1.
+pub fn parse_confidence(text: &str) -> Result<f64, String> {
+    let value: f64 = text.parse().map_err(|e| format!("{text:?}: {e}"))?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{value} is not between 0 and 1"))
+    }
+}
+
 /// How far back a new report may repeat an open case, by default.
 pub const DEFAULT_DUPLICATE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 

@@ -28,17 +28,8 @@ struct Args {
     /// The model routes a case when its best category reaches this probability; below it the
     /// case waits for an operator with suggestions.
     #[arg(long, env = "GRIDCASE_TRIAGE_CONFIDENCE", default_value_t = gridcase_triage::DEFAULT_CONFIDENCE,
-          value_parser = confidence)]
+          value_parser = gridcase_triage::parse_confidence)]
     confidence: f64,
-}
-
-fn confidence(text: &str) -> Result<f64, String> {
-    let value: f64 = text.parse().map_err(|e| format!("{text:?}: {e}"))?;
-    if (0.0..=1.0).contains(&value) {
-        Ok(value)
-    } else {
-        Err(format!("{value} is not between 0 and 1"))
-    }
 }
 
 #[tokio::main]
