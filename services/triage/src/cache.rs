@@ -5,11 +5,12 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use gridcase_casestore::decode;
 use gridcase_config::ReferenceData;
-use gridcase_domain::{apply, CaseId, CaseState, CategoryCode, Event, WorkerId};
+use gridcase_domain::{apply, CaseId, CaseState, CaseStatus, CategoryCode, Event, WorkerId};
 use gridcase_eventstore::{EventStore, RecordedEvent};
 use gridcase_rules::OpenCase;
 use tokio::sync::watch;
@@ -60,6 +61,10 @@ pub struct CaseCache {
     open: RwLock<HashMap<CategoryCode, HashMap<CaseId, OpenCase>>>,
     /// The position of the next event to fold: everything before it is in the map.
     next_position: watch::Sender<u64>,
+    /// Set once the log read at start is folded: from then on a new report's category is
+    /// guessed as it folds. Before, most reports are triaged a few events later, so guessing
+    /// each would only slow the start; [`CaseCache::go_live`] guesses for those still waiting.
+    live: AtomicBool,
 }
 
 impl CaseCache {
@@ -71,6 +76,7 @@ impl CaseCache {
             cases: RwLock::new(HashMap::new()),
             open: RwLock::new(HashMap::new()),
             next_position: watch::Sender::new(0),
+            live: AtomicBool::new(false),
         }
     }
 
@@ -141,11 +147,35 @@ impl CaseCache {
         entry.state = apply(std::mem::take(&mut entry.state), event);
         entry.category = entry.state.category.or_else(|| {
             // Only a case still awaiting triage needs a guess: fold it once, at its report.
-            matches!(event, Event::CaseReported(_))
+            (matches!(event, Event::CaseReported(_)) && self.live.load(Ordering::Acquire))
                 .then(|| category_of(&self.refdata, &self.classifier.current(), entry.view()))
                 .flatten()
                 .or(entry.category)
         });
+        self.index_open(case, entry);
+    }
+
+    /// Guesses, from now on, the category of every report as it folds, and now that of every
+    /// case folded before that still awaits triage without one.
+    pub fn go_live(&self) {
+        if self.live.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let classifier = self.classifier.current();
+        let mut cases = self.cases.write().unwrap_or_else(|e| e.into_inner());
+        let mut guessed = 0;
+        for (case, entry) in cases.iter_mut() {
+            if entry.category.is_none() && entry.state.status == Some(CaseStatus::Reported) {
+                entry.category = category_of(&self.refdata, &classifier, entry.view());
+                guessed += 1;
+                self.index_open(*case, entry);
+            }
+        }
+        tracing::debug!(guessed, "categories guessed for the cases awaiting triage");
+    }
+
+    /// Files `case` among the open cases of its category, or takes it out if it is not open.
+    fn index_open(&self, case: CaseId, entry: &CachedCase) {
         let open_case = entry.state.is_open().then(|| entry.open_case()).flatten();
         let mut open = self.open.write().unwrap_or_else(|e| e.into_inner());
         // The category may have changed (triage confirms or corrects the classifier's guess).
@@ -181,6 +211,7 @@ pub async fn follow<S: EventStore>(
             catch_up_to = store.stats().await.ok().map(|stats| stats.events);
         }
         if let Some(target) = catch_up_to.filter(|target| cache.next_position() >= *target) {
+            cache.go_live();
             tracing::info!(
                 position = cache.next_position(),
                 target,
