@@ -13,6 +13,7 @@
 pub const SERVICE: &str = "query";
 
 pub mod projection;
+mod public;
 pub mod service;
 
 use std::future::Future;

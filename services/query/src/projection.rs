@@ -1,12 +1,12 @@
 //! The projections: every case's folded state, its reporter's masked phone and its timeline,
 //! built by following the store's global log from position 0 (history, then live).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::{Arc, RwLock};
 
 use gridcase_casestore::decode;
-use gridcase_domain::{apply, CaseId, CaseState, CaseStatus, Event, Timestamp};
+use gridcase_domain::{apply, CaseId, CaseState, CaseStatus, Event, Timestamp, TrackingCode};
 use gridcase_eventstore::{EventStore, RecordedEvent};
 use gridcase_rules::indicators::Tally;
 
@@ -39,6 +39,54 @@ pub struct CaseView {
     pub phone_masked: Option<String>,
     /// Every event, oldest first.
     pub timeline: Vec<Entry>,
+    /// What the public may see beyond the state.
+    pub public: PublicDetail,
+}
+
+/// What a case's public page shows beyond its state: the report's words and photos, the
+/// handler's resolution and when each status was reached.
+#[derive(Debug, Clone, Default)]
+pub struct PublicDetail {
+    /// How the report came in.
+    pub channel: &'static str,
+    /// What the reporter wrote.
+    pub description: String,
+    /// The reporter's photos.
+    pub media: Vec<String>,
+    /// What the handler said when last resolving it.
+    pub resolution_note: String,
+    /// The handler's evidence photos of the last resolution.
+    pub evidence: Vec<String>,
+    /// Why it was rejected, if it was.
+    pub rejection_reason: String,
+    /// Every change of status with the time the store recorded it, oldest first.
+    pub stages: Vec<(CaseStatus, i64)>,
+    /// When the store recorded the case's latest event.
+    pub updated_at_ms: i64,
+}
+
+impl PublicDetail {
+    fn record(&mut self, event: &Event, status: Option<CaseStatus>, at_ms: i64) {
+        match event {
+            Event::CaseReported(e) => {
+                self.channel = e.channel.as_str();
+                self.description = e.description.as_str().to_owned();
+                self.media = e.media.iter().map(|u| u.as_str().to_owned()).collect();
+            }
+            Event::CaseResolved(e) => {
+                self.resolution_note = e.note.as_str().to_owned();
+                self.evidence = e.evidence.iter().map(|u| u.as_str().to_owned()).collect();
+            }
+            Event::CaseRejected(e) => self.rejection_reason = e.reason.as_str().to_owned(),
+            _ => {}
+        }
+        if let Some(status) = status {
+            if self.stages.last().map(|(s, _)| *s) != Some(status) {
+                self.stages.push((status, at_ms));
+            }
+        }
+        self.updated_at_ms = self.updated_at_ms.max(at_ms);
+    }
 }
 
 impl CaseView {
@@ -129,6 +177,10 @@ pub fn describe_route(route: &gridcase_domain::Route) -> String {
 #[derive(Debug, Default)]
 struct Inner {
     cases: HashMap<CaseId, CaseView>,
+    /// Every reported case by its tracking code.
+    by_tracking: HashMap<TrackingCode, CaseId>,
+    /// Every reported case by report time, for the newest-first public lists.
+    by_reported: BTreeSet<(i64, CaseId)>,
     /// Every case event folded for the department indicators.
     indicators: Tally,
     next_position: u64,
@@ -168,6 +220,39 @@ impl Projections {
         })
     }
 
+    /// One case's view by tracking code.
+    pub fn by_tracking_code(&self, code: TrackingCode) -> Option<CaseView> {
+        self.read(|inner| {
+            let case = inner.by_tracking.get(&code)?;
+            inner.cases.get(case).cloned()
+        })
+    }
+
+    /// Runs `f` over the reported cases whose report time lies in `from_ms..to_ms`, newest
+    /// first, with the position they reflect; `f` may stop early.
+    pub fn newest_first<T>(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        f: impl FnOnce(&mut dyn Iterator<Item = &CaseView>) -> T,
+    ) -> (T, u64) {
+        self.read(|inner| {
+            let start = (from_ms, CaseId::from_u128(0));
+            let mut views = inner
+                .by_reported
+                .range(start..)
+                .rev()
+                .skip_while(|(at, _)| *at >= to_ms)
+                .filter_map(|(_, case)| inner.cases.get(case));
+            (f(&mut views), inner.next_position)
+        })
+    }
+
+    /// The tracking code of `case`, if it is known.
+    pub fn tracking_code_of(&self, case: CaseId) -> Option<TrackingCode> {
+        self.read(|inner| inner.cases.get(&case)?.state.tracking_code)
+    }
+
     /// Runs `f` over the indicator tally, with the position it reflects.
     pub fn indicators<T>(&self, f: impl FnOnce(&Tally) -> T) -> (T, u64) {
         self.read(|inner| (f(&inner.indicators), inner.next_position))
@@ -179,6 +264,12 @@ impl Projections {
         if let Ok(case) = CaseId::parse(&record.stream_id) {
             match decode(case, record) {
                 Ok(event) => {
+                    if let Event::CaseReported(reported) = &event {
+                        inner.by_tracking.insert(reported.tracking_code, case);
+                        inner
+                            .by_reported
+                            .insert((reported.reported_at.as_millis(), case));
+                    }
                     let view = inner.cases.entry(case).or_default();
                     if let Event::CaseReported(reported) = &event {
                         view.phone_masked = reported.reporter.phone.as_ref().map(|p| p.masked());
@@ -192,6 +283,8 @@ impl Projections {
                         position: record.position,
                     });
                     view.state = apply(std::mem::take(&mut view.state), &event);
+                    view.public
+                        .record(&event, view.state.status, record.recorded_at_ms);
                     inner.indicators.apply(case, record.recorded_at_ms, &event);
                 }
                 Err(error) => {

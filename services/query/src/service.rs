@@ -29,6 +29,14 @@ pub const SERVICE_NAME: &str = "gridcase.query.v1.Query";
 /// Who may read the projections.
 pub const READ_ROLES: &[RoleKind] = &[RoleKind::Operator, RoleKind::Supervisor, RoleKind::Admin];
 
+/// Who may read what the public may see: the gateway, and everyone who may read more.
+pub const PUBLIC_ROLES: &[RoleKind] = &[
+    RoleKind::Gateway,
+    RoleKind::Operator,
+    RoleKind::Supervisor,
+    RoleKind::Admin,
+];
+
 /// Page size when the request gives none.
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 
@@ -47,7 +55,7 @@ pub fn routes(
     ))
 }
 
-fn invalid(field: &str, reason: impl std::fmt::Display) -> Status {
+pub(crate) fn invalid(field: &str, reason: impl std::fmt::Display) -> Status {
     ApiError::invalid(field, reason.to_string()).into()
 }
 
@@ -407,6 +415,28 @@ impl Query for QueryApi {
             events,
             self.reference.indicator_settings().min_cases_for_ranking,
         )))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn public_cases(
+        &self,
+        request: Request<pb::PublicCasesRequest>,
+    ) -> Result<Response<pb::PublicCasesReply>, Status> {
+        require(&request, "PublicCases", PUBLIC_ROLES)?;
+        let reply = crate::public::cases(&self.projections, &self.reference, request.get_ref())?;
+        Ok(Response::new(reply))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn public_board(
+        &self,
+        request: Request<pb::PublicBoardRequest>,
+    ) -> Result<Response<pb::PublicBoardReply>, Status> {
+        require(&request, "PublicBoard", PUBLIC_ROLES)?;
+        let now = gridcase_runtime::now().as_millis();
+        let reply =
+            crate::public::board(&self.projections, &self.reference, request.get_ref(), now)?;
+        Ok(Response::new(reply))
     }
 }
 

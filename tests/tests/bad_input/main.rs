@@ -31,7 +31,9 @@ use gridcase_proto::intake::v1::{
     Channel as ReportChannel, GetCaseStatusRequest, ReportCaseRequest, Reporter,
 };
 use gridcase_proto::query::v1::query_client::QueryClient;
-use gridcase_proto::query::v1::{BoardRequest, GetCaseRequest, ListCasesRequest};
+use gridcase_proto::query::v1::{
+    BoardRequest, GetCaseRequest, ListCasesRequest, PublicBoardRequest, PublicCasesRequest,
+};
 use gridcase_proto::store::v1::store_admin_client::StoreAdminClient;
 use gridcase_proto::store::v1::{StatsRequest, VerifyRequest};
 use gridcase_proto::supervision::v1::supervision_client::SupervisionClient;

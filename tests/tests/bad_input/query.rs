@@ -86,4 +86,52 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
         "role department may not call DepartmentIndicators", indicators(GAS, 0, day_ms));
     t.row(rpc, "no token", Unauthenticated, "missing bearer token",
         indicators(Auth::NoToken, 0, day_ms));
+
+    let public = |auth, message| call!(QueryClient, ch.query, public_cases, auth, message);
+    let rpc = "query.PublicCases";
+    t.row(rpc, "malformed tracking code", InvalidArgument,
+        "tracking_codes: must be 8 symbols",
+        public(GATEWAY, PublicCasesRequest { tracking_codes: vec!["12-34".into()], ..Default::default() }));
+    t.row(rpc, "tracking code with a 0", InvalidArgument,
+        "tracking_codes: '0' is not a tracking code symbol",
+        public(GATEWAY, PublicCasesRequest { tracking_codes: vec!["2345-6780".into()], ..Default::default() }));
+    t.row(rpc, "1001 tracking codes", InvalidArgument, "tracking_codes: at most 1000 codes, got 1001",
+        public(GATEWAY, PublicCasesRequest {
+            tracking_codes: vec![UNKNOWN_TRACKING_CODE.into(); 1001], ..Default::default()
+        }));
+    t.row(rpc, "unknown category", InvalidArgument,
+        "category: \"BJ-99-99\" is not a known category",
+        public(GATEWAY, PublicCasesRequest { category: UNKNOWN_CATEGORY.into(), ..Default::default() }));
+    t.row(rpc, "reversed period", InvalidArgument, "reported_to_ms: must be after reported_from_ms",
+        public(OPERATOR, PublicCasesRequest {
+            reported_from_ms: day_ms, reported_to_ms: 1, ..Default::default()
+        }));
+    t.row(rpc, "unknown state", InvalidArgument, "state: unknown public state 7",
+        public(GATEWAY, PublicCasesRequest { state: 7, ..Default::default() }));
+    t.row(rpc, "limit 1001", InvalidArgument, "limit: must be 1 to 1000",
+        public(GATEWAY, PublicCasesRequest { limit: 1001, ..Default::default() }));
+    t.row(rpc, "department role", PermissionDenied, "role department may not call PublicCases",
+        public(GAS, PublicCasesRequest::default()));
+    t.row(rpc, "no token", Unauthenticated, "missing bearer token",
+        public(Auth::NoToken, PublicCasesRequest::default()));
+
+    let public_board = |auth, area: &str, from_ms, to_ms| {
+        let message = PublicBoardRequest { area_code: area.to_owned(), from_ms, to_ms };
+        call!(QueryClient, ch.query, public_board, auth, message)
+    };
+    let rpc = "query.PublicBoard";
+    t.row(rpc, "malformed area", InvalidArgument, "area_code: district must be",
+        public_board(GATEWAY, "33-01", 0, day_ms));
+    t.row(rpc, "a grid, not a street or community", InvalidArgument,
+        "area_code: \"330102-001-001-001\" is not a known street or community",
+        public_board(GATEWAY, GRID_A, 0, day_ms));
+    t.row(rpc, "unknown street", InvalidArgument,
+        "area_code: \"330102-009\" is not a known street or community",
+        public_board(GATEWAY, "330102-009", 0, day_ms));
+    t.row(rpc, "empty period", InvalidArgument, "to_ms: must be after from_ms",
+        public_board(GATEWAY, "330102-001", day_ms, day_ms));
+    t.row(rpc, "grid worker role", PermissionDenied, "role grid_worker may not call PublicBoard",
+        public_board(LIN_MING, "330102-001", 0, day_ms));
+    t.row(rpc, "no token", Unauthenticated, "missing bearer token",
+        public_board(Auth::NoToken, "330102-001", 0, day_ms));
 }
