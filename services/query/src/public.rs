@@ -268,7 +268,7 @@ impl CommunityTally {
         }
         self.reported += 1;
         if let Some(category) = &state.category {
-            *self.categories.entry(category.clone()).or_default() += 1;
+            *self.categories.entry(*category).or_default() += 1;
         }
         let closed_at = view
             .public
