@@ -9,8 +9,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::pull};
-use gridcase::system::{Addresses, Service, System, SystemOptions};
-use gridcase_auth::{BearerToken, TokenTable};
+use gridcase::system::{Service, System, SystemOptions};
+use gridcase_auth::{BearerToken, RoleKind, TokenTable};
 use gridcase_bus::subjects::{department_consumer, DISPATCH_STREAM};
 use gridcase_bus::StoreClient;
 use gridcase_dispatch::workorder::subject_for;
@@ -79,13 +79,21 @@ impl City {
         let data = tempfile::tempdir().unwrap();
         let config_dir = tempfile::tempdir().unwrap();
         config(config_dir.path());
-        let system = System::start(SystemOptions {
-            data: data.path().to_path_buf(),
-            config: config_dir.path().to_path_buf(),
-            tokens: options.tokens,
-            nats_port: 0,
-            addresses: Addresses::any_free(),
-        })
+        let mut tokens = options.tokens;
+        if tokens.token_for(RoleKind::Gateway).is_none() {
+            // The HTTP gateway calls the services as the gateway role.
+            let gateway = TokenTable::from_env_value(&format!(
+                "{}=gateway:qr-web",
+                gridcase_testkit::token_of("gateway")
+            ))
+            .unwrap();
+            tokens.merge(gateway, "the test gateway").unwrap();
+        }
+        let system = System::start(SystemOptions::on_free_ports(
+            data.path().to_path_buf(),
+            config_dir.path().to_path_buf(),
+            tokens,
+        ))
         .await
         .unwrap();
         Self {

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::{AuthError, Caller, Role};
+use crate::{AuthError, Caller, Role, RoleKind};
 
 /// The environment variable holding extra tokens as `token=role:id,token=role:id`.
 pub const TOKENS_ENV: &str = "GRIDCASE_TOKENS";
@@ -98,6 +98,18 @@ impl TokenTable {
     /// The caller holding `token`.
     pub fn caller(&self, token: &str) -> Option<&Caller> {
         self.callers.get(token)
+    }
+
+    /// A token held by a caller of role kind `kind` (the first in token order, so the choice
+    /// is stable), for a process that calls the services in that role — as `gridcase up` runs
+    /// the HTTP gateway with a `gateway` token from the table it was given.
+    pub fn token_for(&self, kind: RoleKind) -> Option<Secret> {
+        self.callers
+            .iter()
+            .filter(|(_, caller)| caller.role.kind() == kind)
+            .map(|(token, _)| token)
+            .min()
+            .map(|token| Secret::new(token.clone()))
     }
 
     /// Adds `token` for `caller`, refusing short and repeated tokens. `entry` names the entry
@@ -346,6 +358,11 @@ mod tests {
             message,
             "GRIDCASE_TOKENS: entry #2 (admin:b): token is 4 characters, at least 16"
         );
+        assert_eq!(
+            table.token_for(RoleKind::Gateway).unwrap().expose(),
+            "gateway-token-000001"
+        );
+        assert!(table.token_for(RoleKind::Admin).is_none());
     }
 
     #[test]

@@ -24,7 +24,8 @@ pub fn now() -> gridcase_domain::Timestamp {
 pub const DEFAULT_LOG_FILTER: &str = "warn,gridcase=info,gridcase_auth=info,gridcase_bus=info,\
 gridcase_casestore=info,gridcase_eventstore=info,gridcase_grpc=info,gridcase_runtime=info,\
 gridcase_store=info,gridcase_store_node=info,gridcase_intake=info,gridcase_triage=info,\
-gridcase_dispatch=info,gridcase_supervision=info,gridcase_evaluation=info,gridcase_query=info";
+gridcase_dispatch=info,gridcase_supervision=info,gridcase_evaluation=info,gridcase_query=info,\
+gridcase_gateway=info";
 
 /// Installs the `tracing` subscriber: human-readable lines on stderr, filtered by `RUST_LOG`
 /// (default [`DEFAULT_LOG_FILTER`]). Safe to call more than once.

@@ -1,6 +1,7 @@
-//! The whole system in one process: a nats-server child and the seven services, sharing one
-//! data directory. `gridcase up` and `gridcase demo` run it; cross-service tests and the
-//! pipeline benchmark start it on free ports and stop or restart single services.
+//! The whole system in one process: a nats-server child, the seven services and the HTTP
+//! gateway, sharing one data directory. `gridcase up` and `gridcase demo` run it;
+//! cross-service tests and the pipeline benchmark start it on free ports and stop or restart
+//! single services.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -9,11 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use gridcase_auth::TokenTable;
+use gridcase_auth::{RoleKind, TokenTable};
 use gridcase_bus::{NatsServer, StoreClient};
 use gridcase_dispatch::DispatchConfig;
 use gridcase_evaluation::EvaluationConfig;
 use gridcase_eventstore::{EventStore, StoreStats};
+use gridcase_gateway::GatewayConfig;
 use gridcase_intake::IntakeConfig;
 use gridcase_query::QueryConfig;
 use gridcase_store_node::StoreServiceConfig;
@@ -39,11 +41,25 @@ pub enum Service {
     Evaluation,
     /// Case timelines, lists and boards.
     Query,
+    /// The HTTP gateway: residents' QR pages, Open311, posters and community boards.
+    Gateway,
 }
 
 impl Service {
-    /// Every service, in start order (the store first).
-    pub const ALL: [Service; 7] = [
+    /// Every service, in start order (the store first, the gateway that calls the others last).
+    pub const ALL: [Service; 8] = [
+        Service::Store,
+        Service::Intake,
+        Service::Triage,
+        Service::Dispatch,
+        Service::Supervision,
+        Service::Evaluation,
+        Service::Query,
+        Service::Gateway,
+    ];
+
+    /// The services that serve gRPC: all but the HTTP gateway.
+    pub const GRPC: [Service; 7] = [
         Service::Store,
         Service::Intake,
         Service::Triage,
@@ -63,6 +79,7 @@ impl Service {
             Service::Supervision => "supervision",
             Service::Evaluation => "evaluation",
             Service::Query => "query",
+            Service::Gateway => "gateway",
         }
     }
 
@@ -74,22 +91,23 @@ impl Service {
     }
 }
 
-/// Where each service's gRPC API listens; port 0 picks a free port.
+/// Where each service's gRPC API (the gateway's HTTP) listens; port 0 picks a free port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Addresses([SocketAddr; 7]);
+pub struct Addresses([SocketAddr; 8]);
 
 impl Addresses {
     /// Every service on a free loopback port.
     pub fn any_free() -> Self {
-        Self([SocketAddr::from(([127, 0, 0, 1], 0)); 7])
+        Self([SocketAddr::from(([127, 0, 0, 1], 0)); 8])
     }
 
-    /// The usual ports, 7101 (store) to 7107 (query), on loopback.
+    /// The usual ports on loopback: 7101 (store) to 7107 (query), and 8080 for the gateway.
     pub fn standard() -> Self {
         let mut addresses = Self::any_free();
         for (offset, service) in (0u16..).zip(Service::ALL) {
             addresses.set(service, SocketAddr::from(([127, 0, 0, 1], 7101 + offset)));
         }
+        addresses.set(Service::Gateway, SocketAddr::from(([127, 0, 0, 1], 8080)));
         addresses
     }
 
@@ -115,8 +133,11 @@ pub struct SystemOptions {
     pub tokens: TokenTable,
     /// Port of the nats-server; 0 lets it pick one.
     pub nats_port: u16,
-    /// Where the gRPC APIs listen.
+    /// Where the gRPC APIs and the gateway listen.
     pub addresses: Addresses,
+    /// The address residents' phones reach the gateway at; `None` for the address it is bound
+    /// to (right on one machine; behind a proxy, give the public name).
+    pub public_base_url: Option<String>,
 }
 
 impl SystemOptions {
@@ -129,6 +150,7 @@ impl SystemOptions {
             tokens,
             nats_port: 0,
             addresses: Addresses::any_free(),
+            public_base_url: None,
         }
     }
 }
@@ -226,6 +248,14 @@ impl System {
         format!("http://{}", self.addr(service))
     }
 
+    /// The address residents' phones reach the gateway at.
+    pub fn public_base_url(&self) -> String {
+        self.options
+            .public_base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.addr(Service::Gateway)))
+    }
+
     /// The store's statistics when it last started.
     pub fn store_stats_at_start(&self) -> StoreStats {
         self.started_with
@@ -286,6 +316,23 @@ impl System {
             Service::Query => {
                 let config = QueryConfig::new(config, tokens);
                 spawn(|stopped| gridcase_query::run(config, nats, listener, stop_signal(stopped)))
+            }
+            Service::Gateway => {
+                let token = tokens.token_for(RoleKind::Gateway).with_context(|| {
+                    "the gateway needs a token of the gateway role in the token table"
+                })?;
+                let config = GatewayConfig {
+                    config_dir: config,
+                    data_dir: self.options.data.clone(),
+                    endpoints: gridcase_gateway::Endpoints {
+                        intake: self.endpoint(Service::Intake),
+                        query: self.endpoint(Service::Query),
+                        evaluation: self.endpoint(Service::Evaluation),
+                        token,
+                    },
+                    public_base_url: Some(self.public_base_url()),
+                };
+                spawn(|stopped| gridcase_gateway::run(config, listener, stop_signal(stopped)))
             }
         };
         let running = self.running[service.index()].insert(running);

@@ -46,6 +46,13 @@ pub(crate) struct UpArgs {
     /// Address of the query gRPC API (case timelines, lists, boards).
     #[arg(long, env = "GRIDCASE_QUERY_GRPC", default_value = "127.0.0.1:7107")]
     query_grpc: SocketAddr,
+    /// Address of the HTTP gateway (QR pages, Open311, posters, community boards).
+    #[arg(long, env = "GRIDCASE_GATEWAY_HTTP", default_value = "127.0.0.1:8080")]
+    gateway_http: SocketAddr,
+    /// The address residents' phones reach the gateway at (QR codes and links are built on
+    /// it); by default the gateway's own address.
+    #[arg(long, env = "GRIDCASE_PUBLIC_BASE_URL")]
+    public_base_url: Option<String>,
     /// Address of the Prometheus metrics of every service in the process
     /// (`http://<addr>/metrics`, each series labelled with its service).
     #[arg(long, env = "GRIDCASE_METRICS", default_value = gridcase_runtime::DEFAULT_METRICS_ADDR)]
@@ -75,6 +82,7 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
         (Service::Supervision, args.supervision_grpc),
         (Service::Evaluation, args.evaluation_grpc),
         (Service::Query, args.query_grpc),
+        (Service::Gateway, args.gateway_http),
     ] {
         addresses.set(service, addr);
     }
@@ -93,6 +101,7 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
         tokens,
         nats_port: args.nats_port,
         addresses,
+        public_base_url: args.public_base_url,
     })
     .await?;
     print_banner(&system);
@@ -171,6 +180,13 @@ pub(crate) fn print_banner(system: &System) {
             system.addr(service)
         );
     }
+    let public = system.public_base_url();
+    println!(
+        "  {:<16}http://{}  QR pages {public}/q/<grid code>, Open311 {public}/open311/v2/, \
+posters {public}/posters/<grid code>.svg, boards {public}/board/<street or community>",
+        Service::Gateway.name(),
+        system.addr(Service::Gateway)
+    );
     println!("  event feed      JetStream stream GRIDCASE_EVENTS, subjects gridcase.v1.events.>");
     if let Some(cert) = std::env::var_os(gridcase_grpc::TLS_CERT_ENV) {
         println!(

@@ -28,9 +28,11 @@ pub(super) struct Api {
 }
 
 impl Api {
-    pub(super) async fn connect(endpoints: &[String; 7], cast: Cast) -> anyhow::Result<Self> {
+    pub(super) async fn connect(endpoints: &[String; 8], cast: Cast) -> anyhow::Result<Self> {
         let mut channels = HashMap::new();
-        for (service, endpoint) in Service::ALL.iter().zip(endpoints) {
+        // The gateway speaks HTTP, not gRPC.
+        let grpc = Service::ALL.iter().zip(endpoints);
+        for (service, endpoint) in grpc.filter(|(s, _)| **s != Service::Gateway) {
             let channel = tonic::transport::Endpoint::from_shared(endpoint.clone())?
                 .connect()
                 .await

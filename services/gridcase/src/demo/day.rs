@@ -160,7 +160,7 @@ pub(super) async fn play(
     classifier: &gridcase_triage::Classifier,
     cast: Cast,
     clock: Clock,
-    endpoints: &[String; 7],
+    endpoints: &[String; 8],
     nats_url: &str,
 ) -> anyhow::Result<()> {
     let api = Api::connect(endpoints, cast).await?;
