@@ -14,6 +14,7 @@
 
 pub mod app;
 pub mod backend;
+pub mod clock;
 pub mod html;
 pub mod keys;
 pub mod limits;

@@ -10,7 +10,7 @@ mod qr;
 
 use gridcase::system::Service;
 use gridcase_testkit::token_table;
-use gridcase_tests::{City, CityOptions};
+use gridcase_tests::{City, CityOptions, Who};
 
 /// Who calls the system over gRPC: `(who, role)`; each holds the token `token_of(who)`.
 const CALLERS: &[(&str, &str)] = &[
@@ -53,9 +53,4 @@ fn http() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
-}
-
-/// The gateway's address, for tests that must speak raw HTTP.
-fn gateway_addr(city: &City) -> std::net::SocketAddr {
-    city.system.addr(Service::Gateway)
 }
