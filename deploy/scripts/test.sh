@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test of gridcase: unit tests, the store conformance suite, and the integration
-# tests against a real nats-server (installed first when missing).
+# Runs every test of gridcase: unit tests, the store conformance suite, the integration
+# tests against a real nats-server, and the browser tests of the gateway's pages in a real
+# headless Chromium (nats-server, chromium and chromium-driver are installed first when
+# missing).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 deploy/scripts/ensure-nats-server.sh
+deploy/scripts/ensure-chromium.sh
 cargo test --workspace --locked "$@"

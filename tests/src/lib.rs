@@ -5,6 +5,8 @@
 //! are [`Inbox`]es: JetStream consumers of their work-order subjects that decode the protobuf
 //! `WorkOrder`, as a department's own system written in any language would.
 
+pub mod browser;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -449,4 +451,13 @@ pub fn event_types(reply: &GetCaseReply) -> Vec<&str> {
         .iter()
         .map(|e| e.event_type.as_str())
         .collect()
+}
+
+/// Polls `url` until it answers with a success status.
+async fn wait_until_ready(http: &reqwest::Client, url: &str) {
+    wait_until(&format!("{url} to answer"), WAIT, || async {
+        let reply = http.get(url).send().await.ok()?;
+        reply.status().is_success().then_some(())
+    })
+    .await;
 }

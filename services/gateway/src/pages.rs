@@ -674,7 +674,11 @@ fn case_sections(gateway: &Gateway, case: &PublicCase, private: bool, key: Optio
             ));
         }
     }
-    if case.expected_at_ms > 0 {
+    let in_hand = matches!(
+        status,
+        CaseStatus::Reported | CaseStatus::Triaged | CaseStatus::Dispatched | CaseStatus::Accepted
+    );
+    if in_hand && case.expected_at_ms > 0 {
         html.push_str(&format!(
             "<dt>承诺办结时间</dt><dd>{}</dd>",
             clock::display(reference, case.expected_at_ms)

@@ -4,6 +4,7 @@
 //! outside apps and printers do, with departments answering over gRPC and JetStream.
 
 mod board;
+mod browser;
 mod open311;
 mod posters;
 mod qr;
