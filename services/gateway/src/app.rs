@@ -49,6 +49,8 @@ pub struct Gateway {
     pub per_address: RateLimiter<IpAddr>,
     /// Reports per phone number per hour.
     pub per_phone: RateLimiter<String>,
+    /// Staff tokens, for photo uploads.
+    pub staff: Arc<gridcase_auth::TokenTable>,
 }
 
 /// The state handlers extract.
@@ -111,6 +113,7 @@ pub fn router(gateway: AppState) -> Router {
         .route("/static/app.css", get(stylesheet))
         .route("/static/geo.js", get(geo_script))
         .merge(crate::pages::routes())
+        .merge(crate::uploads::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             Arc::clone(&gateway),

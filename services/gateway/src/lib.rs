@@ -21,6 +21,7 @@ pub mod limits;
 pub mod media;
 mod pages;
 pub mod settings;
+pub mod uploads;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -28,6 +29,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gridcase_auth::TokenTable;
 use gridcase_config::ReferenceData;
 use tokio::net::TcpListener;
 
@@ -58,6 +60,8 @@ pub struct GatewayConfig {
     pub endpoints: Endpoints,
     /// Overrides `public_base_url` of `gateway.toml` (e.g. the address `gridcase up` bound).
     pub public_base_url: Option<String>,
+    /// The staff who may upload photos (`POST /api/v1/media`): the services' token table.
+    pub staff: Arc<TokenTable>,
 }
 
 /// Why the gateway could not start or stopped.
@@ -106,6 +110,7 @@ impl GatewayConfig {
             limits::RateLimiter::new(limits.per_phone_per_hour, Duration::from_secs(3600));
         Ok(Arc::new(Gateway {
             backend: Backend::new(&self.endpoints)?,
+            staff: Arc::clone(&self.staff),
             settings,
             reference,
             keys,

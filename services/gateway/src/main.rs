@@ -45,6 +45,14 @@ struct Args {
     /// A bearer token of the `gateway` role.
     #[arg(long, env = "GRIDCASE_GATEWAY_TOKEN", hide_env_values = true)]
     token: String,
+    /// The bearer-token file of the services: staff holding a department, grid worker,
+    /// operator or admin token may upload photos. `GRIDCASE_TOKENS` adds to it.
+    #[arg(
+        long,
+        env = "GRIDCASE_TOKENS_FILE",
+        default_value = "deploy/config/tokens.toml"
+    )]
+    tokens: PathBuf,
     /// Overrides `public_base_url` of gateway.toml.
     #[arg(long, env = "GRIDCASE_PUBLIC_BASE_URL")]
     public_base_url: Option<String>,
@@ -65,6 +73,7 @@ async fn main() -> anyhow::Result<()> {
             token: Secret::new(args.token),
         },
         public_base_url: args.public_base_url,
+        staff: std::sync::Arc::new(gridcase_auth::TokenTable::load_with_env(&args.tokens)?),
     };
     gridcase_gateway::run(config, listener, gridcase_runtime::shutdown_signal()).await?;
     Ok(())

@@ -331,6 +331,7 @@ impl System {
                         token,
                     },
                     public_base_url: Some(self.public_base_url()),
+                    staff: Arc::new(tokens),
                 };
                 spawn(|stopped| gridcase_gateway::run(config, listener, stop_signal(stopped)))
             }

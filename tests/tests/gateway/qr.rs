@@ -221,8 +221,46 @@ async fn a_resident_reports_follows_and_rates_a_case_through_the_qr_pages() {
     let order = water.take_one().await;
     assert_eq!(order.case_id, case);
     city.accept(&case, Who::Department("water"), "accept").await;
-    city.resolve(&case, Who::Department("water"), "resolve")
-        .await;
+    // Its evidence photo goes into the same store, uploaded with its own token.
+    let upload = |token: String, body: Vec<u8>| {
+        http.post(format!("{base}/api/v1/media"))
+            .bearer_auth(token)
+            .body(body)
+            .send()
+    };
+    let refused = upload("no-such-token-000000000".into(), photo_with_location())
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let refused = upload(gridcase_testkit::token_of("qr-web"), photo_with_location())
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.status(),
+        403,
+        "the gateway's own role does not upload"
+    );
+    let refused = upload(gridcase_testkit::token_of("water"), b"%PDF-1.4".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 415);
+    let after = gridcase_tests::browser::png(8, 6, [90, 140, 90]);
+    let uploaded: serde_json::Value = upload(gridcase_testkit::token_of("water"), after)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let evidence = uploaded["url"].as_str().unwrap().to_owned();
+    assert!(evidence.starts_with(&format!("{base}/media/")) && evidence.ends_with(".png"));
+    city.dispatch("water")
+        .resolve(gridcase_proto::dispatch::v1::ResolveRequest {
+            actor: Some(Who::Department("water").actor(&case, "resolve")),
+            note: "已更换加厚井盖并重新固定，现场已清理".to_owned(),
+            evidence_urls: vec![evidence.clone()],
+        })
+        .await
+        .unwrap();
     city.verify(&case, "lin-ming", true, "verify").await;
     let public = gridcase_testkit::wait_until(
         "the public page to show the check",
@@ -238,8 +276,13 @@ async fn a_resident_reports_follows_and_rates_a_case_through_the_qr_pages() {
     )
     .await;
     assert!(
-        public.contains("已处理完毕，现场恢复"),
+        public.contains("已更换加厚井盖并重新固定"),
         "the resolution note"
+    );
+    let evidence_path = &evidence[base.len()..];
+    assert!(
+        public.contains(&format!("<img src=\"{evidence_path}\"")),
+        "the evidence photo is shown: {public}"
     );
     assert!(
         public.contains("清河水务集团（供排水）"),
