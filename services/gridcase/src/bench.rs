@@ -29,6 +29,9 @@ pub(crate) enum Which {
     /// Cases/s from ReportCase to the work order on the department's subject, and latency,
     /// through the whole system, at rising offered rates.
     Pipeline(crate::bench_pipeline::PipelineBench),
+    /// The HTTP gateway with a city of cases behind it: QR form posts end to end at an offered
+    /// rate, and Open311 request lists.
+    Gateway(crate::bench_gateway::GatewayBench),
     /// The text classifier: loading jieba, learning from the corpus, and the time to predict
     /// one report's category (mean, p50, p99).
     Classify(ClassifyBench),
@@ -80,6 +83,7 @@ pub(crate) async fn run(which: Which) -> anyhow::Result<()> {
     match which {
         Which::Store(args) => store(args).await,
         Which::Pipeline(args) => crate::bench_pipeline::run(args).await,
+        Which::Gateway(args) => crate::bench_gateway::run(args).await,
         Which::Classify(args) => tokio::task::block_in_place(|| classify(&args)),
     }
 }

@@ -13,7 +13,7 @@ mod load;
 mod measure;
 mod print;
 mod receive;
-mod reports;
+pub(crate) mod reports;
 
 use std::path::PathBuf;
 use std::sync::Arc;

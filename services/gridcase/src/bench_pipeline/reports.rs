@@ -128,13 +128,13 @@ struct ReportKind {
 }
 
 /// Builds the reports of a run from the reference data.
-pub(super) struct Reports {
+pub(crate) struct Reports {
     kinds: Vec<ReportKind>,
     places: Vec<Place>,
 }
 
 impl Reports {
-    pub(super) fn from_reference(reference: &ReferenceData) -> anyhow::Result<Self> {
+    pub(crate) fn from_reference(reference: &ReferenceData) -> anyhow::Result<Self> {
         let mut kinds = Vec::new();
         for complaint in COMPLAINTS {
             let Some(category) = reference
@@ -191,7 +191,7 @@ impl Reports {
 
     /// Report `index` of level `level`: the same arguments always give the same report, and no
     /// two reports of a run share a client request id or an address.
-    pub(super) fn report(&self, level: usize, index: u64) -> (ReportCaseRequest, &str) {
+    pub(crate) fn report(&self, level: usize, index: u64) -> (ReportCaseRequest, &str) {
         let mut random = Rng::new((level as u64) << 40 | index);
         let kind = random.pick(&self.kinds);
         let place = random.pick(&self.places);
