@@ -25,10 +25,34 @@ pub(super) type Authed = InterceptedService<Channel, BearerToken>;
 pub(super) struct Api {
     channels: HashMap<&'static str, Channel>,
     cast: Arc<Cast>,
+    web: Web,
+}
+
+/// The HTTP gateway, as residents' phones and an outside app reach it.
+#[derive(Debug, Clone)]
+struct Web {
+    base: String,
+    http: reqwest::Client,
+    /// The outside app's Open311 key; without one no report goes through Open311.
+    open311_key: Option<String>,
+}
+
+/// What a resident sends from a QR page or an outside app.
+pub(super) struct WebReport<'a> {
+    pub(super) grid: &'a str,
+    pub(super) address: &'a str,
+    pub(super) description: &'a str,
+    pub(super) category: &'a str,
+    pub(super) reporter: Option<&'a (String, String)>,
+    pub(super) request_id: String,
 }
 
 impl Api {
-    pub(super) async fn connect(endpoints: &[String; 8], cast: Cast) -> anyhow::Result<Self> {
+    pub(super) async fn connect(
+        endpoints: &[String; 8],
+        cast: Cast,
+        open311_key: Option<String>,
+    ) -> anyhow::Result<Self> {
         let mut channels = HashMap::new();
         // The gateway speaks HTTP, not gRPC.
         let grpc = Service::ALL.iter().zip(endpoints);
@@ -44,10 +68,86 @@ impl Api {
                 })?;
             channels.insert(service.name(), channel);
         }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(30))
+            .build()?;
         Ok(Self {
             channels,
             cast: Arc::new(cast),
+            web: Web {
+                base: Service::ALL
+                    .iter()
+                    .zip(endpoints)
+                    .find(|(s, _)| **s == Service::Gateway)
+                    .map(|(_, endpoint)| endpoint.clone())
+                    .unwrap_or_default(),
+                http,
+                open311_key,
+            },
         })
+    }
+
+    /// True if reports can go through Open311.
+    pub(super) fn has_open311(&self) -> bool {
+        self.web.open311_key.is_some()
+    }
+
+    /// Reports as a resident who scanned the QR code of `report.grid`: fetches the form,
+    /// posts it, and returns the tracking code from the redirect to the private page.
+    pub(super) async fn report_by_qr(&self, report: &WebReport<'_>) -> anyhow::Result<String> {
+        let url = format!("{}/q/{}", self.web.base, report.grid);
+        let html = self.web.http.get(&url).send().await?.text().await?;
+        let marker = "name=\"token\" value=\"";
+        let start = html.find(marker).context("no form token on the QR page")? + marker.len();
+        let token = html[start..]
+            .split('"')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let (name, phone) = report.reporter.cloned().unwrap_or_default();
+        let form = reqwest::multipart::Form::new()
+            .text("token", token)
+            .text("description", report.description.to_owned())
+            .text("address", report.address.to_owned())
+            .text("category", report.category.to_owned())
+            .text("name", name)
+            .text("phone", phone);
+        let reply = self.web.http.post(&url).multipart(form).send().await?;
+        let location = reply
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        match location.as_deref().and_then(|l| l.strip_prefix("/c/")) {
+            Some(rest) => Ok(rest.split('?').next().unwrap_or_default().to_owned()),
+            None => anyhow::bail!("the QR page answered {}", reply.status()),
+        }
+    }
+
+    /// Reports through Open311 as an outside app; returns the service request id (the tracking
+    /// code).
+    pub(super) async fn report_by_open311(&self, report: &WebReport<'_>) -> anyhow::Result<String> {
+        let key = self.web.open311_key.clone().context("no Open311 key")?;
+        let (name, phone) = report.reporter.cloned().unwrap_or_default();
+        let form = [
+            ("api_key", key),
+            ("service_code", report.category.to_owned()),
+            ("address_id", report.grid.to_owned()),
+            ("address_string", report.address.to_owned()),
+            ("description", report.description.to_owned()),
+            ("first_name", name),
+            ("phone", phone),
+            ("client_request_id", report.request_id.clone()),
+        ];
+        let url = format!("{}/open311/v2/requests.json", self.web.base);
+        let reply = self.web.http.post(url).form(&form).send().await?;
+        let status = reply.status();
+        let body: serde_json::Value = reply.json().await?;
+        body[0]["service_request_id"]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("Open311 answered {status}: {body}"))
     }
 
     pub(super) fn channel(&self, service: Service) -> Channel {

@@ -36,6 +36,8 @@ impl Cast {
             (OPERATOR.to_owned(), "operator:demo-hotline".to_owned()),
             (SUPERVISOR.to_owned(), "supervisor:demo-command".to_owned()),
             (ADMIN.to_owned(), "admin:demo-admin".to_owned()),
+            // The HTTP gateway of the demo's own system calls the services as this caller.
+            ("gateway".to_owned(), "gateway:demo-qr-web".to_owned()),
         ];
         for department in reference.departments() {
             let code = department.code.as_str();

@@ -58,7 +58,8 @@ pub(super) fn write_compressed_config(
     hour_ms: u64,
 ) -> anyhow::Result<ReferenceData> {
     std::fs::create_dir_all(target).with_context(|| format!("creating {}", target.display()))?;
-    for file in gridcase_config::FILES {
+    let gateway = gridcase_gateway::settings::GATEWAY_FILE;
+    for file in gridcase_config::FILES.into_iter().chain([gateway]) {
         if file != gridcase_config::SLA_FILE && file != gridcase_config::ESCALATION_FILE {
             std::fs::copy(source.join(file), target.join(file))
                 .with_context(|| format!("copying {file} to {}", target.display()))?;

@@ -163,7 +163,13 @@ pub(super) async fn play(
     endpoints: &[String; 8],
     nats_url: &str,
 ) -> anyhow::Result<()> {
-    let api = Api::connect(endpoints, cast).await?;
+    // The outside app of the Open311 reports holds the first key of the gateway's settings.
+    let settings =
+        gridcase_gateway::GatewaySettings::load(&gridcase::system::config_dir(args.config.clone()));
+    let open311_key = settings
+        .ok()
+        .and_then(|s| s.open311_keys.first().map(|k| k.key.clone()));
+    let api = Api::connect(endpoints, cast, open311_key).await?;
     let nats = gridcase_bus::connect(nats_url)
         .await
         .with_context(|| format!("connecting to NATS at {nats_url}"))?;
