@@ -19,6 +19,7 @@ pub mod keys;
 pub mod limits;
 pub mod media;
 mod pages;
+pub mod poster;
 pub mod settings;
 
 use std::future::Future;
