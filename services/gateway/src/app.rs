@@ -112,6 +112,7 @@ pub fn router(gateway: AppState) -> Router {
         .route("/static/geo.js", get(geo_script))
         .merge(crate::pages::routes())
         .merge(crate::poster::routes())
+        .merge(crate::board::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             Arc::clone(&gateway),

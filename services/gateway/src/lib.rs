@@ -14,6 +14,7 @@
 
 pub mod app;
 pub mod backend;
+pub mod board;
 pub mod html;
 pub mod keys;
 pub mod limits;
