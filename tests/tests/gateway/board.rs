@@ -240,5 +240,16 @@ async fn a_street_board_counts_each_communitys_cases_without_personal_data() {
         by_month(column, "3", "0")
     );
     assert!(!community.contains(QINGBOMEN_COMMUNITY));
+
+    // Without query a board not yet kept says the system is busy, with the hotline.
+    let mut city = city;
+    city.system.stop_service(Service::Query).await.unwrap();
+    let reply = http
+        .get(format!("{base}/board/330102-002"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 503);
+    assert!(reply.text().await.unwrap().contains("12345"));
     city.shut_down().await;
 }
