@@ -114,6 +114,8 @@ pub fn router(gateway: AppState) -> Router {
         .route("/static/geo.js", get(geo_script))
         .merge(crate::pages::routes())
         .merge(crate::uploads::routes())
+        .merge(crate::poster::routes())
+        .merge(crate::board::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             Arc::clone(&gateway),

@@ -14,12 +14,14 @@
 
 pub mod app;
 pub mod backend;
+pub mod board;
 pub mod clock;
 pub mod html;
 pub mod keys;
 pub mod limits;
 pub mod media;
 mod pages;
+pub mod poster;
 pub mod settings;
 pub mod uploads;
 

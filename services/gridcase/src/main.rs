@@ -7,6 +7,7 @@ mod bench_gateway;
 mod bench_pipeline;
 mod demo;
 mod eval;
+mod posters;
 mod up;
 
 use std::path::PathBuf;
@@ -49,6 +50,9 @@ enum Command {
     /// Rebuild triage's category model from the corpus and operators' classifications in the
     /// running system's log, write it to the data directory and have triage load it.
     Train(gridcase::train::TrainArgs),
+    /// Write the printable A4 poster (SVG, with the QR code of its 码上办 page) of every grid
+    /// and micro-grid into a directory.
+    Posters(posters::PostersArgs),
 }
 
 #[tokio::main]
@@ -66,6 +70,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args).await,
         Command::Eval { which } => eval::run(which),
         Command::Train(args) => gridcase::train::run(args).await.map(|_| ()),
+        Command::Posters(args) => posters::run(args),
     }
 }
 

@@ -1,4 +1,5 @@
-//! A resident's phone, for real: headless Chromium at a phone's viewport opens the QR page,
+//! A resident's phone, for real: headless Chromium at a phone's viewport opens the page of the
+//! QR code decoded from a grid's poster,
 //! fills the form in Chinese, attaches a photo, taps submit twice, follows the case while a
 //! department handles it over gRPC, and rates it from the private link. Screenshots of each
 //! page go to `target/screenshots/` (or `$GRIDCASE_SCREENSHOTS`).
@@ -28,8 +29,15 @@ async fn a_phone_reports_follows_and_rates_a_case_in_a_real_browser() {
     std::fs::write(&photo, png(640, 480, [121, 134, 145])).unwrap();
     let browser = Browser::start().await;
 
-    // The QR code's page.
-    let form_url = format!("{base}/q/{YONGJIN_GRID_1}");
+    // The QR code on the grid's printed poster, scanned: its page.
+    let poster = reqwest::get(format!("{base}/posters/{YONGJIN_GRID_1}.svg"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form_url = super::posters::decode(&poster);
+    assert_eq!(form_url, format!("{base}/q/{YONGJIN_GRID_1}"));
     browser.go(&form_url).await;
     let place = browser.text(&browser.find("main section h2").await).await;
     assert_eq!(place, "柳浪街道 › 涌金社区 › 涌金社区第一网格");
@@ -116,9 +124,13 @@ async fn a_phone_reports_follows_and_rates_a_case_in_a_real_browser() {
     })
     .await;
     browser.screenshot(&shots.join("qr-4-rated.png")).await;
+
+    // The street's public board, once the closed case counts on it.
+    city.wait_status(&case, "closed").await;
+    let board = reload_until(&browser, &format!("{base}/board/330102-001"), "涌金社区").await;
+    assert!(!board.contains("王先生") && !board.contains("13605718842"));
+    browser.screenshot(&shots.join("board.png")).await;
     browser.quit().await;
 
-    // The case is closed in query, rated 4.
-    city.wait_status(&case, "closed").await;
     city.shut_down().await;
 }

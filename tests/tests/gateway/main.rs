@@ -55,3 +55,8 @@ fn http() -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// The gateway's address, as the system bound it.
+fn gateway_addr(city: &City) -> std::net::SocketAddr {
+    city.system.addr(Service::Gateway)
+}
