@@ -111,6 +111,7 @@ pub fn router(gateway: AppState) -> Router {
         .route("/static/app.css", get(stylesheet))
         .route("/static/geo.js", get(geo_script))
         .merge(crate::pages::routes())
+        .merge(crate::open311::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             Arc::clone(&gateway),

@@ -18,6 +18,7 @@ pub mod html;
 pub mod keys;
 pub mod limits;
 pub mod media;
+pub mod open311;
 mod pages;
 pub mod settings;
 
