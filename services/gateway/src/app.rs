@@ -116,6 +116,7 @@ pub fn router(gateway: AppState) -> Router {
         .merge(crate::uploads::routes())
         .merge(crate::poster::routes())
         .merge(crate::board::routes())
+        .merge(crate::open311::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             Arc::clone(&gateway),
@@ -204,12 +205,16 @@ async fn rate_limit(
 /// The 429 answer: Open311's error list for Open311 paths, a page for people elsewhere.
 pub fn too_many(path: &str, retry_after_s: u64) -> Response {
     let retry = [(header::RETRY_AFTER, retry_after_s.to_string())];
-    if path.starts_with("/open311/") {
-        let body = serde_json::json!([{
-            "code": 429,
-            "description": format!("too many requests; try again in {retry_after_s} seconds"),
-        }]);
-        return (StatusCode::TOO_MANY_REQUESTS, retry, axum::Json(body)).into_response();
+    if let Some(file) = path.strip_prefix("/open311/") {
+        let format = crate::open311::format::Format::split(file)
+            .map_or(crate::open311::format::Format::Xml, |(_, format)| format);
+        let description = format!("too many requests; try again in {retry_after_s} seconds");
+        let mut reply =
+            crate::open311::format::error(format, StatusCode::TOO_MANY_REQUESTS, &description);
+        if let Ok(value) = HeaderValue::from_str(&retry_after_s.to_string()) {
+            reply.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return reply;
     }
     let page = PageError::new(
         StatusCode::TOO_MANY_REQUESTS,

@@ -1,6 +1,7 @@
 //! Times as the city reads them: milliseconds since the epoch shown in the centre's local time
 //! (the calendar's UTC offset, Beijing time in the sample city), for pages (`2026-11-30 19:05`)
-//! and for APIs (ISO 8601 with the offset, `2026-11-30T19:05:00+08:00`).
+//! and for APIs (ISO 8601 with the offset, `2026-11-30T19:05:00+08:00`), and ISO 8601 read
+//! back ([`parse_iso8601`]).
 
 use gridcase_config::{Date, ReferenceData};
 
@@ -88,6 +89,102 @@ pub fn iso8601(reference: &ReferenceData, millis: i64) -> String {
     LocalTime::in_city(reference, millis).map_or_else(String::new, |t| t.iso8601())
 }
 
+/// Exactly `count` ASCII digits at the start of `text`, and the rest.
+fn digits(text: &str, count: usize) -> Option<(u32, &str)> {
+    let head = text.get(..count)?;
+    if !head.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((head.parse().ok()?, &text[count..]))
+}
+
+/// Reads an ISO 8601 date-time into ms since the Unix epoch: `YYYY-MM-DDThh:mm[:ss[.fff]]`
+/// followed by `Z`, `±hh:mm`, `±hhmm` or `±hh`, or a bare date `YYYY-MM-DD`. A date-time or
+/// date without an offset is read at `local_offset_minutes` (the city's), since the spec leaves
+/// it open and the city's apps mean their own clock.
+pub fn parse_iso8601(text: &str, local_offset_minutes: i32) -> Result<i64, String> {
+    let bad = || format!("{text:?} is not an ISO 8601 date-time such as 2026-11-30T19:05:00+08:00");
+    let text_trimmed = text.trim();
+    let (year, rest) = digits(text_trimmed, 4).ok_or_else(bad)?;
+    let rest = rest.strip_prefix('-').ok_or_else(bad)?;
+    let (month, rest) = digits(rest, 2).ok_or_else(bad)?;
+    let rest = rest.strip_prefix('-').ok_or_else(bad)?;
+    let (day, rest) = digits(rest, 2).ok_or_else(bad)?;
+    let date = u16::try_from(year)
+        .ok()
+        .zip(u8::try_from(month).ok())
+        .zip(u8::try_from(day).ok())
+        .and_then(|((year, month), day)| Date::new(year, month, day))
+        .ok_or_else(bad)?;
+    let days = date.unix_days();
+    let (mut seconds, mut millis, rest) = if rest.is_empty() {
+        (0, 0, rest)
+    } else {
+        let rest = rest
+            .strip_prefix('T')
+            .or_else(|| rest.strip_prefix('t'))
+            .or_else(|| rest.strip_prefix(' '))
+            .ok_or_else(bad)?;
+        let (hour, rest) = digits(rest, 2).ok_or_else(bad)?;
+        let rest = rest.strip_prefix(':').ok_or_else(bad)?;
+        let (minute, mut rest) = digits(rest, 2).ok_or_else(bad)?;
+        let mut second = 0;
+        let mut millis = 0;
+        if let Some(after) = rest.strip_prefix(':') {
+            let (s, after) = digits(after, 2).ok_or_else(bad)?;
+            second = s;
+            rest = after;
+            if let Some(fraction) = rest.strip_prefix('.').or_else(|| rest.strip_prefix(',')) {
+                let count = fraction.bytes().take_while(u8::is_ascii_digit).count();
+                if count == 0 {
+                    return Err(bad());
+                }
+                let padded = format!("{:0<3}", &fraction[..count.min(3)]);
+                millis = padded.parse::<i64>().map_err(|_| bad())?;
+                rest = &fraction[count..];
+            }
+        }
+        if hour > 23 || minute > 59 || second > 59 {
+            return Err(bad());
+        }
+        (
+            i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second),
+            millis,
+            rest,
+        )
+    };
+    let offset = match rest {
+        "" => i64::from(local_offset_minutes) * 60,
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return Err(bad()),
+            };
+            let body = &rest[1..];
+            let (hours, after) = digits(body, 2).ok_or_else(bad)?;
+            let after = after.strip_prefix(':').unwrap_or(after);
+            let minutes = if after.is_empty() {
+                0
+            } else {
+                let (minutes, tail) = digits(after, 2).ok_or_else(bad)?;
+                if !tail.is_empty() {
+                    return Err(bad());
+                }
+                minutes
+            };
+            if hours > 23 || minutes > 59 {
+                return Err(bad());
+            }
+            sign * (i64::from(hours) * 3600 + i64::from(minutes) * 60)
+        }
+    };
+    seconds += days * DAY_MS / 1000 - offset;
+    millis += seconds * 1000;
+    Ok(millis)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +214,54 @@ mod tests {
         assert_eq!(start.iso8601(), "2026-11-01T00:00:00+08:00");
         let before = LocalTime::at(local.month_start_ms() - 1, 480).unwrap();
         assert_eq!(before.date.month(), 10);
+    }
+
+    #[test]
+    fn every_offset_form_reads_the_same_instant() {
+        // 2026-11-30T11:05:00Z.
+        let ms = MOMENT - 9_000;
+        for text in [
+            "2026-11-30T11:05:00Z",
+            "2026-11-30T11:05:00z",
+            "2026-11-30T19:05:00+08:00",
+            "2026-11-30T19:05:00+0800",
+            "2026-11-30T19:05:00+08",
+            "2026-11-30T19:05+08:00",
+            "2026-11-30T19:05:00",
+            "2026-11-30T06:05:00-05:00",
+            "2026-11-30T19:05:00.000+08:00",
+        ] {
+            assert_eq!(parse_iso8601(text, 480), Ok(ms), "{text}");
+        }
+        assert_eq!(parse_iso8601("2026-11-30T11:05:00.25Z", 480), Ok(ms + 250));
+        let local = LocalTime::at(ms, 480).unwrap();
+        assert_eq!(parse_iso8601(&local.iso8601(), 0), Ok(ms), "round trip");
+        assert_eq!(
+            LocalTime::at(parse_iso8601("2026-12-01", 480).unwrap(), 480)
+                .unwrap()
+                .iso8601(),
+            "2026-12-01T00:00:00+08:00"
+        );
+    }
+
+    #[test]
+    fn malformed_dates_are_refused() {
+        for text in [
+            "",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "2026-02-29T00:00:00Z",
+            "2026-11-31",
+            "2026-11-30T24:00:00Z",
+            "2026-11-30T19:60:00Z",
+            "2026-11-30T19:05:00+08:00x",
+            "2026-11-30T19:05:00 08:00",
+            "26-11-30",
+            "2026-11-30T19:05:00.Z",
+            "1732964700",
+        ] {
+            assert!(parse_iso8601(text, 480).is_err(), "{text}");
+        }
+        assert!(parse_iso8601("2024-02-29T00:00:00Z", 480).is_ok());
     }
 }

@@ -20,6 +20,7 @@ pub mod html;
 pub mod keys;
 pub mod limits;
 pub mod media;
+pub mod open311;
 mod pages;
 pub mod poster;
 pub mod settings;
