@@ -139,6 +139,13 @@ pub async fn run(
     );
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (signalled, grace_starts) = tokio::sync::oneshot::channel::<()>();
+    // No Nagle: a page or an Open311 list of several segments must not wait on the client's
+    // delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "setting TCP_NODELAY");
+        }
+    });
     let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = signalled.send(());

@@ -220,21 +220,17 @@ impl Projections {
         })
     }
 
-    /// One case's view by tracking code.
-    pub fn by_tracking_code(&self, code: TrackingCode) -> Option<CaseView> {
-        self.read(|inner| {
-            let case = inner.by_tracking.get(&code)?;
-            inner.cases.get(case).cloned()
-        })
-    }
-
     /// Runs `f` over the reported cases whose report time lies in `from_ms..to_ms`, newest
-    /// first, with the position they reflect; `f` may stop early.
+    /// first, with a lookup of any case's tracking code; `f` may stop early. Returns what `f`
+    /// returns and the position the views reflect.
     pub fn newest_first<T>(
         &self,
         from_ms: i64,
         to_ms: i64,
-        f: impl FnOnce(&mut dyn Iterator<Item = &CaseView>) -> T,
+        f: impl FnOnce(
+            &mut dyn Iterator<Item = &CaseView>,
+            &dyn Fn(CaseId) -> Option<TrackingCode>,
+        ) -> T,
     ) -> (T, u64) {
         self.read(|inner| {
             let start = (from_ms, CaseId::from_u128(0));
@@ -244,13 +240,31 @@ impl Projections {
                 .rev()
                 .skip_while(|(at, _)| *at >= to_ms)
                 .filter_map(|(_, case)| inner.cases.get(case));
-            (f(&mut views), inner.next_position)
+            let tracking_code = |case: CaseId| inner.cases.get(&case)?.state.tracking_code;
+            (f(&mut views, &tracking_code), inner.next_position)
         })
     }
 
-    /// The tracking code of `case`, if it is known.
-    pub fn tracking_code_of(&self, case: CaseId) -> Option<TrackingCode> {
-        self.read(|inner| inner.cases.get(&case)?.state.tracking_code)
+    /// Runs `f` over the cases holding `codes` (those known), with a lookup of any case's
+    /// tracking code.
+    pub fn by_tracking_codes<T>(
+        &self,
+        codes: &[TrackingCode],
+        f: impl FnOnce(Vec<&CaseView>, &dyn Fn(CaseId) -> Option<TrackingCode>) -> T,
+    ) -> (T, u64) {
+        self.read(|inner| {
+            let mut views: Vec<&CaseView> = Vec::new();
+            for code in codes {
+                let view = inner.by_tracking.get(code).and_then(|c| inner.cases.get(c));
+                if let Some(view) = view {
+                    if !views.iter().any(|v| v.state.case_id == view.state.case_id) {
+                        views.push(view);
+                    }
+                }
+            }
+            let tracking_code = |case: CaseId| inner.cases.get(&case)?.state.tracking_code;
+            (f(views, &tracking_code), inner.next_position)
+        })
     }
 
     /// Runs `f` over the indicator tally, with the position it reflects.

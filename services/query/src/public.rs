@@ -30,6 +30,7 @@ struct PublicFilters {
     to_ms: i64,
     state: pb::PublicState,
     limit: usize,
+    count_all: bool,
 }
 
 impl PublicFilters {
@@ -91,6 +92,7 @@ impl PublicFilters {
             to_ms,
             state,
             limit,
+            count_all: request.count_all,
         })
     }
 
@@ -118,43 +120,46 @@ pub(crate) fn cases(
     request: &pb::PublicCasesRequest,
 ) -> Result<pb::PublicCasesReply, Status> {
     let filters = PublicFilters::parse(request, reference)?;
-    let mut total = 0usize;
-    let (views, caught_up_to) = if filters.codes.is_empty() {
-        projections.newest_first(filters.from_ms, filters.to_ms, |views| {
-            let mut page = Vec::new();
+    let ((cases, total), caught_up_to) = if filters.codes.is_empty() {
+        projections.newest_first(filters.from_ms, filters.to_ms, |views, tracking_code| {
+            let mut cases = Vec::new();
+            let mut total = 0usize;
             for view in views.filter(|v| filters.matches(v)) {
                 total += 1;
-                if page.len() < filters.limit {
-                    page.push(view.clone());
+                if cases.len() < filters.limit {
+                    cases.push(public_case(view, tracking_code));
+                } else if !filters.count_all {
+                    // One more than the limit: there are more; counting them would scan the
+                    // whole period.
+                    break;
                 }
             }
-            page
+            (cases, total)
         })
     } else {
-        let position = projections.next_position();
-        let mut views: Vec<CaseView> = Vec::new();
-        for code in &filters.codes {
-            let Some(view) = projections.by_tracking_code(*code) else {
-                continue;
-            };
-            let seen = views.iter().any(|v| v.state.case_id == view.state.case_id);
-            if !seen && filters.matches(&view) {
-                views.push(view);
-            }
-        }
-        views.sort_by_key(|v| std::cmp::Reverse((v.state.reported_at, v.state.case_id)));
-        total = views.len();
-        views.truncate(filters.limit);
-        (views, position)
+        projections.by_tracking_codes(&filters.codes, |mut views, tracking_code| {
+            views.retain(|v| filters.matches(v));
+            views.sort_by_key(|v| std::cmp::Reverse((v.state.reported_at, v.state.case_id)));
+            let total = views.len();
+            let cases = views
+                .into_iter()
+                .take(filters.limit)
+                .map(|view| public_case(view, tracking_code))
+                .collect::<Vec<_>>();
+            (cases, total)
+        })
     };
-    let cases = views
-        .iter()
-        .map(|view| public_case(view, projections))
-        .collect();
+    let more = total > cases.len();
+    let total = if filters.count_all {
+        total
+    } else {
+        cases.len()
+    };
     Ok(pb::PublicCasesReply {
         cases,
         total: u64::try_from(total).unwrap_or(u64::MAX),
         caught_up_to,
+        more,
     })
 }
 
@@ -178,7 +183,10 @@ fn worker_of(view: &CaseView) -> Option<String> {
     }
 }
 
-fn public_case(view: &CaseView, projections: &Projections) -> pb::PublicCase {
+fn public_case(
+    view: &CaseView,
+    tracking_code: &dyn Fn(gridcase_domain::CaseId) -> Option<TrackingCode>,
+) -> pb::PublicCase {
     let state = &view.state;
     let public = &view.public;
     let location = state.location.as_ref();
@@ -239,7 +247,7 @@ fn public_case(view: &CaseView, projections: &Projections) -> pb::PublicCase {
             .collect(),
         merged_into: state
             .merged_into
-            .and_then(|case| projections.tracking_code_of(case))
+            .and_then(tracking_code)
             .map(|t| t.to_string())
             .unwrap_or_default(),
         rejection_reason: public.rejection_reason.clone(),
@@ -356,7 +364,7 @@ pub(crate) fn board(
     };
     gridcase_grpc::check_period(request.from_ms, request.to_ms)?;
     let (tallies, caught_up_to) =
-        projections.newest_first(request.from_ms, request.to_ms, |views| {
+        projections.newest_first(request.from_ms, request.to_ms, |views, _| {
             let mut tallies: BTreeMap<GridCode, CommunityTally> = communities
                 .iter()
                 .map(|c| (*c, CommunityTally::default()))

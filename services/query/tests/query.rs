@@ -640,7 +640,7 @@ async fn public_cases_and_boards_show_no_personal_data_and_follow_the_log() {
         codes(&all),
         [elsewhere.to_string(), closed.to_string(), open.to_string()]
     );
-    assert_eq!(all.total, 3);
+    assert_eq!((all.total, all.more), (3, false));
     assert!(!format!("{all:?}").contains(PHONE));
     assert!(!format!("{all:?}").contains("5678"));
     let only_closed = client
@@ -660,7 +660,24 @@ async fn public_cases_and_boards_show_no_personal_data_and_follow_the_log() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!((limited.cases.len(), limited.total), (1, 3));
+    assert_eq!(
+        (limited.cases.len(), limited.total, limited.more),
+        (1, 1, true),
+        "the scan stops at the limit"
+    );
+    let counted = client
+        .public_cases(PublicCasesRequest {
+            limit: 1,
+            count_all: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (counted.cases.len(), counted.total, counted.more),
+        (1, 3, true)
+    );
 
     // By tracking code (lowercase, no dash): the resolution, evidence and the stages.
     let tracking = TrackingCode::from_u64(closed.as_u128() as u64).to_string();
