@@ -53,7 +53,6 @@ pub async fn serve_grpc(
     // Once `shutdown` resolves, calls in flight get `SHUTDOWN_GRACE` to finish; then the server
     // is dropped with whatever connections it still holds, so a stuck or silent client (or a
     // connection the HTTP/2 layer never lets go of) cannot keep the process from stopping.
-    let (signalled, grace_starts) = tokio::sync::oneshot::channel::<()>();
     // Replies are written without waiting on Nagle's algorithm: a reply of several segments
     // would otherwise stall on the client's delayed ACK (~40 ms) every few calls.
     let incoming = TcpListenerStream::new(listener).map(|stream| {
@@ -64,26 +63,15 @@ pub async fn serve_grpc(
         }
         stream
     });
-    let serve = server
-        .add_routes(routes)
-        .serve_with_incoming_shutdown(incoming, async move {
-            shutdown.await;
-            let _ = signalled.send(());
-        });
-    let grace_over = async move {
-        if grace_starts.await.is_err() {
-            // The server ended without being asked to: the other branch has its outcome.
-            std::future::pending::<()>().await;
-        }
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-    };
-    tokio::select! {
-        served = serve => served,
-        () = grace_over => {
-            tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the shutdown grace; closing them");
-            Ok(())
-        }
-    }
+    let routes = server.add_routes(routes);
+    let served = gridcase_runtime::serve_with_grace(shutdown, SHUTDOWN_GRACE, |stop| {
+        routes.serve_with_incoming_shutdown(incoming, stop)
+    })
+    .await;
+    served.unwrap_or_else(|| {
+        tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the shutdown grace; closing them");
+        Ok(())
+    })
 }
 
 /// How long a stopping gRPC server waits for calls in flight before it drops its connections.

@@ -44,6 +44,36 @@ pub fn init_tracing_with(default_filter: &str) {
         .try_init();
 }
 
+/// Runs a server with a bounded stop: `serve` is handed the stop signal to begin its graceful
+/// stop with (it resolves once `shutdown` has); when the server has not finished `grace` later
+/// it is dropped with whatever connections it still holds, so a stuck or silent client cannot
+/// keep the process from stopping. The server's outcome, or `None` when the grace ran out.
+pub async fn serve_with_grace<'a, T, Fut>(
+    shutdown: impl std::future::Future<Output = ()> + Send + 'a,
+    grace: std::time::Duration,
+    serve: impl FnOnce(std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>) -> Fut,
+) -> Option<T>
+where
+    Fut: std::future::Future<Output = T>,
+{
+    let (signalled, grace_starts) = tokio::sync::oneshot::channel::<()>();
+    let served = serve(Box::pin(async move {
+        shutdown.await;
+        let _ = signalled.send(());
+    }));
+    let grace_over = async move {
+        if grace_starts.await.is_err() {
+            // The server ended without being asked to: the other branch has its outcome.
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        outcome = served => Some(outcome),
+        () = grace_over => None,
+    }
+}
+
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();

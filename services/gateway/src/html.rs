@@ -5,7 +5,10 @@
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-/// Escapes text for HTML element content and quoted attribute values.
+/// Escapes text for HTML and XML alike — element content and quoted attribute values of the
+/// pages, the posters' SVG and Open311's XML: `&`, `<`, `>`, `"` and `'` as references, and
+/// the control characters XML 1.0 cannot carry (below U+0020 but tab, line feed and carriage
+/// return, and U+FFFE/U+FFFF) dropped.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -15,6 +18,8 @@ pub fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
             c => out.push(c),
         }
     }
@@ -147,6 +152,13 @@ impl IntoResponse for PageError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaping_drops_what_xml_cannot_carry() {
+        assert_eq!(escape("路灯\u{0}坏了\u{7}\t\n"), "路灯坏了\t\n");
+        assert_eq!(escape("]]>"), "]]&gt;");
+        assert_eq!(escape("&amp;"), "&amp;amp;");
+    }
 
     #[test]
     fn escaping_covers_markup_and_quotes() {

@@ -138,7 +138,6 @@ pub async fn run(
         "gateway serving"
     );
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let (signalled, grace_starts) = tokio::sync::oneshot::channel::<()>();
     // No Nagle: a page or an Open311 list of several segments must not wait on the client's
     // delayed ACK.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -146,23 +145,14 @@ pub async fn run(
             tracing::debug!(%error, "setting TCP_NODELAY");
         }
     });
-    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = signalled.send(());
+    let served = gridcase_runtime::serve_with_grace(shutdown, SHUTDOWN_GRACE, |stop| {
+        std::future::IntoFuture::into_future(axum::serve(listener, app).with_graceful_shutdown(stop))
+    })
+    .await
+    .unwrap_or_else(|| {
+        tracing::warn!(grace = ?SHUTDOWN_GRACE, "requests still open after the shutdown grace; closing them");
+        Ok(())
     });
-    let grace_over = async move {
-        if grace_starts.await.is_err() {
-            std::future::pending::<()>().await;
-        }
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-    };
-    let served = tokio::select! {
-        served = serve => served,
-        () = grace_over => {
-            tracing::warn!(grace = ?SHUTDOWN_GRACE, "requests still open after the shutdown grace; closing them");
-            Ok(())
-        }
-    };
     tracing::info!("gateway stopped");
     Ok(served?)
 }

@@ -24,7 +24,7 @@ use gridcase_domain::{GridCode, GridLevel};
 use qrcode::{Color, EcLevel, QrCode};
 
 use crate::app::AppState;
-use crate::html::PageError;
+use crate::html::{escape, PageError};
 use crate::settings::GatewaySettings;
 
 /// The page width, in millimetres (A4 portrait).
@@ -81,24 +81,6 @@ pub fn poster_area<'a>(reference: &'a ReferenceData, code: &str) -> Option<&'a G
         .filter(|area| has_poster(area.level()))
 }
 
-/// Escapes text for SVG (XML) content and double-quoted attributes.
-pub fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Control characters are not allowed in XML 1.0.
-            c if c.is_control() && c != '\n' && c != '\t' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The names from the street down to `area`, e.g. `["柳浪街道", "涌金社区", "涌金社区第一网格"]`.
 pub fn place_names(reference: &ReferenceData, area: &GridArea) -> Vec<String> {
     let mut codes = area.code.ancestors();
@@ -140,10 +122,10 @@ pub fn render(
 <text x="105" y="23" text-anchor="middle" font-size="12.5" font-weight="700" fill="#ffffff">{headline}</text>
 <text x="105" y="36" text-anchor="middle" font-size="6" fill="#ffffff">{city} · 城市运行管理服务平台</text>
 "##,
-        fonts = xml_escape(FONTS),
-        title = xml_escape(&format!("{TITLE} — {}", places.join(" › "))),
-        headline = xml_escape(TITLE),
-        city = xml_escape(&settings.city),
+        fonts = escape(FONTS),
+        title = escape(&format!("{TITLE} — {}", places.join(" › "))),
+        headline = escape(TITLE),
+        city = escape(&settings.city),
     );
     // The place on two lines: street › community, then grid (› micro-grid).
     let split = places.len().min(2);
@@ -158,7 +140,7 @@ pub fn render(
         let _ = writeln!(
             svg,
             r##"<text x="105" y="{y}" text-anchor="middle" font-size="7" font-weight="{weight}" fill="#1f2328">{}</text>"##,
-            xml_escape(&names.join(" › "))
+            escape(&names.join(" › "))
         );
     }
     draw_qr(
@@ -172,8 +154,8 @@ pub fn render(
         r##"<text x="105" y="199" text-anchor="middle" font-size="4" fill="#59636e">编号 {code}</text>
 <text x="105" y="211" text-anchor="middle" font-size="5.2" fill="#1f2328">{how}</text>
 "##,
-        code = xml_escape(&area.code.to_string()),
-        how = xml_escape(HOW_TO),
+        code = escape(&area.code.to_string()),
+        how = escape(HOW_TO),
     );
     draw_workers(&mut svg, reference, area);
     let _ = write!(
@@ -182,7 +164,7 @@ pub fn render(
 <text x="105" y="289" text-anchor="middle" font-size="4" fill="#59636e">涉及人身安全的紧急情况，请直接拨打 110、119、120</text>
 </svg>
 "##,
-        hotline = xml_escape(&settings.hotline),
+        hotline = escape(&settings.hotline),
     );
     Ok(svg)
 }
@@ -240,8 +222,8 @@ fn draw_workers(svg: &mut String, reference: &ReferenceData, area: &GridArea) {
         let _ = writeln!(
             svg,
             r##"<text x="105" y="{y}" text-anchor="middle" font-size="6" fill="#1f2328">网格员 {name}　工作电话 {phone}</text>"##,
-            name = xml_escape(person.name.as_str()),
-            phone = xml_escape(person.phone.as_str()),
+            name = escape(person.name.as_str()),
+            phone = escape(person.phone.as_str()),
         );
     }
 }
@@ -387,7 +369,7 @@ mod tests {
             "清河区",
             "Noto Sans CJK SC",
         ] {
-            assert!(svg.contains(&xml_escape(text)), "{text}");
+            assert!(svg.contains(&escape(text)), "{text}");
         }
         assert!(!svg.contains("<style"), "presentation attributes only");
     }
@@ -424,14 +406,6 @@ mod tests {
         }
         let count = poster_areas(&reference).count();
         assert!(count > 14, "{count}");
-    }
-
-    #[test]
-    fn text_is_xml_escaped() {
-        assert_eq!(
-            xml_escape("<a href=\"x\">'井盖' & 坑</a>\u{1}"),
-            "&lt;a href=&quot;x&quot;&gt;&apos;井盖&apos; &amp; 坑&lt;/a&gt;"
-        );
     }
 
     #[test]

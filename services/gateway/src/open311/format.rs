@@ -5,6 +5,8 @@
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::html::escape;
+
 /// The two formats of the spec, chosen by the path's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -117,26 +119,6 @@ fn element(name: &str, escaped: &str, out: &mut String) {
     out.push_str(&format!("<{name}>{escaped}</{name}>"));
 }
 
-/// `text` as XML character data or attribute text: `&`, `<`, `>`, `"` and `'` as entities, and
-/// the control characters XML 1.0 cannot carry (all below U+0020 but tab, line feed and
-/// carriage return, and U+FFFE/U+FFFF) dropped.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A whole XML document: the declaration and `value` as the root element `root`.
 pub fn xml_document(root: &str, value: &Value) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
@@ -176,17 +158,6 @@ pub fn error(format: Format, status: StatusCode, description: &str) -> Response 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn xml_text_is_escaped_and_control_characters_dropped() {
-        assert_eq!(
-            escape(r#"<a href="x">Tom & Jerry's</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&apos;s&lt;/a&gt;"
-        );
-        assert_eq!(escape("路灯\u{0}坏了\u{7}\t\n"), "路灯坏了\t\n");
-        assert_eq!(escape("]]>"), "]]&gt;");
-        assert_eq!(escape("&amp;"), "&amp;amp;");
-    }
 
     #[test]
     fn one_tree_writes_both_formats() {
