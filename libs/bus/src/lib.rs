@@ -5,6 +5,7 @@
 
 mod client;
 pub mod feed;
+pub mod follow;
 pub mod headers;
 pub mod natsd;
 pub mod retry;

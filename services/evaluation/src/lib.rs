@@ -5,12 +5,14 @@
 //! A grid worker reports the on-site check of a resolved case: passed → `CaseVerified`,
 //! failed → `VerificationFailed` (rework; the dispatch service sends the new work order). A
 //! resident's rating (QR gateway or callback operator) is recorded, then the case is closed if
-//! the resident says it is resolved, or reopened (back to triage) if not. Indicators are
-//! computed at request time by folding the whole store log (`gridcase_rules::indicators`).
+//! the resident says it is resolved, or reopened (back to triage) if not. Indicators come from
+//! a tally of every case event (`gridcase_rules::indicators`) kept live by following the
+//! store's log from position 0; a request waits until the tally has reached the log's head.
 
 /// The service's name: in the ids of the commands it decides, and in its metrics.
 pub const SERVICE: &str = "evaluation";
 
+pub mod indicators;
 pub mod service;
 
 use std::future::Future;
@@ -18,6 +20,9 @@ use std::sync::Arc;
 
 use gridcase_bus::StoreClient;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::indicators::LiveIndicators;
 
 pub use gridcase_runtime::{ServiceError, StageConfig};
 pub use service::{EvaluationApi, SERVICE_NAME};
@@ -35,13 +40,30 @@ pub async fn run(
 ) -> Result<(), ServiceError> {
     let reference = config.load_reference(SERVICE)?;
     let store = StoreClient::new(nats, &config.shard);
-    let routes = service::routes(store, reference, Arc::clone(&config.tokens));
+    let indicators = Arc::new(LiveIndicators::new());
+    let (stop, mut stopped) = watch::channel(false);
+    let follower = {
+        let indicators = Arc::clone(&indicators);
+        let fold = move |events: &[gridcase_eventstore::RecordedEvent]| indicators.fold(events);
+        tokio::spawn(gridcase_bus::follow::follow_log(
+            store.clone(),
+            "the indicators",
+            0,
+            fold,
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            },
+        ))
+    };
+    let routes = service::routes(store, reference, indicators, Arc::clone(&config.tokens));
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
         shard = %config.shard,
         "evaluation serving"
     );
-    gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], shutdown).await?;
+    let served = gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], shutdown).await;
+    let _ = stop.send(true);
+    let _ = follower.await;
     tracing::info!("evaluation stopped");
-    Ok(())
+    Ok(served?)
 }

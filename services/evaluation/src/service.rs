@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use gridcase_auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
-use gridcase_casestore::{decode, CaseStore, CommandContext};
+use gridcase_casestore::{CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, Command, Note, WorkerId};
 use gridcase_eventstore::EventStore;
@@ -20,14 +20,17 @@ use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
 use gridcase_casestore::ids::{legacy, request_command_id};
+use gridcase_eventstore::StoreError;
 use gridcase_grpc::{ApiError, InvalidInput};
-use gridcase_rules::indicators::{DepartmentIndicators, Tally};
+use gridcase_rules::indicators::DepartmentIndicators;
+
+use crate::indicators::LiveIndicators;
 
 /// The fully qualified gRPC service name, for health reporting.
 pub const SERVICE_NAME: &str = "gridcase.evaluation.v1.Evaluation";
 
-/// How many events one read of the store log asks for.
-pub const READ_BATCH: usize = 1000;
+/// How long a request for indicators waits for the tally to reach the log's head.
+pub const INDICATOR_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Who may report an on-site check.
 pub const VERIFY_ROLES: &[RoleKind] = &[RoleKind::GridWorker, RoleKind::Admin];
@@ -42,10 +45,11 @@ pub const NOT_RESOLVED_REASON: &str = "resident says not resolved";
 pub fn routes<S: EventStore>(
     store: S,
     reference: Arc<ReferenceData>,
+    indicators: Arc<LiveIndicators>,
     tokens: Arc<TokenTable>,
 ) -> Routes {
     Routes::new(EvaluationServer::with_interceptor(
-        EvaluationApi::new(store, reference),
+        EvaluationApi::new(store, reference, indicators),
         Authenticator::new(tokens),
     ))
 }
@@ -95,14 +99,17 @@ pub fn not_resolved_reason(comment: Option<&Note>) -> Note {
 pub struct EvaluationApi<S> {
     cases: CaseStore<S>,
     reference: Arc<ReferenceData>,
+    indicators: Arc<LiveIndicators>,
 }
 
 impl<S: EventStore> EvaluationApi<S> {
-    /// The API on `store`, with the grid workers and indicator weights of `reference`.
-    pub fn new(store: S, reference: Arc<ReferenceData>) -> Self {
+    /// The API on `store`, with the grid workers and indicator weights of `reference`, reading
+    /// indicators from `indicators` (kept live by a follower of the store's log).
+    pub fn new(store: S, reference: Arc<ReferenceData>, indicators: Arc<LiveIndicators>) -> Self {
         Self {
             cases: CaseStore::new(store),
             reference,
+            indicators,
         }
     }
 
@@ -171,24 +178,18 @@ impl<S: EventStore> EvaluationApi<S> {
         if to_ms <= from_ms {
             return Err(InvalidInput::new("to_ms", "must be after from_ms").into());
         }
-        let store = self.cases.store();
-        let mut tally = Tally::new();
-        let mut from = 0;
-        loop {
-            let batch = store.read_all(from, READ_BATCH).await?;
-            let Some(last) = batch.last() else { break };
-            from = last.position + 1;
-            for record in &batch {
-                // Only case streams hold case events.
-                let Ok(case) = CaseId::parse(&record.stream_id) else {
-                    continue;
-                };
-                let event = decode(case, record)?;
-                tally.apply(case, record.recorded_at_ms, &event);
-            }
+        // Everything committed before the request counts: wait for the tally to reach the
+        // head the store reports now (usually it is there already).
+        let head = self.cases.store().stats().await?.events;
+        if !self.indicators.wait_for(head, INDICATOR_PATIENCE).await {
+            return Err(StoreError::Unavailable(format!(
+                "the indicators are still reading the log up to event {head}; try again shortly"
+            ))
+            .into());
         }
-        let report = tally.indicators(from_ms, to_ms, self.reference.indicator_weights());
-        Ok((report, tally.events()))
+        Ok(self
+            .indicators
+            .report(from_ms, to_ms, self.reference.indicator_weights()))
     }
 }
 

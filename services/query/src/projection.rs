@@ -10,9 +10,6 @@ use gridcase_domain::{apply, CaseId, CaseState, CaseStatus, Event, Timestamp, Tr
 use gridcase_eventstore::{EventStore, RecordedEvent};
 use gridcase_rules::indicators::Tally;
 
-/// How many events between two progress lines while rebuilding.
-const PROGRESS_EVERY: u64 = 10_000;
-
 /// One event of a case's timeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -317,45 +314,12 @@ pub async fn follow<S: EventStore>(
     projections: Arc<Projections>,
     shutdown: impl Future<Output = ()>,
 ) {
-    tokio::pin!(shutdown);
-    let head = store.watch_head();
-    // The head when we started, so "caught up" means the history is read even if the head
-    // watch has not heard from the store yet.
-    let start_head = match store.stats().await {
-        Ok(stats) => stats.events,
-        Err(error) => {
-            tracing::warn!(%error, "reading the store head");
-            0
-        }
-    };
-    let mut caught_up = false;
-    let mut last_logged = projections.next_position();
-    let mut subscription = store.subscribe_all(projections.next_position());
-    loop {
-        if !caught_up {
-            let head = start_head.max(*head.borrow());
-            let read = projections.next_position();
-            if read >= head {
-                caught_up = true;
-                tracing::info!(read, "projections caught up");
-            } else if read >= last_logged + PROGRESS_EVERY {
-                last_logged = read;
-                tracing::info!(read, head, "rebuilding projections");
-            }
-        }
-        let Some(events) = gridcase_bus::retry::next_batch_until(
-            &mut subscription,
-            &mut shutdown,
-            "the projections",
-        )
-        .await
-        else {
-            break;
-        };
-        for event in &events {
+    let start = projections.next_position();
+    let fold = |events: &[RecordedEvent]| {
+        for event in events {
             projections.fold(event);
         }
         metrics::gauge!("query_projection_position").set(projections.next_position() as f64);
-    }
-    tracing::debug!("log follower stopped");
+    };
+    gridcase_bus::follow::follow_log(store, "the projections", start, fold, shutdown).await;
 }
