@@ -12,6 +12,7 @@
 /// The service's name: in the ids of the commands it decides, and in its metrics.
 pub const SERVICE: &str = "query";
 
+pub mod index;
 pub mod projection;
 mod public;
 pub mod service;

@@ -10,6 +10,8 @@ use gridcase_domain::{apply, CaseId, CaseState, CaseStatus, Event, Timestamp, Tr
 use gridcase_eventstore::{EventStore, RecordedEvent};
 use gridcase_rules::indicators::Tally;
 
+use crate::index::{Entries, Indexed, Indexes, Key};
+
 /// One event of a case's timeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -178,9 +180,24 @@ struct Inner {
     by_tracking: HashMap<TrackingCode, CaseId>,
     /// Every reported case by report time, for the newest-first public lists.
     by_reported: BTreeSet<(i64, CaseId)>,
+    /// Cases by status, area, department and category, newest first.
+    indexes: Indexes,
     /// Every case event folded for the department indicators.
     indicators: Tally,
     next_position: u64,
+}
+
+/// One page of a list.
+#[derive(Debug)]
+pub struct Page<T> {
+    /// The page's cases, newest report first.
+    pub items: Vec<T>,
+    /// The key of the page's last case when more match after it.
+    pub next: Option<Key>,
+    /// How many cases match in all.
+    pub total: usize,
+    /// Every event below this position is reflected.
+    pub position: u64,
 }
 
 /// Every case's view, shared between the follower and the gRPC service.
@@ -264,6 +281,59 @@ impl Projections {
         })
     }
 
+    /// A page of the cases that `keep` accepts among those `indexed` names, newest first,
+    /// starting after `after` (a previous page's last key), at most `size`, each made by
+    /// `summarize`. `residual` says `keep` filters beyond what `indexed` names (so the total
+    /// must be counted rather than read from an index's size).
+    pub fn page<T>(
+        &self,
+        indexed: &Indexed,
+        residual: bool,
+        after: Option<Key>,
+        size: usize,
+        keep: impl Fn(&CaseView) -> bool,
+        summarize: impl Fn(&CaseView) -> T,
+    ) -> Page<T> {
+        self.read(|inner| {
+            let (set, exact) = inner.indexes.candidates(indexed, &inner.by_reported);
+            let walk: Box<dyn Iterator<Item = &Key>> = match after {
+                Some(after) => Box::new(set.range(..after).rev()),
+                None => Box::new(set.iter().rev()),
+            };
+            let mut items = Vec::with_capacity(size.min(set.len()));
+            let mut last = None;
+            let mut more = false;
+            for key in walk {
+                let Some(view) = inner.cases.get(&key.1) else {
+                    continue;
+                };
+                if !keep(view) {
+                    continue;
+                }
+                if items.len() == size {
+                    more = true;
+                    break;
+                }
+                items.push(summarize(view));
+                last = Some(*key);
+            }
+            let total = if exact && !residual {
+                set.len()
+            } else {
+                set.iter()
+                    .filter_map(|key| inner.cases.get(&key.1))
+                    .filter(|view| keep(view))
+                    .count()
+            };
+            Page {
+                items,
+                next: if more { last } else { None },
+                total,
+                position: inner.next_position,
+            }
+        })
+    }
+
     /// Runs `f` over the indicator tally, with the position it reflects.
     pub fn indicators<T>(&self, f: impl FnOnce(&Tally) -> T) -> (T, u64) {
         self.read(|inner| (f(&inner.indicators), inner.next_position))
@@ -281,10 +351,12 @@ impl Projections {
                             .by_reported
                             .insert((reported.reported_at.as_millis(), case));
                     }
-                    let view = inner.cases.entry(case).or_default();
+                    let Inner { cases, indexes, .. } = &mut *inner;
+                    let view = cases.entry(case).or_default();
                     if let Event::CaseReported(reported) = &event {
                         view.phone_masked = reported.reporter.phone.as_ref().map(|p| p.masked());
                     }
+                    let before = Entries::of(&view.state);
                     view.timeline.push(Entry {
                         event_type: event.type_name().to_owned(),
                         stage: event.stage(),
@@ -296,6 +368,10 @@ impl Projections {
                     view.state = apply(std::mem::take(&mut view.state), &event);
                     view.public
                         .record(&event, view.state.status, record.recorded_at_ms);
+                    if let Some(reported_at) = view.state.reported_at {
+                        let after = Entries::of(&view.state);
+                        indexes.update((reported_at.as_millis(), case), &before, &after);
+                    }
                     inner.indicators.apply(case, record.recorded_at_ms, &event);
                 }
                 Err(error) => {

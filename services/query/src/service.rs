@@ -9,8 +9,7 @@ use std::sync::Arc;
 use gridcase_auth::{require, Authenticator, RoleKind, TokenTable};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{
-    Assignee, CaseId, CaseStatus, CategoryCode, DepartmentCode, GridCode, GridLevel, Route,
-    Timestamp,
+    CaseId, CaseStatus, CategoryCode, DepartmentCode, GridCode, GridLevel, Timestamp,
 };
 use gridcase_grpc::ApiError;
 use gridcase_proto::common::v1 as common;
@@ -21,6 +20,7 @@ use gridcase_rules::deadlines::{self, Colour};
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
+use crate::index::{page_token, parse_page_token, Indexed, Key};
 use crate::projection::{describe_route, CaseView, Projections};
 
 /// The fully qualified gRPC service name, for health reporting.
@@ -174,17 +174,7 @@ impl Filters {
 
 /// True if the case is routed or dispatched to `department`, as lead or participant.
 fn involves(view: &CaseView, department: &DepartmentCode) -> bool {
-    let state = &view.state;
-    let routed = match &state.route {
-        Some(Route::Department { department: d }) => d == department,
-        Some(Route::Joint { lead, participants }) => {
-            lead == department || participants.contains(department)
-        }
-        Some(Route::SelfHandle { .. }) | None => false,
-    };
-    routed
-        || matches!(&state.assignee, Some(Assignee::Department(d)) if d == department)
-        || state.participants.contains(department)
+    crate::index::departments_of(&view.state).contains(department)
 }
 
 fn non_empty(text: &str) -> Option<&str> {
@@ -203,13 +193,13 @@ fn page_size(requested: u32) -> Result<usize, Status> {
     }
 }
 
-fn page_offset(token: &str) -> Result<usize, Status> {
+/// Where a page starts: after the last case of the page whose reply gave `token`.
+fn page_after(token: &str) -> Result<Option<Key>, Status> {
     if token.is_empty() {
-        return Ok(0);
+        return Ok(None);
     }
-    token
-        .strip_prefix("o")
-        .and_then(|n| n.parse::<usize>().ok())
+    parse_page_token(token)
+        .map(Some)
         .ok_or_else(|| invalid("page_token", "not a token from a previous reply"))
 }
 
@@ -318,37 +308,27 @@ impl Query for QueryApi {
         let now = gridcase_runtime::now();
         let filters = Filters::parse(&request, &self.reference, now)?;
         let size = page_size(request.page_size)?;
-        let offset = page_offset(&request.page_token)?;
-        let (matching, caught_up_to) = self.projections.scan(|views| {
-            let mut matching: Vec<(i64, String, pb::CaseSummary)> = views
-                .filter(|v| filters.matches(v, &self.reference))
-                .map(|v| {
-                    let s = summary(v, &self.reference, now);
-                    (s.reported_at_ms, s.case_id.clone(), s)
-                })
-                .collect();
-            // Newest first; the case id breaks ties so pages are stable.
-            matching.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
-            matching
-        });
-        let total = matching.len();
-        let cases: Vec<pb::CaseSummary> = matching
-            .into_iter()
-            .skip(offset)
-            .take(size)
-            .map(|(_, _, s)| s)
-            .collect();
-        let next = offset.saturating_add(size);
-        let next_page_token = if next < total {
-            format!("o{next}")
-        } else {
-            String::new()
+        let after = page_after(&request.page_token)?;
+        let indexed = Indexed {
+            status: filters.status,
+            area: filters.grid,
+            department: filters.department.clone(),
+            category: filters.category,
         };
+        let residual = filters.colour.is_some() || filters.overdue_only;
+        let page = self.projections.page(
+            &indexed,
+            residual,
+            after,
+            size,
+            |view| filters.matches(view, &self.reference),
+            |view| summary(view, &self.reference, now),
+        );
         Ok(Response::new(pb::ListCasesReply {
-            cases,
-            next_page_token,
-            total: count(total),
-            caught_up_to,
+            cases: page.items,
+            next_page_token: page.next.map(page_token).unwrap_or_default(),
+            total: count(page.total),
+            caught_up_to: page.position,
         }))
     }
 
