@@ -29,6 +29,8 @@ pub(crate) enum Which {
     /// Cases/s from ReportCase to the work order on the department's subject, and latency,
     /// through the whole system, at rising offered rates.
     Pipeline(crate::bench_pipeline::PipelineBench),
+    /// Supervisors' reads, intake's rate, memory and a restart with many cases in the system.
+    Scale(crate::bench_scale::ScaleBench),
     /// The HTTP gateway with a city of cases behind it: QR form posts end to end at an offered
     /// rate, and Open311 request lists.
     Gateway(crate::bench_gateway::GatewayBench),
@@ -84,6 +86,7 @@ pub(crate) async fn run(which: Which) -> anyhow::Result<()> {
         Which::Store(args) => store(args).await,
         Which::Pipeline(args) => crate::bench_pipeline::run(args).await,
         Which::Gateway(args) => crate::bench_gateway::run(args).await,
+        Which::Scale(args) => crate::bench_scale::run(args).await,
         Which::Classify(args) => tokio::task::block_in_place(|| classify(&args)),
     }
 }

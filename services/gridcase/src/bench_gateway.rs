@@ -14,7 +14,6 @@
 //!    client after another, `--lists` times each.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -22,20 +21,15 @@ use gridcase::system::{config_dir, Service, System, SystemOptions};
 use gridcase_auth::{BearerToken, Secret, TokenTable};
 use gridcase_config::{Corpus, ReferenceData};
 use gridcase_domain::GridLevel;
-use gridcase_proto::intake::v1::intake_client::IntakeClient;
 use gridcase_proto::query::v1::query_client::QueryClient;
-use gridcase_proto::query::v1::BoardRequest;
 use hdrhistogram::Histogram;
 
 use crate::bench::{histogram, ms_at, record};
-use crate::bench_pipeline::reports::Reports;
 
 /// The hotline operator seeding the city, and the supervisor watching query catch up.
 const OPERATOR_TOKEN: &str = "gateway-bench-operator-0001";
 const SUPERVISOR_TOKEN: &str = "gateway-bench-supervisor-01";
 const GATEWAY_TOKEN: &str = "gateway-bench-gateway-00001";
-/// Seeding reports in flight at once.
-const SEED_WINDOW: usize = 256;
 
 /// Settings of the gateway benchmark.
 #[derive(Debug, clap::Args)]
@@ -119,7 +113,14 @@ async fn run_on(
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         args.cases
     );
-    seed(system, args.cases, reference).await?;
+    crate::bench_seed::seed(
+        system,
+        args.cases,
+        reference,
+        &Secret::new(OPERATOR_TOKEN),
+        &Secret::new(SUPERVISOR_TOKEN),
+    )
+    .await?;
     let base = system.public_base_url();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -143,75 +144,6 @@ async fn run_on(
     qr_posts(&http, &base, args, &grids, &words).await?;
     public_cases(system, args).await?;
     open311_lists(&http, &base, args, reference).await?;
-    Ok(())
-}
-
-/// Reports `cases` hotline cases through intake and waits until query projects them all.
-async fn seed(system: &System, cases: u64, reference: &ReferenceData) -> anyhow::Result<()> {
-    let reports = Arc::new(Reports::from_reference(reference)?);
-    let channel = tonic::transport::Endpoint::from_shared(system.endpoint(Service::Intake))?
-        .connect()
-        .await?;
-    let intake =
-        IntakeClient::with_interceptor(channel, BearerToken::new(&Secret::new(OPERATOR_TOKEN))?);
-    let started = Instant::now();
-    let window = Arc::new(tokio::sync::Semaphore::new(SEED_WINDOW));
-    let mut tasks = tokio::task::JoinSet::new();
-    for index in 0..cases {
-        let permit = Arc::clone(&window).acquire_owned().await?;
-        let mut intake = intake.clone();
-        let reports = Arc::clone(&reports);
-        tasks.spawn(async move {
-            let (request, _) = reports.report(99, index);
-            let reply = intake.report_case(request).await;
-            drop(permit);
-            reply.map(|_| ())
-        });
-        while let Some(done) = tasks.try_join_next() {
-            done??;
-        }
-        if index > 0 && index % 10_000 == 0 {
-            eprint!("\rseeding: {index}/{cases} reported");
-        }
-    }
-    while let Some(done) = tasks.join_next().await {
-        done??;
-    }
-    let reported = started.elapsed();
-    let channel = tonic::transport::Endpoint::from_shared(system.endpoint(Service::Query))?
-        .connect()
-        .await?;
-    let mut query =
-        QueryClient::with_interceptor(channel, BearerToken::new(&Secret::new(SUPERVISOR_TOKEN))?);
-    // Until query has every case and triage and dispatch have worked through them: the
-    // gateway is measured with the services running, not with a backlog of 100,000 cases.
-    let mut projected_after = None;
-    loop {
-        let board = query.board(BoardRequest {}).await?.into_inner();
-        let projected: u64 = board.streets.iter().map(|s| s.total).sum();
-        let waiting: u64 = board
-            .streets
-            .iter()
-            .flat_map(|s| ["triage", "dispatch"].map(|stage| s.by_stage.get(stage).copied()))
-            .flatten()
-            .sum();
-        eprint!("\rseeding: {cases} reported, {projected} projected, {waiting} waiting for triage or dispatch      ");
-        if projected >= cases && projected_after.is_none() {
-            projected_after = Some(started.elapsed());
-        }
-        if projected >= cases && waiting == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    eprintln!();
-    println!(
-        "seeded {cases} cases in {:.1} s ({:.0} cases/s through intake), projected by query after {:.1} s, all dispatched after {:.1} s",
-        reported.as_secs_f64(),
-        cases as f64 / reported.as_secs_f64(),
-        projected_after.unwrap_or_default().as_secs_f64(),
-        started.elapsed().as_secs_f64()
-    );
     Ok(())
 }
 

@@ -5,6 +5,8 @@
 mod bench;
 mod bench_gateway;
 mod bench_pipeline;
+mod bench_scale;
+mod bench_seed;
 mod demo;
 mod eval;
 mod posters;

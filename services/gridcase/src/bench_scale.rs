@@ -1,0 +1,294 @@
+//! `gridcase bench scale`: what supervisors' screens and intake cost once the system holds many
+//! cases. The whole system runs in this process (nats-server, the seven services, the gateway,
+//! sled in a temp dir); `--cases` hotline reports go in through intake (and through triage and
+//! dispatch), then each read is timed one call after another, `--samples` times:
+//! `GetCase`, `ListCases` (first and tenth page of 50, per filter), `Board`, a month's
+//! department indicators from query and from evaluation; then intake's rate on the full system
+//! against its rate on the empty one, the process's resident memory per case, and how long
+//! query takes to serve again after a restart.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use gridcase::system::{config_dir, Service, System, SystemOptions};
+use gridcase_auth::{BearerToken, Secret, TokenTable};
+use gridcase_config::ReferenceData;
+use gridcase_proto::evaluation::v1::evaluation_client::EvaluationClient;
+use gridcase_proto::evaluation::v1::DepartmentIndicatorsRequest;
+use gridcase_proto::query::v1::query_client::QueryClient;
+use gridcase_proto::query::v1::{BoardRequest, GetCaseRequest, ListCasesRequest};
+use hdrhistogram::Histogram;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use crate::bench::{histogram, ms_at, record};
+use crate::bench_seed::{seed, seed_from};
+
+const OPERATOR_TOKEN: &str = "scale-bench-operator-00001";
+const SUPERVISOR_TOKEN: &str = "scale-bench-supervisor-0001";
+/// Cases reported to measure intake's rate, on the empty system and on the full one.
+const RATE_SAMPLE: u64 = 10_000;
+const DAY_MS: i64 = 86_400_000;
+
+/// Settings of the scale benchmark.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ScaleBench {
+    /// Cases in the system when the reads are measured.
+    #[arg(long, default_value_t = 100_000)]
+    cases: u64,
+    /// Calls of each read.
+    #[arg(long, default_value_t = 200)]
+    samples: usize,
+    /// Directory of the reference data; by default `deploy/config` here, else the sample city
+    /// of the source tree.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+type Authed = InterceptedService<Channel, BearerToken>;
+
+/// The resident memory of this process, in bytes (Linux), if it can be read.
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+pub(crate) async fn run(args: ScaleBench) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.cases > RATE_SAMPLE,
+        "--cases must be above {RATE_SAMPLE}"
+    );
+    let config = config_dir(args.config.clone());
+    let reference = ReferenceData::load(&config)?;
+    let dir = tempfile::tempdir()?;
+    let tokens = TokenTable::from_env_value(&format!(
+        "{OPERATOR_TOKEN}=operator:scale-bench,{SUPERVISOR_TOKEN}=supervisor:scale-bench,\
+         scale-bench-gateway-000001=gateway:scale-bench"
+    ))?;
+    let mut system = System::start(SystemOptions::on_free_ports(
+        dir.path().to_owned(),
+        config,
+        tokens,
+    ))
+    .await?;
+    let outcome = run_on(&mut system, &args, &reference).await;
+    let stopped = system.shut_down().await;
+    outcome?;
+    stopped
+}
+
+async fn run_on(
+    system: &mut System,
+    args: &ScaleBench,
+    reference: &ReferenceData,
+) -> anyhow::Result<()> {
+    println!(
+        "scale benchmark: {} cores, the whole system in one process, {} cases",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        args.cases
+    );
+    let operator = Secret::new(OPERATOR_TOKEN);
+    let supervisor = Secret::new(SUPERVISOR_TOKEN);
+    let base_memory = resident_bytes().unwrap_or_default();
+    let empty = seed(system, RATE_SAMPLE, reference, &operator, &supervisor).await?;
+    let rest = args.cases - RATE_SAMPLE;
+    seed_from(system, RATE_SAMPLE, rest, reference, &operator, &supervisor).await?;
+    let memory = resident_bytes().unwrap_or_default();
+    let full = seed_from(
+        system,
+        args.cases,
+        RATE_SAMPLE,
+        reference,
+        &operator,
+        &supervisor,
+    )
+    .await?;
+    println!(
+        "intake: {:.0} cases/s on the empty system, {:.0} cases/s with {} cases ({:+.0}%)",
+        empty.rate,
+        full.rate,
+        args.cases,
+        (full.rate / empty.rate - 1.0) * 100.0
+    );
+    println!(
+        "memory: {:.0} MiB resident with {} cases, {:.0} MiB before: {:.2} KiB per case",
+        memory as f64 / 1_048_576.0,
+        args.cases,
+        base_memory as f64 / 1_048_576.0,
+        memory.saturating_sub(base_memory) as f64 / 1024.0 / args.cases as f64
+    );
+
+    let bearer = BearerToken::new(&supervisor)?;
+    let channel = tonic::transport::Endpoint::from_shared(system.endpoint(Service::Query))?
+        .connect()
+        .await?;
+    let mut query: QueryClient<Authed> = QueryClient::with_interceptor(channel, bearer.clone());
+    let channel = tonic::transport::Endpoint::from_shared(system.endpoint(Service::Evaluation))?
+        .connect()
+        .await?;
+    let mut evaluation: EvaluationClient<Authed> =
+        EvaluationClient::with_interceptor(channel, bearer);
+    println!(
+        "{:<52} {:>8} {:>8} {:>8}",
+        "read", "p50 ms", "p99 ms", "max ms"
+    );
+
+    // Case ids to look up, spread over the list.
+    let mut ids = Vec::new();
+    let mut token = String::new();
+    while ids.len() < args.samples {
+        let page = query
+            .list_cases(ListCasesRequest {
+                page_size: 200,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        ids.extend(page.cases.into_iter().map(|c| c.case_id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    let mut latencies = histogram();
+    for id in ids.iter().cycle().take(args.samples) {
+        let sent = Instant::now();
+        query
+            .get_case(GetCaseRequest {
+                case_id: id.clone(),
+            })
+            .await?;
+        record(&mut latencies, sent.elapsed());
+    }
+    print_row("GetCase", &latencies);
+
+    let street = reference
+        .grids()
+        .find(|a| a.level() == gridcase_domain::GridLevel::Street)
+        .map(|a| a.code.to_string())
+        .unwrap_or_default();
+    let filters = [
+        ("ListCases, no filter", ListCasesRequest::default()),
+        (
+            "ListCases, status dispatched",
+            ListCasesRequest {
+                status: gridcase_proto::common::v1::CaseStatus::Dispatched as i32,
+                ..Default::default()
+            },
+        ),
+        (
+            "ListCases, a street",
+            ListCasesRequest {
+                grid_code: street,
+                ..Default::default()
+            },
+        ),
+        (
+            "ListCases, department urban_mgmt",
+            ListCasesRequest {
+                department: "urban_mgmt".into(),
+                ..Default::default()
+            },
+        ),
+        (
+            "ListCases, category BJ-01-07",
+            ListCasesRequest {
+                category: "BJ-01-07".into(),
+                ..Default::default()
+            },
+        ),
+        (
+            "ListCases, colour red (not indexed)",
+            ListCasesRequest {
+                colour: "red".into(),
+                ..Default::default()
+            },
+        ),
+    ];
+    for (name, request) in filters {
+        for tenth in [false, true] {
+            let mut request = ListCasesRequest {
+                page_size: 50,
+                ..request.clone()
+            };
+            if tenth {
+                for _ in 0..9 {
+                    let page = query.list_cases(request.clone()).await?.into_inner();
+                    request.page_token = page.next_page_token;
+                }
+            }
+            let mut latencies = histogram();
+            for _ in 0..args.samples {
+                let sent = Instant::now();
+                query.list_cases(request.clone()).await?;
+                record(&mut latencies, sent.elapsed());
+            }
+            let page = if tenth { "tenth page" } else { "first page" };
+            print_row(&format!("{name}, {page}"), &latencies);
+        }
+    }
+
+    let mut latencies = histogram();
+    for _ in 0..args.samples {
+        let sent = Instant::now();
+        query.board(BoardRequest {}).await?;
+        record(&mut latencies, sent.elapsed());
+    }
+    print_row("Board", &latencies);
+
+    let now = gridcase_runtime::now().as_millis();
+    let month = DepartmentIndicatorsRequest {
+        from_ms: now - 30 * DAY_MS,
+        to_ms: now + DAY_MS,
+    };
+    let mut latencies = histogram();
+    for _ in 0..args.samples {
+        let sent = Instant::now();
+        query.department_indicators(month).await?;
+        record(&mut latencies, sent.elapsed());
+    }
+    print_row("Query.DepartmentIndicators, a month", &latencies);
+    let mut latencies = histogram();
+    for _ in 0..args.samples {
+        let sent = Instant::now();
+        evaluation.department_indicators(month).await?;
+        record(&mut latencies, sent.elapsed());
+    }
+    print_row("Evaluation.DepartmentIndicators, a month", &latencies);
+
+    // A restart of query: from start to serving with every event of the log projected.
+    let head = query
+        .board(BoardRequest {})
+        .await?
+        .into_inner()
+        .caught_up_to;
+    system.stop_service(Service::Query).await?;
+    let restarted = Instant::now();
+    system.start_service(Service::Query).await?;
+    loop {
+        if let Ok(reply) = query.board(BoardRequest {}).await {
+            if reply.into_inner().caught_up_to >= head {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let took = restarted.elapsed().as_secs_f64();
+    println!(
+        "query restart to serving all {head} events: {took:.2} s ({:.0} events/s)",
+        head as f64 / took
+    );
+    Ok(())
+}
+
+fn print_row(name: &str, latencies: &Histogram<u64>) {
+    println!(
+        "{name:<52} {:>8.2} {:>8.2} {:>8.2}",
+        ms_at(latencies, 0.5),
+        ms_at(latencies, 0.99),
+        ms_at(latencies, 1.0)
+    );
+}
