@@ -213,9 +213,10 @@ pub fn escalation_target(state: &CaseState, reference: &ReferenceData) -> Option
 }
 
 /// A case's standing against its deadlines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Colour {
     /// Nothing near, past, warned or breached.
+    #[default]
     Green,
     /// Warned (or at a warning point), not breached.
     Yellow,
@@ -246,13 +247,48 @@ impl Colour {
 /// passed; yellow if a warning is recorded or a running deadline reached its warning point;
 /// green otherwise.
 pub fn colour(state: &CaseState, reference: &ReferenceData, now: Timestamp) -> Colour {
-    let timers = running(state, reference);
-    if !state.deadline_breaches.is_empty() || timers.iter().any(|t| now >= t.deadline) {
-        Colour::Red
-    } else if !state.deadline_warnings.is_empty() || timers.iter().any(|t| now >= t.warn_at) {
-        Colour::Yellow
-    } else {
-        Colour::Green
+    ColourClock::of(state, reference).at(now)
+}
+
+/// A case's colour as a function of time until its next event: the colour its recorded
+/// warnings and breaches give it, turning yellow at its earliest running warning point and red
+/// at its earliest running deadline. Worked out once per event, it answers [`colour`] for any
+/// moment with two comparisons.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ColourClock {
+    recorded: Colour,
+    yellow_at: Option<Timestamp>,
+    red_at: Option<Timestamp>,
+}
+
+impl ColourClock {
+    /// The clock of `state` under `reference`'s SLA policies.
+    pub fn of(state: &CaseState, reference: &ReferenceData) -> Self {
+        let recorded = if !state.deadline_breaches.is_empty() {
+            Colour::Red
+        } else if !state.deadline_warnings.is_empty() {
+            Colour::Yellow
+        } else {
+            Colour::Green
+        };
+        let timers = running(state, reference);
+        Self {
+            recorded,
+            yellow_at: timers.iter().map(|t| t.warn_at).min(),
+            red_at: timers.iter().map(|t| t.deadline).min(),
+        }
+    }
+
+    /// The colour at `now`.
+    pub fn at(&self, now: Timestamp) -> Colour {
+        let passed = |moment: Option<Timestamp>| moment.is_some_and(|m| now >= m);
+        if self.recorded == Colour::Red || passed(self.red_at) {
+            Colour::Red
+        } else if self.recorded == Colour::Yellow || passed(self.yellow_at) {
+            Colour::Yellow
+        } else {
+            Colour::Green
+        }
     }
 }
 

@@ -41,7 +41,7 @@ pub async fn run(
 ) -> Result<(), ServiceError> {
     let reference = config.load_reference(SERVICE)?;
     let store = StoreClient::new(nats, &config.shard);
-    let projections = Arc::new(Projections::new());
+    let projections = Arc::new(Projections::new(Arc::clone(&reference)));
     let (stop, mut stopped) = watch::channel(false);
     let follower = tokio::spawn(projection::follow(
         store,

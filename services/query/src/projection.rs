@@ -6,8 +6,10 @@ use std::future::Future;
 use std::sync::{Arc, RwLock};
 
 use gridcase_casestore::decode;
+use gridcase_config::ReferenceData;
 use gridcase_domain::{apply, CaseId, CaseState, CaseStatus, Event, Timestamp, TrackingCode};
 use gridcase_eventstore::{EventStore, RecordedEvent};
+use gridcase_rules::deadlines::ColourClock;
 use gridcase_rules::indicators::Tally;
 
 use crate::index::{Entries, Indexed, Indexes, Key};
@@ -40,6 +42,8 @@ pub struct CaseView {
     pub timeline: Vec<Entry>,
     /// What the public may see beyond the state.
     pub public: PublicDetail,
+    /// Its colour as a function of time, worked out at its latest event.
+    pub colour: ColourClock,
 }
 
 /// What a case's public page shows beyond its state: the report's words and photos, the
@@ -201,15 +205,20 @@ pub struct Page<T> {
 }
 
 /// Every case's view, shared between the follower and the gRPC service.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Projections {
     inner: RwLock<Inner>,
+    /// The SLA policies cases' colours are worked out with.
+    reference: Arc<ReferenceData>,
 }
 
 impl Projections {
-    /// Empty projections.
-    pub fn new() -> Self {
-        Self::default()
+    /// Empty projections, working out colours with `reference`'s SLA policies.
+    pub fn new(reference: Arc<ReferenceData>) -> Self {
+        Self {
+            inner: RwLock::new(Inner::default()),
+            reference,
+        }
     }
 
     /// The position of the next event to fold: every event below it is reflected.
@@ -368,6 +377,7 @@ impl Projections {
                     view.state = apply(std::mem::take(&mut view.state), &event);
                     view.public
                         .record(&event, view.state.status, record.recorded_at_ms);
+                    view.colour = ColourClock::of(&view.state, &self.reference);
                     if let Some(reported_at) = view.state.reported_at {
                         let after = Entries::of(&view.state);
                         indexes.update((reported_at.as_millis(), case), &before, &after);

@@ -16,7 +16,7 @@ use gridcase_proto::common::v1 as common;
 use gridcase_proto::evaluation::v1 as evaluation_pb;
 use gridcase_proto::query::v1 as pb;
 use gridcase_proto::query::v1::query_server::{Query, QueryServer};
-use gridcase_rules::deadlines::{self, Colour};
+use gridcase_rules::deadlines::Colour;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
@@ -140,7 +140,7 @@ impl Filters {
         })
     }
 
-    fn matches(&self, view: &CaseView, reference: &ReferenceData) -> bool {
+    fn matches(&self, view: &CaseView) -> bool {
         let state = &view.state;
         if self.status.is_some() && state.status != self.status {
             return false;
@@ -164,7 +164,7 @@ impl Filters {
             return false;
         }
         if let Some(colour) = self.colour {
-            if deadlines::colour(state, reference, self.now) != colour {
+            if view.colour.at(self.now) != colour {
                 return false;
             }
         }
@@ -203,10 +203,10 @@ fn page_after(token: &str) -> Result<Option<Key>, Status> {
         .ok_or_else(|| invalid("page_token", "not a token from a previous reply"))
 }
 
-fn summary(view: &CaseView, reference: &ReferenceData, now: Timestamp) -> pb::CaseSummary {
+fn summary(view: &CaseView, now: Timestamp) -> pb::CaseSummary {
     let state = &view.state;
     pb::CaseSummary {
-        colour: deadlines::colour(state, reference, now).as_str().to_owned(),
+        colour: view.colour.at(now).as_str().to_owned(),
         stage: state
             .status
             .map(|s| s.waiting_stage().to_owned())
@@ -292,7 +292,7 @@ impl Query for QueryApi {
             })
             .collect();
         Ok(Response::new(pb::GetCaseReply {
-            case: Some(summary(&view, &self.reference, gridcase_runtime::now())),
+            case: Some(summary(&view, gridcase_runtime::now())),
             timeline,
             caught_up_to,
         }))
@@ -321,8 +321,8 @@ impl Query for QueryApi {
             residual,
             after,
             size,
-            |view| filters.matches(view, &self.reference),
-            |view| summary(view, &self.reference, now),
+            |view| filters.matches(view),
+            |view| summary(view, now),
         );
         Ok(Response::new(pb::ListCasesReply {
             cases: page.items,
@@ -346,7 +346,7 @@ impl Query for QueryApi {
                 let (Some(grid), Some(status)) = (grid_of(view), view.state.status) else {
                     continue;
                 };
-                let colour = deadlines::colour(&view.state, &self.reference, now);
+                let colour = view.colour.at(now);
                 for (level, tally) in [
                     (GridLevel::Street, &mut streets),
                     (GridLevel::Community, &mut communities),
