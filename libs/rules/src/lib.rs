@@ -9,7 +9,8 @@
 //! - [`danger`] recognises danger to people in a report (fire, gas, a hole, people trapped, …);
 //! - [`priority`] starts from the category's priority and raises it for a danger or on urgent
 //!   words;
-//! - [`find_duplicate`] finds the open case a new report repeats;
+//! - [`find_duplicate`] finds the open case a new report repeats, and [`OpenCaseIndex`] files
+//!   the open cases by place so a report looks only at those near it;
 //! - [`route`] chooses self-handling, one department or a joint consultation,
 //!   never sending a case back to whoever returned it;
 //! - [`sla`] turns an SLA duration into a deadline, in natural or working hours;
@@ -32,7 +33,10 @@ pub mod textmodel;
 
 pub use classify::{classify, keyword_scores, suggest, Classification, KeywordScore};
 pub use danger::{recognise, recognise_all, Recognised, NOT_DANGER_PHRASES};
-pub use duplicate::{find_duplicate, CandidateCase, OpenCase, DUPLICATE_RADIUS_M};
+pub use duplicate::{
+    area_cells_near, filing_cells, find_duplicate, search_cells, CandidateCase, OpenCase,
+    OpenCaseIndex, PlaceCell, CELLS_PER_DEGREE, DUPLICATE_RADIUS_M,
+};
 pub use error::{Result, RoutingError};
 pub use priority::{priority, PriorityDecision, URGENT_WORDS};
 pub use routing::{route, RouteDecision};

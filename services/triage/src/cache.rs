@@ -10,9 +10,11 @@ use std::sync::{Arc, RwLock};
 
 use gridcase_casestore::decode;
 use gridcase_config::ReferenceData;
-use gridcase_domain::{apply, CaseId, CaseState, CaseStatus, CategoryCode, Event, WorkerId};
+use gridcase_domain::{
+    apply, CaseId, CaseState, CaseStatus, CategoryCode, Event, Location, WorkerId,
+};
 use gridcase_eventstore::{EventStore, RecordedEvent};
-use gridcase_rules::OpenCase;
+use gridcase_rules::{OpenCase, OpenCaseIndex};
 use tokio::sync::watch;
 
 use crate::classifier::ClassifierSlot;
@@ -56,9 +58,10 @@ pub struct CaseCache {
     refdata: Arc<ReferenceData>,
     classifier: Arc<ClassifierSlot>,
     cases: RwLock<HashMap<CaseId, CachedCase>>,
-    /// The open cases as duplicate detection takes them, kept as events fold, so a decision
-    /// reads them in place instead of copying every open case.
-    open: RwLock<HashMap<CategoryCode, HashMap<CaseId, OpenCase>>>,
+    /// The open cases as duplicate detection takes them, filed by category and place and kept
+    /// as events fold, so a decision reads those near its case in place: its cost does not
+    /// grow with the number of open cases.
+    open: RwLock<OpenCaseIndex>,
     /// The position of the next event to fold: everything before it is in the map.
     next_position: watch::Sender<u64>,
     /// Set once the log read at start is folded: from then on a new report's category is
@@ -74,7 +77,7 @@ impl CaseCache {
             refdata,
             classifier,
             cases: RwLock::new(HashMap::new()),
-            open: RwLock::new(HashMap::new()),
+            open: RwLock::new(OpenCaseIndex::new()),
             next_position: watch::Sender::new(0),
             live: AtomicBool::new(false),
         }
@@ -106,17 +109,24 @@ impl CaseCache {
             .collect()
     }
 
-    /// Runs `f` over the open cases of `category` (none for `None`), in place (under a read
-    /// lock: keep `f` short and free of waiting).
-    pub fn with_open_cases_of<T>(
+    /// Runs `f` over the open cases of `category` (none for `None`) that may be at the same
+    /// place as a report at `location` (none without one): each open case a duplicate of
+    /// such a report could repeat, once, with a few more nearby. In place, under a read lock:
+    /// keep `f` short and free of waiting.
+    pub fn with_open_cases_near<T>(
         &self,
         category: Option<&CategoryCode>,
+        location: Option<&Location>,
         f: impl FnOnce(&mut dyn Iterator<Item = &OpenCase>) -> T,
     ) -> T {
         let open = self.open.read().unwrap_or_else(|e| e.into_inner());
-        match category.and_then(|category| open.get(category)) {
-            Some(cases) => f(&mut cases.values()),
-            None => f(&mut std::iter::empty()),
+        match (category, location) {
+            (Some(category), Some(location)) => f(&mut open.nearby(
+                category,
+                location.grid().as_ref(),
+                location.coordinates().as_ref(),
+            )),
+            _ => f(&mut std::iter::empty()),
         }
     }
 
@@ -174,19 +184,15 @@ impl CaseCache {
         tracing::debug!(guessed, "categories guessed for the cases awaiting triage");
     }
 
-    /// Files `case` among the open cases of its category, or takes it out if it is not open.
+    /// Files `case` among the open cases of its category and place, or takes it out if it is
+    /// not open (closed, merged, rejected); its category may have changed (triage confirms or
+    /// corrects the classifier's guess), and the index moves it to its new cells.
     fn index_open(&self, case: CaseId, entry: &CachedCase) {
         let open_case = entry.state.is_open().then(|| entry.open_case()).flatten();
         let mut open = self.open.write().unwrap_or_else(|e| e.into_inner());
-        // The category may have changed (triage confirms or corrects the classifier's guess).
-        open.retain(|_, cases| {
-            cases.remove(&case);
-            !cases.is_empty()
-        });
+        open.remove(case);
         if let Some(open_case) = open_case {
-            open.entry(open_case.category)
-                .or_default()
-                .insert(case, open_case);
+            open.insert(open_case);
         }
     }
 
@@ -233,4 +239,100 @@ pub async fn follow<S: EventStore>(
         }
     }
     tracing::debug!("case cache stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use gridcase_domain::event::{CaseMerged, CaseReported, CaseTriaged};
+    use gridcase_domain::{
+        Channel, Coordinates, DepartmentCode, Description, GridCode, Priority, Reporter, Route,
+        Timestamp, TrackingCode,
+    };
+
+    use super::*;
+    use crate::classifier::Classifier;
+
+    fn cache() -> CaseCache {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config");
+        CaseCache::new(
+            Arc::new(ReferenceData::load(&dir).unwrap()),
+            Arc::new(ClassifierSlot::new(Classifier::keywords())),
+        )
+    }
+
+    fn category(code: &str) -> CategoryCode {
+        CategoryCode::parse(code).unwrap()
+    }
+
+    /// A place in the sample city, `metres_north` of 涌金苑, in micro-grid `micro_grid`.
+    fn location(micro_grid: &str, metres_north: f64) -> Location {
+        Location::new(
+            Some(GridCode::parse(micro_grid).unwrap()),
+            None,
+            Some(Coordinates::new(30.2533 + metres_north / 111_195.0, 120.1622).unwrap()),
+        )
+        .unwrap()
+    }
+
+    fn reported(id: u128, category_code: &str) -> Event {
+        Event::from(CaseReported {
+            case_id: CaseId::from_u128(id),
+            tracking_code: TrackingCode::from_u64(1),
+            channel: Channel::Hotline,
+            reporter: Reporter::anonymous(),
+            location: location("330102-001-001-001-01", 0.0),
+            description: Description::parse("路灯不亮").unwrap(),
+            category: Some(category(category_code)),
+            media: Vec::new(),
+            reported_at: Timestamp::from_millis(1_000),
+        })
+    }
+
+    /// The ids of the open cases `cache` gives a report of `category_code` at `location`.
+    fn near(cache: &CaseCache, category_code: &str, location: &Location) -> Vec<CaseId> {
+        cache.with_open_cases_near(Some(&category(category_code)), Some(location), |cases| {
+            cases.map(|case| case.case_id).collect()
+        })
+    }
+
+    #[test]
+    fn the_open_cases_near_a_report_follow_category_and_status() {
+        let cache = cache();
+        let case = CaseId::from_u128(1);
+        let here = location("330102-001-001-001-01", 30.0);
+        let elsewhere = location("330102-001-001-001-02", 2_000.0);
+        cache.fold_event(case, &reported(1, "BJ-01-07"), None);
+        assert_eq!(near(&cache, "BJ-01-07", &here), vec![case]);
+        assert!(near(&cache, "BJ-01-07", &elsewhere).is_empty());
+        assert!(near(&cache, "SJ-01-01", &here).is_empty());
+        // Triage corrects the category: the case moves with it.
+        let triaged = Event::from(CaseTriaged {
+            category: category("SJ-01-01"),
+            priority: Priority::Normal,
+            route: Route::Department {
+                department: DepartmentCode::parse("city_lighting").unwrap(),
+            },
+            triaged_by: None,
+            model: None,
+            priority_reason: None,
+        });
+        cache.fold_event(case, &triaged, None);
+        assert!(near(&cache, "BJ-01-07", &here).is_empty());
+        assert_eq!(near(&cache, "SJ-01-01", &here), vec![case]);
+        // Without a category or a place there is nothing to look at.
+        assert!(cache.with_open_cases_near(None, Some(&here), |cases| cases.next().is_none()));
+        assert!(
+            cache.with_open_cases_near(Some(&category("SJ-01-01")), None, |cases| cases
+                .next()
+                .is_none())
+        );
+        // Merged into another: no longer open, gone.
+        let merged = Event::from(CaseMerged {
+            into: CaseId::from_u128(2),
+        });
+        cache.fold_event(case, &merged, None);
+        assert!(near(&cache, "SJ-01-01", &here).is_empty());
+    }
 }

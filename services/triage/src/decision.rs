@@ -119,7 +119,9 @@ pub fn reporting_worker(reported: &CaseReported, actor: Option<&str>) -> Option<
 
 /// Decides `case` with `classifier`. Duplicates are looked for among `open_cases` only when
 /// `check_duplicates` (a first triage: a returned or reopened case is not merged away);
-/// `window_ms` bounds how far back a duplicate may have been reported.
+/// `window_ms` bounds how far back a duplicate may have been reported. `open_cases` may be
+/// every open case or only those near the case (as [`gridcase_rules::OpenCaseIndex::nearby`]
+/// gives them): the cases farther away are never its duplicate's original.
 pub fn decide<'a>(
     refdata: &ReferenceData,
     classifier: &Classifier,

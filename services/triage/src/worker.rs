@@ -128,11 +128,13 @@ impl<S: EventStore> Worker<S> {
         let classifier = self.classifier.current();
         let verdict =
             classifier.classify(&self.refdata, loaded.state.category.as_ref(), &description);
-        // A duplicate has the same category: only those open cases are looked at.
+        // A duplicate has the same category and place: only the open cases of that category
+        // near the case are looked at.
         let category = verdict.category();
-        let decision = self
-            .cache
-            .with_open_cases_of(category.as_ref(), |open_cases| {
+        let decision = self.cache.with_open_cases_near(
+            category.as_ref(),
+            loaded.state.location.as_ref(),
+            |open_cases| {
                 decision::decide_on(
                     &self.refdata,
                     classifier.version(),
@@ -142,7 +144,8 @@ impl<S: EventStore> Worker<S> {
                     record.event_type == "CaseReported",
                     self.duplicate_window_ms,
                 )
-            });
+            },
+        );
         let Some(command) = decision.command() else {
             if let Decision::Manual { reason, .. } = &decision {
                 tracing::info!(case = %case, reason = %reason, "awaiting an operator");
