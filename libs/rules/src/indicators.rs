@@ -12,7 +12,7 @@
 //!
 //! A rate with a zero denominator is `None` (absent), never 0.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use gridcase_config::IndicatorWeights;
 use gridcase_domain::{Assignee, CaseId, Event};
@@ -43,40 +43,49 @@ impl Counts {
     }
 }
 
+/// A department as the tally numbers it: its place in [`Tally::departments`].
+type DepartmentId = u16;
+
 /// What the fold remembers of one case.
 #[derive(Clone, Debug, Default)]
 struct CaseTrack {
     reported_at_ms: Option<i64>,
     /// The department the case is dispatched to now.
-    current: Option<String>,
+    current: Option<DepartmentId>,
     /// The department the case was last dispatched to (kept across returns and reopens).
-    last: Option<String>,
+    last: Option<DepartmentId>,
     accept_deadline_ms: Option<i64>,
     resolve_deadline_ms: Option<i64>,
     /// The last dispatch got an approved postponement.
     deferred: bool,
     /// When the case was closed, while it stays closed.
     closed_at_ms: Option<i64>,
-    counts: HashMap<String, Counts>,
+    /// What each department it was dispatched to collected (one or two, almost always).
+    counts: Vec<(DepartmentId, Counts)>,
 }
 
 impl CaseTrack {
     fn count(&mut self) -> Option<&mut Counts> {
-        let department = self.current.clone()?;
-        Some(self.counts.entry(department).or_default())
+        let department = self.current?;
+        let at = match self.counts.iter().position(|(d, _)| *d == department) {
+            Some(at) => at,
+            None => {
+                self.counts.push((department, Counts::default()));
+                self.counts.len() - 1
+            }
+        };
+        Some(&mut self.counts[at].1)
     }
 
-    fn apply(&mut self, recorded_at_ms: i64, event: &Event) {
+    /// Folds `event`; `dispatched_to` is the department of a `CaseDispatched` to one.
+    fn apply(&mut self, recorded_at_ms: i64, event: &Event, dispatched_to: Option<DepartmentId>) {
         match event {
             Event::CaseReported(reported) => {
                 self.reported_at_ms = Some(reported.reported_at.as_millis());
             }
             Event::CaseDispatched(dispatched) => {
-                self.current = match &dispatched.assignee {
-                    Assignee::Department(code) => Some(code.as_str().to_owned()),
-                    Assignee::Worker(_) => None,
-                };
-                self.last.clone_from(&self.current);
+                self.current = dispatched_to;
+                self.last = self.current;
                 self.accept_deadline_ms = dispatched.accept_deadline.map(|t| t.as_millis());
                 self.resolve_deadline_ms = dispatched.resolve_deadline.map(|t| t.as_millis());
                 self.deferred = false;
@@ -127,6 +136,8 @@ impl CaseTrack {
 #[derive(Clone, Debug, Default)]
 pub struct Tally {
     cases: HashMap<CaseId, CaseTrack>,
+    /// The departments cases were dispatched to, numbered in order of first dispatch.
+    departments: Vec<String>,
     events: u64,
 }
 
@@ -202,10 +213,28 @@ impl Tally {
     /// Folds one event of `case`, recorded by the store at `recorded_at_ms`, in log order.
     pub fn apply(&mut self, case: CaseId, recorded_at_ms: i64, event: &Event) {
         self.events += 1;
+        let dispatched_to = match event {
+            Event::CaseDispatched(dispatched) => match &dispatched.assignee {
+                Assignee::Department(code) => Some(self.department_id(code.as_str())),
+                Assignee::Worker(_) => None,
+            },
+            _ => None,
+        };
         self.cases
             .entry(case)
             .or_default()
-            .apply(recorded_at_ms, event);
+            .apply(recorded_at_ms, event, dispatched_to);
+    }
+
+    /// The number of `department`, given it on first sight.
+    fn department_id(&mut self, department: &str) -> DepartmentId {
+        match self.departments.iter().position(|d| d == department) {
+            Some(at) => DepartmentId::try_from(at).unwrap_or(DepartmentId::MAX),
+            None => {
+                self.departments.push(department.to_owned());
+                DepartmentId::try_from(self.departments.len() - 1).unwrap_or(DepartmentId::MAX)
+            }
+        }
     }
 
     /// How many events were folded.
@@ -230,7 +259,12 @@ impl Tally {
             closed_on_time: u64,
             hours: Vec<f64>,
         }
-        let mut totals: BTreeMap<&str, Totals> = BTreeMap::new();
+        // One slot per department number: no map lookups in the loop over cases.
+        let mut totals: Vec<Option<Totals>> = Vec::new();
+        totals.resize_with(self.departments.len(), || None);
+        fn slot(totals: &mut [Option<Totals>], department: DepartmentId) -> &mut Totals {
+            totals[usize::from(department)].get_or_insert_with(Totals::default)
+        }
         for track in self.cases.values() {
             let Some(reported_at) = track.reported_at_ms else {
                 continue;
@@ -239,12 +273,12 @@ impl Tally {
                 continue;
             }
             for (department, counts) in &track.counts {
-                totals.entry(department).or_default().counts.add(counts);
+                slot(&mut totals, *department).counts.add(counts);
             }
-            let Some(last) = track.last.as_deref() else {
+            let Some(last) = track.last else {
                 continue;
             };
-            let total = totals.entry(last).or_default();
+            let total = slot(&mut totals, last);
             if let Some(closed_at) = track.closed_at_ms {
                 total.hours.push((closed_at - reported_at) as f64 / HOUR_MS);
             }
@@ -263,10 +297,12 @@ impl Tally {
         }
         let mut report: Vec<DepartmentIndicators> = totals
             .into_iter()
+            .zip(&self.departments)
+            .filter_map(|(t, department)| t.map(|t| (department, t)))
             .map(|(department, t)| {
                 let c = t.counts;
                 let mut row = DepartmentIndicators {
-                    department: department.to_owned(),
+                    department: department.clone(),
                     dispatched: c.dispatched,
                     accepted_on_time: c.accepted_on_time,
                     response_rate: rate(c.accepted_on_time, c.dispatched),
