@@ -199,7 +199,7 @@ fn case_sections(gateway: &Gateway, case: &PublicCase, private: bool, key: Optio
         html.push_str(&format!(
             "<section><h2>办理结果</h2><p id=\"resolution\">{}</p>{}</section>",
             escape(&case.resolution_note),
-            photos(&case.evidence_urls, "办理后照片")
+            photos(gateway, &case.evidence_urls, "办理后照片")
         ));
     }
 
@@ -222,7 +222,7 @@ fn case_sections(gateway: &Gateway, case: &PublicCase, private: bool, key: Optio
         html.push_str(&format!(
             "<section><h2>您反映的问题</h2><p id=\"description\">{}</p>{}</section>",
             escape(&case.description),
-            photos(&case.media_urls, "您上传的照片")
+            photos(gateway, &case.media_urls, "您上传的照片")
         ));
         if status == CaseStatus::Verified && case.rating_score == 0 {
             html.push_str(&rating_form(
@@ -241,19 +241,21 @@ fn case_sections(gateway: &Gateway, case: &PublicCase, private: bool, key: Optio
 }
 
 /// The photos among `urls` this gateway stores, as images; others as links.
-fn photos(urls: &[String], label: &str) -> String {
+fn photos(gateway: &Gateway, urls: &[String], label: &str) -> String {
     if urls.is_empty() {
         return String::new();
     }
     let items: String = urls
         .iter()
-        .map(|url| match url.find("/media/") {
+        .map(|url| {
+            let ours = url
+                .strip_prefix(gateway.settings.public_base_url.as_str())
+                .filter(|path| path.starts_with("/media/"));
+            (url, ours)
+        })
+        .map(|(url, ours)| match ours {
             // The page's CSP allows this site's images only: show ours by their path.
-            Some(at) => format!(
-                "<img src=\"{}\" alt=\"{}\">",
-                escape(&url[at..]),
-                escape(label)
-            ),
+            Some(path) => format!("<img src=\"{}\" alt=\"{}\">", escape(path), escape(label)),
             None => format!("<a href=\"{0}\" rel=\"noreferrer\">{0}</a> ", escape(url)),
         })
         .collect();
