@@ -14,14 +14,15 @@ pub const PROGRESS_EVERY: u64 = 10_000;
 /// Folds the store's log from `start` into `fold`, a batch at a time, until `shutdown`: the
 /// history (a progress line every [`PROGRESS_EVERY`] events and one once the head at start is
 /// reached, naming `what`), then live events as they commit. A store that cannot be read is
-/// retried with backoff.
-pub async fn follow_log<S: EventStore>(
+/// retried with backoff. A batch `fold` fails on stops the follower with that error: the
+/// model stays at the batch before, and nothing after it is folded out of order.
+pub async fn follow_log<S: EventStore, E>(
     store: S,
     what: &'static str,
     start: u64,
-    mut fold: impl FnMut(&[RecordedEvent]),
+    mut fold: impl FnMut(&[RecordedEvent]) -> Result<(), E>,
     shutdown: impl Future<Output = ()>,
-) {
+) -> Result<(), E> {
     tokio::pin!(shutdown);
     let head = store.watch_head();
     // The head when we started, so "caught up" means the history is read even if the head
@@ -54,7 +55,8 @@ pub async fn follow_log<S: EventStore>(
         if let Some(last) = events.last() {
             read = read.max(last.position + 1);
         }
-        fold(&events);
+        fold(&events)?;
     }
     tracing::debug!(what, "log follower stopped");
+    Ok(())
 }

@@ -18,6 +18,7 @@ mod catchup;
 pub mod conformance;
 mod envelope;
 mod memory;
+pub mod readmodel;
 mod sled_store;
 
 use std::fmt;
@@ -28,6 +29,7 @@ use serde::{Deserialize, Serialize};
 pub use catchup::CatchUp;
 pub use envelope::{decode_record, encode_record, view_record, RecordView, RECORD_FORMAT};
 pub use memory::MemoryStore;
+pub use readmodel::{ReadModelConfig, ReadModelStore};
 pub use sled_store::{RawRecord, SledStore, SledStoreConfig, VerifyReport, RAW_RECORD_OVERHEAD};
 
 /// Most events one append may carry.

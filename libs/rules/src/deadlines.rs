@@ -9,6 +9,7 @@ use gridcase_config::ReferenceData;
 use gridcase_domain::{
     CaseState, CaseStatus, DeadlineStage, GridCode, Location, Priority, Timestamp,
 };
+use serde::{Deserialize, Serialize};
 
 /// One running deadline of a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -213,7 +214,7 @@ pub fn escalation_target(state: &CaseState, reference: &ReferenceData) -> Option
 }
 
 /// A case's standing against its deadlines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum Colour {
     /// Nothing near, past, warned or breached.
     #[default]
@@ -254,7 +255,7 @@ pub fn colour(state: &CaseState, reference: &ReferenceData, now: Timestamp) -> C
 /// warnings and breaches give it, turning yellow at its earliest running warning point and red
 /// at its earliest running deadline. Worked out once per event, it answers [`colour`] for any
 /// moment with two comparisons.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ColourClock {
     recorded: Colour,
     yellow_at: Option<Timestamp>,
@@ -288,6 +289,20 @@ impl ColourClock {
             Colour::Yellow
         } else {
             Colour::Green
+        }
+    }
+
+    /// The first moment after `now` at which [`ColourClock::at`] gives another colour; `None`
+    /// if it stays as it is until the case's next event.
+    pub fn next_change(&self, now: Timestamp) -> Option<Timestamp> {
+        let ahead = |moment: Option<Timestamp>| moment.filter(|m| *m > now);
+        match self.at(now) {
+            Colour::Red => None,
+            Colour::Yellow => ahead(self.red_at),
+            Colour::Green => [ahead(self.yellow_at), ahead(self.red_at)]
+                .into_iter()
+                .flatten()
+                .min(),
         }
     }
 }

@@ -15,12 +15,13 @@
 use std::collections::HashMap;
 
 use gridcase_config::IndicatorWeights;
-use gridcase_domain::{Assignee, CaseId, Event};
+use gridcase_domain::{Assignee, CaseId, DepartmentCode, Event};
+use serde::{Deserialize, Serialize};
 
 const HOUR_MS: f64 = 3_600_000.0;
 
 /// Counts one department collects from one case's events.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Counts {
     dispatched: u64,
     accepted_on_time: u64,
@@ -41,19 +42,31 @@ impl Counts {
         self.satisfied += other.satisfied;
         self.resolved_answers += other.resolved_answers;
     }
+
+    fn subtract(&mut self, other: &Counts) {
+        self.dispatched = self.dispatched.saturating_sub(other.dispatched);
+        self.accepted_on_time = self.accepted_on_time.saturating_sub(other.accepted_on_time);
+        self.resolved = self.resolved.saturating_sub(other.resolved);
+        self.verifications_failed = self
+            .verifications_failed
+            .saturating_sub(other.verifications_failed);
+        self.ratings = self.ratings.saturating_sub(other.ratings);
+        self.satisfied = self.satisfied.saturating_sub(other.satisfied);
+        self.resolved_answers = self.resolved_answers.saturating_sub(other.resolved_answers);
+    }
 }
 
 /// A department as the tally numbers it: its place in [`Tally::departments`].
 type DepartmentId = u16;
 
-/// What the fold remembers of one case.
-#[derive(Clone, Debug, Default)]
-struct CaseTrack {
+/// What the fold remembers of one case; `D` names a department.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct CaseTrack<D> {
     reported_at_ms: Option<i64>,
     /// The department the case is dispatched to now.
-    current: Option<DepartmentId>,
+    current: Option<D>,
     /// The department the case was last dispatched to (kept across returns and reopens).
-    last: Option<DepartmentId>,
+    last: Option<D>,
     accept_deadline_ms: Option<i64>,
     resolve_deadline_ms: Option<i64>,
     /// The last dispatch got an approved postponement.
@@ -61,12 +74,27 @@ struct CaseTrack {
     /// When the case was closed, while it stays closed.
     closed_at_ms: Option<i64>,
     /// What each department it was dispatched to collected (one or two, almost always).
-    counts: Vec<(DepartmentId, Counts)>,
+    counts: Vec<(D, Counts)>,
 }
 
-impl CaseTrack {
+impl<D> Default for CaseTrack<D> {
+    fn default() -> Self {
+        Self {
+            reported_at_ms: None,
+            current: None,
+            last: None,
+            accept_deadline_ms: None,
+            resolve_deadline_ms: None,
+            deferred: false,
+            closed_at_ms: None,
+            counts: Vec::new(),
+        }
+    }
+}
+
+impl<D: Clone + PartialEq> CaseTrack<D> {
     fn count(&mut self) -> Option<&mut Counts> {
-        let department = self.current?;
+        let department = self.current.clone()?;
         let at = match self.counts.iter().position(|(d, _)| *d == department) {
             Some(at) => at,
             None => {
@@ -78,14 +106,14 @@ impl CaseTrack {
     }
 
     /// Folds `event`; `dispatched_to` is the department of a `CaseDispatched` to one.
-    fn apply(&mut self, recorded_at_ms: i64, event: &Event, dispatched_to: Option<DepartmentId>) {
+    fn apply(&mut self, recorded_at_ms: i64, event: &Event, dispatched_to: Option<D>) {
         match event {
             Event::CaseReported(reported) => {
                 self.reported_at_ms = Some(reported.reported_at.as_millis());
             }
             Event::CaseDispatched(dispatched) => {
                 self.current = dispatched_to;
-                self.last = self.current;
+                self.last.clone_from(&self.current);
                 self.accept_deadline_ms = dispatched.accept_deadline.map(|t| t.as_millis());
                 self.resolve_deadline_ms = dispatched.resolve_deadline.map(|t| t.as_millis());
                 self.deferred = false;
@@ -135,7 +163,7 @@ impl CaseTrack {
 /// Every case's events folded, ready to report any period.
 #[derive(Clone, Debug, Default)]
 pub struct Tally {
-    cases: HashMap<CaseId, CaseTrack>,
+    cases: HashMap<CaseId, CaseTrack<DepartmentId>>,
     /// The departments cases were dispatched to, numbered in order of first dispatch.
     departments: Vec<String>,
     events: u64,
@@ -250,21 +278,9 @@ impl Tally {
         to_ms: i64,
         weights: &IndicatorWeights,
     ) -> Vec<DepartmentIndicators> {
-        #[derive(Default)]
-        struct Totals {
-            counts: Counts,
-            due: u64,
-            deferred: u64,
-            closed: u64,
-            closed_on_time: u64,
-            hours: Vec<f64>,
-        }
         // One slot per department number: no map lookups in the loop over cases.
         let mut totals: Vec<Option<Totals>> = Vec::new();
         totals.resize_with(self.departments.len(), || None);
-        fn slot(totals: &mut [Option<Totals>], department: DepartmentId) -> &mut Totals {
-            totals[usize::from(department)].get_or_insert_with(Totals::default)
-        }
         for track in self.cases.values() {
             let Some(reported_at) = track.reported_at_ms else {
                 continue;
@@ -272,70 +288,184 @@ impl Tally {
             if reported_at < from_ms || reported_at >= to_ms {
                 continue;
             }
-            for (department, counts) in &track.counts {
-                slot(&mut totals, *department).counts.add(counts);
-            }
-            let Some(last) = track.last else {
-                continue;
-            };
-            let total = slot(&mut totals, last);
-            if let Some(closed_at) = track.closed_at_ms {
-                total.hours.push((closed_at - reported_at) as f64 / HOUR_MS);
-            }
-            if track.deferred {
-                total.deferred += 1;
-                continue;
-            }
-            total.due += 1;
-            if let Some(closed_at) = track.closed_at_ms {
-                total.closed += 1;
-                let on_time = track
-                    .resolve_deadline_ms
-                    .is_none_or(|deadline| closed_at <= deadline);
-                total.closed_on_time += u64::from(on_time);
+            for (department, part) in track.parts() {
+                totals[usize::from(department)]
+                    .get_or_insert_with(Totals::default)
+                    .add(&part);
             }
         }
-        let mut report: Vec<DepartmentIndicators> = totals
+        let named = totals
             .into_iter()
             .zip(&self.departments)
-            .filter_map(|(t, department)| t.map(|t| (department, t)))
-            .map(|(department, t)| {
-                let c = t.counts;
-                let mut row = DepartmentIndicators {
-                    department: department.clone(),
-                    dispatched: c.dispatched,
-                    accepted_on_time: c.accepted_on_time,
-                    response_rate: rate(c.accepted_on_time, c.dispatched),
-                    resolved: c.resolved,
-                    verifications_failed: c.verifications_failed,
-                    rework_rate: rate(c.verifications_failed, c.resolved),
-                    due: t.due,
-                    deferred: t.deferred,
-                    closed: t.closed,
-                    closed_on_time: t.closed_on_time,
-                    closure_rate: rate(t.closed, t.due),
-                    on_time_closure_rate: rate(t.closed_on_time, t.due),
-                    ratings: c.ratings,
-                    satisfied: c.satisfied,
-                    satisfaction_rate: rate(c.satisfied, c.ratings),
-                    resolved_answers: c.resolved_answers,
-                    resolution_rate: rate(c.resolved_answers, c.ratings),
-                    mean_hours_to_close: (!t.hours.is_empty())
-                        .then(|| t.hours.iter().sum::<f64>() / t.hours.len() as f64),
-                    p90_hours_to_close: percentile(&t.hours, 90.0),
-                    score: 0.0,
+            .filter_map(|(t, department)| t.map(|t| (department.as_str(), t)));
+        rows(named, weights)
+    }
+}
+
+/// What the cases of one department (in one period, or one hour of reports) add up to; the
+/// sum of [`CaseIndicators::parts`]. Kept per hour of report time, these are the buckets any
+/// period's indicators are added up from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    counts: Counts,
+    due: u64,
+    deferred: u64,
+    closed: u64,
+    closed_on_time: u64,
+    /// Hours from report to close of each closed case.
+    hours: Vec<f64>,
+}
+
+impl Totals {
+    /// Adds `other` in.
+    pub fn add(&mut self, other: &Totals) {
+        self.counts.add(&other.counts);
+        self.due += other.due;
+        self.deferred += other.deferred;
+        self.closed += other.closed;
+        self.closed_on_time += other.closed_on_time;
+        self.hours.extend_from_slice(&other.hours);
+    }
+
+    /// Takes out `other`, which was added before.
+    pub fn subtract(&mut self, other: &Totals) {
+        self.counts.subtract(&other.counts);
+        self.due = self.due.saturating_sub(other.due);
+        self.deferred = self.deferred.saturating_sub(other.deferred);
+        self.closed = self.closed.saturating_sub(other.closed);
+        self.closed_on_time = self.closed_on_time.saturating_sub(other.closed_on_time);
+        for hours in &other.hours {
+            if let Some(at) = self.hours.iter().position(|h| h == hours) {
+                self.hours.swap_remove(at);
+            }
+        }
+    }
+
+    /// True if nothing is counted.
+    pub fn is_empty(&self) -> bool {
+        *self == Totals::default()
+    }
+
+    /// Its indicators as `department`'s row, scored with `weights`.
+    fn row(self, department: &str, weights: &IndicatorWeights) -> DepartmentIndicators {
+        let c = self.counts;
+        let mut row = DepartmentIndicators {
+            department: department.to_owned(),
+            dispatched: c.dispatched,
+            accepted_on_time: c.accepted_on_time,
+            response_rate: rate(c.accepted_on_time, c.dispatched),
+            resolved: c.resolved,
+            verifications_failed: c.verifications_failed,
+            rework_rate: rate(c.verifications_failed, c.resolved),
+            due: self.due,
+            deferred: self.deferred,
+            closed: self.closed,
+            closed_on_time: self.closed_on_time,
+            closure_rate: rate(self.closed, self.due),
+            on_time_closure_rate: rate(self.closed_on_time, self.due),
+            ratings: c.ratings,
+            satisfied: c.satisfied,
+            satisfaction_rate: rate(c.satisfied, c.ratings),
+            resolved_answers: c.resolved_answers,
+            resolution_rate: rate(c.resolved_answers, c.ratings),
+            mean_hours_to_close: (!self.hours.is_empty())
+                .then(|| self.hours.iter().sum::<f64>() / self.hours.len() as f64),
+            p90_hours_to_close: percentile(&self.hours, 90.0),
+            score: 0.0,
+        };
+        row.score = score(&row, weights);
+        row
+    }
+}
+
+impl<D: Clone + PartialEq> CaseTrack<D> {
+    /// What this case adds to each department's totals, as of the events folded so far.
+    fn parts(&self) -> Vec<(D, Totals)> {
+        let mut parts: Vec<(D, Totals)> = self
+            .counts
+            .iter()
+            .map(|(department, counts)| {
+                let totals = Totals {
+                    counts: *counts,
+                    ..Totals::default()
                 };
-                row.score = score(&row, weights);
-                row
+                (department.clone(), totals)
             })
             .collect();
-        report.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.department.cmp(&b.department))
-        });
-        report
+        let (Some(reported_at), Some(last)) = (self.reported_at_ms, &self.last) else {
+            return parts;
+        };
+        let at = match parts.iter().position(|(d, _)| d == last) {
+            Some(at) => at,
+            None => {
+                parts.push((last.clone(), Totals::default()));
+                parts.len() - 1
+            }
+        };
+        let total = &mut parts[at].1;
+        if let Some(closed_at) = self.closed_at_ms {
+            total.hours.push((closed_at - reported_at) as f64 / HOUR_MS);
+        }
+        if self.deferred {
+            total.deferred += 1;
+            return parts;
+        }
+        total.due += 1;
+        if let Some(closed_at) = self.closed_at_ms {
+            total.closed += 1;
+            let on_time = self
+                .resolve_deadline_ms
+                .is_none_or(|deadline| closed_at <= deadline);
+            total.closed_on_time += u64::from(on_time);
+        }
+        parts
     }
+}
+
+/// One case's events folded for the indicators, on its own: what a read model keeps per case
+/// to move the case's part of its departments' [`Totals`] as its events arrive.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct CaseIndicators(CaseTrack<DepartmentCode>);
+
+impl CaseIndicators {
+    /// Folds one event of the case, recorded by the store at `recorded_at_ms`, in log order.
+    pub fn apply(&mut self, recorded_at_ms: i64, event: &Event) {
+        let dispatched_to = match event {
+            Event::CaseDispatched(dispatched) => match &dispatched.assignee {
+                Assignee::Department(code) => Some(code.clone()),
+                Assignee::Worker(_) => None,
+            },
+            _ => None,
+        };
+        self.0.apply(recorded_at_ms, event, dispatched_to);
+    }
+
+    /// When the case was reported: the period it counts in.
+    pub fn reported_at_ms(&self) -> Option<i64> {
+        self.0.reported_at_ms
+    }
+
+    /// What the case adds to each department's totals now.
+    pub fn parts(&self) -> Vec<(DepartmentCode, Totals)> {
+        self.0.parts()
+    }
+}
+
+/// Each department's row from its totals, best score first (ties by department code).
+pub fn rows<'a>(
+    totals: impl IntoIterator<Item = (&'a str, Totals)>,
+    weights: &IndicatorWeights,
+) -> Vec<DepartmentIndicators> {
+    let mut report: Vec<DepartmentIndicators> = totals
+        .into_iter()
+        .map(|(department, totals)| totals.row(department, weights))
+        .collect();
+    report.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.department.cmp(&b.department))
+    });
+    report
 }
 
 /// The weighted composite score of a department's rates.
@@ -383,6 +513,7 @@ mod tests {
         Channel, DepartmentCode, Description, Location, Note, Reporter, Timestamp, TrackingCode,
         WorkerId,
     };
+    use std::collections::BTreeMap;
 
     const H: i64 = 3_600_000;
     const T0: i64 = 1_700_000_000_000;
@@ -479,10 +610,12 @@ mod tests {
         CaseClosed { by: None }.into()
     }
 
-    /// Folds `(recorded at, event)` of one case.
-    fn case(tally: &mut Tally, id: u128, events: &[(i64, Event)]) {
+    type Log = Vec<(CaseId, i64, Event)>;
+
+    /// Logs `(recorded at, event)` of one case.
+    fn case(log: &mut Log, id: u128, events: &[(i64, Event)]) {
         for (at, event) in events {
-            tally.apply(CaseId::from_u128(id), *at, event);
+            log.push((CaseId::from_u128(id), *at, event.clone()));
         }
     }
 
@@ -495,9 +628,18 @@ mod tests {
         assert!((actual - expected).abs() < 1e-9, "{actual} != {expected}");
     }
 
-    /// Three water cases and one gas case in the period, one water case before it.
+    /// [`sample_log`] folded.
     fn sample() -> Tally {
         let mut tally = Tally::new();
+        for (case, at, event) in sample_log() {
+            tally.apply(case, at, &event);
+        }
+        tally
+    }
+
+    /// Three water cases and one gas case in the period, one water case before it.
+    fn sample_log() -> Log {
+        let mut tally = Log::new();
         // 1: water, accepted on time, resolved, verified, satisfied + resolved, closed at 10h
         // (resolve deadline 24h).
         case(
@@ -683,5 +825,50 @@ mod tests {
             .collect();
         let ranks: Vec<(&str, u32)> = ranks.iter().map(|(d, r)| (d.as_str(), *r)).collect();
         assert_eq!(ranks, [("busy", 1), ("late", 2), ("quiet", 0), ("new", 0)]);
+    }
+
+    /// Hourly buckets kept as a read model keeps them — each event takes the case's old part
+    /// out of its report hour's bucket and puts the new part in — add up to the same rows as
+    /// the whole tally, for a period of whole hours.
+    #[test]
+    fn hourly_buckets_moved_event_by_event_add_up_to_the_tally() {
+        let mut tracks: HashMap<CaseId, CaseIndicators> = HashMap::new();
+        let mut buckets: HashMap<(i64, DepartmentCode), Totals> = HashMap::new();
+        for (case, at, event) in sample_log() {
+            let track = tracks.entry(case).or_default();
+            let hour = |track: &CaseIndicators| track.reported_at_ms().map(|ms| ms / H);
+            if let Some(hour) = hour(track) {
+                for (department, part) in track.parts() {
+                    buckets
+                        .entry((hour, department))
+                        .or_default()
+                        .subtract(&part);
+                }
+            }
+            track.apply(at, &event);
+            if let Some(hour) = hour(track) {
+                for (department, part) in track.parts() {
+                    buckets.entry((hour, department)).or_default().add(&part);
+                }
+            }
+        }
+        let (from, to) = (T0, T0 + 24 * H);
+        let mut totals: BTreeMap<String, Totals> = BTreeMap::new();
+        for ((hour, department), bucket) in &buckets {
+            if (from / H..to / H).contains(hour) && !bucket.is_empty() {
+                totals
+                    .entry(department.to_string())
+                    .or_default()
+                    .add(bucket);
+            }
+        }
+        let from_buckets = rows(
+            totals.iter().map(|(d, t)| (d.as_str(), t.clone())),
+            &weights(),
+        );
+        assert_eq!(from_buckets, sample().indicators(from, to, &weights()));
+        assert!(from_buckets
+            .iter()
+            .any(|row| row.closed > 0 && row.p90_hours_to_close.is_some()));
     }
 }

@@ -44,7 +44,10 @@ pub async fn run(
     let (stop, mut stopped) = watch::channel(false);
     let follower = {
         let indicators = Arc::clone(&indicators);
-        let fold = move |events: &[gridcase_eventstore::RecordedEvent]| indicators.fold(events);
+        let fold = move |events: &[gridcase_eventstore::RecordedEvent]| {
+            indicators.fold(events);
+            Ok::<(), std::convert::Infallible>(())
+        };
         tokio::spawn(gridcase_bus::follow::follow_log(
             store.clone(),
             "the indicators",

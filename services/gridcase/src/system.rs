@@ -314,7 +314,10 @@ impl System {
                 })
             }
             Service::Query => {
-                let config = QueryConfig::new(config, tokens);
+                let config = QueryConfig {
+                    model_dir: Some(self.options.data.join("query")),
+                    ..QueryConfig::new(config, tokens)
+                };
                 spawn(|stopped| gridcase_query::run(config, nats, listener, stop_signal(stopped)))
             }
             Service::Gateway => {

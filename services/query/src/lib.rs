@@ -1,24 +1,31 @@
-//! The gridcase query service: read-only projections of every case, rebuilt from the store's
-//! global log and kept live.
+//! The gridcase query service: read-only projections of every case, kept in the service's own
+//! model on disk and followed from the store's global log.
 //!
-//! A follower reads the log from position 0 (the history, then live events as they commit)
-//! and folds every case stream into a view: the case's state, its reporter's masked phone and
-//! a timeline of its events with stage, actor, time and a one-line summary. Other streams are
-//! skipped. Because the projections live in memory, a restart rebuilds them from the log, with
-//! progress logged every 10 000 events. Operators, supervisors and administrators read them
-//! over the gRPC service `gridcase.query.v1.Query`; every reply carries `caught_up_to`, the
-//! log position below which every event is reflected.
+//! A follower reads the log from the model's checkpoint (the history, then live events as they
+//! commit) and folds every case stream into a view: the case's state, its reporter's masked
+//! phone and a timeline of its events with stage, actor, time and a one-line summary; with the
+//! index entries and counters lists and boards are answered from, and hourly indicator
+//! buckets. Other streams are skipped. Each batch is written with the position it reaches, so a
+//! restart resumes where the model stands; a model that is new, of an older format or asked to
+//! be rebuilt is built from position 0, with progress logged every 10 000 events. Operators,
+//! supervisors and administrators read it over the gRPC service `gridcase.query.v1.Query`;
+//! every reply carries `caught_up_to`, the log position below which every event is reflected.
 
 /// The service's name: in the ids of the commands it decides, and in its metrics.
 pub const SERVICE: &str = "query";
 
 pub mod index;
+pub mod model;
 pub mod projection;
 mod public;
 pub mod service;
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
+
+use gridcase_auth::TokenTable;
+use gridcase_eventstore::ReadModelConfig;
 
 use gridcase_bus::StoreClient;
 use tokio::net::TcpListener;
@@ -28,8 +35,45 @@ pub use gridcase_runtime::{ServiceError, StageConfig};
 pub use projection::Projections;
 pub use service::{QueryApi, SERVICE_NAME};
 
-/// How to run the query service: the settings every stage service takes.
-pub type QueryConfig = StageConfig;
+/// How to run the query service.
+#[derive(Debug, Clone)]
+pub struct QueryConfig {
+    /// The settings every stage service takes.
+    pub stage: StageConfig,
+    /// Where the model is kept; `None` keeps it in a temporary directory (rebuilt each start).
+    pub model_dir: Option<PathBuf>,
+    /// Empty the model and rebuild it from position 0.
+    pub rebuild: bool,
+    /// Bytes of the model kept in memory.
+    pub cache_capacity_bytes: u64,
+}
+
+impl QueryConfig {
+    /// Reference data in `config_dir`, callers in `tokens`, shard 0, a temporary model.
+    pub fn new(config_dir: impl Into<PathBuf>, tokens: TokenTable) -> Self {
+        Self::with_stage(StageConfig::new(config_dir, tokens))
+    }
+
+    /// `stage`'s settings with a temporary model of the default cache size.
+    pub fn with_stage(stage: StageConfig) -> Self {
+        let defaults = ReadModelConfig::new(None, model::FORMAT);
+        Self {
+            stage,
+            model_dir: None,
+            rebuild: false,
+            cache_capacity_bytes: defaults.cache_capacity_bytes,
+        }
+    }
+
+    /// The model's settings.
+    pub fn model(&self) -> ReadModelConfig {
+        ReadModelConfig {
+            rebuild: self.rebuild,
+            cache_capacity_bytes: self.cache_capacity_bytes,
+            ..ReadModelConfig::new(self.model_dir.clone(), model::FORMAT)
+        }
+    }
+}
 
 /// Runs the query service — the log follower and the gRPC API on `listener` — until
 /// `shutdown` resolves, reading cases from the store reached over `nats`.
@@ -39,32 +83,50 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
-    let reference = config.load_reference(SERVICE)?;
-    let store = StoreClient::new(nats, &config.shard);
-    let projections = Arc::new(Projections::new(Arc::clone(&reference)));
+    let stage = &config.stage;
+    let reference = stage.load_reference(SERVICE)?;
+    let store = StoreClient::new(nats, &stage.shard);
+    let projections = Projections::open(&config.model(), Arc::clone(&reference))
+        .map_err(|e| ServiceError::stopped("the query model", e))?;
+    let projections = Arc::new(projections);
     let (stop, mut stopped) = watch::channel(false);
-    let follower = tokio::spawn(projection::follow(
-        store,
-        Arc::clone(&projections),
+    let follower = tokio::spawn({
+        let stop = stop.clone();
+        let projections = Arc::clone(&projections);
         async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        },
-    ));
-    let routes = service::routes(projections, reference, Arc::clone(&config.tokens));
+            let outcome = projection::follow(store, projections, async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })
+            .await;
+            if let Err(error) = &outcome {
+                tracing::error!(%error, "the query model cannot be written: stopping");
+                let _ = stop.send(true);
+            }
+            outcome
+        }
+    });
+    let routes = service::routes(projections, reference, Arc::clone(&stage.tokens));
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
-        shard = %config.shard,
+        shard = %stage.shard,
         "query serving"
     );
+    let mut stop_on_failure = stop.subscribe();
     let stop_all = stop.clone();
     let grpc = gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
-        shutdown.await;
+        tokio::select! {
+            () = shutdown => {}
+            _ = stop_on_failure.wait_for(|stop| *stop) => {}
+        }
         let _ = stop_all.send(true);
     })
     .await;
     // The gRPC server ended (on shutdown or failure): stop the follower too.
     let _ = stop.send(true);
-    let _ = follower.await;
+    let followed = follower
+        .await
+        .map_err(|e| ServiceError::stopped("the projections", e))?;
     tracing::info!("query stopped");
-    Ok(grpc?)
+    grpc?;
+    followed.map_err(|e| ServiceError::stopped("the projections", e))
 }

@@ -1,26 +1,29 @@
 //! The projections: every case's folded state, its reporter's masked phone and its timeline,
-//! built by following the store's global log from position 0 (history, then live).
+//! kept in the service's own model on disk ([`crate::model`]) and followed from the store's
+//! global log from the model's checkpoint (history, then live).
 
-use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+use std::time::Duration;
 
-use gridcase_casestore::decode;
-use gridcase_config::ReferenceData;
-use gridcase_domain::{apply, CaseId, CaseState, CaseStatus, Event, Timestamp, TrackingCode};
-use gridcase_eventstore::{EventStore, RecordedEvent};
+use gridcase_config::{IndicatorWeights, ReferenceData};
+use gridcase_domain::{CaseId, CaseState, CaseStatus, Event, Timestamp, TrackingCode};
+use gridcase_eventstore::{EventStore, ReadModelConfig, RecordedEvent, Result, StoreError};
 use gridcase_rules::deadlines::ColourClock;
-use gridcase_rules::indicators::Tally;
+use gridcase_rules::indicators::{rows, DepartmentIndicators, Totals};
+use serde::{Deserialize, Serialize};
 
-use crate::index::{Entries, Indexed, Indexes, Key};
+use crate::index::{Indexed, Key};
+use crate::model::keys::{self, Term};
+use crate::model::Model;
 
 /// One event of a case's timeline.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     /// The event type name.
     pub event_type: String,
     /// The loop stage.
-    pub stage: &'static str,
+    pub stage: String,
     /// Who recorded it, if known.
     pub actor: Option<String>,
     /// When the store recorded it, milliseconds since the Unix epoch.
@@ -32,7 +35,7 @@ pub struct Entry {
 }
 
 /// Everything the projection keeps of one case.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CaseView {
     /// The folded state.
     pub state: CaseState,
@@ -48,10 +51,10 @@ pub struct CaseView {
 
 /// What a case's public page shows beyond its state: the report's words and photos, the
 /// handler's resolution and when each status was reached.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PublicDetail {
     /// How the report came in.
-    pub channel: &'static str,
+    pub channel: String,
     /// What the reporter wrote.
     pub description: String,
     /// The reporter's photos.
@@ -69,10 +72,11 @@ pub struct PublicDetail {
 }
 
 impl PublicDetail {
-    fn record(&mut self, event: &Event, status: Option<CaseStatus>, at_ms: i64) {
+    /// Notes what `event` changes, `status` being the case's status after it.
+    pub fn record(&mut self, event: &Event, status: Option<CaseStatus>, at_ms: i64) {
         match event {
             Event::CaseReported(e) => {
-                self.channel = e.channel.as_str();
+                self.channel = e.channel.as_str().to_owned();
                 self.description = e.description.as_str().to_owned();
                 self.media = e.media.iter().map(|u| u.as_str().to_owned()).collect();
             }
@@ -177,20 +181,6 @@ pub fn describe_route(route: &gridcase_domain::Route) -> String {
     }
 }
 
-#[derive(Debug, Default)]
-struct Inner {
-    cases: HashMap<CaseId, CaseView>,
-    /// Every reported case by its tracking code.
-    by_tracking: HashMap<TrackingCode, CaseId>,
-    /// Every reported case by report time, for the newest-first public lists.
-    by_reported: BTreeSet<(i64, CaseId)>,
-    /// Cases by status, area, department and category, newest first.
-    indexes: Indexes,
-    /// Every case event folded for the department indicators.
-    indicators: Tally,
-    next_position: u64,
-}
-
 /// One page of a list.
 #[derive(Debug)]
 pub struct Page<T> {
@@ -204,96 +194,125 @@ pub struct Page<T> {
     pub position: u64,
 }
 
-/// Every case's view, shared between the follower and the gRPC service.
+/// Every case's view, shared between the follower, the colour clock and the gRPC service.
 #[derive(Debug)]
 pub struct Projections {
-    inner: RwLock<Inner>,
-    /// The SLA policies cases' colours are worked out with.
-    reference: Arc<ReferenceData>,
+    model: Model,
+}
+
+/// The terms a list's filters can walk, each with how many of the filters it covers.
+fn walkable(filters: &Indexed) -> Vec<(Term, usize)> {
+    let mut terms = Vec::new();
+    if let (Some(area), Some(status)) = (filters.area, filters.status) {
+        terms.push((Term::AreaStatus(area, status), 2));
+    }
+    if let (Some(area), Some(colour)) = (filters.area, filters.colour) {
+        terms.push((Term::AreaColour(area, colour), 2));
+    }
+    terms.extend(filters.status.map(|s| (Term::Status(s), 1)));
+    terms.extend(filters.area.map(|a| (Term::Area(a), 1)));
+    terms.extend(filters.department.clone().map(|d| (Term::Department(d), 1)));
+    terms.extend(filters.category.map(|c| (Term::Category(c), 1)));
+    terms.extend(filters.colour.map(|c| (Term::Colour(c), 1)));
+    if terms.is_empty() {
+        terms.push((Term::All, 0));
+    }
+    terms
 }
 
 impl Projections {
-    /// Empty projections, working out colours with `reference`'s SLA policies.
-    pub fn new(reference: Arc<ReferenceData>) -> Self {
-        Self {
-            inner: RwLock::new(Inner::default()),
-            reference,
-        }
+    /// The projections in the model `config` describes, working out colours with
+    /// `reference`'s SLA policies.
+    pub fn open(config: &ReadModelConfig, reference: Arc<ReferenceData>) -> Result<Self> {
+        Ok(Self {
+            model: Model::open(config, reference)?,
+        })
+    }
+
+    /// The model underneath.
+    pub fn model(&self) -> &Model {
+        &self.model
     }
 
     /// The position of the next event to fold: every event below it is reflected.
     pub fn next_position(&self) -> u64 {
-        self.read(|inner| inner.next_position)
+        self.model.position()
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Inner) -> T) -> T {
-        f(&self.inner.read().unwrap_or_else(|e| e.into_inner()))
+    /// One case's view and the position it reflects at least.
+    pub fn case(&self, case: CaseId) -> Result<(Option<CaseView>, u64)> {
+        let position = self.model.position();
+        Ok((self.model.case(case)?, position))
     }
 
-    /// A copy of one case's view and the position it reflects.
-    pub fn case(&self, case: CaseId) -> (Option<CaseView>, u64) {
-        self.read(|inner| (inner.cases.get(&case).cloned(), inner.next_position))
-    }
-
-    /// Runs `f` over every reported case, with the position they reflect.
-    pub fn scan<T>(&self, f: impl FnOnce(&mut dyn Iterator<Item = &CaseView>) -> T) -> (T, u64) {
-        self.read(|inner| {
-            let mut views = inner.cases.values().filter(|v| v.state.exists());
-            (f(&mut views), inner.next_position)
-        })
-    }
-
-    /// Runs `f` over the reported cases whose report time lies in `from_ms..to_ms`, newest
-    /// first, with a lookup of any case's tracking code; `f` may stop early. Returns what `f`
-    /// returns and the position the views reflect.
+    /// Runs `f` over the reported cases under `term` whose report time lies in
+    /// `from_ms..to_ms`, newest first, with a lookup of any case's tracking code; `f` may
+    /// stop early. Returns what `f` returns and the position the views reflect at least.
     pub fn newest_first<T>(
         &self,
+        term: &Term,
         from_ms: i64,
         to_ms: i64,
-        f: impl FnOnce(
-            &mut dyn Iterator<Item = &CaseView>,
-            &dyn Fn(CaseId) -> Option<TrackingCode>,
-        ) -> T,
-    ) -> (T, u64) {
-        self.read(|inner| {
-            let start = (from_ms, CaseId::from_u128(0));
-            let mut views = inner
-                .by_reported
-                .range(start..)
-                .rev()
-                .skip_while(|(at, _)| *at >= to_ms)
-                .filter_map(|(_, case)| inner.cases.get(case));
-            let tracking_code = |case: CaseId| inner.cases.get(&case)?.state.tracking_code;
-            (f(&mut views, &tracking_code), inner.next_position)
-        })
+        f: impl FnOnce(&mut dyn Iterator<Item = CaseView>, &dyn Fn(CaseId) -> Option<TrackingCode>) -> T,
+    ) -> Result<(T, u64)> {
+        let position = self.model.position();
+        let mut failure = None;
+        let before = Some((to_ms, CaseId::from_u128(0)));
+        let mut views = self
+            .model
+            .walk(term, before, from_ms)
+            .map_while(
+                |key| match key.and_then(|(_, case)| self.model.case(case)) {
+                    Ok(view) => Some(view),
+                    Err(error) => {
+                        failure = Some(error);
+                        None
+                    }
+                },
+            )
+            .flatten();
+        let tracking_code = |case: CaseId| {
+            let view = self.model.case(case).ok().flatten()?;
+            view.state.tracking_code
+        };
+        let answer = f(&mut views, &tracking_code);
+        drop(views);
+        match failure {
+            Some(error) => Err(error),
+            None => Ok((answer, position)),
+        }
     }
 
-    /// Runs `f` over the cases holding `codes` (those known), with a lookup of any case's
-    /// tracking code.
+    /// The views of the cases holding `codes` (those known, each once), and a lookup of any
+    /// case's tracking code.
     pub fn by_tracking_codes<T>(
         &self,
         codes: &[TrackingCode],
-        f: impl FnOnce(Vec<&CaseView>, &dyn Fn(CaseId) -> Option<TrackingCode>) -> T,
-    ) -> (T, u64) {
-        self.read(|inner| {
-            let mut views: Vec<&CaseView> = Vec::new();
-            for code in codes {
-                let view = inner.by_tracking.get(code).and_then(|c| inner.cases.get(c));
-                if let Some(view) = view {
-                    if !views.iter().any(|v| v.state.case_id == view.state.case_id) {
-                        views.push(view);
-                    }
-                }
+        f: impl FnOnce(Vec<CaseView>, &dyn Fn(CaseId) -> Option<TrackingCode>) -> T,
+    ) -> Result<(T, u64)> {
+        let position = self.model.position();
+        let mut views: Vec<CaseView> = Vec::new();
+        for code in codes {
+            let Some(case) = self.model.tracking(*code)? else {
+                continue;
+            };
+            if views.iter().any(|v| v.state.case_id == Some(case)) {
+                continue;
             }
-            let tracking_code = |case: CaseId| inner.cases.get(&case)?.state.tracking_code;
-            (f(views, &tracking_code), inner.next_position)
-        })
+            views.extend(self.model.case(case)?);
+        }
+        let tracking_code = |case: CaseId| {
+            let view = self.model.case(case).ok().flatten()?;
+            view.state.tracking_code
+        };
+        Ok((f(views, &tracking_code), position))
     }
 
     /// A page of the cases that `keep` accepts among those `indexed` names, newest first,
     /// starting after `after` (a previous page's last key), at most `size`, each made by
-    /// `summarize`. `residual` says `keep` filters beyond what `indexed` names (so the total
-    /// must be counted rather than read from an index's size).
+    /// `summarize`. `residual` says `keep` filters beyond what `indexed` names. The smallest
+    /// index the filters name is walked; the total is its counter when that index names
+    /// exactly the filters, and counted by walking it otherwise.
     pub fn page<T>(
         &self,
         indexed: &Indexed,
@@ -302,110 +321,141 @@ impl Projections {
         size: usize,
         keep: impl Fn(&CaseView) -> bool,
         summarize: impl Fn(&CaseView) -> T,
-    ) -> Page<T> {
-        self.read(|inner| {
-            let (set, exact) = inner.indexes.candidates(indexed, &inner.by_reported);
-            let walk: Box<dyn Iterator<Item = &Key>> = match after {
-                Some(after) => Box::new(set.range(..after).rev()),
-                None => Box::new(set.iter().rev()),
-            };
-            let mut items = Vec::with_capacity(size.min(set.len()));
-            let mut last = None;
-            let mut more = false;
-            for key in walk {
-                let Some(view) = inner.cases.get(&key.1) else {
-                    continue;
-                };
-                if !keep(view) {
-                    continue;
-                }
-                if items.len() == size {
-                    more = true;
-                    break;
-                }
-                items.push(summarize(view));
-                last = Some(*key);
+    ) -> Result<Page<T>> {
+        let position = self.model.position();
+        let dimensions = indexed.dimensions();
+        let mut best: Option<(Term, usize, u64)> = None;
+        for (term, covers) in walkable(indexed) {
+            let count = self.model.count(&term)?;
+            if best.as_ref().is_none_or(|(_, _, least)| count < *least) {
+                best = Some((term, covers, count));
             }
-            let total = if exact && !residual {
-                set.len()
-            } else {
-                set.iter()
-                    .filter_map(|key| inner.cases.get(&key.1))
-                    .filter(|view| keep(view))
-                    .count()
+        }
+        let Some((term, covers, count)) = best else {
+            return Err(StoreError::Unavailable("no index to walk".to_owned()));
+        };
+        let exact = covers == dimensions && !residual;
+        let mut items = Vec::with_capacity(size);
+        let mut last = None;
+        let mut more = false;
+        for key in self.model.walk(&term, after, i64::MIN) {
+            let key = key?;
+            let Some(view) = self.model.case(key.1)? else {
+                continue;
             };
-            Page {
-                items,
-                next: if more { last } else { None },
-                total,
-                position: inner.next_position,
+            if !keep(&view) {
+                continue;
             }
+            if items.len() == size {
+                more = true;
+                break;
+            }
+            items.push(summarize(&view));
+            last = Some(key);
+        }
+        let total = if exact {
+            usize::try_from(count).unwrap_or(usize::MAX)
+        } else {
+            let mut total = 0usize;
+            for key in self.model.walk(&term, None, i64::MIN) {
+                if let Some(view) = self.model.case(key?.1)? {
+                    total += usize::from(keep(&view));
+                }
+            }
+            total
+        };
+        Ok(Page {
+            items,
+            next: if more { last } else { None },
+            total,
+            position,
         })
     }
 
-    /// Runs `f` over the indicator tally, with the position it reflects.
-    pub fn indicators<T>(&self, f: impl FnOnce(&Tally) -> T) -> (T, u64) {
-        self.read(|inner| (f(&inner.indicators), inner.next_position))
-    }
-
-    /// Folds one recorded event; other streams and undecodable events only move the position.
-    pub fn fold(&self, record: &RecordedEvent) {
-        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        if let Ok(case) = CaseId::parse(&record.stream_id) {
-            match decode(case, record) {
-                Ok(event) => {
-                    if let Event::CaseReported(reported) = &event {
-                        inner.by_tracking.insert(reported.tracking_code, case);
-                        inner
-                            .by_reported
-                            .insert((reported.reported_at.as_millis(), case));
-                    }
-                    let Inner { cases, indexes, .. } = &mut *inner;
-                    let view = cases.entry(case).or_default();
-                    if let Event::CaseReported(reported) = &event {
-                        view.phone_masked = reported.reporter.phone.as_ref().map(|p| p.masked());
-                    }
-                    let before = Entries::of(&view.state);
-                    view.timeline.push(Entry {
-                        event_type: event.type_name().to_owned(),
-                        stage: event.stage(),
-                        actor: record.metadata.actor.clone(),
-                        recorded_at_ms: record.recorded_at_ms,
-                        summary: summary(&event),
-                        position: record.position,
-                    });
-                    view.state = apply(std::mem::take(&mut view.state), &event);
-                    view.public
-                        .record(&event, view.state.status, record.recorded_at_ms);
-                    view.colour = ColourClock::of(&view.state, &self.reference);
-                    if let Some(reported_at) = view.state.reported_at {
-                        let after = Entries::of(&view.state);
-                        indexes.update((reported_at.as_millis(), case), &before, &after);
-                    }
-                    inner.indicators.apply(case, record.recorded_at_ms, &event);
-                }
-                Err(error) => {
-                    tracing::debug!(%error, event_type = %record.event_type, "not folded");
+    /// Each department's indicators of the cases reported in `[from_ms, to_ms)`: whole hours
+    /// from the hourly buckets, the rest from the cases reported in the partial hours at
+    /// either end. Also the number of case events folded and the position reflected.
+    pub fn indicators(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        weights: &IndicatorWeights,
+    ) -> Result<(Vec<DepartmentIndicators>, u64, u64)> {
+        let position = self.model.position();
+        let mut totals: std::collections::BTreeMap<String, Totals> = Default::default();
+        let first_hour = keys::hour_of(from_ms.saturating_add(keys::HOUR_MS - 1));
+        let end_hour = keys::hour_of(to_ms).max(first_hour);
+        for (department, bucket) in self.model.hour_totals(first_hour, end_hour)? {
+            totals.entry(department).or_default().add(&bucket);
+        }
+        let edges = if first_hour >= to_ms {
+            vec![(from_ms, to_ms)]
+        } else {
+            vec![(from_ms, first_hour), (end_hour, to_ms)]
+        };
+        for (from, to) in edges.into_iter().filter(|(from, to)| from < to) {
+            for key in self
+                .model
+                .walk(&Term::All, Some((to, CaseId::from_u128(0))), from)
+            {
+                let Some(track) = self.model.case_indicators(key?.1)? else {
+                    continue;
+                };
+                for (department, part) in track.parts() {
+                    totals
+                        .entry(department.as_str().to_owned())
+                        .or_default()
+                        .add(&part);
                 }
             }
         }
-        inner.next_position = inner.next_position.max(record.position + 1);
+        let report = rows(totals.iter().map(|(d, t)| (d.as_str(), t.clone())), weights);
+        Ok((report, self.model.events()?, position))
+    }
+
+    /// Folds a batch of recorded events; other streams and undecodable events only move the
+    /// position.
+    pub fn fold(&self, records: &[RecordedEvent]) -> Result<()> {
+        self.model.fold(records, gridcase_runtime::now())
     }
 }
 
-/// Folds the store's log into `projections` from their next position until `shutdown`,
-/// logging progress while rebuilding and retrying with backoff while the store is unreachable.
+/// Folds the store's log into `projections` from their checkpoint until `shutdown`, logging
+/// progress while catching up and retrying with backoff while the store is unreachable; and
+/// re-colours cases whose colour changed, every second. Ends with the model's error if it
+/// cannot be written.
 pub async fn follow<S: EventStore>(
     store: S,
     projections: Arc<Projections>,
     shutdown: impl Future<Output = ()>,
-) {
+) -> Result<()> {
     let start = projections.next_position();
+    match projections.model.rebuilt() {
+        Some(why) => tracing::info!(why, "the query model is built from the start of the log"),
+        None => tracing::info!(start, "the query model resumes from its checkpoint"),
+    }
     let fold = |events: &[RecordedEvent]| {
-        for event in events {
-            projections.fold(event);
-        }
+        projections.fold(events)?;
         metrics::gauge!("query_projection_position").set(projections.next_position() as f64);
+        Ok::<(), StoreError>(())
     };
-    gridcase_bus::follow::follow_log(store, "the projections", start, fold, shutdown).await;
+    let clock = colour_clock(&projections);
+    let follower =
+        gridcase_bus::follow::follow_log(store, "the projections", start, fold, shutdown);
+    let outcome = tokio::select! {
+        outcome = follower => outcome,
+        outcome = clock => outcome,
+    };
+    projections.model.flush()?;
+    outcome
+}
+
+/// Re-colours cases whose colour changed, every second, until the model cannot be written.
+async fn colour_clock(projections: &Projections) -> Result<()> {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        projections.model.colour_changes(gridcase_runtime::now())?;
+    }
 }

@@ -12,8 +12,9 @@ use gridcase_proto::common::v1 as common;
 use gridcase_proto::query::v1 as pb;
 use tonic::Status;
 
+use crate::model::keys::Term;
 use crate::projection::{CaseView, Projections};
-use crate::service::invalid;
+use crate::service::{invalid, unavailable};
 
 /// The most cases one `PublicCases` reply carries (Open311's cap).
 pub(crate) const MAX_PUBLIC_CASES: usize = 1000;
@@ -120,22 +121,28 @@ pub(crate) fn cases(
     request: &pb::PublicCasesRequest,
 ) -> Result<pb::PublicCasesReply, Status> {
     let filters = PublicFilters::parse(request, reference)?;
-    let ((cases, total), caught_up_to) = if filters.codes.is_empty() {
-        projections.newest_first(filters.from_ms, filters.to_ms, |views, tracking_code| {
-            let mut cases = Vec::new();
-            let mut total = 0usize;
-            for view in views.filter(|v| filters.matches(v)) {
-                total += 1;
-                if cases.len() < filters.limit {
-                    cases.push(public_case(view, tracking_code));
-                } else if !filters.count_all {
-                    // One more than the limit: there are more; counting them would scan the
-                    // whole period.
-                    break;
+    let walked = filters.category.map_or(Term::All, Term::Category);
+    let answer = if filters.codes.is_empty() {
+        projections.newest_first(
+            &walked,
+            filters.from_ms,
+            filters.to_ms,
+            |views, tracking_code| {
+                let mut cases = Vec::new();
+                let mut total = 0usize;
+                for view in views.filter(|v| filters.matches(v)) {
+                    total += 1;
+                    if cases.len() < filters.limit {
+                        cases.push(public_case(&view, tracking_code));
+                    } else if !filters.count_all {
+                        // One more than the limit: there are more; counting them would scan the
+                        // whole period.
+                        break;
+                    }
                 }
-            }
-            (cases, total)
-        })
+                (cases, total)
+            },
+        )
     } else {
         projections.by_tracking_codes(&filters.codes, |mut views, tracking_code| {
             views.retain(|v| filters.matches(v));
@@ -144,11 +151,12 @@ pub(crate) fn cases(
             let cases = views
                 .into_iter()
                 .take(filters.limit)
-                .map(|view| public_case(view, tracking_code))
+                .map(|view| public_case(&view, tracking_code))
                 .collect::<Vec<_>>();
             (cases, total)
         })
     };
+    let ((cases, total), caught_up_to) = answer.map_err(unavailable)?;
     let more = total > cases.len();
     let total = if filters.count_all {
         total
@@ -223,7 +231,7 @@ fn public_case(
             }),
         description: public.description.clone(),
         media_urls: public.media.clone(),
-        channel: public.channel.to_owned(),
+        channel: public.channel.clone(),
         reported_at_ms: state.reported_at.map_or(0, |t| t.as_millis()),
         updated_at_ms: public.updated_at_ms,
         department: department_of(view)
@@ -363,25 +371,31 @@ pub(crate) fn board(
         }
     };
     gridcase_grpc::check_period(request.from_ms, request.to_ms)?;
-    let (tallies, caught_up_to) =
-        projections.newest_first(request.from_ms, request.to_ms, |views, _| {
-            let mut tallies: BTreeMap<GridCode, CommunityTally> = communities
-                .iter()
-                .map(|c| (*c, CommunityTally::default()))
-                .collect();
-            for view in views {
-                let community = view
-                    .state
-                    .location
-                    .as_ref()
-                    .and_then(|l| l.grid())
-                    .and_then(|g| g.at_level(GridLevel::Community));
-                if let Some(tally) = community.and_then(|c| tallies.get_mut(&c)) {
-                    tally.add(view, now_ms);
+    let (tallies, caught_up_to) = projections
+        .newest_first(
+            &Term::Area(area),
+            request.from_ms,
+            request.to_ms,
+            |views, _| {
+                let mut tallies: BTreeMap<GridCode, CommunityTally> = communities
+                    .iter()
+                    .map(|c| (*c, CommunityTally::default()))
+                    .collect();
+                for view in views {
+                    let community = view
+                        .state
+                        .location
+                        .as_ref()
+                        .and_then(|l| l.grid())
+                        .and_then(|g| g.at_level(GridLevel::Community));
+                    if let Some(tally) = community.and_then(|c| tallies.get_mut(&c)) {
+                        tally.add(&view, now_ms);
+                    }
                 }
-            }
-            tallies
-        });
+                tallies
+            },
+        )
+        .map_err(unavailable)?;
     Ok(pb::PublicBoardReply {
         communities: tallies
             .into_iter()

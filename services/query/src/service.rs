@@ -1,5 +1,5 @@
 //! The gRPC `Query` service: a case's summary and timeline, filtered pages of cases and a
-//! board of counts per street and community, all read from the in-memory projections. Every
+//! board of counts per street and community, all read from the model's indexes and counters. Every
 //! reply carries `caught_up_to`, the log position below which every event is reflected, so a
 //! caller can wait for its own write.
 
@@ -21,6 +21,7 @@ use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
 use crate::index::{page_token, parse_page_token, Indexed, Key};
+use crate::model::keys;
 use crate::projection::{describe_route, CaseView, Projections};
 
 /// The fully qualified gRPC service name, for health reporting.
@@ -244,6 +245,11 @@ fn grid_of(view: &CaseView) -> Option<GridCode> {
     view.state.location.as_ref().and_then(|l| l.grid())
 }
 
+/// The model could not be read: UNAVAILABLE, naming why.
+pub(crate) fn unavailable(error: impl std::fmt::Display) -> Status {
+    Status::unavailable(format!("the query model cannot be read: {error}"))
+}
+
 fn count(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
 }
@@ -275,7 +281,7 @@ impl Query for QueryApi {
         require(&request, "GetCase", READ_ROLES)?;
         let text = &request.get_ref().case_id;
         let case = CaseId::parse(text).map_err(|e| invalid("case_id", e.reason))?;
-        let (view, caught_up_to) = self.projections.case(case);
+        let (view, caught_up_to) = self.projections.case(case).map_err(unavailable)?;
         let view = view
             .filter(|v| v.state.exists())
             .ok_or_else(|| ApiError::NotFound(format!("case {case} is not known")))?;
@@ -284,7 +290,7 @@ impl Query for QueryApi {
             .iter()
             .map(|e| pb::TimelineEntry {
                 event_type: e.event_type.clone(),
-                stage: e.stage.to_owned(),
+                stage: e.stage.clone(),
                 actor: e.actor.clone().unwrap_or_default(),
                 recorded_at_ms: e.recorded_at_ms,
                 summary: e.summary.clone(),
@@ -314,16 +320,19 @@ impl Query for QueryApi {
             area: filters.grid,
             department: filters.department.clone(),
             category: filters.category,
+            colour: filters.colour,
         };
-        let residual = filters.colour.is_some() || filters.overdue_only;
-        let page = self.projections.page(
-            &indexed,
-            residual,
-            after,
-            size,
-            |view| filters.matches(view),
-            |view| summary(view, now),
-        );
+        let page = self
+            .projections
+            .page(
+                &indexed,
+                filters.overdue_only,
+                after,
+                size,
+                |view| filters.matches(view),
+                |view| summary(view, now),
+            )
+            .map_err(unavailable)?;
         Ok(Response::new(pb::ListCasesReply {
             cases: page.items,
             next_page_token: page.next.map(page_token).unwrap_or_default(),
@@ -338,35 +347,29 @@ impl Query for QueryApi {
         request: Request<pb::BoardRequest>,
     ) -> Result<Response<pb::BoardReply>, Status> {
         require(&request, "Board", READ_ROLES)?;
-        let now = gridcase_runtime::now();
-        let ((streets, communities), caught_up_to) = self.projections.scan(|views| {
-            let mut streets = BTreeMap::<GridCode, AreaTally>::new();
-            let mut communities = BTreeMap::<GridCode, AreaTally>::new();
-            for view in views {
-                let (Some(grid), Some(status)) = (grid_of(view), view.state.status) else {
-                    continue;
-                };
-                let colour = view.colour.at(now);
-                for (level, tally) in [
-                    (GridLevel::Street, &mut streets),
-                    (GridLevel::Community, &mut communities),
-                ] {
-                    if let Some(area) = grid.at_level(level) {
-                        tally.entry(area).or_default().add(status, colour);
-                    }
-                }
+        let model = self.projections.model();
+        let caught_up_to = model.position();
+        let areas = |level: GridLevel| -> Result<Vec<pb::AreaCounts>, Status> {
+            let mut tally = BTreeMap::<GridCode, AreaTally>::new();
+            let statuses = model
+                .area_counts(&keys::area_status_counters(level))
+                .map_err(unavailable)?;
+            for (area, status, count) in statuses {
+                let status = CaseStatus::parse(&status).map_err(|e| unavailable(e.reason))?;
+                tally.entry(area).or_default().add_status(status, count);
             }
-            (streets, communities)
-        });
-        let areas = |tally: BTreeMap<GridCode, AreaTally>| -> Vec<pb::AreaCounts> {
-            tally
+            let colours = model.area_colour_counts(level).map_err(unavailable)?;
+            for (area, colour, count) in colours {
+                tally.entry(area).or_default().add_colour(colour, count);
+            }
+            Ok(tally
                 .into_iter()
                 .map(|(grid, counts)| counts.into_proto(grid))
-                .collect()
+                .collect())
         };
         Ok(Response::new(pb::BoardReply {
-            streets: areas(streets),
-            communities: areas(communities),
+            streets: areas(GridLevel::Street)?,
+            communities: areas(GridLevel::Community)?,
             caught_up_to,
         }))
     }
@@ -385,9 +388,10 @@ impl Query for QueryApi {
         let (from_ms, to_ms) = (request.from_ms, request.to_ms);
         gridcase_grpc::check_period(from_ms, to_ms)?;
         let weights = self.reference.indicator_weights();
-        let ((rows, events), _) = self
+        let (rows, events, _) = self
             .projections
-            .indicators(|tally| (tally.indicators(from_ms, to_ms, weights), tally.events()));
+            .indicators(from_ms, to_ms, weights)
+            .map_err(unavailable)?;
         Ok(Response::new(gridcase_proto::convert::indicators_reply(
             from_ms,
             to_ms,
@@ -429,10 +433,13 @@ struct AreaTally {
 }
 
 impl AreaTally {
-    fn add(&mut self, status: CaseStatus, colour: Colour) {
-        *self.by_status.entry(status.as_str()).or_default() += 1;
-        *self.by_stage.entry(status.waiting_stage()).or_default() += 1;
-        *self.by_colour.entry(colour.as_str()).or_default() += 1;
+    fn add_status(&mut self, status: CaseStatus, count: u64) {
+        *self.by_status.entry(status.as_str()).or_default() += count;
+        *self.by_stage.entry(status.waiting_stage()).or_default() += count;
+    }
+
+    fn add_colour(&mut self, colour: Colour, count: u64) {
+        *self.by_colour.entry(colour.as_str()).or_default() += count;
     }
 
     fn into_proto(self, grid: GridCode) -> pb::AreaCounts {

@@ -1,6 +1,8 @@
 //! What the decider knows about a case, and [`apply`], which builds it by
 //! folding the case's events.
 
+use serde::{Deserialize, Serialize};
+
 use crate::event::{DeadlineStage, Event, Route};
 use crate::values::{
     Assignee, CaseId, CaseStatus, CategoryCode, Danger, DepartmentCode, GridCode, Location,
@@ -8,7 +10,7 @@ use crate::values::{
 };
 
 /// The resident's rating of the current verification.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rating {
     /// Whether the resident says the problem is gone.
     pub resolved: bool,
@@ -19,7 +21,7 @@ pub struct Rating {
 }
 
 /// A postponement request awaiting a supervisor.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingPostponement {
     /// The assignee who asked.
     pub by: Assignee,
@@ -29,8 +31,9 @@ pub struct PendingPostponement {
 
 /// What the decider knows about a case, built by folding its events.
 ///
-/// `Default` is "no case yet": the state before `CaseReported`.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// `Default` is "no case yet": the state before `CaseReported`. Read models keep it (postcard)
+/// and rebuild when its shape changes; the log never holds it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CaseState {
     /// `None` until the case is reported.
     pub status: Option<CaseStatus>,

@@ -1,0 +1,183 @@
+//! A read model's own embedded store: one sled tree a service keeps its projection in, beside
+//! the log position the projection reflects, written together in one atomic batch. After a
+//! crash the model and its checkpoint are either both at a batch or both before it, so the
+//! follower resumes at the checkpoint and no event is applied twice or skipped. The model is
+//! derived data: its shape is versioned (`format`), and a model of another format — or one the
+//! operator asks to rebuild — is emptied and rebuilt from position 0.
+//!
+//! Keys starting with byte `0xFF` are this module's; a model uses any other first byte.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::{Result, StoreError};
+
+const FORMAT_KEY: &[u8] = b"\xffformat";
+const POSITION_KEY: &[u8] = b"\xffposition";
+
+/// Where and how a read model is kept.
+#[derive(Debug, Clone)]
+pub struct ReadModelConfig {
+    /// The model's directory; `None` keeps it in a temporary one, removed when it closes (for
+    /// tests and throwaway runs: every start rebuilds).
+    pub path: Option<PathBuf>,
+    /// The shape of the model's records; a model written in another format is rebuilt.
+    pub format: u32,
+    /// Empty the model and rebuild it from position 0.
+    pub rebuild: bool,
+    /// Bytes of the model kept in memory (sled's page cache); the rest is read from disk.
+    pub cache_capacity_bytes: u64,
+}
+
+impl ReadModelConfig {
+    /// A model of `format` in `path`, resumed from its checkpoint, with a 64 MiB cache.
+    pub fn new(path: Option<PathBuf>, format: u32) -> Self {
+        Self {
+            path,
+            format,
+            rebuild: false,
+            cache_capacity_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// A read model's tree and its checkpoint.
+#[derive(Debug)]
+pub struct ReadModelStore {
+    db: sled::Db,
+    tree: sled::Tree,
+    position: AtomicU64,
+    /// Why the model starts from position 0, when it does.
+    rebuilt: Option<&'static str>,
+}
+
+fn storage(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("read model: {e}"))
+}
+
+impl ReadModelStore {
+    /// Opens (or creates) the model `config` describes, emptied if it must be rebuilt.
+    pub fn open(config: &ReadModelConfig) -> Result<Self> {
+        let sled_config = sled::Config::new()
+            .cache_capacity(config.cache_capacity_bytes)
+            .mode(sled::Mode::HighThroughput);
+        let sled_config = match &config.path {
+            Some(path) => sled_config.path(path),
+            None => sled_config.temporary(true),
+        };
+        let db = sled_config.open().map_err(storage)?;
+        let tree = db.open_tree("model").map_err(storage)?;
+        let stored_format = tree
+            .get(FORMAT_KEY)
+            .map_err(storage)?
+            .map(|bytes| read_u64(&bytes));
+        let rebuilt = if config.rebuild {
+            Some("asked to rebuild")
+        } else {
+            match stored_format {
+                None => Some("new"),
+                Some(format) if format != u64::from(config.format) => {
+                    Some("written in another format")
+                }
+                Some(_) => None,
+            }
+        };
+        if rebuilt.is_some() {
+            tree.clear().map_err(storage)?;
+            tree.insert(FORMAT_KEY, &u64::from(config.format).to_be_bytes())
+                .map_err(storage)?;
+            tree.flush().map_err(storage)?;
+        }
+        let position = tree
+            .get(POSITION_KEY)
+            .map_err(storage)?
+            .map_or(0, |bytes| read_u64(&bytes));
+        Ok(Self {
+            db,
+            tree,
+            position: AtomicU64::new(position),
+            rebuilt,
+        })
+    }
+
+    /// Why the model starts from position 0 (`"new"`, `"asked to rebuild"`, `"written in
+    /// another format"`), or `None` when it resumes from its checkpoint.
+    pub fn rebuilt(&self) -> Option<&'static str> {
+        self.rebuilt
+    }
+
+    /// The position of the next event to fold: every event below it is in the model.
+    pub fn position(&self) -> u64 {
+        self.position.load(Ordering::Acquire)
+    }
+
+    /// The model's records.
+    pub fn tree(&self) -> &sled::Tree {
+        &self.tree
+    }
+
+    /// Applies `batch` and moves the checkpoint to `next_position`, atomically.
+    pub fn commit(&self, mut batch: sled::Batch, next_position: u64) -> Result<()> {
+        batch.insert(POSITION_KEY, &next_position.to_be_bytes());
+        self.tree.apply_batch(batch).map_err(storage)?;
+        self.position.fetch_max(next_position, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Writes everything committed to disk (sled also does so in the background).
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush().map(|_| ()).map_err(storage)
+    }
+
+    /// Bytes the model takes on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+impl Drop for ReadModelStore {
+    fn drop(&mut self) {
+        if let Err(error) = self.flush() {
+            tracing::warn!(%error, "flushing the read model on close");
+        }
+    }
+}
+
+fn read_u64(bytes: &[u8]) -> u64 {
+    bytes.try_into().map(u64::from_be_bytes).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checkpoint_moves_with_the_model_and_a_new_format_or_a_rebuild_empties_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ReadModelConfig::new(Some(dir.path().to_owned()), 1);
+        {
+            let model = ReadModelStore::open(&config).unwrap();
+            assert_eq!((model.position(), model.rebuilt()), (0, Some("new")));
+            let mut batch = sled::Batch::default();
+            batch.insert(b"case-1".as_slice(), b"reported".as_slice());
+            model.commit(batch, 7).unwrap();
+            assert_eq!(model.position(), 7);
+        }
+        let model = ReadModelStore::open(&config).unwrap();
+        assert_eq!((model.position(), model.rebuilt()), (7, None));
+        assert!(model.tree().get(b"case-1").unwrap().is_some());
+        drop(model);
+        for config in [
+            ReadModelConfig::new(Some(dir.path().to_owned()), 2),
+            ReadModelConfig {
+                rebuild: true,
+                ..ReadModelConfig::new(Some(dir.path().to_owned()), 2)
+            },
+        ] {
+            let model = ReadModelStore::open(&config).unwrap();
+            assert_eq!(model.position(), 0);
+            assert!(model.rebuilt().is_some());
+            assert!(model.tree().get(b"case-1").unwrap().is_none());
+        }
+    }
+}
