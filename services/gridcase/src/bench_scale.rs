@@ -1,11 +1,13 @@
 //! `gridcase bench scale`: what supervisors' screens and intake cost once the system holds many
 //! cases. The whole system runs in this process (nats-server, the seven services, the gateway,
-//! sled in a temp dir); `--cases` hotline reports go in through intake (and through triage and
-//! dispatch), then each read is timed one call after another, `--samples` times:
-//! `GetCase`, `ListCases` (first and tenth page of 50, per filter), `Board`, a month's
-//! department indicators from query and from evaluation; then intake's rate on the full system
-//! against its rate on the empty one, the process's resident memory per case, and how long
-//! query takes to serve again after a restart.
+//! sled in a temp dir). Intake's rate is measured on the empty system; then `--cases` cases go
+//! in — by default as whole generated histories appended through the store API, years of a
+//! city's cases, mostly closed (`--fill intake` reports them one by one through intake
+//! instead) — and each read is timed one call after another, `--samples` times: `GetCase`,
+//! `ListCases` (first and tenth page of 50, per filter), `Board`, a month's department
+//! indicators from query and from evaluation; then intake's rate on the full system, the
+//! process's resident memory per case, how long query takes to serve again after a restart,
+//! and how fast a query model is rebuilt from position 0.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -22,7 +24,10 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::bench::{histogram, ms_at, record};
+use crate::bench_fill::fill;
 use crate::bench_seed::{seed, seed_from};
+use gridcase_bus::StoreClient;
+use gridcase_eventstore::EventStore;
 
 const OPERATOR_TOKEN: &str = "scale-bench-operator-00001";
 const SUPERVISOR_TOKEN: &str = "scale-bench-supervisor-0001";
@@ -43,6 +48,22 @@ pub(crate) struct ScaleBench {
     /// of the source tree.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// How the cases go in: `store` (generated histories appended through the store API) or
+    /// `intake` (hotline reports through intake, triage and dispatch).
+    #[arg(long, default_value = "store")]
+    fill: Fill,
+    /// Years the generated cases are reported over (with `--fill store`).
+    #[arg(long, default_value_t = 5.0)]
+    years: f64,
+}
+
+/// How the benchmark's cases go in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Fill {
+    /// Generated histories through the store API.
+    Store,
+    /// Reports through intake.
+    Intake,
 }
 
 type Authed = InterceptedService<Channel, BearerToken>;
@@ -94,7 +115,28 @@ async fn run_on(
     let base_memory = resident_bytes().unwrap_or_default();
     let empty = seed(system, RATE_SAMPLE, reference, &operator, &supervisor).await?;
     let rest = args.cases - RATE_SAMPLE;
-    seed_from(system, RATE_SAMPLE, rest, reference, &operator, &supervisor).await?;
+    match args.fill {
+        Fill::Intake => {
+            seed_from(system, RATE_SAMPLE, rest, reference, &operator, &supervisor).await?;
+        }
+        Fill::Store => {
+            let store = StoreClient::new(gridcase_bus::connect(system.nats_url()).await?, "0");
+            let config = config_dir(args.config.clone());
+            let filled = fill(&store, reference, &config, RATE_SAMPLE, rest, args.years).await?;
+            println!(
+                "filled the store with {rest} cases over {} years: {} events in {:.1} s ({:.0} events/s)",
+                args.years,
+                filled.events,
+                filled.seconds,
+                filled.events as f64 / filled.seconds
+            );
+            let caught_up = wait_for_query(system, &supervisor, &store).await?;
+            println!(
+                "query projected them live {:.1} s after the fill ended",
+                caught_up.as_secs_f64()
+            );
+        }
+    }
     let memory = resident_bytes().unwrap_or_default();
     let full = seed_from(
         system,
@@ -182,7 +224,7 @@ async fn run_on(
         (
             "ListCases, a street",
             ListCasesRequest {
-                grid_code: street,
+                grid_code: street.clone(),
                 ..Default::default()
             },
         ),
@@ -201,9 +243,17 @@ async fn run_on(
             },
         ),
         (
-            "ListCases, colour red (not indexed)",
+            "ListCases, colour red",
             ListCasesRequest {
                 colour: "red".into(),
+                ..Default::default()
+            },
+        ),
+        (
+            "ListCases, status dispatched in a street",
+            ListCasesRequest {
+                status: gridcase_proto::common::v1::CaseStatus::Dispatched as i32,
+                grid_code: street.clone(),
                 ..Default::default()
             },
         ),
@@ -277,9 +327,80 @@ async fn run_on(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let took = restarted.elapsed().as_secs_f64();
+    println!("query restart to serving all {head} events (from its checkpoint): {took:.2} s");
+    rebuild(system, reference).await
+}
+
+/// Waits until query reflects every event the store holds; how long that took.
+async fn wait_for_query(
+    system: &System,
+    supervisor: &Secret,
+    store: &StoreClient,
+) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let head = store.stats().await?.events;
+    let channel = tonic::transport::Endpoint::from_shared(system.endpoint(Service::Query))?
+        .connect()
+        .await?;
+    let mut query = QueryClient::with_interceptor(channel, BearerToken::new(supervisor)?);
+    loop {
+        let at = query
+            .board(BoardRequest {})
+            .await?
+            .into_inner()
+            .caught_up_to;
+        eprint!("\rquery has projected {at}/{head} events  ");
+        if at >= head {
+            eprintln!();
+            return Ok(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Builds a query model from position 0 in a temp dir, the log read through the store
+/// service a batch ahead of the fold, and prints events/s overall and for the fold alone.
+async fn rebuild(system: &System, reference: &ReferenceData) -> anyhow::Result<()> {
+    const BATCH: usize = 2_000;
+    let store = StoreClient::new(gridcase_bus::connect(system.nats_url()).await?, "0");
+    let head = store.stats().await?.events;
+    let dir = tempfile::tempdir()?;
+    let model = gridcase_eventstore::ReadModelConfig::new(
+        Some(dir.path().join("query")),
+        gridcase_query::model::FORMAT,
+    );
+    let projections =
+        gridcase_query::Projections::open(&model, std::sync::Arc::new(reference.clone()))?;
+    let (batches, mut receive) = tokio::sync::mpsc::channel(8);
+    let reader = tokio::spawn(async move {
+        let mut from = 0;
+        while from < head {
+            let events = store.read_all(from, BATCH).await?;
+            let Some(last) = events.last() else { break };
+            from = last.position + 1;
+            if batches.send(events).await.is_err() {
+                break;
+            }
+        }
+        anyhow::Ok(())
+    });
+    let started = Instant::now();
+    let mut folding = Duration::ZERO;
+    let mut events = 0u64;
+    while let Some(batch) = receive.recv().await {
+        let folded = Instant::now();
+        projections.fold(&batch)?;
+        folding += folded.elapsed();
+        events += batch.len() as u64;
+    }
+    reader.await??;
+    projections.model().flush()?;
+    let took = started.elapsed().as_secs_f64();
     println!(
-        "query restart to serving all {head} events: {took:.2} s ({:.0} events/s)",
-        head as f64 / took
+        "query model rebuilt from position 0: {events} events in {took:.1} s ({:.0} events/s; the fold alone {:.0} events/s), {:.0} MiB on disk",
+        events as f64 / took,
+        events as f64 / folding.as_secs_f64(),
+        projections.model().size_on_disk() as f64 / 1_048_576.0
     );
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! classifier on held-out reports (`eval classify`).
 
 mod bench;
+mod bench_fill;
 mod bench_gateway;
 mod bench_pipeline;
 mod bench_scale;

@@ -1,6 +1,9 @@
 //! Writing the model: a batch of the log's events (or the colour changes that fell due) is
-//! folded into the records it touches, held here until the whole batch is done, and then
-//! written in one atomic sled batch together with the new checkpoint.
+//! folded into the cases it touches, held here until the whole batch is done. Only then is
+//! each touched case compared with what it was at the batch's start — its terms, its colour's
+//! next change, its part of the indicator buckets — so a case that moves through several
+//! stages in one batch costs one set of index changes, and everything is written in one
+//! atomic sled batch together with the new checkpoint.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -8,22 +11,41 @@ use gridcase_casestore::decode;
 use gridcase_domain::{apply, CaseId, Event, Timestamp};
 use gridcase_eventstore::{RecordedEvent, Result};
 use gridcase_rules::deadlines::ColourClock;
-use gridcase_rules::indicators::{CaseIndicators, Totals};
+use gridcase_rules::indicators::Totals;
 
 use super::keys::{self, Term};
 use super::{encode_record, Model, Stored};
 use crate::projection::{summary, Entry};
 
+/// A case touched by the batch, with what it was at the batch's start.
+struct Touched {
+    stored: Stored,
+    terms: Vec<Term>,
+    next_change_ms: Option<i64>,
+    parts: Vec<(Vec<u8>, Totals)>,
+}
+
+/// Each bucket key and the case's part in it.
+fn parts_of(stored: &Stored) -> Vec<(Vec<u8>, Totals)> {
+    let Some(reported) = stored.indicators.reported_at_ms() else {
+        return Vec::new();
+    };
+    let hour = keys::hour_of(reported);
+    stored
+        .indicators
+        .parts()
+        .into_iter()
+        .map(|(department, part)| (keys::hour_key(hour, &department), part))
+        .collect()
+}
+
 /// Changes of one batch, not yet written.
 pub(super) struct Changes<'m> {
     model: &'m Model,
     now: Timestamp,
-    cases: HashMap<CaseId, Stored>,
-    tracks: HashMap<CaseId, CaseIndicators>,
-    /// Index entries, transitions and tracking codes: written (`Some`) or removed (`None`).
-    puts: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    counters: HashMap<Vec<u8>, i64>,
-    buckets: HashMap<Vec<u8>, Totals>,
+    cases: HashMap<CaseId, Touched>,
+    /// Tracking codes and finished transitions.
+    puts: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     events: u64,
     next_position: u64,
 }
@@ -34,35 +56,28 @@ impl<'m> Changes<'m> {
             model,
             now,
             cases: HashMap::new(),
-            tracks: HashMap::new(),
-            puts: BTreeMap::new(),
-            counters: HashMap::new(),
-            buckets: HashMap::new(),
+            puts: Vec::new(),
             events: 0,
             next_position: model.position(),
         }
     }
 
-    fn take_case(&mut self, case: CaseId) -> Result<Stored> {
-        match self.cases.remove(&case) {
-            Some(stored) => Ok(stored),
-            None => Ok(self.model.stored(case)?.unwrap_or_default()),
+    fn touch(&mut self, case: CaseId) -> Result<&mut Stored> {
+        if !self.cases.contains_key(&case) {
+            let stored = self.model.stored(case)?.unwrap_or_default();
+            let touched = Touched {
+                terms: stored.terms(),
+                next_change_ms: stored.next_change_ms,
+                parts: parts_of(&stored),
+                stored,
+            };
+            self.cases.insert(case, touched);
         }
-    }
-
-    fn take_track(&mut self, case: CaseId) -> Result<CaseIndicators> {
-        match self.tracks.remove(&case) {
-            Some(track) => Ok(track),
-            None => Ok(self.model.case_indicators(case)?.unwrap_or_default()),
-        }
-    }
-
-    fn bucket(&mut self, key: Vec<u8>) -> Result<&mut Totals> {
-        if !self.buckets.contains_key(&key) {
-            let stored = self.model.read::<Totals>(&key)?.unwrap_or_default();
-            self.buckets.insert(key.clone(), stored);
-        }
-        Ok(self.buckets.entry(key).or_default())
+        Ok(&mut self
+            .cases
+            .get_mut(&case)
+            .expect("inserted just above")
+            .stored)
     }
 
     /// Folds one recorded event; other streams and undecodable events only move the position.
@@ -79,15 +94,16 @@ impl<'m> Changes<'m> {
             }
         };
         self.events += 1;
-        let mut stored = self.take_case(case)?;
-        let before = stored.terms();
+        if let Event::CaseReported(reported) = &event {
+            self.puts.push((
+                keys::tracking_key(&reported.tracking_code.to_string()),
+                Some(case.to_bytes().to_vec()),
+            ));
+        }
+        let stored = self.touch(case)?;
         let view = &mut stored.view;
         if let Event::CaseReported(reported) = &event {
             view.phone_masked = reported.reporter.phone.as_ref().map(|p| p.masked());
-            self.puts.insert(
-                keys::tracking_key(&reported.tracking_code.to_string()),
-                Some(case.to_bytes().to_vec()),
-            );
         }
         view.timeline.push(Entry {
             event_type: event.type_name().to_owned(),
@@ -100,104 +116,89 @@ impl<'m> Changes<'m> {
         view.state = apply(std::mem::take(&mut view.state), &event);
         view.public
             .record(&event, view.state.status, record.recorded_at_ms);
-        view.colour = ColourClock::of(&view.state, &self.model.reference);
-        self.settle(case, &mut stored, &before);
-        self.cases.insert(case, stored);
-        self.tally(case, record.recorded_at_ms, &event)
-    }
-
-    /// Works out the case's colour now and when it next changes, and moves its index
-    /// entries, counters and transition from `before` to what it is under now.
-    fn settle(&mut self, case: CaseId, stored: &mut Stored, before: &[Term]) {
-        let old_change = stored.next_change_ms;
-        stored.indexed_colour = stored.view.colour.at(self.now);
-        stored.next_change_ms = stored
-            .view
-            .colour
-            .next_change(self.now)
-            .map(|t| t.as_millis())
-            .filter(|_| stored.view.state.exists());
-        if old_change != stored.next_change_ms {
-            if let Some(at) = old_change {
-                self.puts.insert(keys::transition_key(at, case), None);
-            }
-            if let Some(at) = stored.next_change_ms {
-                self.puts
-                    .insert(keys::transition_key(at, case), Some(Vec::new()));
-            }
-        }
-        let after = stored.terms();
-        let Some(key) = stored.key() else {
-            return;
-        };
-        for term in before.iter().filter(|t| !after.contains(t)) {
-            self.puts.insert(keys::index_key(term, key), None);
-            *self.counters.entry(keys::counter_key(term)).or_default() -= 1;
-        }
-        for term in after.iter().filter(|t| !before.contains(t)) {
-            self.puts
-                .insert(keys::index_key(term, key), Some(Vec::new()));
-            *self.counters.entry(keys::counter_key(term)).or_default() += 1;
-        }
-    }
-
-    /// Moves the case's part of its departments' hourly indicator buckets across `event`.
-    fn tally(&mut self, case: CaseId, recorded_at_ms: i64, event: &Event) -> Result<()> {
-        let mut track = self.take_track(case)?;
-        if let Some(reported) = track.reported_at_ms() {
-            for (department, part) in track.parts() {
-                let key = keys::hour_key(keys::hour_of(reported), &department);
-                self.bucket(key)?.subtract(&part);
-            }
-        }
-        track.apply(recorded_at_ms, event);
-        if let Some(reported) = track.reported_at_ms() {
-            for (department, part) in track.parts() {
-                let key = keys::hour_key(keys::hour_of(reported), &department);
-                self.bucket(key)?.add(&part);
-            }
-        }
-        self.tracks.insert(case, track);
+        stored.indicators.apply(record.recorded_at_ms, &event);
         Ok(())
     }
 
     /// Re-colours the cases whose colour changes fell due by now.
     pub(super) fn colour_changes(&mut self, due: Vec<(Vec<u8>, CaseId)>) -> Result<()> {
         for (transition, case) in due {
-            self.puts.insert(transition, None);
-            let mut stored = self.take_case(case)?;
-            let before = stored.terms();
-            // This transition is done: the next one is worked out afresh.
-            stored.next_change_ms = None;
-            self.settle(case, &mut stored, &before);
-            self.cases.insert(case, stored);
+            // Done: the case's next change is worked out afresh at commit.
+            self.puts.push((transition, None));
+            self.touch(case)?;
         }
         Ok(())
     }
 
-    /// Writes every change and the checkpoint in one atomic batch.
+    /// Works out each touched case's colour and terms now and writes what changed since the
+    /// batch's start — index entries, counters, transitions, indicator buckets, the cases
+    /// themselves — with the checkpoint, in one atomic batch.
     pub(super) fn commit(self) -> Result<()> {
         let tree = self.model.store.tree();
+        let reference = &self.model.reference;
+        let now = self.now;
         let mut batch = sled::Batch::default();
-        for (case, stored) in &self.cases {
-            batch.insert(
-                keys::case_key(keys::CASE, *case).as_slice(),
-                encode_record(stored)?,
-            );
-        }
-        for (case, track) in &self.tracks {
-            batch.insert(
-                keys::case_key(keys::INDICATORS, *case).as_slice(),
-                encode_record(track)?,
-            );
-        }
+        let mut counters: HashMap<Vec<u8>, i64> = HashMap::new();
+        let mut buckets: BTreeMap<Vec<u8>, (Totals, Totals)> = BTreeMap::new();
         for (key, value) in self.puts {
             match value {
                 Some(value) => batch.insert(key, value),
                 None => batch.remove(key),
             }
         }
-        for (key, delta) in self.counters {
+        for (case, touched) in self.cases {
+            let Touched {
+                mut stored,
+                terms: before,
+                next_change_ms: old_change,
+                parts: old_parts,
+            } = touched;
+            stored.view.colour = ColourClock::of(&stored.view.state, reference);
+            stored.indexed_colour = stored.view.colour.at(now);
+            stored.next_change_ms = stored
+                .view
+                .colour
+                .next_change(now)
+                .map(|t| t.as_millis())
+                .filter(|_| stored.view.state.exists());
+            if old_change != stored.next_change_ms {
+                if let Some(at) = old_change {
+                    batch.remove(keys::transition_key(at, case));
+                }
+                if let Some(at) = stored.next_change_ms {
+                    batch.insert(keys::transition_key(at, case), &[]);
+                }
+            }
+            if let Some(key) = stored.key() {
+                let after = stored.terms();
+                for term in before.iter().filter(|t| !after.contains(t)) {
+                    if term.listed() {
+                        batch.remove(keys::index_key(term, key));
+                    }
+                    *counters.entry(keys::counter_key(term)).or_default() -= 1;
+                }
+                for term in after.iter().filter(|t| !before.contains(t)) {
+                    if term.listed() {
+                        batch.insert(keys::index_key(term, key), &[]);
+                    }
+                    *counters.entry(keys::counter_key(term)).or_default() += 1;
+                }
+            }
+            let new_parts = parts_of(&stored);
+            if new_parts != old_parts {
+                for (key, part) in old_parts {
+                    buckets.entry(key).or_default().1.add(&part);
+                }
+                for (key, part) in new_parts {
+                    buckets.entry(key).or_default().0.add(&part);
+                }
+            }
+            batch.insert(
+                keys::case_key(keys::CASE, case).as_slice(),
+                encode_record(&stored)?,
+            );
+        }
+        for (key, delta) in counters {
             if delta == 0 {
                 continue;
             }
@@ -210,7 +211,10 @@ impl<'m> Changes<'m> {
                 n => batch.insert(key, &n.to_be_bytes()),
             }
         }
-        for (key, totals) in self.buckets {
+        for (key, (added, taken)) in buckets {
+            let mut totals = self.model.read::<Totals>(&key)?.unwrap_or_default();
+            totals.add(&added);
+            totals.subtract(&taken);
             if totals.is_empty() {
                 batch.remove(key);
             } else {

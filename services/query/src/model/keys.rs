@@ -4,7 +4,6 @@
 //! | key | value |
 //! |---|---|
 //! | `c` case id | the case's view ([`super::Stored`], postcard) |
-//! | `x` case id | the case's events folded for the indicators |
 //! | `i` term, report time, case id | nothing: the case is under the term (an index entry) |
 //! | `n` term | how many cases are under the term (a counter) |
 //! | `h` report hour, department | that department's indicator totals of the hour's cases |
@@ -22,8 +21,6 @@ use crate::index::Key;
 
 /// A case's view.
 pub const CASE: u8 = b'c';
-/// A case's events folded for the indicators.
-pub const INDICATORS: u8 = b'x';
 /// An index entry.
 pub const INDEX: u8 = b'i';
 /// A counter.
@@ -57,7 +54,8 @@ pub enum Term {
     Colour(Colour),
     /// Cases of a status within an area.
     AreaStatus(GridCode, CaseStatus),
-    /// Cases of a colour within an area.
+    /// Cases of a colour within an area: counted for the board, not listed (a list of one
+    /// area's cases of a colour walks the smaller of the two).
     AreaColour(GridCode, Colour),
 }
 
@@ -70,6 +68,11 @@ fn level_byte(level: GridLevel) -> u8 {
 }
 
 impl Term {
+    /// True if the term's cases are listed (have index entries), not only counted.
+    pub fn listed(&self) -> bool {
+        !matches!(self, Term::AreaColour(..))
+    }
+
     /// Appends the term's bytes (each part ends in a zero byte, so no term is a prefix of
     /// another's entries).
     pub fn encode_into(&self, out: &mut Vec<u8>) {

@@ -11,6 +11,8 @@
 
 mod fold;
 pub mod keys;
+#[cfg(test)]
+mod tests;
 
 use std::sync::{Arc, Mutex};
 
@@ -41,6 +43,18 @@ pub struct Stored {
     pub indexed_colour: Colour,
     /// When its colour changes next (its transition record), if it does before its next event.
     pub next_change_ms: Option<i64>,
+    /// Its events folded for the indicators.
+    pub indicators: CaseIndicators,
+}
+
+/// The levels whose areas are also indexed by status and by colour (the board's streets and
+/// communities, and grids): a supervisor's list of one area's dispatched or red cases is then
+/// one index walk.
+pub fn combined(level: GridLevel) -> bool {
+    matches!(
+        level,
+        GridLevel::Street | GridLevel::Community | GridLevel::Grid
+    )
 }
 
 impl Stored {
@@ -62,8 +76,10 @@ impl Stored {
             for level in GridLevel::ALL {
                 if let Some(area) = grid.at_level(level) {
                     terms.push(Term::Area(area));
-                    terms.push(Term::AreaStatus(area, status));
-                    terms.push(Term::AreaColour(area, colour));
+                    if combined(level) {
+                        terms.push(Term::AreaStatus(area, status));
+                        terms.push(Term::AreaColour(area, colour));
+                    }
                 }
             }
         }
@@ -143,7 +159,7 @@ impl Model {
 
     /// One case's events folded for the indicators.
     pub fn case_indicators(&self, case: CaseId) -> Result<Option<CaseIndicators>> {
-        self.read(&keys::case_key(keys::INDICATORS, case))
+        Ok(self.stored(case)?.map(|stored| stored.indicators))
     }
 
     /// The case holding a tracking code.
