@@ -5,6 +5,7 @@
 mod bench;
 mod bench_gateway;
 mod bench_pipeline;
+mod bench_postgres;
 mod bench_scale;
 mod bench_seed;
 mod demo;
