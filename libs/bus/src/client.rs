@@ -44,6 +44,8 @@ struct Inner {
     head: watch::Sender<u64>,
     watcher: JoinHandle<()>,
     appends: mpsc::UnboundedSender<PendingAppend>,
+    /// Append messages that may be in flight; shared with the batcher.
+    slots: Arc<Semaphore>,
     batcher: JoinHandle<()>,
 }
 
@@ -67,7 +69,13 @@ impl StoreClient {
         let (head, _) = watch::channel(0);
         let watcher = tokio::spawn(follow_head(nats.clone(), shard.to_owned(), head.clone()));
         let (appends, pending) = mpsc::unbounded_channel();
-        let batcher = tokio::spawn(send_appends(nats.clone(), shard.to_owned(), pending));
+        let slots = Arc::new(Semaphore::new(APPENDS_IN_FLIGHT));
+        let batcher = tokio::spawn(send_appends(
+            nats.clone(),
+            shard.to_owned(),
+            pending,
+            slots.clone(),
+        ));
         Self {
             inner: Arc::new(Inner {
                 nats,
@@ -75,6 +83,7 @@ impl StoreClient {
                 head,
                 watcher,
                 appends,
+                slots,
                 batcher,
             }),
         }
@@ -149,8 +158,8 @@ async fn send_appends(
     nats: async_nats::Client,
     shard: String,
     mut pending: mpsc::UnboundedReceiver<PendingAppend>,
+    slots: Arc<Semaphore>,
 ) {
-    let slots = Arc::new(Semaphore::new(APPENDS_IN_FLIGHT));
     let batch_limit = BATCH_BYTES.min(nats.server_info().max_payload.saturating_sub(64 * 1024));
     // An append that would have made the last message too large starts the next one.
     let mut carried: Option<PendingAppend> = None;
@@ -281,6 +290,13 @@ impl EventStore for StoreClient {
             expected,
             events,
         };
+        // A free slot means the batcher has nothing waiting for one (a freed slot goes to it
+        // first when it waits): send from this task, sparing the hand-over to the batcher's
+        // task and back, which a lone writer would pay on every append.
+        if let Ok(_slot) = self.inner.slots.try_acquire() {
+            let inner = &self.inner;
+            return call(&inner.nats, &inner.shard, StoreOp::Append, &request).await;
+        }
         let (reply, answer) = oneshot::channel();
         self.inner
             .appends

@@ -5,7 +5,9 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use gridcase::table::{Align, Columns};
+use gridcase::table::{Align, Columns, Table};
+
+use crate::bench_postgres;
 use gridcase_auth::{BearerToken, Secret, TokenTable, TOKENS_ENV};
 use gridcase_bus::{NatsServer, StoreClient};
 use gridcase_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent};
@@ -79,6 +81,16 @@ pub(crate) struct StoreBench {
     /// Run the outbox relay during the benchmark, as in production (off shows its cost).
     #[arg(long, default_value = "on")]
     relay: gridcase_store_node::RelayMode,
+    /// Also run every level against PostgreSQL as an event store (one INSERT per append in
+    /// its own transaction, synchronous commit) at this URL, e.g.
+    /// `postgres://bench:bench@127.0.0.1/bench`, and print both side by side. The benchmark
+    /// creates a table of its own and drops it at the end.
+    #[arg(long, value_name = "URL")]
+    compare_postgres: Option<String>,
+    /// Most PostgreSQL connections the writers share (one per writer up to this many); keep
+    /// it under the server's `max_connections`.
+    #[arg(long, default_value_t = 64)]
+    postgres_connections: usize,
 }
 
 pub(crate) async fn run(which: Which) -> anyhow::Result<()> {
@@ -170,12 +182,19 @@ fn classify(args: &ClassifyBench) -> anyhow::Result<()> {
     Ok(())
 }
 
-struct Level {
-    writers: usize,
-    elapsed: Duration,
+/// What one level of appends measured.
+pub(crate) struct Level {
+    pub(crate) writers: usize,
+    pub(crate) elapsed: Duration,
     /// Microseconds each append took.
-    latencies: Histogram<u64>,
-    flushes: u64,
+    pub(crate) latencies: Histogram<u64>,
+    pub(crate) flushes: u64,
+}
+
+impl Level {
+    fn appends_per_second(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
 }
 
 /// The longest latency a histogram tells apart, in microseconds: an hour.
@@ -264,14 +283,54 @@ async fn store(args: StoreBench) -> anyhow::Result<()> {
         args.event_bytes,
         args.seconds
     );
+    let round_trip = round_trip(&clients[0]).await?;
+    println!(
+        "a request to the store over NATS and back, no store work (head): p50 {:.3} ms, p99 {:.3} ms",
+        ms_at(&round_trip, 0.50),
+        ms_at(&round_trip, 0.99)
+    );
+    let postgres = match &args.compare_postgres {
+        Some(url) => {
+            let pool = args
+                .postgres_connections
+                .min(args.writers.iter().copied().max().unwrap_or(1));
+            let postgres = bench_postgres::PostgresEventStore::open(url, pool).await?;
+            println!(
+                "PostgreSQL: {pool} connections, one INSERT per append in its own transaction, synchronous_commit on; each level runs right after the store's"
+            );
+            Some(std::sync::Arc::new(postgres))
+        }
+        None => None,
+    };
     let columns = level_columns();
     print!("{}", columns.header());
     let mut next_id = 0u128;
-    for (level_index, &writers) in args.writers.iter().enumerate() {
-        let flushes_before = admin.stats(StatsRequest {}).await?.into_inner().flushes;
-        let level = run_level(&clients, writers, &args, level_index, &mut next_id).await?;
-        let flushes = admin.stats(StatsRequest {}).await?.into_inner().flushes - flushes_before;
-        print_level(&columns, &Level { flushes, ..level });
+    let mut side_by_side = Vec::new();
+    let levels = async {
+        for (level_index, &writers) in args.writers.iter().enumerate() {
+            let flushes_before = admin.stats(StatsRequest {}).await?.into_inner().flushes;
+            let level = run_level(&clients, writers, &args, level_index, &mut next_id).await?;
+            let flushes = admin.stats(StatsRequest {}).await?.into_inner().flushes - flushes_before;
+            let level = Level { flushes, ..level };
+            print_level(&columns, &level);
+            if let Some(postgres) = &postgres {
+                let compared = postgres
+                    .run_level(writers, args.seconds, args.event_bytes, level_index)
+                    .await
+                    .context("the PostgreSQL level")?;
+                side_by_side.push((level, compared));
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    // The table goes whether or not the levels went through.
+    if let Some(postgres) = &postgres {
+        postgres.drop_table().await;
+    }
+    levels?;
+    if postgres.is_some() {
+        print_side_by_side(&side_by_side);
     }
 
     if args.direct {
@@ -279,6 +338,7 @@ async fn store(args: StoreBench) -> anyhow::Result<()> {
         println!("the same, directly on a sled store in this process (no NATS, no relay):");
         for (level_index, &writers) in args.writers.iter().enumerate() {
             let flushes_before = store.flush_count();
+            let flush_time_before = store.flush_time();
             let stores = std::slice::from_ref(&store);
             let level =
                 run_level(stores, writers, &args, 1_000 + level_index, &mut next_id).await?;
@@ -287,6 +347,11 @@ async fn store(args: StoreBench) -> anyhow::Result<()> {
                 ..level
             };
             print_level(&columns, &level);
+            println!(
+                "    sled flush: mean {:.3} ms",
+                (store.flush_time() - flush_time_before).as_secs_f64() * 1e3
+                    / level.flushes.max(1) as f64
+            );
         }
     }
 
@@ -376,6 +441,50 @@ fn spawn_store_process(
         .with_context(|| format!("starting {}", binary.display()))
 }
 
+/// Head requests one at a time for a second: the round trip through NATS to the store and
+/// back with next to no work in the store, the floor under an append's latency.
+async fn round_trip(client: &StoreClient) -> anyhow::Result<Histogram<u64>> {
+    let mut latencies = histogram();
+    let until = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < until {
+        let sent = Instant::now();
+        client.head().await?;
+        record(&mut latencies, sent.elapsed());
+    }
+    Ok(latencies)
+}
+
+/// The store's levels beside PostgreSQL's, and the ratio of their rates.
+fn print_side_by_side(levels: &[(Level, Level)]) {
+    let mut table = Table::new(&[
+        "writers",
+        "store appends/s",
+        "p50 ms",
+        "p99 ms",
+        "PostgreSQL appends/s",
+        "p50 ms",
+        "p99 ms",
+        "store ÷ PostgreSQL",
+    ]);
+    for (store, postgres) in levels {
+        table.row(vec![
+            store.writers.to_string(),
+            format!("{:.0}", store.appends_per_second()),
+            format!("{:.2}", ms_at(&store.latencies, 0.50)),
+            format!("{:.2}", ms_at(&store.latencies, 0.99)),
+            format!("{:.0}", postgres.appends_per_second()),
+            format!("{:.2}", ms_at(&postgres.latencies, 0.50)),
+            format!("{:.2}", ms_at(&postgres.latencies, 0.99)),
+            format!(
+                "{:.2}",
+                store.appends_per_second() / postgres.appends_per_second().max(f64::MIN_POSITIVE)
+            ),
+        ]);
+    }
+    println!("side by side, each PostgreSQL level right after the store's:");
+    print!("{}", table.render());
+}
+
 fn print_level(columns: &Columns, level: &Level) {
     let appends = level.latencies.len();
     print!(
@@ -383,7 +492,7 @@ fn print_level(columns: &Columns, level: &Level) {
         columns.line(&[
             level.writers.to_string(),
             appends.to_string(),
-            format!("{:.0}", appends as f64 / level.elapsed.as_secs_f64()),
+            format!("{:.0}", level.appends_per_second()),
             format!("{:.2}", ms_at(&level.latencies, 0.50)),
             format!("{:.2}", ms_at(&level.latencies, 0.99)),
             format!("{:.2}", ms_at(&level.latencies, 1.0)),

@@ -6,6 +6,7 @@ mod bench;
 mod bench_fill;
 mod bench_gateway;
 mod bench_pipeline;
+mod bench_postgres;
 mod bench_scale;
 mod bench_seed;
 mod demo;

@@ -10,35 +10,48 @@ pub(super) fn start(
     log: sled::Tree,
     next_position: u64,
     streams: u64,
-    head: watch::Sender<u64>,
+    durable: Durable,
     counters: Arc<Counters>,
     requests: mpsc::Receiver<AppendRequest>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let flusher = Flusher {
+        db: db.clone(),
+        head: durable.head,
+        flushed: durable.flushed,
+        counters: counters.clone(),
+        handed_over: Arc::default(),
+    };
     let writer = Writer {
-        db,
         log,
         next_position,
         streams,
         versions: HashMap::new(),
-        head,
         counters,
+        flusher,
     };
     std::thread::Builder::new()
         .name("eventstore-writer".into())
         .spawn(move || writer.run(requests))
 }
 
+/// What the flusher moves once a flush is done.
+pub(super) struct Durable {
+    /// The durable head.
+    pub(super) head: watch::Sender<u64>,
+    /// The number of the newest flush done (see `Shared::flushed`).
+    pub(super) flushed: watch::Sender<u64>,
+}
+
 /// The single writer: owns positions and the cache of stream versions.
 struct Writer {
-    db: sled::Db,
     log: sled::Tree,
     next_position: u64,
     /// Streams applied so far (durable or not).
     streams: u64,
     /// Last version of streams seen so far; others are looked up in sled on first use.
     versions: HashMap<String, u64>,
-    head: watch::Sender<u64>,
     counters: Arc<Counters>,
+    flusher: Flusher,
 }
 
 /// A group applied to sled but not yet durable, with the answers that wait for it.
@@ -55,10 +68,14 @@ struct Applied {
 /// Flushes what the writer has applied, one flush for every group waiting, and only then
 /// answers and moves the durable head. Running beside the writer, it overlaps the disk's
 /// sync with the deciding and applying of the next groups.
+#[derive(Clone)]
 struct Flusher {
     db: sled::Db,
     head: watch::Sender<u64>,
+    flushed: watch::Sender<u64>,
     counters: Arc<Counters>,
+    /// Groups handed to the flusher thread and not yet answered.
+    handed_over: Arc<AtomicU64>,
 }
 
 impl Flusher {
@@ -66,45 +83,69 @@ impl Flusher {
         while let Ok(first) = applied.recv() {
             let mut groups = vec![first];
             groups.extend(applied.try_iter());
-            let flushed = if self.counters.failed.load(Ordering::Acquire) {
-                Err(StoreError::Unavailable(
-                    "an earlier write failed; the store refuses writes until it is restarted"
-                        .into(),
-                ))
-            } else {
-                let started = std::time::Instant::now();
-                let flushed = self.db.flush().map_err(storage);
-                metrics::histogram!("store_flush_duration_seconds").record(started.elapsed());
-                flushed
-            };
-            match flushed {
-                Ok(_) => {
-                    self.counters.flushes.fetch_add(1, Ordering::Relaxed);
-                    let answers = groups.iter().flat_map(|g| &g.answers);
-                    let (size, written) = answers.fold((0u64, 0u64), |(size, written), (_, a)| {
-                        let wrote = matches!(a, Ok(result) if !result.duplicate);
-                        (size + 1, written + u64::from(wrote))
-                    });
-                    metrics::histogram!("store_group_size").record(size as f64);
-                    metrics::counter!("store_appends_total").increment(written);
-                    let last = groups.last().expect("at least one group");
-                    // Groups arrive in order, so the last one carries the newest totals. The
-                    // head moves first: `verify` reads the count first, then the head.
-                    crate::advance_head(&self.head, last.head);
-                    self.counters
-                        .durable_streams
-                        .store(last.streams, Ordering::Release);
-                    for (reply, answer) in groups.into_iter().flat_map(|g| g.answers) {
-                        let _ = reply.send(answer);
-                    }
+            let count = groups.len() as u64;
+            self.flush_and_answer(groups);
+            self.handed_over.fetch_sub(count, Ordering::AcqRel);
+        }
+    }
+
+    /// True when no group waits for the flusher thread or is being flushed by it.
+    fn is_idle(&self) -> bool {
+        self.handed_over.load(Ordering::Acquire) == 0
+    }
+
+    /// Makes `groups` durable with one flush, then answers their callers and moves the head.
+    fn flush_and_answer(&self, groups: Vec<Applied>) {
+        let flushed = if self.counters.failed.load(Ordering::Acquire) {
+            Err(StoreError::Unavailable(
+                "an earlier write failed; the store refuses writes until it is restarted".into(),
+            ))
+        } else {
+            let number = self.counters.flushes_begun.fetch_add(1, Ordering::SeqCst) + 1;
+            let started = std::time::Instant::now();
+            let flushed = self.db.flush().map_err(storage);
+            let took = started.elapsed();
+            metrics::histogram!("store_flush_duration_seconds").record(took);
+            self.counters.flush_nanos.fetch_add(
+                u64::try_from(took.as_nanos()).unwrap_or(u64::MAX),
+                Ordering::Relaxed,
+            );
+            if flushed.is_ok() {
+                self.flushed.send_if_modified(|done| {
+                    let moved = number > *done;
+                    *done = (*done).max(number);
+                    moved
+                });
+            }
+            flushed
+        };
+        match flushed {
+            Ok(_) => {
+                self.counters.flushes.fetch_add(1, Ordering::Relaxed);
+                let answers = groups.iter().flat_map(|g| &g.answers);
+                let (size, written) = answers.fold((0u64, 0u64), |(size, written), (_, a)| {
+                    let wrote = matches!(a, Ok(result) if !result.duplicate);
+                    (size + 1, written + u64::from(wrote))
+                });
+                metrics::histogram!("store_group_size").record(size as f64);
+                metrics::counter!("store_appends_total").increment(written);
+                let last = groups.last().expect("at least one group");
+                // Groups arrive in order, so the last one carries the newest totals. The
+                // head moves first: `verify` reads the count first, then the head.
+                crate::advance_head(&self.head, last.head);
+                self.counters
+                    .durable_streams
+                    .store(last.streams, Ordering::Release);
+                for (reply, answer) in groups.into_iter().flat_map(|g| g.answers) {
+                    let _ = reply.send(answer);
                 }
-                Err(e) => {
-                    if !self.counters.failed.swap(true, Ordering::AcqRel) {
-                        tracing::error!(error = %e, "flush failed; refusing further writes");
-                    }
-                    for (reply, answer) in groups.into_iter().flat_map(|g| g.answers) {
-                        let _ = reply.send(answer.and_then(|_| Err(e.clone())));
-                    }
+            }
+            Err(e) => {
+                if !self.counters.failed.swap(true, Ordering::AcqRel) {
+                    tracing::error!(error = %e, "flush failed; refusing further writes");
+                }
+                for (reply, answer) in groups.into_iter().flat_map(|g| g.answers) {
+                    let _ = reply.send(answer.and_then(|_| Err(e.clone())));
                 }
             }
         }
@@ -124,11 +165,7 @@ struct Group {
 impl Writer {
     fn run(mut self, mut requests: mpsc::Receiver<AppendRequest>) {
         let (to_flusher, applied) = std::sync::mpsc::channel();
-        let flusher = Flusher {
-            db: self.db.clone(),
-            head: self.head.clone(),
-            counters: self.counters.clone(),
-        };
+        let flusher = self.flusher.clone();
         let flusher = std::thread::Builder::new()
             .name("eventstore-flusher".into())
             .spawn(move || flusher.run(applied));
@@ -150,6 +187,14 @@ impl Writer {
                 }
             }
             let applied = self.commit(&mut group);
+            // With nothing queued behind it and the flusher thread idle there is nothing to
+            // overlap the sync with: flushing here spares a hand-over between threads, which
+            // a lone writer would wait for on every append.
+            if requests.is_empty() && self.flusher.is_idle() {
+                self.flusher.flush_and_answer(vec![applied]);
+                continue;
+            }
+            self.flusher.handed_over.fetch_add(1, Ordering::AcqRel);
             if to_flusher.send(applied).is_err() {
                 break;
             }
