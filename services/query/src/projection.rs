@@ -203,11 +203,10 @@ pub struct Projections {
 /// The terms a list's filters can walk, each with how many of the filters it covers.
 fn walkable(filters: &Indexed) -> Vec<(Term, usize)> {
     let mut terms = Vec::new();
-    if let (Some(area), Some(status)) = (filters.area, filters.status) {
-        terms.push((Term::AreaStatus(area, status), 2));
-    }
-    if let (Some(area), Some(colour)) = (filters.area, filters.colour) {
-        terms.push((Term::AreaColour(area, colour), 2));
+    if let Some(area) = filters.area.filter(|a| crate::model::combined(a.level())) {
+        if let Some(status) = filters.status {
+            terms.push((Term::AreaStatus(area, status), 2));
+        }
     }
     terms.extend(filters.status.map(|s| (Term::Status(s), 1)));
     terms.extend(filters.area.map(|a| (Term::Area(a), 1)));
