@@ -201,6 +201,18 @@ impl Level {
 const LONGEST_US: u64 = 3_600_000_000;
 
 /// An empty record of latencies in microseconds, to three significant figures.
+/// The writers' latencies added up, once every writer is done.
+pub(crate) async fn gather(
+    writers: Vec<tokio::task::JoinHandle<anyhow::Result<Histogram<u64>>>>,
+) -> anyhow::Result<Histogram<u64>> {
+    let mut all = histogram();
+    for writer in writers {
+        all.add(writer.await??)
+            .context("adding up the writers' latencies")?;
+    }
+    Ok(all)
+}
+
 pub(crate) fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, LONGEST_US, 3).expect("valid bounds and significant figures")
 }
@@ -541,11 +553,7 @@ async fn run_level<S: EventStore>(
             anyhow::Ok(latencies)
         }));
     }
-    let mut all = histogram();
-    for task in tasks {
-        all.add(task.await??)
-            .context("adding up the writers' latencies")?;
-    }
+    let all = gather(tasks).await?;
     *next_id += (writers as u128 + 1) << 40;
     Ok(Level {
         writers,

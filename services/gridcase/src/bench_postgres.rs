@@ -16,7 +16,7 @@ use anyhow::Context;
 use tokio::sync::Semaphore;
 use tokio_postgres::{Client, NoTls, Statement};
 
-use crate::bench::{histogram, record, Level};
+use crate::bench::{gather, histogram, record, Level};
 
 /// A pool of connections, each with the append statement prepared on it.
 pub(crate) struct PostgresEventStore {
@@ -197,11 +197,7 @@ impl PostgresEventStore {
                 anyhow::Ok(latencies)
             }));
         }
-        let mut all = histogram();
-        for task in tasks {
-            all.add(task.await??)
-                .context("adding up the writers' latencies")?;
-        }
+        let all = gather(tasks).await?;
         Ok(Level {
             writers,
             elapsed: started.elapsed(),

@@ -242,15 +242,7 @@ fn scan(projections: &Projections, filters: &Indexed, now: Timestamp) -> Vec<Str
 fn random_filters(dice: &mut Dice, reference: &ReferenceData) -> Indexed {
     let areas: Vec<GridCode> = reference.grids().map(|g| g.code).collect();
     let departments: Vec<_> = reference.departments().map(|d| d.code.clone()).collect();
-    let statuses = [
-        CaseStatus::Reported,
-        CaseStatus::Triaged,
-        CaseStatus::Dispatched,
-        CaseStatus::Accepted,
-        CaseStatus::Resolved,
-        CaseStatus::Verified,
-        CaseStatus::Closed,
-    ];
+    let statuses = CaseStatus::ALL;
     let categories: Vec<_> = reference.categories().map(|c| c.code).collect();
     let colours = gridcase_rules::deadlines::Colour::ALL;
     Indexed {
