@@ -19,6 +19,7 @@ use gridcase_testkit::sample_config_dir as config_dir;
 use gridcase_testkit::{wait_until, AuthedChannel, Sandbox, ServiceHarness, WAIT};
 use tonic::Code;
 
+mod checkpoint;
 mod lists;
 mod projections;
 mod public;
