@@ -42,6 +42,12 @@ pub(crate) async fn seed_from(
         .connect()
         .await?;
     let intake = IntakeClient::with_interceptor(channel, BearerToken::new(operator)?);
+    let channel = tonic::transport::Endpoint::from_shared(system.endpoint(Service::Query))?
+        .connect()
+        .await?;
+    let mut query = QueryClient::with_interceptor(channel, BearerToken::new(supervisor)?);
+    // Cases left waiting on purpose before (open cases a fill stopped at triage) stay waiting.
+    let (_, waiting_before) = progress(&mut query).await?;
     let started = Instant::now();
     let window = Arc::new(tokio::sync::Semaphore::new(SEED_WINDOW));
     let mut tasks = tokio::task::JoinSet::new();
@@ -67,27 +73,16 @@ pub(crate) async fn seed_from(
         done??;
     }
     let reported = started.elapsed();
-    let channel = tonic::transport::Endpoint::from_shared(system.endpoint(Service::Query))?
-        .connect()
-        .await?;
-    let mut query = QueryClient::with_interceptor(channel, BearerToken::new(supervisor)?);
     // Until query has every case and triage and dispatch have worked through them: the
     // gateway is measured with the services running, not with a backlog of 100,000 cases.
     let mut projected_after = None;
     loop {
-        let board = query.board(BoardRequest {}).await?.into_inner();
-        let projected: u64 = board.streets.iter().map(|s| s.total).sum();
-        let waiting: u64 = board
-            .streets
-            .iter()
-            .flat_map(|s| ["triage", "dispatch"].map(|stage| s.by_stage.get(stage).copied()))
-            .flatten()
-            .sum();
+        let (projected, waiting) = progress(&mut query).await?;
         eprint!("\rseeding: {cases} reported, {projected} projected, {waiting} waiting for triage or dispatch      ");
         if projected >= first + cases && projected_after.is_none() {
             projected_after = Some(started.elapsed());
         }
-        if projected >= first + cases && waiting == 0 {
+        if projected >= first + cases && waiting <= waiting_before {
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -110,4 +105,23 @@ pub(crate) async fn seed_from(
 pub(crate) struct Seeded {
     /// Reports per second intake took.
     pub(crate) rate: f64,
+}
+
+/// The cases query has projected, and those among them waiting for triage or dispatch.
+async fn progress<T>(query: &mut QueryClient<T>) -> anyhow::Result<(u64, u64)>
+where
+    T: tonic::client::GrpcService<tonic::body::Body>,
+    T::Error: Into<tonic::codegen::StdError>,
+    T::ResponseBody: tonic::codegen::Body<Data = tonic::codegen::Bytes> + Send + 'static,
+    <T::ResponseBody as tonic::codegen::Body>::Error: Into<tonic::codegen::StdError> + Send,
+{
+    let board = query.board(BoardRequest {}).await?.into_inner();
+    let projected: u64 = board.streets.iter().map(|s| s.total).sum();
+    let waiting: u64 = board
+        .streets
+        .iter()
+        .flat_map(|s| ["triage", "dispatch"].map(|stage| s.by_stage.get(stage).copied()))
+        .flatten()
+        .sum();
+    Ok((projected, waiting))
 }
