@@ -21,8 +21,6 @@ pub struct ReadModelConfig {
     /// The model's directory; `None` keeps it in a temporary one, removed when it closes (for
     /// tests and throwaway runs: every start rebuilds).
     pub path: Option<PathBuf>,
-    /// The shape of the model's records; a model written in another format is rebuilt.
-    pub format: u32,
     /// Empty the model and rebuild it from position 0.
     pub rebuild: bool,
     /// Bytes of the model kept in memory (sled's page cache); the rest is read from disk.
@@ -30,11 +28,10 @@ pub struct ReadModelConfig {
 }
 
 impl ReadModelConfig {
-    /// A model of `format` in `path`, resumed from its checkpoint, with a 64 MiB cache.
-    pub fn new(path: Option<PathBuf>, format: u32) -> Self {
+    /// A model in `path`, resumed from its checkpoint, with a 64 MiB cache.
+    pub fn new(path: Option<PathBuf>) -> Self {
         Self {
             path,
-            format,
             rebuild: false,
             cache_capacity_bytes: 64 * 1024 * 1024,
         }
@@ -56,8 +53,9 @@ fn storage(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl ReadModelStore {
-    /// Opens (or creates) the model `config` describes, emptied if it must be rebuilt.
-    pub fn open(config: &ReadModelConfig) -> Result<Self> {
+    /// Opens (or creates) the model `config` describes, whose records have the shape
+    /// `format`; it is emptied if it must be rebuilt, or was written in another format.
+    pub fn open(config: &ReadModelConfig, format: u32) -> Result<Self> {
         let sled_config = sled::Config::new()
             .cache_capacity(config.cache_capacity_bytes)
             .mode(sled::Mode::HighThroughput);
@@ -76,15 +74,13 @@ impl ReadModelStore {
         } else {
             match stored_format {
                 None => Some("new"),
-                Some(format) if format != u64::from(config.format) => {
-                    Some("written in another format")
-                }
+                Some(stored) if stored != u64::from(format) => Some("written in another format"),
                 Some(_) => None,
             }
         };
         if rebuilt.is_some() {
             tree.clear().map_err(storage)?;
-            tree.insert(FORMAT_KEY, &u64::from(config.format).to_be_bytes())
+            tree.insert(FORMAT_KEY, &u64::from(format).to_be_bytes())
                 .map_err(storage)?;
             tree.flush().map_err(storage)?;
         }
@@ -154,27 +150,30 @@ mod tests {
     #[test]
     fn the_checkpoint_moves_with_the_model_and_a_new_format_or_a_rebuild_empties_it() {
         let dir = tempfile::tempdir().unwrap();
-        let config = ReadModelConfig::new(Some(dir.path().to_owned()), 1);
+        let config = ReadModelConfig::new(Some(dir.path().to_owned()));
         {
-            let model = ReadModelStore::open(&config).unwrap();
+            let model = ReadModelStore::open(&config, 1).unwrap();
             assert_eq!((model.position(), model.rebuilt()), (0, Some("new")));
             let mut batch = sled::Batch::default();
             batch.insert(b"case-1".as_slice(), b"reported".as_slice());
             model.commit(batch, 7).unwrap();
             assert_eq!(model.position(), 7);
         }
-        let model = ReadModelStore::open(&config).unwrap();
+        let model = ReadModelStore::open(&config, 1).unwrap();
         assert_eq!((model.position(), model.rebuilt()), (7, None));
         assert!(model.tree().get(b"case-1").unwrap().is_some());
         drop(model);
-        for config in [
-            ReadModelConfig::new(Some(dir.path().to_owned()), 2),
-            ReadModelConfig {
-                rebuild: true,
-                ..ReadModelConfig::new(Some(dir.path().to_owned()), 2)
-            },
+        for (config, format) in [
+            (config.clone(), 2),
+            (
+                ReadModelConfig {
+                    rebuild: true,
+                    ..config
+                },
+                1,
+            ),
         ] {
-            let model = ReadModelStore::open(&config).unwrap();
+            let model = ReadModelStore::open(&config, format).unwrap();
             assert_eq!(model.position(), 0);
             assert!(model.rebuilt().is_some());
             assert!(model.tree().get(b"case-1").unwrap().is_none());

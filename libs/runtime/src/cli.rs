@@ -11,6 +11,7 @@ use std::pin::Pin;
 use tokio::net::TcpListener;
 
 use gridcase_auth::{AuthError, TokenTable};
+use gridcase_eventstore::ReadModelConfig;
 
 use crate::stage::{ServiceError, StageConfig};
 
@@ -41,6 +42,37 @@ pub struct StageArgs {
     /// Address to serve Prometheus metrics on (`http://<addr>/metrics`); none when unset.
     #[arg(long, env = "GRIDCASE_METRICS")]
     pub metrics: Option<SocketAddr>,
+}
+
+/// Command-line settings of a service that keeps a read model on disk (flatten into its
+/// `Args`): where, whether to rebuild it, and how much of it to keep in memory.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelArgs {
+    /// Directory of the service's read model (its projections and checkpoint); default
+    /// `data/<service>`.
+    #[arg(long, env = "GRIDCASE_MODEL")]
+    pub model: Option<PathBuf>,
+    /// Empty the model and rebuild it from the start of the log.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// MiB of the model kept in memory; the rest is read from disk.
+    #[arg(long, env = "GRIDCASE_MODEL_CACHE_MIB", default_value_t = 64)]
+    pub cache_mib: u64,
+}
+
+impl ModelArgs {
+    /// The model of `service` these settings describe.
+    pub fn config(&self, service: &str) -> ReadModelConfig {
+        let path = self
+            .model
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("data").join(service));
+        ReadModelConfig {
+            rebuild: self.rebuild,
+            cache_capacity_bytes: self.cache_mib.saturating_mul(1024 * 1024),
+            ..ReadModelConfig::new(Some(path))
+        }
+    }
 }
 
 /// What a stage service process needs before it runs.

@@ -365,10 +365,7 @@ async fn rebuild(system: &System, reference: &ReferenceData) -> anyhow::Result<(
     let store = StoreClient::new(gridcase_bus::connect(system.nats_url()).await?, "0");
     let head = store.stats().await?.events;
     let dir = tempfile::tempdir()?;
-    let model = gridcase_eventstore::ReadModelConfig::new(
-        Some(dir.path().join("query")),
-        gridcase_query::model::FORMAT,
-    );
+    let model = gridcase_eventstore::ReadModelConfig::new(Some(dir.path().join("query")));
     let projections =
         gridcase_query::Projections::open(&model, std::sync::Arc::new(reference.clone()))?;
     let (batches, mut receive) = tokio::sync::mpsc::channel(8);

@@ -14,7 +14,7 @@ use gridcase_auth::{RoleKind, TokenTable};
 use gridcase_bus::{NatsServer, StoreClient};
 use gridcase_dispatch::DispatchConfig;
 use gridcase_evaluation::EvaluationConfig;
-use gridcase_eventstore::{EventStore, StoreStats};
+use gridcase_eventstore::{EventStore, ReadModelConfig, StoreStats};
 use gridcase_gateway::GatewayConfig;
 use gridcase_intake::IntakeConfig;
 use gridcase_query::QueryConfig;
@@ -315,7 +315,7 @@ impl System {
             }
             Service::Query => {
                 let config = QueryConfig {
-                    model_dir: Some(self.options.data.join("query")),
+                    model: ReadModelConfig::new(Some(self.options.data.join("query"))),
                     ..QueryConfig::new(config, tokens)
                 };
                 spawn(|stopped| gridcase_query::run(config, nats, listener, stop_signal(stopped)))

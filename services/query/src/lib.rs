@@ -40,12 +40,8 @@ pub use service::{QueryApi, SERVICE_NAME};
 pub struct QueryConfig {
     /// The settings every stage service takes.
     pub stage: StageConfig,
-    /// Where the model is kept; `None` keeps it in a temporary directory (rebuilt each start).
-    pub model_dir: Option<PathBuf>,
-    /// Empty the model and rebuild it from position 0.
-    pub rebuild: bool,
-    /// Bytes of the model kept in memory.
-    pub cache_capacity_bytes: u64,
+    /// Where and how the model is kept.
+    pub model: ReadModelConfig,
 }
 
 impl QueryConfig {
@@ -54,23 +50,11 @@ impl QueryConfig {
         Self::with_stage(StageConfig::new(config_dir, tokens))
     }
 
-    /// `stage`'s settings with a temporary model of the default cache size.
+    /// `stage`'s settings with a temporary model (rebuilt at every start).
     pub fn with_stage(stage: StageConfig) -> Self {
-        let defaults = ReadModelConfig::new(None, model::FORMAT);
         Self {
             stage,
-            model_dir: None,
-            rebuild: false,
-            cache_capacity_bytes: defaults.cache_capacity_bytes,
-        }
-    }
-
-    /// The model's settings.
-    pub fn model(&self) -> ReadModelConfig {
-        ReadModelConfig {
-            rebuild: self.rebuild,
-            cache_capacity_bytes: self.cache_capacity_bytes,
-            ..ReadModelConfig::new(self.model_dir.clone(), model::FORMAT)
+            model: ReadModelConfig::new(None),
         }
     }
 }
@@ -86,7 +70,7 @@ pub async fn run(
     let stage = &config.stage;
     let reference = stage.load_reference(SERVICE)?;
     let store = StoreClient::new(nats, &stage.shard);
-    let projections = Projections::open(&config.model(), Arc::clone(&reference))
+    let projections = Projections::open(&config.model, Arc::clone(&reference))
         .map_err(|e| ServiceError::stopped("the query model", e))?;
     let projections = Arc::new(projections);
     let (stop, mut stopped) = watch::channel(false);

@@ -113,7 +113,7 @@ pub struct Model {
 impl Model {
     /// Opens the model `config` describes.
     pub fn open(config: &ReadModelConfig, reference: Arc<ReferenceData>) -> Result<Self> {
-        let store = ReadModelStore::open(config)?;
+        let store = ReadModelStore::open(config, FORMAT)?;
         Ok(Self {
             store,
             reference,

@@ -185,7 +185,7 @@ fn record(case: CaseId, version: u64, position: u64, event: &Event, now_ms: i64)
 }
 
 fn open(dir: &std::path::Path, reference: &Arc<ReferenceData>) -> Projections {
-    let config = ReadModelConfig::new(Some(dir.to_owned()), super::FORMAT);
+    let config = ReadModelConfig::new(Some(dir.to_owned()));
     Projections::open(&config, Arc::clone(reference)).unwrap()
 }
 
