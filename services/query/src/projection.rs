@@ -10,11 +10,11 @@ use gridcase_config::{IndicatorWeights, ReferenceData};
 use gridcase_domain::{CaseId, CaseState, CaseStatus, Event, Timestamp, TrackingCode};
 use gridcase_eventstore::{EventStore, ReadModelConfig, RecordedEvent, Result, StoreError};
 use gridcase_rules::deadlines::ColourClock;
-use gridcase_rules::indicators::{rows, DepartmentIndicators, Totals};
+use gridcase_rules::indicators::{rows, DepartmentIndicators};
 use serde::{Deserialize, Serialize};
 
 use crate::index::{Indexed, Key};
-use crate::model::keys::{self, Term};
+use crate::model::keys::Term;
 use crate::model::Model;
 
 /// One event of a case's timeline.
@@ -381,33 +381,18 @@ impl Projections {
         weights: &IndicatorWeights,
     ) -> Result<(Vec<DepartmentIndicators>, u64, u64)> {
         let position = self.model.position();
-        let mut totals: std::collections::BTreeMap<String, Totals> = Default::default();
-        let first_hour = keys::hour_of(from_ms.saturating_add(keys::HOUR_MS - 1));
-        let end_hour = keys::hour_of(to_ms).max(first_hour);
-        for (department, bucket) in self.model.hour_totals(first_hour, end_hour)? {
-            totals.entry(department).or_default().add(&bucket);
-        }
-        let edges = if first_hour >= to_ms {
-            vec![(from_ms, to_ms)]
-        } else {
-            vec![(from_ms, first_hour), (end_hour, to_ms)]
-        };
-        for (from, to) in edges.into_iter().filter(|(from, to)| from < to) {
-            for key in self
-                .model
-                .walk(&Term::All, Some((to, CaseId::from_u128(0))), from)
-            {
-                let Some(track) = self.model.case_indicators(key?.1)? else {
-                    continue;
-                };
-                for (department, part) in track.parts() {
-                    totals
-                        .entry(department.as_str().to_owned())
-                        .or_default()
-                        .add(&part);
+        let totals = gridcase_indicator_store::period_totals(
+            self.model.tree(),
+            from_ms,
+            to_ms,
+            |from, to| {
+                let mut cases = Vec::new();
+                for key in self.model.walk(&Term::All, Some((to, CaseId::from_u128(0))), from) {
+                    cases.extend(self.model.case_indicators(key?.1)?);
                 }
-            }
-        }
+                Ok(cases)
+            },
+        )?;
         let report = rows(totals.iter().map(|(d, t)| (d.as_str(), t.clone())), weights);
         Ok((report, self.model.events()?, position))
     }

@@ -5,13 +5,13 @@
 //! stages in one batch costs one set of index changes, and everything is written in one
 //! atomic sled batch together with the new checkpoint.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use gridcase_casestore::decode;
 use gridcase_domain::{apply, CaseId, Event, Timestamp};
 use gridcase_eventstore::{RecordedEvent, Result};
 use gridcase_rules::deadlines::ColourClock;
-use gridcase_rules::indicators::Totals;
+use gridcase_indicator_store::{parts, BucketChanges, Parts};
 
 use super::keys::{self, Term};
 use super::{encode_record, Model, Stored};
@@ -22,21 +22,7 @@ struct Touched {
     stored: Stored,
     terms: Vec<Term>,
     next_change_ms: Option<i64>,
-    parts: Vec<(Vec<u8>, Totals)>,
-}
-
-/// Each bucket key and the case's part in it.
-fn parts_of(stored: &Stored) -> Vec<(Vec<u8>, Totals)> {
-    let Some(reported) = stored.indicators.reported_at_ms() else {
-        return Vec::new();
-    };
-    let hour = keys::hour_of(reported);
-    stored
-        .indicators
-        .parts()
-        .into_iter()
-        .map(|(department, part)| (keys::hour_key(hour, &department), part))
-        .collect()
+    parts: Parts,
 }
 
 /// Changes of one batch, not yet written.
@@ -68,7 +54,7 @@ impl<'m> Changes<'m> {
             let touched = Touched {
                 terms: stored.terms(),
                 next_change_ms: stored.next_change_ms,
-                parts: parts_of(&stored),
+                parts: parts(&stored.indicators),
                 stored,
             };
             self.cases.insert(case, touched);
@@ -139,7 +125,7 @@ impl<'m> Changes<'m> {
         let now = self.now;
         let mut batch = sled::Batch::default();
         let mut counters: HashMap<Vec<u8>, i64> = HashMap::new();
-        let mut buckets: BTreeMap<Vec<u8>, (Totals, Totals)> = BTreeMap::new();
+        let mut buckets = BucketChanges::new();
         for (key, value) in self.puts {
             match value {
                 Some(value) => batch.insert(key, value),
@@ -184,15 +170,7 @@ impl<'m> Changes<'m> {
                     *counters.entry(keys::counter_key(term)).or_default() += 1;
                 }
             }
-            let new_parts = parts_of(&stored);
-            if new_parts != old_parts {
-                for (key, part) in old_parts {
-                    buckets.entry(key).or_default().1.add(&part);
-                }
-                for (key, part) in new_parts {
-                    buckets.entry(key).or_default().0.add(&part);
-                }
-            }
+            buckets.case_changed(old_parts, parts(&stored.indicators));
             batch.insert(
                 keys::case_key(keys::CASE, case).as_slice(),
                 encode_record(&stored)?,
@@ -211,16 +189,7 @@ impl<'m> Changes<'m> {
                 n => batch.insert(key, &n.to_be_bytes()),
             }
         }
-        for (key, (added, taken)) in buckets {
-            let mut totals = self.model.read::<Totals>(&key)?.unwrap_or_default();
-            totals.add(&added);
-            totals.subtract(&taken);
-            if totals.is_empty() {
-                batch.remove(key);
-            } else {
-                batch.insert(key, encode_record(&totals)?);
-            }
-        }
+        buckets.write(tree, &mut batch)?;
         if self.events > 0 {
             let events = self.model.events()? + self.events;
             batch.insert(keys::EVENTS, &events.to_be_bytes());

@@ -17,6 +17,8 @@
 use gridcase_domain::{CaseId, CaseStatus, CategoryCode, DepartmentCode, GridCode, GridLevel};
 use gridcase_rules::deadlines::Colour;
 
+use gridcase_indicator_store::{time_bytes, time_from};
+
 use crate::index::Key;
 
 /// A case's view.
@@ -25,17 +27,14 @@ pub const CASE: u8 = b'c';
 pub const INDEX: u8 = b'i';
 /// A counter.
 pub const COUNTER: u8 = b'n';
-/// An hourly indicator bucket.
-pub const HOUR: u8 = b'h';
+/// An hourly indicator bucket (laid out by [`gridcase_indicator_store`]).
+pub const HOUR: u8 = gridcase_indicator_store::BUCKET;
 /// A tracking code.
 pub const TRACKING: u8 = b't';
 /// A colour change to apply.
 pub const TRANSITION: u8 = b'w';
 /// The count of case events folded.
 pub const EVENTS: &[u8] = b"e";
-
-/// One hour, in milliseconds.
-pub const HOUR_MS: i64 = 3_600_000;
 
 /// Something cases are listed and counted under.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -151,16 +150,6 @@ pub fn area_counter_parts(key: &[u8], prefix_len: usize) -> Option<(&str, &str)>
     Some((area, value))
 }
 
-/// A time that sorts as bytes.
-pub fn time_bytes(ms: i64) -> [u8; 8] {
-    ((ms as u64) ^ (1 << 63)).to_be_bytes()
-}
-
-fn time_from(bytes: &[u8]) -> Option<i64> {
-    let bytes: [u8; 8] = bytes.try_into().ok()?;
-    Some((u64::from_be_bytes(bytes) ^ (1 << 63)) as i64)
-}
-
 /// `kind` followed by the case id.
 pub fn case_key(kind: u8, case: CaseId) -> [u8; 17] {
     let mut key = [0u8; 17];
@@ -199,25 +188,6 @@ pub fn counter_key(term: &Term) -> Vec<u8> {
     key
 }
 
-/// The prefix of the indicator buckets of the hour starting `hour_ms`.
-pub fn hour_prefix(hour_ms: i64) -> Vec<u8> {
-    let mut key = vec![HOUR];
-    key.extend_from_slice(&time_bytes(hour_ms));
-    key
-}
-
-/// The indicator bucket of `department` for cases reported in the hour starting `hour_ms`.
-pub fn hour_key(hour_ms: i64, department: &DepartmentCode) -> Vec<u8> {
-    let mut key = hour_prefix(hour_ms);
-    key.extend_from_slice(department.as_str().as_bytes());
-    key
-}
-
-/// The department of an indicator bucket's key.
-pub fn hour_department(key: &[u8]) -> Option<&str> {
-    std::str::from_utf8(key.get(9..)?).ok()
-}
-
 /// The transition of `case` at `at_ms`.
 pub fn transition_key(at_ms: i64, case: CaseId) -> Vec<u8> {
     let mut key = vec![TRANSITION];
@@ -236,11 +206,6 @@ pub fn tracking_key(code: &str) -> Vec<u8> {
 /// A counter's value.
 pub fn read_count(bytes: &[u8]) -> i64 {
     bytes.try_into().map(i64::from_be_bytes).unwrap_or(0)
-}
-
-/// The start of the hour holding `ms`.
-pub fn hour_of(ms: i64) -> i64 {
-    ms.div_euclid(HOUR_MS) * HOUR_MS
 }
 
 #[cfg(test)]

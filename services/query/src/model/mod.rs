@@ -20,7 +20,7 @@ use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, GridCode, GridLevel, Timestamp, TrackingCode};
 use gridcase_eventstore::{ReadModelConfig, ReadModelStore, RecordedEvent, Result, StoreError};
 use gridcase_rules::deadlines::Colour;
-use gridcase_rules::indicators::{CaseIndicators, Totals};
+use gridcase_rules::indicators::CaseIndicators;
 use serde::{Deserialize, Serialize};
 
 use crate::index::{departments_of, Key};
@@ -136,6 +136,11 @@ impl Model {
         self.store.size_on_disk()
     }
 
+    /// The model's records (for the indicator buckets kept among them).
+    pub fn tree(&self) -> &sled::Tree {
+        self.store.tree()
+    }
+
     /// Writes everything folded so far to disk.
     pub fn flush(&self) -> Result<()> {
         self.store.flush()
@@ -239,21 +244,6 @@ impl Model {
                 Ok((area, colour, count))
             })
             .collect()
-    }
-
-    /// Each department's totals of the cases reported in the hours `[from_hour_ms,
-    /// to_hour_ms)` (both hour starts).
-    pub fn hour_totals(&self, from_hour_ms: i64, to_hour_ms: i64) -> Result<Vec<(String, Totals)>> {
-        let mut totals = Vec::new();
-        let start = keys::hour_prefix(from_hour_ms);
-        let end = keys::hour_prefix(to_hour_ms);
-        for entry in self.store.tree().range(start..end) {
-            let (key, value) = entry.map_err(storage)?;
-            let department = keys::hour_department(&key)
-                .ok_or_else(|| storage("a bucket without its department"))?;
-            totals.push((department.to_owned(), decode_record(&value)?));
-        }
-        Ok(totals)
     }
 
     /// Folds a batch of the log's events and moves the checkpoint past them, atomically.

@@ -431,7 +431,7 @@ fn lists_counters_and_indicators_agree_with_a_full_scan_and_do_not_depend_on_bat
     let now_ms = now.as_millis();
     for (from, to) in [
         (now_ms - 100 * HOUR_MS, now_ms + HOUR_MS),
-        (keys::hour_of(now_ms - 30 * HOUR_MS), keys::hour_of(now_ms)),
+        (gridcase_indicator_store::hour_of(now_ms - 30 * HOUR_MS), gridcase_indicator_store::hour_of(now_ms)),
         (now_ms - 50 * HOUR_MS + 123_456, now_ms - 3 * HOUR_MS - 7),
         (now_ms - 10 * HOUR_MS + 1, now_ms - 10 * HOUR_MS + 60_000),
     ] {
