@@ -26,6 +26,8 @@ mod harness;
 mod wait;
 mod work_orders;
 
+pub mod histories;
+
 pub use harness::{AuthedChannel, ServiceClient, ServiceHarness};
 pub use wait::{wait_until, Outcome, WAIT};
 pub use work_orders::pull_work_orders;

@@ -1,53 +1,168 @@
-//! The department indicators' fold of every case event, kept live by following the store's
-//! log, so a request reads a tally instead of the whole log.
+//! The department indicators' read model, kept in the service's own sled tree with the log
+//! position it reflects ([`ReadModelStore`]), so a request reads buckets instead of the log
+//! and a restart resumes from the checkpoint.
+//!
+//! | key | value |
+//! |---|---|
+//! | `c` case id | the case's events folded for the indicators ([`CaseIndicators`], postcard) |
+//! | `r` report time, case id | nothing: the case was reported then (for a period's partial hours) |
+//! | `h` report hour, department | the department's totals of the hour's cases ([`gridcase_indicator_store`]) |
+//! | `e` | how many case events were folded |
+//!
+//! A batch of the log is folded into the cases it touches; each is then compared once with
+//! what it was at the batch's start, and its records, report entry and bucket parts are
+//! written with the checkpoint in one atomic batch. Memory holds nothing per case.
 
-use std::sync::RwLock;
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use gridcase_casestore::decode;
 use gridcase_config::IndicatorWeights;
 use gridcase_domain::CaseId;
-use gridcase_eventstore::RecordedEvent;
-use gridcase_rules::indicators::{DepartmentIndicators, Tally};
+use gridcase_eventstore::{ReadModelConfig, ReadModelStore, RecordedEvent, Result, StoreError};
+use gridcase_indicator_store::{parts, period_totals, time_bytes, BucketChanges, Parts};
+use gridcase_rules::indicators::{rows, CaseIndicators, DepartmentIndicators};
 use tokio::sync::watch;
 
-/// The indicator tally and the log position it reflects.
+/// The shape of the model's records; raise it when one changes, and models written before
+/// are rebuilt from the log.
+pub const FORMAT: u32 = 1;
+
+const CASE: u8 = b'c';
+const REPORTED: u8 = b'r';
+const EVENTS: &[u8] = b"e";
+
+fn storage(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("indicator model: {e}"))
+}
+
+fn case_key(case: CaseId) -> [u8; 17] {
+    let mut key = [CASE; 17];
+    key[1..].copy_from_slice(&case.to_bytes());
+    key
+}
+
+fn reported_key(at_ms: i64, case: CaseId) -> Vec<u8> {
+    let mut key = vec![REPORTED];
+    key.extend_from_slice(&time_bytes(at_ms));
+    key.extend_from_slice(&case.to_bytes());
+    key
+}
+
+fn read_count(bytes: &[u8]) -> u64 {
+    bytes.try_into().map(u64::from_be_bytes).unwrap_or(0)
+}
+
+/// A case touched by a batch, with what it was at the batch's start.
+struct Touched {
+    track: CaseIndicators,
+    reported_ms: Option<i64>,
+    parts: Parts,
+}
+
+/// The indicator model and the log position it reflects.
 #[derive(Debug)]
-pub struct LiveIndicators {
-    tally: RwLock<Tally>,
+pub struct IndicatorModel {
+    store: ReadModelStore,
     next_position: watch::Sender<u64>,
 }
 
-impl Default for LiveIndicators {
-    fn default() -> Self {
-        Self::new()
+impl IndicatorModel {
+    /// Opens the model `config` describes.
+    pub fn open(config: &ReadModelConfig) -> Result<Self> {
+        let store = ReadModelStore::open(config, FORMAT)?;
+        let next_position = watch::Sender::new(store.position());
+        Ok(Self {
+            store,
+            next_position,
+        })
     }
-}
 
-impl LiveIndicators {
-    /// An empty tally at position 0.
-    pub fn new() -> Self {
-        Self {
-            tally: RwLock::new(Tally::new()),
-            next_position: watch::Sender::new(0),
+    /// Why the model starts from position 0, when it does.
+    pub fn rebuilt(&self) -> Option<&'static str> {
+        self.store.rebuilt()
+    }
+
+    /// The position of the next event to fold: every event below it is reflected.
+    pub fn position(&self) -> u64 {
+        self.store.position()
+    }
+
+    /// Bytes the model takes on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.store.size_on_disk()
+    }
+
+    fn track(&self, case: CaseId) -> Result<Option<CaseIndicators>> {
+        match self.store.tree().get(case_key(case)).map_err(storage)? {
+            Some(bytes) => postcard::from_bytes(&bytes).map(Some).map_err(storage),
+            None => Ok(None),
         }
     }
 
-    /// Folds a batch of the log; other streams and undecodable events only move the position.
-    pub fn fold(&self, events: &[RecordedEvent]) {
-        let mut tally = self.tally.write().unwrap_or_else(|e| e.into_inner());
-        let mut next = *self.next_position.borrow();
-        for record in events {
-            if let Ok(case) = CaseId::parse(&record.stream_id) {
-                match decode(case, record) {
-                    Ok(event) => tally.apply(case, record.recorded_at_ms, &event),
-                    Err(error) => tracing::warn!(%error, position = record.position, "not counted"),
+    /// How many case events were folded.
+    pub fn events(&self) -> Result<u64> {
+        let bytes = self.store.tree().get(EVENTS).map_err(storage)?;
+        Ok(bytes.map_or(0, |b| read_count(&b)))
+    }
+
+    /// Folds a batch of the log and moves the checkpoint past it, atomically; other streams
+    /// and undecodable events only move the position. The caller folds one batch at a time.
+    pub fn fold(&self, records: &[RecordedEvent]) -> Result<()> {
+        let mut next = self.position();
+        let mut events = 0u64;
+        let mut touched: HashMap<CaseId, Touched> = HashMap::new();
+        for record in records {
+            next = next.max(record.position + 1);
+            let Ok(case) = CaseId::parse(&record.stream_id) else {
+                continue;
+            };
+            let event = match decode(case, record) {
+                Ok(event) => event,
+                Err(error) => {
+                    tracing::warn!(%error, position = record.position, "not counted");
+                    continue;
+                }
+            };
+            let entry = match touched.entry(case) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                Entry::Vacant(entry) => {
+                    let track = self.track(case)?.unwrap_or_default();
+                    entry.insert(Touched {
+                        reported_ms: track.reported_at_ms(),
+                        parts: parts(&track),
+                        track,
+                    })
+                }
+            };
+            entry.track.apply(record.recorded_at_ms, &event);
+            events += 1;
+        }
+        let tree = self.store.tree();
+        let mut batch = sled::Batch::default();
+        let mut buckets = BucketChanges::new();
+        for (case, before) in touched {
+            let reported_ms = before.track.reported_at_ms();
+            if reported_ms != before.reported_ms {
+                if let Some(at) = before.reported_ms {
+                    batch.remove(reported_key(at, case));
+                }
+                if let Some(at) = reported_ms {
+                    batch.insert(reported_key(at, case), &[]);
                 }
             }
-            next = next.max(record.position + 1);
+            buckets.case_changed(before.parts, parts(&before.track));
+            let bytes = postcard::to_allocvec(&before.track).map_err(storage)?;
+            batch.insert(case_key(case).as_slice(), bytes);
         }
-        drop(tally);
+        buckets.write(tree, &mut batch)?;
+        if events > 0 {
+            batch.insert(EVENTS, &(self.events()? + events).to_be_bytes());
+        }
+        self.store.commit(batch, next)?;
         self.next_position.send_replace(next);
+        Ok(())
     }
 
     /// Waits until every event below `position` is folded; false if `patience` ran out first.
@@ -58,15 +173,32 @@ impl LiveIndicators {
             .is_ok_and(|waited| waited.is_ok())
     }
 
-    /// The indicators of the cases reported in `from_ms..to_ms`, and how many events the tally
+    /// The indicators of the cases reported in `from_ms..to_ms`, and how many events the model
     /// has counted.
     pub fn report(
         &self,
         from_ms: i64,
         to_ms: i64,
         weights: &IndicatorWeights,
-    ) -> (Vec<DepartmentIndicators>, u64) {
-        let tally = self.tally.read().unwrap_or_else(|e| e.into_inner());
-        (tally.indicators(from_ms, to_ms, weights), tally.events())
+    ) -> Result<(Vec<DepartmentIndicators>, u64)> {
+        let tree = self.store.tree();
+        let totals = period_totals(tree, from_ms, to_ms, |from, to| {
+            let mut cases = Vec::new();
+            let range =
+                reported_key(from, CaseId::from_u128(0))..reported_key(to, CaseId::from_u128(0));
+            for entry in tree.range(range) {
+                let (key, _) = entry.map_err(storage)?;
+                let id: [u8; 16] = key[9..]
+                    .try_into()
+                    .map_err(|_| storage("a report entry without its case"))?;
+                cases.extend(self.track(CaseId::from_bytes(id))?);
+            }
+            Ok(cases)
+        })?;
+        let report = rows(totals.iter().map(|(d, t)| (d.as_str(), t.clone())), weights);
+        Ok((report, self.events()?))
     }
 }
+
+#[cfg(test)]
+mod tests;

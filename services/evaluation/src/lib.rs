@@ -6,8 +6,10 @@
 //! failed → `VerificationFailed` (rework; the dispatch service sends the new work order). A
 //! resident's rating (QR gateway or callback operator) is recorded, then the case is closed if
 //! the resident says it is resolved, or reopened (back to triage) if not. Indicators come from
-//! a tally of every case event (`gridcase_rules::indicators`) kept live by following the
-//! store's log from position 0; a request waits until the tally has reached the log's head.
+//! the service's own model on disk ([`indicators::IndicatorModel`]: each case's events folded
+//! for the indicators and hourly buckets of each department's totals), kept live by following
+//! the store's log from the model's checkpoint; a request waits until the model has reached
+//! the log's head, and adds up the buckets of the period's hours.
 
 /// The service's name: in the ids of the commands it decides, and in its metrics.
 pub const SERVICE: &str = "evaluation";
@@ -16,19 +18,44 @@ pub mod indicators;
 pub mod service;
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use gridcase_bus::StoreClient;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::indicators::LiveIndicators;
+use gridcase_auth::TokenTable;
+use gridcase_eventstore::ReadModelConfig;
+
+use crate::indicators::IndicatorModel;
 
 pub use gridcase_runtime::{ServiceError, StageConfig};
 pub use service::{EvaluationApi, SERVICE_NAME};
 
-/// How to run the evaluation service: the settings every stage service takes.
-pub type EvaluationConfig = StageConfig;
+/// How to run the evaluation service.
+#[derive(Debug, Clone)]
+pub struct EvaluationConfig {
+    /// The settings every stage service takes.
+    pub stage: StageConfig,
+    /// Where and how the indicator model is kept.
+    pub model: ReadModelConfig,
+}
+
+impl EvaluationConfig {
+    /// Reference data in `config_dir`, callers in `tokens`, shard 0, a temporary model.
+    pub fn new(config_dir: impl Into<PathBuf>, tokens: TokenTable) -> Self {
+        Self::with_stage(StageConfig::new(config_dir, tokens))
+    }
+
+    /// `stage`'s settings with a temporary model (rebuilt at every start).
+    pub fn with_stage(stage: StageConfig) -> Self {
+        Self {
+            stage,
+            model: ReadModelConfig::new(None),
+        }
+    }
+}
 
 /// Runs the evaluation gRPC API on `listener` until `shutdown` resolves, keeping cases in the
 /// store reached over `nats`.
@@ -38,35 +65,65 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
-    let reference = config.load_reference(SERVICE)?;
-    let store = StoreClient::new(nats, &config.shard);
-    let indicators = Arc::new(LiveIndicators::new());
+    let stage = &config.stage;
+    let reference = stage.load_reference(SERVICE)?;
+    let store = StoreClient::new(nats, &stage.shard);
+    let indicators = IndicatorModel::open(&config.model)
+        .map_err(|e| ServiceError::stopped("the indicator model", e))?;
+    let indicators = Arc::new(indicators);
     let (stop, mut stopped) = watch::channel(false);
     let follower = {
+        let start = indicators.position();
+        match indicators.rebuilt() {
+            Some(why) => tracing::info!(
+                why,
+                "the indicator model is built from the start of the log"
+            ),
+            None => tracing::info!(start, "the indicator model resumes from its checkpoint"),
+        }
         let indicators = Arc::clone(&indicators);
-        let fold = move |events: &[gridcase_eventstore::RecordedEvent]| {
-            indicators.fold(events);
-            Ok::<(), std::convert::Infallible>(())
-        };
-        tokio::spawn(gridcase_bus::follow::follow_log(
-            store.clone(),
-            "the indicators",
-            0,
-            fold,
-            async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            },
-        ))
+        let stop = stop.clone();
+        let store = store.clone();
+        tokio::spawn(async move {
+            let fold = |events: &[gridcase_eventstore::RecordedEvent]| indicators.fold(events);
+            let outcome = gridcase_bus::follow::follow_log(
+                store,
+                "the indicators",
+                start,
+                fold,
+                async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                },
+            )
+            .await;
+            if let Err(error) = &outcome {
+                tracing::error!(%error, "the indicator model cannot be written: stopping");
+                let _ = stop.send(true);
+            }
+            outcome
+        })
     };
-    let routes = service::routes(store, reference, indicators, Arc::clone(&config.tokens));
+    let routes = service::routes(store, reference, indicators, Arc::clone(&stage.tokens));
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
-        shard = %config.shard,
+        shard = %stage.shard,
         "evaluation serving"
     );
-    let served = gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], shutdown).await;
+    let mut stop_on_failure = stop.subscribe();
+    let stop_all = stop.clone();
+    let served = gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
+        tokio::select! {
+            () = shutdown => {}
+            _ = stop_on_failure.wait_for(|stop| *stop) => {}
+        }
+        let _ = stop_all.send(true);
+    })
+    .await;
     let _ = stop.send(true);
-    let _ = follower.await;
+    let followed = follower
+        .await
+        .map_err(|e| ServiceError::stopped("the indicator model", e))?;
     tracing::info!("evaluation stopped");
-    Ok(served?)
+    served?;
+    followed.map_err(|e| ServiceError::stopped("the indicator model", e))
 }

@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 
 use clap::Parser;
-use gridcase_runtime::cli::StageArgs;
+use gridcase_evaluation::EvaluationConfig;
+use gridcase_runtime::cli::{ModelArgs, StageArgs};
 
 /// The gridcase evaluation service.
 #[derive(Debug, Parser)]
@@ -18,13 +19,22 @@ struct Args {
         default_value = "127.0.0.1:7106"
     )]
     grpc: SocketAddr,
+    #[command(flatten)]
+    model: ModelArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let model = args.model.config(gridcase_evaluation::SERVICE);
     args.stage
-        .serve(args.grpc, gridcase_evaluation::run)
+        .serve(args.grpc, move |stage, nats, listener, shutdown| {
+            let config = EvaluationConfig {
+                model,
+                ..EvaluationConfig::with_stage(stage)
+            };
+            gridcase_evaluation::run(config, nats, listener, shutdown)
+        })
         .await?;
     Ok(())
 }

@@ -24,7 +24,7 @@ use gridcase_eventstore::StoreError;
 use gridcase_grpc::{ApiError, InvalidInput};
 use gridcase_rules::indicators::DepartmentIndicators;
 
-use crate::indicators::LiveIndicators;
+use crate::indicators::IndicatorModel;
 
 /// The fully qualified gRPC service name, for health reporting.
 pub const SERVICE_NAME: &str = "gridcase.evaluation.v1.Evaluation";
@@ -45,7 +45,7 @@ pub const NOT_RESOLVED_REASON: &str = "resident says not resolved";
 pub fn routes<S: EventStore>(
     store: S,
     reference: Arc<ReferenceData>,
-    indicators: Arc<LiveIndicators>,
+    indicators: Arc<IndicatorModel>,
     tokens: Arc<TokenTable>,
 ) -> Routes {
     Routes::new(EvaluationServer::with_interceptor(
@@ -99,13 +99,13 @@ pub fn not_resolved_reason(comment: Option<&Note>) -> Note {
 pub struct EvaluationApi<S> {
     cases: CaseStore<S>,
     reference: Arc<ReferenceData>,
-    indicators: Arc<LiveIndicators>,
+    indicators: Arc<IndicatorModel>,
 }
 
 impl<S: EventStore> EvaluationApi<S> {
     /// The API on `store`, with the grid workers and indicator weights of `reference`, reading
     /// indicators from `indicators` (kept live by a follower of the store's log).
-    pub fn new(store: S, reference: Arc<ReferenceData>, indicators: Arc<LiveIndicators>) -> Self {
+    pub fn new(store: S, reference: Arc<ReferenceData>, indicators: Arc<IndicatorModel>) -> Self {
         Self {
             cases: CaseStore::new(store),
             reference,
@@ -168,8 +168,8 @@ impl<S: EventStore> EvaluationApi<S> {
         Ok(worker)
     }
 
-    /// Indicators per department over the cases reported in `[from_ms, to_ms)`, reading the
-    /// whole store log.
+    /// Indicators per department over the cases reported in `[from_ms, to_ms)`, from the
+    /// model's buckets once it has folded everything committed before the request.
     pub async fn department_indicators(
         &self,
         from_ms: i64,
@@ -189,7 +189,7 @@ impl<S: EventStore> EvaluationApi<S> {
         }
         Ok(self
             .indicators
-            .report(from_ms, to_ms, self.reference.indicator_weights()))
+            .report(from_ms, to_ms, self.reference.indicator_weights())?)
     }
 }
 

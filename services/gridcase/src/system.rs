@@ -308,7 +308,10 @@ impl System {
                 })
             }
             Service::Evaluation => {
-                let config = EvaluationConfig::new(config, tokens);
+                let config = EvaluationConfig {
+                    model: ReadModelConfig::new(Some(self.options.data.join("evaluation"))),
+                    ..EvaluationConfig::new(config, tokens)
+                };
                 spawn(|stopped| {
                     gridcase_evaluation::run(config, nats, listener, stop_signal(stopped))
                 })

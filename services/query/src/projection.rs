@@ -387,7 +387,10 @@ impl Projections {
             to_ms,
             |from, to| {
                 let mut cases = Vec::new();
-                for key in self.model.walk(&Term::All, Some((to, CaseId::from_u128(0))), from) {
+                for key in self
+                    .model
+                    .walk(&Term::All, Some((to, CaseId::from_u128(0))), from)
+                {
                     cases.extend(self.model.case_indicators(key?.1)?);
                 }
                 Ok(cases)

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use gridcase_casestore::decode;
 use gridcase_domain::{apply, CaseId, Event, Timestamp};
 use gridcase_eventstore::{RecordedEvent, Result};
-use gridcase_rules::deadlines::ColourClock;
 use gridcase_indicator_store::{parts, BucketChanges, Parts};
+use gridcase_rules::deadlines::ColourClock;
 
 use super::keys::{self, Term};
 use super::{encode_record, Model, Stored};
