@@ -55,8 +55,18 @@ pub async fn follow_log<S: EventStore, E>(
         if let Some(last) = events.last() {
             read = read.max(last.position + 1);
         }
-        fold(&events)?;
+        blocking(|| fold(&events))?;
     }
     tracing::debug!(what, "log follower stopped");
     Ok(())
+}
+
+/// Runs `work` that blocks (a model's disk writes, a long fold) without holding up the other
+/// tasks of the runtime's worker thread: on a multi-thread runtime the thread hands its other
+/// tasks to another worker first; elsewhere (a single-thread test runtime) it simply runs.
+pub fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
 }

@@ -443,6 +443,8 @@ async fn colour_clock(projections: &Projections) -> Result<()> {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        projections.model.colour_changes(gridcase_runtime::now())?;
+        gridcase_bus::follow::blocking(|| {
+            projections.model.colour_changes(gridcase_runtime::now())
+        })?;
     }
 }
