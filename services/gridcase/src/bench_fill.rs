@@ -197,25 +197,25 @@ pub(crate) struct Filled {
     pub(crate) seconds: f64,
 }
 
-/// Appends `cases` generated case histories (numbers `first..first + cases`, reported evenly
-/// over the `years` before now) to `store`.
+/// Appends the generated case histories numbered `cases` to `store`, the `total` numbers
+/// (from 0) reported evenly over the `years` before now.
 pub(crate) async fn fill(
     store: &StoreClient,
     reference: &ReferenceData,
     config_dir: &std::path::Path,
-    first: u64,
-    cases: u64,
+    cases: std::ops::Range<u64>,
+    total: u64,
     years: f64,
 ) -> anyhow::Result<Filled> {
     let material = Arc::new(Material::new(reference, config_dir)?);
     let now_ms = gridcase_runtime::now().as_millis();
     let span_ms = (years * 365.0 * DAY_MS as f64) as i64;
-    let total = first + cases;
     let started = Instant::now();
     let window = Arc::new(tokio::sync::Semaphore::new(WINDOW));
     let mut tasks = tokio::task::JoinSet::new();
     let mut events = 0u64;
-    for index in first..total {
+    let (first, count) = (cases.start, cases.end - cases.start);
+    for index in cases {
         let permit = Arc::clone(&window).acquire_owned().await?;
         let start_ms = now_ms - span_ms + (span_ms as f64 * index as f64 / total as f64) as i64;
         let history = material.history(0xB1, index, start_ms, now_ms);
@@ -254,7 +254,7 @@ pub(crate) async fn fill(
             done??;
         }
         if index > first && (index - first).is_multiple_of(50_000) {
-            eprint!("\rfilling the store: {}/{cases} cases", index - first);
+            eprint!("\rfilling the store: {}/{count} cases", index - first);
         }
     }
     while let Some(done) = tasks.join_next().await {

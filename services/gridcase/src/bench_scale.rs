@@ -113,6 +113,7 @@ async fn run_on(
     let operator = Secret::new(OPERATOR_TOKEN);
     let supervisor = Secret::new(SUPERVISOR_TOKEN);
     let base_memory = resident_bytes().unwrap_or_default();
+    let mut half_memory: Vec<(u64, u64)> = Vec::new();
     let empty = seed(system, RATE_SAMPLE, reference, &operator, &supervisor).await?;
     let rest = args.cases - RATE_SAMPLE;
     match args.fill {
@@ -120,21 +121,30 @@ async fn run_on(
             seed_from(system, RATE_SAMPLE, rest, reference, &operator, &supervisor).await?;
         }
         Fill::Store => {
+            // In two halves, each projected before the next: the memory the second half adds
+            // is the cost per case beyond what the first half already filled (caches).
             let store = StoreClient::new(gridcase_bus::connect(system.nats_url()).await?, "0");
             let config = config_dir(args.config.clone());
-            let filled = fill(&store, reference, &config, RATE_SAMPLE, rest, args.years).await?;
-            println!(
-                "filled the store with {rest} cases over {} years: {} events in {:.1} s ({:.0} events/s)",
-                args.years,
-                filled.events,
-                filled.seconds,
-                filled.events as f64 / filled.seconds
-            );
-            let caught_up = wait_for_query(system, &supervisor, &store).await?;
-            println!(
-                "query projected them live {:.1} s after the fill ended",
-                caught_up.as_secs_f64()
-            );
+            let middle = RATE_SAMPLE + rest / 2;
+            for half in [RATE_SAMPLE..middle, middle..args.cases] {
+                let count = half.end - half.start;
+                let filled = fill(&store, reference, &config, half, args.cases, args.years).await?;
+                println!(
+                    "filled the store with {count} cases over {} years: {} events in {:.1} s ({:.0} events/s)",
+                    args.years,
+                    filled.events,
+                    filled.seconds,
+                    filled.events as f64 / filled.seconds
+                );
+                let caught_up = wait_for_query(system, &supervisor, &store).await?;
+                println!(
+                    "query projected them live {:.1} s after the fill ended",
+                    caught_up.as_secs_f64()
+                );
+                let memory = resident_bytes().unwrap_or_default();
+                println!("memory: {:.0} MiB resident", memory as f64 / 1_048_576.0);
+                half_memory.push((count, memory));
+            }
         }
     }
     let memory = resident_bytes().unwrap_or_default();
@@ -161,6 +171,13 @@ async fn run_on(
         base_memory as f64 / 1_048_576.0,
         memory.saturating_sub(base_memory) as f64 / 1024.0 / args.cases as f64
     );
+    if let [(_, first), (cases, second)] = half_memory[..] {
+        println!(
+            "memory the second half of the fill added: {:.0} MiB for {cases} cases: {:.2} KiB per case",
+            second.saturating_sub(first) as f64 / 1_048_576.0,
+            second.saturating_sub(first) as f64 / 1024.0 / cases as f64
+        );
+    }
 
     let bearer = BearerToken::new(&supervisor)?;
     let channel = tonic::transport::Endpoint::from_shared(system.endpoint(Service::Query))?
@@ -358,16 +375,43 @@ async fn wait_for_query(
     }
 }
 
-/// Builds a query model from position 0 in a temp dir, the log read through the store
-/// service a batch ahead of the fold, and prints events/s overall and for the fold alone.
+/// Builds the query and evaluation models from position 0 in a temp dir, one after the
+/// other, and prints each one's events/s overall and for the fold alone.
 async fn rebuild(system: &System, reference: &ReferenceData) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let model = |name: &str| gridcase_eventstore::ReadModelConfig::new(Some(dir.path().join(name)));
+    let query =
+        gridcase_query::Projections::open(&model("query"), std::sync::Arc::new(reference.clone()))?;
+    rebuild_one(system, "query", |batch| query.fold(batch)).await?;
+    query.model().flush()?;
+    println!(
+        "  query model: {:.0} MiB on disk",
+        mib(query.model().size_on_disk())
+    );
+    drop(query);
+    let evaluation = gridcase_evaluation::indicators::IndicatorModel::open(&model("evaluation"))?;
+    rebuild_one(system, "evaluation", |batch| evaluation.fold(batch)).await?;
+    println!(
+        "  evaluation model: {:.0} MiB on disk",
+        mib(evaluation.size_on_disk())
+    );
+    Ok(())
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / 1_048_576.0
+}
+
+/// Folds the whole log into one model with `fold`, the log read through the store service a
+/// batch ahead of the fold.
+async fn rebuild_one(
+    system: &System,
+    name: &str,
+    mut fold: impl FnMut(&[gridcase_eventstore::RecordedEvent]) -> gridcase_eventstore::Result<()>,
+) -> anyhow::Result<()> {
     const BATCH: usize = 2_000;
     let store = StoreClient::new(gridcase_bus::connect(system.nats_url()).await?, "0");
     let head = store.stats().await?.events;
-    let dir = tempfile::tempdir()?;
-    let model = gridcase_eventstore::ReadModelConfig::new(Some(dir.path().join("query")));
-    let projections =
-        gridcase_query::Projections::open(&model, std::sync::Arc::new(reference.clone()))?;
     let (batches, mut receive) = tokio::sync::mpsc::channel(8);
     let reader = tokio::spawn(async move {
         let mut from = 0;
@@ -386,18 +430,16 @@ async fn rebuild(system: &System, reference: &ReferenceData) -> anyhow::Result<(
     let mut events = 0u64;
     while let Some(batch) = receive.recv().await {
         let folded = Instant::now();
-        projections.fold(&batch)?;
+        fold(&batch)?;
         folding += folded.elapsed();
         events += batch.len() as u64;
     }
     reader.await??;
-    projections.model().flush()?;
     let took = started.elapsed().as_secs_f64();
     println!(
-        "query model rebuilt from position 0: {events} events in {took:.1} s ({:.0} events/s; the fold alone {:.0} events/s), {:.0} MiB on disk",
+        "{name} model rebuilt from position 0: {events} events in {took:.1} s ({:.0} events/s; the fold alone {:.0} events/s)",
         events as f64 / took,
         events as f64 / folding.as_secs_f64(),
-        projections.model().size_on_disk() as f64 / 1_048_576.0
     );
     Ok(())
 }
