@@ -139,7 +139,14 @@ impl<S: EventStore> Ticker<S> {
 
     /// Records everything due at `now`.
     pub async fn tick(&mut self, now: Timestamp) {
-        for (case, state) in self.table.due_by(now) {
+        let due = match self.table.due_by(now) {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::error!(%error, "reading the due timers; trying at the next tick");
+                return;
+            }
+        };
+        for (case, state) in due {
             let mut breached = false;
             for timer in timers::running(&state, &self.reference) {
                 match timers::due(&state, &timer, now) {
