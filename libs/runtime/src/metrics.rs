@@ -60,6 +60,10 @@ pub const METRICS: &[(&str, &str)] = &[
         "deadlines supervision found breached",
     ),
     (
+        "supervision_table_position",
+        "the global log position supervision's timer table has folded up to",
+    ),
+    (
         "query_projection_position",
         "the global log position the query projection has applied up to",
     ),

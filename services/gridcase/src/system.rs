@@ -302,7 +302,10 @@ impl System {
                 })
             }
             Service::Supervision => {
-                let config = SupervisionConfig::new(config, tokens);
+                let config = SupervisionConfig {
+                    model: ReadModelConfig::new(Some(self.options.data.join("supervision"))),
+                    ..SupervisionConfig::new(config, tokens)
+                };
                 spawn(|stopped| {
                     gridcase_supervision::run(config, nats, listener, stop_signal(stopped))
                 })

@@ -1,21 +1,26 @@
 //! The gridcase supervision service: durable SLA timers, warnings, breaches and escalation up
 //! the grid hierarchy, urging and postponement decisions.
 //!
-//! A follower folds the store's global log from position 0 into a table of case states; the
-//! deadline timers are derived from those states by `gridcase_rules::deadlines` (accept while
-//! dispatched; resolve while dispatched or accepted, moved by approved postponements; close
-//! from dispatch through resolution and verification until the case is closed; none while a
-//! case is in triage — reported, returned or reopened — or closed, merged or rejected), and the
-//! table schedules each case by its next due instant. Once it has caught up with the log, a
-//! ticker records `DeadlineWarned` at `reported_at + warn_at × (deadline − reported_at)` and,
-//! at the deadline, `DeadlineBreached`, each only if the deadline still runs in the case's
-//! freshly read state. A breached open case climbs the escalation ladder
-//! (`escalation.toml`): one rung (`CaseEscalated`, to the leader's area at the rung's grid
-//! level, always higher than the last) per breach, and each rung whose `after_breach` has
-//! passed since the first breach, up to the district. Because the table is rebuilt from the
-//! log, timers survive a restart, and those that fell due meanwhile fire at the first tick;
-//! command ids derived from the case, stage, deadline and kind (or the rung) keep every action
-//! recorded once. Supervisors act over the gRPC service `gridcase.supervision.v1.Supervision`.
+//! A follower folds the store's global log into a table of case states kept in the service's
+//! own read model on disk ([`table`]; nothing per case stays in memory), with the log position
+//! it reflects; the deadline timers are derived from those states by
+//! `gridcase_rules::deadlines` (accept while dispatched; resolve while dispatched or accepted,
+//! moved by approved postponements; close from dispatch through resolution and verification
+//! until the case is closed; none while a case is in triage — reported, returned or reopened —
+//! or closed, merged or rejected), and the table schedules each case by its next due instant.
+//! Each batch of the log is written with the position it reaches, so a restart resumes from
+//! that checkpoint; a model that is new, of another format or asked to be rebuilt (`--rebuild`)
+//! is built from position 0, and gives the same schedule. Once the table has caught up with the
+//! log, a ticker records `DeadlineWarned` at `reported_at + warn_at × (deadline − reported_at)`
+//! and, at the deadline, `DeadlineBreached`, each only if the deadline still runs in the case's
+//! freshly read state. A breached open case climbs the escalation ladder (`escalation.toml`):
+//! one rung (`CaseEscalated`, to the leader's area at the rung's grid level, always higher than
+//! the last) per breach, and each rung whose `after_breach` has passed since the first breach,
+//! up to the district. Because the schedule is on disk, timers survive a restart, and those
+//! that fell due meanwhile fire at the first tick after catching up; command ids derived from
+//! the case, stage, deadline and kind (or the rung) keep every action recorded once. A model
+//! that cannot be written stops the service with the error. Supervisors act over the gRPC
+//! service `gridcase.supervision.v1.Supervision`.
 
 /// The service's name: in the ids of the commands it decides, and in its metrics.
 pub const SERVICE: &str = "supervision";
@@ -29,6 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gridcase_bus::StoreClient;
+use gridcase_eventstore::ReadModelConfig;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -42,11 +48,13 @@ pub struct SupervisionConfig {
     pub stage: StageConfig,
     /// How often the ticker looks for due timers.
     pub tick: Duration,
+    /// Where and how the timer table is kept.
+    pub model: ReadModelConfig,
 }
 
 impl SupervisionConfig {
     /// Defaults for reference data in `config_dir` and callers in `tokens`: shard 0, a
-    /// `tick` of [`DEFAULT_TICK`].
+    /// `tick` of [`DEFAULT_TICK`], a temporary model.
     pub fn new(
         config_dir: impl Into<std::path::PathBuf>,
         tokens: gridcase_auth::TokenTable,
@@ -54,11 +62,13 @@ impl SupervisionConfig {
         Self::with_stage(StageConfig::new(config_dir, tokens))
     }
 
-    /// The defaults for a service started with `stage`.
+    /// The defaults for a service started with `stage`, with a temporary model (rebuilt at
+    /// every start).
     pub fn with_stage(stage: StageConfig) -> Self {
         Self {
             stage,
             tick: DEFAULT_TICK,
+            model: ReadModelConfig::new(None),
         }
     }
 }
@@ -78,16 +88,29 @@ pub async fn run(
 ) -> Result<(), ServiceError> {
     let reference = config.stage.load_reference(SERVICE)?;
     let store = StoreClient::new(nats, &config.stage.shard);
-    let table = Arc::new(CaseTable::new(Arc::clone(&reference)));
+    let table = CaseTable::open(&config.model, Arc::clone(&reference))
+        .map_err(|e| ServiceError::stopped("the supervision model", e))?;
+    let table = Arc::new(table);
     let (stop, stopped) = watch::channel(false);
     let stopped_signal = |mut receiver: watch::Receiver<bool>| async move {
         let _ = receiver.wait_for(|stop| *stop).await;
     };
-    let follower = tokio::spawn(table::follow(
-        store.clone(),
-        Arc::clone(&table),
-        stopped_signal(stopped.clone()),
-    ));
+    let follower = tokio::spawn({
+        let stop = stop.clone();
+        let follow = table::follow(
+            store.clone(),
+            Arc::clone(&table),
+            stopped_signal(stopped.clone()),
+        );
+        async move {
+            let outcome = follow.await;
+            if let Err(error) = &outcome {
+                tracing::error!(%error, "the supervision model cannot be written: stopping");
+                let _ = stop.send(true);
+            }
+            outcome
+        }
+    });
     let ticker = Ticker::new(store.clone(), Arc::clone(&reference), Arc::clone(&table));
     let ticker = tokio::spawn(ticker.run(config.tick, stopped_signal(stopped.clone())));
     let routes = service::routes(store, reference, Arc::clone(&config.stage.tokens));
@@ -99,14 +122,20 @@ pub async fn run(
     );
     let stop_all = stop.clone();
     let grpc = gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
-        shutdown.await;
+        tokio::select! {
+            () = shutdown => {}
+            () = stopped_signal(stopped) => {}
+        }
         let _ = stop_all.send(true);
     })
     .await;
     // The gRPC server ended (on shutdown or failure): stop the follower and the ticker too.
     let _ = stop.send(true);
-    let _ = follower.await;
+    let followed = follower
+        .await
+        .map_err(|e| ServiceError::stopped("the timer table", e))?;
     let _ = ticker.await;
     tracing::info!("supervision stopped");
-    Ok(grpc?)
+    grpc?;
+    followed.map_err(|e| ServiceError::stopped("the timer table", e))
 }

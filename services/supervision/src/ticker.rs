@@ -5,7 +5,7 @@
 //! yet seen the events the ticker itself wrote — never records a warning, breach or escalation
 //! twice: the case store recognises a command id already in the stream.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,9 +84,10 @@ pub struct Ticker<S> {
     cases: CaseStore<S>,
     reference: Arc<ReferenceData>,
     table: Arc<CaseTable>,
-    /// Command ids this process has carried out (or found refused for good); saves loading
-    /// the case again while the table has not caught up with the events written.
-    done: HashSet<u128>,
+    /// Command ids this process has carried out (or found refused for good), by case; saves
+    /// loading the case again while the table has not caught up with the events written. Kept
+    /// only for the cases still due, so it holds nothing for a case the table has moved on.
+    done: HashMap<CaseId, HashSet<u128>>,
 }
 
 impl<S: EventStore> Ticker<S> {
@@ -96,7 +97,7 @@ impl<S: EventStore> Ticker<S> {
             cases: CaseStore::new(store),
             reference,
             table,
-            done: HashSet::new(),
+            done: HashMap::new(),
         }
     }
 
@@ -139,7 +140,16 @@ impl<S: EventStore> Ticker<S> {
 
     /// Records everything due at `now`.
     pub async fn tick(&mut self, now: Timestamp) {
-        for (case, state) in self.table.due_by(now) {
+        let due = match self.table.due_by(now) {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::error!(%error, "reading the due timers; trying at the next tick");
+                return;
+            }
+        };
+        let due_cases: HashSet<CaseId> = due.iter().map(|(case, _)| *case).collect();
+        self.done.retain(|case, _| due_cases.contains(case));
+        for (case, state) in due {
             let mut breached = false;
             for timer in timers::running(&state, &self.reference) {
                 match timers::due(&state, &timer, now) {
@@ -220,7 +230,11 @@ impl<S: EventStore> Ticker<S> {
         make: impl Fn(&CaseState) -> Result<Command, DomainError>,
     ) -> Outcome {
         let command_id = context.command_id;
-        if self.done.contains(&command_id) {
+        if self
+            .done
+            .get(&case)
+            .is_some_and(|done| done.contains(&command_id))
+        {
             return Outcome::Recorded;
         }
         let executed = self
@@ -237,7 +251,7 @@ impl<S: EventStore> Ticker<S> {
                         "deadline action recorded"
                     );
                 }
-                self.done.insert(command_id);
+                self.done.entry(case).or_default().insert(command_id);
                 Outcome::Recorded
             }
             Err(CaseError::Domain(error)) => {
@@ -247,7 +261,7 @@ impl<S: EventStore> Ticker<S> {
                 // grows.
                 tracing::debug!(case = %case, kind = kind.as_str(), %error, "deadline action skipped");
                 if kind == Kind::Escalate {
-                    self.done.insert(command_id);
+                    self.done.entry(case).or_default().insert(command_id);
                 }
                 Outcome::Refused
             }

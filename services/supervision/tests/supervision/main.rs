@@ -1,6 +1,8 @@
 //! The supervision service against a real nats-server and a real sled store (in-process):
 //! cases are reported, triaged and dispatched through the case store with deadlines a moment
-//! ahead; the service warns, breaches and escalates them, and supervisors act over gRPC.
+//! ahead; the service warns, breaches and escalates them, and supervisors act over gRPC. The
+//! service binary, killed with SIGKILL and restarted on its model, resumes from its checkpoint
+//! (`checkpoint.rs`).
 
 use std::time::Duration;
 
@@ -19,6 +21,8 @@ use gridcase_proto::supervision::v1::{
 use gridcase_supervision::{SupervisionConfig, TIMER_ACTOR};
 use gridcase_testkit::{wait_until, AuthedChannel, Sandbox, ServiceHarness, WAIT};
 use tonic::Code;
+
+mod checkpoint;
 
 const GRID: &str = "330102-001-001-001";
 /// 燃气井盖 (gas manhole cover), owned by the gas company.
@@ -61,13 +65,21 @@ impl Harness {
 
     /// Starts with a copy of the sample reference data that `change` may edit.
     async fn start_with(salt: u128, change: impl FnOnce(&std::path::Path)) -> Self {
+        let mut harness = Self::stopped_with(salt, change).await;
+        harness.start_service().await;
+        harness
+    }
+
+    /// The store running with a copy of the sample reference data (in the sandbox's `config`)
+    /// that `change` may edit, and the service not started.
+    async fn stopped_with(salt: u128, change: impl FnOnce(&std::path::Path)) -> Self {
         let sandbox = Sandbox::start();
         let config = sandbox.path("config");
         std::fs::create_dir_all(&config).unwrap();
         gridcase_testkit::copy_sample_config(&config);
         change(&config);
         let service =
-            ServiceHarness::start_in(sandbox, "supervision", move |nats, listener, stop| {
+            ServiceHarness::stopped_in(sandbox, "supervision", move |nats, listener, stop| {
                 let config = SupervisionConfig {
                     tick: Duration::from_millis(50),
                     ..SupervisionConfig::new(&config, tokens())
