@@ -63,7 +63,7 @@ impl ReadModelStore {
             Some(path) => sled_config.path(path),
             None => sled_config.temporary(true),
         };
-        let db = sled_config.open().map_err(storage)?;
+        let db = open_when_released(&sled_config)?;
         let tree = db.open_tree("model").map_err(storage)?;
         let stored_format = tree
             .get(FORMAT_KEY)
@@ -135,6 +135,23 @@ impl Drop for ReadModelStore {
     fn drop(&mut self) {
         if let Err(error) = self.flush() {
             tracing::warn!(%error, "flushing the read model on close");
+        }
+    }
+}
+
+/// Opens the model's sled database, waiting up to a second for the file lock: a model closed
+/// in the same process a moment ago may still be held by sled's background flusher.
+fn open_when_released(config: &sled::Config) -> Result<sled::Db> {
+    let mut tries = 0;
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(error))
+                if error.kind() == std::io::ErrorKind::WouldBlock && tries < 50 =>
+            {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            opened => return opened.map_err(storage),
         }
     }
 }
