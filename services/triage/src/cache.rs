@@ -27,6 +27,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
+use gridcase_bus::follow::blocking;
 use gridcase_casestore::decode;
 use gridcase_config::ReferenceData;
 use gridcase_domain::{
@@ -476,8 +477,8 @@ fn write(batch: &mut sled::Batch, case: CaseId, cached: &CachedCase, was_open: b
 
 /// Folds the store's log into `cache` from its checkpoint until `shutdown`, retrying with
 /// backoff while the store is unreachable; goes live once it has caught up with the head seen
-/// at start. Ends with the model's error if it cannot be written: nothing after the batch it
-/// failed on is folded.
+/// at start. The folds and their writes run off the runtime's worker threads. Ends with the
+/// model's error if it cannot be written: nothing after the batch it failed on is folded.
 pub async fn follow<S: EventStore>(
     store: S,
     cache: Arc<CaseCache>,
@@ -501,7 +502,7 @@ pub async fn follow<S: EventStore>(
             catch_up_to = store.stats().await.ok().map(|stats| stats.events);
         }
         if let Some(target) = catch_up_to.filter(|target| cache.next_position() >= *target) {
-            cache.go_live()?;
+            blocking(|| cache.go_live())?;
             tracing::info!(
                 position = cache.next_position(),
                 target,
@@ -519,9 +520,9 @@ pub async fn follow<S: EventStore>(
         else {
             break;
         };
-        cache.fold(&events)?;
+        blocking(|| cache.fold(&events))?;
     }
-    cache.flush()?;
+    blocking(|| cache.flush())?;
     tracing::debug!("case cache stopped");
     Ok(())
 }
@@ -535,11 +536,9 @@ mod tests {
         decide, Assignee, Channel, Command, Coordinates, Danger, DepartmentCode, Description,
         GridLevel, Note, Priority, Reporter, Route, Timestamp, TrackingCode,
     };
-    use gridcase_eventstore::Metadata;
+    use gridcase_testkit::histories::{self, Dice, HOUR_MS};
 
     use super::*;
-
-    const HOUR_MS: i64 = 3_600_000;
 
     fn reference() -> Arc<ReferenceData> {
         Arc::new(ReferenceData::load(&gridcase_testkit::sample_config_dir()).unwrap())
@@ -597,18 +596,7 @@ mod tests {
 
     /// `event` of `case` as the log records it at `position`.
     fn record(case: CaseId, position: u64, event: &Event) -> RecordedEvent {
-        let encoded = gridcase_domain::encode(event);
-        RecordedEvent {
-            position,
-            stream_id: gridcase_casestore::stream_name(case),
-            stream_version: 0,
-            event_id: u128::from(position) + 1,
-            event_type: encoded.event_type.to_owned(),
-            schema_version: encoded.schema_version,
-            recorded_at_ms: 1_000 + i64::try_from(position).unwrap(),
-            metadata: Metadata::default(),
-            payload: encoded.payload,
-        }
+        histories::record(case, 0, position, event, 0)
     }
 
     /// Folds `event` of `case` as the log's next event.
@@ -795,22 +783,6 @@ mod tests {
         assert_eq!(near(&cache, &guessed, &here), vec![early]);
     }
 
-    /// A small deterministic generator (xorshift), so a failure replays.
-    struct Dice(u64);
-
-    impl Dice {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
-        }
-
-        fn chance(&mut self, percent: usize) -> bool {
-            self.below(100) < percent
-        }
-    }
-
     /// Residents' words the keyword classifier files under several categories, or none.
     const WORDS: &[&str] = &[
         "路灯不亮",
@@ -948,7 +920,13 @@ mod tests {
             };
             for event in events {
                 *state = apply(std::mem::take(state), &event);
-                log.push(record(*case, log.len() as u64, &event));
+                log.push(histories::record(
+                    *case,
+                    state.version,
+                    log.len() as u64,
+                    &event,
+                    0,
+                ));
             }
         }
         log
