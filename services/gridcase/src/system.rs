@@ -291,6 +291,7 @@ impl System {
             Service::Triage => {
                 let config = TriageConfig {
                     model_file: Some(self.options.data.join(gridcase_triage::model::MODEL_FILE)),
+                    model: ReadModelConfig::new(Some(self.options.data.join("triage"))),
                     ..TriageConfig::new(config, tokens)
                 };
                 spawn(|stopped| gridcase_triage::run(config, nats, listener, stop_signal(stopped)))

@@ -1,33 +1,82 @@
-//! The open-case cache: every case's state folded from the store's global log, rebuilt from
-//! position 0 at start and kept live by a catch-up subscription. It answers duplicate
-//! detection and the manual queue; decisions themselves are made on state freshly loaded from
-//! the case's stream, so a stale cache can only miss a duplicate, never decide twice.
+//! The case cache: triage's read model of the store's global log, kept in the service's own
+//! model on disk ([`ReadModelStore`]) beside the log position it reflects, and followed by a
+//! catch-up subscription from there. It answers duplicate detection and the manual queue;
+//! decisions themselves are made on state freshly loaded from the case's stream, so a stale
+//! cache can only miss a duplicate, never decide twice.
+//!
+//! Every case's [`CachedCase`] is on disk. Memory holds only the hot part: the open cases,
+//! filed by category and place for duplicate detection ([`OpenCaseIndex`]), and the manual
+//! queue's index of the cases awaiting triage, by grid. A case that is closed, merged or
+//! rejected leaves memory and stays on disk, where its next event (a reopen) finds it.
+//!
+//! A batch of the log is folded into the cases it touches, written in one atomic sled batch
+//! with the position it reaches, and only then shown in memory. A restart resumes from that
+//! checkpoint and reads only the open cases (each has a marker key beside its record); a new
+//! model, one asked to be rebuilt or one of another [`FORMAT`] is built from position 0, to
+//! the same contents.
+//!
+//! A report without a category of its own is filed under the classifier's guess, made once,
+//! when the report folds — but only once the cache has caught up with the log it found at
+//! start ([`CaseCache::go_live`]): before, most reports are triaged a few events later, so
+//! guessing each would only slow the start; going live guesses for those still waiting. The
+//! guess is kept with the case while it awaits triage, so a resumed cache keeps it.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
+use gridcase_bus::follow::blocking;
 use gridcase_casestore::decode;
 use gridcase_config::ReferenceData;
 use gridcase_domain::{
-    apply, CaseId, CaseState, CaseStatus, CategoryCode, Event, Location, WorkerId,
+    apply, CaseId, CaseState, CaseStatus, CategoryCode, Event, GridCode, Location, WorkerId,
 };
-use gridcase_eventstore::{EventStore, RecordedEvent};
+use gridcase_eventstore::{
+    EventStore, ReadModelConfig, ReadModelStore, RecordedEvent, Result, StoreError,
+};
 use gridcase_rules::{OpenCase, OpenCaseIndex};
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::classifier::ClassifierSlot;
+use crate::classifier::{Classifier, ClassifierSlot};
 use crate::decision::{category_of, reporting_worker, CaseView};
 
+/// The shape of the model's records; raise it when one changes, and models written before are
+/// rebuilt from the log.
+pub const FORMAT: u32 = 1;
+
+/// The first byte of a case's record: `CASE` and the case id's 16 bytes.
+const CASE: u8 = b'c';
+/// The first byte of an open case's marker (`OPEN` and the case id, no value): start-up reads
+/// the open cases by these alone.
+const OPEN: u8 = b'o';
+
+fn key(prefix: u8, case: CaseId) -> [u8; 17] {
+    let mut key = [prefix; 17];
+    key[1..].copy_from_slice(&case.to_bytes());
+    key
+}
+
+fn case_of(key: &[u8]) -> Option<CaseId> {
+    let bytes: [u8; 16] = key.get(1..)?.try_into().ok()?;
+    Some(CaseId::from_bytes(bytes))
+}
+
+fn storage(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("triage model: {e}"))
+}
+
 /// One case as the cache keeps it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CachedCase {
     /// The folded state.
     pub state: CaseState,
     /// What the reporter said.
     pub description: String,
-    /// The category for duplicate detection: the case's own, else the classifier's.
+    /// The category for duplicate detection: the case's own, else — while it awaits triage —
+    /// the classifier's guess.
     pub category: Option<CategoryCode>,
     /// The grid worker who reported it on patrol, if one did.
     pub reported_by_worker: Option<WorkerId>,
@@ -50,37 +99,137 @@ impl CachedCase {
         state.category = self.category;
         OpenCase::from_state(&state)
     }
+
+    /// True while the case waits for triage (reported, returned or reopened).
+    pub fn awaits_triage(&self) -> bool {
+        self.state.status == Some(CaseStatus::Reported)
+    }
+
+    /// The grid it was reported in, if known.
+    fn grid(&self) -> Option<GridCode> {
+        self.state.location.as_ref().and_then(Location::grid)
+    }
+
+    /// Folds `event`, recorded by `actor`; a report without a category of its own is given
+    /// `classifier`'s guess when there is one (the cache is live).
+    fn fold(
+        &mut self,
+        event: &Event,
+        actor: Option<&str>,
+        guess: Option<(&ReferenceData, &Classifier)>,
+    ) {
+        if let Event::CaseReported(reported) = event {
+            self.description = reported.description.as_str().to_owned();
+            self.reported_by_worker = reporting_worker(reported, actor);
+        }
+        self.state = apply(std::mem::take(&mut self.state), event);
+        self.category = match self.state.category {
+            Some(category) => Some(category),
+            // Awaiting triage without one: the guess made at its report, once.
+            None if self.awaits_triage() => match (event, guess) {
+                (Event::CaseReported(_), Some((refdata, classifier))) => {
+                    category_of(refdata, classifier, self.view()).or(self.category)
+                }
+                _ => self.category,
+            },
+            // Rejected or merged before anyone gave it one: nothing is filed under a guess.
+            None => None,
+        };
+    }
 }
 
-/// Every case folded from the log, shared between the follower, the worker and the API.
+/// The cache's part in memory: the open cases and what is looked up among them.
+#[derive(Debug, Default)]
+struct Hot {
+    /// Every open case (not closed, merged or rejected).
+    cases: HashMap<CaseId, CachedCase>,
+    /// The open cases as duplicate detection takes them, filed by category and place, so a
+    /// decision reads those near its case: its cost does not grow with the number of open
+    /// cases.
+    open: OpenCaseIndex,
+    /// The cases awaiting triage by grid (cases without one first): the manual queue.
+    awaiting: BTreeSet<(Option<GridCode>, CaseId)>,
+}
+
+impl Hot {
+    /// Puts `case` as it now is: kept and filed while open, forgotten once not.
+    fn put(&mut self, case: CaseId, cached: CachedCase) {
+        if let Some(before) = self.cases.remove(&case) {
+            self.awaiting.remove(&(before.grid(), case));
+        }
+        // Its category may have changed (triage confirms or corrects the classifier's guess):
+        // the index moves it to its new cells.
+        self.open.remove(case);
+        if !cached.state.is_open() {
+            return;
+        }
+        if let Some(open_case) = cached.open_case() {
+            self.open.insert(open_case);
+        }
+        if cached.awaits_triage() {
+            self.awaiting.insert((cached.grid(), case));
+        }
+        self.cases.insert(case, cached);
+    }
+}
+
+/// A case a batch touched, with whether it was open (marked) before the batch.
+struct Touched {
+    cached: CachedCase,
+    was_open: bool,
+}
+
+/// Every case folded from the log — on disk, the open ones also in memory — shared between
+/// the follower, the worker and the API.
 #[derive(Debug)]
 pub struct CaseCache {
     refdata: Arc<ReferenceData>,
     classifier: Arc<ClassifierSlot>,
-    cases: RwLock<HashMap<CaseId, CachedCase>>,
-    /// The open cases as duplicate detection takes them, filed by category and place and kept
-    /// as events fold, so a decision reads those near its case in place: its cost does not
-    /// grow with the number of open cases.
-    open: RwLock<OpenCaseIndex>,
-    /// The position of the next event to fold: everything before it is in the map.
+    store: ReadModelStore,
+    hot: RwLock<Hot>,
+    /// One writer at a time: the follower's batches and going live.
+    writer: Mutex<()>,
+    /// The position of the next event to fold: everything before it is on disk and in memory.
     next_position: watch::Sender<u64>,
     /// Set once the log read at start is folded: from then on a new report's category is
-    /// guessed as it folds. Before, most reports are triaged a few events later, so guessing
-    /// each would only slow the start; [`CaseCache::go_live`] guesses for those still waiting.
+    /// guessed as it folds.
     live: AtomicBool,
 }
 
 impl CaseCache {
-    /// An empty cache classifying with `classifier` over `refdata`.
-    pub fn new(refdata: Arc<ReferenceData>, classifier: Arc<ClassifierSlot>) -> Self {
-        Self {
+    /// Opens the model `config` describes and reads its open cases, classifying with
+    /// `classifier` over `refdata`. A model that must be rebuilt starts empty, from position 0.
+    pub fn open(
+        config: &ReadModelConfig,
+        refdata: Arc<ReferenceData>,
+        classifier: Arc<ClassifierSlot>,
+    ) -> Result<Self> {
+        let store = ReadModelStore::open(config, FORMAT)?;
+        let mut hot = Hot::default();
+        for marker in store.tree().scan_prefix([OPEN]) {
+            let (marker, _) = marker.map_err(storage)?;
+            let case =
+                case_of(&marker).ok_or_else(|| storage("an open marker without its case"))?;
+            let cached = read(&store, case)?
+                .ok_or_else(|| storage(format!("open case {case} has no record")))?;
+            hot.put(case, cached);
+        }
+        let position = store.position();
+        Ok(Self {
             refdata,
             classifier,
-            cases: RwLock::new(HashMap::new()),
-            open: RwLock::new(OpenCaseIndex::new()),
-            next_position: watch::Sender::new(0),
+            store,
+            hot: RwLock::new(hot),
+            writer: Mutex::new(()),
+            next_position: watch::Sender::new(position),
             live: AtomicBool::new(false),
-        }
+        })
+    }
+
+    /// Why the model starts from position 0 (see [`ReadModelStore::rebuilt`]), `None` when
+    /// it resumes from its checkpoint.
+    pub fn rebuilt(&self) -> Option<&'static str> {
+        self.store.rebuilt()
     }
 
     /// The position of the next event the cache will fold.
@@ -95,17 +244,58 @@ impl CaseCache {
         let _ = receiver.wait_for(|next| *next > position).await;
     }
 
-    /// A copy of one case.
-    pub fn get(&self, case: CaseId) -> Option<CachedCase> {
-        self.read().get(&case).cloned()
+    /// True once the cache guesses the category of reports as they fold.
+    pub fn is_live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
     }
 
-    /// Copies of the cases `keep` selects.
-    pub fn select(&self, keep: impl Fn(&CachedCase) -> bool) -> Vec<CachedCase> {
-        self.read()
-            .values()
-            .filter(|case| keep(case))
-            .cloned()
+    /// How many open cases are in memory.
+    pub fn open_cases(&self) -> usize {
+        self.hot().cases.len()
+    }
+
+    /// True if `case` is in memory (it is open).
+    pub fn in_memory(&self, case: CaseId) -> bool {
+        self.hot().cases.contains_key(&case)
+    }
+
+    /// A copy of one case: from memory if it is open, else from disk.
+    pub fn get(&self, case: CaseId) -> Result<Option<CachedCase>> {
+        if let Some(cached) = self.hot().cases.get(&case) {
+            return Ok(Some(cached.clone()));
+        }
+        read(&self.store, case)
+    }
+
+    /// Every case on disk, in case order.
+    pub fn stored(&self) -> Result<Vec<(CaseId, CachedCase)>> {
+        self.store
+            .tree()
+            .scan_prefix([CASE])
+            .map(|entry| {
+                let (key, value) = entry.map_err(storage)?;
+                let case = case_of(&key).ok_or_else(|| storage("a record without its case"))?;
+                Ok((case, decode_record(&value)?))
+            })
+            .collect()
+    }
+
+    /// Copies of the cases awaiting triage, within `grid` if one is given (a case without a
+    /// grid is only listed when none is): the manual queue, read from its index alone.
+    pub fn awaiting_triage(&self, grid: Option<&GridCode>) -> Vec<CachedCase> {
+        let hot = self.hot();
+        let ids: Vec<CaseId> = match grid {
+            None => hot.awaiting.iter().map(|(_, case)| *case).collect(),
+            // The codes within a grid follow it in the order of codes, one run.
+            Some(grid) => hot
+                .awaiting
+                .range((Some(*grid), CaseId::from_u128(0))..)
+                .take_while(|(code, _)| code.is_some_and(|code| code.is_within(grid)))
+                .map(|(_, case)| *case)
+                .collect(),
+        };
+        ids.iter()
+            .filter_map(|case| hot.cases.get(case).cloned())
             .collect()
     }
 
@@ -119,9 +309,9 @@ impl CaseCache {
         location: Option<&Location>,
         f: impl FnOnce(&mut dyn Iterator<Item = &OpenCase>) -> T,
     ) -> T {
-        let open = self.open.read().unwrap_or_else(|e| e.into_inner());
+        let hot = self.hot();
         match (category, location) {
-            (Some(category), Some(location)) => f(&mut open.nearby(
+            (Some(category), Some(location)) => f(&mut hot.open.nearby(
                 category,
                 location.grid().as_ref(),
                 location.coordinates().as_ref(),
@@ -130,86 +320,181 @@ impl CaseCache {
         }
     }
 
-    /// Folds one recorded event; other streams and unknown event types are skipped.
-    pub fn fold(&self, record: &RecordedEvent) {
-        if let Ok(case) = CaseId::parse(&record.stream_id) {
-            match decode(case, record) {
-                Ok(event) => self.fold_event(case, &event, record.metadata.actor.as_deref()),
+    /// Folds a batch of recorded events (other streams and unknown event types only move the
+    /// position) and writes the cases it touched with the position it reaches, in one atomic
+    /// batch; memory shows them once they are written. An error means nothing of the batch
+    /// was kept: the model cannot be written.
+    pub fn fold(&self, records: &[RecordedEvent]) -> Result<()> {
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let classifier = self.is_live().then(|| self.classifier.current());
+        let guess = classifier
+            .as_deref()
+            .map(|classifier| (&*self.refdata, classifier));
+        let mut next = self.next_position();
+        let mut touched: HashMap<CaseId, Touched> = HashMap::new();
+        for record in records {
+            next = next.max(record.position + 1);
+            let Ok(case) = CaseId::parse(&record.stream_id) else {
+                continue;
+            };
+            let event = match decode(case, record) {
+                Ok(event) => event,
                 Err(error) => {
                     tracing::debug!(%error, event_type = %record.event_type, "not folded");
+                    continue;
                 }
-            }
+            };
+            let entry = match touched.entry(case) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                Entry::Vacant(entry) => entry.insert(self.touch(case)?),
+            };
+            entry
+                .cached
+                .fold(&event, record.metadata.actor.as_deref(), guess);
         }
-        self.next_position.send_if_modified(|next| {
-            let modified = record.position + 1 > *next;
-            *next = (*next).max(record.position + 1);
+        if touched.is_empty() && next == self.store.position() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for (case, touched) in &touched {
+            write(&mut batch, *case, &touched.cached, touched.was_open)?;
+        }
+        self.store.commit(batch, next)?;
+        let mut hot = self.hot_mut();
+        for (case, touched) in touched {
+            hot.put(case, touched.cached);
+        }
+        drop(hot);
+        self.next_position.send_if_modified(|position| {
+            let modified = next > *position;
+            *position = (*position).max(next);
             modified
         });
+        Ok(())
     }
 
-    fn fold_event(&self, case: CaseId, event: &Event, actor: Option<&str>) {
-        let mut cases = self.cases.write().unwrap_or_else(|e| e.into_inner());
-        let entry = cases.entry(case).or_default();
-        if let Event::CaseReported(reported) = event {
-            entry.description = reported.description.as_str().to_owned();
-            entry.reported_by_worker = reporting_worker(reported, actor);
+    /// A case as the batch starts from: in memory if open, else on disk, else new.
+    fn touch(&self, case: CaseId) -> Result<Touched> {
+        let cached = match self.hot().cases.get(&case) {
+            Some(cached) => Some(cached.clone()),
+            None => read(&self.store, case)?,
         }
-        entry.state = apply(std::mem::take(&mut entry.state), event);
-        entry.category = entry.state.category.or_else(|| {
-            // Only a case still awaiting triage needs a guess: fold it once, at its report.
-            (matches!(event, Event::CaseReported(_)) && self.live.load(Ordering::Acquire))
-                .then(|| category_of(&self.refdata, &self.classifier.current(), entry.view()))
-                .flatten()
-                .or(entry.category)
-        });
-        self.index_open(case, entry);
+        .unwrap_or_default();
+        Ok(Touched {
+            was_open: cached.state.is_open(),
+            cached,
+        })
     }
 
     /// Guesses, from now on, the category of every report as it folds, and now that of every
-    /// case folded before that still awaits triage without one.
-    pub fn go_live(&self) {
+    /// case folded before that still awaits triage without one (written with the checkpoint
+    /// where it stands).
+    pub fn go_live(&self) -> Result<()> {
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         if self.live.swap(true, Ordering::AcqRel) {
-            return;
+            return Ok(());
         }
         let classifier = self.classifier.current();
-        let mut cases = self.cases.write().unwrap_or_else(|e| e.into_inner());
-        let mut guessed = 0;
-        for (case, entry) in cases.iter_mut() {
-            if entry.category.is_none() && entry.state.status == Some(CaseStatus::Reported) {
-                entry.category = category_of(&self.refdata, &classifier, entry.view());
-                guessed += 1;
-                self.index_open(*case, entry);
-            }
+        let guessed: Vec<(CaseId, CachedCase)> = {
+            let hot = self.hot();
+            hot.awaiting
+                .iter()
+                .filter_map(|(_, case)| Some((*case, hot.cases.get(case)?)))
+                .filter(|(_, cached)| cached.category.is_none())
+                .filter_map(|(case, cached)| {
+                    let category = category_of(&self.refdata, &classifier, cached.view())?;
+                    Some((
+                        case,
+                        CachedCase {
+                            category: Some(category),
+                            ..cached.clone()
+                        },
+                    ))
+                })
+                .collect()
+        };
+        tracing::debug!(
+            guessed = guessed.len(),
+            "categories guessed for the cases awaiting triage"
+        );
+        if guessed.is_empty() {
+            return Ok(());
         }
-        tracing::debug!(guessed, "categories guessed for the cases awaiting triage");
+        let mut batch = sled::Batch::default();
+        for (case, cached) in &guessed {
+            write(&mut batch, *case, cached, true)?;
+        }
+        self.store.commit(batch, self.store.position())?;
+        let mut hot = self.hot_mut();
+        for (case, cached) in guessed {
+            hot.put(case, cached);
+        }
+        Ok(())
     }
 
-    /// Files `case` among the open cases of its category and place, or takes it out if it is
-    /// not open (closed, merged, rejected); its category may have changed (triage confirms or
-    /// corrects the classifier's guess), and the index moves it to its new cells.
-    fn index_open(&self, case: CaseId, entry: &CachedCase) {
-        let open_case = entry.state.is_open().then(|| entry.open_case()).flatten();
-        let mut open = self.open.write().unwrap_or_else(|e| e.into_inner());
-        open.remove(case);
-        if let Some(open_case) = open_case {
-            open.insert(open_case);
-        }
+    /// Writes everything folded so far to disk.
+    pub fn flush(&self) -> Result<()> {
+        self.store.flush()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<CaseId, CachedCase>> {
-        self.cases.read().unwrap_or_else(|e| e.into_inner())
+    /// Bytes the model takes on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.store.size_on_disk()
+    }
+
+    fn hot(&self) -> std::sync::RwLockReadGuard<'_, Hot> {
+        self.hot.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn hot_mut(&self) -> std::sync::RwLockWriteGuard<'_, Hot> {
+        self.hot.write().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-/// Folds the store's log into `cache` from position 0 until `shutdown`, retrying with backoff
-/// while the store is unreachable; logs once it has caught up with the head seen at start.
+fn decode_record(bytes: &[u8]) -> Result<CachedCase> {
+    postcard::from_bytes(bytes).map_err(|e| storage(format!("a record does not decode: {e}")))
+}
+
+/// One case's record on disk.
+fn read(store: &ReadModelStore, case: CaseId) -> Result<Option<CachedCase>> {
+    match store.tree().get(key(CASE, case)).map_err(storage)? {
+        Some(bytes) => decode_record(&bytes).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Adds `cached` to `batch` as `case`'s record, and its open marker when it opened or closed.
+fn write(batch: &mut sled::Batch, case: CaseId, cached: &CachedCase, was_open: bool) -> Result<()> {
+    let bytes = postcard::to_allocvec(cached).map_err(storage)?;
+    batch.insert(&key(CASE, case), bytes);
+    match (was_open, cached.state.is_open()) {
+        (false, true) => batch.insert(&key(OPEN, case), &[]),
+        (true, false) => batch.remove(&key(OPEN, case)),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Folds the store's log into `cache` from its checkpoint until `shutdown`, retrying with
+/// backoff while the store is unreachable; goes live once it has caught up with the head seen
+/// at start. The folds and their writes run off the runtime's worker threads. Ends with the
+/// model's error if it cannot be written: nothing after the batch it failed on is folded.
 pub async fn follow<S: EventStore>(
     store: S,
     cache: Arc<CaseCache>,
     shutdown: impl Future<Output = ()>,
-) {
+) -> Result<()> {
     tokio::pin!(shutdown);
-    let mut subscription = store.subscribe_all(cache.next_position());
+    let start = cache.next_position();
+    match cache.rebuilt() {
+        Some(why) => tracing::info!(why, "the triage model is built from the start of the log"),
+        None => tracing::info!(
+            start,
+            open = cache.open_cases(),
+            "the triage model resumes from its checkpoint"
+        ),
+    }
+    let mut subscription = store.subscribe_all(start);
     // The log's length when we start: once folded that far, the cache has caught up.
     let mut catch_up_to: Option<u64> = None;
     loop {
@@ -217,10 +502,11 @@ pub async fn follow<S: EventStore>(
             catch_up_to = store.stats().await.ok().map(|stats| stats.events);
         }
         if let Some(target) = catch_up_to.filter(|target| cache.next_position() >= *target) {
-            cache.go_live();
+            blocking(|| cache.go_live())?;
             tracing::info!(
                 position = cache.next_position(),
                 target,
+                open = cache.open_cases(),
                 "case cache caught up"
             );
             catch_up_to = Some(u64::MAX);
@@ -234,36 +520,54 @@ pub async fn follow<S: EventStore>(
         else {
             break;
         };
-        for event in &events {
-            cache.fold(event);
-        }
+        blocking(|| cache.fold(&events))?;
     }
+    blocking(|| cache.flush())?;
     tracing::debug!("case cache stopped");
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
+    use std::collections::BTreeMap;
 
     use gridcase_domain::event::{CaseMerged, CaseReported, CaseTriaged};
     use gridcase_domain::{
-        Channel, Coordinates, DepartmentCode, Description, GridCode, Priority, Reporter, Route,
-        Timestamp, TrackingCode,
+        decide, Assignee, Channel, Command, Coordinates, Danger, DepartmentCode, Description,
+        GridLevel, Note, Priority, Reporter, Route, Timestamp, TrackingCode,
     };
+    use gridcase_testkit::histories::{self, Dice, HOUR_MS};
 
     use super::*;
-    use crate::classifier::Classifier;
 
+    fn reference() -> Arc<ReferenceData> {
+        Arc::new(ReferenceData::load(&gridcase_testkit::sample_config_dir()).unwrap())
+    }
+
+    fn classifier() -> Arc<ClassifierSlot> {
+        Arc::new(ClassifierSlot::new(Classifier::keywords()))
+    }
+
+    /// A cache in the model `config` describes.
+    fn open(config: &ReadModelConfig) -> CaseCache {
+        CaseCache::open(config, reference(), classifier()).unwrap()
+    }
+
+    /// A cache in a temporary model.
     fn cache() -> CaseCache {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config");
-        CaseCache::new(
-            Arc::new(ReferenceData::load(&dir).unwrap()),
-            Arc::new(ClassifierSlot::new(Classifier::keywords())),
-        )
+        open(&ReadModelConfig::new(None))
+    }
+
+    fn in_dir(dir: &std::path::Path) -> ReadModelConfig {
+        ReadModelConfig::new(Some(dir.to_owned()))
     }
 
     fn category(code: &str) -> CategoryCode {
         CategoryCode::parse(code).unwrap()
+    }
+
+    fn note(text: &str) -> Note {
+        Note::parse(text).unwrap()
     }
 
     /// A place in the sample city, `metres_north` of 涌金苑, in micro-grid `micro_grid`.
@@ -276,24 +580,51 @@ mod tests {
         .unwrap()
     }
 
-    fn reported(id: u128, category_code: &str) -> Event {
+    fn reported(id: u128, category_code: Option<&str>, description: &str) -> Event {
         Event::from(CaseReported {
             case_id: CaseId::from_u128(id),
             tracking_code: TrackingCode::from_u64(1),
             channel: Channel::Hotline,
             reporter: Reporter::anonymous(),
             location: location("330102-001-001-001-01", 0.0),
-            description: Description::parse("路灯不亮").unwrap(),
-            category: Some(category(category_code)),
+            description: Description::parse(description).unwrap(),
+            category: category_code.map(category),
             media: Vec::new(),
             reported_at: Timestamp::from_millis(1_000),
         })
     }
 
+    /// `event` of `case` as the log records it at `position`.
+    fn record(case: CaseId, position: u64, event: &Event) -> RecordedEvent {
+        histories::record(case, 0, position, event, 0)
+    }
+
+    /// Folds `event` of `case` as the log's next event.
+    fn fold(cache: &CaseCache, case: CaseId, event: &Event) {
+        cache
+            .fold(&[record(case, cache.next_position(), event)])
+            .unwrap();
+    }
+
     /// The ids of the open cases `cache` gives a report of `category_code` at `location`.
-    fn near(cache: &CaseCache, category_code: &str, location: &Location) -> Vec<CaseId> {
-        cache.with_open_cases_near(Some(&category(category_code)), Some(location), |cases| {
-            cases.map(|case| case.case_id).collect()
+    fn near(cache: &CaseCache, category_code: &CategoryCode, location: &Location) -> Vec<CaseId> {
+        let mut ids = cache.with_open_cases_near(Some(category_code), Some(location), |cases| {
+            cases.map(|case| case.case_id).collect::<Vec<_>>()
+        });
+        ids.sort();
+        ids
+    }
+
+    fn triaged_as(code: &str) -> Event {
+        Event::from(CaseTriaged {
+            category: category(code),
+            priority: Priority::Normal,
+            route: Route::Department {
+                department: DepartmentCode::parse("city_lighting").unwrap(),
+            },
+            triaged_by: None,
+            model: None,
+            priority_reason: None,
         })
     }
 
@@ -303,24 +634,14 @@ mod tests {
         let case = CaseId::from_u128(1);
         let here = location("330102-001-001-001-01", 30.0);
         let elsewhere = location("330102-001-001-001-02", 2_000.0);
-        cache.fold_event(case, &reported(1, "BJ-01-07"), None);
-        assert_eq!(near(&cache, "BJ-01-07", &here), vec![case]);
-        assert!(near(&cache, "BJ-01-07", &elsewhere).is_empty());
-        assert!(near(&cache, "SJ-01-01", &here).is_empty());
+        fold(&cache, case, &reported(1, Some("BJ-01-07"), "路灯不亮"));
+        assert_eq!(near(&cache, &category("BJ-01-07"), &here), vec![case]);
+        assert!(near(&cache, &category("BJ-01-07"), &elsewhere).is_empty());
+        assert!(near(&cache, &category("SJ-01-01"), &here).is_empty());
         // Triage corrects the category: the case moves with it.
-        let triaged = Event::from(CaseTriaged {
-            category: category("SJ-01-01"),
-            priority: Priority::Normal,
-            route: Route::Department {
-                department: DepartmentCode::parse("city_lighting").unwrap(),
-            },
-            triaged_by: None,
-            model: None,
-            priority_reason: None,
-        });
-        cache.fold_event(case, &triaged, None);
-        assert!(near(&cache, "BJ-01-07", &here).is_empty());
-        assert_eq!(near(&cache, "SJ-01-01", &here), vec![case]);
+        fold(&cache, case, &triaged_as("SJ-01-01"));
+        assert!(near(&cache, &category("BJ-01-07"), &here).is_empty());
+        assert_eq!(near(&cache, &category("SJ-01-01"), &here), vec![case]);
         // Without a category or a place there is nothing to look at.
         assert!(cache.with_open_cases_near(None, Some(&here), |cases| cases.next().is_none()));
         assert!(
@@ -328,11 +649,423 @@ mod tests {
                 .next()
                 .is_none())
         );
-        // Merged into another: no longer open, gone.
+        // Merged into another: no longer open, gone from memory, kept on disk.
         let merged = Event::from(CaseMerged {
             into: CaseId::from_u128(2),
         });
-        cache.fold_event(case, &merged, None);
-        assert!(near(&cache, "SJ-01-01", &here).is_empty());
+        fold(&cache, case, &merged);
+        assert!(near(&cache, &category("SJ-01-01"), &here).is_empty());
+        assert!(!cache.in_memory(case));
+        let stored = cache.get(case).unwrap().unwrap();
+        assert_eq!(stored.state.status, Some(CaseStatus::Merged));
+        assert_eq!(stored.description, "路灯不亮");
+    }
+
+    #[test]
+    fn a_closed_case_leaves_memory_and_its_reopen_finds_it_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = in_dir(dir.path());
+        let case = CaseId::from_u128(7);
+        let here = location("330102-001-001-001-01", 0.0);
+        let department = || Assignee::Department(DepartmentCode::parse("urban_mgmt").unwrap());
+        let mut state = CaseState::default();
+        let mut events = Vec::new();
+        for command in [
+            Command::Report {
+                case_id: case,
+                tracking_code: TrackingCode::from_u64(7),
+                channel: Channel::Hotline,
+                reporter: Reporter::anonymous(),
+                location: here.clone(),
+                description: Description::parse("路灯不亮").unwrap(),
+                category: None,
+                media: Vec::new(),
+                reported_at: Timestamp::from_millis(1_000),
+            },
+            Command::Triage {
+                category: category("BJ-01-07"),
+                priority: Priority::Normal,
+                route: Route::Department {
+                    department: DepartmentCode::parse("urban_mgmt").unwrap(),
+                },
+                triaged_by: None,
+                model: None,
+                priority_reason: None,
+            },
+            Command::Dispatch {
+                assignee: department(),
+                participants: Vec::new(),
+                accept_deadline: Some(Timestamp::from_millis(2 * HOUR_MS)),
+                resolve_deadline: Some(Timestamp::from_millis(20 * HOUR_MS)),
+            },
+            Command::Accept { by: department() },
+            Command::Resolve {
+                by: department(),
+                note: note("已修好"),
+                evidence: Vec::new(),
+            },
+            Command::Verify {
+                by: gridcase_domain::WorkerId::parse("wang-li").unwrap(),
+                note: None,
+            },
+            Command::Close { by: None },
+        ] {
+            for event in decide(&state, command).unwrap() {
+                state = apply(std::mem::take(&mut state), &event);
+                events.push(event);
+            }
+        }
+        {
+            let cache = open(&config);
+            for event in &events {
+                fold(&cache, case, event);
+            }
+            assert!(!cache.in_memory(case), "closed: not in memory");
+            assert_eq!(cache.open_cases(), 0);
+            assert!(near(&cache, &category("BJ-01-07"), &here).is_empty());
+            assert_eq!(cache.get(case).unwrap().unwrap().state, state);
+        }
+        // A restart reads no closed case; the reopen finds it on disk.
+        let cache = open(&config);
+        assert_eq!(cache.rebuilt(), None);
+        assert_eq!(cache.open_cases(), 0);
+        let reopen = decide(
+            &state,
+            Command::Reopen {
+                reason: note("又坏了"),
+            },
+        )
+        .unwrap();
+        for event in &reopen {
+            state = apply(std::mem::take(&mut state), event);
+            fold(&cache, case, event);
+        }
+        assert!(cache.in_memory(case));
+        let cached = cache.get(case).unwrap().unwrap();
+        assert_eq!(cached.state, state);
+        assert_eq!(cached.state.reopen_count, 1);
+        assert_eq!(cached.description, "路灯不亮");
+        assert_eq!(cached.category, Some(category("BJ-01-07")));
+        assert_eq!(near(&cache, &category("BJ-01-07"), &here), vec![case]);
+        let waiting = cache.awaiting_triage(None);
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting[0].state, state);
+    }
+
+    #[test]
+    fn guesses_are_made_once_live_and_kept_across_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = in_dir(dir.path());
+        let (early, late) = (CaseId::from_u128(1), CaseId::from_u128(2));
+        let here = location("330102-001-001-001-01", 0.0);
+        {
+            let cache = open(&config);
+            fold(&cache, early, &reported(1, None, "河坊街路灯不亮好几天了"));
+            // Before going live a report is not guessed.
+            assert_eq!(cache.get(early).unwrap().unwrap().category, None);
+            cache.go_live().unwrap();
+            let guessed = cache.get(early).unwrap().unwrap().category;
+            assert!(guessed.is_some(), "guessed on going live");
+            fold(&cache, late, &reported(2, None, "小区门口路灯坏了"));
+            assert_eq!(cache.get(late).unwrap().unwrap().category, guessed);
+        }
+        // Resumed, not live yet: the guesses are read back with the cases.
+        let cache = open(&config);
+        assert!(!cache.is_live());
+        let guessed = cache.get(early).unwrap().unwrap().category.unwrap();
+        assert_eq!(near(&cache, &guessed, &here), vec![early, late]);
+        // Rejected before triage: no guess is kept.
+        let rejected = Event::from(gridcase_domain::event::CaseRejected {
+            reason: note("重复"),
+        });
+        fold(&cache, late, &rejected);
+        assert_eq!(cache.get(late).unwrap().unwrap().category, None);
+        assert_eq!(near(&cache, &guessed, &here), vec![early]);
+    }
+
+    /// Residents' words the keyword classifier files under several categories, or none.
+    const WORDS: &[&str] = &[
+        "路灯不亮",
+        "小区门口路灯坏了",
+        "楼下垃圾满了没人管",
+        "楼下餐馆油烟很大，窗户都不敢开",
+        "井盖缺失，有人掉进去的危险",
+        "小区里那个转腰的健身器材轴承坏了，转起来咯吱咯吱响",
+        "红绿灯坏了",
+    ];
+
+    /// The commands of case `n`'s life, as far as `dice` lets it get.
+    fn life(dice: &mut Dice, reference: &ReferenceData, n: u64) -> Vec<Command> {
+        let grids: Vec<GridCode> = reference
+            .grids()
+            .filter(|g| g.code.level() == GridLevel::MicroGrid)
+            .map(|g| g.code)
+            .step_by(3)
+            .take(6)
+            .collect();
+        let categories: Vec<_> = reference
+            .categories()
+            .filter_map(|c| Some((c.code, reference.default_route(&c.code)?)))
+            .take(6)
+            .collect();
+        let (category, route) = categories[dice.below(categories.len())].clone();
+        let case = CaseId::from_u128(u128::from(n) + 1);
+        let coordinates = dice
+            .chance(50)
+            .then(|| Coordinates::new(30.2533 + dice.below(40) as f64 * 0.0002, 120.1622).unwrap());
+        let mut commands = vec![Command::Report {
+            case_id: case,
+            tracking_code: TrackingCode::from_u64(n + 1),
+            channel: Channel::Hotline,
+            reporter: Reporter::anonymous(),
+            location: Location::new(Some(grids[dice.below(grids.len())]), None, coordinates)
+                .unwrap(),
+            description: Description::parse(WORDS[dice.below(WORDS.len())]).unwrap(),
+            category: dice.chance(20).then_some(category),
+            media: Vec::new(),
+            reported_at: Timestamp::from_millis(i64::try_from(n).unwrap() * 60_000),
+        }];
+        let (assignee, participants) = match &route {
+            Route::Department { department } => (Assignee::Department(department.clone()), vec![]),
+            Route::Joint { lead, participants } => {
+                (Assignee::Department(lead.clone()), participants.clone())
+            }
+            Route::SelfHandle { worker } => (Assignee::Worker(worker.clone()), vec![]),
+        };
+        let triage = Command::Triage {
+            category,
+            priority: Priority::Normal,
+            route,
+            triaged_by: None,
+            model: None,
+            priority_reason: None,
+        };
+        let rest = match dice.below(10) {
+            0 | 1 => vec![],
+            2 => vec![Command::FlagDanger {
+                danger: Danger::Fire,
+                reason: note("火情：冒黑烟"),
+                triage_by: Timestamp::from_millis(i64::try_from(n).unwrap() * 60_000 + 600_000),
+            }],
+            3 => vec![Command::Reject {
+                reason: note("不属于受理范围"),
+            }],
+            4 if n > 0 => vec![Command::Merge {
+                into: CaseId::from_u128(u128::from(dice.below(n as usize) as u64) + 1),
+            }],
+            _ => vec![
+                triage.clone(),
+                Command::Dispatch {
+                    assignee: assignee.clone(),
+                    participants,
+                    accept_deadline: Some(Timestamp::from_millis(100 * HOUR_MS)),
+                    resolve_deadline: Some(Timestamp::from_millis(200 * HOUR_MS)),
+                },
+                if dice.chance(20) {
+                    Command::Return {
+                        by: assignee.clone(),
+                        reason: note("不属于我们"),
+                    }
+                } else {
+                    Command::Accept {
+                        by: assignee.clone(),
+                    }
+                },
+                Command::Resolve {
+                    by: assignee,
+                    note: note("已处理"),
+                    evidence: vec![],
+                },
+                Command::Verify {
+                    by: gridcase_domain::WorkerId::parse("wang-li").unwrap(),
+                    note: None,
+                },
+                Command::Close { by: None },
+                Command::Reopen {
+                    reason: note("又坏了"),
+                },
+                triage,
+            ],
+        };
+        let steps = dice.below(rest.len() + 1);
+        commands.extend(rest.into_iter().take(steps));
+        commands
+    }
+
+    /// `cases` random case histories interleaved into one log.
+    fn random_log(seed: u64, cases: u64, reference: &ReferenceData) -> Vec<RecordedEvent> {
+        let mut dice = Dice(seed);
+        let mut lives: Vec<(CaseId, CaseState, std::vec::IntoIter<Command>)> = (0..cases)
+            .map(|n| {
+                let case = CaseId::from_u128(u128::from(n) + 1);
+                (
+                    case,
+                    CaseState::default(),
+                    life(&mut dice, reference, n).into_iter(),
+                )
+            })
+            .collect();
+        let mut log = Vec::new();
+        while !lives.is_empty() {
+            // Earlier cases first, mostly, as a log fills.
+            let at = dice.below(lives.len().min(8));
+            let (case, state, commands) = &mut lives[at];
+            let Some(command) = commands.next() else {
+                lives.remove(at);
+                continue;
+            };
+            let Ok(events) = decide(state, command) else {
+                lives.remove(at);
+                continue;
+            };
+            for event in events {
+                *state = apply(std::mem::take(state), &event);
+                log.push(histories::record(
+                    *case,
+                    state.version,
+                    log.len() as u64,
+                    &event,
+                    0,
+                ));
+            }
+        }
+        log
+    }
+
+    /// Everything the cache answers: the records on disk, the open cases in memory, the open
+    /// cases near every open case's place for each category, and the manual queue (its cases
+    /// and what the API lists from them) for the whole city and each street and grid.
+    fn answers(cache: &Arc<CaseCache>, reference: &Arc<ReferenceData>) -> Vec<String> {
+        let stored = cache.stored().unwrap();
+        let mut out: Vec<String> = stored.iter().map(|entry| format!("{entry:?}")).collect();
+        let open: BTreeMap<CaseId, CachedCase> = stored
+            .into_iter()
+            .filter(|(_, cached)| cached.state.is_open())
+            .collect();
+        out.push(format!("open {:?}", open.keys().collect::<Vec<_>>()));
+        for case in open.keys() {
+            assert!(cache.in_memory(*case), "open case {case} in memory");
+        }
+        assert_eq!(cache.open_cases(), open.len(), "only open cases in memory");
+        let categories: BTreeSet<CategoryCode> =
+            open.values().filter_map(|cached| cached.category).collect();
+        for cached in open.values() {
+            let Some(location) = &cached.state.location else {
+                continue;
+            };
+            for category in &categories {
+                out.push(format!("near {:?}", near(cache, category, location)));
+            }
+        }
+        let api = crate::service::TriageApi::new(
+            gridcase_eventstore::MemoryStore::new(),
+            Arc::clone(reference),
+            classifier(),
+            Arc::clone(cache),
+        );
+        let mut areas: Vec<Option<GridCode>> = vec![None];
+        areas.extend(
+            reference
+                .grids()
+                .filter(|g| g.code.level() != GridLevel::District)
+                .map(|g| Some(g.code)),
+        );
+        for area in areas {
+            let mut waiting: Vec<String> = cache
+                .awaiting_triage(area.as_ref())
+                .iter()
+                .map(|cached| format!("{cached:?}"))
+                .collect();
+            waiting.sort();
+            let expected: Vec<String> = open
+                .values()
+                .filter(|cached| cached.awaits_triage())
+                .filter(|cached| {
+                    area.is_none_or(|area| cached.grid().is_some_and(|g| g.is_within(&area)))
+                })
+                .map(|cached| format!("{cached:?}"))
+                .collect();
+            let mut expected = expected;
+            expected.sort();
+            assert_eq!(waiting, expected, "awaiting triage in {area:?}");
+            out.push(format!("awaiting {area:?} {waiting:?}"));
+            let queue: Vec<(String, String)> = api
+                .manual_queue(area, 1_000)
+                .into_iter()
+                .map(|item| (item.case_id, item.reason))
+                .collect();
+            out.push(format!("queue {area:?} {queue:?}"));
+        }
+        out
+    }
+
+    #[test]
+    fn a_model_resumed_from_its_checkpoint_or_rebuilt_answers_as_one_folded_from_scratch() {
+        let reference = reference();
+        for seed in [0x9e37_79b9_7f4a_7c15, 0xdead_beef_cafe_f00d, 42] {
+            let log = random_log(seed, 300, &reference);
+            let scratch = Arc::new(cache());
+            scratch.fold(&log).unwrap();
+            scratch.go_live().unwrap();
+            let expected = answers(&scratch, &reference);
+            assert!(scratch.open_cases() > 20, "{}", scratch.open_cases());
+            assert!(scratch.awaiting_triage(None).len() > 10);
+            let streets_waiting = reference
+                .grids()
+                .filter(|g| g.code.level() == GridLevel::Street)
+                .filter(|g| !scratch.awaiting_triage(Some(&g.code)).is_empty())
+                .count();
+            assert!(streets_waiting > 1, "{streets_waiting}");
+            assert!(scratch.stored().unwrap().len() > scratch.open_cases());
+
+            // Folded in random batches, closed and opened again on the same directory at
+            // random points, going live at random points.
+            let dir = tempfile::tempdir().unwrap();
+            let config = in_dir(dir.path());
+            let mut dice = Dice(seed ^ 0x5555);
+            let mut cache = open(&config);
+            assert_eq!(cache.rebuilt(), Some("new"));
+            let mut at = 0;
+            let mut restarts = 0;
+            while at < log.len() {
+                let end = (at + 1 + dice.below(40)).min(log.len());
+                cache.fold(&log[at..end]).unwrap();
+                at = end;
+                if dice.chance(10) {
+                    cache.go_live().unwrap();
+                }
+                if dice.chance(15) {
+                    drop(cache);
+                    cache = open(&config);
+                    restarts += 1;
+                    assert_eq!(cache.rebuilt(), None);
+                    assert_eq!(cache.next_position(), at as u64, "resumed, not from 0");
+                }
+            }
+            assert!(restarts > 3);
+            cache.go_live().unwrap();
+            let cache = Arc::new(cache);
+            assert_same(&answers(&cache, &reference), &expected, seed);
+            drop(cache);
+
+            // Asked to rebuild: emptied, folded again from position 0.
+            let rebuilt = open(&ReadModelConfig {
+                rebuild: true,
+                ..config
+            });
+            assert_eq!(rebuilt.rebuilt(), Some("asked to rebuild"));
+            assert_eq!((rebuilt.next_position(), rebuilt.open_cases()), (0, 0));
+            rebuilt.fold(&log).unwrap();
+            rebuilt.go_live().unwrap();
+            assert_same(&answers(&Arc::new(rebuilt), &reference), &expected, seed);
+        }
+    }
+
+    /// Fails naming the first answer that differs.
+    fn assert_same(answers: &[String], expected: &[String], seed: u64) {
+        for (answer, expected) in answers.iter().zip(expected) {
+            assert_eq!(answer, expected, "seed {seed:x}");
+        }
+        assert_eq!(answers.len(), expected.len(), "seed {seed:x}");
     }
 }

@@ -12,10 +12,12 @@
 //! twice. What the rules cannot decide waits in the manual queue that operators work through
 //! `gridcase.triage.v1.Triage` over gRPC, with the model's three best suggestions; an emergency
 //! among them is flagged (a triage deadline in minutes), put first, and announced to the
-//! supervisors on `gridcase.v1.alerts.emergency.<case>`. An in-memory cache of every case,
-//! rebuilt from the store's log at start, serves duplicate detection and the queue. A model
-//! written by `gridcase train` is loaded at start and again whenever
-//! `gridcase.v1.triage.model` announces a new one.
+//! supervisors on `gridcase.v1.alerts.emergency.<case>`. A cache of every case, folded from
+//! the store's log into the service's own model on disk with the position it reflects (a
+//! restart resumes from there), serves duplicate detection and the queue from memory: the
+//! open cases by category and place, and the cases awaiting triage by grid; closed ones stay
+//! on disk only ([`cache`]). A category model written by `gridcase train` is loaded at start
+//! and again whenever `gridcase.v1.triage.model` announces a new one.
 
 /// The service's name: in the ids of the commands it decides, and in its metrics.
 pub const SERVICE: &str = "triage";
@@ -34,6 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gridcase_bus::StoreClient;
+use gridcase_eventstore::ReadModelConfig;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -56,11 +59,13 @@ pub struct TriageConfig {
     /// The confidence at or above which the model's category routes a case; below it the case
     /// waits for an operator with suggestions.
     pub confidence: f64,
+    /// Where and how the case cache's model is kept.
+    pub model: ReadModelConfig,
 }
 
 impl TriageConfig {
     /// Defaults for reference data in `config_dir` and callers in `tokens`: shard 0, a
-    /// `duplicate_window` of [`DEFAULT_DUPLICATE_WINDOW`].
+    /// `duplicate_window` of [`DEFAULT_DUPLICATE_WINDOW`], a temporary case model.
     pub fn new(
         config_dir: impl Into<std::path::PathBuf>,
         tokens: gridcase_auth::TokenTable,
@@ -68,13 +73,15 @@ impl TriageConfig {
         Self::with_stage(StageConfig::new(config_dir, tokens))
     }
 
-    /// The defaults for a service started with `stage`.
+    /// The defaults for a service started with `stage`; the case model is temporary (rebuilt
+    /// at every start).
     pub fn with_stage(stage: StageConfig) -> Self {
         Self {
             stage,
             duplicate_window: DEFAULT_DUPLICATE_WINDOW,
             model_file: None,
             confidence: DEFAULT_CONFIDENCE,
+            model: ReadModelConfig::new(None),
         }
     }
 }
@@ -98,7 +105,8 @@ pub fn parse_confidence(text: &str) -> Result<f64, String> {
 pub const DEFAULT_DUPLICATE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 /// Runs the triage service until `shutdown` resolves: the case cache follower, the feed worker
-/// and the gRPC API on `listener`, with cases kept in the store reached over `nats`.
+/// and the gRPC API on `listener`, with cases kept in the store reached over `nats`. Stops
+/// with the error if the case model cannot be opened or written.
 pub async fn run(
     config: TriageConfig,
     nats: async_nats::Client,
@@ -108,10 +116,9 @@ pub async fn run(
     let refdata = config.stage.load_reference(SERVICE)?;
     let store = StoreClient::new(nats.clone(), &config.stage.shard);
     let classifier = Arc::new(ClassifierSlot::new(model::initial(&config, &refdata)?));
-    let cache = Arc::new(CaseCache::new(
-        Arc::clone(&refdata),
-        Arc::clone(&classifier),
-    ));
+    let cache = CaseCache::open(&config.model, Arc::clone(&refdata), Arc::clone(&classifier))
+        .map_err(|e| ServiceError::stopped("the triage model", e))?;
+    let cache = Arc::new(cache);
     let (stop, stopped) = watch::channel(false);
     let stop_signal = move || {
         let mut stopped = stopped.clone();
@@ -120,11 +127,18 @@ pub async fn run(
         }
     };
 
-    let follower = tokio::spawn(cache::follow(
-        store.clone(),
-        Arc::clone(&cache),
-        stop_signal(),
-    ));
+    let follower = tokio::spawn({
+        let stop = stop.clone();
+        let followed = cache::follow(store.clone(), Arc::clone(&cache), stop_signal());
+        async move {
+            let outcome = followed.await;
+            if let Err(error) = &outcome {
+                tracing::error!(%error, "the triage model cannot be written: stopping");
+                let _ = stop.send(true);
+            }
+            outcome
+        }
+    });
     let reloader = tokio::spawn(model::follow_reloads(
         nats.clone(),
         config.clone(),
@@ -161,14 +175,20 @@ pub async fn run(
     );
     let stop = Arc::new(stop);
     let stop_on_shutdown = Arc::clone(&stop);
+    let mut stop_on_failure = stop.subscribe();
     let served = gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
-        shutdown.await;
+        tokio::select! {
+            () = shutdown => {}
+            _ = stop_on_failure.wait_for(|stop| *stop) => {}
+        }
         let _ = stop_on_shutdown.send(true);
     })
     .await;
     // The server may also end on its own (an error): stop the background tasks either way.
     let _ = stop.send(true);
-    let _ = follower.await;
+    let followed = follower
+        .await
+        .map_err(|e| ServiceError::stopped("the case cache", e))?;
     let _ = worker.await;
     let _ = reloader.await;
     // Acknowledgements given so far reach the server before the connection goes.
@@ -176,6 +196,7 @@ pub async fn run(
         tracing::warn!(%error, "flushing to NATS at stop failed");
     }
     served?;
+    followed.map_err(|e| ServiceError::stopped("the case cache", e))?;
     tracing::info!("triage stopped");
     Ok(())
 }

@@ -93,19 +93,11 @@ impl<S: EventStore> TriageApi<S> {
         }
     }
 
-    /// The cases awaiting triage that the rules cannot decide: emergencies first, earliest
-    /// triage deadline first, then the others, oldest first.
+    /// The cases awaiting triage that the rules cannot decide (from the cache's index of the
+    /// cases awaiting triage, within `grid` if given): emergencies first, earliest triage
+    /// deadline first, then the others, oldest first.
     pub fn manual_queue(&self, grid: Option<GridCode>, limit: usize) -> Vec<pb::QueuedCase> {
-        let waiting = self.cache.select(|case| {
-            case.state.status == Some(CaseStatus::Reported)
-                && grid.is_none_or(|filter| {
-                    case.state
-                        .location
-                        .as_ref()
-                        .and_then(|location| location.grid())
-                        .is_some_and(|code| code.is_within(&filter))
-                })
-        });
+        let waiting = self.cache.awaiting_triage(grid.as_ref());
         let classifier = self.classifier.current();
         let mut queued: Vec<(QueueOrder, pb::QueuedCase)> = waiting
             .iter()
