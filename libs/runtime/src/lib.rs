@@ -7,8 +7,10 @@ mod metrics;
 
 pub use metrics::{install_metrics, MetricsError, DEFAULT_METRICS_ADDR, METRICS};
 mod stage;
+mod stop;
 
 pub use stage::{ServiceError, StageConfig};
+pub use stop::Stop;
 
 /// The current time by this machine's clock, as a domain timestamp (the domain reads no clock).
 pub fn now() -> gridcase_domain::Timestamp {

@@ -23,13 +23,13 @@ use std::sync::Arc;
 
 use gridcase_bus::StoreClient;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use gridcase_auth::TokenTable;
 use gridcase_eventstore::ReadModelConfig;
 
 use crate::indicators::IndicatorModel;
 
+use gridcase_runtime::Stop;
 pub use gridcase_runtime::{ServiceError, StageConfig};
 pub use service::{EvaluationApi, SERVICE_NAME};
 
@@ -71,55 +71,33 @@ pub async fn run(
     let indicators = IndicatorModel::open(&config.model)
         .map_err(|e| ServiceError::stopped("the indicator model", e))?;
     let indicators = Arc::new(indicators);
-    let (stop, mut stopped) = watch::channel(false);
-    let follower = {
-        let start = indicators.position();
-        match indicators.rebuilt() {
-            Some(why) => tracing::info!(
-                why,
-                "the indicator model is built from the start of the log"
-            ),
-            None => tracing::info!(start, "the indicator model resumes from its checkpoint"),
-        }
+    let stop = Stop::new();
+    let start = indicators.position();
+    match indicators.rebuilt() {
+        Some(why) => tracing::info!(
+            why,
+            "the indicator model is built from the start of the log"
+        ),
+        None => tracing::info!(start, "the indicator model resumes from its checkpoint"),
+    }
+    let follower = stop.spawn_essential("the indicator model", {
         let indicators = Arc::clone(&indicators);
-        let stop = stop.clone();
         let store = store.clone();
-        tokio::spawn(async move {
+        let stopped = stop.signal();
+        async move {
             let fold = |events: &[gridcase_eventstore::RecordedEvent]| indicators.fold(events);
-            let outcome = gridcase_bus::follow::follow_log(
-                store,
-                "the indicators",
-                start,
-                fold,
-                async move {
-                    let _ = stopped.wait_for(|stop| *stop).await;
-                },
-            )
-            .await;
-            if let Err(error) = &outcome {
-                tracing::error!(%error, "the indicator model cannot be written: stopping");
-                let _ = stop.send(true);
-            }
-            outcome
-        })
-    };
+            gridcase_bus::follow::follow_log(store, "the indicators", start, fold, stopped).await
+        }
+    });
     let routes = service::routes(store, reference, indicators, Arc::clone(&stage.tokens));
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
         shard = %stage.shard,
         "evaluation serving"
     );
-    let mut stop_on_failure = stop.subscribe();
-    let stop_all = stop.clone();
-    let served = gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
-        tokio::select! {
-            () = shutdown => {}
-            _ = stop_on_failure.wait_for(|stop| *stop) => {}
-        }
-        let _ = stop_all.send(true);
-    })
-    .await;
-    let _ = stop.send(true);
+    let served =
+        gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], stop.or(shutdown)).await;
+    stop.stop();
     let followed = follower
         .await
         .map_err(|e| ServiceError::stopped("the indicator model", e))?;

@@ -29,8 +29,8 @@ use gridcase_eventstore::ReadModelConfig;
 
 use gridcase_bus::StoreClient;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
+use gridcase_runtime::Stop;
 pub use gridcase_runtime::{ServiceError, StageConfig};
 pub use projection::Projections;
 pub use service::{QueryApi, SERVICE_NAME};
@@ -73,40 +73,21 @@ pub async fn run(
     let projections = Projections::open(&config.model, Arc::clone(&reference))
         .map_err(|e| ServiceError::stopped("the query model", e))?;
     let projections = Arc::new(projections);
-    let (stop, mut stopped) = watch::channel(false);
-    let follower = tokio::spawn({
-        let stop = stop.clone();
-        let projections = Arc::clone(&projections);
-        async move {
-            let outcome = projection::follow(store, projections, async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            })
-            .await;
-            if let Err(error) = &outcome {
-                tracing::error!(%error, "the query model cannot be written: stopping");
-                let _ = stop.send(true);
-            }
-            outcome
-        }
-    });
+    let stop = Stop::new();
+    let follower = stop.spawn_essential(
+        "the query model",
+        projection::follow(store, Arc::clone(&projections), stop.signal()),
+    );
     let routes = service::routes(projections, reference, Arc::clone(&stage.tokens));
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
         shard = %stage.shard,
         "query serving"
     );
-    let mut stop_on_failure = stop.subscribe();
-    let stop_all = stop.clone();
-    let grpc = gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
-        tokio::select! {
-            () = shutdown => {}
-            _ = stop_on_failure.wait_for(|stop| *stop) => {}
-        }
-        let _ = stop_all.send(true);
-    })
-    .await;
+    let grpc =
+        gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], stop.or(shutdown)).await;
     // The gRPC server ended (on shutdown or failure): stop the follower too.
-    let _ = stop.send(true);
+    stop.stop();
     let followed = follower
         .await
         .map_err(|e| ServiceError::stopped("the projections", e))?;

@@ -36,8 +36,8 @@ use std::time::Duration;
 use gridcase_bus::StoreClient;
 use gridcase_eventstore::ReadModelConfig;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
+use gridcase_runtime::Stop;
 pub use gridcase_runtime::{ServiceError, StageConfig};
 pub use service::{SupervisionApi, SERVICE_NAME};
 
@@ -91,28 +91,13 @@ pub async fn run(
     let table = CaseTable::open(&config.model, Arc::clone(&reference))
         .map_err(|e| ServiceError::stopped("the supervision model", e))?;
     let table = Arc::new(table);
-    let (stop, stopped) = watch::channel(false);
-    let stopped_signal = |mut receiver: watch::Receiver<bool>| async move {
-        let _ = receiver.wait_for(|stop| *stop).await;
-    };
-    let follower = tokio::spawn({
-        let stop = stop.clone();
-        let follow = table::follow(
-            store.clone(),
-            Arc::clone(&table),
-            stopped_signal(stopped.clone()),
-        );
-        async move {
-            let outcome = follow.await;
-            if let Err(error) = &outcome {
-                tracing::error!(%error, "the supervision model cannot be written: stopping");
-                let _ = stop.send(true);
-            }
-            outcome
-        }
-    });
+    let stop = Stop::new();
+    let follower = stop.spawn_essential(
+        "the supervision model",
+        table::follow(store.clone(), Arc::clone(&table), stop.signal()),
+    );
     let ticker = Ticker::new(store.clone(), Arc::clone(&reference), Arc::clone(&table));
-    let ticker = tokio::spawn(ticker.run(config.tick, stopped_signal(stopped.clone())));
+    let ticker = tokio::spawn(ticker.run(config.tick, stop.signal()));
     let routes = service::routes(store, reference, Arc::clone(&config.stage.tokens));
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
@@ -120,17 +105,10 @@ pub async fn run(
         tick = ?config.tick,
         "supervision serving"
     );
-    let stop_all = stop.clone();
-    let grpc = gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
-        tokio::select! {
-            () = shutdown => {}
-            () = stopped_signal(stopped) => {}
-        }
-        let _ = stop_all.send(true);
-    })
-    .await;
+    let grpc =
+        gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], stop.or(shutdown)).await;
     // The gRPC server ended (on shutdown or failure): stop the follower and the ticker too.
-    let _ = stop.send(true);
+    stop.stop();
     let followed = follower
         .await
         .map_err(|e| ServiceError::stopped("the timer table", e))?;

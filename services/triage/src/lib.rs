@@ -37,8 +37,8 @@ use std::time::Duration;
 
 use gridcase_bus::StoreClient;
 use gridcase_eventstore::ReadModelConfig;
+use gridcase_runtime::Stop;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 pub use cache::CaseCache;
 pub use classifier::{Classifier, ClassifierSlot};
@@ -119,32 +119,17 @@ pub async fn run(
     let cache = CaseCache::open(&config.model, Arc::clone(&refdata), Arc::clone(&classifier))
         .map_err(|e| ServiceError::stopped("the triage model", e))?;
     let cache = Arc::new(cache);
-    let (stop, stopped) = watch::channel(false);
-    let stop_signal = move || {
-        let mut stopped = stopped.clone();
-        async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        }
-    };
-
-    let follower = tokio::spawn({
-        let stop = stop.clone();
-        let followed = cache::follow(store.clone(), Arc::clone(&cache), stop_signal());
-        async move {
-            let outcome = followed.await;
-            if let Err(error) = &outcome {
-                tracing::error!(%error, "the triage model cannot be written: stopping");
-                let _ = stop.send(true);
-            }
-            outcome
-        }
-    });
+    let stop = Stop::new();
+    let follower = stop.spawn_essential(
+        "the triage model",
+        cache::follow(store.clone(), Arc::clone(&cache), stop.signal()),
+    );
     let reloader = tokio::spawn(model::follow_reloads(
         nats.clone(),
         config.clone(),
         Arc::clone(&refdata),
         Arc::clone(&classifier),
-        stop_signal(),
+        stop.signal(),
     ));
     let worker = Worker::new(
         store.clone(),
@@ -154,7 +139,7 @@ pub async fn run(
         config.duplicate_window,
         nats.clone(),
     );
-    let worker_stop = stop_signal();
+    let worker_stop = stop.signal();
     let worker_nats = nats.clone();
     let worker = tokio::spawn(async move { worker.run(worker_nats, worker_stop).await });
 
@@ -173,19 +158,10 @@ pub async fn run(
         confidence = config.confidence,
         "triage serving"
     );
-    let stop = Arc::new(stop);
-    let stop_on_shutdown = Arc::clone(&stop);
-    let mut stop_on_failure = stop.subscribe();
-    let served = gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
-        tokio::select! {
-            () = shutdown => {}
-            _ = stop_on_failure.wait_for(|stop| *stop) => {}
-        }
-        let _ = stop_on_shutdown.send(true);
-    })
-    .await;
+    let served =
+        gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], stop.or(shutdown)).await;
     // The server may also end on its own (an error): stop the background tasks either way.
-    let _ = stop.send(true);
+    stop.stop();
     let followed = follower
         .await
         .map_err(|e| ServiceError::stopped("the case cache", e))?;
