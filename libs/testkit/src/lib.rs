@@ -27,8 +27,10 @@ mod wait;
 mod work_orders;
 
 pub mod histories;
+mod process;
 
 pub use harness::{AuthedChannel, ServiceClient, ServiceHarness};
+pub use process::ServiceProcess;
 pub use wait::{wait_until, Outcome, WAIT};
 pub use work_orders::pull_work_orders;
 

@@ -5,8 +5,7 @@
 //! once, and hold the same records as a cache folded from the log from scratch — and so must a
 //! model rebuilt with `--rebuild`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -18,7 +17,9 @@ use gridcase_domain::{
 use gridcase_eventstore::{EventStore, ReadModelConfig};
 use gridcase_proto::triage::v1::triage_client::TriageClient;
 use gridcase_proto::triage::v1::ListManualQueueRequest;
-use gridcase_testkit::{sample_config_dir, wait_until, AuthedChannel, Sandbox, ServiceHarness};
+use gridcase_testkit::{
+    sample_config_dir, wait_until, AuthedChannel, Sandbox, ServiceHarness, ServiceProcess,
+};
 use gridcase_triage::cache::{CachedCase, CaseCache};
 use gridcase_triage::worker::ACTOR;
 use gridcase_triage::{Classifier, ClassifierSlot, TriageConfig};
@@ -132,65 +133,29 @@ impl Harness {
 
 /// The triage service as a child process; killed with SIGKILL when dropped.
 struct TriageProcess {
-    child: Child,
+    process: ServiceProcess,
     client: Client,
-    log: PathBuf,
 }
 
 impl TriageProcess {
     async fn spawn(h: &Harness, model: &Path, rebuild: bool) -> Self {
-        let port = gridcase_bus::natsd::free_port().expect("a free port");
-        let log = h.sandbox().path(&format!("triage-{port}.log"));
-        let file = std::fs::File::create(&log).unwrap();
-        let mut process = Process::new(TRIAGE_BIN);
-        process
-            .arg("--nats")
-            .arg(h.sandbox().nats_url())
-            .arg("--config")
-            .arg(sample_config_dir())
-            .arg("--tokens")
-            .arg(h.sandbox().path("no-token-file.toml"))
-            .arg("--grpc")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--model")
-            .arg(model)
-            .env(
-                gridcase_auth::TOKENS_ENV,
-                format!("{}=operator:op-7", gridcase_testkit::token_of("operator")),
-            )
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file);
-        if rebuild {
-            process.arg("--rebuild");
-        }
-        let child = process.spawn().expect("spawning gridcase-triage");
-        let endpoint = format!("http://127.0.0.1:{port}");
-        let channel = wait_until("the triage process to listen", WAIT, || {
-            let endpoint = endpoint.clone();
-            async move {
-                tonic::transport::Endpoint::from_shared(endpoint)
-                    .ok()?
-                    .connect()
-                    .await
-                    .ok()
-            }
-        })
-        .await;
-        let client = TriageClient::with_interceptor(channel, gridcase_testkit::bearer("operator"));
-        Self { child, client, log }
+        let args: &[&str] = if rebuild { &["--rebuild"] } else { &[] };
+        let caller = ("operator", "operator:op-7");
+        let config = sample_config_dir();
+        let process =
+            ServiceProcess::spawn(h.sandbox(), TRIAGE_BIN, &config, model, caller, args).await;
+        let client =
+            TriageClient::with_interceptor(process.channel(), gridcase_testkit::bearer("operator"));
+        Self { process, client }
     }
 
     fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.kill();
     }
 
     /// What the process has logged so far.
     fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.process.log()
     }
 
     /// The ids of the cases in the manual queue.
@@ -224,12 +189,6 @@ impl TriageProcess {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-}
-
-impl Drop for TriageProcess {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

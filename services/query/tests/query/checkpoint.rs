@@ -5,10 +5,10 @@
 //! and a model rebuilt from position 0 with `--rebuild` must answer the same.
 
 use std::path::Path;
-use std::process::{Child, Command as Process, Stdio};
 use std::time::Duration;
 
 use gridcase_eventstore::EventStore;
+use gridcase_testkit::ServiceProcess;
 
 use super::*;
 
@@ -16,56 +16,23 @@ const QUERY_BIN: &str = env!("CARGO_BIN_EXE_gridcase-query");
 
 /// The query service as a child process; killed with SIGKILL when dropped.
 struct QueryProcess {
-    child: Child,
+    process: ServiceProcess,
     client: Client,
 }
 
 impl QueryProcess {
     async fn spawn(h: &Harness, model: &Path, rebuild: bool) -> Self {
-        let port = gridcase_bus::natsd::free_port().expect("a free port");
-        let log = std::fs::File::create(h.sandbox().path(&format!("query-{port}.log"))).unwrap();
-        let mut process = Process::new(QUERY_BIN);
-        process
-            .arg("--nats")
-            .arg(h.sandbox().nats_url())
-            .arg("--config")
-            .arg(config_dir())
-            .arg("--tokens")
-            .arg(h.sandbox().path("no-token-file.toml"))
-            .arg("--grpc")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--model")
-            .arg(model)
-            .env(
-                gridcase_auth::TOKENS_ENV,
-                format!("{}=supervisor:sup-1", gridcase_testkit::token_of("sup")),
-            )
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log);
-        if rebuild {
-            process.arg("--rebuild");
-        }
-        let child = process.spawn().expect("spawning gridcase-query");
-        let endpoint = format!("http://127.0.0.1:{port}");
-        let channel = wait_until("the query process to listen", WAIT, || {
-            let endpoint = endpoint.clone();
-            async move {
-                tonic::transport::Endpoint::from_shared(endpoint)
-                    .ok()?
-                    .connect()
-                    .await
-                    .ok()
-            }
-        })
-        .await;
-        let client = QueryClient::with_interceptor(channel, gridcase_testkit::bearer("sup"));
-        Self { child, client }
+        let args: &[&str] = if rebuild { &["--rebuild"] } else { &[] };
+        let caller = ("sup", "supervisor:sup-1");
+        let process =
+            ServiceProcess::spawn(h.sandbox(), QUERY_BIN, &config_dir(), model, caller, args).await;
+        let client =
+            QueryClient::with_interceptor(process.channel(), gridcase_testkit::bearer("sup"));
+        Self { process, client }
     }
 
     fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.kill();
     }
 
     async fn caught_up_to(&mut self) -> u64 {
@@ -81,12 +48,6 @@ impl QueryProcess {
             assert!(started.elapsed() < WAIT, "query did not reach event {head}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    }
-}
-
-impl Drop for QueryProcess {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

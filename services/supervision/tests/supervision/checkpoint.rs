@@ -9,8 +9,7 @@
 //! as the ticker does. A table rebuilt from position 0 with `--rebuild` then finds nothing
 //! left to record.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
+use std::path::Path;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,6 +19,7 @@ use gridcase_domain::{apply, CaseState};
 use gridcase_eventstore::{EventStore, ReadModelConfig};
 use gridcase_rules::deadlines::next_due;
 use gridcase_supervision::CaseTable;
+use gridcase_testkit::ServiceProcess;
 
 use super::*;
 
@@ -32,79 +32,29 @@ const SPAN_MS: i64 = 10_000;
 
 /// The supervision service as a child process (ticking every 50 ms); killed with SIGKILL when
 /// dropped.
-struct SupervisionProcess {
-    child: Child,
-    log: PathBuf,
-}
+struct SupervisionProcess(ServiceProcess);
 
 impl SupervisionProcess {
     async fn spawn(h: &Harness, model: &Path, rebuild: bool) -> Self {
-        let port = gridcase_bus::natsd::free_port().expect("a free port");
-        let log = h.sandbox().path(&format!("supervision-{port}.log"));
-        let file = std::fs::File::create(&log).unwrap();
-        let mut process = Process::new(SUPERVISION_BIN);
-        process
-            .arg("--nats")
-            .arg(h.sandbox().nats_url())
-            .arg("--config")
-            .arg(h.sandbox().path("config"))
-            .arg("--tokens")
-            .arg(h.sandbox().path("no-token-file.toml"))
-            .arg("--grpc")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--tick-ms")
-            .arg("50")
-            .arg("--model")
-            .arg(model)
-            .env(
-                gridcase_auth::TOKENS_ENV,
-                format!("{}=supervisor:sup-1", gridcase_testkit::token_of("sup")),
-            )
-            .env("RUST_LOG", gridcase_runtime::DEFAULT_LOG_FILTER)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file);
+        let mut args = vec!["--tick-ms", "50"];
         if rebuild {
-            process.arg("--rebuild");
+            args.push("--rebuild");
         }
-        let child = process.spawn().expect("spawning gridcase-supervision");
-        let endpoint = format!("http://127.0.0.1:{port}");
-        wait_until("the supervision process to listen", WAIT, || {
-            let endpoint = endpoint.clone();
-            async move {
-                tonic::transport::Endpoint::from_shared(endpoint)
-                    .ok()?
-                    .connect()
-                    .await
-                    .ok()
-            }
-        })
-        .await;
-        Self { child, log }
+        let config = h.sandbox().path("config");
+        let caller = ("sup", "supervisor:sup-1");
+        let process =
+            ServiceProcess::spawn(h.sandbox(), SUPERVISION_BIN, &config, model, caller, &args)
+                .await;
+        Self(process)
     }
 
     fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.kill();
     }
 
     /// The first line of the process's log that holds `text`, once it does.
     async fn log_line(&self, text: &str) -> String {
-        wait_until(&format!("the log line {text:?}"), WAIT, || async {
-            let log = std::fs::read_to_string(&self.log).ok()?;
-            plain(&log)
-                .lines()
-                .find(|line| line.contains(text))
-                .map(str::to_owned)
-        })
-        .await
-    }
-}
-
-impl Drop for SupervisionProcess {
-    fn drop(&mut self) {
-        self.kill();
+        plain(&self.0.log_line(text).await)
     }
 }
 
