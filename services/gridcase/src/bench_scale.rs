@@ -76,6 +76,32 @@ fn resident_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// CPU time this process has used, in seconds (Linux: user and system, at 100 ticks a second).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name (which ends with the last ')'): utime is the 12th.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+/// Waits until every service has folded what it was catching up on: until the process uses
+/// less than a third of one core over a second (the clocks and tickers take little), for at
+/// most `patience`; returns how long that took.
+async fn settle(patience: Duration) -> Duration {
+    let started = Instant::now();
+    let mut before = cpu_seconds().unwrap_or_default();
+    while started.elapsed() < patience {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = cpu_seconds().unwrap_or_default();
+        if now - before < 0.33 {
+            break;
+        }
+        before = now;
+    }
+    started.elapsed()
+}
+
 pub(crate) async fn run(args: ScaleBench) -> anyhow::Result<()> {
     anyhow::ensure!(
         args.cases > RATE_SAMPLE,
@@ -140,6 +166,11 @@ async fn run_on(
                 println!(
                     "query projected them live {:.1} s after the fill ended",
                     caught_up.as_secs_f64()
+                );
+                let settled = settle(Duration::from_secs(1_800)).await;
+                println!(
+                    "every service settled {:.1} s after query caught up",
+                    settled.as_secs_f64()
                 );
                 let memory = resident_bytes().unwrap_or_default();
                 println!("memory: {:.0} MiB resident", memory as f64 / 1_048_576.0);
