@@ -67,6 +67,14 @@ pub const METRICS: &[(&str, &str)] = &[
         "query_projection_position",
         "the global log position the query projection has applied up to",
     ),
+    (
+        "triage_model_position",
+        "the global log position triage's case model has folded up to",
+    ),
+    (
+        "evaluation_model_position",
+        "the global log position evaluation's indicator model has folded up to",
+    ),
 ];
 
 /// Why the exporter could not be installed.

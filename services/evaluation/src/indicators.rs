@@ -162,6 +162,7 @@ impl IndicatorModel {
         }
         self.store.commit(batch, next)?;
         self.next_position.send_replace(next);
+        metrics::gauge!("evaluation_model_position").set(next as f64);
         Ok(())
     }
 

@@ -80,6 +80,7 @@ pub async fn run(
         ),
         None => tracing::info!(start, "the indicator model resumes from its checkpoint"),
     }
+    metrics::gauge!("evaluation_model_position").set(start as f64);
     let follower = stop.spawn_essential("the indicator model", {
         let indicators = Arc::clone(&indicators);
         let store = store.clone();

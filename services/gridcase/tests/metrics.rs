@@ -188,6 +188,8 @@ async fn up_serves_rpc_and_store_metrics() {
         "# TYPE store_appends_total counter",
         "# TYPE store_relay_lag gauge",
         "query_projection_position ",
+        "supervision_table_position ",
+        "evaluation_model_position ",
     ] {
         assert!(scraped.contains(present), "no {present:?} in\n{scraped}");
     }

@@ -370,6 +370,7 @@ impl CaseCache {
             *position = (*position).max(next);
             modified
         });
+        metrics::gauge!("triage_model_position").set(next as f64);
         Ok(())
     }
 
@@ -494,6 +495,7 @@ pub async fn follow<S: EventStore>(
             "the triage model resumes from its checkpoint"
         ),
     }
+    metrics::gauge!("triage_model_position").set(start as f64);
     let mut subscription = store.subscribe_all(start);
     // The log's length when we start: once folded that far, the cache has caught up.
     let mut catch_up_to: Option<u64> = None;
