@@ -357,25 +357,33 @@ async fn run_on(
     }
     print_row("Evaluation.DepartmentIndicators, a month", &latencies);
 
-    // A restart of query: from start to serving with every event of the log projected.
+    // Restarts of query: from start to serving with every event of the log projected. sled
+    // 0.34 writes its snapshot only when it opens a database, so the first restart scans
+    // everything the model wrote since it was opened (the whole fill) and the second only
+    // what the first wrote.
     let head = query
         .board(BoardRequest {})
         .await?
         .into_inner()
         .caught_up_to;
-    system.stop_service(Service::Query).await?;
-    let restarted = Instant::now();
-    system.start_service(Service::Query).await?;
-    loop {
-        if let Ok(reply) = query.board(BoardRequest {}).await {
-            if reply.into_inner().caught_up_to >= head {
-                break;
+    for which in [
+        "first restart, after the fill",
+        "second restart, right after",
+    ] {
+        system.stop_service(Service::Query).await?;
+        let restarted = Instant::now();
+        system.start_service(Service::Query).await?;
+        loop {
+            if let Ok(reply) = query.board(BoardRequest {}).await {
+                if reply.into_inner().caught_up_to >= head {
+                    break;
+                }
             }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        let took = restarted.elapsed().as_secs_f64();
+        println!("query {which}: serving all {head} events (from its checkpoint) in {took:.2} s");
     }
-    let took = restarted.elapsed().as_secs_f64();
-    println!("query restart to serving all {head} events (from its checkpoint): {took:.2} s");
     rebuild(system, reference).await
 }
 
