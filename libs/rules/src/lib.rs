@@ -34,8 +34,8 @@ pub mod textmodel;
 pub use classify::{classify, keyword_scores, suggest, Classification, KeywordScore};
 pub use danger::{recognise, recognise_all, Recognised, NOT_DANGER_PHRASES};
 pub use duplicate::{
-    area_cells_near, filing_cells, find_duplicate, search_cells, CandidateCase, OpenCase,
-    OpenCaseIndex, PlaceCell, CELLS_PER_DEGREE, DUPLICATE_RADIUS_M,
+    area_cells_near, duplicate_window, filing_cells, find_duplicate, search_cells, CandidateCase,
+    OpenCase, OpenCaseIndex, PlaceCell, CELLS_PER_DEGREE, DUPLICATE_RADIUS_M,
 };
 pub use error::{Result, RoutingError};
 pub use priority::{priority, PriorityDecision, URGENT_WORDS};

@@ -24,6 +24,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
+use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -300,21 +301,24 @@ impl CaseCache {
     }
 
     /// Runs `f` over the open cases of `category` (none for `None`) that may be at the same
-    /// place as a report at `location` (none without one): each open case a duplicate of
-    /// such a report could repeat, once, with a few more nearby. In place, under a read lock:
+    /// place as a report at `location` (none without one) and were reported within `reported`
+    /// (milliseconds, both ends included): each open case a duplicate of such a report could
+    /// repeat, once, with a few more nearby. In place, under a read lock:
     /// keep `f` short and free of waiting.
     pub fn with_open_cases_near<T>(
         &self,
         category: Option<&CategoryCode>,
         location: Option<&Location>,
+        reported: RangeInclusive<i64>,
         f: impl FnOnce(&mut dyn Iterator<Item = &OpenCase>) -> T,
     ) -> T {
         let hot = self.hot();
         match (category, location) {
-            (Some(category), Some(location)) => f(&mut hot.open.nearby(
+            (Some(category), Some(location)) => f(&mut hot.open.nearby_reported(
                 category,
                 location.grid().as_ref(),
                 location.coordinates().as_ref(),
+                reported,
             )),
             _ => f(&mut std::iter::empty()),
         }

@@ -131,9 +131,14 @@ impl<S: EventStore> Worker<S> {
         // A duplicate has the same category and place: only the open cases of that category
         // near the case are looked at.
         let category = verdict.category();
+        // … and reported within the duplicate window before it.
+        let reported = loaded.state.reported_at.map_or(i64::MIN..=i64::MAX, |at| {
+            gridcase_rules::duplicate_window(at, self.duplicate_window_ms)
+        });
         let decision = self.cache.with_open_cases_near(
             category.as_ref(),
             loaded.state.location.as_ref(),
+            reported,
             |open_cases| {
                 decision::decide_on(
                     &self.refdata,

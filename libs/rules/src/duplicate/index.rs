@@ -1,22 +1,40 @@
-//! The open cases filed by category and place cell, so a report looks only at those near it.
+//! The open cases filed by category and place cell, and within a cell by report time, so a
+//! report looks only at those near it in place and time.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::RangeInclusive;
 
-use gridcase_domain::{CaseId, CategoryCode, Coordinates, GridCode};
+use gridcase_domain::{CaseId, CategoryCode, Coordinates, GridCode, Timestamp};
 
 use super::cells::{area_cells_near, filing_cells, PlaceCell};
 use super::{find_duplicate, CandidateCase, OpenCase};
 
-/// The open cases, filed by category and [`PlaceCell`], so that a new report
-/// looks only at those near it: the cost of a lookup depends on how many open
-/// cases are near the report, not on how many are open.
+/// A cell's open cases by report time (milliseconds) and id.
+type Cell = BTreeMap<(i64, CaseId), OpenCase>;
+
+/// The open cases, filed by category and [`PlaceCell`] and within a cell by report time, so
+/// that a new report looks only at those near it in place and within the duplicate window: the
+/// cost of a lookup depends on how many open cases are near the report in place and time, not
+/// on how many are open.
 #[derive(Clone, Debug, Default)]
 pub struct OpenCaseIndex {
     /// The open cases per category and cell; a case with both a micro-grid and
     /// coordinates is in two cells.
-    cells: HashMap<(CategoryCode, PlaceCell), HashMap<CaseId, OpenCase>>,
-    /// Where each filed case is, to take it out again.
-    filed: HashMap<CaseId, (CategoryCode, Vec<PlaceCell>)>,
+    cells: HashMap<(CategoryCode, PlaceCell), Cell>,
+    /// Where each filed case is (category, report time, cells), to take it out again.
+    filed: HashMap<CaseId, (CategoryCode, i64, Vec<PlaceCell>)>,
+}
+
+/// `cell`'s cases reported within `reported` (milliseconds, both ends included).
+fn reported_within(cell: &Cell, reported: RangeInclusive<i64>) -> impl Iterator<Item = &OpenCase> {
+    let (from, to) = reported.into_inner();
+    let range = (from, CaseId::from_u128(0))..=(to, CaseId::from_u128(u128::MAX));
+    let cases = if from <= to {
+        Some(cell.range(range))
+    } else {
+        None
+    };
+    cases.into_iter().flatten().map(|(_, case)| case)
 }
 
 impl OpenCaseIndex {
@@ -48,24 +66,26 @@ impl OpenCaseIndex {
         if cells.is_empty() {
             return;
         }
+        let reported = case.reported_at.as_millis();
         for cell in &cells {
             self.cells
                 .entry((case.category, *cell))
                 .or_default()
-                .insert(case.case_id, case.clone());
+                .insert((reported, case.case_id), case.clone());
         }
-        self.filed.insert(case.case_id, (case.category, cells));
+        self.filed
+            .insert(case.case_id, (case.category, reported, cells));
     }
 
     /// Takes `case` out, if it is filed.
     pub fn remove(&mut self, case: CaseId) {
-        let Some((category, cells)) = self.filed.remove(&case) else {
+        let Some((category, reported, cells)) = self.filed.remove(&case) else {
             return;
         };
         for cell in cells {
             let key = (category, cell);
             if let Some(cases) = self.cells.get_mut(&key) {
-                cases.remove(&case);
+                cases.remove(&(reported, case));
                 if cases.is_empty() {
                     self.cells.remove(&key);
                 }
@@ -82,18 +102,31 @@ impl OpenCaseIndex {
         grid: Option<&GridCode>,
         coordinates: Option<&Coordinates>,
     ) -> impl Iterator<Item = &'a OpenCase> + 'a {
+        self.nearby_reported(category, grid, coordinates, i64::MIN..=i64::MAX)
+    }
+
+    /// [`OpenCaseIndex::nearby`], of the cases reported within `reported` (milliseconds, both
+    /// ends included) only: each cell is read for that stretch of time alone.
+    pub fn nearby_reported<'a>(
+        &'a self,
+        category: &CategoryCode,
+        grid: Option<&GridCode>,
+        coordinates: Option<&Coordinates>,
+        reported: RangeInclusive<i64>,
+    ) -> impl Iterator<Item = &'a OpenCase> + 'a {
         let category = *category;
+        let window = reported.clone();
         let areas: Vec<PlaceCell> = coordinates.map(area_cells_near).unwrap_or_default();
         let micro_grid = grid.and_then(PlaceCell::of_grid);
         let in_micro_grid = micro_grid
             .and_then(|cell| self.cells.get(&(category, cell)))
             .into_iter()
-            .flat_map(HashMap::values);
+            .flat_map(move |cell| reported_within(cell, reported.clone()));
         let in_areas = areas
             .clone()
             .into_iter()
             .filter_map(move |cell| self.cells.get(&(category, cell)))
-            .flat_map(HashMap::values);
+            .flat_map(move |cell| reported_within(cell, window.clone()));
         // A case in the micro-grid whose area cell is searched too is yielded from there.
         in_micro_grid
             .filter(move |case| {
@@ -105,19 +138,27 @@ impl OpenCaseIndex {
             .chain(in_areas)
     }
 
-    /// [`find_duplicate`] over the open cases near `candidate`: the same
-    /// answer as over every open case filed here.
+    /// [`find_duplicate`] over the open cases near `candidate` in place and reported within
+    /// `window_ms` before it: the same answer as over every open case filed here.
     pub fn find_duplicate(&self, candidate: &CandidateCase, window_ms: i64) -> Option<CaseId> {
         find_duplicate(
             candidate,
-            self.nearby(
+            self.nearby_reported(
                 &candidate.category,
                 candidate.grid.as_ref(),
                 candidate.coordinates.as_ref(),
+                duplicate_window(candidate.reported_at, window_ms),
             ),
             window_ms,
         )
     }
+}
+
+/// The report times (milliseconds) a case [`find_duplicate`] could pick for a candidate
+/// reported at `reported_at` has: within `window_ms` before it, up to its own report time.
+pub fn duplicate_window(reported_at: Timestamp, window_ms: i64) -> RangeInclusive<i64> {
+    let reported = reported_at.as_millis();
+    reported.saturating_sub(window_ms.max(0))..=reported
 }
 
 #[cfg(test)]
@@ -405,11 +446,26 @@ mod tests {
             assert_eq!(ids.len(), nearby.len(), "{name}: each nearby case once");
             let expected = find_duplicate(&candidate, &cases, window);
             assert_eq!(
-                find_duplicate(&candidate, nearby, window),
+                find_duplicate(&candidate, nearby.iter().copied(), window),
                 expected,
                 "{name}: {candidate:?}"
             );
             assert_eq!(index.find_duplicate(&candidate, window), expected);
+            // Read for the window alone, each cell gives only cases reported within it.
+            let reported = duplicate_window(candidate.reported_at, window);
+            let within: Vec<&OpenCase> = index
+                .nearby_reported(
+                    &candidate.category,
+                    candidate.grid.as_ref(),
+                    candidate.coordinates.as_ref(),
+                    reported.clone(),
+                )
+                .collect();
+            assert!(within
+                .iter()
+                .all(|case| reported.contains(&case.reported_at.as_millis())));
+            assert!(within.len() <= nearby.len());
+            assert_eq!(find_duplicate(&candidate, within, window), expected);
             candidates += 1;
             found += usize::from(expected.is_some());
         }

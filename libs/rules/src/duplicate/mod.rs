@@ -125,7 +125,7 @@ mod cells;
 mod index;
 
 pub use cells::{area_cells_near, filing_cells, search_cells, PlaceCell, CELLS_PER_DEGREE};
-pub use index::OpenCaseIndex;
+pub use index::{duplicate_window, OpenCaseIndex};
 
 #[cfg(test)]
 pub(super) mod tests {

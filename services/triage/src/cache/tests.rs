@@ -78,9 +78,12 @@ fn fold(cache: &CaseCache, case: CaseId, event: &Event) {
         .unwrap();
 }
 
+/// Every report time.
+const ALL: std::ops::RangeInclusive<i64> = i64::MIN..=i64::MAX;
+
 /// The ids of the open cases `cache` gives a report of `category_code` at `location`.
 fn near(cache: &CaseCache, category_code: &CategoryCode, location: &Location) -> Vec<CaseId> {
-    let mut ids = cache.with_open_cases_near(Some(category_code), Some(location), |cases| {
+    let mut ids = cache.with_open_cases_near(Some(category_code), Some(location), ALL, |cases| {
         cases.map(|case| case.case_id).collect::<Vec<_>>()
     });
     ids.sort();
@@ -115,9 +118,9 @@ fn the_open_cases_near_a_report_follow_category_and_status() {
     assert!(near(&cache, &category("BJ-01-07"), &here).is_empty());
     assert_eq!(near(&cache, &category("SJ-01-01"), &here), vec![case]);
     // Without a category or a place there is nothing to look at.
-    assert!(cache.with_open_cases_near(None, Some(&here), |cases| cases.next().is_none()));
+    assert!(cache.with_open_cases_near(None, Some(&here), ALL, |cases| cases.next().is_none()));
     assert!(
-        cache.with_open_cases_near(Some(&category("SJ-01-01")), None, |cases| cases
+        cache.with_open_cases_near(Some(&category("SJ-01-01")), None, ALL, |cases| cases
             .next()
             .is_none())
     );
