@@ -26,16 +26,46 @@ const BATCH: usize = 1_024;
 const BATCH_BYTES: usize = 16 * 1024 * 1024;
 
 /// Whether the relay runs. The two fault modes exist so tests can stop the process at the two
-/// dangerous points: after commit but before publish, and after publish but before the
-/// checkpoint is saved.
+/// dangerous points — after commit but before publish, and after publish but before the
+/// checkpoint is saved — and are built only with the feature `fault-injection` (which the test
+/// kit turns on): a release binary knows only `on`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RelayMode {
     /// Publish and checkpoint.
     On,
     /// Do not publish at all (as if the process died right after every commit).
+    #[cfg(feature = "fault-injection")]
     Off,
     /// Publish but never save the checkpoint (as if it died right after every publish).
+    #[cfg(feature = "fault-injection")]
     NoCheckpoint,
+}
+
+impl RelayMode {
+    /// The mode's name, as [`str::parse`] takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::On => "on",
+            #[cfg(feature = "fault-injection")]
+            Self::Off => "off",
+            #[cfg(feature = "fault-injection")]
+            Self::NoCheckpoint => "no-checkpoint",
+        }
+    }
+
+    /// True if committed events are published.
+    fn publishes(self) -> bool {
+        #[cfg(feature = "fault-injection")]
+        if self == Self::Off {
+            return false;
+        }
+        true
+    }
+
+    /// True if the relay saves how far it has published.
+    fn checkpoints(self) -> bool {
+        self == Self::On
+    }
 }
 
 impl std::str::FromStr for RelayMode {
@@ -44,8 +74,15 @@ impl std::str::FromStr for RelayMode {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         match text {
             "on" => Ok(Self::On),
+            #[cfg(feature = "fault-injection")]
             "off" => Ok(Self::Off),
+            #[cfg(feature = "fault-injection")]
             "no-checkpoint" => Ok(Self::NoCheckpoint),
+            #[cfg(not(feature = "fault-injection"))]
+            "off" | "no-checkpoint" => Err(format!(
+                "relay: {text:?} is a fault-injection mode, built only into test builds (feature \
+                 fault-injection); this binary knows only \"on\""
+            )),
             other => Err(format!(
                 "relay: {other:?} is not one of on, off, no-checkpoint"
             )),
@@ -63,7 +100,7 @@ pub(crate) async fn run(
     published: Arc<AtomicU64>,
     mut stop: watch::Receiver<bool>,
 ) {
-    if mode == RelayMode::Off {
+    if !mode.publishes() {
         tracing::warn!("outbox relay is off: committed events are not published");
         return;
     }
@@ -139,7 +176,7 @@ async fn relay(
         }
         if let Some(last) = batch.last() {
             next = last.position + 1;
-            if mode == RelayMode::On {
+            if mode.checkpoints() {
                 store
                     .save_checkpoint(OUTBOX_CHECKPOINT, next)
                     .await

@@ -78,7 +78,8 @@ pub(crate) struct StoreBench {
     /// production, instead of inside the benchmark's process.
     #[arg(long)]
     store_process: bool,
-    /// Run the outbox relay during the benchmark, as in production (off shows its cost).
+    /// Run the outbox relay during the benchmark, as in production; `off` shows its cost and
+    /// needs a build with `--features fault-injection`.
     #[arg(long, default_value = "on")]
     relay: gridcase_store_node::RelayMode,
     /// Also run every level against PostgreSQL as an event store (one INSERT per append in
@@ -429,11 +430,7 @@ fn spawn_store_process(
         "{} not found: build it with `cargo build --release -p gridcase-store`",
         binary.display()
     );
-    let relay = match config.relay {
-        gridcase_store_node::RelayMode::On => "on",
-        gridcase_store_node::RelayMode::Off => "off",
-        gridcase_store_node::RelayMode::NoCheckpoint => "no-checkpoint",
-    };
+    let relay = config.relay.as_str();
     std::process::Command::new(&binary)
         .arg("--data")
         .arg(&config.data_dir)

@@ -35,7 +35,7 @@ struct Args {
         default_value = "deploy/config/tokens.toml"
     )]
     tokens: PathBuf,
-    /// Outbox relay: on, or (for failure tests) off / no-checkpoint.
+    /// Outbox relay: on. (Its fault modes `off` and `no-checkpoint` exist only in test builds.)
     #[arg(long, env = "GRIDCASE_STORE_RELAY", default_value = "on")]
     relay: RelayMode,
     /// Address to serve Prometheus metrics on (`http://<addr>/metrics`); none when unset.
@@ -53,9 +53,12 @@ async fn main() -> anyhow::Result<()> {
     }
     let tokens = gridcase_auth::TokenTable::load_with_env(&args.tokens)
         .context("loading the bearer tokens")?;
-    let nats = gridcase_bus::connect(&args.nats)
-        .await
-        .with_context(|| format!("connecting to NATS at {}", args.nats))?;
+    let nats = gridcase_bus::connect(&args.nats).await.with_context(|| {
+        format!(
+            "connecting to NATS at {}",
+            gridcase_bus::redact_url(&args.nats)
+        )
+    })?;
     let listener = tokio::net::TcpListener::bind(args.grpc)
         .await
         .with_context(|| format!("binding the gRPC admin address {}", args.grpc))?;
