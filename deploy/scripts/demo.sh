@@ -7,4 +7,6 @@ cd "$(dirname "$0")/../.."
 
 deploy/scripts/ensure-nats-server.sh
 cargo build --release --locked -p gridcase
+# The sample bearer tokens: services refuse a token file every user may read.
+chmod 600 deploy/config/tokens.toml
 exec target/release/gridcase demo "$@"

@@ -8,4 +8,6 @@ cd "$(dirname "$0")/../.."
 
 deploy/scripts/ensure-nats-server.sh
 deploy/scripts/ensure-chromium.sh
+# The sample bearer tokens: services refuse a token file every user may read.
+chmod 600 deploy/config/tokens.toml
 cargo test --workspace --locked "$@"

@@ -36,6 +36,17 @@ pub enum AuthError {
         /// What is wrong.
         reason: String,
     },
+    /// Every user of the machine may read (or write) the token file.
+    #[error(
+        "{path} may be read by any user of this machine (mode {mode:o}): its tokens let anyone \
+         act as their holders; run chmod 600 on it (or chmod o-rw)"
+    )]
+    Exposed {
+        /// The token file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// Neither the token file nor the environment variable exists.
     #[error("no tokens: {path} does not exist and {TOKENS_ENV} is not set")]
     NoTokens {

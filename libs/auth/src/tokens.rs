@@ -1,10 +1,16 @@
 //! The token table: bearer tokens and who holds each, from a TOML file and/or the
 //! environment.
+//!
+//! The table keeps each token's SHA-256, not the token: a presented token is hashed and its
+//! hash compared in constant time, so neither a memory dump nor the time a refusal takes gives
+//! a token away. The one exception is a token of the gateway role, kept so that `gridcase up`
+//! can run the HTTP gateway calling the services with it ([`TokenTable::token_for`]).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
+use ring::digest;
 use serde::Deserialize;
 
 use crate::{AuthError, Caller, Role, RoleKind};
@@ -44,10 +50,26 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Bearer tokens and who holds each.
+/// A token's SHA-256.
+type TokenHash = [u8; 32];
+
+fn hash(token: &str) -> TokenHash {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest::digest(&digest::SHA256, token.as_bytes()).as_ref());
+    out
+}
+
+/// True if `a` and `b` are equal, taking the same time wherever they differ.
+fn same(a: &TokenHash, b: &TokenHash) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Bearer tokens (their hashes) and who holds each.
 #[derive(Clone, Default)]
 pub struct TokenTable {
-    callers: HashMap<String, Caller>,
+    callers: HashMap<TokenHash, Caller>,
+    /// The tokens of the gateway role, which a process of the system calls the services with.
+    own: Vec<(Secret, RoleKind)>,
 }
 
 impl fmt::Debug for TokenTable {
@@ -95,21 +117,27 @@ impl TokenTable {
         self.callers.is_empty()
     }
 
-    /// The caller holding `token`.
+    /// The caller holding `token`: found by the token's hash, which is then compared in
+    /// constant time.
     pub fn caller(&self, token: &str) -> Option<&Caller> {
-        self.callers.get(token)
+        let presented = hash(token);
+        self.callers
+            .get_key_value(&presented)
+            .filter(|(known, _)| same(known, &presented))
+            .map(|(_, caller)| caller)
     }
 
-    /// A token held by a caller of role kind `kind` (the first in token order, so the choice
-    /// is stable), for a process that calls the services in that role — as `gridcase up` runs
-    /// the HTTP gateway with a `gateway` token from the table it was given.
+    /// A token of the gateway role (the first in token order, so the choice is stable), for
+    /// the process that calls the services as the gateway — as `gridcase up` runs the HTTP
+    /// gateway with a `gateway` token from the table it was given. Tokens of other roles are
+    /// kept only as hashes: `None` for them.
     pub fn token_for(&self, kind: RoleKind) -> Option<Secret> {
-        self.callers
+        self.own
             .iter()
-            .filter(|(_, caller)| caller.role.kind() == kind)
+            .filter(|(_, own)| *own == kind)
             .map(|(token, _)| token)
-            .min()
-            .map(|token| Secret::new(token.clone()))
+            .min_by(|a, b| a.expose().cmp(b.expose()))
+            .cloned()
     }
 
     /// Adds `token` for `caller`, refusing short and repeated tokens. `entry` names the entry
@@ -137,10 +165,28 @@ impl TokenTable {
                 "token must be printable ASCII without spaces or commas".into(),
             ));
         }
-        if let Some(holder) = self.callers.get(token.expose()) {
-            return Err(bad(format!("repeats the token of {holder}")));
+        self.insert_hashed(source_name, entry, hash(token.expose()), caller.clone())?;
+        if caller.role.kind() == RoleKind::Gateway {
+            self.own.push((token, RoleKind::Gateway));
         }
-        self.callers.insert(token.0, caller);
+        Ok(())
+    }
+
+    fn insert_hashed(
+        &mut self,
+        source_name: &str,
+        entry: String,
+        token: TokenHash,
+        caller: Caller,
+    ) -> Result<(), AuthError> {
+        if let Some(holder) = self.callers.get(&token) {
+            return Err(AuthError::BadEntry {
+                source_name: source_name.to_owned(),
+                entry,
+                reason: format!("repeats the token of {holder}"),
+            });
+        }
+        self.callers.insert(token, caller);
         Ok(())
     }
 
@@ -171,12 +217,14 @@ impl TokenTable {
         Ok(table)
     }
 
-    /// Reads the token file at `path`.
+    /// Reads the token file at `path`, refusing one that every user of the machine may read
+    /// or write: its tokens would let anyone act as their holders.
     pub fn load(path: &Path) -> Result<Self, AuthError> {
         let text = std::fs::read_to_string(path).map_err(|source| AuthError::Io {
             path: path.to_owned(),
             source,
         })?;
+        check_not_world_accessible(path)?;
         Self::from_toml(&text, &path.display().to_string())
     }
 
@@ -205,8 +253,9 @@ impl TokenTable {
     pub fn merge(&mut self, other: Self, source_name: &str) -> Result<(), AuthError> {
         for (token, caller) in other.callers {
             let name = caller.to_string();
-            self.insert(source_name, name, Secret(token), caller)?;
+            self.insert_hashed(source_name, name, token, caller)?;
         }
+        self.own.extend(other.own);
         Ok(())
     }
 
@@ -238,6 +287,30 @@ impl TokenTable {
         let env = std::env::var(TOKENS_ENV).ok();
         Self::load_layered(path, env.as_deref())
     }
+}
+
+#[cfg(unix)]
+fn check_not_world_accessible(path: &Path) -> Result<(), AuthError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|source| AuthError::Io {
+            path: path.to_owned(),
+            source,
+        })?
+        .permissions()
+        .mode();
+    if mode & 0o006 != 0 {
+        return Err(AuthError::Exposed {
+            path: path.to_owned(),
+            mode: mode & 0o777,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_not_world_accessible(_: &Path) -> Result<(), AuthError> {
+    Ok(())
 }
 
 /// The 1-based line holding byte `offset` of `text`.
@@ -282,7 +355,9 @@ mod tests {
     #[test]
     fn the_shipped_development_tokens_load() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config/tokens.toml");
-        let table = TokenTable::load(&path).unwrap();
+        // Whatever mode the checkout gave the file (the scripts make it 0600).
+        let text = std::fs::read_to_string(&path).unwrap();
+        let table = TokenTable::from_toml(&text, "tokens.toml").unwrap();
         let kinds: Vec<_> = table.callers.values().map(|c| c.role.kind()).collect();
         for kind in RoleKind::ALL {
             assert!(
@@ -371,6 +446,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("tokens.toml");
         std::fs::write(&path, GOOD).unwrap();
+        private(&path);
         let table =
             TokenTable::load_layered(&path, Some("supervisor-token-01=supervisor:sup-1")).unwrap();
         assert_eq!(table.len(), 4);
@@ -393,5 +469,47 @@ mod tests {
             1
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    fn private(path: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+
+    #[cfg(not(unix))]
+    fn private(_: &Path) {}
+
+    #[cfg(unix)]
+    #[test]
+    fn a_token_file_anyone_may_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("gridcase-auth-mode-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tokens.toml");
+        std::fs::write(&path, GOOD).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let error = TokenTable::load(&path).unwrap_err();
+        assert!(
+            matches!(error, AuthError::Exposed { mode: 0o644, .. }),
+            "{error}"
+        );
+        assert!(error.to_string().contains("chmod 600"), "{error}");
+        // Readable by its owner and group only: loaded.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert_eq!(TokenTable::load(&path).unwrap().len(), 3);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn only_hashes_are_kept_except_the_gateway_token() {
+        let table = TokenTable::from_toml(GOOD, "tokens.toml").unwrap();
+        // The token itself is nowhere in the table's memory but as its hash.
+        assert!(table.own.is_empty());
+        assert!(table.callers.contains_key(&hash("operator-token-0001")));
+        assert!(table.caller("operator-token-0002").is_none());
+        assert!(table.token_for(RoleKind::Operator).is_none());
+        assert!(!same(&hash("a"), &hash("b")));
+        assert!(same(&hash("a"), &hash("a")));
     }
 }
