@@ -3,7 +3,8 @@
 //! and reference data the test provides, and calls the gRPC APIs as hotline consoles,
 //! grid-worker apps, departments and supervisors do. Department systems (and grid-worker apps)
 //! are [`Inbox`]es: JetStream consumers of their work-order subjects that decode the protobuf
-//! `WorkOrder`, as a department's own system written in any language would.
+//! `WorkOrder`, as a department's own system written in any language would; a department's
+//! inbox logs in to NATS with the login file `gridcase nats-login` writes for it.
 
 pub mod browser;
 
@@ -13,8 +14,10 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer::pull};
 use gridcase::system::{Service, System, SystemOptions};
 use gridcase_auth::{BearerToken, RoleKind, TokenTable};
+use gridcase_bus::logins::DepartmentLogin;
 use gridcase_bus::subjects::{department_consumer, DISPATCH_STREAM};
 use gridcase_bus::StoreClient;
+use gridcase_config::ReferenceData;
 use gridcase_dispatch::workorder::subject_for;
 use gridcase_domain::{codec, Assignee, Event, WorkerId};
 use gridcase_eventstore::EventStore;
@@ -152,7 +155,7 @@ impl City {
     /// A department's own system, reading the durable consumer the dispatch service keeps for
     /// it (created, with the stream, as dispatch starts: the system waits until it exists).
     pub async fn department_inbox(&self, department: &str) -> Inbox {
-        let nats = gridcase_bus::connect(self.system.nats_url()).await.unwrap();
+        let nats = self.department_login(department).connect().await.unwrap();
         let jetstream = jetstream::new(nats.clone());
         let durable = department_consumer(department);
         let consumer = wait_until(&format!("the consumer {durable}"), WAIT, || async {
@@ -170,6 +173,22 @@ impl City {
             consumer,
             _nats: nats,
         }
+    }
+
+    /// The NATS login file `gridcase nats-login` writes for `department`, read back: its
+    /// system connects with it, as a department's own system would.
+    pub fn department_login(&self, department: &str) -> DepartmentLogin {
+        let options = self.system.options();
+        let reference = ReferenceData::load(&options.config).unwrap();
+        let path = gridcase::nats_login::write_department_login(
+            &options.data,
+            &reference,
+            department,
+            &self.system.nats_address(),
+            None,
+        )
+        .unwrap();
+        DepartmentLogin::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
     /// A grid worker's app, creating its durable consumer on its own subject once the

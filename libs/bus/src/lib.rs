@@ -3,10 +3,13 @@
 //! [`StoreClient`] every other service uses instead of opening sled, and [`NatsServer`], which
 //! launches a real `nats-server` for `gridcase up`, benchmarks and tests.
 
+pub mod authorization;
 mod client;
 pub mod feed;
 pub mod follow;
 pub mod headers;
+pub mod health;
+pub mod logins;
 pub mod natsd;
 pub mod retry;
 pub mod subjects;
@@ -16,6 +19,7 @@ use std::time::Duration;
 
 pub use client::StoreClient;
 pub use feed::{FeedConsumer, FeedError, FeedMessage};
+pub use logins::{Login, Logins};
 pub use natsd::{NatsServer, NatsServerError};
 
 /// Connects to NATS at `url` with the settings every gridcase process uses: it keeps retrying
@@ -45,6 +49,29 @@ pub async fn connect_with(
     adjust(options).connect(url).await
 }
 
+/// [`connect`] logging in as `login` (whatever user the URL names is not used).
+pub async fn connect_as(
+    url: &str,
+    login: &Login,
+) -> Result<async_nats::Client, async_nats::ConnectError> {
+    connect_with(url, |options| login.apply(options)).await
+}
+
+/// `url` with the password it may hold replaced by `***`, for logs and errors:
+/// `nats://svc-query:***@127.0.0.1:4222`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => format!("{scheme}://***@{host}"),
+    }
+}
+
 /// How long [`flush`] waits for NATS before giving up.
 pub const FLUSH_LIMIT: Duration = Duration::from_secs(2);
 
@@ -56,5 +83,21 @@ pub async fn flush(nats: &async_nats::Client) -> Result<(), String> {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err(format!("NATS did not answer within {FLUSH_LIMIT:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn a_url_loses_its_password_before_it_is_shown() {
+        assert_eq!(
+            redact_url("nats://svc-query:s3cret@127.0.0.1:4222"),
+            "nats://svc-query:***@127.0.0.1:4222"
+        );
+        assert_eq!(redact_url("nats://token@host:4222"), "nats://***@host:4222");
+        assert_eq!(redact_url("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+        assert_eq!(redact_url("127.0.0.1:4222"), "127.0.0.1:4222");
     }
 }

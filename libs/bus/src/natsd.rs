@@ -111,7 +111,9 @@ impl NatsServer {
             dir.display(),
             jetstream_dir.display()
         ) + extra;
-        std::fs::write(&config_path, config).map_err(|e| prepare(&config_path, e))?;
+        // The configuration may hold passwords: readable by its owner only.
+        crate::logins::write_private(&config_path, config.as_bytes())
+            .map_err(|e| prepare(&config_path, e))?;
         let log_path = dir.join("nats-server.log");
         let log = std::fs::File::create(&log_path).map_err(|e| prepare(&log_path, e))?;
         let mut command = Command::new(&binary);

@@ -11,5 +11,5 @@ mod serve;
 mod status;
 
 pub use input::{check_period, request_id, InvalidInput, MAX_REQUEST_ID_CHARS};
-pub use serve::{serve_grpc, SHUTDOWN_GRACE, TLS_CERT_ENV, TLS_KEY_ENV};
+pub use serve::{serve_grpc, Readiness, SHUTDOWN_GRACE, TLS_CERT_ENV, TLS_KEY_ENV};
 pub use status::{case_status, store_error_code, store_status, ApiError, CASE_STATE};

@@ -4,28 +4,34 @@
 use std::future::Future;
 
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_stream::StreamExt;
 use tonic::service::Routes;
 use tonic_health::ServingStatus;
 
+/// `Ok` while the service's dependencies answer, else why not (see
+/// `gridcase_bus::health::watch_dependencies`).
+pub type Readiness = watch::Receiver<Result<(), String>>;
+
 /// Serves `routes` on `listener` until `shutdown` resolves, together with the standard gRPC
-/// health service (each of `service_names` reported serving) and server reflection (v1 and
-/// v1alpha) over every gridcase proto; over TLS when `GRIDCASE_TLS_CERT` and `GRIDCASE_TLS_KEY`
-/// are set. Every call is counted and timed (see [`crate::metrics`]), labelled with the short
-/// name of the first of `service_names`.
+/// health service and server reflection (v1 and v1alpha) over every gridcase proto; over TLS
+/// when `GRIDCASE_TLS_CERT` and `GRIDCASE_TLS_KEY` are set. Health reports each of
+/// `service_names` and the server as a whole (the empty name) SERVING while `readiness` is
+/// `Ok` and NOT_SERVING while it is not. Every call is counted and timed (see
+/// [`crate::metrics`]), labelled with the short name of the first of `service_names`.
 pub async fn serve_grpc(
     listener: TcpListener,
     routes: Routes,
     service_names: &[&str],
+    readiness: Readiness,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
     let (reporter, health) = tonic_health::server::health_reporter();
-    for name in service_names {
-        reporter
-            .set_service_status(*name, ServingStatus::Serving)
-            .await;
-    }
+    let names: Vec<String> = std::iter::once(String::new())
+        .chain(service_names.iter().map(|name| (*name).to_owned()))
+        .collect();
+    let follow_readiness = follow(reporter, names, readiness);
     // Both reflection versions: grpcurl asks v1, while Python's grpcio-reflection, Evans and
     // Postman still ask v1alpha and would otherwise discover nothing.
     let reflection = || {
@@ -64,14 +70,39 @@ pub async fn serve_grpc(
         stream
     });
     let routes = server.add_routes(routes);
-    let served = gridcase_runtime::serve_with_grace(shutdown, SHUTDOWN_GRACE, |stop| {
+    let serve = gridcase_runtime::serve_with_grace(shutdown, SHUTDOWN_GRACE, |stop| {
         routes.serve_with_incoming_shutdown(incoming, stop)
-    })
-    .await;
+    });
+    let served = tokio::select! {
+        served = serve => served,
+        never = follow_readiness => match never {},
+    };
     served.unwrap_or_else(|| {
         tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the shutdown grace; closing them");
         Ok(())
     })
+}
+
+/// Sets the health of every one of `names` from `readiness`, now and at each change; once the
+/// readiness sender is gone its last value stays.
+async fn follow(
+    reporter: tonic_health::server::HealthReporter,
+    names: Vec<String>,
+    mut readiness: Readiness,
+) -> std::convert::Infallible {
+    loop {
+        let status = if readiness.borrow_and_update().is_ok() {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        for name in &names {
+            reporter.set_service_status(name, status).await;
+        }
+        if readiness.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+    }
 }
 
 /// How long a stopping gRPC server waits for calls in flight before it drops its connections.

@@ -11,9 +11,15 @@ async fn start() -> (String, tokio::sync::oneshot::Sender<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve_grpc(listener, Routes::default(), &[], async {
-        let _ = stopped.await;
-    }));
+    tokio::spawn(serve_grpc(
+        listener,
+        Routes::default(),
+        &[],
+        ready(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
     (url, stop)
 }
 
@@ -86,4 +92,9 @@ async fn both_reflection_versions_list_every_gridcase_api() {
             "v1alpha lacks {name}: {v1alpha_names:?}"
         );
     }
+}
+
+/// Readiness that stays `Ok`.
+fn ready() -> gridcase_grpc::Readiness {
+    tokio::sync::watch::channel(Ok(())).1
 }

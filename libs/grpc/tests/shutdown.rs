@@ -1,5 +1,5 @@
 //! A stopping gRPC server does not wait forever on clients: a connection that never sends a
-//! byte is dropped once the shutdown grace has passed.
+//! byte is dropped once the shutdown grace has passed. Its health follows its readiness.
 
 use std::time::{Duration, Instant};
 
@@ -15,9 +15,15 @@ async fn a_silent_connection_does_not_keep_the_server_from_stopping() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve_grpc(listener, Routes::default(), &[], async {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(serve_grpc(
+        listener,
+        Routes::default(),
+        &[],
+        ready(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
     // Connects and then says nothing, holding the connection open.
     let silent = TcpStream::connect(addr).await.unwrap();
     // The server accepts connections in order: once it answers on a later one, it holds the
@@ -49,4 +55,62 @@ async fn a_silent_connection_does_not_keep_the_server_from_stopping() {
     assert!(served.is_ok(), "{served:?}");
     assert!(asked.elapsed() <= SHUTDOWN_GRACE + Duration::from_secs(2));
     drop(silent);
+}
+
+/// Readiness that stays `Ok`.
+fn ready() -> gridcase_grpc::Readiness {
+    tokio::sync::watch::channel(Ok(())).1
+}
+
+#[tokio::test]
+async fn health_says_not_serving_while_a_dependency_is_down() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (readiness, readiness_rx) = tokio::sync::watch::channel(Ok(()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve_grpc(
+        listener,
+        Routes::default(),
+        &["gridcase.test.v1.Test"],
+        readiness_rx,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_lazy();
+    let status = |service: &'static str| {
+        let mut health = HealthClient::new(channel.clone());
+        async move {
+            health
+                .check(HealthCheckRequest {
+                    service: service.to_owned(),
+                })
+                .await
+                .ok()
+                .map(|reply| reply.into_inner().status)
+        }
+    };
+    use tonic_health::pb::health_check_response::ServingStatus;
+    let serving = ServingStatus::Serving as i32;
+    let not_serving = ServingStatus::NotServing as i32;
+    for (ready, wanted) in [
+        (Ok(()), serving),
+        (
+            Err("the event store does not answer".to_owned()),
+            not_serving,
+        ),
+        (Ok(()), serving),
+    ] {
+        readiness.send(ready).unwrap();
+        for service in ["", "gridcase.test.v1.Test"] {
+            wait_until(&format!("{service:?} to be {wanted}"), WAIT, || async {
+                (status(service).await == Some(wanted)).then_some(())
+            })
+            .await;
+        }
+    }
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
 }

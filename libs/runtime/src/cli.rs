@@ -109,7 +109,7 @@ pub enum StartError {
     /// NATS did not answer.
     #[error("connecting to NATS at {url}: {source}")]
     Nats {
-        /// The URL tried.
+        /// The URL tried, its password replaced by `***`.
         url: String,
         /// Why it failed.
         source: async_nats::ConnectError,
@@ -152,7 +152,7 @@ impl StageArgs {
         let nats = gridcase_bus::connect(&self.nats)
             .await
             .map_err(|source| StartError::Nats {
-                url: self.nats.clone(),
+                url: gridcase_bus::redact_url(&self.nats),
                 source,
             })?;
         let listener = TcpListener::bind(grpc)

@@ -106,10 +106,16 @@ pub async fn run(
     let grpc_addr = grpc_listener.local_addr().ok();
     tracing::info!(grpc = ?grpc_addr, "store admin serving");
     let mut grpc_stop = stop_rx.clone();
+    // Serving means answering over NATS: the probe asks this store its head, through NATS.
+    let readiness = gridcase_bus::health::watch_dependencies(
+        nats.clone(),
+        Some(gridcase_bus::StoreClient::new(nats.clone(), &config.shard)),
+    );
     let mut grpc = tokio::spawn(gridcase_grpc::serve_grpc(
         grpc_listener,
         admin,
         &[admin::SERVICE_NAME],
+        readiness,
         async move {
             let _ = grpc_stop.wait_for(|stop| *stop).await;
         },

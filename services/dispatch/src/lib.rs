@@ -46,6 +46,8 @@ pub async fn run(
         .await
         .map_err(|e| ServiceError::stopped("work-order stream", e))?;
     let store = StoreClient::new(nats.clone(), &config.shard);
+    let readiness =
+        gridcase_bus::health::watch_dependencies(store.nats().clone(), Some(store.clone()));
     let feed = FeedConsumer::durable_with_ack_wait(
         nats.clone(),
         FEED_CONSUMER,
@@ -63,9 +65,10 @@ pub async fn run(
         "dispatch serving"
     );
     let (stop_grpc, grpc_stopped) = tokio::sync::oneshot::channel::<()>();
-    let grpc = gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], async move {
-        let _ = grpc_stopped.await;
-    });
+    let grpc =
+        gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], readiness, async move {
+            let _ = grpc_stopped.await;
+        });
     let feed_side = async move {
         let outcome = tokio::select! {
             () = shutdown => Ok(()),

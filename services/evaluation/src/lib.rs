@@ -68,6 +68,8 @@ pub async fn run(
     let stage = &config.stage;
     let reference = stage.load_reference(SERVICE)?;
     let store = StoreClient::new(nats, &stage.shard);
+    let readiness =
+        gridcase_bus::health::watch_dependencies(store.nats().clone(), Some(store.clone()));
     let indicators = IndicatorModel::open(&config.model)
         .map_err(|e| ServiceError::stopped("the indicator model", e))?;
     let indicators = Arc::new(indicators);
@@ -96,8 +98,14 @@ pub async fn run(
         shard = %stage.shard,
         "evaluation serving"
     );
-    let served =
-        gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], stop.or(shutdown)).await;
+    let served = gridcase_grpc::serve_grpc(
+        listener,
+        routes,
+        &[SERVICE_NAME],
+        readiness,
+        stop.or(shutdown),
+    )
+    .await;
     stop.stop();
     let followed = follower
         .await

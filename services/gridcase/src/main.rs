@@ -57,6 +57,9 @@ enum Command {
     /// Write the printable A4 poster (SVG, with the QR code of its 码上办 page) of every grid
     /// and micro-grid into a directory.
     Posters(posters::PostersArgs),
+    /// Write the NATS login file of a department's system (its user, password and inbox
+    /// prefix) from the logins in the data directory, and say where it is.
+    NatsLogin(gridcase::nats_login::NatsLoginArgs),
 }
 
 #[tokio::main]
@@ -75,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Eval { which } => eval::run(which),
         Command::Train(args) => gridcase::train::run(args).await.map(|_| ()),
         Command::Posters(args) => posters::run(args),
+        Command::NatsLogin(args) => gridcase::nats_login::run(args),
     }
 }
 

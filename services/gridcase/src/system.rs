@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use gridcase_auth::{RoleKind, TokenTable};
-use gridcase_bus::{NatsServer, StoreClient};
-use gridcase_dispatch::DispatchConfig;
+use gridcase_bus::logins::{service_user, ADMIN_USER};
+use gridcase_bus::{Logins, NatsServer, StoreClient};
+use gridcase_dispatch::{nats_auth, DispatchConfig};
 use gridcase_evaluation::EvaluationConfig;
 use gridcase_eventstore::{EventStore, ReadModelConfig, StoreStats};
 use gridcase_gateway::GatewayConfig;
@@ -138,7 +139,14 @@ pub struct SystemOptions {
     /// The address residents' phones reach the gateway at; `None` for the address it is bound
     /// to (right on one machine; behind a proxy, give the public name).
     pub public_base_url: Option<String>,
+    /// nats-server with logins (the administrator, each service, each department: see
+    /// [`gridcase_bus::authorization`]), their passwords generated into [`LOGINS_FILE`] in
+    /// the data directory; `false` lets any local client in (development only).
+    pub nats_logins: bool,
 }
+
+/// The file in the data directory that keeps the NATS logins (mode 0600).
+pub const LOGINS_FILE: &str = "nats-logins";
 
 impl SystemOptions {
     /// A system of its own on ports nobody else uses: nats-server's and every gRPC API's picked
@@ -151,6 +159,7 @@ impl SystemOptions {
             nats_port: 0,
             addresses: Addresses::any_free(),
             public_base_url: None,
+            nats_logins: true,
         }
     }
 }
@@ -166,6 +175,9 @@ pub struct System {
     options: SystemOptions,
     nats_server: NatsServer,
     nats_url: String,
+    logins: Option<Logins>,
+    /// nats-server's `authorization { … }` block, to start it again with.
+    authorization: String,
     bound: Addresses,
     running: Vec<Option<Running>>,
     started_with: StoreStats,
@@ -174,7 +186,7 @@ pub struct System {
 impl std::fmt::Debug for System {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("System")
-            .field("nats_url", &self.nats_url)
+            .field("nats", &self.nats_server.url())
             .field("bound", &self.bound)
             .finish_non_exhaustive()
     }
@@ -200,20 +212,45 @@ impl System {
     /// Loads the reference data (refusing bad data before starting anything), starts
     /// nats-server, then the store — waiting until it answers — and the other six services.
     pub async fn start(options: SystemOptions) -> anyhow::Result<System> {
-        gridcase_config::ReferenceData::load(&options.config).with_context(|| {
-            format!("loading the reference data in {}", options.config.display())
-        })?;
+        let reference =
+            gridcase_config::ReferenceData::load(&options.config).with_context(|| {
+                format!("loading the reference data in {}", options.config.display())
+            })?;
         let nats_dir = options.data.join("nats");
         std::fs::create_dir_all(&nats_dir)
             .with_context(|| format!("creating {}", nats_dir.display()))?;
-        let nats_server =
-            tokio::task::block_in_place(|| NatsServer::start(&nats_dir, options.nats_port))?;
-        let nats_url = nats_server.url();
+        let logins = if options.nats_logins {
+            let path = options.data.join(LOGINS_FILE);
+            Some(Logins::load_or_create(&path, nats_auth::users(&reference))?)
+        } else {
+            tracing::warn!(
+                "nats-server runs without logins: any local process can read every work order \
+                 and the event feed (development only)"
+            );
+            None
+        };
+        let authorization = logins.as_ref().map_or_else(String::new, |logins| {
+            nats_auth::authorization(&reference, |user| logins.quoted_password(user))
+        });
+        let nats_server = tokio::task::block_in_place(|| {
+            NatsServer::start_with(&nats_dir, options.nats_port, &authorization)
+        })?;
+        let nats_url = match logins.as_ref().and_then(|l| l.login(ADMIN_USER)) {
+            Some(admin) => format!(
+                "nats://{}:{}@{}",
+                admin.user(),
+                admin.password(),
+                nats_server.addr()
+            ),
+            None => nats_server.url(),
+        };
         let mut system = System {
             bound: options.addresses,
             options,
             nats_server,
             nats_url,
+            logins,
+            authorization,
             running: (0..Service::ALL.len()).map(|_| None).collect(),
             started_with: StoreStats::default(),
         };
@@ -223,9 +260,49 @@ impl System {
         Ok(system)
     }
 
-    /// The NATS client URL.
+    /// The NATS URL the administrator's tools connect with: with the `admin` login's password
+    /// in it when the server has logins, so keep it out of logs (show [`System::nats_address`]).
     pub fn nats_url(&self) -> &str {
         &self.nats_url
+    }
+
+    /// Stops nats-server (the services stay up, without NATS), as a crash of it would.
+    pub fn stop_nats(&mut self) {
+        self.nats_server.stop();
+    }
+
+    /// Starts nats-server again on the same port and JetStream directory after
+    /// [`System::stop_nats`]; the services' connections find it again by themselves.
+    pub fn start_nats(&mut self) -> anyhow::Result<()> {
+        let port = self.nats_server.addr().port();
+        let dir = self.nats_dir();
+        self.nats_server = tokio::task::block_in_place(|| {
+            NatsServer::start_with(&dir, port, &self.authorization)
+        })?;
+        Ok(())
+    }
+
+    /// The NATS URL without credentials, to show.
+    pub fn nats_address(&self) -> String {
+        self.nats_server.url()
+    }
+
+    /// The NATS logins, unless the server runs without them.
+    pub fn logins(&self) -> Option<&Logins> {
+        self.logins.as_ref()
+    }
+
+    /// A NATS connection as `service`'s own user (the administrator's without logins).
+    async fn connect_service(&self, service: Service) -> anyhow::Result<async_nats::Client> {
+        let login = self
+            .logins
+            .as_ref()
+            .and_then(|logins| logins.login(&service_user(service.name())));
+        let connected = match login {
+            Some(login) => gridcase_bus::connect_as(&self.nats_address(), &login).await,
+            None => gridcase_bus::connect(&self.nats_url).await,
+        };
+        connected.with_context(|| format!("the {} service connecting to NATS", service.name()))
     }
 
     /// The JetStream directory.
@@ -271,11 +348,15 @@ impl System {
             .await
             .with_context(|| format!("binding the {} gRPC address {addr}", service.name()))?;
         self.bound.set(service, listener.local_addr()?);
-        let nats = gridcase_bus::connect(&self.nats_url).await?;
         let config = self.options.config.clone();
         let tokens = self.options.tokens.clone();
-        let running = match service {
-            Service::Store => {
+        // The gateway calls the other services over gRPC and has no NATS login.
+        let nats = match service {
+            Service::Gateway => None,
+            _ => Some(self.connect_service(service).await?),
+        };
+        let running = match (service, nats) {
+            (Service::Store, Some(nats)) => {
                 let config = StoreServiceConfig {
                     tokens: Arc::new(tokens),
                     ..StoreServiceConfig::new(self.options.data.join("store"))
@@ -284,11 +365,11 @@ impl System {
                     gridcase_store_node::run(config, nats, listener, stop_signal(stopped))
                 })
             }
-            Service::Intake => {
+            (Service::Intake, Some(nats)) => {
                 let config = IntakeConfig::new(config, tokens);
                 spawn(|stopped| gridcase_intake::run(config, nats, listener, stop_signal(stopped)))
             }
-            Service::Triage => {
+            (Service::Triage, Some(nats)) => {
                 let config = TriageConfig {
                     model_file: Some(self.options.data.join(gridcase_triage::model::MODEL_FILE)),
                     model: ReadModelConfig::new(Some(self.options.data.join("triage"))),
@@ -296,13 +377,13 @@ impl System {
                 };
                 spawn(|stopped| gridcase_triage::run(config, nats, listener, stop_signal(stopped)))
             }
-            Service::Dispatch => {
+            (Service::Dispatch, Some(nats)) => {
                 let config = DispatchConfig::new(config, tokens);
                 spawn(|stopped| {
                     gridcase_dispatch::run(config, nats, listener, stop_signal(stopped))
                 })
             }
-            Service::Supervision => {
+            (Service::Supervision, Some(nats)) => {
                 let config = SupervisionConfig {
                     model: ReadModelConfig::new(Some(self.options.data.join("supervision"))),
                     ..SupervisionConfig::new(config, tokens)
@@ -311,7 +392,7 @@ impl System {
                     gridcase_supervision::run(config, nats, listener, stop_signal(stopped))
                 })
             }
-            Service::Evaluation => {
+            (Service::Evaluation, Some(nats)) => {
                 let config = EvaluationConfig {
                     model: ReadModelConfig::new(Some(self.options.data.join("evaluation"))),
                     ..EvaluationConfig::new(config, tokens)
@@ -320,14 +401,14 @@ impl System {
                     gridcase_evaluation::run(config, nats, listener, stop_signal(stopped))
                 })
             }
-            Service::Query => {
+            (Service::Query, Some(nats)) => {
                 let config = QueryConfig {
                     model: ReadModelConfig::new(Some(self.options.data.join("query"))),
                     ..QueryConfig::new(config, tokens)
                 };
                 spawn(|stopped| gridcase_query::run(config, nats, listener, stop_signal(stopped)))
             }
-            Service::Gateway => {
+            (Service::Gateway, _) => {
                 let token = tokens.token_for(RoleKind::Gateway).with_context(|| {
                     "the gateway needs a token of the gateway role in the token table"
                 })?;
@@ -345,6 +426,7 @@ impl System {
                 };
                 spawn(|stopped| gridcase_gateway::run(config, listener, stop_signal(stopped)))
             }
+            (service, None) => unreachable!("{} connected to NATS above", service.name()),
         };
         let running = self.running[service.index()].insert(running);
         if service == Service::Store {

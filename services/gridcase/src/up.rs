@@ -66,6 +66,11 @@ pub(crate) struct UpArgs {
     /// data directory. `GRIDCASE_TOKENS` (`token=role:id,…`) adds to it.
     #[arg(long, env = "GRIDCASE_TOKENS_FILE")]
     tokens: Option<PathBuf>,
+    /// Runs nats-server without logins, so any local process can read every work order and
+    /// the event feed: for development only. By default each service and each department logs
+    /// in as its own user, with passwords generated into `<data>/nats-logins`.
+    #[arg(long)]
+    nats_no_auth: bool,
 }
 
 pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -102,6 +107,7 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
         nats_port: args.nats_port,
         addresses,
         public_base_url: args.public_base_url,
+        nats_logins: !args.nats_no_auth,
     })
     .await?;
     print_banner(&system);
@@ -136,9 +142,20 @@ pub(crate) fn print_banner(system: &System) {
     println!("gridcase is up (data in {})", options.data.display());
     println!(
         "  nats            {}  (JetStream in {})",
-        system.nats_url(),
+        system.nats_address(),
         system.nats_dir().display()
     );
+    match system.logins() {
+        Some(logins) => println!(
+            "  nats logins     {}  (admin, a user per service and per department; \
+`gridcase nats-login --department <code>` writes a department's file)",
+            logins.path().display()
+        ),
+        None => println!(
+            "  nats logins     OFF (--nats-no-auth): any local process can read every work order \
+and the event feed; for development only"
+        ),
+    }
     let notes = [
         (
             Service::Store,

@@ -76,6 +76,7 @@ fn value(scraped: &str, prefix: &str) -> Option<f64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_serves_rpc_and_store_metrics() {
     let data = tempfile::tempdir().unwrap();
+    common::private_sample_tokens();
     let free = || gridcase_bus::natsd::free_port().unwrap();
     let nats_port = free();
     let metrics = format!("127.0.0.1:{}", free());
@@ -132,9 +133,7 @@ async fn up_serves_rpc_and_store_metrics() {
         .unwrap_err();
     assert_eq!(unauthenticated.code(), tonic::Code::Unauthenticated);
 
-    let nats = gridcase_bus::connect(&format!("nats://127.0.0.1:{nats_port}"))
-        .await
-        .unwrap();
+    let nats = common::admin_nats(data.path(), nats_port).await;
     let client = StoreClient::new(nats, "0");
     for id in 0..5 {
         client

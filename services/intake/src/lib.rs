@@ -41,6 +41,8 @@ pub async fn run(
 ) -> Result<(), ServiceError> {
     let reference = config.load_reference(SERVICE)?;
     let store = StoreClient::new(nats, &config.shard);
+    let readiness =
+        gridcase_bus::health::watch_dependencies(store.nats().clone(), Some(store.clone()));
     let routes = service::routes(store, reference, Arc::clone(&config.tokens));
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
@@ -48,7 +50,7 @@ pub async fn run(
         tokens = config.tokens.len(),
         "intake serving"
     );
-    gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], shutdown).await?;
+    gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], readiness, shutdown).await?;
     tracing::info!("intake stopped");
     Ok(())
 }

@@ -70,6 +70,8 @@ pub async fn run(
     let stage = &config.stage;
     let reference = stage.load_reference(SERVICE)?;
     let store = StoreClient::new(nats, &stage.shard);
+    let readiness =
+        gridcase_bus::health::watch_dependencies(store.nats().clone(), Some(store.clone()));
     let projections = Projections::open(&config.model, Arc::clone(&reference))
         .map_err(|e| ServiceError::stopped("the query model", e))?;
     let projections = Arc::new(projections);
@@ -84,8 +86,14 @@ pub async fn run(
         shard = %stage.shard,
         "query serving"
     );
-    let grpc =
-        gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], stop.or(shutdown)).await;
+    let grpc = gridcase_grpc::serve_grpc(
+        listener,
+        routes,
+        &[SERVICE_NAME],
+        readiness,
+        stop.or(shutdown),
+    )
+    .await;
     // The gRPC server ended (on shutdown or failure): stop the follower too.
     stop.stop();
     let followed = follower

@@ -88,6 +88,8 @@ pub async fn run(
 ) -> Result<(), ServiceError> {
     let reference = config.stage.load_reference(SERVICE)?;
     let store = StoreClient::new(nats, &config.stage.shard);
+    let readiness =
+        gridcase_bus::health::watch_dependencies(store.nats().clone(), Some(store.clone()));
     let table = CaseTable::open(&config.model, Arc::clone(&reference))
         .map_err(|e| ServiceError::stopped("the supervision model", e))?;
     let table = Arc::new(table);
@@ -105,8 +107,14 @@ pub async fn run(
         tick = ?config.tick,
         "supervision serving"
     );
-    let grpc =
-        gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], stop.or(shutdown)).await;
+    let grpc = gridcase_grpc::serve_grpc(
+        listener,
+        routes,
+        &[SERVICE_NAME],
+        readiness,
+        stop.or(shutdown),
+    )
+    .await;
     // The gRPC server ended (on shutdown or failure): stop the follower and the ticker too.
     stop.stop();
     let followed = follower

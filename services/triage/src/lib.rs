@@ -115,6 +115,8 @@ pub async fn run(
 ) -> Result<(), ServiceError> {
     let refdata = config.stage.load_reference(SERVICE)?;
     let store = StoreClient::new(nats.clone(), &config.stage.shard);
+    let readiness =
+        gridcase_bus::health::watch_dependencies(store.nats().clone(), Some(store.clone()));
     let classifier = Arc::new(ClassifierSlot::new(model::initial(&config, &refdata)?));
     let cache = CaseCache::open(&config.model, Arc::clone(&refdata), Arc::clone(&classifier))
         .map_err(|e| ServiceError::stopped("the triage model", e))?;
@@ -158,8 +160,14 @@ pub async fn run(
         confidence = config.confidence,
         "triage serving"
     );
-    let served =
-        gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], stop.or(shutdown)).await;
+    let served = gridcase_grpc::serve_grpc(
+        listener,
+        routes,
+        &[SERVICE_NAME],
+        readiness,
+        stop.or(shutdown),
+    )
+    .await;
     // The server may also end on its own (an error): stop the background tasks either way.
     stop.stop();
     let followed = follower

@@ -23,3 +23,30 @@ pub(crate) fn read_banner(stdout: ChildStdout) -> String {
     }
     banner
 }
+
+/// Connects to the NATS of `gridcase up` at `port` as the administrator, with the login `up`
+/// generated into `data`.
+pub(crate) async fn admin_nats(data: &std::path::Path, port: u16) -> async_nats::Client {
+    let logins =
+        gridcase_bus::Logins::load_or_create(&data.join(gridcase::system::LOGINS_FILE), Vec::new())
+            .unwrap();
+    let admin = logins
+        .login(gridcase_bus::logins::ADMIN_USER)
+        .expect("up wrote an admin login");
+    gridcase_bus::connect_as(&format!("nats://127.0.0.1:{port}"), &admin)
+        .await
+        .unwrap()
+}
+
+/// Makes the sample city's token file readable by its owner only, as the scripts do: `gridcase
+/// up` and `gridcase demo` refuse a token file every user may read, and a checkout gives it
+/// mode 0644.
+pub(crate) fn private_sample_tokens() {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let path = gridcase::system::sample_config_dir().join("tokens.toml");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+}
