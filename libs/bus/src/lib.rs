@@ -46,7 +46,20 @@ pub async fn connect_with(
             options = options.user_and_password(user.to_owned(), password.to_owned());
         }
     }
-    adjust(options).connect(url).await
+    // The client logs the address it connects to: give it one without the credentials, which
+    // travel in the options.
+    adjust(options).connect(without_credentials(url)).await
+}
+
+/// `url` without the `user:password@` it may hold.
+fn without_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
 }
 
 /// [`connect`] logging in as `login` (whatever user the URL names is not used).
@@ -99,5 +112,18 @@ mod tests {
         assert_eq!(redact_url("nats://token@host:4222"), "nats://***@host:4222");
         assert_eq!(redact_url("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
         assert_eq!(redact_url("127.0.0.1:4222"), "127.0.0.1:4222");
+    }
+
+    #[test]
+    fn the_client_is_given_the_address_without_credentials() {
+        use super::without_credentials;
+        assert_eq!(
+            without_credentials("nats://svc-query:s3cret@127.0.0.1:4222"),
+            "nats://127.0.0.1:4222"
+        );
+        assert_eq!(
+            without_credentials("nats://127.0.0.1:4222"),
+            "nats://127.0.0.1:4222"
+        );
     }
 }

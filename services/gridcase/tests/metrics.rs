@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gridcase_bus::StoreClient;
@@ -24,26 +24,6 @@ fn authorized<T>(message: T) -> tonic::Request<T> {
         .metadata_mut()
         .insert("authorization", OPERATOR.parse().unwrap());
     request
-}
-
-/// Stops `gridcase up` however the test ends.
-struct Up(Child);
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(20) {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// The body of `GET /metrics` at `addr`, over plain HTTP/1.0.
@@ -86,7 +66,8 @@ async fn up_serves_rpc_and_store_metrics() {
         .args(["up", "--data"])
         .arg(data.path())
         .args(["--nats-port", &nats_port.to_string()])
-        .args(["--metrics", &metrics]);
+        .args(["--metrics", &metrics])
+        .args(["--gateway-http", &format!("127.0.0.1:{}", free())]);
     for name in [
         "store",
         "intake",
@@ -108,7 +89,7 @@ async fn up_serves_rpc_and_store_metrics() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let _up = Up(child);
+    let _up = common::Up(child);
     let banner = common::read_banner(stdout);
     let line = format!("metrics         http://{metrics}/metrics");
     assert!(banner.contains(&line), "no {line:?} in {banner}");

@@ -40,19 +40,26 @@ async fn up_serves_stops_cleanly_and_leaves_a_sound_log() {
     command
         .args(["up", "--data"])
         .arg(data.path())
-        .args(["--nats-port", &nats_port.to_string()]);
+        .args(["--nats-port", &nats_port.to_string()])
+        .args([
+            "--gateway-http",
+            &format!("127.0.0.1:{}", gridcase_bus::natsd::free_port().unwrap()),
+        ]);
     for (name, port) in &ports {
         command
             .arg(format!("--{name}-grpc"))
             .arg(format!("127.0.0.1:{port}"));
     }
-    let mut up = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // Stopped however the test ends.
+    let mut up = common::Up(
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     // Read stdout to its end, so the process never writes into a closed pipe.
-    let stdout = up.stdout.take().unwrap();
+    let stdout = up.0.stdout.take().unwrap();
     let banner = common::read_banner(stdout);
     assert!(banner.contains("gridcase is up"), "{banner}");
     assert!(
@@ -104,23 +111,34 @@ async fn up_serves_stops_cleanly_and_leaves_a_sound_log() {
     })
     .await
     .unwrap();
-    let js = async_nats::jetstream::new(gas_nats);
-    // Dispatch creates the stream as it starts, maybe after the banner.
+    // Dispatch creates the stream and the departments' consumers as it starts, maybe after
+    // the banner: the administrator waits until gas's and water's both exist.
+    let nats = common::admin_nats(data.path(), nats_port).await;
+    let admin_js = async_nats::jetstream::new(nats.clone());
     let waiting = Instant::now();
-    let dispatch = loop {
-        match js.get_stream(DISPATCH_STREAM).await {
-            Ok(stream) => break stream,
-            Err(e) if waiting.elapsed() > Duration::from_secs(30) => {
-                panic!("gas cannot read the work-order stream: {e}")
+    loop {
+        let exist = match admin_js.get_stream(DISPATCH_STREAM).await {
+            Ok(stream) => {
+                stream.get_consumer::<Pull>("dept-gas").await.is_ok()
+                    && stream.get_consumer::<Pull>("dept-water").await.is_ok()
             }
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(_) => false,
+        };
+        if exist {
+            break;
         }
-    };
+        assert!(
+            waiting.elapsed() < Duration::from_secs(30),
+            "dispatch made no department consumers"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let js = async_nats::jetstream::new(gas_nats);
+    let dispatch = js.get_stream(DISPATCH_STREAM).await.unwrap();
     assert!(dispatch.get_consumer::<Pull>("dept-gas").await.is_ok());
     assert!(dispatch.get_consumer::<Pull>("dept-water").await.is_err());
     assert!(js.get_stream(EVENTS_STREAM).await.is_err());
 
-    let nats = common::admin_nats(data.path(), nats_port).await;
     let client = StoreClient::new(nats, "0");
     for id in 0..10 {
         client
@@ -131,13 +149,13 @@ async fn up_serves_stops_cleanly_and_leaves_a_sound_log() {
     drop(client);
 
     let status = Command::new("kill")
-        .args(["-TERM", &up.id().to_string()])
+        .args(["-TERM", &up.0.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let started = Instant::now();
     let exit = loop {
-        if let Some(exit) = up.try_wait().unwrap() {
+        if let Some(exit) = up.0.try_wait().unwrap() {
             break exit;
         }
         assert!(
