@@ -238,10 +238,18 @@ impl Projections {
         self.model.position()
     }
 
-    /// One case's view and the position it reflects at least.
+    /// One case's view and the position it reflects at least. A batch may be committed
+    /// between reading the checkpoint and reading the view; a view holding an event at
+    /// position `p` was written with a checkpoint past `p`, so the position reflected is past
+    /// the view's last event too.
     pub fn case(&self, case: CaseId) -> Result<(Option<CaseView>, u64)> {
-        let position = self.model.position();
-        Ok((self.model.case(case)?, position))
+        let checkpoint = self.model.position();
+        let view = self.model.case(case)?;
+        let position = view
+            .as_ref()
+            .and_then(|view| view.timeline.last())
+            .map_or(checkpoint, |last| checkpoint.max(last.position + 1));
+        Ok((view, position))
     }
 
     /// Runs `f` over the reported cases under `term` whose report time lies in
