@@ -23,6 +23,8 @@ use gridcase_store_node::StoreServiceConfig;
 use gridcase_supervision::SupervisionConfig;
 use gridcase_triage::TriageConfig;
 use tokio::sync::oneshot;
+
+use crate::processes::{Launch, ProcessOptions};
 use tokio::task::JoinHandle;
 
 /// One of the system's services.
@@ -143,6 +145,9 @@ pub struct SystemOptions {
     /// [`gridcase_bus::authorization`]), their passwords generated into [`LOGINS_FILE`] in
     /// the data directory; `false` lets any local client in (development only).
     pub nats_logins: bool,
+    /// Each service as its own OS process (the binaries and the token file they read), or
+    /// `None` for every service in this process.
+    pub processes: Option<ProcessOptions>,
 }
 
 /// The file in the data directory that keeps the NATS logins (mode 0600).
@@ -160,14 +165,15 @@ impl SystemOptions {
             addresses: Addresses::any_free(),
             public_base_url: None,
             nats_logins: true,
+            processes: None,
         }
     }
 }
 
 /// A service running in this process.
-struct Running {
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<anyhow::Result<()>>,
+pub(crate) struct Running {
+    pub(crate) stop: oneshot::Sender<()>,
+    pub(crate) task: JoinHandle<anyhow::Result<()>>,
 }
 
 /// nats-server and the services, running.
@@ -348,6 +354,13 @@ impl System {
             .await
             .with_context(|| format!("binding the {} gRPC address {addr}", service.name()))?;
         self.bound.set(service, listener.local_addr()?);
+        if let Some(processes) = self.options.processes.clone() {
+            // The process binds the address itself.
+            drop(listener);
+            let running = self.start_process(service, &processes).await?;
+            self.running[service.index()] = Some(running);
+            return self.wait_for_store(service).await;
+        }
         let config = self.options.config.clone();
         let tokens = self.options.tokens.clone();
         // The gateway calls the other services over gRPC and has no NATS login.
@@ -428,7 +441,16 @@ impl System {
             }
             (service, None) => unreachable!("{} connected to NATS above", service.name()),
         };
-        let running = self.running[service.index()].insert(running);
+        self.running[service.index()] = Some(running);
+        self.wait_for_store(service).await
+    }
+
+    /// After starting the store, waits until it answers (and keeps its statistics); a no-op
+    /// for the other services.
+    async fn wait_for_store(&mut self, service: Service) -> anyhow::Result<()> {
+        let Some(running) = self.running[service.index()].as_ref() else {
+            return Ok(());
+        };
         if service == Service::Store {
             let client = StoreClient::new(gridcase_bus::connect(&self.nats_url).await?, "0");
             self.started_with = loop {
@@ -445,6 +467,78 @@ impl System {
             };
         }
         Ok(())
+    }
+
+    /// Starts `service` as its own process (see [`crate::processes`]).
+    async fn start_process(
+        &self,
+        service: Service,
+        processes: &ProcessOptions,
+    ) -> anyhow::Result<Running> {
+        let data = &self.options.data;
+        let addr = self.addr(service);
+        let nats_url = match self
+            .logins
+            .as_ref()
+            .and_then(|logins| logins.login(&service_user(service.name())))
+        {
+            Some(login) => format!(
+                "nats://{}:{}@{}",
+                login.user(),
+                login.password(),
+                self.nats_server.addr()
+            ),
+            None => self.nats_address(),
+        };
+        let binary = processes.binary(service)?;
+        let stage = |launch: Launch| {
+            launch
+                .arg("--config", &self.options.config)
+                .arg("--tokens", &processes.tokens_file)
+                .arg("--grpc", addr.to_string())
+                .env("GRIDCASE_NATS_URL", nats_url.clone())
+        };
+        let launch = Launch::new(binary);
+        let launch = match service {
+            Service::Store => launch
+                .arg("--data", data.join("store"))
+                .arg("--tokens", &processes.tokens_file)
+                .arg("--grpc", addr.to_string())
+                .env("GRIDCASE_NATS_URL", nats_url.clone()),
+            Service::Intake | Service::Dispatch => stage(launch),
+            Service::Triage => stage(launch).arg("--model", data.join("triage")).arg(
+                "--category-model",
+                data.join(gridcase_triage::model::MODEL_FILE),
+            ),
+            Service::Supervision | Service::Evaluation | Service::Query => {
+                stage(launch).arg("--model", data.join(service.name()))
+            }
+            Service::Gateway => {
+                let token =
+                    self.options.tokens.token_for(RoleKind::Gateway).context(
+                        "the gateway needs a token of the gateway role in the token table",
+                    )?;
+                launch
+                    .arg("--http", addr.to_string())
+                    .arg("--config", &self.options.config)
+                    .arg("--data", data)
+                    .arg("--tokens", &processes.tokens_file)
+                    .arg("--intake", self.endpoint(Service::Intake))
+                    .arg("--query", self.endpoint(Service::Query))
+                    .arg("--evaluation", self.endpoint(Service::Evaluation))
+                    .arg("--public-base-url", self.public_base_url())
+                    .env("GRIDCASE_GATEWAY_TOKEN", token.expose())
+            }
+        };
+        let logs = data.join("logs");
+        std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
+        crate::processes::start(
+            service,
+            launch,
+            addr,
+            &logs.join(format!("{}.log", service.name())),
+        )
+        .await
     }
 
     /// Stops `service` and waits for it; its error if it failed. A no-op if it is stopped.

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use gridcase::processes::ProcessOptions;
 use gridcase::system::{config_dir, Addresses, Service, System, SystemOptions};
 use gridcase_auth::TokenTable;
 
@@ -71,6 +72,11 @@ pub(crate) struct UpArgs {
     /// in as its own user, with passwords generated into `<data>/nats-logins`.
     #[arg(long)]
     nats_no_auth: bool,
+    /// Runs each service as its own OS process (`gridcase-store`, `gridcase-intake`, … beside
+    /// this binary), as a deployment does, logging to `<data>/logs/<service>.log`; by default
+    /// every service runs in this process.
+    #[arg(long)]
+    processes: bool,
 }
 
 pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -92,13 +98,23 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
         addresses.set(service, addr);
     }
     // One exporter for the whole process, before anything records. A metrics port that is
-    // taken (another system on this machine) costs the metrics, not the system.
-    let metrics = match gridcase_runtime::install_metrics(args.metrics) {
-        Ok(addr) => format!("http://{addr}/metrics"),
-        Err(error) => {
-            tracing::warn!(%error, "running without metrics");
-            format!("off ({error})")
+    // taken (another system on this machine) costs the metrics, not the system. Service
+    // processes serve their own only when given `--metrics`.
+    let metrics = if args.processes {
+        "off with --processes (each service binary serves its own with --metrics)".to_owned()
+    } else {
+        match gridcase_runtime::install_metrics(args.metrics) {
+            Ok(addr) => format!("http://{addr}/metrics"),
+            Err(error) => {
+                tracing::warn!(%error, "running without metrics");
+                format!("off ({error})")
+            }
         }
+    };
+    let processes = if args.processes {
+        Some(ProcessOptions::beside_this_executable(tokens_file.clone())?)
+    } else {
+        None
     };
     let mut system = System::start(SystemOptions {
         data: args.data.clone(),
@@ -108,6 +124,7 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
         addresses,
         public_base_url: args.public_base_url,
         nats_logins: !args.nats_no_auth,
+        processes,
     })
     .await?;
     print_banner(&system);
@@ -121,6 +138,12 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
             ""
         }
     );
+    if system.options().processes.is_some() {
+        println!(
+            "  processes       each service its own process, logs in {}",
+            args.data.join("logs").display()
+        );
+    }
     println!("press Ctrl-C to stop");
 
     let failed = tokio::select! {
