@@ -89,7 +89,7 @@ async fn up_serves_rpc_and_store_metrics() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let _up = common::Up(child);
+    let mut up = common::Up(child);
     let banner = common::read_banner(stdout);
     let line = format!("metrics         http://{metrics}/metrics");
     assert!(banner.contains(&line), "no {line:?} in {banner}");
@@ -173,4 +173,10 @@ async fn up_serves_rpc_and_store_metrics() {
     ] {
         assert!(scraped.contains(present), "no {present:?} in\n{scraped}");
     }
+
+    // Stopping: with no client connection left open, no service waits out its grace.
+    drop(query);
+    common::Up::signal(up.0.id(), "-TERM");
+    let exit = up.wait_exit(Duration::from_secs(60), "gridcase up did not stop");
+    assert!(exit.success(), "gridcase up exited with {exit}");
 }

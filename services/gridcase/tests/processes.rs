@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use gridcase::system::Service;
 use gridcase_proto::common::v1::Location;
 use gridcase_proto::intake::v1::intake_client::IntakeClient;
 use gridcase_proto::intake::v1::{Channel, ReportCaseRequest, Reporter};
@@ -16,16 +17,6 @@ use gridcase_proto::query::v1::query_client::QueryClient;
 use gridcase_proto::query::v1::GetCaseRequest;
 
 const GRIDCASE: &str = env!("CARGO_BIN_EXE_gridcase");
-const SERVICES: [&str; 8] = [
-    "store",
-    "intake",
-    "triage",
-    "dispatch",
-    "supervision",
-    "evaluation",
-    "query",
-    "gateway",
-];
 
 /// `message` with a sample bearer token.
 fn authorized<T>(message: T, token: &str) -> tonic::Request<T> {
@@ -70,7 +61,7 @@ fn is_alive(pid: u32) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_service_runs_in_a_process_of_its_own() {
     let bin_dir = Path::new(GRIDCASE).parent().unwrap();
-    for service in SERVICES {
+    for service in Service::ALL.map(Service::name) {
         let binary = bin_dir.join(format!("gridcase-{service}"));
         assert!(
             binary.is_file(),
@@ -90,9 +81,9 @@ async fn every_service_runs_in_a_process_of_its_own() {
         .args(["--nats-port", &nats_port.to_string()])
         .args(["--gateway-http", &format!("127.0.0.1:{}", free())]);
     let mut ports = std::collections::HashMap::new();
-    for service in &SERVICES[..7] {
+    for service in Service::GRPC.map(Service::name) {
         let port = free();
-        ports.insert(*service, port);
+        ports.insert(service, port);
         command
             .arg(format!("--{service}-grpc"))
             .arg(format!("127.0.0.1:{port}"));
@@ -117,7 +108,7 @@ async fn every_service_runs_in_a_process_of_its_own() {
         .filter_map(|l| l.split_whitespace().nth(1))
         .collect();
     assert!(!passwords.is_empty());
-    for service in SERVICES {
+    for service in Service::ALL.map(Service::name) {
         let binary = format!("gridcase-{service} ");
         let process = running
             .iter()
@@ -202,22 +193,11 @@ async fn every_service_runs_in_a_process_of_its_own() {
         .iter()
         .find(|(_, cmdline)| cmdline.contains("gridcase-query "))
         .unwrap();
-    let killed = Command::new("kill")
-        .args(["-KILL", &query_pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let started = Instant::now();
-    let exit = loop {
-        if let Some(exit) = up.0.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "gridcase up kept running without its query process"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    common::Up::signal(*query_pid, "-KILL");
+    let exit = up.wait_exit(
+        Duration::from_secs(60),
+        "gridcase up kept running without its query process",
+    );
     assert!(!exit.success(), "up must fail when a service process dies");
     for (pid, cmdline) in &running {
         assert!(!is_alive(*pid), "{cmdline} outlived gridcase up");

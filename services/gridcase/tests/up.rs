@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::consumer::pull::Config as Pull;
+use gridcase::system::Service;
 use gridcase_bus::logins::DepartmentLogin;
 use gridcase_bus::subjects::{DISPATCH_STREAM, EVENTS_STREAM};
 use gridcase_bus::StoreClient;
@@ -23,18 +24,9 @@ async fn up_serves_stops_cleanly_and_leaves_a_sound_log() {
     common::private_sample_tokens();
     let nats_port = gridcase_bus::natsd::free_port().unwrap();
     // Every gRPC service on a port of its own, so the test never meets a running system.
-    let services = [
-        "store",
-        "intake",
-        "triage",
-        "dispatch",
-        "supervision",
-        "evaluation",
-        "query",
-    ];
-    let ports: Vec<(&str, u16)> = services
+    let ports: Vec<(&str, u16)> = Service::GRPC
         .iter()
-        .map(|name| (*name, gridcase_bus::natsd::free_port().unwrap()))
+        .map(|service| (service.name(), gridcase_bus::natsd::free_port().unwrap()))
         .collect();
     let mut command = Command::new(GRIDCASE);
     command
@@ -148,22 +140,8 @@ async fn up_serves_stops_cleanly_and_leaves_a_sound_log() {
     }
     drop(client);
 
-    let status = Command::new("kill")
-        .args(["-TERM", &up.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let started = Instant::now();
-    let exit = loop {
-        if let Some(exit) = up.0.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "gridcase up did not stop"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    common::Up::signal(up.0.id(), "-TERM");
+    let exit = up.wait_exit(Duration::from_secs(30), "gridcase up did not stop");
     assert!(exit.success(), "gridcase up exited with {exit}");
 
     let verify = Command::new(GRIDCASE)

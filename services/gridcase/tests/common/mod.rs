@@ -51,6 +51,29 @@ pub(crate) fn private_sample_tokens() {
     }
 }
 
+impl Up {
+    /// Sends `signal` (`-TERM`, `-KILL`) to process `pid`.
+    pub(crate) fn signal(pid: u32, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
+    /// Waits until `gridcase up` exits, at most `limit` (`why` says what it waits for).
+    pub(crate) fn wait_exit(&mut self, limit: Duration, why: &str) -> std::process::ExitStatus {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(exit) = self.0.try_wait().unwrap() {
+                return exit;
+            }
+            assert!(started.elapsed() < limit, "{why}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 /// Stops `gridcase up` however the test ends.
 pub(crate) struct Up(pub(crate) std::process::Child);
 
