@@ -23,9 +23,9 @@ use gridcase_store_node::StoreServiceConfig;
 use gridcase_supervision::SupervisionConfig;
 use gridcase_triage::TriageConfig;
 use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use crate::processes::{Launch, ProcessOptions};
-use tokio::task::JoinHandle;
 
 /// One of the system's services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -170,7 +170,8 @@ impl SystemOptions {
     }
 }
 
-/// A service running in this process.
+/// A service running, as a task of this process or a process of its own: a stop signal and
+/// what it ended with.
 pub(crate) struct Running {
     pub(crate) stop: oneshot::Sender<()>,
     pub(crate) task: JoinHandle<anyhow::Result<()>>,
