@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use gridcase_bus::StoreClient;
@@ -83,14 +83,7 @@ async fn up_serves_rpc_and_store_metrics() {
     command
         .arg("--query-grpc")
         .arg(format!("127.0.0.1:{query_port}"));
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut up = common::Up(child);
-    let banner = common::read_banner(stdout);
+    let (mut up, banner) = common::Up::start(&mut command);
     let line = format!("metrics         http://{metrics}/metrics");
     assert!(banner.contains(&line), "no {line:?} in {banner}");
 

@@ -6,7 +6,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use gridcase::system::Service;
@@ -88,14 +88,7 @@ async fn every_service_runs_in_a_process_of_its_own() {
             .arg(format!("--{service}-grpc"))
             .arg(format!("127.0.0.1:{port}"));
     }
-    let mut up = common::Up(
-        command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let banner = common::read_banner(up.0.stdout.take().unwrap());
+    let (mut up, banner) = common::Up::start(&mut command);
     assert!(banner.contains("each service its own process"), "{banner}");
     let up_pid = up.0.id();
 

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::consumer::pull::Config as Pull;
@@ -42,17 +42,7 @@ async fn up_serves_stops_cleanly_and_leaves_a_sound_log() {
             .arg(format!("--{name}-grpc"))
             .arg(format!("127.0.0.1:{port}"));
     }
-    // Stopped however the test ends.
-    let mut up = common::Up(
-        command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    // Read stdout to its end, so the process never writes into a closed pipe.
-    let stdout = up.0.stdout.take().unwrap();
-    let banner = common::read_banner(stdout);
+    let (mut up, banner) = common::Up::start(&mut command);
     assert!(banner.contains("gridcase is up"), "{banner}");
     assert!(
         banner.contains(&format!("nats://127.0.0.1:{nats_port}")),

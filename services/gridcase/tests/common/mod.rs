@@ -52,6 +52,18 @@ pub(crate) fn private_sample_tokens() {
 }
 
 impl Up {
+    /// Starts `command` (a `gridcase up …`), stopped however the test ends, and returns it
+    /// with its banner; the rest of its stdout keeps being read.
+    pub(crate) fn start(command: &mut std::process::Command) -> (Up, String) {
+        let mut up = Up(command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap());
+        let banner = read_banner(up.0.stdout.take().unwrap());
+        (up, banner)
+    }
+
     /// Sends `signal` (`-TERM`, `-KILL`) to process `pid`.
     pub(crate) fn signal(pid: u32, signal: &str) {
         let status = std::process::Command::new("kill")
