@@ -99,6 +99,25 @@ impl StoreClient {
         call(&self.inner.nats, &self.inner.shard, StoreOp::Head, &()).await
     }
 
+    /// Reads up to `max` records of the log from `from_position` as the store holds them:
+    /// (position, record bytes with their checksum), undecoded, for copying the log as it is.
+    pub async fn read_all_raw(
+        &self,
+        from_position: u64,
+        max: usize,
+    ) -> Result<Vec<(u64, bytes::Bytes)>> {
+        let request = ReadAllRequest {
+            from_position,
+            max: max.min(u32::MAX as usize) as u32,
+        };
+        let body = self.call_raw(StoreOp::ReadAll, &request).await?;
+        let records = decode_reply::<Vec<RawRecordRef<'_>>>(&body)?;
+        Ok(records
+            .iter()
+            .map(|record| (record.position, body.slice_ref(record.bytes)))
+            .collect())
+    }
+
     async fn call<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         op: StoreOp,

@@ -13,6 +13,7 @@
 //! [`conformance`] suite (feature `conformance`), which other crates also run against their own
 //! implementations.
 
+pub mod backup;
 mod catchup;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
@@ -30,7 +31,9 @@ pub use catchup::CatchUp;
 pub use envelope::{decode_record, encode_record, view_record, RecordView, RECORD_FORMAT};
 pub use memory::MemoryStore;
 pub use readmodel::{ReadModelConfig, ReadModelStore};
-pub use sled_store::{RawRecord, SledStore, SledStoreConfig, VerifyReport, RAW_RECORD_OVERHEAD};
+pub use sled_store::{
+    ImportReport, RawRecord, SledStore, SledStoreConfig, VerifyReport, RAW_RECORD_OVERHEAD,
+};
 
 /// Most events one append may carry.
 pub const MAX_EVENTS_PER_APPEND: usize = 1_000;

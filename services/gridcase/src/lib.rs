@@ -4,6 +4,7 @@
 //! retraining triage's category model from operators' classifications ([`train`]) and
 //! departments' NATS login files ([`nats_login`]).
 
+pub mod backup;
 pub mod nats_login;
 pub mod processes;
 pub mod rng;

@@ -60,6 +60,11 @@ enum Command {
     /// Write the NATS login file of a department's system (its user, password and inbox
     /// prefix) from the logins in the data directory, and say where it is.
     NatsLogin(gridcase::nats_login::NatsLoginArgs),
+    /// Back up the running system online: the store's log up to its head now, with the data
+    /// directory's keys, logins, model and photos, into a new directory.
+    Backup(gridcase::backup::BackupArgs),
+    /// Restore a backup into a new data directory and verify the restored log.
+    Restore(gridcase::backup::RestoreArgs),
 }
 
 #[tokio::main]
@@ -79,6 +84,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Train(args) => gridcase::train::run(args).await.map(|_| ()),
         Command::Posters(args) => posters::run(args),
         Command::NatsLogin(args) => gridcase::nats_login::run(args),
+        Command::Backup(args) => gridcase::backup::run_backup(args).await,
+        Command::Restore(args) => gridcase::backup::run_restore(args),
     }
 }
 

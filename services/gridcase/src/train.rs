@@ -79,12 +79,7 @@ pub async fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
     let reference = ReferenceData::load(&dir)
         .with_context(|| format!("loading the reference data in {}", dir.display()))?;
     let corpus = Corpus::load(&dir, &reference).context("loading the corpus")?;
-    let nats = gridcase_bus::connect(&args.nats).await.with_context(|| {
-        format!(
-            "connecting to NATS at {}",
-            gridcase_bus::redact_url(&args.nats)
-        )
-    })?;
+    let nats = crate::backup::connect_admin(&args.data, &args.nats).await?;
     let store = StoreClient::new(nats.clone(), &args.shard);
     let head = store.head().await.context("reading the log's head")?;
     let up_to = args.up_to.unwrap_or(head).min(head);

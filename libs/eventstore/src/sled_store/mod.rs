@@ -23,6 +23,8 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+pub use import::ImportReport;
+
 use crate::envelope::{decode_record, encode_new_record};
 use crate::{
     now_ms, validate_append, validate_stream_id, AppendResult, EventStore, ExpectedVersion,
@@ -499,6 +501,7 @@ impl EventStore for SledStore {
     }
 }
 
+mod import;
 #[cfg(test)]
 mod tests;
 mod verify;

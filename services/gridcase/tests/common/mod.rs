@@ -1,5 +1,8 @@
 //! What the tests that run `gridcase up` as a child process share.
 
+// Each test binary compiles this module and uses only part of it.
+#![allow(dead_code)]
+
 use std::io::{BufRead, BufReader};
 use std::process::ChildStdout;
 use std::time::Duration;
