@@ -8,6 +8,7 @@ use gridcase_eventstore::{EventStore, SledStore};
 use gridcase_grpc::store_status;
 use gridcase_proto::store::v1::store_admin_server::{StoreAdmin, StoreAdminServer};
 use gridcase_proto::store::v1::{StatsRequest, StatsResponse, VerifyRequest, VerifyResponse};
+use tokio::sync::watch;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
@@ -16,8 +17,17 @@ pub(crate) const SERVICE_NAME: &str = "gridcase.store.v1.StoreAdmin";
 
 #[derive(Debug)]
 struct Admin {
-    store: SledStore,
+    /// The open store; `None` while it is closed after its disk failed.
+    store: watch::Receiver<Option<SledStore>>,
     published: Arc<AtomicU64>,
+}
+
+impl Admin {
+    fn store(&self) -> Result<SledStore, Status> {
+        self.store.borrow().clone().ok_or_else(|| {
+            Status::unavailable("the store is closed after a failed write; it reopens its log when its disk can take writes again")
+        })
+    }
 }
 
 /// Who may read the store's figures and run a verify.
@@ -26,7 +36,7 @@ pub(crate) const ADMIN_ROLES: &[RoleKind] = &[RoleKind::Admin, RoleKind::Supervi
 /// The admin service as routes for the shared gRPC server, authenticating callers against
 /// `tokens`.
 pub(crate) fn routes(
-    store: SledStore,
+    store: watch::Receiver<Option<SledStore>>,
     published: Arc<AtomicU64>,
     tokens: Arc<TokenTable>,
 ) -> Routes {
@@ -44,14 +54,15 @@ impl StoreAdmin for Admin {
         request: Request<StatsRequest>,
     ) -> Result<Response<StatsResponse>, Status> {
         require(&request, "Stats", ADMIN_ROLES)?;
-        let stats = self.store.stats().await.map_err(|e| store_status(&e))?;
+        let store = self.store()?;
+        let stats = store.stats().await.map_err(|e| store_status(&e))?;
         Ok(Response::new(StatsResponse {
             events: stats.events,
             streams: stats.streams,
             disk_bytes: stats.disk_bytes,
             published_up_to: self.published.load(Ordering::Acquire),
-            flushes: self.store.flush_count(),
-            appends: self.store.append_count(),
+            flushes: store.flush_count(),
+            appends: store.append_count(),
         }))
     }
 
@@ -61,7 +72,7 @@ impl StoreAdmin for Admin {
         request: Request<VerifyRequest>,
     ) -> Result<Response<VerifyResponse>, Status> {
         require(&request, "Verify", ADMIN_ROLES)?;
-        let store = self.store.clone();
+        let store = self.store()?;
         let report = tokio::task::spawn_blocking(move || store.verify(|_, _| {}))
             .await
             .map_err(|e| Status::internal(format!("verify task failed: {e}")))?

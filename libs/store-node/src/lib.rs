@@ -65,15 +65,25 @@ pub enum ServiceError {
     Grpc(#[from] tonic::transport::Error),
 }
 
+/// How often a store closed after a failed write checks whether its disk takes writes again.
+const REOPEN_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+/// Bytes written (and synced, then removed) to decide that the disk takes writes again.
+const WRITE_PROBE_BYTES: usize = 4 << 20;
+
 /// Runs the store service until `shutdown` resolves: NATS API, relay and gRPC admin on
 /// `grpc_listener`.
+///
+/// When a write to the store's disk fails (a full disk, an I/O error), the store refuses every
+/// append from then on. The service then closes it, answers every request with the reason
+/// (health says NOT_SERVING), and once a probe file can be written and synced in the data
+/// directory, opens the store again — which recovers the log as after a crash — and serves on.
 pub async fn run(
     config: StoreServiceConfig,
     nats: async_nats::Client,
     grpc_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
-    let store = SledStore::open(SledStoreConfig::new(&config.data_dir))?;
+    let mut store = SledStore::open(SledStoreConfig::new(&config.data_dir))?;
     let head = *gridcase_eventstore::EventStore::watch_head(&store).borrow();
     tracing::info!(data = %config.data_dir.display(), shard = %config.shard, head, "store opened");
     let published = Arc::new(AtomicU64::new(
@@ -81,7 +91,113 @@ pub async fn run(
     ));
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let api = tokio::spawn(requests::serve(
+    let (current_tx, current_rx) = tokio::sync::watch::channel(Some(store.clone()));
+    let admin = admin::routes(current_rx, published.clone(), Arc::clone(&config.tokens));
+    let grpc_addr = grpc_listener.local_addr().ok();
+    tracing::info!(grpc = ?grpc_addr, "store admin serving");
+    let mut grpc_stop = stop_rx.clone();
+    // Serving means answering over NATS: the probe asks this store its head, through NATS.
+    let readiness = gridcase_bus::health::watch_dependencies(
+        nats.clone(),
+        Some(gridcase_bus::StoreClient::new(nats.clone(), &config.shard)),
+    );
+    let mut grpc = tokio::spawn(gridcase_grpc::serve_grpc(
+        grpc_listener,
+        admin,
+        &[admin::SERVICE_NAME],
+        readiness,
+        async move {
+            let _ = grpc_stop.wait_for(|stop| *stop).await;
+        },
+    ));
+    tokio::pin!(shutdown);
+
+    let api_result = loop {
+        let (ended, api_result) =
+            serve_store(&config, &nats, store, &published, &mut shutdown, &mut grpc).await;
+        let Ended::Failed(refusal) = ended else {
+            break api_result;
+        };
+        current_tx.send_replace(None);
+        tracing::error!(
+            reason = %refusal,
+            "the store refuses writes; it answers every request with the reason until its disk takes writes again"
+        );
+        let (refuse_stop, refuse_stopped) = tokio::sync::watch::channel(false);
+        let refusing = tokio::spawn(requests::refuse(
+            nats.clone(),
+            config.shard.clone(),
+            refusal,
+            refuse_stopped,
+        ));
+        let reopened = loop {
+            tokio::select! {
+                _ = &mut shutdown => break None,
+                _ = tokio::time::sleep(REOPEN_POLL) => {}
+            }
+            if !disk_takes_writes(&config.data_dir).await {
+                continue;
+            }
+            match SledStore::open(SledStoreConfig::new(&config.data_dir)) {
+                Ok(reopened) => break Some(reopened),
+                Err(e) => tracing::warn!(error = %e, "reopening the store failed; trying again"),
+            }
+        };
+        let _ = refuse_stop.send(true);
+        let _ = refusing.await;
+        match reopened {
+            Some(reopened) => {
+                let head = *gridcase_eventstore::EventStore::watch_head(&reopened).borrow();
+                tracing::warn!(head, "the store's disk takes writes again; store reopened");
+                published.store(
+                    reopened.checkpoint(OUTBOX_CHECKPOINT)?.unwrap_or(0),
+                    std::sync::atomic::Ordering::Release,
+                );
+                current_tx.send_replace(Some(reopened.clone()));
+                store = reopened;
+            }
+            None => break Ok(Ok(())),
+        }
+    };
+    current_tx.send_replace(None);
+    let _ = stop_tx.send(true);
+    let grpc_result = grpc.await;
+    // A NATS server that is already gone must not hold the shutdown up.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), nats.flush()).await;
+    match api_result {
+        Ok(Err(e)) => return Err(e),
+        Err(e) => return Err(ServiceError::Nats(format!("request loop panicked: {e}"))),
+        Ok(Ok(())) => {}
+    }
+    match grpc_result {
+        Ok(result) => result.map_err(ServiceError::from),
+        Err(e) => Err(ServiceError::Nats(format!("grpc task panicked: {e}"))),
+    }
+}
+
+/// Why [`serve_store`] returned.
+enum Ended {
+    /// Shutdown was asked for, or the request loop or the gRPC server stopped.
+    Stopped,
+    /// A write to the disk failed: the store refuses writes, with this reason.
+    Failed(String),
+}
+
+type TaskResult = Result<Result<(), ServiceError>, tokio::task::JoinError>;
+
+/// Serves `store` (NATS API, head announcements, relay) until shutdown, until the request loop
+/// or the gRPC server stops, or until the store refuses writes after a failed one; then stops
+/// its tasks and closes it.
+async fn serve_store(
+    config: &StoreServiceConfig,
+    nats: &async_nats::Client,
+    store: SledStore,
+    published: &Arc<AtomicU64>,
+    shutdown: &mut (impl Future<Output = ()> + Unpin),
+    grpc: &mut tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+) -> (Ended, TaskResult) {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut api = tokio::spawn(requests::serve(
         store.clone(),
         nats.clone(),
         config.shard.clone(),
@@ -101,48 +217,53 @@ pub async fn run(
         published.clone(),
         stop_rx.clone(),
     ));
-
-    let admin = admin::routes(store.clone(), published, Arc::clone(&config.tokens));
-    let grpc_addr = grpc_listener.local_addr().ok();
-    tracing::info!(grpc = ?grpc_addr, "store admin serving");
-    let mut grpc_stop = stop_rx.clone();
-    // Serving means answering over NATS: the probe asks this store its head, through NATS.
-    let readiness = gridcase_bus::health::watch_dependencies(
-        nats.clone(),
-        Some(gridcase_bus::StoreClient::new(nats.clone(), &config.shard)),
-    );
-    let mut grpc = tokio::spawn(gridcase_grpc::serve_grpc(
-        grpc_listener,
-        admin,
-        &[admin::SERVICE_NAME],
-        readiness,
+    let failed = {
+        let store = store.clone();
         async move {
-            let _ = grpc_stop.wait_for(|stop| *stop).await;
-        },
-    ));
-
+            loop {
+                if let Some(refusal) = store.failure() {
+                    return refusal;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    };
     // A request loop or gRPC server that fails stops the service at once, not at shutdown.
-    let mut api = api;
-    tokio::select! {
-        _ = shutdown => tracing::info!("store shutting down"),
-        _ = &mut api => tracing::error!("the store's request loop stopped; shutting down"),
-        _ = &mut grpc => tracing::error!("the store's gRPC server stopped; shutting down"),
-    }
+    let ended = tokio::select! {
+        _ = shutdown => {
+            tracing::info!("store shutting down");
+            Ended::Stopped
+        }
+        _ = &mut api => {
+            tracing::error!("the store's request loop stopped; shutting down");
+            Ended::Stopped
+        }
+        _ = &mut *grpc => {
+            tracing::error!("the store's gRPC server stopped; shutting down");
+            Ended::Stopped
+        }
+        refusal = failed => Ended::Failed(refusal),
+    };
     let _ = stop_tx.send(true);
     let api_result = api.await;
     let _ = announcer.await;
     let _ = relay.await;
-    let grpc_result = grpc.await;
-    // A NATS server that is already gone must not hold the shutdown up.
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), nats.flush()).await;
     drop(store);
-    match api_result {
-        Ok(Err(e)) => return Err(e),
-        Err(e) => return Err(ServiceError::Nats(format!("request loop panicked: {e}"))),
-        Ok(Ok(())) => {}
-    }
-    match grpc_result {
-        Ok(result) => result.map_err(ServiceError::from),
-        Err(e) => Err(ServiceError::Nats(format!("grpc task panicked: {e}"))),
-    }
+    (ended, api_result)
+}
+
+/// True when a probe file of [`WRITE_PROBE_BYTES`] can be written and synced in `dir`.
+async fn disk_takes_writes(dir: &std::path::Path) -> bool {
+    let probe = dir.join(".write-probe");
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let written = std::fs::File::create(&probe).and_then(|mut file| {
+            file.write_all(&vec![0u8; WRITE_PROBE_BYTES])?;
+            file.sync_all()
+        });
+        let _ = std::fs::remove_file(&probe);
+        written.is_ok()
+    })
+    .await
+    .unwrap_or(false)
 }

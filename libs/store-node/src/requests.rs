@@ -75,6 +75,36 @@ pub(crate) async fn serve(
     Ok(())
 }
 
+/// Answers every store request with `refusal` until `stop` turns true: while the store is
+/// closed after its disk failed, callers hear why, not a timeout.
+pub(crate) async fn refuse(
+    nats: async_nats::Client,
+    shard: String,
+    refusal: String,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), ServiceError> {
+    let subject = subjects::store_requests(&shard);
+    let mut requests = nats
+        .subscribe(subject.clone())
+        .await
+        .map_err(|e| ServiceError::Nats(format!("subscribing to {subject}: {e}")))?;
+    let body = reply::<()>(Err(StoreError::Unavailable(refusal)));
+    loop {
+        let message = tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => break,
+            message = requests.next() => message,
+        };
+        let Some(message) = message else { break };
+        if let Some(reply_to) = message.reply {
+            if let Err(e) = nats.publish(reply_to, body.clone()).await {
+                tracing::warn!(error = %e, "could not send a store refusal");
+            }
+        }
+    }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), requests.unsubscribe()).await;
+    Ok(())
+}
+
 fn reply<T: Serialize>(result: Reply<T>) -> Bytes {
     encode(&result)
 }

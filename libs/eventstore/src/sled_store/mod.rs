@@ -133,9 +133,56 @@ struct Counters {
     /// Streams whose first event is durable; moves with the durable head.
     durable_streams: AtomicU64,
     /// Set for good after an apply or flush failed: from then on nothing is acknowledged,
-    /// since a later successful fsync does not bring back pages an earlier one lost.
+    /// since a later successful fsync does not bring back pages an earlier one lost. Only
+    /// opening the store again (which recovers the log as after a crash) writes again.
     failed: AtomicBool,
+    /// What failed first.
+    failure: std::sync::Mutex<Option<String>>,
 }
+
+impl Counters {
+    /// Records that a write failed with `error`; true for the first failure.
+    fn fail(&self, error: &StoreError) -> bool {
+        let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+        let first = failure.is_none();
+        if first {
+            *failure = Some(error.to_string());
+        }
+        self.failed.store(true, Ordering::Release);
+        first
+    }
+
+    fn is_failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
+    }
+
+    /// Why writes are refused, once a write failed.
+    fn refusal(&self) -> Option<String> {
+        if !self.is_failed() {
+            return None;
+        }
+        let failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+        let reason = failure.as_deref().unwrap_or("unknown");
+        Some(if reason.contains(DISK_FULL) {
+            format!(
+                "the store's disk is full ({reason}): writes are refused until space is freed \
+                 and the store has reopened its log"
+            )
+        } else {
+            format!(
+                "a write to the store's disk failed ({reason}): writes are refused until the \
+                 store has reopened its log"
+            )
+        })
+    }
+
+    fn refused(&self) -> StoreError {
+        StoreError::Unavailable(self.refusal().unwrap_or_default())
+    }
+}
+
+/// What an error says when the disk is full.
+const DISK_FULL: &str = "the disk is full";
 
 #[derive(Debug)]
 struct AppendRequest {
@@ -158,7 +205,12 @@ impl Drop for Shared {
 }
 
 fn storage(error: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(format!("storage: {error}"))
+    let text = error.to_string();
+    // sled words ENOSPC as `Os { code: 28, kind: StorageFull, … }`.
+    if text.contains("StorageFull") || text.contains("No space left on device") {
+        return StoreError::Unavailable(format!("storage: {DISK_FULL} ({text})"));
+    }
+    StoreError::Unavailable(format!("storage: {text}"))
 }
 
 fn event_key(position: u64) -> [u8; 9] {
@@ -265,6 +317,12 @@ impl SledStore {
     /// Time spent in flushes so far.
     pub fn flush_time(&self) -> std::time::Duration {
         std::time::Duration::from_nanos(self.shared.counters.flush_nanos.load(Ordering::Relaxed))
+    }
+
+    /// Why the store refuses writes, once a write to its disk failed (a full disk, an I/O
+    /// error): it then refuses every append until it is opened again. `None` while it writes.
+    pub fn failure(&self) -> Option<String> {
+        self.shared.counters.refusal()
     }
 
     /// Appends written so far (duplicates and refusals not counted).
@@ -438,10 +496,8 @@ impl EventStore for SledStore {
         events: Vec<NewEvent>,
     ) -> Result<AppendResult> {
         validate_append(stream, &events)?;
-        if self.shared.counters.failed.load(Ordering::Acquire) {
-            return Err(StoreError::Unavailable(
-                "an earlier flush failed; the store refuses writes until it is restarted".into(),
-            ));
+        if self.shared.counters.is_failed() {
+            return Err(self.shared.counters.refused());
         }
         let (reply, answer) = oneshot::channel();
         let request = AppendRequest {

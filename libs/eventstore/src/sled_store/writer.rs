@@ -96,10 +96,8 @@ impl Flusher {
 
     /// Makes `groups` durable with one flush, then answers their callers and moves the head.
     fn flush_and_answer(&self, groups: Vec<Applied>) {
-        let flushed = if self.counters.failed.load(Ordering::Acquire) {
-            Err(StoreError::Unavailable(
-                "an earlier write failed; the store refuses writes until it is restarted".into(),
-            ))
+        let flushed = if self.counters.is_failed() {
+            Err(self.counters.refused())
         } else {
             let number = self.counters.flushes_begun.fetch_add(1, Ordering::SeqCst) + 1;
             let started = std::time::Instant::now();
@@ -141,7 +139,7 @@ impl Flusher {
                 }
             }
             Err(e) => {
-                if !self.counters.failed.swap(true, Ordering::AcqRel) {
+                if self.counters.fail(&e) {
                     tracing::error!(error = %e, "flush failed; refusing further writes");
                 }
                 for (reply, answer) in groups.into_iter().flat_map(|g| g.answers) {
@@ -173,7 +171,8 @@ impl Writer {
             Ok(flusher) => flusher,
             Err(e) => {
                 tracing::error!(error = %e, "cannot start the flusher thread");
-                self.counters.failed.store(true, Ordering::Release);
+                self.counters
+                    .fail(&StoreError::Unavailable(format!("no flusher thread: {e}")));
                 return;
             }
         };
@@ -207,10 +206,8 @@ impl Writer {
     /// durable, so even a duplicate or a conflict is never reported from state a crash could
     /// still take back.
     fn commit(&mut self, requests: &mut Vec<AppendRequest>) -> Applied {
-        if self.counters.failed.load(Ordering::Acquire) {
-            let refused = StoreError::Unavailable(
-                "an earlier write failed; the store refuses writes until it is restarted".into(),
-            );
+        if self.counters.is_failed() {
+            let refused = self.counters.refused();
             return Applied {
                 answers: requests
                     .drain(..)
@@ -230,7 +227,7 @@ impl Writer {
         if group.writes > 0 {
             if let Err(e) = self.apply(group, next_position) {
                 tracing::error!(error = %e, "applying a group failed; refusing further writes");
-                self.counters.failed.store(true, Ordering::Release);
+                self.counters.fail(&e);
                 // Only duplicates of events stored before this group still hold.
                 let stored_before = self.next_position;
                 answers = answers
