@@ -23,7 +23,7 @@
 mod api;
 mod behaviour;
 mod cast;
-mod clock;
+pub(crate) mod clock;
 mod day;
 mod departments;
 mod desks;

@@ -9,6 +9,7 @@ mod bench_pipeline;
 mod bench_postgres;
 mod bench_scale;
 mod bench_seed;
+mod chaos;
 mod demo;
 mod eval;
 mod posters;
@@ -65,6 +66,9 @@ enum Command {
     Backup(gridcase::backup::BackupArgs),
     /// Restore a backup into a new data directory and verify the restored log.
     Restore(gridcase::backup::RestoreArgs),
+    /// Kill service processes with SIGKILL and restart nats-server under a steady load of
+    /// reports, then check that nothing acknowledged was lost or done twice.
+    Chaos(chaos::ChaosArgs),
 }
 
 #[tokio::main]
@@ -86,6 +90,7 @@ async fn main() -> anyhow::Result<()> {
         Command::NatsLogin(args) => gridcase::nats_login::run(args),
         Command::Backup(args) => gridcase::backup::run_backup(args).await,
         Command::Restore(args) => gridcase::backup::run_restore(args),
+        Command::Chaos(args) => chaos::run(args).await,
     }
 }
 

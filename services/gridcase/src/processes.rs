@@ -91,6 +91,14 @@ impl Launch {
     }
 }
 
+/// Sends SIGKILL to process `pid`.
+pub(crate) fn kill(pid: u32) {
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .stderr(Stdio::null())
+        .status();
+}
+
 /// Sends SIGTERM to process `pid`.
 fn terminate(pid: u32) {
     let _ = std::process::Command::new("kill")
@@ -109,8 +117,12 @@ pub(crate) async fn start(
     log: &Path,
 ) -> anyhow::Result<Running> {
     let name = service.name();
-    let log_file =
-        std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    // Appended to, so a service started again keeps the log of its earlier runs.
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("opening {}", log.display()))?;
     let mut command = tokio::process::Command::new(&launch.binary);
     command
         .args(&launch.args)
@@ -178,7 +190,11 @@ pub(crate) async fn start(
         );
         Ok(())
     });
-    Ok(Running { stop, task })
+    Ok(Running {
+        stop,
+        task,
+        pid: Some(pid),
+    })
 }
 
 #[cfg(test)]

@@ -175,6 +175,8 @@ impl SystemOptions {
 pub(crate) struct Running {
     pub(crate) stop: oneshot::Sender<()>,
     pub(crate) task: JoinHandle<anyhow::Result<()>>,
+    /// The process id, when the service runs as a process of its own.
+    pub(crate) pid: Option<u32>,
 }
 
 /// nats-server and the services, running.
@@ -208,7 +210,11 @@ where
     let (stop, stopped) = oneshot::channel();
     let service = run(stopped);
     let task = tokio::spawn(async move { service.await.map_err(Into::into) });
-    Running { stop, task }
+    Running {
+        stop,
+        task,
+        pid: None,
+    }
 }
 
 async fn stop_signal(stopped: oneshot::Receiver<()>) {
@@ -555,6 +561,25 @@ impl System {
                 service.name()
             )),
         }
+    }
+
+    /// Kills the process of `service` with SIGKILL, as a crash would, and waits until it is
+    /// gone; its pid. Only for a system whose services run as processes.
+    pub async fn kill_service(&mut self, service: Service) -> anyhow::Result<u32> {
+        let running = self.running[service.index()]
+            .take()
+            .with_context(|| format!("the {} service is not running", service.name()))?;
+        let Some(pid) = running.pid else {
+            self.running[service.index()] = Some(running);
+            anyhow::bail!(
+                "the {} service runs as a task, not a process",
+                service.name()
+            );
+        };
+        crate::processes::kill(pid);
+        // Its task ends when the process is gone, with the error a crash gives.
+        let _ = running.task.await;
+        Ok(pid)
     }
 
     /// Waits until a running service stops by itself (a failure: services only stop when

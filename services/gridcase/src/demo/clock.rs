@@ -51,7 +51,7 @@ pub(super) fn compressed_seconds(duration: Duration, hour_ms: u64) -> u64 {
 
 /// Copies the reference data in `source` to `target`, with `sla.toml` rewritten so that every
 /// deadline counts natural time on the compressed clock, and returns it loaded.
-pub(super) fn write_compressed_config(
+pub(crate) fn write_compressed_config(
     source: &Path,
     reference: &ReferenceData,
     target: &Path,

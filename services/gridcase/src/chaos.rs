@@ -1,0 +1,696 @@
+//! `gridcase chaos`: the whole system, each service its own process, under a steady load of
+//! residents' hotline reports, while service processes are killed with SIGKILL one after
+//! another (every service at least twice in 20 rounds, the store among them while it commits
+//! groups) and nats-server is restarted twice. Clients retry a refused report with the same
+//! request id, as the hotline's software does. Deadlines run on a compressed clock, so
+//! supervision breaches deadlines during the run.
+//!
+//! Afterwards it reports and checks: acknowledged reports lost (0), cases created twice (0),
+//! every dispatch reaching its department's work-order stream exactly once as seen by event id,
+//! every breach recorded once, and the query service's projections equal to a fresh rebuild
+//! from position 0 at the position they reached. A failed check fails the command.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context};
+use futures::StreamExt;
+use gridcase::processes::ProcessOptions;
+use gridcase::rng::Rng;
+use gridcase::system::{config_dir, Service, System, SystemOptions};
+use gridcase_auth::TokenTable;
+use gridcase_config::{Corpus, ReferenceData, Split};
+use gridcase_domain::{CaseId, Event};
+use gridcase_eventstore::{EventStore, ReadModelConfig, RecordedEvent, SledStore};
+use gridcase_proto::common::v1::Location;
+use gridcase_proto::intake::v1::intake_client::IntakeClient;
+use gridcase_proto::intake::v1::{Channel, ReportCaseRequest, Reporter};
+use gridcase_query::projection::Projections;
+
+/// Settings of `gridcase chaos`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ChaosArgs {
+    /// Kill rounds; each kills one service process with SIGKILL and starts it again. From 16
+    /// rounds every service is hit at least twice, from 8 at least once.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) rounds: usize,
+    /// Restarts of nats-server, spread over the rounds.
+    #[arg(long, default_value_t = 2)]
+    pub(crate) nats_restarts: usize,
+    /// Time between rounds, milliseconds.
+    #[arg(long, default_value_t = 1_500)]
+    pub(crate) pause_ms: u64,
+    /// Hotline lines reporting at once, each one report after another.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) lanes: usize,
+    /// Seed of the kill order and of the reports.
+    #[arg(long, default_value_t = 7)]
+    pub(crate) seed: u64,
+    /// One hour of SLA lasts this many milliseconds, so deadlines break during the run.
+    #[arg(long, default_value_t = 2_000)]
+    pub(crate) hour_ms: u64,
+    /// How long the system may take to settle after the last round, seconds.
+    #[arg(long, default_value_t = 120)]
+    pub(crate) settle_s: u64,
+    /// The data directory (kept afterwards); a temporary one by default.
+    #[arg(long)]
+    pub(crate) data: Option<PathBuf>,
+    /// Directory of the reference data and its corpus; as `gridcase up` finds it by default.
+    #[arg(long, env = "GRIDCASE_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// The bearer-token file the services read (mode 0600); `<config>/tokens.toml` by default.
+    #[arg(long)]
+    pub(crate) tokens: Option<PathBuf>,
+    /// The operator token the hotline reports with.
+    #[arg(
+        long,
+        env = "GRIDCASE_CHAOS_TOKEN",
+        default_value = "dev-operator-token-op-001"
+    )]
+    pub(crate) operator_token: String,
+}
+
+/// What a run found.
+#[derive(Debug, Default)]
+struct Findings {
+    acknowledged: usize,
+    retries: u64,
+    lost: Vec<String>,
+    created_twice: Vec<String>,
+    dispatches: usize,
+    work_orders_missing: Vec<String>,
+    work_orders_extra: Vec<String>,
+    breaches: usize,
+    breached_twice: Vec<String>,
+    compared_cases: usize,
+    projection_differences: Vec<String>,
+}
+
+/// A report acknowledged by intake.
+#[derive(Debug, Clone)]
+struct Acknowledged {
+    request_id: String,
+    case: CaseId,
+}
+
+/// Runs `gridcase chaos`.
+pub(crate) async fn run(args: ChaosArgs) -> anyhow::Result<()> {
+    ensure!(args.lanes > 0, "--lanes must be at least 1");
+    ensure!(args.hour_ms > 0, "--hour-ms must be at least 1");
+    let source = config_dir(args.config.clone());
+    let reference = ReferenceData::load(&source)
+        .with_context(|| format!("loading the reference data in {}", source.display()))?;
+    let corpus = Corpus::load(&source, &reference).context("loading the corpus")?;
+    let tokens_file = args
+        .tokens
+        .clone()
+        .unwrap_or_else(|| source.join("tokens.toml"));
+    let tokens = TokenTable::load(&tokens_file)
+        .with_context(|| format!("loading {}", tokens_file.display()))?;
+    let temporary;
+    let data = match &args.data {
+        Some(data) => data.clone(),
+        None => {
+            temporary = tempfile::tempdir().context("creating a temporary data directory")?;
+            temporary.path().to_owned()
+        }
+    };
+    let config = data.join("config");
+    crate::demo::clock::write_compressed_config(&source, &reference, &config, args.hour_ms)?;
+    // Triage learns its category model at start unless the data directory holds one: learnt
+    // once here, every triage restart loads it instead of learning again.
+    write_category_model(&reference, &corpus, &data)?;
+    let options = SystemOptions {
+        processes: Some(ProcessOptions::beside_this_executable(tokens_file)?),
+        ..SystemOptions::on_free_ports(data.clone(), config, tokens)
+    };
+    println!(
+        "gridcase chaos: {} rounds, {} nats-server restarts, {} hotline lines, seed {}, data in {}",
+        args.rounds,
+        args.nats_restarts,
+        args.lanes,
+        args.seed,
+        data.display()
+    );
+    let mut system = System::start(options).await?;
+
+    // The load: residents' own words from the training corpus, in the city's grids.
+    let texts: Vec<(String, String)> = corpus
+        .split(Split::Train)
+        .filter_map(|r| Some((r.category.as_ref()?.to_string(), r.text.clone())))
+        .collect();
+    ensure!(
+        !texts.is_empty(),
+        "the corpus has no labelled training report"
+    );
+    let grids: Vec<String> = reference
+        .grids()
+        .filter(|g| !g.workers.is_empty())
+        .map(|g| g.code.to_string())
+        .collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(Mutex::new(Vec::<Acknowledged>::new()));
+    let retries = Arc::new(AtomicU64::new(0));
+    let next = Arc::new(AtomicU64::new(0));
+    let intake = tonic::transport::Endpoint::from_shared(system.endpoint(Service::Intake))?
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(15));
+    let lanes: Vec<_> = (0..args.lanes)
+        .map(|_| {
+            let lane = Lane {
+                client: IntakeClient::new(intake.connect_lazy()),
+                token: args.operator_token.clone(),
+                texts: texts.clone(),
+                grids: grids.clone(),
+                seed: args.seed,
+                stop: stop.clone(),
+                acknowledged: acknowledged.clone(),
+                retries: retries.clone(),
+                next: next.clone(),
+            };
+            tokio::spawn(lane.run())
+        })
+        .collect();
+
+    let admin = gridcase::backup::connect_admin(&data, &system.nats_address()).await?;
+    let store = gridcase_bus::StoreClient::new(admin, "0");
+    first_dispatch(&store).await?;
+    println!(
+        "  the loop runs: a first case dispatched after {} reports",
+        acknowledged.lock().map(|a| a.len()).unwrap_or(0)
+    );
+
+    // The kill order: every service as often as the rounds allow, shuffled.
+    let mut rng = Rng::keyed(args.seed, "chaos");
+    let mut order: Vec<Service> = Service::ALL
+        .iter()
+        .copied()
+        .cycle()
+        .take(args.rounds.min(2 * Service::ALL.len()))
+        .collect();
+    while order.len() < args.rounds {
+        order.push(*rng.pick(&Service::ALL));
+    }
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i + 1));
+    }
+    let nats_rounds: BTreeSet<usize> = (1..=args.nats_restarts)
+        .map(|k| k * args.rounds.max(1) / (args.nats_restarts + 1))
+        .collect();
+    let pause = Duration::from_millis(args.pause_ms);
+    let started = Instant::now();
+    for (round, service) in order.iter().enumerate() {
+        tokio::time::sleep(pause).await;
+        let before = acknowledged.lock().map(|a| a.len()).unwrap_or(0);
+        let pid = system.kill_service(*service).await?;
+        let killed_at = Instant::now();
+        tokio::time::sleep(pause / 3).await;
+        system
+            .start_service(*service)
+            .await
+            .with_context(|| format!("starting {} again", service.name()))?;
+        println!(
+            "  round {:>2}: killed {} (pid {pid}) with {before} reports acknowledged; running again after {:.1} s",
+            round + 1,
+            service.name(),
+            killed_at.elapsed().as_secs_f64()
+        );
+        if nats_rounds.contains(&round) {
+            tokio::time::sleep(pause).await;
+            system.stop_nats();
+            tokio::time::sleep(pause / 3).await;
+            system.start_nats()?;
+            println!("  round {:>2}: restarted nats-server", round + 1);
+        }
+    }
+    tokio::time::sleep(pause).await;
+    stop.store(true, Ordering::Relaxed);
+    for lane in lanes {
+        lane.await.context("a hotline lane panicked")??;
+    }
+    let acknowledged = std::mem::take(&mut *acknowledged.lock().expect("no lane panicked"));
+    println!(
+        "  load stopped after {:.0} s: {} reports acknowledged, {} retries",
+        started.elapsed().as_secs_f64(),
+        acknowledged.len(),
+        retries.load(Ordering::Relaxed)
+    );
+
+    let findings = settle_and_check(&mut system, &data, &acknowledged, &args).await;
+    let stopped = system.shut_down().await;
+    let mut findings = findings?;
+    stopped?;
+    findings.acknowledged = acknowledged.len();
+    findings.retries = retries.load(Ordering::Relaxed);
+    compare_projections(&data, Arc::new(reference), &acknowledged, &mut findings).await?;
+    report(&findings)
+}
+
+/// Writes the category model triage learns from the corpus into `data`.
+fn write_category_model(
+    reference: &ReferenceData,
+    corpus: &Corpus,
+    data: &std::path::Path,
+) -> anyhow::Result<()> {
+    use gridcase_triage::model::{ModelFile, MODEL_FILE};
+    let confidence = gridcase_triage::DEFAULT_CONFIDENCE;
+    let trained = gridcase_triage::training::train(reference, corpus, &[], confidence);
+    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+    let file = ModelFile {
+        version: format!("corpus-{:08x}", trained.digest),
+        trained_at_ms: gridcase_runtime::now().as_millis(),
+        up_to_position: 0,
+        corpus_examples: trained.corpus_examples,
+        operator_examples: trained.operator_examples,
+        held_out: trained.held_out,
+        model: trained.model,
+    };
+    file.save(&data.join(MODEL_FILE))?;
+    Ok(())
+}
+
+/// Waits until the log holds a first dispatch: the loop runs end to end.
+async fn first_dispatch(store: &gridcase_bus::StoreClient) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut position = 0;
+    loop {
+        let batch = store.read_all(position, 10_000).await.unwrap_or_default();
+        if batch.iter().any(|e| e.event_type == "CaseDispatched") {
+            return Ok(());
+        }
+        if let Some(last) = batch.last() {
+            position = last.position + 1;
+        }
+        ensure!(
+            started.elapsed() < Duration::from_secs(180),
+            "no case was dispatched within 3 minutes of the load starting"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// One hotline line: reports one case after another until told to stop, retrying each with
+/// the same request id until intake acknowledges it.
+struct Lane {
+    client: IntakeClient<tonic::transport::Channel>,
+    token: String,
+    texts: Vec<(String, String)>,
+    grids: Vec<String>,
+    seed: u64,
+    stop: Arc<AtomicBool>,
+    acknowledged: Arc<Mutex<Vec<Acknowledged>>>,
+    retries: Arc<AtomicU64>,
+    next: Arc<AtomicU64>,
+}
+
+impl Lane {
+    async fn run(mut self) -> anyhow::Result<()> {
+        while !self.stop.load(Ordering::Relaxed) {
+            let n = self.next.fetch_add(1, Ordering::Relaxed);
+            let mut rng = Rng::keyed(self.seed, &format!("report-{n}"));
+            let (category, text) = rng.pick(&self.texts).clone();
+            let report = ReportCaseRequest {
+                client_request_id: format!("chaos-{}-{n}", self.seed),
+                channel: Channel::Hotline as i32,
+                reporter: Some(Reporter {
+                    name: String::new(),
+                    phone: format!("139{:08}", rng.below(100_000_000)),
+                }),
+                location: Some(Location {
+                    grid_code: rng.pick(&self.grids).clone(),
+                    address: String::new(),
+                    coordinates: None,
+                }),
+                description: text,
+                category_code: category,
+                media_urls: Vec::new(),
+                reported_by_worker: String::new(),
+            };
+            let started = Instant::now();
+            let reply = loop {
+                let mut request = tonic::Request::new(report.clone());
+                request
+                    .metadata_mut()
+                    .insert("authorization", format!("Bearer {}", self.token).parse()?);
+                match self.client.report_case(request).await {
+                    Ok(reply) => break reply.into_inner(),
+                    Err(status) => {
+                        // A refusal of the report itself would never pass on a retry.
+                        ensure!(
+                            !matches!(
+                                status.code(),
+                                tonic::Code::InvalidArgument
+                                    | tonic::Code::PermissionDenied
+                                    | tonic::Code::Unauthenticated
+                            ),
+                            "report {} refused: {status}",
+                            report.client_request_id
+                        );
+                        ensure!(
+                            started.elapsed() < Duration::from_secs(120),
+                            "report {} not acknowledged within 2 minutes: {status}",
+                            report.client_request_id
+                        );
+                        self.retries.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
+            };
+            let case = CaseId::parse(&reply.case_id).map_err(|e| {
+                anyhow::anyhow!("intake answered case id {:?}: {}", reply.case_id, e.reason)
+            })?;
+            self.acknowledged
+                .lock()
+                .map_err(|_| anyhow::anyhow!("a lane panicked"))?
+                .push(Acknowledged {
+                    request_id: report.client_request_id,
+                    case,
+                });
+        }
+        Ok(())
+    }
+}
+
+/// Waits until every dispatch in the log has its work order on the dispatch stream (or the
+/// time is up), stops the services (nats-server stays up), and checks the log against the
+/// acknowledgements and the work-order stream.
+async fn settle_and_check(
+    system: &mut System,
+    data: &std::path::Path,
+    acknowledged: &[Acknowledged],
+    args: &ChaosArgs,
+) -> anyhow::Result<Findings> {
+    let nats = gridcase::backup::connect_admin(data, &system.nats_address()).await?;
+    let store = gridcase_bus::StoreClient::new(nats.clone(), "0");
+    let deadline = Instant::now() + Duration::from_secs(args.settle_s);
+    let mut quiet_polls = 0;
+    let mut last_decisions = usize::MAX;
+    let (log, orders) = loop {
+        let log = read_log(&store).await?;
+        let orders = work_orders(&nats).await?;
+        let dispatched = dispatch_events(&log);
+        let reported = log
+            .iter()
+            .filter(|e| e.event_type == "CaseReported")
+            .count();
+        let decided = decisions(&log);
+        quiet_polls = if decided == last_decisions {
+            quiet_polls + 1
+        } else {
+            0
+        };
+        last_decisions = decided;
+        let settled = dispatched.iter().all(|(id, _)| orders.contains_key(id))
+            && reported >= acknowledged.len()
+            && quiet_polls >= 4;
+        if settled || Instant::now() > deadline {
+            break (log, orders);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    for service in Service::ALL
+        .into_iter()
+        .rev()
+        .filter(|s| *s != Service::Store)
+    {
+        system.stop_service(service).await?;
+    }
+
+    let mut findings = Findings::default();
+    // Every acknowledged report is a case in the log, and every request id one case.
+    let mut cases_of_request: HashMap<&str, BTreeSet<CaseId>> = HashMap::new();
+    for ack in acknowledged {
+        cases_of_request
+            .entry(ack.request_id.as_str())
+            .or_default()
+            .insert(ack.case);
+    }
+    let reported: BTreeMap<String, usize> = log
+        .iter()
+        .filter(|e| e.event_type == "CaseReported")
+        .fold(BTreeMap::new(), |mut counts, e| {
+            *counts.entry(e.stream_id.clone()).or_default() += 1;
+            counts
+        });
+    for ack in acknowledged {
+        if !reported.contains_key(&ack.case.to_string()) {
+            findings
+                .lost
+                .push(format!("{} (case {})", ack.request_id, ack.case));
+        }
+    }
+    for (request, cases) in &cases_of_request {
+        if cases.len() > 1 {
+            findings
+                .created_twice
+                .push(format!("{request}: {} cases", cases.len()));
+        }
+    }
+    for (case, count) in &reported {
+        if *count > 1 {
+            findings
+                .created_twice
+                .push(format!("case {case} reported {count} times"));
+        }
+    }
+    if reported.len() > cases_of_request.len() {
+        findings.created_twice.push(format!(
+            "{} cases in the log for {} acknowledged requests",
+            reported.len(),
+            cases_of_request.len()
+        ));
+    }
+    // Every dispatch reaches the work-order stream, once by event id, and nothing else does.
+    let dispatched = dispatch_events(&log);
+    findings.dispatches = dispatched.len();
+    for (id, case) in &dispatched {
+        if !orders.contains_key(id) {
+            findings
+                .work_orders_missing
+                .push(format!("case {case}, event {id:032x}"));
+        }
+    }
+    for (id, case) in &orders {
+        if !dispatched.contains_key(id) {
+            findings
+                .work_orders_extra
+                .push(format!("case {case}, event {id:032x}"));
+        }
+    }
+    // Each deadline breached once.
+    let mut breaches: HashMap<(String, String), usize> = HashMap::new();
+    for event in &log {
+        let Ok(case) = CaseId::parse(&event.stream_id) else {
+            continue;
+        };
+        if let Ok(Event::DeadlineBreached(breach)) = gridcase_casestore::decode(case, event) {
+            *breaches
+                .entry((event.stream_id.clone(), format!("{breach:?}")))
+                .or_default() += 1;
+        }
+    }
+    findings.breaches = breaches.len();
+    for ((case, breach), count) in breaches {
+        if count > 1 {
+            findings
+                .breached_twice
+                .push(format!("case {case}: {breach} recorded {count} times"));
+        }
+    }
+    Ok(findings)
+}
+
+/// Decisions of triage and dispatch in the log: when their number stops moving and every
+/// dispatch has its work order, the loop has settled (supervision's events go on with the
+/// clock and are not counted).
+fn decisions(log: &[RecordedEvent]) -> usize {
+    log.iter()
+        .filter(|e| {
+            matches!(
+                e.event_type.as_str(),
+                "CaseTriaged" | "CaseMerged" | "CaseRejected" | "CaseDispatched"
+            )
+        })
+        .count()
+}
+
+/// The events that give a work order (`CaseDispatched`, `VerificationFailed`), by event id.
+fn dispatch_events(log: &[RecordedEvent]) -> BTreeMap<u128, String> {
+    log.iter()
+        .filter(|e| {
+            matches!(
+                e.event_type.as_str(),
+                "CaseDispatched" | "VerificationFailed"
+            )
+        })
+        .map(|e| (e.event_id, e.stream_id.clone()))
+        .collect()
+}
+
+async fn read_log(store: &gridcase_bus::StoreClient) -> anyhow::Result<Vec<RecordedEvent>> {
+    let mut log = Vec::new();
+    loop {
+        let batch = store
+            .read_all(log.len() as u64, 10_000)
+            .await
+            .context("reading the log")?;
+        if batch.is_empty() {
+            return Ok(log);
+        }
+        log.extend(batch);
+    }
+}
+
+/// Every message of the work-order stream: the id of the event that gave it (its causation
+/// id), and its case.
+async fn work_orders(nats: &async_nats::Client) -> anyhow::Result<BTreeMap<u128, String>> {
+    use async_nats::jetstream::{self, consumer::pull};
+    let js = jetstream::new(nats.clone());
+    let mut stream = js
+        .get_stream(gridcase_bus::subjects::DISPATCH_STREAM)
+        .await
+        .context("opening the work-order stream")?;
+    let total = stream.info().await?.state.messages;
+    let consumer = stream
+        .create_consumer(pull::Config {
+            deliver_policy: jetstream::consumer::DeliverPolicy::All,
+            ack_policy: jetstream::consumer::AckPolicy::None,
+            inactive_threshold: Duration::from_secs(30),
+            ..Default::default()
+        })
+        .await?;
+    let mut out = BTreeMap::new();
+    if total == 0 {
+        return Ok(out);
+    }
+    let mut messages = consumer.messages().await?;
+    let mut seen = 0u64;
+    while seen < total {
+        let message = tokio::time::timeout(Duration::from_secs(10), messages.next())
+            .await
+            .context("the work-order stream stopped delivering")?
+            .context("the work-order stream ended")?
+            .map_err(|e| anyhow::anyhow!("reading the work-order stream: {e}"))?;
+        seen += 1;
+        let event = gridcase_bus::headers::get(
+            message.headers.as_ref(),
+            gridcase_bus::headers::CAUSATION_ID,
+        )
+        .and_then(|id| u128::from_str_radix(id, 16).ok());
+        let order = <gridcase_proto::dispatch::v1::WorkOrder as prost::Message>::decode(
+            message.payload.as_ref(),
+        )?;
+        if let Some(event) = event {
+            out.insert(event, order.case_id);
+        }
+    }
+    Ok(out)
+}
+
+/// Compares the query service's model, as it stood when the service stopped, with a fresh
+/// fold of the log from position 0 up to the same position.
+async fn compare_projections(
+    data: &std::path::Path,
+    reference: Arc<ReferenceData>,
+    acknowledged: &[Acknowledged],
+    findings: &mut Findings,
+) -> anyhow::Result<()> {
+    let store = SledStore::open_path(data.join("store"))?;
+    let live = Projections::open(
+        &ReadModelConfig::new(Some(data.join("query"))),
+        reference.clone(),
+    )?;
+    let up_to = live.next_position();
+    let scratch = tempfile::tempdir()?;
+    let fresh = Projections::open(
+        &ReadModelConfig::new(Some(scratch.path().join("query"))),
+        reference,
+    )?;
+    let mut position = 0;
+    while position < up_to {
+        let mut batch = store.read_all(position, 5_000).await?;
+        batch.retain(|e| e.position < up_to);
+        let Some(last) = batch.last() else { break };
+        position = last.position + 1;
+        fresh.fold(&batch)?;
+    }
+    let cases: BTreeSet<CaseId> = acknowledged.iter().map(|a| a.case).collect();
+    for case in cases {
+        let (a, _) = live.case(case)?;
+        let (b, _) = fresh.case(case)?;
+        let (a, b) = (format!("{a:?}"), format!("{b:?}"));
+        if a != b {
+            findings.projection_differences.push(format!("case {case}"));
+        }
+        findings.compared_cases += 1;
+    }
+    Ok(())
+}
+
+fn report(findings: &Findings) -> anyhow::Result<()> {
+    let line = |what: &str, count: usize, examples: &[String]| {
+        let shown: Vec<&str> = examples.iter().take(3).map(String::as_str).collect();
+        if shown.is_empty() {
+            println!("  {what:<48} {count}");
+        } else {
+            println!("  {what:<48} {count}   e.g. {}", shown.join("; "));
+        }
+    };
+    println!("results");
+    line("reports acknowledged", findings.acknowledged, &[]);
+    line(
+        "retries of refused or unanswered reports",
+        findings.retries as usize,
+        &[],
+    );
+    line(
+        "acknowledged reports lost",
+        findings.lost.len(),
+        &findings.lost,
+    );
+    line(
+        "cases created twice",
+        findings.created_twice.len(),
+        &findings.created_twice,
+    );
+    line("dispatches in the log", findings.dispatches, &[]);
+    line(
+        "dispatches without their work order",
+        findings.work_orders_missing.len(),
+        &findings.work_orders_missing,
+    );
+    line(
+        "work orders of no dispatch",
+        findings.work_orders_extra.len(),
+        &findings.work_orders_extra,
+    );
+    line("deadlines breached", findings.breaches, &[]);
+    line(
+        "breaches recorded more than once",
+        findings.breached_twice.len(),
+        &findings.breached_twice,
+    );
+    line(
+        "cases compared with a fresh rebuild",
+        findings.compared_cases,
+        &[],
+    );
+    line(
+        "cases whose projection differs from it",
+        findings.projection_differences.len(),
+        &findings.projection_differences,
+    );
+    let failures = findings.lost.len()
+        + findings.created_twice.len()
+        + findings.work_orders_missing.len()
+        + findings.work_orders_extra.len()
+        + findings.breached_twice.len()
+        + findings.projection_differences.len();
+    ensure!(failures == 0, "chaos found {failures} problems");
+    ensure!(findings.acknowledged > 0, "no report was acknowledged");
+    println!("no problem found");
+    Ok(())
+}
