@@ -47,14 +47,6 @@ const REPORTS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn authorized<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
-
 fn report(n: usize) -> ReportCaseRequest {
     let (category, address, words) = REPORTS[n % REPORTS.len()];
     ReportCaseRequest {
@@ -99,7 +91,7 @@ fn steady_load(
                 let mut n = lane;
                 while !stop.load(Ordering::Relaxed) {
                     let reply = intake
-                        .report_case(authorized(report(n), OPERATOR))
+                        .report_case(common::authorized(report(n), OPERATOR))
                         .await
                         .unwrap_or_else(|e| panic!("report {n} refused: {e}"))
                         .into_inner();
@@ -359,7 +351,7 @@ async fn a_backup_under_load_restores_into_a_new_data_directory_with_the_same_pr
     let started = Instant::now();
     loop {
         let reply = query
-            .get_case(authorized(
+            .get_case(common::authorized(
                 GetCaseRequest {
                     case_id: first.clone(),
                 },
@@ -379,7 +371,7 @@ async fn a_backup_under_load_restores_into_a_new_data_directory_with_the_same_pr
         .await
         .unwrap();
     intake
-        .report_case(authorized(report(100_000), OPERATOR))
+        .report_case(common::authorized(report(100_000), OPERATOR))
         .await
         .unwrap();
     assert!(system.store_stats_at_start().events == position);

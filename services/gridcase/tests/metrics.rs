@@ -15,15 +15,11 @@ use gridcase_proto::query::v1::{BoardRequest, GetCaseRequest};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const GRIDCASE: &str = env!("CARGO_BIN_EXE_gridcase");
-const OPERATOR: &str = "Bearer dev-operator-token-op-001";
+const OPERATOR: &str = "dev-operator-token-op-001";
 
 /// `message` with the operator's bearer token.
 fn authorized<T>(message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", OPERATOR.parse().unwrap());
-    request
+    common::authorized(message, OPERATOR)
 }
 
 /// The body of `GET /metrics` at `addr`, over plain HTTP/1.0.

@@ -18,15 +18,6 @@ use gridcase_proto::query::v1::GetCaseRequest;
 
 const GRIDCASE: &str = env!("CARGO_BIN_EXE_gridcase");
 
-/// `message` with a sample bearer token.
-fn authorized<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
-
 /// The processes whose parent is `parent`: (pid, command line with spaces).
 fn children(parent: u32) -> Vec<(u32, String)> {
     let mut found = Vec::new();
@@ -120,7 +111,7 @@ async fn every_service_runs_in_a_process_of_its_own() {
         .await
         .unwrap();
     let reported = intake
-        .report_case(authorized(
+        .report_case(common::authorized(
             ReportCaseRequest {
                 client_request_id: "processes-1".to_owned(),
                 channel: Channel::Hotline as i32,
@@ -150,7 +141,7 @@ async fn every_service_runs_in_a_process_of_its_own() {
     let started = Instant::now();
     loop {
         let reply = query
-            .get_case(authorized(
+            .get_case(common::authorized(
                 GetCaseRequest {
                     case_id: reported.case_id.clone(),
                 },

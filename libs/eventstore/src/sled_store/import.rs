@@ -30,13 +30,7 @@ impl SledStore {
         records: impl IntoIterator<Item = Result<(u64, Vec<u8>)>>,
         mut progress: impl FnMut(u64),
     ) -> Result<ImportReport> {
-        let db = sled::Config::new()
-            .path(&config.path)
-            .cache_capacity(config.cache_capacity_bytes)
-            .mode(sled::Mode::HighThroughput)
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| storage(format!("opening {}: {e}", config.path.display())))?;
+        let db = open_db(config)?;
         let log = db.open_tree("log").map_err(storage)?;
         if !log.is_empty() {
             return Err(StoreError::InvalidRequest(format!(

@@ -246,14 +246,7 @@ fn be_u64(bytes: &[u8]) -> Option<u64> {
 impl SledStore {
     /// Opens (or creates) the store in `config.path` and starts its writer thread.
     pub fn open(config: SledStoreConfig) -> Result<Self> {
-        let db = sled::Config::new()
-            .path(&config.path)
-            .cache_capacity(config.cache_capacity_bytes)
-            .mode(sled::Mode::HighThroughput)
-            // Durability is our explicit flush per group; a background flush would only compete.
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| storage(format!("opening {}: {e}", config.path.display())))?;
+        let db = open_db(&config)?;
         let log = db.open_tree("log").map_err(storage)?;
         let checkpoints = db.open_tree("checkpoints").map_err(storage)?;
         let next_position = match log.scan_prefix([EVENT]).next_back() {
@@ -477,6 +470,18 @@ impl SledStore {
         }
         Ok(None)
     }
+}
+
+/// Opens the sled database of a store.
+fn open_db(config: &SledStoreConfig) -> Result<sled::Db> {
+    sled::Config::new()
+        .path(&config.path)
+        .cache_capacity(config.cache_capacity_bytes)
+        .mode(sled::Mode::HighThroughput)
+        // Durability is our explicit flush per group; a background flush would only compete.
+        .flush_every_ms(None)
+        .open()
+        .map_err(|e| storage(format!("opening {}: {e}", config.path.display())))
 }
 
 fn stream_count(log: &sled::Tree) -> Result<u64> {

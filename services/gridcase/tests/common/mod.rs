@@ -41,6 +41,15 @@ pub(crate) async fn admin_nats(data: &std::path::Path, port: u16) -> async_nats:
         .unwrap()
 }
 
+/// `message` with a sample bearer token.
+pub(crate) fn authorized<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
 /// Makes the sample city's token file readable by its owner only, as the scripts do: `gridcase
 /// up` and `gridcase demo` refuse a token file every user may read, and a checkout gives it
 /// mode 0644.
