@@ -67,7 +67,8 @@ for target in "${targets[@]}"; do
             "($(stat average_exec_per_sec)/s)"
     else
         echo "fuzz.sh: $target: FAILED" >&2
-        tail -n 40 "$log" >&2
+        grep -m1 -A3 -E 'panicked at|ERROR: libFuzzer' "$log" >&2 || true
+        grep -E 'Failing input|artifacts/|Reproduce with|cargo fuzz run' "$log" >&2 || tail -n 20 "$log" >&2
         failed+=("$target")
     fi
 done
