@@ -11,3 +11,5 @@ deploy/scripts/ensure-chromium.sh
 # The sample bearer tokens: services refuse a token file every user may read.
 chmod 600 deploy/config/tokens.toml
 cargo test --workspace --locked "$@"
+# Every fuzz target for a bounded time over its committed corpus (GRIDCASE_FUZZ_SECONDS each).
+deploy/scripts/fuzz.sh

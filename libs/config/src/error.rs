@@ -117,8 +117,7 @@ impl Source {
         }
     }
 
-    /// Wraps text that did not come from disk (tests).
-    #[cfg(test)]
+    /// Wraps text that did not come from disk.
     pub(crate) fn from_text(name: &str, text: &str) -> Self {
         Self {
             path: PathBuf::from(name),

@@ -64,12 +64,29 @@ impl ReferenceData {
     /// Reads and checks the files in `dir` (see [`FILES`]), stopping at the
     /// first problem.
     pub fn load(dir: &Path) -> Result<ReferenceData> {
-        let grid = grid::load(&Source::read(dir, GRID_FILE)?)?;
-        let departments = departments::load(&Source::read(dir, DEPARTMENTS_FILE)?)?;
-        let categories = categories::load(&Source::read(dir, CATEGORIES_FILE)?, &departments)?;
-        let sla = sla::load(&Source::read(dir, SLA_FILE)?, &categories)?;
-        let escalation = escalation::load(&Source::read(dir, ESCALATION_FILE)?)?;
-        let indicators = indicators::load(&Source::read(dir, INDICATORS_FILE)?)?;
+        Self::from_sources(|name| Source::read(dir, name))
+    }
+
+    /// Checks reference data held in memory: `text_of` gives the text of each file of
+    /// [`FILES`] by name, `None` for a missing one. The checks are [`ReferenceData::load`]'s;
+    /// errors name the file without a directory.
+    pub fn from_texts<'a>(text_of: impl Fn(&str) -> Option<&'a str>) -> Result<ReferenceData> {
+        Self::from_sources(|name| match text_of(name) {
+            Some(text) => Ok(Source::from_text(name, text)),
+            None => Err(ConfigError::Read {
+                file: name.into(),
+                error: std::io::Error::from(std::io::ErrorKind::NotFound),
+            }),
+        })
+    }
+
+    fn from_sources(mut source: impl FnMut(&str) -> Result<Source>) -> Result<ReferenceData> {
+        let grid = grid::load(&source(GRID_FILE)?)?;
+        let departments = departments::load(&source(DEPARTMENTS_FILE)?)?;
+        let categories = categories::load(&source(CATEGORIES_FILE)?, &departments)?;
+        let sla = sla::load(&source(SLA_FILE)?, &categories)?;
+        let escalation = escalation::load(&source(ESCALATION_FILE)?)?;
+        let indicators = indicators::load(&source(INDICATORS_FILE)?)?;
         Ok(ReferenceData {
             grid,
             departments,

@@ -646,3 +646,42 @@ fn a_missing_file_is_named() {
     assert_eq!(error.file(), dir.path().join("indicators.toml"));
     assert!(error.to_string().contains("indicators.toml: cannot read: "));
 }
+
+#[test]
+fn texts_held_in_memory_are_checked_as_a_directory_is() {
+    let texts: Vec<(&str, String)> = FILES
+        .iter()
+        .map(|name| {
+            (
+                *name,
+                std::fs::read_to_string(sample_dir().join(name)).unwrap(),
+            )
+        })
+        .collect();
+    let text_of = |name: &str| {
+        texts
+            .iter()
+            .find(|(file, _)| *file == name)
+            .map(|(_, text)| text.as_str())
+    };
+    let held = ReferenceData::from_texts(text_of).unwrap_or_else(|error| panic!("{error}"));
+    let loaded = sample();
+    assert_eq!(held.grids().count(), loaded.grids().count());
+    assert_eq!(held.departments().count(), loaded.departments().count());
+    assert_eq!(held.categories().count(), loaded.categories().count());
+
+    let missing =
+        ReferenceData::from_texts(|name| text_of(name).filter(|_| name != "sla.toml")).unwrap_err();
+    assert!(matches!(missing, ConfigError::Read { .. }), "{missing}");
+    assert_eq!(missing.file(), Path::new("sla.toml"));
+
+    let broken = ReferenceData::from_texts(|name| {
+        if name == "departments.toml" {
+            Some("[[department]]\ncode = \"水务\"\n")
+        } else {
+            text_of(name)
+        }
+    })
+    .unwrap_err();
+    assert_eq!(broken.file(), Path::new("departments.toml"));
+}

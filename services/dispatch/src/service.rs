@@ -113,6 +113,85 @@ impl Actor {
     }
 }
 
+/// A request of the department API: who acts, and the command it asks of the case.
+pub trait ActRequest {
+    /// The request's `actor` field, checked by [`Actor::parse`].
+    fn actor(&self) -> Option<&pb::Actor>;
+
+    /// The command the request asks for on behalf of `by`, its own fields checked.
+    fn command(&self, by: Assignee) -> Result<Command, InvalidInput>;
+}
+
+impl ActRequest for pb::AcceptRequest {
+    fn actor(&self) -> Option<&pb::Actor> {
+        self.actor.as_ref()
+    }
+
+    fn command(&self, by: Assignee) -> Result<Command, InvalidInput> {
+        Ok(Command::Accept { by })
+    }
+}
+
+impl ActRequest for pb::ReturnRequest {
+    fn actor(&self) -> Option<&pb::Actor> {
+        self.actor.as_ref()
+    }
+
+    fn command(&self, by: Assignee) -> Result<Command, InvalidInput> {
+        Ok(Command::Return {
+            by,
+            reason: note("reason", &self.reason)?,
+        })
+    }
+}
+
+impl ActRequest for pb::ReportProgressRequest {
+    fn actor(&self) -> Option<&pb::Actor> {
+        self.actor.as_ref()
+    }
+
+    fn command(&self, by: Assignee) -> Result<Command, InvalidInput> {
+        Ok(Command::ReportProgress {
+            by,
+            note: note("note", &self.note)?,
+        })
+    }
+}
+
+impl ActRequest for pb::RequestPostponementRequest {
+    fn actor(&self) -> Option<&pb::Actor> {
+        self.actor.as_ref()
+    }
+
+    fn command(&self, by: Assignee) -> Result<Command, InvalidInput> {
+        if self.until_ms <= 0 {
+            return Err(InvalidInput::new(
+                "until_ms",
+                "must be a time after the Unix epoch",
+            ));
+        }
+        Ok(Command::RequestPostponement {
+            by,
+            until: Timestamp::from_millis(self.until_ms),
+            reason: note("reason", &self.reason)?,
+        })
+    }
+}
+
+impl ActRequest for pb::ResolveRequest {
+    fn actor(&self) -> Option<&pb::Actor> {
+        self.actor.as_ref()
+    }
+
+    fn command(&self, by: Assignee) -> Result<Command, InvalidInput> {
+        Ok(Command::Resolve {
+            by,
+            note: note("note", &self.note)?,
+            evidence: evidence(&self.evidence_urls)?,
+        })
+    }
+}
+
 fn note(field: &'static str, text: &str) -> Result<Note, InvalidInput> {
     Note::parse_field(field, text).map_err(InvalidInput::at(field))
 }
@@ -200,11 +279,10 @@ impl<S: EventStore> DispatchApi<S> {
     async fn answer(
         &self,
         caller: &Caller,
-        actor: Option<&pb::Actor>,
-        command: impl FnOnce(Assignee) -> Result<Command, InvalidInput>,
+        request: &impl ActRequest,
     ) -> Result<Response<common::CaseReply>, Status> {
-        let checked = Actor::parse(actor, &self.reference).and_then(|actor| {
-            let command = command(actor.assignee.clone())?;
+        let checked = Actor::parse(request.actor(), &self.reference).and_then(|actor| {
+            let command = request.command(actor.assignee.clone())?;
             Ok((actor, command))
         });
         let (actor, command) = checked.map_err(|e| {
@@ -243,11 +321,7 @@ impl<S: EventStore> Dispatch for DispatchApi<S> {
         request: Request<pb::AcceptRequest>,
     ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "Accept", ACT_ROLES)?.clone();
-        let request = request.into_inner();
-        self.answer(&caller, request.actor.as_ref(), |by| {
-            Ok(Command::Accept { by })
-        })
-        .await
+        self.answer(&caller, request.get_ref()).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -256,14 +330,7 @@ impl<S: EventStore> Dispatch for DispatchApi<S> {
         request: Request<pb::ReturnRequest>,
     ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "Return", ACT_ROLES)?.clone();
-        let request = request.into_inner();
-        self.answer(&caller, request.actor.as_ref(), |by| {
-            Ok(Command::Return {
-                by,
-                reason: note("reason", &request.reason)?,
-            })
-        })
-        .await
+        self.answer(&caller, request.get_ref()).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -272,14 +339,7 @@ impl<S: EventStore> Dispatch for DispatchApi<S> {
         request: Request<pb::ReportProgressRequest>,
     ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "ReportProgress", ACT_ROLES)?.clone();
-        let request = request.into_inner();
-        self.answer(&caller, request.actor.as_ref(), |by| {
-            Ok(Command::ReportProgress {
-                by,
-                note: note("note", &request.note)?,
-            })
-        })
-        .await
+        self.answer(&caller, request.get_ref()).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -288,21 +348,7 @@ impl<S: EventStore> Dispatch for DispatchApi<S> {
         request: Request<pb::RequestPostponementRequest>,
     ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "RequestPostponement", ACT_ROLES)?.clone();
-        let request = request.into_inner();
-        self.answer(&caller, request.actor.as_ref(), |by| {
-            if request.until_ms <= 0 {
-                return Err(InvalidInput::new(
-                    "until_ms",
-                    "must be a time after the Unix epoch",
-                ));
-            }
-            Ok(Command::RequestPostponement {
-                by,
-                until: Timestamp::from_millis(request.until_ms),
-                reason: note("reason", &request.reason)?,
-            })
-        })
-        .await
+        self.answer(&caller, request.get_ref()).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -311,14 +357,6 @@ impl<S: EventStore> Dispatch for DispatchApi<S> {
         request: Request<pb::ResolveRequest>,
     ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "Resolve", ACT_ROLES)?.clone();
-        let request = request.into_inner();
-        self.answer(&caller, request.actor.as_ref(), |by| {
-            Ok(Command::Resolve {
-                by,
-                note: note("note", &request.note)?,
-                evidence: evidence(&request.evidence_urls)?,
-            })
-        })
-        .await
+        self.answer(&caller, request.get_ref()).await
     }
 }

@@ -82,6 +82,42 @@ fn score(score: u32) -> Result<u8, InvalidInput> {
     }
 }
 
+/// The case and request id of a `VerifyCase` request, checked.
+pub fn verify_request(request: &pb::VerifyCaseRequest) -> Result<(CaseId, String), InvalidInput> {
+    Ok((case_id(&request.case_id)?, request_id(&request.request_id)?))
+}
+
+/// The command a `VerifyCase` request asks of verifier `by`: a passed check with an optional
+/// note, or a failed one whose note says what is still wrong.
+pub fn verify_command(
+    request: &pb::VerifyCaseRequest,
+    by: WorkerId,
+) -> Result<Command, InvalidInput> {
+    if request.passed {
+        let note = optional_note("note", &request.note)?;
+        Ok(Command::Verify { by, note })
+    } else {
+        let reason = Note::parse_field("note", &request.note).map_err(InvalidInput::at("note"))?;
+        Ok(Command::FailVerification { by, reason })
+    }
+}
+
+/// The case, score, comment and request id of a `RecordRating` request, checked.
+pub fn rating_request(
+    request: &pb::RecordRatingRequest,
+) -> Result<(CaseId, u8, Option<Note>, String), InvalidInput> {
+    let case = case_id(&request.case_id)?;
+    let score = score(request.score)?;
+    let comment = optional_note("comment", &request.comment)?;
+    let request_id = request_id(&request.request_id)?;
+    Ok((case, score, comment, request_id))
+}
+
+/// The case and request id of a `CloseCase` request, checked.
+pub fn close_request(request: &pb::CloseCaseRequest) -> Result<(CaseId, String), InvalidInput> {
+    Ok((case_id(&request.case_id)?, request_id(&request.request_id)?))
+}
+
 /// The reason recorded on the reopen after a "not resolved" rating, within a note's length.
 pub fn not_resolved_reason(comment: Option<&Note>) -> Note {
     let text = match comment {
@@ -207,22 +243,9 @@ impl<S: EventStore> Evaluation for EvaluationApi<S> {
     ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "VerifyCase", VERIFY_ROLES)?.clone();
         let request = request.into_inner();
-        let checked = (|| {
-            let case = case_id(&request.case_id)?;
-            let request_id = request_id(&request.request_id)?;
-            Ok::<_, InvalidInput>((case, request_id))
-        })();
-        let (case, request_id) = checked.map_err(|e| refused(e.into()))?;
+        let (case, request_id) = verify_request(&request).map_err(|e| refused(e.into()))?;
         let by = self.verifier(&caller)?;
-        let command = if request.passed {
-            let note = optional_note("note", &request.note).map_err(|e| refused(e.into()))?;
-            Command::Verify { by, note }
-        } else {
-            let reason = Note::parse_field("note", &request.note)
-                .map_err(InvalidInput::at("note"))
-                .map_err(|e| refused(e.into()))?;
-            Command::FailVerification { by, reason }
-        };
+        let command = verify_command(&request, by).map_err(|e| refused(e.into()))?;
         self.step(case, &request_id, &caller.actor(), command)
             .await
             .map(Response::new)
@@ -236,14 +259,8 @@ impl<S: EventStore> Evaluation for EvaluationApi<S> {
     ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "RecordRating", RATE_ROLES)?.clone();
         let request = request.into_inner();
-        let checked = (|| {
-            let case = case_id(&request.case_id)?;
-            let score = score(request.score)?;
-            let comment = optional_note("comment", &request.comment)?;
-            let request_id = request_id(&request.request_id)?;
-            Ok::<_, InvalidInput>((case, score, comment, request_id))
-        })();
-        let (case, score, comment, request_id) = checked.map_err(|e| refused(e.into()))?;
+        let (case, score, comment, request_id) =
+            rating_request(&request).map_err(|e| refused(e.into()))?;
         let actor = caller.actor();
         let next = if request.resolved {
             Command::Close { by: None }
@@ -279,12 +296,7 @@ impl<S: EventStore> Evaluation for EvaluationApi<S> {
     ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "CloseCase", CLOSE_ROLES)?.clone();
         let request = request.into_inner();
-        let checked = (|| {
-            let case = case_id(&request.case_id)?;
-            let request_id = request_id(&request.request_id)?;
-            Ok::<_, InvalidInput>((case, request_id))
-        })();
-        let (case, request_id) = checked.map_err(|e| refused(e.into()))?;
+        let (case, request_id) = close_request(&request).map_err(|e| refused(e.into()))?;
         let by = WorkerId::parse(&caller.id).ok();
         self.step(case, &request_id, &caller.actor(), Command::Close { by })
             .await

@@ -24,6 +24,11 @@ use gridcase_grpc::ApiError;
 /// The fully qualified gRPC service name, for health reporting.
 pub const SERVICE_NAME: &str = "gridcase.intake.v1.Intake";
 
+/// The tracking code a `GetCaseStatus` request asks about.
+pub fn status_query(request: &pb::GetCaseStatusRequest) -> Result<TrackingCode, InvalidInput> {
+    TrackingCode::parse(&request.tracking_code).map_err(InvalidInput::at("tracking_code"))
+}
+
 /// Who may report a case: hotline operators, grid workers (as themselves), the QR gateway for
 /// residents, and admins.
 pub const REPORT_CASE_ROLES: &[RoleKind] = &[
@@ -220,8 +225,7 @@ impl<S: EventStore> Intake for IntakeApi<S> {
     ) -> Result<Response<pb::GetCaseStatusResponse>, Status> {
         let caller = require(&request, "GetCaseStatus", GET_CASE_STATUS_ROLES)?;
         tracing::Span::current().record("caller", tracing::field::display(caller));
-        let code = TrackingCode::parse(&request.get_ref().tracking_code)
-            .map_err(|e| ApiError::from(InvalidInput::new("tracking_code", e.reason)))?;
+        let code = status_query(request.get_ref()).map_err(ApiError::from)?;
         let (case_id, loaded) = self.status(code).await?;
         let state = &loaded.state;
         Ok(Response::new(pb::GetCaseStatusResponse {

@@ -33,6 +33,7 @@ use tokio::net::TcpListener;
 use gridcase_runtime::Stop;
 pub use gridcase_runtime::{ServiceError, StageConfig};
 pub use projection::Projections;
+pub use public::{board_area, PublicFilters};
 pub use service::{QueryApi, SERVICE_NAME};
 
 /// How to run the query service.

@@ -24,7 +24,7 @@ const TOP_CATEGORIES: usize = 5;
 
 /// The checked filters of a `PublicCases` request.
 #[derive(Debug)]
-struct PublicFilters {
+pub struct PublicFilters {
     codes: Vec<TrackingCode>,
     category: Option<CategoryCode>,
     from_ms: i64,
@@ -35,7 +35,11 @@ struct PublicFilters {
 }
 
 impl PublicFilters {
-    fn parse(request: &pb::PublicCasesRequest, reference: &ReferenceData) -> Result<Self, Status> {
+    /// Checks a `PublicCases` request on its own and against the reference data.
+    pub fn parse(
+        request: &pb::PublicCasesRequest,
+        reference: &ReferenceData,
+    ) -> Result<Self, Status> {
         if request.tracking_codes.len() > MAX_PUBLIC_CASES {
             return Err(invalid(
                 "tracking_codes",
@@ -351,13 +355,12 @@ impl CommunityTally {
     }
 }
 
-/// The `PublicBoard` reply.
-pub(crate) fn board(
-    projections: &Projections,
-    reference: &ReferenceData,
+/// The area of a `PublicBoard` request and the communities its board has a row for, with the
+/// request's period checked.
+pub fn board_area(
     request: &pb::PublicBoardRequest,
-    now_ms: i64,
-) -> Result<pb::PublicBoardReply, Status> {
+    reference: &ReferenceData,
+) -> Result<(GridCode, Vec<GridCode>), Status> {
     let text = request.area_code.trim();
     let area = GridCode::parse(text).map_err(|e| invalid("area_code", e.reason))?;
     let communities: Vec<GridCode> = match (reference.grid(&area), area.level()) {
@@ -371,6 +374,17 @@ pub(crate) fn board(
         }
     };
     gridcase_grpc::check_period(request.from_ms, request.to_ms)?;
+    Ok((area, communities))
+}
+
+/// The `PublicBoard` reply.
+pub(crate) fn board(
+    projections: &Projections,
+    reference: &ReferenceData,
+    request: &pb::PublicBoardRequest,
+    now_ms: i64,
+) -> Result<pb::PublicBoardReply, Status> {
+    let (area, communities) = board_area(request, reference)?;
     let (tallies, caught_up_to) = projections
         .newest_first(
             &Term::Area(area),

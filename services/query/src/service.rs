@@ -60,6 +60,35 @@ pub(crate) fn invalid(field: &str, reason: impl std::fmt::Display) -> Status {
     ApiError::invalid(field, reason.to_string()).into()
 }
 
+/// A checked `ListCases` request: its filters, page size and where its page starts.
+#[derive(Debug)]
+pub struct ListRequest {
+    filters: Filters,
+    size: usize,
+    after: Option<Key>,
+}
+
+impl ListRequest {
+    /// Checks a `ListCases` request on its own and against the reference data; `now` is when
+    /// its colour and overdue filters are judged.
+    pub fn parse(
+        request: &pb::ListCasesRequest,
+        reference: &ReferenceData,
+        now: Timestamp,
+    ) -> Result<Self, Status> {
+        Ok(Self {
+            filters: Filters::parse(request, reference, now)?,
+            size: page_size(request.page_size)?,
+            after: page_after(&request.page_token)?,
+        })
+    }
+}
+
+/// The case a `GetCase` request asks about.
+pub fn case_request(request: &pb::GetCaseRequest) -> Result<CaseId, Status> {
+    CaseId::parse(&request.case_id).map_err(|e| invalid("case_id", e.reason))
+}
+
 /// The checked filters of a `ListCases` request.
 #[derive(Debug)]
 struct Filters {
@@ -279,8 +308,7 @@ impl Query for QueryApi {
         request: Request<pb::GetCaseRequest>,
     ) -> Result<Response<pb::GetCaseReply>, Status> {
         require(&request, "GetCase", READ_ROLES)?;
-        let text = &request.get_ref().case_id;
-        let case = CaseId::parse(text).map_err(|e| invalid("case_id", e.reason))?;
+        let case = case_request(request.get_ref())?;
         let (view, caught_up_to) = self.projections.case(case).map_err(unavailable)?;
         let view = view
             .filter(|v| v.state.exists())
@@ -312,9 +340,11 @@ impl Query for QueryApi {
         require(&request, "ListCases", READ_ROLES)?;
         let request = request.into_inner();
         let now = gridcase_runtime::now();
-        let filters = Filters::parse(&request, &self.reference, now)?;
-        let size = page_size(request.page_size)?;
-        let after = page_after(&request.page_token)?;
+        let ListRequest {
+            filters,
+            size,
+            after,
+        } = ListRequest::parse(&request, &self.reference, now)?;
         let indexed = Indexed {
             status: filters.status,
             area: filters.grid,

@@ -56,6 +56,38 @@ fn request_id(text: &str) -> Result<&str, ApiError> {
     Ok(gridcase_grpc::request_id("request_id", text)?)
 }
 
+/// The case, note and request id of an `UrgeCase` request, checked.
+pub fn urge_request(request: &pb::UrgeCaseRequest) -> Result<(CaseId, Note, &str), ApiError> {
+    let case = case_id(&request.case_id)?;
+    let note = note("note", &request.note)?;
+    let request_id = request_id(&request.request_id)?;
+    Ok((case, note, request_id))
+}
+
+/// The case and request id of an `ApprovePostponement` request, checked.
+pub fn approve_request(
+    request: &pb::ApprovePostponementRequest,
+) -> Result<(CaseId, &str), ApiError> {
+    let case = case_id(&request.case_id)?;
+    let request_id = request_id(&request.request_id)?;
+    Ok((case, request_id))
+}
+
+/// The case, reason and request id of a `RefusePostponement` request, checked.
+pub fn refuse_request(
+    request: &pb::RefusePostponementRequest,
+) -> Result<(CaseId, Note, &str), ApiError> {
+    let case = case_id(&request.case_id)?;
+    let reason = note("reason", &request.reason)?;
+    let request_id = request_id(&request.request_id)?;
+    Ok((case, reason, request_id))
+}
+
+/// The case a `GetCaseColour` request asks about.
+pub fn colour_request(request: &pb::GetCaseColourRequest) -> Result<CaseId, ApiError> {
+    case_id(&request.case_id)
+}
+
 /// The supervisor's id as the domain records it.
 fn supervisor(caller: &Caller) -> Result<WorkerId, ApiError> {
     WorkerId::parse(&caller.id).map_err(|e| {
@@ -128,9 +160,7 @@ impl<S: EventStore> Supervision for SupervisionApi<S> {
     ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "UrgeCase", ACT_ROLES)?.clone();
         let request = request.into_inner();
-        let case = case_id(&request.case_id)?;
-        let note = note("note", &request.note)?;
-        let request_id = request_id(&request.request_id)?;
+        let (case, note, request_id) = urge_request(&request)?;
         let by = supervisor(&caller)?;
         self.act(&caller, case, request_id, Command::Urge { by, note })
             .await
@@ -143,8 +173,7 @@ impl<S: EventStore> Supervision for SupervisionApi<S> {
     ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "ApprovePostponement", ACT_ROLES)?.clone();
         let request = request.into_inner();
-        let case = case_id(&request.case_id)?;
-        let request_id = request_id(&request.request_id)?;
+        let (case, request_id) = approve_request(&request)?;
         let by = supervisor(&caller)?;
         self.act(
             &caller,
@@ -162,9 +191,7 @@ impl<S: EventStore> Supervision for SupervisionApi<S> {
     ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "RefusePostponement", ACT_ROLES)?.clone();
         let request = request.into_inner();
-        let case = case_id(&request.case_id)?;
-        let reason = note("reason", &request.reason)?;
-        let request_id = request_id(&request.request_id)?;
+        let (case, reason, request_id) = refuse_request(&request)?;
         let by = supervisor(&caller)?;
         self.act(
             &caller,
@@ -181,7 +208,7 @@ impl<S: EventStore> Supervision for SupervisionApi<S> {
         request: Request<pb::GetCaseColourRequest>,
     ) -> Result<Response<pb::CaseColourReply>, Status> {
         require(&request, "GetCaseColour", READ_ROLES)?;
-        let case = case_id(&request.get_ref().case_id)?;
+        let case = colour_request(request.get_ref())?;
         let loaded = self.cases.load(case).await.map_err(|e| case_status(&e))?;
         let state = loaded.state;
         if state.status.is_none() {

@@ -24,7 +24,7 @@ use crate::TriageConfig;
 pub const MODEL_FILE: &str = "triage-model.bin";
 
 /// The first bytes of a model file: what it is and its format version.
-const MAGIC: &[u8; 8] = b"GCMODEL1";
+pub const MAGIC: &[u8; 8] = b"GCMODEL1";
 
 /// How far (as a share of the held-out reports: 0.5 %, 2 or 3 of 522) a new model's scores may
 /// fall short of the current one's before `gridcase train` calls it worse.

@@ -296,80 +296,123 @@ impl<S: EventStore> TriageApi<S> {
             Err(ApiError::NotFound(format!("case_id: no case {case}")))
         }
     }
+}
 
-    /// Checks an operator's triage request against the reference data.
-    pub fn validate_triage(
-        &self,
-        request: pb::TriageCaseRequest,
-    ) -> Result<OperatorTriage, ApiError> {
-        let case_id = parse_case_id(&request.case_id)?;
-        let category = CategoryCode::parse(&request.category_code)
-            .map_err(|e| ApiError::invalid("category_code", e.reason))?;
-        let entry = self.refdata.category(&category).ok_or_else(|| {
-            ApiError::invalid(
-                "category_code",
-                format!("{category} is not in the catalogue"),
-            )
-        })?;
-        let priority = match request.priority.as_str() {
-            "" => None,
-            text => {
-                Some(Priority::parse(text).map_err(|e| ApiError::invalid("priority", e.reason))?)
+/// Checks an operator's triage request on its own and against the reference data.
+pub fn validate_triage(
+    refdata: &ReferenceData,
+    request: pb::TriageCaseRequest,
+) -> Result<OperatorTriage, ApiError> {
+    let case_id = parse_case_id(&request.case_id)?;
+    let category = CategoryCode::parse(&request.category_code)
+        .map_err(|e| ApiError::invalid("category_code", e.reason))?;
+    let entry = refdata.category(&category).ok_or_else(|| {
+        ApiError::invalid(
+            "category_code",
+            format!("{category} is not in the catalogue"),
+        )
+    })?;
+    let priority = match request.priority.as_str() {
+        "" => None,
+        text => Some(Priority::parse(text).map_err(|e| ApiError::invalid("priority", e.reason))?),
+    };
+    let route = match request.route {
+        None => None,
+        Some(PbRoute::SelfHandleWorker(worker)) => {
+            let field = "route.self_handle_worker";
+            let worker =
+                WorkerId::parse(&worker).map_err(|e| ApiError::invalid(field, e.reason))?;
+            if refdata.worker(&worker).is_none() {
+                return Err(ApiError::invalid(field, format!("no grid worker {worker}")));
             }
-        };
-        let route = match request.route {
-            None => None,
-            Some(PbRoute::SelfHandleWorker(worker)) => {
-                let field = "route.self_handle_worker";
-                let worker =
-                    WorkerId::parse(&worker).map_err(|e| ApiError::invalid(field, e.reason))?;
-                if self.refdata.worker(&worker).is_none() {
-                    return Err(ApiError::invalid(field, format!("no grid worker {worker}")));
-                }
-                if !entry.self_handle {
-                    return Err(ApiError::invalid(
-                        field,
-                        format!("category {category} may not be self-handled"),
-                    ));
-                }
-                Some(Route::SelfHandle { worker })
+            if !entry.self_handle {
+                return Err(ApiError::invalid(
+                    field,
+                    format!("category {category} may not be self-handled"),
+                ));
             }
-            Some(PbRoute::Department(department)) => Some(Route::Department {
-                department: self.department("route.department", &department)?,
-            }),
-            Some(PbRoute::Joint(joint)) => {
-                let lead = self.department("route.joint.lead", &joint.lead)?;
-                let participants = joint
-                    .participants
-                    .iter()
-                    .map(|code| self.department("route.joint.participants", code))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let route = Route::joint(lead, participants)
-                    .map_err(|e| ApiError::invalid("route.joint.participants", e.reason))?;
-                Some(route)
-            }
-        };
-        let request_id = parse_request_id(&request.request_id)?;
-        Ok(OperatorTriage {
-            case_id,
-            category,
-            priority,
-            route,
-            request_id,
-        })
-    }
-
-    fn department(&self, field: &'static str, code: &str) -> Result<DepartmentCode, ApiError> {
-        let department =
-            DepartmentCode::parse(code).map_err(|e| ApiError::invalid(field, e.reason))?;
-        if self.refdata.department(&department).is_none() {
-            return Err(ApiError::invalid(
-                field,
-                format!("no department {department}"),
-            ));
+            Some(Route::SelfHandle { worker })
         }
-        Ok(department)
+        Some(PbRoute::Department(code)) => Some(Route::Department {
+            department: department(refdata, "route.department", &code)?,
+        }),
+        Some(PbRoute::Joint(joint)) => {
+            let lead = department(refdata, "route.joint.lead", &joint.lead)?;
+            let participants = joint
+                .participants
+                .iter()
+                .map(|code| department(refdata, "route.joint.participants", code))
+                .collect::<Result<Vec<_>, _>>()?;
+            let route = Route::joint(lead, participants)
+                .map_err(|e| ApiError::invalid("route.joint.participants", e.reason))?;
+            Some(route)
+        }
+    };
+    let request_id = parse_request_id(&request.request_id)?;
+    Ok(OperatorTriage {
+        case_id,
+        category,
+        priority,
+        route,
+        request_id,
+    })
+}
+
+fn department(
+    refdata: &ReferenceData,
+    field: &'static str,
+    code: &str,
+) -> Result<DepartmentCode, ApiError> {
+    let department = DepartmentCode::parse(code).map_err(|e| ApiError::invalid(field, e.reason))?;
+    if refdata.department(&department).is_none() {
+        return Err(ApiError::invalid(
+            field,
+            format!("no department {department}"),
+        ));
     }
+    Ok(department)
+}
+
+/// The grid and number of items a `ListManualQueue` request asks for, checked against the
+/// reference data.
+pub fn queue_request(
+    refdata: &ReferenceData,
+    request: &pb::ListManualQueueRequest,
+) -> Result<(Option<GridCode>, u32), ApiError> {
+    let grid = match request.grid_code.as_str() {
+        "" => None,
+        code => {
+            let grid =
+                GridCode::parse(code).map_err(|e| ApiError::invalid("grid_code", e.reason))?;
+            // A typo must not look like an empty queue.
+            if refdata.grid(&grid).is_none() {
+                return Err(ApiError::invalid(
+                    "grid_code",
+                    format!("{grid} is not a known grid"),
+                ));
+            }
+            Some(grid)
+        }
+    };
+    let limit = match request.limit {
+        0 => DEFAULT_LIMIT,
+        limit @ 1..=MAX_LIMIT => limit,
+        limit => {
+            return Err(ApiError::invalid(
+                "limit",
+                format!("must be 1 to {MAX_LIMIT}, got {limit}"),
+            ))
+        }
+    };
+    Ok((grid, limit))
+}
+
+/// The case, reason and request id of a `RejectCase` request, checked.
+pub fn reject_request(request: &pb::RejectCaseRequest) -> Result<(CaseId, Note, String), ApiError> {
+    let case = parse_case_id(&request.case_id)?;
+    let reason = Note::parse_field("reason", &request.reason).map_err(ApiError::from)?;
+    let request_id = parse_request_id(&request.request_id)?;
+    Ok((case, reason, request_id))
 }
 
 /// How long a case may await triage before the queue lists it even though the rules could
@@ -459,34 +502,7 @@ impl<S: EventStore> Triage for TriageApi<S> {
         request: Request<pb::ListManualQueueRequest>,
     ) -> Result<Response<pb::ListManualQueueResponse>, Status> {
         require(&request, "ListManualQueue", LIST_ROLES)?;
-        let request = request.into_inner();
-        let grid = match request.grid_code.as_str() {
-            "" => None,
-            code => {
-                let grid =
-                    GridCode::parse(code).map_err(|e| ApiError::invalid("grid_code", e.reason))?;
-                // A typo must not look like an empty queue.
-                if self.refdata.grid(&grid).is_none() {
-                    return Err(ApiError::invalid(
-                        "grid_code",
-                        format!("{grid} is not a known grid"),
-                    )
-                    .into());
-                }
-                Some(grid)
-            }
-        };
-        let limit = match request.limit {
-            0 => DEFAULT_LIMIT,
-            limit @ 1..=MAX_LIMIT => limit,
-            limit => {
-                return Err(ApiError::invalid(
-                    "limit",
-                    format!("must be 1 to {MAX_LIMIT}, got {limit}"),
-                )
-                .into())
-            }
-        };
+        let (grid, limit) = queue_request(&self.refdata, request.get_ref())?;
         let cases = self.manual_queue(grid, limit as usize);
         Ok(Response::new(pb::ListManualQueueResponse { cases }))
     }
@@ -500,7 +516,7 @@ impl<S: EventStore> Triage for TriageApi<S> {
         request: Request<pb::TriageCaseRequest>,
     ) -> Result<Response<pb::TriageCaseResponse>, Status> {
         let actor = require(&request, "TriageCase", DECIDE_ROLES)?.actor();
-        let triage = self.validate_triage(request.into_inner()).map_err(|e| {
+        let triage = validate_triage(&self.refdata, request.into_inner()).map_err(|e| {
             tracing::info!(error = %e, "triage refused");
             Status::from(e)
         })?;
@@ -529,10 +545,7 @@ impl<S: EventStore> Triage for TriageApi<S> {
         request: Request<pb::RejectCaseRequest>,
     ) -> Result<Response<pb::TriageCaseResponse>, Status> {
         let actor = require(&request, "RejectCase", DECIDE_ROLES)?.actor();
-        let request = request.into_inner();
-        let case = parse_case_id(&request.case_id)?;
-        let reason = Note::parse_field("reason", &request.reason).map_err(ApiError::from)?;
-        let request_id = parse_request_id(&request.request_id)?;
+        let (case, reason, request_id) = reject_request(request.get_ref())?;
         let executed = self
             .reject(case, reason, &request_id, &actor)
             .await

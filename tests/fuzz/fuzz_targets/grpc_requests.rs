@@ -1,0 +1,274 @@
+//! Every gRPC request conversion: arbitrary bytes decoded as one of the request messages
+//! (chosen by the first byte) and run through the checks its handler applies before it touches
+//! a store — the `TryFrom` or parse function, against the sample city's reference data where the
+//! handler checks it. The answer must be a value or an error, never a panic; a command built from
+//! an accepted request is decided on a case in the stage it needs, and its events must survive
+//! the codec.
+#![no_main]
+
+use gridcase_domain::{
+    codec, decide, Assignee, CaseId, CaseState, CaseStatus, Command, PendingPostponement,
+    Timestamp, WorkerId,
+};
+use gridcase_fuzz::{reference, split};
+use gridcase_proto::{dispatch, evaluation, intake, query, store, supervision, triage};
+use libfuzzer_sys::fuzz_target;
+use prost::Message;
+
+/// A case in `status`, dispatched to `assignee`, with a postponement pending when `pending`.
+fn case_in(status: CaseStatus, assignee: Assignee, pending: bool) -> CaseState {
+    let at = Timestamp::from_millis(1_717_200_000_000);
+    CaseState {
+        status: Some(status),
+        case_id: Some(CaseId::from_u128(1)),
+        reported_at: Some(at),
+        pending_postponement: pending.then(|| PendingPostponement {
+            by: assignee.clone(),
+            until: at.plus_millis(86_400_000),
+        }),
+        resolve_deadline: Some(at.plus_millis(3_600_000)),
+        assignee: Some(assignee),
+        version: 5,
+        ..CaseState::default()
+    }
+}
+
+fn supervisor() -> WorkerId {
+    WorkerId::parse("supervisor-1").unwrap()
+}
+
+/// Decides `command` on `state`; what is accepted must encode and decode to the same events.
+fn decided(state: &CaseState, command: Command) {
+    if let Ok(events) = decide(state, command) {
+        for event in events {
+            let encoded = codec::encode(&event);
+            let back = codec::decode(encoded.event_type, encoded.schema_version, &encoded.payload);
+            assert_eq!(back, Ok(event));
+        }
+    }
+}
+
+/// A department API request: actor checked against the reference data, then its command decided
+/// on a case at the stage the command needs.
+fn department_request<R>(request: &R, status: CaseStatus)
+where
+    R: gridcase_dispatch::service::ActRequest,
+{
+    let Ok(actor) = gridcase_dispatch::service::Actor::parse(request.actor(), reference()) else {
+        return;
+    };
+    let _ = actor.name();
+    if let Ok(command) = request.command(actor.assignee.clone()) {
+        decided(&case_in(status, actor.assignee, false), command);
+    }
+}
+
+fn decode<M: Message + Default>(bytes: &[u8]) -> Option<M> {
+    M::decode(bytes).ok()
+}
+
+fuzz_target!(|data: &[u8]| {
+    let (selector, bytes) = split(data);
+    let reference = reference();
+    match selector % 25 {
+        0 => {
+            let Some(request) = decode::<intake::v1::ReportCaseRequest>(bytes) else {
+                return;
+            };
+            let Ok(report) = gridcase_intake::NewReport::try_from(request) else {
+                return;
+            };
+            let _ = report.check_reference(reference);
+            let case_id = gridcase_intake::ids::case_id_for(&report.client_request_id);
+            let command = report.to_command(
+                case_id,
+                gridcase_domain::TrackingCode::from_u64(424_242),
+                Timestamp::from_millis(1_717_200_000_000),
+            );
+            // Every report that passes the request's checks opens a case.
+            let events = decide(&CaseState::default(), command.clone())
+                .unwrap_or_else(|e| panic!("{command:?} refused: {e}"));
+            assert_eq!(events.len(), 1);
+            decided(&CaseState::default(), command);
+        }
+        1 => {
+            if let Some(request) = decode::<intake::v1::GetCaseStatusRequest>(bytes) {
+                if let Ok(code) = gridcase_intake::service::status_query(&request) {
+                    assert_eq!(
+                        gridcase_domain::TrackingCode::parse(&code.to_string()),
+                        Ok(code)
+                    );
+                }
+            }
+        }
+        2 => {
+            if let Some(request) = decode::<triage::v1::ListManualQueueRequest>(bytes) {
+                let _ = gridcase_triage::service::queue_request(reference, &request);
+            }
+        }
+        3 => {
+            if let Some(request) = decode::<triage::v1::TriageCaseRequest>(bytes) {
+                let _ = gridcase_triage::service::validate_triage(reference, request);
+            }
+        }
+        4 => {
+            if let Some(request) = decode::<triage::v1::RejectCaseRequest>(bytes) {
+                if let Ok((_, reason, _)) = gridcase_triage::service::reject_request(&request) {
+                    let state =
+                        case_in(CaseStatus::Reported, Assignee::Worker(supervisor()), false);
+                    decided(&state, Command::Reject { reason });
+                }
+            }
+        }
+        5 => {
+            if let Some(request) = decode::<dispatch::v1::AcceptRequest>(bytes) {
+                department_request(&request, CaseStatus::Dispatched);
+            }
+        }
+        6 => {
+            if let Some(request) = decode::<dispatch::v1::ReturnRequest>(bytes) {
+                department_request(&request, CaseStatus::Accepted);
+            }
+        }
+        7 => {
+            if let Some(request) = decode::<dispatch::v1::ReportProgressRequest>(bytes) {
+                department_request(&request, CaseStatus::Accepted);
+            }
+        }
+        8 => {
+            if let Some(request) = decode::<dispatch::v1::RequestPostponementRequest>(bytes) {
+                department_request(&request, CaseStatus::Accepted);
+            }
+        }
+        9 => {
+            if let Some(request) = decode::<dispatch::v1::ResolveRequest>(bytes) {
+                department_request(&request, CaseStatus::Accepted);
+            }
+        }
+        10 => {
+            if let Some(request) = decode::<supervision::v1::UrgeCaseRequest>(bytes) {
+                if let Ok((_, note, _)) = gridcase_supervision::service::urge_request(&request) {
+                    let state =
+                        case_in(CaseStatus::Accepted, Assignee::Worker(supervisor()), false);
+                    decided(
+                        &state,
+                        Command::Urge {
+                            by: supervisor(),
+                            note,
+                        },
+                    );
+                }
+            }
+        }
+        11 => {
+            if let Some(request) = decode::<supervision::v1::ApprovePostponementRequest>(bytes) {
+                let _ = gridcase_supervision::service::approve_request(&request);
+            }
+        }
+        12 => {
+            if let Some(request) = decode::<supervision::v1::RefusePostponementRequest>(bytes) {
+                if let Ok((_, reason, _)) = gridcase_supervision::service::refuse_request(&request)
+                {
+                    let department = gridcase_domain::DepartmentCode::parse("water").unwrap();
+                    let state =
+                        case_in(CaseStatus::Accepted, Assignee::Department(department), true);
+                    decided(
+                        &state,
+                        Command::RefusePostponement {
+                            by: supervisor(),
+                            reason,
+                        },
+                    );
+                }
+            }
+        }
+        13 => {
+            if let Some(request) = decode::<supervision::v1::GetCaseColourRequest>(bytes) {
+                let _ = gridcase_supervision::service::colour_request(&request);
+            }
+        }
+        14 => {
+            if let Some(request) = decode::<evaluation::v1::VerifyCaseRequest>(bytes) {
+                if gridcase_evaluation::service::verify_request(&request).is_ok() {
+                    let by = WorkerId::parse("li-si").unwrap();
+                    if let Ok(command) = gridcase_evaluation::service::verify_command(&request, by)
+                    {
+                        let state =
+                            case_in(CaseStatus::Resolved, Assignee::Worker(supervisor()), false);
+                        decided(&state, command);
+                    }
+                }
+            }
+        }
+        15 => {
+            if let Some(request) = decode::<evaluation::v1::RecordRatingRequest>(bytes) {
+                if let Ok((_, score, comment, _)) =
+                    gridcase_evaluation::service::rating_request(&request)
+                {
+                    let reopen =
+                        gridcase_evaluation::service::not_resolved_reason(comment.as_ref());
+                    let state =
+                        case_in(CaseStatus::Verified, Assignee::Worker(supervisor()), false);
+                    decided(
+                        &state,
+                        Command::RecordSatisfaction {
+                            resolved: request.resolved,
+                            satisfied: request.satisfied,
+                            score,
+                            comment,
+                        },
+                    );
+                    let closed = CaseState {
+                        status: Some(CaseStatus::Closed),
+                        ..state
+                    };
+                    decided(&closed, Command::Reopen { reason: reopen });
+                }
+            }
+        }
+        16 => {
+            if let Some(request) = decode::<evaluation::v1::CloseCaseRequest>(bytes) {
+                let _ = gridcase_evaluation::service::close_request(&request);
+            }
+        }
+        17 => {
+            if let Some(request) = decode::<evaluation::v1::DepartmentIndicatorsRequest>(bytes) {
+                let _ = gridcase_grpc::check_period(request.from_ms, request.to_ms);
+            }
+        }
+        18 => {
+            if let Some(request) = decode::<query::v1::GetCaseRequest>(bytes) {
+                let _ = gridcase_query::service::case_request(&request);
+            }
+        }
+        19 => {
+            if let Some(request) = decode::<query::v1::ListCasesRequest>(bytes) {
+                let now = Timestamp::from_millis(1_717_200_000_000);
+                let _ = gridcase_query::service::ListRequest::parse(&request, reference, now);
+            }
+        }
+        20 => {
+            if let Some(request) = decode::<query::v1::PublicCasesRequest>(bytes) {
+                let _ = gridcase_query::PublicFilters::parse(&request, reference);
+            }
+        }
+        21 => {
+            if let Some(request) = decode::<query::v1::PublicBoardRequest>(bytes) {
+                if let Ok((area, communities)) = gridcase_query::board_area(&request, reference) {
+                    assert!(communities
+                        .iter()
+                        .all(|community| community.is_within(&area)));
+                }
+            }
+        }
+        22 => {
+            let _ = decode::<query::v1::BoardRequest>(bytes);
+        }
+        23 => {
+            let _ = decode::<store::v1::StatsRequest>(bytes);
+        }
+        _ => {
+            let _ = decode::<store::v1::VerifyRequest>(bytes);
+        }
+    }
+});
