@@ -21,6 +21,7 @@ use gridcase_domain::{
     DeadlineStage, DepartmentCode, Description, Event, GridCode, Location, Note, PersonName, Phone,
     Priority, Reporter, Route, Timestamp, TrackingCode, Url, WorkerId, EVENT_TYPES,
 };
+use gridcase_eventstore::backup::LogFileWriter;
 use gridcase_eventstore::{
     encode_record, AppendResult, ExpectedVersion, Metadata, NewEvent, RecordedEvent, StoreError,
     StoreStats,
@@ -284,6 +285,17 @@ fn main() {
 
     let mut corpus = Corpus::new(&root, "stored_record");
     record_bytes.iter().for_each(|bytes| corpus.add(bytes));
+
+    // A backup's log file: the whole history, a first part of it, and an empty log.
+    let mut corpus = Corpus::new(&root, "backup_log");
+    for take in [records.len(), 3, 0] {
+        let mut log = LogFileWriter::new(Vec::new()).unwrap();
+        // A backup's log starts at position 0.
+        for (position, bytes) in record_bytes.iter().take(take).enumerate() {
+            log.push(position as u64, bytes).unwrap();
+        }
+        corpus.add(&log.finish().unwrap());
+    }
 
     let mut corpus = Corpus::new(&root, "event_payload");
     for event in &history {
