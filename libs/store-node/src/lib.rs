@@ -90,6 +90,8 @@ pub async fn run(
         store.checkpoint(OUTBOX_CHECKPOINT)?.unwrap_or(0),
     ));
 
+    // Subscribed before the health probe starts, so its first probe finds the store answering.
+    let mut subscribed = Some(requests::subscribe(&nats, &config.shard).await?);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (current_tx, current_rx) = tokio::sync::watch::channel(Some(store.clone()));
     let admin = admin::routes(current_rx, published.clone(), Arc::clone(&config.tokens));
@@ -113,8 +115,16 @@ pub async fn run(
     tokio::pin!(shutdown);
 
     let api_result = loop {
-        let (ended, api_result) =
-            serve_store(&config, &nats, store, &published, &mut shutdown, &mut grpc).await;
+        let (ended, api_result) = serve_store(
+            &config,
+            &nats,
+            store,
+            subscribed.take(),
+            &published,
+            &mut shutdown,
+            &mut grpc,
+        )
+        .await;
         let Ended::Failed(refusal) = ended else {
             break api_result;
         };
@@ -192,15 +202,24 @@ async fn serve_store(
     config: &StoreServiceConfig,
     nats: &async_nats::Client,
     store: SledStore,
+    subscribed: Option<async_nats::Subscriber>,
     published: &Arc<AtomicU64>,
     shutdown: &mut (impl Future<Output = ()> + Unpin),
     grpc: &mut tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
 ) -> (Ended, TaskResult) {
+    let requests = match subscribed {
+        Some(requests) => requests,
+        None => match requests::subscribe(nats, &config.shard).await {
+            Ok(requests) => requests,
+            Err(e) => return (Ended::Stopped, Ok(Err(e))),
+        },
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut api = tokio::spawn(requests::serve(
         store.clone(),
         nats.clone(),
         config.shard.clone(),
+        requests,
         stop_rx.clone(),
     ));
     let announcer = tokio::spawn(requests::announce_head(

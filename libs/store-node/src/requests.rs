@@ -21,19 +21,28 @@ const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Most events one read request returns, whatever it asks for.
 const MAX_READ: u32 = 50_000;
 
-/// Answers store requests until `stop` turns true. Each request runs in its own task, so many
+/// Subscribes to the store's requests. Once this returns, a request sent on the same NATS
+/// connection reaches the subscription, so a health probe made after it is answered.
+pub(crate) async fn subscribe(
+    nats: &async_nats::Client,
+    shard: &str,
+) -> Result<async_nats::Subscriber, ServiceError> {
+    let subject = subjects::store_requests(shard);
+    nats.subscribe(subject.clone())
+        .await
+        .map_err(|e| ServiceError::Nats(format!("subscribing to {subject}: {e}")))
+}
+
+/// Answers store requests taken from `requests` until `stop` turns true. Each request runs in its own task, so many
 /// appends wait on the writer together and share a flush.
 pub(crate) async fn serve(
     store: SledStore,
     nats: async_nats::Client,
     shard: String,
+    mut requests: async_nats::Subscriber,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), ServiceError> {
     let subject = subjects::store_requests(&shard);
-    let mut requests = nats
-        .subscribe(subject.clone())
-        .await
-        .map_err(|e| ServiceError::Nats(format!("subscribing to {subject}: {e}")))?;
     // Replies may be as large as the server allows, less room for headers.
     let reply_limit = nats
         .server_info()
