@@ -110,14 +110,7 @@ pub(crate) async fn run(args: ChaosArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| source.join("tokens.toml"));
     let tokens = TokenTable::load(&tokens_file)
         .with_context(|| format!("loading {}", tokens_file.display()))?;
-    let temporary;
-    let data = match &args.data {
-        Some(data) => data.clone(),
-        None => {
-            temporary = tempfile::tempdir().context("creating a temporary data directory")?;
-            temporary.path().to_owned()
-        }
-    };
+    let (data, _temporary) = crate::demo::data_dir_or_temporary(args.data.as_ref())?;
     let config = data.join("config");
     crate::demo::clock::write_compressed_config(&source, &reference, &config, args.hour_ms)?;
     // Triage learns its category model at start unless the data directory holds one: learnt
@@ -388,8 +381,9 @@ async fn settle_and_check(
     let deadline = Instant::now() + Duration::from_secs(args.settle_s);
     let mut quiet_polls = 0;
     let mut last_decisions = usize::MAX;
-    let (log, orders) = loop {
-        let log = read_log(&store).await?;
+    let mut log = Vec::new();
+    let orders = loop {
+        read_log_on(&store, &mut log).await?;
         let orders = work_orders(&nats).await?;
         let dispatched = dispatch_events(&log);
         let reported = log
@@ -407,7 +401,7 @@ async fn settle_and_check(
             && reported >= acknowledged.len()
             && quiet_polls >= 4;
         if settled || Instant::now() > deadline {
-            break (log, orders);
+            break orders;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
@@ -530,15 +524,18 @@ fn dispatch_events(log: &[RecordedEvent]) -> BTreeMap<u128, String> {
         .collect()
 }
 
-async fn read_log(store: &gridcase_bus::StoreClient) -> anyhow::Result<Vec<RecordedEvent>> {
-    let mut log = Vec::new();
+/// Reads the log on from where `log` ends to the store's head.
+async fn read_log_on(
+    store: &gridcase_bus::StoreClient,
+    log: &mut Vec<RecordedEvent>,
+) -> anyhow::Result<()> {
     loop {
         let batch = store
             .read_all(log.len() as u64, 10_000)
             .await
             .context("reading the log")?;
         if batch.is_empty() {
-            return Ok(log);
+            return Ok(());
         }
         log.extend(batch);
     }

@@ -120,14 +120,7 @@ async fn own_system(
     cast: Cast,
     classifier: gridcase_triage::Classifier,
 ) -> anyhow::Result<()> {
-    let temporary;
-    let data = match &args.data {
-        Some(data) => data.clone(),
-        None => {
-            temporary = tempfile::tempdir().context("creating a temporary data directory")?;
-            temporary.path().to_owned()
-        }
-    };
+    let (data, _temporary) = data_dir_or_temporary(args.data.as_ref())?;
     let config = data.join("config");
     let compressed = write_compressed_config(&source, &reference, &config, args.hour_ms)?;
     println!(
@@ -200,4 +193,17 @@ async fn attach(
         outcome = play(&args, reference, &classifier, cast, clock, &endpoints, &args.nats_url) => outcome,
         _ = gridcase_runtime::shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
     }
+}
+
+/// The data directory given, or a temporary one, removed when the returned guard drops.
+pub(crate) fn data_dir_or_temporary(
+    given: Option<&PathBuf>,
+) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    Ok(match given {
+        Some(data) => (data.clone(), None),
+        None => {
+            let temporary = tempfile::tempdir().context("creating a temporary data directory")?;
+            (temporary.path().to_owned(), Some(temporary))
+        }
+    })
 }
