@@ -8,7 +8,7 @@ use async_nats::jetstream::{self, consumer::pull};
 use futures::StreamExt;
 use gridcase_bus::subjects;
 use gridcase_domain::{
-    codec, decide, CaseId, CaseState, Channel, Command, Description, Event, Location, Reporter,
+    codec, decide, CaseId, CaseState, Channel, Command, Contact, Description, Event, Location,
     Timestamp, TrackingCode,
 };
 use gridcase_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent};
@@ -20,7 +20,7 @@ fn report(case_id: CaseId) -> Command {
         case_id,
         tracking_code: TrackingCode::from_u64(case_id.as_u128() as u64),
         channel: Channel::Hotline,
-        reporter: Reporter::anonymous(),
+        reporter: Contact::Anonymous,
         location: Location::new(Some("330102-001-002-003".parse().unwrap()), None, None).unwrap(),
         description: Description::parse("小区门口井盖缺失，晚上很危险").unwrap(),
         category: None,

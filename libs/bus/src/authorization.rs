@@ -5,8 +5,10 @@
 //! - **`svc-store`**, the event store: every subject (it answers the store's requests and
 //!   publishes the event feed).
 //! - **`svc-<service>`**, every other service: everything it needs, but it cannot answer the
-//!   store's requests (so it cannot pose as the store), publish on the event feed or announce
-//!   commits; only dispatch publishes work orders and only triage emergency alerts.
+//!   store's requests or the key vault's (so it cannot pose as either), publish on the event
+//!   feed or announce commits; only dispatch publishes work orders, only triage emergency
+//!   alerts, only intake asks the vault to seal a contact, only query and dispatch to open
+//!   one, and none to erase a person (administrators do).
 //! - **`dept-<code>`**, a department's system: it pulls and acknowledges its own work orders
 //!   and nothing else — not another department's consumer, not the event store, not the event
 //!   feed. nats-server 2.9 delivers pulled messages to the requester's inbox, so a department
@@ -19,7 +21,7 @@ use std::fmt::Write as _;
 use crate::logins::{service_user, ADMIN_USER};
 use crate::subjects::{
     department_consumer, store_committed, StoreOp, ALERTS_ALL, DISPATCH_ALL, DISPATCH_STREAM,
-    EVENTS_ALL, ROOT,
+    EVENTS_ALL, KEYS_ALL, KEYS_ERASE, KEYS_OPEN, KEYS_SEAL, ROOT,
 };
 
 /// The services that log in to NATS, each as its own user (the HTTP gateway calls the others
@@ -74,7 +76,8 @@ pub fn department_publish(department: &str) -> Vec<String> {
     ]
 }
 
-/// The store's request subjects, of every shard: only the store may subscribe to them.
+/// The store's request subjects, of every shard, and the key vault's: only the store may
+/// subscribe to them.
 fn store_request_subjects() -> Vec<String> {
     [
         StoreOp::Append,
@@ -88,6 +91,7 @@ fn store_request_subjects() -> Vec<String> {
     ]
     .iter()
     .map(|op| format!("{ROOT}.store.*.{}", op.token()))
+    .chain([KEYS_ALL.to_owned()])
     .collect()
 }
 
@@ -100,6 +104,13 @@ pub fn service_publish_denied(name: &str) -> Vec<String> {
     if name != "triage" {
         denied.push(ALERTS_ALL.to_owned());
     }
+    if name != "intake" {
+        denied.push(KEYS_SEAL.to_owned());
+    }
+    if !["query", "dispatch"].contains(&name) {
+        denied.push(KEYS_OPEN.to_owned());
+    }
+    denied.push(KEYS_ERASE.to_owned());
     denied
 }
 
@@ -195,6 +206,20 @@ mod tests {
         assert!(!service_publish_denied("dispatch").contains(&DISPATCH_ALL.to_owned()));
         assert!(!service_publish_denied("triage").contains(&ALERTS_ALL.to_owned()));
         assert!(store_request_subjects().contains(&"gridcase.v1.store.*.append".to_owned()));
+        assert!(store_request_subjects().contains(&KEYS_ALL.to_owned()));
+        for service in SERVICES.iter().filter(|s| **s != "store") {
+            let denied = service_publish_denied(service);
+            assert!(denied.contains(&KEYS_ERASE.to_owned()), "{service}");
+            assert_eq!(
+                !denied.contains(&KEYS_SEAL.to_owned()),
+                *service == "intake"
+            );
+            assert_eq!(
+                !denied.contains(&KEYS_OPEN.to_owned()),
+                ["query", "dispatch"].contains(service),
+                "{service}"
+            );
+        }
         assert_eq!(
             users(["gas"]),
             [

@@ -3,6 +3,18 @@
 /// Prefix of every subject.
 pub const ROOT: &str = "gridcase.v1";
 
+/// Where the key vault seals a reporter's contact (intake only).
+pub const KEYS_SEAL: &str = "gridcase.v1.keys.seal";
+
+/// Where the key vault opens sealed contacts (the services that show them).
+pub const KEYS_OPEN: &str = "gridcase.v1.keys.open";
+
+/// Where the key vault destroys a person's key (administrators only).
+pub const KEYS_ERASE: &str = "gridcase.v1.keys.erase";
+
+/// Every subject of the key vault.
+pub const KEYS_ALL: &str = "gridcase.v1.keys.*";
+
 /// Name of the JetStream stream that carries the committed event feed.
 pub const EVENTS_STREAM: &str = "GRIDCASE_EVENTS";
 

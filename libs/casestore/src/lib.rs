@@ -356,7 +356,7 @@ pub fn decode(case: CaseId, record: &RecordedEvent) -> Result<Event> {
 mod tests {
     use super::*;
     use gridcase_domain::{
-        CategoryCode, Channel, DepartmentCode, Description, Location, Priority, Reporter, Route,
+        CategoryCode, Channel, Contact, DepartmentCode, Description, Location, Priority, Route,
         Timestamp, TrackingCode,
     };
     use gridcase_eventstore::MemoryStore;
@@ -377,7 +377,7 @@ mod tests {
             case_id: case(),
             tracking_code: TrackingCode::from_u64(42),
             channel: Channel::Hotline,
-            reporter: Reporter::anonymous(),
+            reporter: Contact::Anonymous,
             location: Location::new(Some("330102-001-001-001".parse().unwrap()), None, None)
                 .unwrap(),
             description: Description::parse("路灯不亮").unwrap(),

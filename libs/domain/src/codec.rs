@@ -9,7 +9,7 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::event::{self, CaseTriaged, Event, SatisfactionRecorded};
+use crate::event::{self, CaseReported, CaseTriaged, Event, SatisfactionRecorded};
 
 /// An event ready for the store: its type key, schema version and payload bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,8 +58,53 @@ pub enum CodecError {
 pub mod legacy {
     use serde::{Deserialize, Serialize};
 
-    use crate::event::{CaseTriaged, Route, SatisfactionRecorded};
-    use crate::values::{CategoryCode, Priority, WorkerId};
+    use crate::event::{CaseReported, CaseTriaged, Route, SatisfactionRecorded};
+    use crate::values::{
+        CaseId, CategoryCode, Channel, Contact, Description, Location, Priority, Reporter,
+        Timestamp, TrackingCode, Url, WorkerId,
+    };
+
+    /// `CaseReported` schema version 1, from before the reporter's name and phone were sealed
+    /// with their person's key.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct CaseReportedV1 {
+        /// The new case.
+        pub case_id: CaseId,
+        /// The code the reporter can quote on the phone.
+        pub tracking_code: TrackingCode,
+        /// How it reached the centre.
+        pub channel: Channel,
+        /// Who reported it, in clear.
+        pub reporter: Reporter,
+        /// Where the problem is.
+        pub location: Location,
+        /// What is wrong, in the reporter's words.
+        pub description: Description,
+        /// The catalogue category, if the reporter chose one.
+        pub category: Option<CategoryCode>,
+        /// Photos or videos.
+        pub media: Vec<Url>,
+        /// When it was reported.
+        pub reported_at: Timestamp,
+    }
+
+    impl From<CaseReportedV1> for CaseReported {
+        /// Version 1 kept the reporter in clear: it stays so ([`Contact::Clear`]), and cannot be
+        /// erased by destroying a key.
+        fn from(v1: CaseReportedV1) -> Self {
+            CaseReported {
+                case_id: v1.case_id,
+                tracking_code: v1.tracking_code,
+                channel: v1.channel,
+                reporter: Contact::clear(v1.reporter),
+                location: v1.location,
+                description: v1.description,
+                category: v1.category,
+                media: v1.media,
+                reported_at: v1.reported_at,
+            }
+        }
+    }
 
     /// `CaseTriaged` schema version 1, from before triage recorded the text model that chose
     /// the category and the reason for a raised priority.
@@ -116,7 +161,7 @@ pub mod legacy {
 /// The schema version [`encode`] writes for an event type, or `None` if unknown.
 pub fn current_schema_version(event_type: &str) -> Option<u16> {
     match event_type {
-        "SatisfactionRecorded" | "CaseTriaged" => Some(2),
+        "SatisfactionRecorded" | "CaseTriaged" | "CaseReported" => Some(2),
         known if event::stage_of(known).is_some() => Some(1),
         _ => None,
     }
@@ -174,7 +219,10 @@ pub fn decode(event_type: &str, schema_version: u16, payload: &[u8]) -> Result<E
         bytes: payload,
     };
     match (event_type, schema_version) {
-        ("CaseReported", 1) => bytes.read().map(Event::CaseReported),
+        ("CaseReported", 1) => bytes
+            .read::<legacy::CaseReportedV1>()
+            .map(|v1| Event::CaseReported(CaseReported::from(v1))),
+        ("CaseReported", 2) => bytes.read().map(Event::CaseReported),
         ("CaseTriaged", 1) => bytes
             .read::<legacy::CaseTriagedV1>()
             .map(|v1| Event::CaseTriaged(CaseTriaged::from(v1))),
@@ -271,10 +319,11 @@ mod tests {
                 case_id: CaseId::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001),
                 tracking_code: TrackingCode::from_u64(123_456_789),
                 channel: Channel::QrCode,
-                reporter: Reporter {
-                    name: Some(PersonName::parse("王五").unwrap()),
-                    phone: Some(Phone::parse("13812345678").unwrap()),
-                },
+                reporter: Contact::Sealed(SealedContact {
+                    key_id: 0x5eed,
+                    nonce: [7; 12],
+                    ciphertext: vec![0xa5; 40],
+                }),
                 location: Location::new(
                     Some(grid),
                     Some(Address::parse("文三路 90 号").unwrap()),
@@ -425,9 +474,11 @@ mod tests {
     }
 
     #[test]
-    fn satisfaction_and_triage_are_version_2_and_everything_else_version_1() {
+    fn satisfaction_triage_and_report_are_version_2_and_everything_else_version_1() {
         for event in one_of_each() {
-            let expected = if ["SatisfactionRecorded", "CaseTriaged"].contains(&event.type_name()) {
+            let expected = if ["SatisfactionRecorded", "CaseTriaged", "CaseReported"]
+                .contains(&event.type_name())
+            {
                 2
             } else {
                 1
@@ -461,6 +512,45 @@ mod tests {
                 })
             );
         }
+    }
+
+    #[test]
+    fn report_v1_is_upcast_with_its_reporter_in_clear() {
+        let Event::CaseReported(v2) = one_of_each().remove(0) else {
+            panic!("the sample starts with a report")
+        };
+        let reporter = Reporter {
+            name: Some(PersonName::parse("王五").unwrap()),
+            phone: Some(Phone::parse("13812345678").unwrap()),
+        };
+        let v1 = legacy::CaseReportedV1 {
+            case_id: v2.case_id,
+            tracking_code: v2.tracking_code,
+            channel: v2.channel,
+            reporter: reporter.clone(),
+            location: v2.location.clone(),
+            description: v2.description.clone(),
+            category: v2.category,
+            media: v2.media.clone(),
+            reported_at: v2.reported_at,
+        };
+        let bytes = postcard::to_allocvec(&v1).unwrap();
+        let Event::CaseReported(upcast) = decode("CaseReported", 1, &bytes).unwrap() else {
+            panic!("not a report")
+        };
+        assert_eq!(upcast.reporter, Contact::Clear(reporter));
+        assert_eq!(upcast.description, v2.description);
+        let anonymous = legacy::CaseReportedV1 {
+            reporter: Reporter::anonymous(),
+            ..v1
+        };
+        let bytes = postcard::to_allocvec(&anonymous).unwrap();
+        let Event::CaseReported(upcast) = decode("CaseReported", 1, &bytes).unwrap() else {
+            panic!("not a report")
+        };
+        assert_eq!(upcast.reporter, Contact::Anonymous);
+        // Version 2 bytes do not read as version 1.
+        assert!(decode("CaseReported", 1, &encode(&v2.into()).payload).is_err());
     }
 
     #[test]

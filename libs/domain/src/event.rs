@@ -9,8 +9,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::values::{
-    CaseId, CategoryCode, Channel, Danger, DepartmentCode, Description, GridCode, Location, Note,
-    Priority, Reporter, Timestamp, TrackingCode, Url, ValidationError, WorkerId,
+    CaseId, CategoryCode, Channel, Contact, Danger, DepartmentCode, Description, GridCode,
+    Location, Note, Priority, Timestamp, TrackingCode, Url, ValidationError, WorkerId,
 };
 
 /// Re-exported so `event::Assignee`, where it was first defined, still names it.
@@ -130,6 +130,9 @@ impl fmt::Display for DeadlineStage {
 }
 
 /// A resident or worker reported a problem; the case begins.
+///
+/// Schema version 2: the reporter is a [`Contact`], sealed with the person's key, where
+/// version 1 ([`crate::codec::legacy::CaseReportedV1`]) held name and phone in clear.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CaseReported {
     /// The new case.
@@ -138,8 +141,9 @@ pub struct CaseReported {
     pub tracking_code: TrackingCode,
     /// How it reached the centre.
     pub channel: Channel,
-    /// Who reported it (possibly anonymous).
-    pub reporter: Reporter,
+    /// Who reported it: anonymous, or sealed with their key (in clear only in events of
+    /// schema version 1).
+    pub reporter: Contact,
     /// Where the problem is.
     pub location: Location,
     /// What is wrong, in the reporter's words.

@@ -14,8 +14,8 @@
 use gridcase_domain::event::ModelVerdict;
 use gridcase_domain::{
     apply, codec, decide, Address, Assignee, CaseId, CaseState, CaseStatus, CategoryCode, Channel,
-    Command, Coordinates, Danger, DeadlineStage, DepartmentCode, Description, DomainError, Event,
-    GridCode, Location, Note, PersonName, Phone, Priority, Reporter, Route, Timestamp,
+    Command, Contact, Coordinates, Danger, DeadlineStage, DepartmentCode, Description, DomainError,
+    Event, GridCode, Location, Note, PersonName, Phone, Priority, Reporter, Route, Timestamp,
     TrackingCode, Url, WorkerId,
 };
 use proptest::prelude::*;
@@ -193,7 +193,7 @@ fn reports() -> impl Strategy<Value = Command> {
                     case_id: CaseId::from_u128(CASE),
                     tracking_code: TrackingCode::from_u64(tracking),
                     channel,
-                    reporter,
+                    reporter: Contact::clear(reporter),
                     location,
                     description: Description::parse(description).unwrap(),
                     category,

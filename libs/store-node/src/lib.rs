@@ -7,6 +7,8 @@
 //!   checkpoint: after a crash between commit and publish it resumes from the checkpoint, and
 //!   JetStream's duplicate window drops what was already published.
 //! - Offers a gRPC admin API (stats, verify) with health and reflection.
+//! - Serves the key vault residents' contacts are sealed with (`gridcase_privacy`), from a
+//!   directory in the database's, unless it is told not to (a shard other than the first).
 
 mod admin;
 mod relay;
@@ -36,19 +38,28 @@ pub struct StoreServiceConfig {
     pub relay_window: usize,
     /// Callers of the gRPC admin API (admins and supervisors); none by default.
     pub tokens: Arc<TokenTable>,
+    /// The key vault's directory; `None` serves no vault.
+    pub keys_dir: Option<PathBuf>,
 }
 
 impl StoreServiceConfig {
     /// Defaults for a store in `data_dir`: shard 0, relay on.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
         Self {
-            data_dir: data_dir.into(),
+            keys_dir: Some(default_keys_dir(&data_dir)),
+            data_dir,
             shard: gridcase_bus::subjects::DEFAULT_SHARD.to_owned(),
             relay: RelayMode::On,
             relay_window: 512,
             tokens: Arc::default(),
         }
     }
+}
+
+/// Where a store in `data_dir` keeps the key vault by default: its directory `keys`.
+pub fn default_keys_dir(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("keys")
 }
 
 /// Why the service stopped or could not start.
@@ -63,6 +74,9 @@ pub enum ServiceError {
     /// The gRPC server failed.
     #[error("grpc: {0}")]
     Grpc(#[from] tonic::transport::Error),
+    /// The key vault could not be opened.
+    #[error(transparent)]
+    Keys(#[from] gridcase_privacy::VaultError),
 }
 
 /// How often a store closed after a failed write checks whether its disk takes writes again.
@@ -90,6 +104,13 @@ pub async fn run(
         store.checkpoint(OUTBOX_CHECKPOINT)?.unwrap_or(0),
     ));
 
+    let vault = match &config.keys_dir {
+        Some(dir) => {
+            let vault = Arc::new(gridcase_privacy::KeyVault::open(dir)?);
+            Some(tokio::spawn(gridcase_privacy::serve(nats.clone(), vault)))
+        }
+        None => None,
+    };
     // Subscribed before the health probe starts, so its first probe finds the store answering.
     let mut subscribed = Some(requests::subscribe(&nats, &config.shard).await?);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -170,6 +191,9 @@ pub async fn run(
         }
     };
     current_tx.send_replace(None);
+    if let Some(vault) = vault {
+        vault.abort();
+    }
     let _ = stop_tx.send(true);
     let grpc_result = grpc.await;
     // A NATS server that is already gone must not hold the shutdown up.

@@ -4,8 +4,9 @@
 
 use gridcase_config::ReferenceData;
 use gridcase_domain::{
-    apply, decide, Address, Assignee, CaseId, CaseState, Channel, Command, Description, Event,
-    GridCode, GridLevel, Location, Note, Phone, Reporter, Route, Timestamp, TrackingCode, WorkerId,
+    apply, decide, Address, Assignee, CaseId, CaseState, Channel, Command, Contact, Description,
+    Event, GridCode, GridLevel, Location, Note, Phone, Reporter, Route, Timestamp, TrackingCode,
+    WorkerId,
 };
 use gridcase_eventstore::{Metadata, RecordedEvent};
 
@@ -49,10 +50,10 @@ pub fn life(dice: &mut Dice, reference: &ReferenceData, n: u64, now_ms: i64) -> 
         case_id: CaseId::from_u128(u128::from(n) + 1),
         tracking_code: TrackingCode::from_u64(n + 1),
         channel: Channel::Hotline,
-        reporter: Reporter {
+        reporter: Contact::clear(Reporter {
             name: None,
             phone: Phone::parse("13812345678").ok(),
-        },
+        }),
         location: Location::new(
             Some(grids[dice.below(grids.len())]),
             Some(Address::parse("解放路 3 号楼下").unwrap()),

@@ -17,6 +17,7 @@ use gridcase_casestore::{CaseError, CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, CaseStatus, Command, Priority};
 use gridcase_eventstore::{EventStore, RecordedEvent};
+use gridcase_privacy::{Opened, Vault};
 
 use crate::workorder::{self, WorkOrderError};
 use gridcase_rules::sla::dispatch_deadlines;
@@ -48,6 +49,9 @@ pub enum HandleError {
     /// The event's stream is not a case.
     #[error("stream {0} is not a case id")]
     NotACase(String),
+    /// The key vault could not open the reporter's contact.
+    #[error(transparent)]
+    Vault(#[from] gridcase_privacy::VaultError),
 }
 
 impl HandleError {
@@ -68,15 +72,23 @@ pub struct FeedWorker<S> {
     cases: CaseStore<S>,
     reference: Arc<ReferenceData>,
     jetstream: jetstream::Context,
+    vault: Vault,
 }
 
 impl<S: EventStore> FeedWorker<S> {
-    /// A worker acting on cases in `store`, publishing work orders through `jetstream`.
-    pub fn new(store: S, reference: Arc<ReferenceData>, jetstream: jetstream::Context) -> Self {
+    /// A worker acting on cases in `store`, publishing work orders through `jetstream` with
+    /// the reporter's phone masked, opened with `vault`.
+    pub fn new(
+        store: S,
+        reference: Arc<ReferenceData>,
+        jetstream: jetstream::Context,
+        vault: Vault,
+    ) -> Self {
         Self {
             cases: CaseStore::new(store),
             reference,
             jetstream,
+            vault,
         }
     }
 
@@ -216,7 +228,12 @@ impl<S: EventStore> FeedWorker<S> {
                 case,
                 reason: format!("event {:032x} not in the stream", event.event_id),
             })?;
-        let (order, assignee) = workorder::build(case, &loaded.timeline, index, &self.reference)?;
+        let contact = match workorder::reporter_of(&loaded.timeline) {
+            Some(contact) => self.vault.open_one(contact).await?,
+            None => Opened::Anonymous,
+        };
+        let (order, assignee) =
+            workorder::build(case, &loaded.timeline, index, &self.reference, &contact)?;
         let subject = workorder::subject_for(&assignee);
         // The order is caused by this event and belongs to the same request.
         let trace = || {

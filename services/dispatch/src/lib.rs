@@ -56,7 +56,8 @@ pub async fn run(
     )
     .await
     .map_err(|e| ServiceError::stopped("event feed", e))?;
-    let worker = FeedWorker::new(store.clone(), Arc::clone(&reference), jetstream);
+    let vault = gridcase_privacy::Vault::Remote(nats.clone());
+    let worker = FeedWorker::new(store.clone(), Arc::clone(&reference), jetstream, vault);
     let routes = service::routes(store, reference, Arc::clone(&config.tokens));
     tracing::info!(
         grpc = ?listener.local_addr().ok(),

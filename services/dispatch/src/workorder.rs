@@ -6,7 +6,8 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer::pull, message::PublishMessage, stream};
 use gridcase_casestore::TimelineEntry;
 use gridcase_config::ReferenceData;
-use gridcase_domain::{Assignee, CaseId, CaseState, Event, Priority, Timestamp};
+use gridcase_domain::{Assignee, CaseId, CaseState, Contact, Event, Priority, Timestamp};
+use gridcase_privacy::Opened;
 use gridcase_proto::dispatch::v1 as pb;
 use prost::Message;
 
@@ -118,13 +119,23 @@ pub async fn publish_with_headers(
     Ok(())
 }
 
+/// The reporter's contact (sealed) in a case's timeline, if it has its report.
+pub fn reporter_of(timeline: &[TimelineEntry]) -> Option<&Contact> {
+    timeline.iter().find_map(|entry| match &entry.event {
+        Event::CaseReported(reported) => Some(&reported.reporter),
+        _ => None,
+    })
+}
+
 /// The work order for the dispatch (or rework) recorded at `timeline[index]`, built from the
-/// case as it stood right after that event, so a redelivery builds the same message.
+/// case as it stood right after that event, so a redelivery builds the same message; `contact`
+/// is the reporter's contact opened, of which it carries the phone masked.
 pub fn build(
     case: CaseId,
     timeline: &[TimelineEntry],
     index: usize,
     reference: &ReferenceData,
+    contact: &Opened,
 ) -> Result<(pb::WorkOrder, Assignee), WorkOrderError> {
     let incomplete = |reason: &str| WorkOrderError::Incomplete {
         case,
@@ -187,12 +198,7 @@ pub fn build(
         resolve_deadline_ms: state.resolve_deadline.map_or(0, Timestamp::as_millis),
         dispatched_at_ms: dispatched.recorded_at_ms,
         rework_count: state.rework_count,
-        reporter_phone_masked: reported
-            .reporter
-            .phone
-            .as_ref()
-            .map(|phone| phone.masked())
-            .unwrap_or_default(),
+        reporter_phone_masked: contact.masked_phone(),
         recipient,
         for_consultation: false,
     };

@@ -4,8 +4,8 @@
 
 use gridcase_auth::TokenTable;
 use gridcase_domain::{
-    Assignee, CaseId, CaseStatus, CategoryCode, Channel, Command, DepartmentCode, Description,
-    GridCode, Location, Note, Priority, Reporter, Route, Timestamp, TrackingCode,
+    Assignee, CaseId, CaseStatus, CategoryCode, Channel, Command, Contact, DepartmentCode,
+    Description, GridCode, Location, Note, Priority, Route, Timestamp, TrackingCode,
 };
 use gridcase_evaluation::EvaluationConfig;
 use gridcase_proto::common::v1::{self as common, CaseReply};
@@ -94,7 +94,7 @@ impl Harness {
                 case_id: case,
                 tracking_code: TrackingCode::from_u64(self.next_case as u64),
                 channel: Channel::Hotline,
-                reporter: Reporter::anonymous(),
+                reporter: Contact::Anonymous,
                 location: Location::new(Some(GridCode::parse(GRID).unwrap()), None, None).unwrap(),
                 description: Description::parse("井盖缺失").unwrap(),
                 category: None,

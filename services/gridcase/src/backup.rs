@@ -47,7 +47,12 @@ const DATA_FILES: &[&str] = &[
     LOGINS_FILE,
     gridcase_triage::model::MODEL_FILE,
 ];
-const DATA_DIRS: &[&str] = &[gridcase_gateway::MEDIA_DIR];
+const DATA_DIRS: &[&str] = &[gridcase_gateway::MEDIA_DIR, KEYS_DIR];
+
+/// The key vault residents' contacts are sealed with, in the store's directory
+/// (`gridcase_store_node::default_keys_dir`). A backup holds the keys as they were when it was
+/// taken: restoring it brings back a person erased since, who must then be erased again.
+pub const KEYS_DIR: &str = "store/keys";
 
 /// What a backup holds, as `manifest.toml` says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,8 +12,9 @@ use anyhow::Context;
 use gridcase_bus::StoreClient;
 use gridcase_config::{Corpus, ReferenceData, Split};
 use gridcase_domain::{
-    decide, Address, Assignee, CaseId, CaseState, CategoryCode, Channel, Command, Description,
-    Event, GridLevel, Location, Note, Phone, Reporter, Route, Timestamp, TrackingCode, WorkerId,
+    decide, Address, Assignee, CaseId, CaseState, CategoryCode, Channel, Command, Contact,
+    Description, Event, GridLevel, Location, Note, Phone, Reporter, Route, Timestamp, TrackingCode,
+    WorkerId,
 };
 use gridcase_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent};
 
@@ -102,7 +103,7 @@ impl Material {
                 } else {
                     Channel::QrCode
                 },
-                reporter: Reporter { name: None, phone },
+                reporter: Contact::clear(Reporter { name: None, phone }),
                 location: match Location::new(Some(grid), Address::parse("门口").ok(), None) {
                     Ok(location) => location,
                     Err(_) => return events,

@@ -5,6 +5,7 @@
 //! departments' NATS login files ([`nats_login`]).
 
 pub mod backup;
+pub mod erase;
 pub mod nats_login;
 pub mod processes;
 pub mod rng;

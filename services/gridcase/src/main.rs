@@ -66,6 +66,9 @@ enum Command {
     Backup(gridcase::backup::BackupArgs),
     /// Restore a backup into a new data directory and verify the restored log.
     Restore(gridcase::backup::RestoreArgs),
+    /// Forget a resident (an erasure request): destroy the key their name and phone are sealed
+    /// with, by phone or by one of their cases, and record it in the audit.
+    Erase(gridcase::erase::EraseArgs),
     /// Kill service processes with SIGKILL and restart nats-server under a steady load of
     /// reports, then check that nothing acknowledged was lost or done twice.
     Chaos(chaos::ChaosArgs),
@@ -90,6 +93,7 @@ async fn main() -> anyhow::Result<()> {
         Command::NatsLogin(args) => gridcase::nats_login::run(args),
         Command::Backup(args) => gridcase::backup::run_backup(args).await,
         Command::Restore(args) => gridcase::backup::run_restore(args),
+        Command::Erase(args) => gridcase::erase::run(args).await,
         Command::Chaos(args) => chaos::run(args).await,
     }
 }
@@ -106,6 +110,12 @@ fn verify(data: PathBuf) -> anyhow::Result<()> {
     })?;
     eprintln!();
     println!("{} events in {} streams", report.events, report.streams);
+    let keys = gridcase_store_node::default_keys_dir(&path);
+    let census = gridcase::erase::census(&store, &keys)?;
+    println!(
+        "reporters: {} sealed, {} erased (key destroyed), {} anonymous, {} in clear; audit: {} reads in clear, {} erasures",
+        census.sealed, census.erased, census.anonymous, census.in_clear, census.reads, census.erasures
+    );
     if report.is_ok() {
         println!("the log is sound");
         Ok(())

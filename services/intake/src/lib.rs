@@ -43,7 +43,8 @@ pub async fn run(
     let store = StoreClient::new(nats, &config.shard);
     let readiness =
         gridcase_bus::health::watch_dependencies(store.nats().clone(), Some(store.clone()));
-    let routes = service::routes(store, reference, Arc::clone(&config.tokens));
+    let vault = gridcase_privacy::Vault::Remote(store.nats().clone());
+    let routes = service::routes(store, reference, vault, Arc::clone(&config.tokens));
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
         shard = %config.shard,

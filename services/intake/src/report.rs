@@ -4,8 +4,8 @@
 
 use gridcase_config::ReferenceData;
 use gridcase_domain::{
-    Address, CaseId, CategoryCode, Channel, Command, Coordinates, Description, GridCode, Location,
-    PersonName, Phone, Reporter, Timestamp, TrackingCode, Url, WorkerId,
+    Address, CaseId, CategoryCode, Channel, Command, Contact, Coordinates, Description, GridCode,
+    Location, PersonName, Phone, Reporter, Timestamp, TrackingCode, Url, WorkerId,
 };
 use gridcase_proto::common::v1 as common;
 use gridcase_proto::intake::v1 as pb;
@@ -67,18 +67,20 @@ impl NewReport {
         Ok(())
     }
 
-    /// The domain command that records this report as case `case_id`.
+    /// The domain command that records this report as case `case_id`, its reporter's name and
+    /// phone as `contact` (sealed with their key).
     pub fn to_command(
         &self,
         case_id: CaseId,
         tracking_code: TrackingCode,
         reported_at: Timestamp,
+        contact: Contact,
     ) -> Command {
         Command::Report {
             case_id,
             tracking_code,
             channel: self.channel,
-            reporter: self.reporter.clone(),
+            reporter: contact,
             location: self.location.clone(),
             description: self.description.clone(),
             category: self.category,

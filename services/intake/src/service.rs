@@ -9,7 +9,7 @@ use gridcase_auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
 use gridcase_casestore::{CaseError, CaseStore, CommandContext, LoadedCase};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{CaseId, DomainError, Timestamp, TrackingCode};
-use gridcase_eventstore::EventStore;
+use gridcase_eventstore::{EventStore, StoreError};
 use gridcase_proto::intake::v1 as pb;
 use gridcase_proto::intake::v1::intake_server::{Intake, IntakeServer};
 use tonic::service::Routes;
@@ -20,6 +20,7 @@ use crate::report::{InvalidInput, NewReport};
 use crate::tracking;
 use gridcase_casestore::ids::legacy;
 use gridcase_grpc::ApiError;
+use gridcase_privacy::Vault;
 
 /// The fully qualified gRPC service name, for health reporting.
 pub const SERVICE_NAME: &str = "gridcase.intake.v1.Intake";
@@ -52,17 +53,19 @@ pub const GET_CASE_STATUS_ROLES: &[RoleKind] = &[
 pub struct IntakeApi<S> {
     cases: CaseStore<S>,
     reference: Arc<ReferenceData>,
+    vault: Vault,
 }
 
 /// The intake service as routes for the shared gRPC server, authenticating callers against
-/// `tokens`.
+/// `tokens` and sealing reporters' contacts with `vault`.
 pub fn routes<S: EventStore>(
     store: S,
     reference: Arc<ReferenceData>,
+    vault: Vault,
     tokens: Arc<TokenTable>,
 ) -> Routes {
     Routes::new(IntakeServer::with_interceptor(
-        IntakeApi::new(store, reference),
+        IntakeApi::new(store, reference, vault),
         Authenticator::new(tokens),
     ))
 }
@@ -79,11 +82,13 @@ pub struct Reported {
 }
 
 impl<S: EventStore> IntakeApi<S> {
-    /// The API on `store`, checking reports against `reference`.
-    pub fn new(store: S, reference: Arc<ReferenceData>) -> Self {
+    /// The API on `store`, checking reports against `reference` and sealing reporters' names
+    /// and phones with `vault` before they are written.
+    pub fn new(store: S, reference: Arc<ReferenceData>, vault: Vault) -> Self {
         Self {
             cases: CaseStore::new(store),
             reference,
+            vault,
         }
     }
 
@@ -105,6 +110,13 @@ impl<S: EventStore> IntakeApi<S> {
         if let Some(reported) = already_reported(case_id, &existing) {
             return Ok(reported);
         }
+        // Sealed before anything is written: a vault that cannot be reached refuses the report
+        // whole (UNAVAILABLE), and the log never holds the contact in clear.
+        let contact = self
+            .vault
+            .seal(&report.reporter)
+            .await
+            .map_err(|e| ApiError::Store(StoreError::Unavailable(e.to_string())))?;
         let actor = caller.actor();
         let tracking_code =
             tracking::reserve(self.cases.store(), case_id, &actor, command_id).await?;
@@ -113,7 +125,7 @@ impl<S: EventStore> IntakeApi<S> {
         let executed = self
             .cases
             .execute(case_id, &context, |_| {
-                Ok(report.to_command(case_id, tracking_code, reported_at))
+                Ok(report.to_command(case_id, tracking_code, reported_at, contact.clone()))
             })
             .await;
         match executed {

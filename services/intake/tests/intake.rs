@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use gridcase_auth::TokenTable;
 use gridcase_bus::StoreClient;
 use gridcase_casestore::CaseStore;
-use gridcase_domain::{CaseId, CaseStatus, Channel as DomainChannel, Event, TrackingCode};
+use gridcase_domain::{CaseId, CaseStatus, Channel as DomainChannel, Contact, Event, TrackingCode};
+use gridcase_eventstore::EventStore;
 use gridcase_intake::{tracking, IntakeConfig};
+use gridcase_privacy::Vault;
 use gridcase_proto::common::v1::{self as common, Coordinates, Location};
 use gridcase_proto::intake::v1::intake_client::IntakeClient;
 use gridcase_proto::intake::v1::{Channel, GetCaseStatusRequest, ReportCaseRequest, Reporter};
@@ -136,10 +138,23 @@ async fn reports_are_recorded_once_and_found_by_tracking_code() {
         panic!("expected CaseReported, got {:?}", loaded.timeline[0].event);
     };
     assert_eq!(reported.channel, DomainChannel::Hotline);
-    assert_eq!(
-        reported.reporter.phone.as_ref().unwrap().as_str(),
-        "13812345678"
+    // The log holds the contact sealed with the person's key; the vault opens it.
+    assert!(matches!(reported.reporter, Contact::Sealed(_)));
+    let stored = harness
+        .store_client()
+        .read_stream(&gridcase_casestore::stream_name(hotline_id), 0, 1)
+        .await
+        .unwrap();
+    let raw = String::from_utf8_lossy(&stored[0].payload).into_owned();
+    assert!(
+        !raw.contains("13812345678") && !raw.contains("王芳"),
+        "{raw}"
     );
+    let vault = Vault::Remote(harness.store_client().nats().clone());
+    let opened = vault.open_one(&reported.reporter).await.unwrap();
+    let reporter = opened.reporter().expect("a reporter");
+    assert_eq!(reporter.phone.as_ref().unwrap().as_str(), "13812345678");
+    assert_eq!(reporter.name.as_ref().unwrap().as_str(), "王芳");
 
     let worker = harness
         .client

@@ -2,8 +2,9 @@
 //! model on disk and followed from the store's global log.
 //!
 //! A follower reads the log from the model's checkpoint (the history, then live events as they
-//! commit) and folds every case stream into a view: the case's state, its reporter's masked
-//! phone and a timeline of its events with stage, actor, time and a one-line summary; with the
+//! commit) and folds every case stream into a view: the case's state, its reporter's contact
+//! (sealed with their key, opened through the key vault only when a reply shows it) and a
+//! timeline of its events with stage, actor, time and a one-line summary; with the
 //! index entries and counters lists and boards are answered from, and hourly indicator
 //! buckets. Other streams are skipped. Each batch is written with the position it reaches, so a
 //! restart resumes where the model stands; a model that is new, of an older format or asked to
@@ -70,7 +71,8 @@ pub async fn run(
 ) -> Result<(), ServiceError> {
     let stage = &config.stage;
     let reference = stage.load_reference(SERVICE)?;
-    let store = StoreClient::new(nats, &stage.shard);
+    let store = StoreClient::new(nats.clone(), &stage.shard);
+    let audit_store = store.clone();
     let readiness =
         gridcase_bus::health::watch_dependencies(store.nats().clone(), Some(store.clone()));
     let projections = Projections::open(&config.model, Arc::clone(&reference))
@@ -81,7 +83,14 @@ pub async fn run(
         "the query model",
         projection::follow(store, Arc::clone(&projections), stop.signal()),
     );
-    let routes = service::routes(projections, reference, Arc::clone(&stage.tokens));
+    let vault = gridcase_privacy::Vault::Remote(nats.clone());
+    let routes = service::routes(
+        projections,
+        reference,
+        audit_store,
+        vault,
+        Arc::clone(&stage.tokens),
+    );
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
         shard = %stage.shard,

@@ -1,4 +1,4 @@
-//! The projections: every case's folded state, its reporter's masked phone and its timeline,
+//! The projections: every case's folded state, its reporter's sealed contact and its timeline,
 //! kept in the service's own model on disk ([`crate::model`]) and followed from the store's
 //! global log from the model's checkpoint (history, then live).
 
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gridcase_config::{IndicatorWeights, ReferenceData};
-use gridcase_domain::{CaseId, CaseState, CaseStatus, Event, Timestamp, TrackingCode};
+use gridcase_domain::{CaseId, CaseState, CaseStatus, Contact, Event, Timestamp, TrackingCode};
 use gridcase_eventstore::{EventStore, ReadModelConfig, RecordedEvent, Result, StoreError};
 use gridcase_rules::deadlines::ColourClock;
 use gridcase_rules::indicators::{rows, DepartmentIndicators};
@@ -39,8 +39,9 @@ pub struct Entry {
 pub struct CaseView {
     /// The folded state.
     pub state: CaseState,
-    /// The reporter's phone, masked; `None` if none was given.
-    pub phone_masked: Option<String>,
+    /// The reporter's name and phone as the report holds them: sealed with the person's key,
+    /// so the model keeps nothing readable of them, and an erased person stays erased here.
+    pub reporter: Contact,
     /// Every event, oldest first.
     pub timeline: Vec<Entry>,
     /// What the public may see beyond the state.

@@ -6,12 +6,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use gridcase_auth::{require, Authenticator, RoleKind, TokenTable};
+use gridcase_auth::{require, Authenticator, Role, RoleKind, TokenTable};
+use gridcase_bus::StoreClient;
 use gridcase_config::ReferenceData;
 use gridcase_domain::{
-    CaseId, CaseStatus, CategoryCode, DepartmentCode, GridCode, GridLevel, Timestamp,
+    Assignee, CaseId, CaseStatus, CategoryCode, Contact, DepartmentCode, GridCode, GridLevel,
+    Timestamp,
 };
 use gridcase_grpc::ApiError;
+use gridcase_privacy::audit::{self, AuditRecord, ContactRead};
+use gridcase_privacy::{Opened, Vault};
 use gridcase_proto::common::v1 as common;
 use gridcase_proto::evaluation::v1 as evaluation_pb;
 use gridcase_proto::query::v1 as pb;
@@ -44,14 +48,24 @@ pub const DEFAULT_PAGE_SIZE: usize = 50;
 /// Largest page size accepted.
 pub const MAX_PAGE_SIZE: usize = 200;
 
-/// The query API as routes for the shared gRPC server.
+/// Who may read a reporter's contact in clear: operators, who call residents back, and grid
+/// workers, for the cases dispatched to them.
+pub const CONTACT_ROLES: &[RoleKind] = &[RoleKind::Operator, RoleKind::GridWorker];
+
+/// Longest purpose a contact read may give, in characters.
+pub const MAX_PURPOSE_CHARS: usize = 200;
+
+/// The query API as routes for the shared gRPC server: reading contacts through `vault` and
+/// recording each read in clear in `store`'s audit stream.
 pub fn routes(
     projections: Arc<Projections>,
     reference: Arc<ReferenceData>,
+    store: StoreClient,
+    vault: Vault,
     tokens: Arc<TokenTable>,
 ) -> Routes {
     Routes::new(QueryServer::with_interceptor(
-        QueryApi::new(projections, reference),
+        QueryApi::new(projections, reference, store, vault),
         Authenticator::new(tokens),
     ))
 }
@@ -87,6 +101,28 @@ impl ListRequest {
 /// The case a `GetCase` request asks about.
 pub fn case_request(request: &pb::GetCaseRequest) -> Result<CaseId, Status> {
     CaseId::parse(&request.case_id).map_err(|e| invalid("case_id", e.reason))
+}
+
+/// The case and purpose a `GetReporterContact` request gives.
+pub fn contact_request(
+    request: &pb::GetReporterContactRequest,
+) -> Result<(CaseId, String), Status> {
+    let case = CaseId::parse(&request.case_id).map_err(|e| invalid("case_id", e.reason))?;
+    let purpose = request.purpose.trim();
+    if purpose.is_empty() {
+        return Err(invalid(
+            "purpose",
+            "say why the contact is needed; the read is audited",
+        ));
+    }
+    let chars = purpose.chars().count();
+    if chars > MAX_PURPOSE_CHARS {
+        return Err(invalid(
+            "purpose",
+            format!("at most {MAX_PURPOSE_CHARS} characters, got {chars}"),
+        ));
+    }
+    Ok((case, purpose.to_owned()))
 }
 
 /// The checked filters of a `ListCases` request.
@@ -233,9 +269,13 @@ fn page_after(token: &str) -> Result<Option<Key>, Status> {
         .ok_or_else(|| invalid("page_token", "not a token from a previous reply"))
 }
 
-fn summary(view: &CaseView, now: Timestamp) -> pb::CaseSummary {
+/// `view`'s summary at `now`, with its reporter's phone masked from `contact` (the view's
+/// contact opened).
+fn summary(view: &CaseView, now: Timestamp, contact: &Opened) -> pb::CaseSummary {
     let state = &view.state;
     pb::CaseSummary {
+        reporter_phone_masked: contact.masked_phone(),
+        reporter_erased: *contact == Opened::Erased,
         colour: view.colour.at(now).as_str().to_owned(),
         stage: state
             .status
@@ -264,7 +304,6 @@ fn summary(view: &CaseView, now: Timestamp) -> pb::CaseSummary {
         accept_deadline_ms: state.accept_deadline.map_or(0, |t| t.as_millis()),
         resolve_deadline_ms: state.resolve_deadline.map_or(0, |t| t.as_millis()),
         escalation_level: u32::from(state.escalation_level),
-        reporter_phone_masked: view.phone_masked.clone().unwrap_or_default(),
         overdue: view.is_overdue(now),
         version: state.version,
     }
@@ -288,14 +327,43 @@ fn count(n: usize) -> u64 {
 pub struct QueryApi {
     projections: Arc<Projections>,
     reference: Arc<ReferenceData>,
+    store: StoreClient,
+    vault: Vault,
 }
 
 impl QueryApi {
-    /// The API over `projections`, checking filters against `reference`.
-    pub fn new(projections: Arc<Projections>, reference: Arc<ReferenceData>) -> Self {
+    /// The API over `projections`, checking filters against `reference`, opening reporters'
+    /// contacts with `vault` and auditing reads in clear in `store`.
+    pub fn new(
+        projections: Arc<Projections>,
+        reference: Arc<ReferenceData>,
+        store: StoreClient,
+        vault: Vault,
+    ) -> Self {
         Self {
             projections,
             reference,
+            store,
+            vault,
+        }
+    }
+
+    async fn open(&self, contacts: &[&Contact]) -> Result<Vec<Opened>, Status> {
+        self.vault
+            .open(contacts)
+            .await
+            .map_err(|e| Status::unavailable(e.to_string()))
+    }
+
+    /// `contacts` opened for a masked phone; while the key vault cannot be reached the cases
+    /// are still shown, without it (and a warning in the log).
+    async fn open_for_masking(&self, contacts: &[&Contact]) -> Vec<Opened> {
+        match self.vault.open(contacts).await {
+            Ok(opened) => opened,
+            Err(error) => {
+                tracing::warn!(%error, "reporters' phones left out: the key vault is unreachable");
+                vec![Opened::Anonymous; contacts.len()]
+            }
         }
     }
 }
@@ -325,8 +393,9 @@ impl Query for QueryApi {
                 position: e.position,
             })
             .collect();
+        let contact = self.open_for_masking(&[&view.reporter]).await.remove(0);
         Ok(Response::new(pb::GetCaseReply {
-            case: Some(summary(&view, gridcase_runtime::now())),
+            case: Some(summary(&view, gridcase_runtime::now(), &contact)),
             timeline,
             caught_up_to,
         }))
@@ -360,11 +429,28 @@ impl Query for QueryApi {
                 after,
                 size,
                 |view| filters.matches(view),
-                |view| summary(view, now),
+                |view| {
+                    (
+                        summary(view, now, &Opened::Anonymous),
+                        view.reporter.clone(),
+                    )
+                },
             )
             .map_err(unavailable)?;
+        let contacts: Vec<&Contact> = page.items.iter().map(|(_, contact)| contact).collect();
+        let opened = self.open_for_masking(&contacts).await;
+        let cases = page
+            .items
+            .into_iter()
+            .zip(opened)
+            .map(|((summary, _), contact)| pb::CaseSummary {
+                reporter_phone_masked: contact.masked_phone(),
+                reporter_erased: contact == Opened::Erased,
+                ..summary
+            })
+            .collect();
         Ok(Response::new(pb::ListCasesReply {
-            cases: page.items,
+            cases,
             next_page_token: page.next.map(page_token).unwrap_or_default(),
             total: count(page.total),
             caught_up_to: page.position,
@@ -451,6 +537,54 @@ impl Query for QueryApi {
         let reply =
             crate::public::board(&self.projections, &self.reference, request.get_ref(), now)?;
         Ok(Response::new(reply))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_reporter_contact(
+        &self,
+        request: Request<pb::GetReporterContactRequest>,
+    ) -> Result<Response<pb::GetReporterContactReply>, Status> {
+        let caller = require(&request, "GetReporterContact", CONTACT_ROLES)?.clone();
+        let (case, purpose) = contact_request(request.get_ref())?;
+        let (view, _) = self.projections.case(case).map_err(unavailable)?;
+        let view = view
+            .filter(|v| v.state.exists())
+            .ok_or_else(|| ApiError::NotFound(format!("case {case} is not known")))?;
+        if let Role::GridWorker(worker) = &caller.role {
+            let assigned = matches!(
+                &view.state.assignee,
+                Some(Assignee::Worker(assignee)) if assignee.as_str() == worker
+            );
+            if !assigned {
+                return Err(ApiError::PermissionDenied(format!(
+                    "case {case} is not dispatched to grid worker {worker}"
+                ))
+                .into());
+            }
+        }
+        // Recorded before anything is shown: a read the audit cannot hold does not happen.
+        let record = AuditRecord::Read(ContactRead {
+            case_id: case,
+            purpose,
+        });
+        let audit_position = audit::append(&self.store, &caller.actor(), &record)
+            .await
+            .map_err(|e| Status::unavailable(format!("the audit cannot record the read: {e}")))?;
+        let contact = self.open(&[&view.reporter]).await?.remove(0);
+        tracing::info!(case = %case, actor = %caller.actor(), audit_position, "contact read in clear");
+        let reporter = contact.reporter();
+        Ok(Response::new(pb::GetReporterContactReply {
+            name: reporter
+                .and_then(|r| r.name.as_ref())
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            phone: reporter
+                .and_then(|r| r.phone.as_ref())
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            erased: contact == Opened::Erased,
+            audit_position,
+        }))
     }
 }
 

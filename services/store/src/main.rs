@@ -27,6 +27,10 @@ struct Args {
     /// The shard this store serves.
     #[arg(long, env = "GRIDCASE_STORE_SHARD", default_value = "0")]
     shard: String,
+    /// The key vault's directory (residents' contacts are sealed with its keys); by default
+    /// `keys` in the data directory, served by shard 0 only.
+    #[arg(long, env = "GRIDCASE_STORE_KEYS")]
+    keys: Option<PathBuf>,
     /// The bearer-token file for the admin API; `GRIDCASE_TOKENS` (`token=role:id,…`) adds to
     /// it.
     #[arg(
@@ -62,7 +66,10 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.grpc)
         .await
         .with_context(|| format!("binding the gRPC admin address {}", args.grpc))?;
+    let default_keys = (args.shard == gridcase_bus::subjects::DEFAULT_SHARD)
+        .then(|| gridcase_store_node::default_keys_dir(&args.data));
     let config = StoreServiceConfig {
+        keys_dir: args.keys.or(default_keys),
         shard: args.shard,
         relay: args.relay,
         tokens: std::sync::Arc::new(tokens),

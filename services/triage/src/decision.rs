@@ -260,7 +260,7 @@ mod tests {
     use std::sync::OnceLock;
 
     use gridcase_domain::{
-        Assignee, CaseId, CaseStatus, DepartmentCode, Description, GridCode, Location, Reporter,
+        Assignee, CaseId, CaseStatus, Contact, DepartmentCode, Description, GridCode, Location,
         Timestamp, TrackingCode, WorkerId,
     };
 
@@ -362,7 +362,7 @@ mod tests {
             case_id: CaseId::from_u128(1),
             tracking_code: TrackingCode::from_u64(1),
             channel,
-            reporter: Reporter::anonymous(),
+            reporter: Contact::Anonymous,
             location: Location::new(
                 Some(GridCode::parse("330102-001-001-001").unwrap()),
                 None,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use gridcase_config::ReferenceData;
 use gridcase_domain::{
-    CaseId, Channel, Command, Coordinates, Description, Event, GridCode, Location, Reporter,
+    CaseId, Channel, Command, Contact, Coordinates, Description, Event, GridCode, Location,
     TrackingCode,
 };
 use gridcase_eventstore::{EventStore, ReadModelConfig};
@@ -81,7 +81,7 @@ impl Harness {
             case_id: case,
             tracking_code: TrackingCode::from_u64(id as u64),
             channel: Channel::Hotline,
-            reporter: Reporter::anonymous(),
+            reporter: Contact::Anonymous,
             location: Location::new(Some(GridCode::parse(grid).unwrap()), None, coordinates)
                 .unwrap(),
             description: Description::parse(description).unwrap(),

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use gridcase_auth::{BearerToken, Secret, TokenTable};
 use gridcase_domain::{
-    Assignee, CaseId, CaseState, CaseStatus, Channel, Command, Coordinates, DepartmentCode,
-    Description, GridCode, Location, Note, Reporter, Route, Timestamp, TrackingCode, WorkerId,
+    Assignee, CaseId, CaseState, CaseStatus, Channel, Command, Contact, Coordinates,
+    DepartmentCode, Description, GridCode, Location, Note, Route, Timestamp, TrackingCode,
+    WorkerId,
 };
 use gridcase_proto::common::v1 as common;
 use gridcase_proto::triage::v1::triage_case_request::Route as PbRoute;
@@ -87,7 +88,7 @@ impl Harness {
             case_id: case,
             tracking_code: TrackingCode::from_u64(id as u64),
             channel: Channel::Hotline,
-            reporter: Reporter::anonymous(),
+            reporter: Contact::Anonymous,
             location: Location::new(Some(GridCode::parse(grid).unwrap()), None, coordinates)
                 .unwrap(),
             description: Description::parse(description).unwrap(),

@@ -16,7 +16,7 @@ use gridcase_bus::wire::{
     encode, encode_feed, AppendBatchRequest, AppendRequest, RawRecordRef, ReadAllRequest,
     ReadStreamRequest, Reply, StreamPartReply, StreamVersionRequest,
 };
-use gridcase_domain::{
+use gridcase_domain::{Contact, 
     apply, codec, decide, Assignee, CaseId, CaseState, CategoryCode, Channel, Command, Danger,
     DeadlineStage, DepartmentCode, Description, Event, GridCode, Location, Note, PersonName, Phone,
     Priority, Reporter, Route, Timestamp, TrackingCode, Url, WorkerId, EVENT_TYPES,
@@ -58,10 +58,10 @@ fn history() -> Vec<Event> {
             case_id: CaseId::parse(CASE).unwrap(),
             tracking_code: TrackingCode::from_u64(20_240_601_017),
             channel: Channel::QrCode,
-            reporter: Reporter {
+            reporter: Contact::clear(Reporter {
                 name: Some(PersonName::parse("李阿姨").unwrap()),
                 phone: Some(Phone::parse("13812345678").unwrap()),
-            },
+            }),
             location: Location::new(
                 Some(GridCode::parse("330102-001-001-001").unwrap()),
                 None,

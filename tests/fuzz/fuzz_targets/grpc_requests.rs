@@ -70,7 +70,7 @@ fn decode<M: Message + Default>(bytes: &[u8]) -> Option<M> {
 fuzz_target!(|data: &[u8]| {
     let (selector, bytes) = split(data);
     let reference = reference();
-    match selector % 25 {
+    match selector % 26 {
         0 => {
             let Some(request) = decode::<intake::v1::ReportCaseRequest>(bytes) else {
                 return;
@@ -84,6 +84,7 @@ fuzz_target!(|data: &[u8]| {
                 case_id,
                 gridcase_domain::TrackingCode::from_u64(424_242),
                 Timestamp::from_millis(1_717_200_000_000),
+                gridcase_domain::Contact::clear(report.reporter.clone()),
             );
             // Every report that passes the request's checks opens a case.
             let events = decide(&CaseState::default(), command.clone())
@@ -266,6 +267,14 @@ fuzz_target!(|data: &[u8]| {
         }
         23 => {
             let _ = decode::<store::v1::StatsRequest>(bytes);
+        }
+        24 => {
+            if let Some(request) = decode::<query::v1::GetReporterContactRequest>(bytes) {
+                if let Ok((_, purpose)) = gridcase_query::service::contact_request(&request) {
+                    let chars = purpose.chars().count();
+                    assert!(chars > 0 && chars <= gridcase_query::service::MAX_PURPOSE_CHARS);
+                }
+            }
         }
         _ => {
             let _ = decode::<store::v1::VerifyRequest>(bytes);

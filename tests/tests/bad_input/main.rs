@@ -32,7 +32,8 @@ use gridcase_proto::intake::v1::{
 };
 use gridcase_proto::query::v1::query_client::QueryClient;
 use gridcase_proto::query::v1::{
-    BoardRequest, GetCaseRequest, ListCasesRequest, PublicBoardRequest, PublicCasesRequest,
+    BoardRequest, GetCaseRequest, GetReporterContactRequest, ListCasesRequest, PublicBoardRequest,
+    PublicCasesRequest,
 };
 use gridcase_proto::store::v1::store_admin_client::StoreAdminClient;
 use gridcase_proto::store::v1::{StatsRequest, VerifyRequest};

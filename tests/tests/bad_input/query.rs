@@ -33,6 +33,35 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
     t.row(rpc, "no token", Unauthenticated, "missing bearer token",
         get(Auth::NoToken, &cases.dispatched));
 
+    let contact = |auth, case: &str, purpose: &str| {
+        let message = GetReporterContactRequest {
+            case_id: case.to_owned(),
+            purpose: purpose.to_owned(),
+        };
+        call!(QueryClient, ch.query, get_reporter_contact, auth, message)
+    };
+    let rpc = "query.GetReporterContact";
+    t.row(rpc, "malformed case id", InvalidArgument, "case_id: must be 32 hex digits",
+        contact(OPERATOR, "case-1", "回访"));
+    t.row(rpc, "no purpose", InvalidArgument, "purpose: say why the contact is needed",
+        contact(OPERATOR, &cases.dispatched, " "));
+    t.row(rpc, "purpose of 201 characters", InvalidArgument,
+        "purpose: at most 200 characters, got 201",
+        contact(OPERATOR, &cases.dispatched, &"问".repeat(201)));
+    t.row(rpc, "unknown case", NotFound, "case 0123456789abcdef0123456789abcdef is not known",
+        contact(OPERATOR, UNKNOWN_CASE, "回访"));
+    t.row(rpc, "grid worker of another case", PermissionDenied,
+        "is not dispatched to grid worker lin-ming",
+        contact(LIN_MING, &cases.dispatched, "回访"));
+    t.row(rpc, "supervisor role", PermissionDenied,
+        "role supervisor may not call GetReporterContact",
+        contact(SUPERVISOR, &cases.dispatched, "回访"));
+    t.row(rpc, "department role", PermissionDenied,
+        "role department may not call GetReporterContact",
+        contact(GAS, &cases.dispatched, "回访"));
+    t.row(rpc, "no token", Unauthenticated, "missing bearer token",
+        contact(Auth::NoToken, &cases.dispatched, "回访"));
+
     let rpc = "query.ListCases";
     t.row(rpc, "page size 201", InvalidArgument, "page_size: must be 1 to 200",
         list(SUPERVISOR, ListCasesRequest { page_size: 201, ..Default::default() }));

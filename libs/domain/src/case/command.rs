@@ -2,8 +2,8 @@
 
 use crate::event::{DeadlineStage, ModelVerdict, Route};
 use crate::values::{
-    Assignee, CaseId, CategoryCode, Channel, Danger, DepartmentCode, Description, GridCode,
-    Location, Note, Priority, Reporter, Timestamp, TrackingCode, Url, WorkerId,
+    Assignee, CaseId, CategoryCode, Channel, Contact, Danger, DepartmentCode, Description,
+    GridCode, Location, Note, Priority, Timestamp, TrackingCode, Url, WorkerId,
 };
 
 /// Something someone wants to do to a case. Arguments are already-validated
@@ -18,8 +18,8 @@ pub enum Command {
         tracking_code: TrackingCode,
         /// How it reached the centre.
         channel: Channel,
-        /// Who reported it.
-        reporter: Reporter,
+        /// Who reported it: anonymous, or sealed with their key.
+        reporter: Contact,
         /// Where the problem is.
         location: Location,
         /// What is wrong.

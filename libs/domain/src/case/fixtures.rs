@@ -6,8 +6,8 @@ use crate::case::{apply, decide, CaseState, Command};
 use crate::error::DomainError;
 use crate::event::Route;
 use crate::values::{
-    Assignee, CaseId, CategoryCode, Channel, DepartmentCode, Description, GridCode, Location, Note,
-    PersonName, Phone, Priority, Reporter, Timestamp, TrackingCode, Url, WorkerId,
+    Assignee, CaseId, CategoryCode, Channel, Contact, DepartmentCode, Description, GridCode,
+    Location, Note, PersonName, Phone, Priority, Reporter, Timestamp, TrackingCode, Url, WorkerId,
 };
 
 pub(crate) const REPORTED_AT: Timestamp = Timestamp::from_millis(1_700_000_000_000);
@@ -51,10 +51,10 @@ pub(crate) fn report() -> Command {
         case_id: CASE,
         tracking_code: TrackingCode::from_u64(424_242),
         channel: Channel::Hotline,
-        reporter: Reporter {
+        reporter: Contact::clear(Reporter {
             name: Some(PersonName::parse("王五").unwrap()),
             phone: Some(Phone::parse("13812345678").unwrap()),
-        },
+        }),
         location: Location::new(Some(grid("330102-001-002-003")), None, None).unwrap(),
         description: Description::parse("小区门口水管爆裂").unwrap(),
         category: None,

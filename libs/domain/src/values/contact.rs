@@ -174,6 +174,61 @@ impl Reporter {
     }
 }
 
+/// A reporter's name and phone sealed with their person's key: what the log keeps of them.
+///
+/// The domain only carries the bytes; sealing and opening happen where the keys are
+/// (`gridcase-privacy`). Destroying the key leaves these bytes unreadable for good, which is
+/// how a person is erased without rewriting history (crypto-shredding).
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SealedContact {
+    /// Which key sealed it.
+    pub key_id: u128,
+    /// The nonce it was sealed with.
+    pub nonce: [u8; 12],
+    /// The sealed `Reporter` and its authentication tag.
+    pub ciphertext: Vec<u8>,
+}
+
+impl fmt::Debug for SealedContact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "SealedContact(key {:032x}, {} bytes)",
+            self.key_id,
+            self.ciphertext.len()
+        )
+    }
+}
+
+/// What a case's report says about who reported it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Contact {
+    /// Nobody left a name or a number.
+    #[default]
+    Anonymous,
+    /// Name and phone in clear: only in events written before contacts were sealed (schema
+    /// version 1 of `CaseReported`), or in tests.
+    Clear(Reporter),
+    /// Name and phone sealed with the person's key.
+    Sealed(SealedContact),
+}
+
+impl Contact {
+    /// The contact of `reporter` in clear, or anonymous when it has neither name nor phone.
+    pub fn clear(reporter: Reporter) -> Self {
+        if reporter.is_anonymous() {
+            Contact::Anonymous
+        } else {
+            Contact::Clear(reporter)
+        }
+    }
+
+    /// True if nobody left a name or number.
+    pub fn is_anonymous(&self) -> bool {
+        matches!(self, Contact::Anonymous)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,7 @@ mod validation;
 
 pub use assignee::Assignee;
 pub use codes::{CategoryCode, CategoryKind, DepartmentCode, WorkerId, WORKER_SUBJECT_TOKEN};
-pub use contact::{Phone, Reporter};
+pub use contact::{Contact, Phone, Reporter, SealedContact};
 pub use grid::{GridCode, GridLevel};
 pub use ids::{CaseId, EventId, TrackingCode};
 pub use labels::{Channel, Danger, Priority};

@@ -5,7 +5,7 @@ use gridcase_domain::event::{
     DispatchAccepted, PostponementApproved, SatisfactionRecorded, VerificationFailed,
 };
 use gridcase_domain::{
-    Channel, DepartmentCode, Description, Location, Note, Reporter, Timestamp, TrackingCode,
+    Channel, Contact, DepartmentCode, Description, Location, Note, Timestamp, TrackingCode,
     WorkerId,
 };
 use std::collections::BTreeMap;
@@ -41,7 +41,7 @@ fn reported(case: CaseId, at: i64) -> Event {
         case_id: case,
         tracking_code: TrackingCode::from_u64(1),
         channel: Channel::Hotline,
-        reporter: Reporter::anonymous(),
+        reporter: Contact::Anonymous,
         location: Location::new(Some("330102-001-001-001".parse().unwrap()), None, None).unwrap(),
         description: Description::parse("路灯不亮").unwrap(),
         category: None,

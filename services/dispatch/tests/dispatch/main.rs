@@ -10,7 +10,7 @@ use gridcase_casestore::LoadedCase;
 use gridcase_config::ReferenceData;
 use gridcase_dispatch::DispatchConfig;
 use gridcase_domain::{
-    Address, Assignee, CaseId, CaseStatus, CategoryCode, Channel, Command, Coordinates,
+    Address, Assignee, CaseId, CaseStatus, CategoryCode, Channel, Command, Contact, Coordinates,
     DepartmentCode, Description, Event, GridCode, Location, Note, Phone, Priority, Reporter, Route,
     Timestamp, TrackingCode, Url, WorkerId,
 };
@@ -109,10 +109,10 @@ impl Harness {
                 case_id: case,
                 tracking_code: TrackingCode::from_u64(self.next_case as u64),
                 channel: Channel::Hotline,
-                reporter: Reporter {
+                reporter: Contact::clear(Reporter {
                     name: None,
                     phone: Some(Phone::parse("13812345678").unwrap()),
-                },
+                }),
                 location: Location::new(
                     Some(GridCode::parse(GRID).unwrap()),
                     Some(Address::parse("涌金路 12 号门口").unwrap()),

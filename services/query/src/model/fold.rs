@@ -89,7 +89,7 @@ impl<'m> Changes<'m> {
         let stored = self.touch(case)?;
         let view = &mut stored.view;
         if let Event::CaseReported(reported) = &event {
-            view.phone_masked = reported.reporter.phone.as_ref().map(|p| p.masked());
+            view.reporter = reported.reporter.clone();
         }
         view.timeline.push(Entry {
             event_type: event.type_name().to_owned(),

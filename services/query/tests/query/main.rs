@@ -4,9 +4,9 @@
 
 use gridcase_auth::TokenTable;
 use gridcase_domain::{
-    Address, Assignee, CaseId, CategoryCode, Channel, Command, DepartmentCode, Description,
-    GridCode, Location, Note, Phone, Priority, Reporter, Route, Timestamp, TrackingCode, Url,
-    WorkerId,
+    Address, Assignee, CaseId, CategoryCode, Channel, Command, Contact, DepartmentCode,
+    Description, GridCode, Location, Note, Phone, Priority, Reporter, Route, Timestamp,
+    TrackingCode, Url, WorkerId,
 };
 use gridcase_proto::common::v1 as common;
 use gridcase_proto::query::v1::query_client::QueryClient;
@@ -124,10 +124,10 @@ impl Harness {
                 case_id: case,
                 tracking_code: TrackingCode::from_u64(self.next_case as u64),
                 channel: Channel::Hotline,
-                reporter: Reporter {
+                reporter: Contact::clear(Reporter {
                     name: None,
                     phone: Some(Phone::parse(PHONE).unwrap()),
-                },
+                }),
                 location: Location::new(
                     Some(GridCode::parse(grid).unwrap()),
                     Some(Address::parse("涌金路 12 号门口").unwrap()),

@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use gridcase_config::ReferenceData;
 use gridcase_domain::{
-    apply, decide, Address, Assignee, CaseId, CaseState, Channel, Command, Danger, Description,
-    Event, GridCode, GridLevel, Location, Note, Phone, Priority, Reporter, Route, Timestamp,
-    TrackingCode, WorkerId,
+    apply, decide, Address, Assignee, CaseId, CaseState, Channel, Command, Contact, Danger,
+    Description, Event, GridCode, GridLevel, Location, Note, Phone, Priority, Reporter, Route,
+    Timestamp, TrackingCode, WorkerId,
 };
 use gridcase_eventstore::{Metadata, ReadModelConfig, RecordedEvent};
 use gridcase_rules::deadlines::{escalation_target, next_due, running};
@@ -92,10 +92,10 @@ fn next_command(
             case_id: case,
             tracking_code: TrackingCode::from_u64(case.as_u128() as u64),
             channel: Channel::Hotline,
-            reporter: Reporter {
+            reporter: Contact::clear(Reporter {
                 name: None,
                 phone: Phone::parse("13812345678").ok(),
-            },
+            }),
             location: Location::new(
                 Some(grids[dice.below(grids.len())]),
                 Some(Address::parse("解放路 3 号楼下").unwrap()),

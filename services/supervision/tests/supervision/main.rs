@@ -9,9 +9,9 @@ use std::time::Duration;
 use gridcase_auth::TokenTable;
 use gridcase_casestore::LoadedCase;
 use gridcase_domain::{
-    Address, Assignee, CaseId, CategoryCode, Channel, Command, DeadlineStage, DepartmentCode,
-    Description, Event, GridCode, Location, Note, Phone, Priority, Reporter, Route, Timestamp,
-    TrackingCode,
+    Address, Assignee, CaseId, CategoryCode, Channel, Command, Contact, DeadlineStage,
+    DepartmentCode, Description, Event, GridCode, Location, Note, Phone, Priority, Reporter, Route,
+    Timestamp, TrackingCode,
 };
 use gridcase_proto::supervision::v1::supervision_client::SupervisionClient;
 use gridcase_proto::supervision::v1::{
@@ -113,10 +113,10 @@ impl Harness {
                 case_id: case,
                 tracking_code: TrackingCode::from_u64(self.next_case as u64),
                 channel: Channel::Hotline,
-                reporter: Reporter {
+                reporter: Contact::clear(Reporter {
                     name: None,
                     phone: Some(Phone::parse("13812345678").unwrap()),
-                },
+                }),
                 location: Location::new(
                     Some(GridCode::parse(GRID).unwrap()),
                     Some(Address::parse("涌金路 12 号门口").unwrap()),

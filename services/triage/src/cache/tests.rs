@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use gridcase_domain::event::{CaseMerged, CaseReported, CaseTriaged};
 use gridcase_domain::{
-    decide, Assignee, Channel, Command, Coordinates, Danger, DepartmentCode, Description,
-    GridLevel, Note, Priority, Reporter, Route, Timestamp, TrackingCode,
+    decide, Assignee, Channel, Command, Contact, Coordinates, Danger, DepartmentCode, Description,
+    GridLevel, Note, Priority, Route, Timestamp, TrackingCode,
 };
 use gridcase_testkit::histories::{self, Dice, HOUR_MS};
 
@@ -57,7 +57,7 @@ fn reported(id: u128, category_code: Option<&str>, description: &str) -> Event {
         case_id: CaseId::from_u128(id),
         tracking_code: TrackingCode::from_u64(1),
         channel: Channel::Hotline,
-        reporter: Reporter::anonymous(),
+        reporter: Contact::Anonymous,
         location: location("330102-001-001-001-01", 0.0),
         description: Description::parse(description).unwrap(),
         category: category_code.map(category),
@@ -150,7 +150,7 @@ fn a_closed_case_leaves_memory_and_its_reopen_finds_it_on_disk() {
             case_id: case,
             tracking_code: TrackingCode::from_u64(7),
             channel: Channel::Hotline,
-            reporter: Reporter::anonymous(),
+            reporter: Contact::Anonymous,
             location: here.clone(),
             description: Description::parse("路灯不亮").unwrap(),
             category: None,
@@ -292,7 +292,7 @@ fn life(dice: &mut Dice, reference: &ReferenceData, n: u64) -> Vec<Command> {
         case_id: case,
         tracking_code: TrackingCode::from_u64(n + 1),
         channel: Channel::Hotline,
-        reporter: Reporter::anonymous(),
+        reporter: Contact::Anonymous,
         location: Location::new(Some(grids[dice.below(grids.len())]), None, coordinates).unwrap(),
         description: Description::parse(WORDS[dice.below(WORDS.len())]).unwrap(),
         category: dice.chance(20).then_some(category),
