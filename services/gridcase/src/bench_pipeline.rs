@@ -138,7 +138,8 @@ pub(crate) async fn run(args: PipelineBench) -> anyhow::Result<()> {
     let reports = Reports::from_reference(&reference)?;
     let dir = tempfile::tempdir()?;
     let tokens = TokenTable::from_env_value(&format!(
-        "{OPERATOR_TOKEN}=operator:pipeline-bench,{ADMIN_TOKEN}=admin:pipeline-bench"
+        "{OPERATOR_TOKEN}=operator:pipeline-bench,{ADMIN_TOKEN}=admin:pipeline-bench,\
+         pipeline-bench-gateway-0001=gateway:pipeline-bench"
     ))?;
     let system = System::start(SystemOptions::on_free_ports(
         dir.path().to_owned(),

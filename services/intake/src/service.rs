@@ -110,16 +110,17 @@ impl<S: EventStore> IntakeApi<S> {
         if let Some(reported) = already_reported(case_id, &existing) {
             return Ok(reported);
         }
-        // Sealed before anything is written: a vault that cannot be reached refuses the report
-        // whole (UNAVAILABLE), and the log never holds the contact in clear.
-        let contact = self
-            .vault
-            .seal(&report.reporter)
-            .await
-            .map_err(|e| ApiError::Store(StoreError::Unavailable(e.to_string())))?;
+        // Sealed before the report is written (while its tracking code is reserved): a vault
+        // that cannot be reached refuses the report whole (UNAVAILABLE), and the log never
+        // holds the contact in clear.
         let actor = caller.actor();
-        let tracking_code =
-            tracking::reserve(self.cases.store(), case_id, &actor, command_id).await?;
+        let (contact, tracking_code) = tokio::join!(
+            self.vault.seal(&report.reporter),
+            tracking::reserve(self.cases.store(), case_id, &actor, command_id)
+        );
+        let contact =
+            contact.map_err(|e| ApiError::Store(StoreError::Unavailable(e.to_string())))?;
+        let tracking_code = tracking_code?;
         let context = CommandContext::new(command_id, actor)
             .also_known_as(legacy::intake_report(&report.client_request_id));
         let executed = self

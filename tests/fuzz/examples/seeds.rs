@@ -16,10 +16,11 @@ use gridcase_bus::wire::{
     encode, encode_feed, AppendBatchRequest, AppendRequest, RawRecordRef, ReadAllRequest,
     ReadStreamRequest, Reply, StreamPartReply, StreamVersionRequest,
 };
-use gridcase_domain::{Contact, 
-    apply, codec, decide, Assignee, CaseId, CaseState, CategoryCode, Channel, Command, Danger,
-    DeadlineStage, DepartmentCode, Description, Event, GridCode, Location, Note, PersonName, Phone,
-    Priority, Reporter, Route, Timestamp, TrackingCode, Url, WorkerId, EVENT_TYPES,
+use gridcase_domain::{
+    apply, codec, decide, Assignee, CaseId, CaseState, CategoryCode, Channel, Command, Contact,
+    Danger, DeadlineStage, DepartmentCode, Description, Event, GridCode, Location, Note,
+    PersonName, Phone, Priority, Reporter, Route, Timestamp, TrackingCode, Url, WorkerId,
+    EVENT_TYPES,
 };
 use gridcase_eventstore::backup::LogFileWriter;
 use gridcase_eventstore::{
@@ -421,6 +422,7 @@ fn main() {
     corpus.add_selected(6, &encode::<Reply<u64>>(&Ok(2_514)));
 
     grpc_requests(&mut Corpus::new(&root, "grpc_requests"));
+    vault_requests(&root);
 
     let mut corpus = Corpus::new(&root, "reference_data");
     for (index, (_, text)) in gridcase_fuzz::REFERENCE_FILES.iter().enumerate() {
@@ -698,5 +700,32 @@ fn grpc_requests(corpus: &mut Corpus) {
     );
     corpus.add_message(22, &query::v1::BoardRequest {});
     corpus.add_selected(23, &[]);
-    corpus.add_selected(24, &[]);
+    corpus.add_message(
+        24,
+        &query::v1::GetReporterContactRequest {
+            case_id: CASE.to_owned(),
+            purpose: "回访：问问路灯修好没有".to_owned(),
+        },
+    );
+    corpus.add_selected(25, &[]);
+}
+
+fn vault_requests(root: &Path) {
+    // The key vault: a reporter to seal, contacts to open, a person to erase.
+    let mut corpus = Corpus::new(root, "vault_request");
+    let resident = Reporter {
+        name: Some(PersonName::parse("陈秀英").unwrap()),
+        phone: Some(Phone::parse("13967123581").unwrap()),
+    };
+    corpus.add_selected(0, &postcard::to_allocvec(&resident).unwrap());
+    corpus.add_selected(0, &postcard::to_allocvec(&Reporter::anonymous()).unwrap());
+    let vault = gridcase_privacy::KeyVault::in_memory().unwrap();
+    let Contact::Sealed(sealed) = vault.seal(&resident).unwrap() else {
+        unreachable!("a resident with a phone is sealed")
+    };
+    corpus.add_selected(1, &postcard::to_allocvec(&vec![sealed.clone()]).unwrap());
+    let erase = gridcase_privacy::EraseTarget::Phone(resident.phone.clone().unwrap());
+    corpus.add_selected(2, &postcard::to_allocvec(&erase).unwrap());
+    let erase = gridcase_privacy::EraseTarget::Key(sealed.key_id);
+    corpus.add_selected(2, &postcard::to_allocvec(&erase).unwrap());
 }
