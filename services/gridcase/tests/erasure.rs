@@ -400,6 +400,25 @@ async fn an_erased_resident_is_gone_from_every_view_and_every_file_while_the_cas
     assert!(!lamp_summary.assignee.is_empty(), "the case history stays");
     let read = clients.contact(&neighbour, "回访", OPERATOR).await.unwrap();
     assert_eq!(read.phone, NEIGHBOUR_PHONE);
+
+    // An erasure named by case: the reporter of the grid worker's litter case.
+    let said = gridcase(
+        &[
+            "erase",
+            "--case",
+            &litter,
+            "--reason",
+            "个人信息删除申请 2026-0452",
+            "--nats",
+            &system.nats_address(),
+        ],
+        &data,
+    );
+    assert!(said.contains("erased: key"), "{said}");
+    let summary = clients.summary(&litter, |_| true).await;
+    assert!(summary.reporter_erased && summary.reporter_phone_masked.is_empty());
+    let read = clients.contact(&neighbour, "回访", OPERATOR).await.unwrap();
+    assert_eq!(read.phone, NEIGHBOUR_PHONE, "only that reporter is erased");
     system.shut_down().await.unwrap();
 
     // Nothing readable of her remains in any file: not her phone, not her name, not her key.
