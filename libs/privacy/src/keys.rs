@@ -260,11 +260,6 @@ impl KeyVault {
         Ok(true)
     }
 
-    /// True if key `key_id` exists.
-    pub fn has_key(&self, key_id: u128) -> Result<bool, VaultError> {
-        Ok(self.key(key_id)?.is_some())
-    }
-
     fn key(&self, key_id: u128) -> Result<Option<[u8; KEY_BYTES]>, VaultError> {
         let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(key) = keys.get(&key_id) {

@@ -65,14 +65,6 @@ impl Vault {
 
     /// Opens `contacts`, in order.
     pub async fn open(&self, contacts: &[&Contact]) -> Result<Vec<Opened>, VaultError> {
-        let mut opened: Vec<Option<Opened>> = contacts
-            .iter()
-            .map(|contact| match contact {
-                Contact::Anonymous => Some(Opened::Anonymous),
-                Contact::Clear(reporter) => Some(Opened::Reporter(reporter.clone())),
-                Contact::Sealed(_) => None,
-            })
-            .collect();
         let sealed: Vec<SealedContact> = contacts
             .iter()
             .filter_map(|contact| match contact {
@@ -102,14 +94,13 @@ impl Vault {
             });
         }
         let mut answers = answers.into_iter();
-        for slot in &mut opened {
-            if slot.is_none() {
-                *slot = answers.next();
-            }
-        }
-        Ok(opened
-            .into_iter()
-            .map(|o| o.unwrap_or(Opened::Erased))
+        Ok(contacts
+            .iter()
+            .map(|contact| match contact {
+                Contact::Anonymous => Opened::Anonymous,
+                Contact::Clear(reporter) => Opened::Reporter(reporter.clone()),
+                Contact::Sealed(_) => answers.next().unwrap_or(Opened::Erased),
+            })
             .collect())
     }
 

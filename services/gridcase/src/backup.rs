@@ -85,14 +85,12 @@ pub struct FileEntry {
     pub sha256: String,
 }
 
-/// Settings of `gridcase backup`.
+/// How an administrator's command reaches the running system: as the `admin` NATS login in
+/// the data directory, to the store of one shard.
 #[derive(Debug, Clone, clap::Args)]
-pub struct BackupArgs {
-    /// The directory to write the backup to; it must not exist yet (or be empty).
-    #[arg(long)]
-    pub to: PathBuf,
-    /// The running system's data directory: its logins let the backup read the log, and its
-    /// keys, logins, model and photos go into the backup.
+pub struct AdminConnection {
+    /// The running system's data directory (the one given to `gridcase up`): its logins let
+    /// the command in.
     #[arg(long, env = "GRIDCASE_DATA", default_value = "data")]
     pub data: PathBuf,
     /// NATS server URL of the running system.
@@ -102,9 +100,30 @@ pub struct BackupArgs {
         default_value = "nats://127.0.0.1:4222"
     )]
     pub nats: String,
-    /// The store shard to back up.
+    /// The store shard.
     #[arg(long, env = "GRIDCASE_STORE_SHARD", default_value = "0")]
     pub shard: String,
+}
+
+impl AdminConnection {
+    /// Connects as `admin`: the NATS client and the shard's store.
+    pub async fn connect(&self) -> anyhow::Result<(async_nats::Client, StoreClient)> {
+        let nats = connect_admin(&self.data, &self.nats).await?;
+        let store = StoreClient::new(nats.clone(), &self.shard);
+        Ok((nats, store))
+    }
+}
+
+/// Settings of `gridcase backup`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackupArgs {
+    /// The directory to write the backup to; it must not exist yet (or be empty).
+    #[arg(long)]
+    pub to: PathBuf,
+    /// The running system (its data directory's keys, logins, model and photos go into the
+    /// backup with the log).
+    #[command(flatten)]
+    pub system: AdminConnection,
 }
 
 /// Settings of `gridcase restore`.
@@ -532,9 +551,8 @@ pub fn restore(from: &Path, data: &Path) -> anyhow::Result<RestoreReport> {
 
 /// Runs `gridcase backup`.
 pub async fn run_backup(args: BackupArgs) -> anyhow::Result<()> {
-    let nats = connect_admin(&args.data, &args.nats).await?;
-    let store = StoreClient::new(nats, &args.shard);
-    let report = backup_with(&store, &args.data, &args.to).await?;
+    let (_, store) = args.system.connect().await?;
+    let report = backup_with(&store, &args.system.data, &args.to).await?;
     let manifest = &report.manifest;
     println!(
         "backed up {} events of {} streams (the log up to position {}) and {} files to {}",

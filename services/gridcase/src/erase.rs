@@ -4,8 +4,6 @@
 //! rebuilt from position 0 — while the cases themselves and their history stay. The erasure is
 //! recorded in the personal-data audit stream.
 
-use std::path::PathBuf;
-
 use anyhow::{bail, Context};
 use clap::Args;
 use gridcase_bus::StoreClient;
@@ -14,7 +12,7 @@ use gridcase_eventstore::EventStore;
 use gridcase_privacy::audit::{self, AuditRecord, PersonErased};
 use gridcase_privacy::{EraseTarget, Vault};
 
-use crate::backup::connect_admin;
+use crate::backup::AdminConnection;
 
 /// Arguments of `gridcase erase`.
 #[derive(Debug, Args)]
@@ -28,19 +26,9 @@ pub struct EraseArgs {
     /// The request's reference, for the audit (e.g. the PIPL request number).
     #[arg(long)]
     pub reason: String,
-    /// The data directory given to `gridcase up` (for the admin's NATS login).
-    #[arg(long, default_value = "data")]
-    pub data: PathBuf,
-    /// NATS server URL.
-    #[arg(
-        long,
-        env = "GRIDCASE_NATS_URL",
-        default_value = "nats://127.0.0.1:4222"
-    )]
-    pub nats: String,
-    /// The store shard that holds the case.
-    #[arg(long, default_value = gridcase_bus::subjects::DEFAULT_SHARD)]
-    pub shard: String,
+    /// The running system.
+    #[command(flatten)]
+    pub system: AdminConnection,
 }
 
 /// What an erasure did.
@@ -60,8 +48,7 @@ pub async fn run(args: EraseArgs) -> anyhow::Result<()> {
     if reason.is_empty() {
         bail!("--reason: give the request's reference; the erasure is audited");
     }
-    let nats = connect_admin(&args.data, &args.nats).await?;
-    let store = StoreClient::new(nats.clone(), &args.shard);
+    let (nats, store) = args.system.connect().await?;
     let (target, case_id) = match (&args.phone, &args.case) {
         (Some(phone), _) => {
             let phone = Phone::parse(phone).map_err(|e| anyhow::anyhow!("--phone: {e}"))?;
@@ -162,58 +149,70 @@ pub struct Census {
     pub reads: u64,
 }
 
-/// Counts the contacts of every report in `store`'s log against the key vault in `keys_dir`
-/// (a stopped store, read directly).
-pub fn census(
+/// Verifies `store`'s log (a stopped store, read directly) and, on the same pass, counts the
+/// contacts of every report in it against the key vault in `keys_dir`.
+pub fn verify(
     store: &gridcase_eventstore::SledStore,
     keys_dir: &std::path::Path,
-) -> anyhow::Result<Census> {
+    progress: impl FnMut(u64, u64),
+) -> anyhow::Result<(gridcase_eventstore::VerifyReport, Census)> {
     let vault = if keys_dir.join(gridcase_privacy::SECRET_FILE).is_file() {
         Some(gridcase_privacy::KeyVault::open(keys_dir)?)
     } else {
         None
     };
     let mut census = Census::default();
-    let mut from = 0;
-    loop {
-        let batch = store.read_all_raw(from, 4_096, 64 << 20)?;
-        let Some(last) = batch.last() else {
-            return Ok(census);
+    let mut failed = None;
+    let report = store.verify_with(progress, |record| {
+        if failed.is_none() {
+            failed = census.count(record, vault.as_ref()).err();
+        }
+    })?;
+    match failed {
+        Some(error) => Err(error),
+        None => Ok((report, census)),
+    }
+}
+
+impl Census {
+    /// Counts `record`, opening sealed contacts with `vault` (none: every sealed one is
+    /// unreadable).
+    fn count(
+        &mut self,
+        record: &gridcase_eventstore::RecordedEvent,
+        vault: Option<&gridcase_privacy::KeyVault>,
+    ) -> anyhow::Result<()> {
+        if let Some(audit) = AuditRecord::decode(record) {
+            match audit {
+                AuditRecord::Erased(_) => self.erasures += 1,
+                AuditRecord::Read(_) => self.reads += 1,
+            }
+            return Ok(());
+        }
+        if record.event_type != "CaseReported" {
+            return Ok(());
+        }
+        let Ok(case) = CaseId::parse(&record.stream_id) else {
+            return Ok(());
         };
-        from = last.position + 1;
-        for raw in &batch {
-            let record = raw.decode()?;
-            if let Some(audit) = AuditRecord::decode(&record) {
-                match audit {
-                    AuditRecord::Erased(_) => census.erasures += 1,
-                    AuditRecord::Read(_) => census.reads += 1,
-                }
-                continue;
-            }
-            if record.event_type != "CaseReported" {
-                continue;
-            }
-            let Ok(case) = CaseId::parse(&record.stream_id) else {
-                continue;
-            };
-            let Event::CaseReported(reported) = gridcase_casestore::decode(case, &record)? else {
-                continue;
-            };
-            match &reported.reporter {
-                Contact::Anonymous => census.anonymous += 1,
-                Contact::Clear(_) => census.in_clear += 1,
-                Contact::Sealed(sealed) => {
-                    let readable = match &vault {
-                        Some(vault) => vault.open_sealed(sealed)?.reporter().is_some(),
-                        None => false,
-                    };
-                    if readable {
-                        census.sealed += 1;
-                    } else {
-                        census.erased += 1;
-                    }
+        let Event::CaseReported(reported) = gridcase_casestore::decode(case, record)? else {
+            return Ok(());
+        };
+        match &reported.reporter {
+            Contact::Anonymous => self.anonymous += 1,
+            Contact::Clear(_) => self.in_clear += 1,
+            Contact::Sealed(sealed) => {
+                let readable = match vault {
+                    Some(vault) => vault.open_sealed(sealed)?.reporter().is_some(),
+                    None => false,
+                };
+                if readable {
+                    self.sealed += 1;
+                } else {
+                    self.erased += 1;
                 }
             }
         }
+        Ok(())
     }
 }

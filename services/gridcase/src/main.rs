@@ -104,14 +104,13 @@ fn verify(data: PathBuf) -> anyhow::Result<()> {
     let store = gridcase_eventstore::SledStore::open_path(&path).map_err(|e| {
         anyhow::anyhow!("{e} (is the store still running? stop it before verifying)")
     })?;
-    let report = store.verify(|done, total| {
+    let keys = gridcase_store_node::default_keys_dir(&path);
+    let (report, census) = gridcase::erase::verify(&store, &keys, |done, total| {
         let percent = (done * 100).checked_div(total).unwrap_or(100);
         eprint!("\rverifying {done}/{total} events ({percent}%)");
     })?;
     eprintln!();
     println!("{} events in {} streams", report.events, report.streams);
-    let keys = gridcase_store_node::default_keys_dir(&path);
-    let census = gridcase::erase::census(&store, &keys)?;
     println!(
         "reporters: {} sealed, {} erased (key destroyed), {} anonymous, {} in clear; audit: {} reads in clear, {} erasures",
         census.sealed, census.erased, census.anonymous, census.in_clear, census.reads, census.erasures

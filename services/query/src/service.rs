@@ -269,13 +269,10 @@ fn page_after(token: &str) -> Result<Option<Key>, Status> {
         .ok_or_else(|| invalid("page_token", "not a token from a previous reply"))
 }
 
-/// `view`'s summary at `now`, with its reporter's phone masked from `contact` (the view's
-/// contact opened).
-fn summary(view: &CaseView, now: Timestamp, contact: &Opened) -> pb::CaseSummary {
+/// `view`'s summary at `now`, before its reporter's contact is opened ([`with_contact`]).
+fn summary(view: &CaseView, now: Timestamp) -> pb::CaseSummary {
     let state = &view.state;
     pb::CaseSummary {
-        reporter_phone_masked: contact.masked_phone(),
-        reporter_erased: *contact == Opened::Erased,
         colour: view.colour.at(now).as_str().to_owned(),
         stage: state
             .status
@@ -306,6 +303,17 @@ fn summary(view: &CaseView, now: Timestamp, contact: &Opened) -> pb::CaseSummary
         escalation_level: u32::from(state.escalation_level),
         overdue: view.is_overdue(now),
         version: state.version,
+        // The reporter's fields come with the contact opened.
+        ..pb::CaseSummary::default()
+    }
+}
+
+/// `summary` with its reporter's phone masked from `contact`, the case's contact opened.
+fn with_contact(summary: pb::CaseSummary, contact: &Opened) -> pb::CaseSummary {
+    pb::CaseSummary {
+        reporter_phone_masked: contact.masked_phone(),
+        reporter_erased: *contact == Opened::Erased,
+        ..summary
     }
 }
 
@@ -395,7 +403,10 @@ impl Query for QueryApi {
             .collect();
         let contact = self.open_for_masking(&[&view.reporter]).await.remove(0);
         Ok(Response::new(pb::GetCaseReply {
-            case: Some(summary(&view, gridcase_runtime::now(), &contact)),
+            case: Some(with_contact(
+                summary(&view, gridcase_runtime::now()),
+                &contact,
+            )),
             timeline,
             caught_up_to,
         }))
@@ -429,12 +440,7 @@ impl Query for QueryApi {
                 after,
                 size,
                 |view| filters.matches(view),
-                |view| {
-                    (
-                        summary(view, now, &Opened::Anonymous),
-                        view.reporter.clone(),
-                    )
-                },
+                |view| (summary(view, now), view.reporter.clone()),
             )
             .map_err(unavailable)?;
         let contacts: Vec<&Contact> = page.items.iter().map(|(_, contact)| contact).collect();
@@ -443,11 +449,7 @@ impl Query for QueryApi {
             .items
             .into_iter()
             .zip(opened)
-            .map(|((summary, _), contact)| pb::CaseSummary {
-                reporter_phone_masked: contact.masked_phone(),
-                reporter_erased: contact == Opened::Erased,
-                ..summary
-            })
+            .map(|((summary, _), contact)| with_contact(summary, &contact))
             .collect();
         Ok(Response::new(pb::ListCasesReply {
             cases,

@@ -5,7 +5,17 @@ use super::*;
 impl SledStore {
     /// Reads the whole log and checks every record and index entry, calling `progress` with
     /// (records read, records in all) every so often.
-    pub fn verify(&self, mut progress: impl FnMut(u64, u64)) -> Result<VerifyReport> {
+    pub fn verify(&self, progress: impl FnMut(u64, u64)) -> Result<VerifyReport> {
+        self.verify_with(progress, |_| {})
+    }
+
+    /// [`SledStore::verify`], also handing every record that decodes to `inspect` on the same
+    /// pass over the log (a caller's own count of what the events hold).
+    pub fn verify_with(
+        &self,
+        mut progress: impl FnMut(u64, u64),
+        mut inspect: impl FnMut(&RecordedEvent),
+    ) -> Result<VerifyReport> {
         const MAX_PROBLEMS: usize = 100;
         // Appends may go on while we read: check the log up to the head as it is now.
         let head = self.durable_head();
@@ -64,6 +74,7 @@ impl SledStore {
                 let text = format!("position {position}: event id index entry missing or wrong");
                 problem(&mut report, text);
             }
+            inspect(&record);
         }
         if expected_position != head {
             let text = format!("the log ends at {expected_position} but the head is {head}");
