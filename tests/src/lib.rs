@@ -23,7 +23,7 @@ use gridcase_domain::{codec, Assignee, Event, WorkerId};
 use gridcase_eventstore::EventStore;
 use gridcase_proto::common::v1::CaseReply;
 use gridcase_proto::dispatch::v1::dispatch_client::DispatchClient;
-use gridcase_proto::dispatch::v1::{AcceptRequest, Actor, ResolveRequest, WorkOrder};
+use gridcase_proto::dispatch::v1::{AcceptRequest, Actor, ReferRequest, ResolveRequest, WorkOrder};
 use gridcase_proto::evaluation::v1::evaluation_client::EvaluationClient;
 use gridcase_proto::evaluation::v1::{RecordRatingRequest, VerifyCaseRequest};
 use gridcase_proto::intake::v1::intake_client::IntakeClient;
@@ -31,7 +31,7 @@ use gridcase_proto::intake::v1::{
     GetCaseStatusRequest, GetCaseStatusResponse, ReportCaseRequest, ReportCaseResponse,
 };
 use gridcase_proto::query::v1::query_client::QueryClient;
-use gridcase_proto::query::v1::{GetCaseReply, GetCaseRequest};
+use gridcase_proto::query::v1::{GetCaseReply, GetCaseRequest, ListInboxReply, ListInboxRequest};
 use gridcase_proto::supervision::v1::supervision_client::SupervisionClient;
 use gridcase_proto::supervision::v1::{CaseColourReply, GetCaseColourRequest};
 use gridcase_proto::triage::v1::triage_client::TriageClient;
@@ -152,6 +152,20 @@ impl City {
         QueryClient::with_interceptor(self.channel(Service::Query), token(&self.supervisor))
     }
 
+    /// A query client calling as `who`.
+    pub fn query_as(&self, who: &str) -> QueryClient<Authed> {
+        QueryClient::with_interceptor(self.channel(Service::Query), token(who))
+    }
+
+    /// The cases waiting on `who`'s own inbox (the handler's call), read as `who`.
+    pub async fn inbox(&self, who: Who<'_>) -> ListInboxReply {
+        self.query_as(who.name())
+            .list_inbox(ListInboxRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
     /// A department's own system, reading the durable consumer the dispatch service keeps for
     /// it (created, with the stream, as dispatch starts: the system waits until it exists).
     pub async fn department_inbox(&self, department: &str) -> Inbox {
@@ -220,6 +234,52 @@ impl City {
             consumer,
             _nats: nats,
         }
+    }
+
+    /// A community or street office's own system (`token` is `community` or `street`),
+    /// reading the durable consumer the dispatch service keeps for it.
+    pub async fn office_inbox(&self, token: &str, code: &str) -> Inbox {
+        let nats = gridcase_bus::connect(self.system.nats_url()).await.unwrap();
+        let jetstream = jetstream::new(nats.clone());
+        let durable = gridcase_bus::subjects::office_consumer(token, code);
+        let consumer = wait_until(&format!("the consumer {durable}"), WAIT, || async {
+            jetstream
+                .get_stream(DISPATCH_STREAM)
+                .await
+                .ok()?
+                .get_consumer(&durable)
+                .await
+                .ok()
+        })
+        .await;
+        Inbox {
+            name: durable,
+            consumer,
+            _nats: nats,
+        }
+    }
+
+    /// Refers `case` on for `who` (a grid worker, community or street): to `department`, or up
+    /// one tier when `department` is empty; panics if dispatch refuses.
+    pub async fn refer(
+        &self,
+        case: &str,
+        who: Who<'_>,
+        department: &str,
+        reason: &str,
+        request_id: &str,
+    ) -> CaseReply {
+        self.dispatch(who.name())
+            .refer(ReferRequest {
+                actor: Some(who.actor(case, request_id)),
+                department: department.to_owned(),
+                participants: vec![],
+                up: department.is_empty(),
+                reason: reason.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
     }
 
     /// Reports `request` as `who`; panics if intake refuses it.
@@ -402,30 +462,40 @@ fn token(who: &str) -> BearerToken {
 pub enum Who<'a> {
     /// A department, by code.
     Department(&'a str),
-    /// A self-handling grid worker, by id.
+    /// A grid worker making the call on a case in their inbox, by id.
     Worker(&'a str),
+    /// A community office, by grid code.
+    Community(&'a str),
+    /// A street office, by grid code.
+    Street(&'a str),
 }
 
 impl Who<'_> {
-    /// The department code or worker id.
+    /// The department code, worker id or office code: also the caller's test token name.
     pub fn name(&self) -> &str {
         match self {
-            Who::Department(name) | Who::Worker(name) => name,
+            Who::Department(name)
+            | Who::Worker(name)
+            | Who::Community(name)
+            | Who::Street(name) => name,
         }
     }
 
     /// The `Actor` of a dispatch request on `case` by this handler.
     pub fn actor(&self, case: &str, request_id: &str) -> Actor {
-        let (department, grid_worker) = match self {
-            Who::Department(code) => (code.to_string(), String::new()),
-            Who::Worker(id) => (String::new(), id.to_string()),
-        };
-        Actor {
+        let mut actor = Actor {
             case_id: case.to_owned(),
-            department,
-            grid_worker,
             request_id: format!("{request_id}-{case}"),
-        }
+            ..Actor::default()
+        };
+        let field = match self {
+            Who::Department(_) => &mut actor.department,
+            Who::Worker(_) => &mut actor.grid_worker,
+            Who::Community(_) => &mut actor.community,
+            Who::Street(_) => &mut actor.street,
+        };
+        *field = self.name().to_owned();
+        actor
     }
 }
 

@@ -19,17 +19,23 @@ pub enum RoleKind {
     Admin,
     /// The QR web gateway, acting for residents.
     Gateway,
+    /// A community office (社区), a handling tier above its grids.
+    Community,
+    /// A street office (街道), a handling tier above its communities.
+    Street,
 }
 
 impl RoleKind {
     /// Every kind, for listing.
-    pub const ALL: [RoleKind; 6] = [
+    pub const ALL: [RoleKind; 8] = [
         Self::Operator,
         Self::GridWorker,
         Self::Department,
         Self::Supervisor,
         Self::Admin,
         Self::Gateway,
+        Self::Community,
+        Self::Street,
     ];
 
     /// The kind's name as written in token tables and actors.
@@ -41,6 +47,8 @@ impl RoleKind {
             Self::Supervisor => "supervisor",
             Self::Admin => "admin",
             Self::Gateway => "gateway",
+            Self::Community => "community",
+            Self::Street => "street",
         }
     }
 
@@ -58,9 +66,13 @@ impl RoleKind {
             })
     }
 
-    /// True for kinds that name something: `grid_worker:<worker>`, `department:<code>`.
+    /// True for kinds that name something: `grid_worker:<worker>`, `department:<code>`,
+    /// `community:<grid code>`, `street:<grid code>`.
     fn is_qualified(self) -> bool {
-        matches!(self, Self::GridWorker | Self::Department)
+        matches!(
+            self,
+            Self::GridWorker | Self::Department | Self::Community | Self::Street
+        )
     }
 }
 
@@ -85,6 +97,10 @@ pub enum Role {
     Admin,
     /// The QR web gateway, acting for residents.
     Gateway,
+    /// A community office, by its grid code (`330102-001-002`).
+    Community(String),
+    /// A street office, by its grid code (`330102-001`).
+    Street(String),
 }
 
 impl Role {
@@ -97,11 +113,13 @@ impl Role {
             Self::Supervisor => RoleKind::Supervisor,
             Self::Admin => RoleKind::Admin,
             Self::Gateway => RoleKind::Gateway,
+            Self::Community(_) => RoleKind::Community,
+            Self::Street(_) => RoleKind::Street,
         }
     }
 
-    /// Parses `operator`, `supervisor`, `admin`, `gateway`, `grid_worker:<worker id>` or
-    /// `department:<code>`.
+    /// Parses `operator`, `supervisor`, `admin`, `gateway`, `grid_worker:<worker id>`,
+    /// `department:<code>`, `community:<grid code>` or `street:<grid code>`.
     pub fn parse(text: &str) -> Result<Self, AuthError> {
         let (kind, qualifier) = match text.split_once(':') {
             Some((kind, qualifier)) => (RoleKind::parse(kind)?, Some(qualifier)),
@@ -125,6 +143,8 @@ impl Role {
             RoleKind::Supervisor => Self::Supervisor,
             RoleKind::Admin => Self::Admin,
             RoleKind::Gateway => Self::Gateway,
+            RoleKind::Community => Self::Community(named("community code")?),
+            RoleKind::Street => Self::Street(named("street code")?),
         };
         if !kind.is_qualified() {
             if let Some(extra) = qualifier {
@@ -142,6 +162,8 @@ impl fmt::Display for Role {
         match self {
             Self::GridWorker(worker) => write!(f, "grid_worker:{worker}"),
             Self::Department(code) => write!(f, "department:{code}"),
+            Self::Community(code) => write!(f, "community:{code}"),
+            Self::Street(code) => write!(f, "street:{code}"),
             other => f.write_str(other.kind().as_str()),
         }
     }
@@ -238,6 +260,8 @@ mod tests {
             "gateway",
             "grid_worker:lin-ming",
             "department:urban_mgmt",
+            "community:330102-001-002",
+            "street:330102-001",
         ] {
             assert_eq!(Role::parse(text).unwrap().to_string(), text);
         }

@@ -96,10 +96,24 @@ pub fn worker_dispatch(worker: &str) -> String {
     )
 }
 
+/// `gridcase.v1.dispatch.community.<code>` or `gridcase.v1.dispatch.street.<code>`: work
+/// orders (and, later, notices) for a community or street office; `token` is
+/// [`gridcase_domain::COMMUNITY_SUBJECT_TOKEN`] or [`gridcase_domain::STREET_SUBJECT_TOKEN`].
+pub fn office_dispatch(token: &str, code: &str) -> String {
+    format!("{ROOT}.dispatch.{token}.{code}")
+}
+
+/// The name of an office's durable consumer of its work orders on [`DISPATCH_STREAM`], e.g.
+/// `community-330102-001-002`.
+pub fn office_consumer(token: &str, code: &str) -> String {
+    format!("{token}-{code}")
+}
+
 /// Name of the JetStream stream that keeps every work order.
 pub const DISPATCH_STREAM: &str = "GRIDCASE_DISPATCH";
 
-/// Subjects of the work-order stream: [`dispatch`] and [`worker_dispatch`].
+/// Subjects of the work-order stream: [`dispatch`], [`worker_dispatch`] and
+/// [`office_dispatch`].
 pub const DISPATCH_ALL: &str = "gridcase.v1.dispatch.>";
 
 /// The name of a department's durable consumer of its work orders on [`DISPATCH_STREAM`].
@@ -143,6 +157,10 @@ mod tests {
         );
         assert_eq!(event("SomethingNew", "abc"), "gridcase.v1.events.other.abc");
         assert_eq!(dispatch("urban_mgmt"), "gridcase.v1.dispatch.urban_mgmt");
+        assert_eq!(
+            office_dispatch("community", "330102-001-002"),
+            "gridcase.v1.dispatch.community.330102-001-002"
+        );
         assert_eq!(
             worker_dispatch("lin-ming"),
             "gridcase.v1.dispatch.worker.lin-ming"

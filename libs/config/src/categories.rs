@@ -31,8 +31,13 @@ pub struct Category {
     pub owner: Owner,
     /// The priority a new case of this category starts with.
     pub priority: Priority,
-    /// Whether a grid worker may settle it on the spot (自办自结).
+    /// Whether a grid worker may settle it on the spot (自办自结): the grid worker's default
+    /// suggestion, and why triage routes a hotline case of it to the grid.
     pub self_handle: bool,
+    /// Whether the community office handles it when its grid cannot (大事不出社区), before any
+    /// department: triage routes a case of it with a known grid to its community, and a grid
+    /// worker is advised to hand it up.
+    pub community: bool,
 }
 
 impl Category {
@@ -71,6 +76,8 @@ struct CategoryEntry {
     joint_group: Option<Spanned<String>>,
     priority: Spanned<String>,
     self_handle: bool,
+    #[serde(default)]
+    community: bool,
 }
 
 /// Reads and checks `categories.toml` against the departments already loaded.
@@ -179,6 +186,7 @@ pub(crate) fn load(
                 owner,
                 priority,
                 self_handle: entry.self_handle,
+                community: entry.community,
             },
         );
     }

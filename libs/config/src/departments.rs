@@ -92,6 +92,7 @@ struct JointGroupEntry {
     participants: Spanned<Vec<Spanned<String>>>,
 }
 
+use gridcase_domain::RESERVED_SUBJECT_TOKENS;
 pub use gridcase_domain::WORKER_SUBJECT_TOKEN;
 
 /// Reads and checks `departments.toml`.
@@ -107,13 +108,21 @@ pub(crate) fn load(source: &Source) -> Result<Departments> {
     for entry in file.department {
         let code = entry.code.get_ref().clone();
         let label = format!("department {code}");
-        if code.as_str() == WORKER_SUBJECT_TOKEN {
+        if let Some(token) = RESERVED_SUBJECT_TOKENS
+            .into_iter()
+            .find(|&token| code.as_str() == token)
+        {
+            let whose = if token == WORKER_SUBJECT_TOKEN {
+                "grid workers'"
+            } else {
+                "the offices'"
+            };
             return Err(source.invalid(
                 entry.code.span(),
                 label,
                 format!(
-                    "code {WORKER_SUBJECT_TOKEN:?} is reserved: grid workers' work orders go to \
-                     gridcase.v1.dispatch.{WORKER_SUBJECT_TOKEN}.<worker id>"
+                    "code {token:?} is reserved: {whose} work orders go to \
+                     gridcase.v1.dispatch.{token}.<{token} id>"
                 ),
             ));
         }

@@ -192,6 +192,7 @@ pub fn encode(event: &Event) -> EncodedEvent {
         Event::CaseEscalated(payload) => to_bytes(payload),
         Event::CaseUrged(payload) => to_bytes(payload),
         Event::DangerFlagged(payload) => to_bytes(payload),
+        Event::CaseReferred(payload) => to_bytes(payload),
     };
     let event_type = event.type_name();
     EncodedEvent {
@@ -250,6 +251,7 @@ pub fn decode(event_type: &str, schema_version: u16, payload: &[u8]) -> Result<E
         ("CaseEscalated", 1) => bytes.read().map(Event::CaseEscalated),
         ("CaseUrged", 1) => bytes.read().map(Event::CaseUrged),
         ("DangerFlagged", 1) => bytes.read().map(Event::DangerFlagged),
+        ("CaseReferred", 1) => bytes.read().map(Event::CaseReferred),
         _ => Err(CodecError::UnknownSchemaVersion {
             event_type,
             schema_version,
@@ -448,6 +450,14 @@ mod tests {
                 danger: Danger::Trapped,
                 reason: note("人员被困：电梯里面好像有人"),
                 triage_by: at,
+            }
+            .into(),
+            CaseReferred {
+                by: Assignee::Worker(worker("li-si")),
+                route: Route::Community {
+                    community: grid.at_level(GridLevel::Community).unwrap(),
+                },
+                reason: note("楼上楼下漏水，物业说不清是谁家的管子"),
             }
             .into(),
         ]

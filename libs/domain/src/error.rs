@@ -50,6 +50,35 @@ pub enum DomainError {
         /// Who the case is dispatched to.
         assignee: Assignee,
     },
+    /// Only the handlers of the grid hierarchy refer a case on; a department that does not own
+    /// a case returns it (退单).
+    #[error("cannot refer: {by} is a department; a department returns a case that is not its own")]
+    DepartmentCannotRefer {
+        /// The department.
+        by: Assignee,
+    },
+    /// A referral goes out to departments or one tier up the hierarchy, to the case's own
+    /// community or street.
+    #[error("cannot refer: {by} may not refer the case to {to}: {rule}")]
+    ReferralNotAllowed {
+        /// Who referred.
+        by: Assignee,
+        /// Where to.
+        to: Assignee,
+        /// The rule, in words.
+        rule: &'static str,
+    },
+    /// Nobody checks their own work: a grid worker does not verify a case they settled.
+    #[error(
+        "cannot {action}: worker {by} settled this case and may not check it; the community or \
+         the grid leader checks it"
+    )]
+    OwnSettlement {
+        /// The refused action.
+        action: &'static str,
+        /// The worker who settled the case.
+        by: WorkerId,
+    },
     /// A second acceptance is a client retry or a mix-up, never a new fact.
     #[error("cannot accept: case already accepted by {by}")]
     AlreadyAccepted {

@@ -10,13 +10,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::values::{
     CaseId, CategoryCode, Channel, Contact, Danger, DepartmentCode, Description, GridCode,
-    Location, Note, Priority, Timestamp, TrackingCode, Url, ValidationError, WorkerId,
+    GridLevel, Location, Note, Priority, Timestamp, TrackingCode, Url, ValidationError, WorkerId,
 };
 
 /// Re-exported so `event::Assignee`, where it was first defined, still names it.
 pub use crate::values::Assignee;
 
-/// The triage decision about who handles a case.
+/// The decision about who handles a case: triage's, or the handler's own when it passes the
+/// case on ([`CaseReferred`]).
+///
+/// Variant order is part of the postcard format; append new variants only.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Route {
@@ -37,6 +40,17 @@ pub enum Route {
         /// The other departments involved; non-empty, no duplicates, not the lead.
         participants: Vec<DepartmentCode>,
     },
+    /// The community office handles it (大事不出社区): a matter its grid could not settle, or
+    /// one whose ownership is unclear and needs the community to consult.
+    Community {
+        /// The community, a grid code at community level.
+        community: GridCode,
+    },
+    /// The street office handles it: a matter its community could not settle.
+    Street {
+        /// The street, a grid code at street level.
+        street: GridCode,
+    },
 }
 
 impl Route {
@@ -50,11 +64,26 @@ impl Route {
         Ok(route)
     }
 
-    /// Checks the joint-route rules; the variants' fields are public, so
-    /// [`crate::decide`] calls this rather than trusting construction.
+    /// Checks the joint-route rules and that an office route names a code of its level; the
+    /// variants' fields are public, so [`crate::decide`] calls this rather than trusting
+    /// construction.
     pub fn validate(&self) -> Result<(), ValidationError> {
-        let Route::Joint { lead, participants } = self else {
-            return Ok(());
+        let (lead, participants) = match self {
+            Route::Joint { lead, participants } => (lead, participants),
+            Route::Community { community: code } | Route::Street { street: code } => {
+                let (field, level) = match self {
+                    Route::Community { .. } => ("community", GridLevel::Community),
+                    _ => ("street", GridLevel::Street),
+                };
+                if code.level() != level {
+                    return Err(ValidationError::new(
+                        field,
+                        format!("{code} is a {} code, not a {level} code", code.level()),
+                    ));
+                }
+                return Ok(());
+            }
+            Route::SelfHandle { .. } | Route::Department { .. } => return Ok(()),
         };
         if participants.is_empty() {
             return Err(ValidationError::new(
@@ -85,6 +114,8 @@ impl Route {
             Route::SelfHandle { worker } => Assignee::Worker(worker.clone()),
             Route::Department { department } => Assignee::Department(department.clone()),
             Route::Joint { lead, .. } => Assignee::Department(lead.clone()),
+            Route::Community { community } => Assignee::Community(*community),
+            Route::Street { street } => Assignee::Street(*street),
         }
     }
 
@@ -93,6 +124,27 @@ impl Route {
         match self {
             Route::Joint { participants, .. } => participants,
             _ => &[],
+        }
+    }
+}
+
+/// The route in words, e.g. `department urban_mgmt`, `joint water with gas, power` or
+/// `community 330102-001-002`.
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Route::SelfHandle { worker } => write!(f, "self-handle {worker}"),
+            Route::Department { department } => write!(f, "department {department}"),
+            Route::Joint { lead, participants } => {
+                write!(f, "joint {lead} with ")?;
+                for (index, participant) in participants.iter().enumerate() {
+                    let separator = if index == 0 { "" } else { ", " };
+                    write!(f, "{separator}{participant}")?;
+                }
+                Ok(())
+            }
+            Route::Community { community } => write!(f, "community {community}"),
+            Route::Street { street } => write!(f, "street {street}"),
         }
     }
 }
@@ -237,6 +289,20 @@ pub struct DispatchReturned {
     /// The assignee that returned it.
     pub by: Assignee,
     /// Why it is not theirs.
+    pub reason: Note,
+}
+
+/// A handler of the grid hierarchy passed the case on by its own call: the grid worker pushed
+/// it point-to-point to a department (直通) or asked the community to take it or consult on
+/// it; the community or street handed it up or to a department. The case waits for dispatch
+/// along the new route, and the new assignee gets fresh deadlines.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseReferred {
+    /// The assignee that passed it on: a grid worker, a community or a street.
+    pub by: Assignee,
+    /// Who handles it now.
+    pub route: Route,
+    /// Why, in the handler's words.
     pub reason: Note,
 }
 
@@ -470,6 +536,8 @@ events! {
     CaseUrged => "supervision",
     /// See [`DangerFlagged`].
     DangerFlagged => "triage",
+    /// See [`CaseReferred`].
+    CaseReferred => "dispatch",
 }
 
 #[cfg(test)]
@@ -482,7 +550,7 @@ mod tests {
 
     #[test]
     fn stage_of_covers_every_type_and_nothing_else() {
-        assert_eq!(EVENT_TYPES.len(), 22);
+        assert_eq!(EVENT_TYPES.len(), 23);
         for name in EVENT_TYPES {
             let stage = stage_of(name).unwrap();
             assert!(

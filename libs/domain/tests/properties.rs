@@ -15,8 +15,8 @@ use gridcase_domain::event::ModelVerdict;
 use gridcase_domain::{
     apply, codec, decide, Address, Assignee, CaseId, CaseState, CaseStatus, CategoryCode, Channel,
     Command, Contact, Coordinates, Danger, DeadlineStage, DepartmentCode, Description, DomainError,
-    Event, GridCode, Location, Note, PersonName, Phone, Priority, Reporter, Route, Timestamp,
-    TrackingCode, Url, WorkerId,
+    Event, GridCode, GridLevel, Location, Note, PersonName, Phone, Priority, Reporter, Route,
+    Timestamp, TrackingCode, Url, WorkerId,
 };
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -121,6 +121,8 @@ fn assignees() -> impl Strategy<Value = Assignee> {
     prop_oneof![
         3 => departments().prop_map(Assignee::Department),
         1 => workers().prop_map(Assignee::Worker),
+        1 => grids().prop_map(|grid| Assignee::Community(at_level(grid, GridLevel::Community))),
+        1 => grids().prop_map(|grid| Assignee::Street(at_level(grid, GridLevel::Street))),
     ]
 }
 
@@ -138,8 +140,15 @@ fn who() -> impl Strategy<Value = Who> {
     ]
 }
 
+/// `grid` cut to `level`, or kept whole when it lies above it (a wrong level on purpose).
+fn at_level(grid: GridCode, level: GridLevel) -> GridCode {
+    grid.at_level(level).unwrap_or(grid)
+}
+
 fn routes() -> impl Strategy<Value = Route> {
     prop_oneof![
+        1 => grids().prop_map(|grid| Route::Community { community: at_level(grid, GridLevel::Community) }),
+        1 => grids().prop_map(|grid| Route::Street { street: at_level(grid, GridLevel::Street) }),
         2 => departments().prop_map(|department| Route::Department { department }),
         1 => workers().prop_map(|worker| Route::SelfHandle { worker }),
         // Unchecked on purpose: decide must refuse bad joint routes, not panic.
@@ -218,6 +227,7 @@ enum Step {
     },
     Accept(Who),
     Return(Who, Note),
+    Refer(Who, Route, Note),
     Progress(Who, Note),
     Postpone(Who, Timestamp, Note),
     Resolve(Who, Note, Vec<Url>),
@@ -287,6 +297,7 @@ fn steps() -> impl Strategy<Value = Step> {
             }),
         5 => who().prop_map(Step::Accept),
         2 => (who(), notes()).prop_map(|(by, reason)| Step::Return(by, reason)),
+        1 => (who(), routes(), notes()).prop_map(|(by, route, reason)| Step::Refer(by, route, reason)),
         2 => (who(), notes()).prop_map(|(by, note)| Step::Progress(by, note)),
         3 => (who(), times(), notes()).prop_map(|(by, until, reason)| Step::Postpone(by, until, reason)),
         3 => workers().prop_map(|by| Step::Command(Command::ApprovePostponement { by })),
@@ -349,6 +360,11 @@ fn command(state: &CaseState, step: Step) -> Command {
         Step::Accept(who) => Command::Accept { by: by(who) },
         Step::Return(who, reason) => Command::Return {
             by: by(who),
+            reason,
+        },
+        Step::Refer(who, route, reason) => Command::Refer {
+            by: by(who),
+            route,
             reason,
         },
         Step::Progress(who, note) => Command::ReportProgress { by: by(who), note },

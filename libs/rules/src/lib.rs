@@ -39,7 +39,7 @@ pub use duplicate::{
 };
 pub use error::{Result, RoutingError};
 pub use priority::{priority, PriorityDecision, URGENT_WORDS};
-pub use routing::{route, RouteDecision};
+pub use routing::{route, suggestion, RouteDecision, Suggestion};
 
 /// Lowercases and drops whitespace, so that `路灯 不亮` still matches `路灯不亮`:
 /// Chinese text has no word spacing, a space in it is noise.

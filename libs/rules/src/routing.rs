@@ -2,7 +2,9 @@
 //! joint consultation — never sending it back to whoever returned it.
 
 use gridcase_config::{Category, JointGroup, Owner, ReferenceData};
-use gridcase_domain::{Assignee, CategoryCode, DepartmentCode, GridCode, Route, WorkerId};
+use gridcase_domain::{
+    Assignee, CategoryCode, DepartmentCode, GridCode, GridLevel, Priority, Route, WorkerId,
+};
 
 use crate::error::{Result, RoutingError};
 
@@ -18,11 +20,15 @@ pub struct RouteDecision {
 
 /// Chooses the route of a case of `category`, trying in turn:
 ///
-/// 1. **self-handle** (自办自结) if the category allows it and a grid worker
-///    is known — the reporter if a grid worker reported it, else the first
-///    worker responsible for `location_grid` — who has not returned it;
-/// 2. the category's **default department** (直通), unless it returned it;
-/// 3. a **joint consultation** (联合会商): the category's joint group, or,
+/// 1. **the grid worker's call** (seed 004: 一般问题由网格员自办自结): a case a listed grid
+///    worker reported on patrol waits in that worker's inbox whatever its category (unless the
+///    category is an emergency by default, which goes straight to its owner); a case of a
+///    category a grid may settle (`self_handle`) waits in the inbox of the first worker of
+///    `location_grid` — in both cases unless that worker returned it;
+/// 2. the **community** of `location_grid`, for a category the community handles before any
+///    department (大事不出社区), unless it returned the case;
+/// 3. the category's **default department** (直通), unless it returned it;
+/// 4. a **joint consultation** (联合会商): the category's joint group, or,
 ///    for a department-owned category whose department returned it, a joint
 ///    group that department belongs to (those it leads first, then in code
 ///    order). A lead that returned the case is replaced by the first member
@@ -50,6 +56,7 @@ pub fn route(
     };
     let decision = router
         .self_handle(location_grid, reported_by_worker)
+        .or_else(|| router.community(location_grid))
         .or_else(|| router.by_owner());
     decision.ok_or(RoutingError::NoRouteLeft {
         category: *category,
@@ -86,19 +93,28 @@ impl Router<'_> {
         location_grid: Option<&GridCode>,
         reported_by_worker: Option<&WorkerId>,
     ) -> Option<RouteDecision> {
-        if !self.category.self_handle {
-            return None;
-        }
         let name = &self.category.name;
-        // Only a listed grid worker can self-handle; other reporters (a
+        // Only a listed grid worker makes the call on their own report; other reporters (a
         // courier, a resident) leave it to the location's grid.
-        let reporter = reported_by_worker.filter(|id| self.refdata.worker(id).is_some());
+        let reporter = reported_by_worker
+            .filter(|id| self.refdata.worker(id).is_some())
+            .filter(|_| self.category.priority != Priority::Emergency);
         let (worker, reason) = if let Some(worker) = reporter {
-            let reason = format!(
-                "self-handled: {name} may be settled by the grid worker {worker}, who reported it"
-            );
+            let reason = if self.category.self_handle {
+                format!(
+                    "self-handled: {name} may be settled by the grid worker {worker}, who reported it"
+                )
+            } else {
+                format!(
+                    "grid worker's call: {worker} reported {name} on patrol and decides whether \
+                     to settle it, push it or hand it up"
+                )
+            };
             (worker.clone(), reason)
         } else {
+            if !self.category.self_handle {
+                return None;
+            }
             let grid = location_grid?;
             let worker = &self.refdata.workers_of(grid).first()?.id;
             let reason = format!(
@@ -110,6 +126,22 @@ impl Router<'_> {
             .then_some(RouteDecision {
                 route: Route::SelfHandle { worker },
                 reason,
+            })
+    }
+
+    fn community(&mut self, location_grid: Option<&GridCode>) -> Option<RouteDecision> {
+        if !self.category.community {
+            return None;
+        }
+        let community = location_grid?.at_level(GridLevel::Community)?;
+        self.refdata.grid(&community)?;
+        self.available(Assignee::Community(community))
+            .then(|| RouteDecision {
+                route: Route::Community { community },
+                reason: format!(
+                    "community: {} is handled by the community {community} before any department",
+                    self.category.name
+                ),
             })
     }
 
@@ -179,6 +211,70 @@ impl Router<'_> {
     }
 }
 
+/// What the catalogue suggests a handler of the grid hierarchy do with a case waiting on it;
+/// the handler decides (the grid worker's call), this is only the default shown with the case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Suggestion {
+    /// Settle it here (自办自结): the category is one a grid may settle.
+    Settle,
+    /// Push it point-to-point to the category's department (直通).
+    Push(DepartmentCode),
+    /// Open a joint consultation led by the category's lead department (部门会商).
+    Consult(DepartmentCode),
+    /// Hand it up to the next tier (大事不出社区): the community handles the category.
+    HandUp,
+}
+
+impl Suggestion {
+    /// The stable name used on work orders: `settle`, `push`, `consult` or `hand_up`.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Suggestion::Settle => "settle",
+            Suggestion::Push(_) => "push",
+            Suggestion::Consult(_) => "consult",
+            Suggestion::HandUp => "hand_up",
+        }
+    }
+
+    /// The department named, for a push or a consultation.
+    pub fn department(&self) -> Option<&DepartmentCode> {
+        match self {
+            Suggestion::Push(department) | Suggestion::Consult(department) => Some(department),
+            Suggestion::Settle | Suggestion::HandUp => None,
+        }
+    }
+}
+
+/// The catalogue's suggestion to `handler` for a case of `category`, or `None` for a
+/// department (which accepts or returns) or a case with no category yet.
+///
+/// A grid worker is advised to settle a category a grid may settle, to hand up one the
+/// community handles, else to push it to its department or ask for its joint consultation; a
+/// community settles what the community handles and a street what a community would; both
+/// otherwise push or consult.
+pub fn suggestion(
+    refdata: &ReferenceData,
+    category: Option<&CategoryCode>,
+    handler: &Assignee,
+) -> Option<Suggestion> {
+    let category = refdata.category(category?)?;
+    let by_owner = || match &category.owner {
+        Owner::Department(department) => Some(Suggestion::Push(department.clone())),
+        Owner::JointGroup(code) => refdata
+            .joint_group(code)
+            .map(|group| Suggestion::Consult(group.lead.clone())),
+    };
+    match handler {
+        Assignee::Department(_) => None,
+        Assignee::Worker(_) if category.self_handle => Some(Suggestion::Settle),
+        Assignee::Worker(_) if category.community => Some(Suggestion::HandUp),
+        Assignee::Community(_) | Assignee::Street(_) if category.community => {
+            Some(Suggestion::Settle)
+        }
+        Assignee::Worker(_) | Assignee::Community(_) | Assignee::Street(_) => by_owner(),
+    }
+}
+
 /// The lead, then the participants.
 fn members(group: &JointGroup) -> impl Iterator<Item = &DepartmentCode> {
     std::iter::once(&group.lead).chain(&group.participants)
@@ -207,6 +303,12 @@ mod tests {
 
     fn self_handle(id: &str) -> Route {
         Route::SelfHandle { worker: worker(id) }
+    }
+
+    fn community(code: &str) -> Route {
+        Route::Community {
+            community: grid(code),
+        }
     }
 
     fn to_department(code: &str) -> Route {
@@ -250,8 +352,23 @@ mod tests {
             ("reporting worker returned it",
                 "SJ-01-04", yongjin_1, vec![by_worker("gao-fang")], Some("gao-fang"), to_department("urban_mgmt")),
             // BJ-01-07 路灯: not self-handled.
-            ("department-owned",
-                "BJ-01-07", yongjin_1, vec![], Some("lin-ming"), to_department("urban_mgmt")),
+            ("department-owned, reported by a resident",
+                "BJ-01-07", yongjin_1, vec![], None, to_department("urban_mgmt")),
+            ("department-owned, reported by a grid worker: the worker's call",
+                "BJ-01-07", yongjin_1, vec![], Some("lin-ming"), self_handle("lin-ming")),
+            ("the worker pushed it and the department returned it: back to the worker",
+                "BJ-01-07", yongjin_1, vec![dept("urban_mgmt")], Some("lin-ming"), self_handle("lin-ming")),
+            // SJ-04-02 火情: an emergency goes straight to its owner, even from a worker.
+            ("an emergency category skips the worker's inbox",
+                "SJ-04-02", yongjin_1, vec![], Some("lin-ming"), to_department("fire_rescue")),
+            // SJ-08-01 物业服务纠纷: the community handles it before any department.
+            ("a community category goes to the case's community",
+                "SJ-08-01", yongjin_1, vec![], None, community("330102-001-001")),
+            ("without a grid it goes to its joint group",
+                "SJ-08-01", None, vec![], None, joint("housing", &["justice", "urban_mgmt"])),
+            ("the community returned it",
+                "SJ-08-01", yongjin_1, vec![Assignee::Community(grid("330102-001-001"))], None,
+                joint("housing", &["justice", "urban_mgmt"])),
             // SJ-01-07 餐饮油烟: joint group lampblack.
             ("joint group",
                 "SJ-01-07", yongjin_1, vec![], None,
@@ -435,6 +552,34 @@ mod tests {
     }
 
     #[test]
+    fn suggestions_follow_the_catalogue_for_each_tier() {
+        let worker = by_worker("lin-ming");
+        let office = Assignee::Community(grid("330102-001-001"));
+        let suggest = |code: &str, handler: &Assignee| {
+            suggestion(sample(), Some(&category(code)), handler).map(|s| s.as_str())
+        };
+        // 乱堆物堆料: a grid may settle it.
+        assert_eq!(suggest("SJ-01-04", &worker), Some("settle"));
+        // 路灯: urban_mgmt's.
+        let push = suggestion(sample(), Some(&category("BJ-01-07")), &worker).unwrap();
+        assert_eq!(push, Suggestion::Push(department("urban_mgmt")));
+        assert_eq!(push.department(), Some(&department("urban_mgmt")));
+        // 餐饮油烟: the lampblack group, led by ecology_env.
+        assert_eq!(
+            suggestion(sample(), Some(&category("SJ-01-07")), &office),
+            Some(Suggestion::Consult(department("ecology_env")))
+        );
+        // 物业服务纠纷: the worker hands it up, the community settles it.
+        assert_eq!(suggest("SJ-08-01", &worker), Some("hand_up"));
+        assert_eq!(suggest("SJ-08-01", &office), Some("settle"));
+        // 困难群众帮扶: civil affairs', though a worker may still hand it up.
+        assert_eq!(suggest("SJ-07-05", &worker), Some("push"));
+        // Departments accept or return; no category, no suggestion.
+        assert_eq!(suggest("BJ-01-07", &dept("urban_mgmt")), None);
+        assert_eq!(suggestion(sample(), None, &worker), None);
+    }
+
+    #[test]
     fn every_sample_category_has_a_route() {
         for entry in sample().categories() {
             let decision = route(
@@ -447,6 +592,13 @@ mod tests {
             .unwrap_or_else(|error| panic!("{}: {error}", entry.code));
             if entry.self_handle {
                 assert_eq!(decision.route, self_handle("luo-lixin"), "{}", entry.code);
+            } else if entry.community {
+                assert_eq!(
+                    decision.route,
+                    community("330102-003-001"),
+                    "{}",
+                    entry.code
+                );
             } else {
                 assert_eq!(
                     Some(decision.route),

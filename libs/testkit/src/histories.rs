@@ -4,9 +4,8 @@
 
 use gridcase_config::ReferenceData;
 use gridcase_domain::{
-    apply, decide, Address, Assignee, CaseId, CaseState, Channel, Command, Contact, Description,
-    Event, GridCode, GridLevel, Location, Note, Phone, Reporter, Route, Timestamp, TrackingCode,
-    WorkerId,
+    apply, decide, Address, CaseId, CaseState, Channel, Command, Contact, Description, Event,
+    GridCode, GridLevel, Location, Note, Phone, Reporter, Timestamp, TrackingCode, WorkerId,
 };
 use gridcase_eventstore::{Metadata, RecordedEvent};
 
@@ -65,13 +64,7 @@ pub fn life(dice: &mut Dice, reference: &ReferenceData, n: u64, now_ms: i64) -> 
         media: vec![],
         reported_at,
     }];
-    let (assignee, participants) = match &route {
-        Route::Department { department } => (Assignee::Department(department.clone()), vec![]),
-        Route::Joint { lead, participants } => {
-            (Assignee::Department(lead.clone()), participants.clone())
-        }
-        Route::SelfHandle { worker } => (Assignee::Worker(worker.clone()), vec![]),
-    };
+    let (assignee, participants) = (route.assignee(), route.participants().to_vec());
     // Deadlines from hours ago (red, overdue) to a day ahead (green).
     let accept = now_ms + (i64::try_from(dice.below(30)).unwrap() - 6) * HOUR_MS;
     let note = || Note::parse("已处理").unwrap();

@@ -15,7 +15,7 @@ use gridcase_bus::{FeedConsumer, FeedError, FeedMessage};
 use gridcase_casestore::ids::{event_command_id, legacy};
 use gridcase_casestore::{CaseError, CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
-use gridcase_domain::{CaseId, CaseStatus, Command, Priority};
+use gridcase_domain::{CaseId, CaseStatus, Command, Priority, Timestamp};
 use gridcase_eventstore::{EventStore, RecordedEvent};
 use gridcase_privacy::{Opened, Vault};
 
@@ -145,11 +145,11 @@ impl<S: EventStore> FeedWorker<S> {
         }
     }
 
-    /// Handles one feed event: dispatches a triaged case, publishes the work order of a
-    /// dispatch or a rework; other event types are ignored.
+    /// Handles one feed event: dispatches a triaged or referred case, publishes the work order
+    /// of a dispatch or a rework; other event types are ignored.
     pub async fn handle(&self, event: &RecordedEvent) -> Result<(), HandleError> {
         match event.event_type.as_str() {
-            "CaseTriaged" => self.dispatch(event).await,
+            "CaseTriaged" | "CaseReferred" => self.dispatch(event).await,
             "CaseDispatched" | "VerificationFailed" => self.publish_work_order(event).await,
             _ => Ok(()),
         }
@@ -172,6 +172,15 @@ impl<S: EventStore> FeedWorker<S> {
             .also_known_as(legacy::dispatch_feed(event.event_id))
         };
         let reference = &self.reference;
+        // The first dispatch's deadlines count from the report. A case routed again — referred
+        // on by a grid worker, community or street, or re-triaged after a return (退单) or a
+        // reopening — gives its new assignee fresh deadlines counted from that routing; the
+        // close deadline and the indicators still count from the report.
+        let dispatched_before = loaded
+            .timeline
+            .iter()
+            .any(|entry| matches!(entry.event, gridcase_domain::Event::CaseDispatched(_)));
+        let routed_at = Timestamp::from_millis(event.recorded_at_ms);
         let executed = self
             .cases
             .execute_loaded(case, loaded, &context, |state| {
@@ -194,8 +203,13 @@ impl<S: EventStore> FeedWorker<S> {
                     state.priority.unwrap_or(Priority::Normal),
                     state.category.as_ref(),
                 );
+                let start = if dispatched_before {
+                    routed_at.max(reported_at)
+                } else {
+                    reported_at
+                };
                 let (accept_deadline, resolve_deadline) =
-                    dispatch_deadlines(reference.calendar(), &policy, reported_at);
+                    dispatch_deadlines(reference.calendar(), &policy, start);
                 Ok(Command::Dispatch {
                     assignee: route.assignee(),
                     participants: route.participants().to_vec(),

@@ -11,7 +11,10 @@ use std::sync::Arc;
 use gridcase_auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
 use gridcase_casestore::{CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
-use gridcase_domain::{Assignee, CaseId, Command, DepartmentCode, Note, Timestamp, Url, WorkerId};
+use gridcase_domain::{
+    Assignee, CaseId, Command, DepartmentCode, GridCode, GridLevel, Note, Route, Timestamp, Url,
+    WorkerId,
+};
 use gridcase_eventstore::EventStore;
 use gridcase_proto::common::v1 as common;
 use gridcase_proto::convert::case_reply;
@@ -60,8 +63,18 @@ impl Actor {
     ) -> Result<Self, InvalidInput> {
         let actor = actor.ok_or_else(|| InvalidInput::new("actor", "is required"))?;
         let case_id = CaseId::parse(&actor.case_id).map_err(InvalidInput::at("actor.case_id"))?;
-        let assignee = match (actor.department.is_empty(), actor.grid_worker.is_empty()) {
-            (false, true) => {
+        let given: Vec<&'static str> = [
+            ("department", &actor.department),
+            ("grid_worker", &actor.grid_worker),
+            ("community", &actor.community),
+            ("street", &actor.street),
+        ]
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, _)| name)
+        .collect();
+        let assignee = match given.as_slice() {
+            ["department"] => {
                 let code = DepartmentCode::parse(&actor.department)
                     .map_err(InvalidInput::at("actor.department"))?;
                 if reference.department(&code).is_none() {
@@ -72,7 +85,7 @@ impl Actor {
                 }
                 Assignee::Department(code)
             }
-            (true, false) => {
+            ["grid_worker"] => {
                 let worker = WorkerId::parse(&actor.grid_worker)
                     .map_err(InvalidInput::at("actor.grid_worker"))?;
                 if reference.worker(&worker).is_none() {
@@ -83,16 +96,31 @@ impl Actor {
                 }
                 Assignee::Worker(worker)
             }
-            (true, true) => {
+            ["community"] => Assignee::Community(office(
+                "actor.community",
+                &actor.community,
+                GridLevel::Community,
+                reference,
+            )?),
+            ["street"] => Assignee::Street(office(
+                "actor.street",
+                &actor.street,
+                GridLevel::Street,
+                reference,
+            )?),
+            [] => {
                 return Err(InvalidInput::new(
                     "actor",
-                    "needs a department or a grid_worker",
+                    "needs a department, grid_worker, community or street",
                 ))
             }
-            (false, false) => {
+            several => {
                 return Err(InvalidInput::new(
                     "actor",
-                    "give a department or a grid_worker, not both",
+                    format!(
+                        "give one of department, grid_worker, community or street, not {}",
+                        several.join(" and ")
+                    ),
                 ))
             }
         };
@@ -104,13 +132,34 @@ impl Actor {
         })
     }
 
-    /// The actor as recorded on events: `department:<code>` or `grid_worker:<id>`.
+    /// The actor as named in refusals: `department:<code>`, `grid_worker:<id>`,
+    /// `community:<code>` or `street:<code>`.
     pub fn name(&self) -> String {
-        match &self.assignee {
-            Assignee::Department(code) => format!("department:{code}"),
-            Assignee::Worker(worker) => format!("grid_worker:{worker}"),
-        }
+        self.assignee.actor_name()
     }
+}
+
+/// The community or street office `text` names, at `level` and listed in the reference data.
+fn office(
+    field: &'static str,
+    text: &str,
+    level: GridLevel,
+    reference: &ReferenceData,
+) -> Result<GridCode, InvalidInput> {
+    let code = GridCode::parse(text).map_err(InvalidInput::at(field))?;
+    if code.level() != level {
+        return Err(InvalidInput::new(
+            field,
+            format!("{code} is a {} code, not a {level} code", code.level()),
+        ));
+    }
+    if reference.grid(&code).is_none() {
+        return Err(InvalidInput::new(
+            field,
+            format!("{code} is not a known {level}"),
+        ));
+    }
+    Ok(code)
 }
 
 /// A request of the department API: who acts, and the command it asks of the case.
@@ -118,8 +167,9 @@ pub trait ActRequest {
     /// The request's `actor` field, checked by [`Actor::parse`].
     fn actor(&self) -> Option<&pb::Actor>;
 
-    /// The command the request asks for on behalf of `by`, its own fields checked.
-    fn command(&self, by: Assignee) -> Result<Command, InvalidInput>;
+    /// The command the request asks for on behalf of `by`, its own fields checked against
+    /// `reference`.
+    fn command(&self, by: Assignee, reference: &ReferenceData) -> Result<Command, InvalidInput>;
 }
 
 impl ActRequest for pb::AcceptRequest {
@@ -127,7 +177,7 @@ impl ActRequest for pb::AcceptRequest {
         self.actor.as_ref()
     }
 
-    fn command(&self, by: Assignee) -> Result<Command, InvalidInput> {
+    fn command(&self, by: Assignee, _: &ReferenceData) -> Result<Command, InvalidInput> {
         Ok(Command::Accept { by })
     }
 }
@@ -137,7 +187,7 @@ impl ActRequest for pb::ReturnRequest {
         self.actor.as_ref()
     }
 
-    fn command(&self, by: Assignee) -> Result<Command, InvalidInput> {
+    fn command(&self, by: Assignee, _: &ReferenceData) -> Result<Command, InvalidInput> {
         Ok(Command::Return {
             by,
             reason: note("reason", &self.reason)?,
@@ -150,7 +200,7 @@ impl ActRequest for pb::ReportProgressRequest {
         self.actor.as_ref()
     }
 
-    fn command(&self, by: Assignee) -> Result<Command, InvalidInput> {
+    fn command(&self, by: Assignee, _: &ReferenceData) -> Result<Command, InvalidInput> {
         Ok(Command::ReportProgress {
             by,
             note: note("note", &self.note)?,
@@ -163,7 +213,7 @@ impl ActRequest for pb::RequestPostponementRequest {
         self.actor.as_ref()
     }
 
-    fn command(&self, by: Assignee) -> Result<Command, InvalidInput> {
+    fn command(&self, by: Assignee, _: &ReferenceData) -> Result<Command, InvalidInput> {
         if self.until_ms <= 0 {
             return Err(InvalidInput::new(
                 "until_ms",
@@ -183,13 +233,107 @@ impl ActRequest for pb::ResolveRequest {
         self.actor.as_ref()
     }
 
-    fn command(&self, by: Assignee) -> Result<Command, InvalidInput> {
+    fn command(&self, by: Assignee, _: &ReferenceData) -> Result<Command, InvalidInput> {
         Ok(Command::Resolve {
             by,
             note: note("note", &self.note)?,
             evidence: evidence(&self.evidence_urls)?,
         })
     }
+}
+
+impl ActRequest for pb::ReferRequest {
+    fn actor(&self) -> Option<&pb::Actor> {
+        self.actor.as_ref()
+    }
+
+    fn command(&self, by: Assignee, reference: &ReferenceData) -> Result<Command, InvalidInput> {
+        let route = match (self.up, self.department.is_empty()) {
+            (true, false) => {
+                return Err(InvalidInput::new("up", "give a department or up, not both"))
+            }
+            (false, true) => {
+                return Err(InvalidInput::new(
+                    "department",
+                    "needs a department to push the case to, or up to hand it to the next tier",
+                ))
+            }
+            (true, true) => {
+                if !self.participants.is_empty() {
+                    return Err(InvalidInput::new(
+                        "participants",
+                        "a joint consultation needs its lead department, not up",
+                    ));
+                }
+                next_tier(&by, reference)?
+            }
+            (false, false) => {
+                let lead = known_department("department", &self.department, reference)?;
+                if self.participants.is_empty() {
+                    Route::Department { department: lead }
+                } else {
+                    let participants = self
+                        .participants
+                        .iter()
+                        .enumerate()
+                        .map(|(index, code)| {
+                            known_department(&format!("participants[{index}]"), code, reference)
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Route::joint(lead, participants).map_err(InvalidInput::at("participants"))?
+                }
+            }
+        };
+        Ok(Command::Refer {
+            by,
+            route,
+            reason: note("reason", &self.reason)?,
+        })
+    }
+}
+
+/// The tier above `by`: a grid worker's community, a community's street.
+fn next_tier(by: &Assignee, reference: &ReferenceData) -> Result<Route, InvalidInput> {
+    match by {
+        Assignee::Worker(worker) => {
+            let community = reference
+                .grid_of_worker(worker)
+                .and_then(|grid| grid.code.at_level(GridLevel::Community))
+                .ok_or_else(|| {
+                    InvalidInput::new("up", format!("grid worker {worker} has no community"))
+                })?;
+            Ok(Route::Community { community })
+        }
+        Assignee::Community(community) => {
+            let street = community
+                .parent()
+                .ok_or_else(|| InvalidInput::new("up", format!("{community} has no street")))?;
+            Ok(Route::Street { street })
+        }
+        Assignee::Street(_) => Err(InvalidInput::new(
+            "up",
+            "a street is the top handling tier: push the case to a department",
+        )),
+        Assignee::Department(_) => Err(InvalidInput::new(
+            "up",
+            "a department does not hand cases up: it returns a case that is not its own (Return)",
+        )),
+    }
+}
+
+fn known_department(
+    field: &str,
+    text: &str,
+    reference: &ReferenceData,
+) -> Result<DepartmentCode, InvalidInput> {
+    let code = DepartmentCode::parse(text).map_err(InvalidInput::at(field.to_owned()))?;
+    if reference.department(&code).is_none() {
+        return Err(InvalidInput::new(
+            field.to_owned(),
+            format!("{code} is not a known department"),
+        ));
+    }
+    Ok(code)
 }
 
 fn note(field: &'static str, text: &str) -> Result<Note, InvalidInput> {
@@ -211,9 +355,14 @@ fn evidence(urls: &[String]) -> Result<Vec<Url>, InvalidInput> {
         .collect()
 }
 
-/// Who may call the department API: departments for their own work orders, grid workers for
-/// the cases they handle on the spot.
-pub const ACT_ROLES: &[RoleKind] = &[RoleKind::Department, RoleKind::GridWorker];
+/// Who may call the handlers' API: departments for their own work orders, grid workers,
+/// communities and streets for the cases waiting on them.
+pub const ACT_ROLES: &[RoleKind] = &[
+    RoleKind::Department,
+    RoleKind::GridWorker,
+    RoleKind::Community,
+    RoleKind::Street,
+];
 
 /// The dispatch API on a store of cases.
 #[derive(Debug)]
@@ -282,7 +431,7 @@ impl<S: EventStore> DispatchApi<S> {
         request: &impl ActRequest,
     ) -> Result<Response<common::CaseReply>, Status> {
         let checked = Actor::parse(request.actor(), &self.reference).and_then(|actor| {
-            let command = request.command(actor.assignee.clone())?;
+            let command = request.command(actor.assignee.clone(), &self.reference)?;
             Ok((actor, command))
         });
         let (actor, command) = checked.map_err(|e| {
@@ -293,6 +442,8 @@ impl<S: EventStore> DispatchApi<S> {
         let acts_for_itself = match (&caller.role, &actor.assignee) {
             (Role::Department(code), Assignee::Department(assignee)) => code == assignee.as_str(),
             (Role::GridWorker(id), Assignee::Worker(worker)) => id == worker.as_str(),
+            (Role::Community(code), Assignee::Community(office))
+            | (Role::Street(code), Assignee::Street(office)) => *code == office.to_string(),
             _ => false,
         };
         if !acts_for_itself {
@@ -357,6 +508,15 @@ impl<S: EventStore> Dispatch for DispatchApi<S> {
         request: Request<pb::ResolveRequest>,
     ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "Resolve", ACT_ROLES)?.clone();
+        self.answer(&caller, request.get_ref()).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn refer(
+        &self,
+        request: Request<pb::ReferRequest>,
+    ) -> Result<Response<common::CaseReply>, Status> {
+        let caller = require(&request, "Refer", ACT_ROLES)?.clone();
         self.answer(&caller, request.get_ref()).await
     }
 }

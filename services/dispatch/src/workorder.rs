@@ -6,12 +6,15 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer::pull, message::PublishMessage, stream};
 use gridcase_casestore::TimelineEntry;
 use gridcase_config::ReferenceData;
-use gridcase_domain::{Assignee, CaseId, CaseState, Contact, Event, Priority, Timestamp};
+use gridcase_domain::{
+    Assignee, CaseId, CaseState, Contact, Event, GridLevel, Priority, Timestamp,
+    COMMUNITY_SUBJECT_TOKEN, STREET_SUBJECT_TOKEN,
+};
 use gridcase_privacy::Opened;
 use gridcase_proto::dispatch::v1 as pb;
 use prost::Message;
 
-use gridcase_bus::subjects::{department_consumer, DISPATCH_ALL, DISPATCH_STREAM};
+use gridcase_bus::subjects::{department_consumer, office_consumer, DISPATCH_ALL, DISPATCH_STREAM};
 
 /// How long JetStream remembers work-order ids to drop a republished copy.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
@@ -45,12 +48,43 @@ pub fn subject_for(assignee: &Assignee) -> String {
     match assignee {
         Assignee::Department(department) => gridcase_bus::subjects::dispatch(department.as_str()),
         Assignee::Worker(worker) => gridcase_bus::subjects::worker_dispatch(worker.as_str()),
+        Assignee::Community(code) => {
+            gridcase_bus::subjects::office_dispatch(COMMUNITY_SUBJECT_TOKEN, &code.to_string())
+        }
+        Assignee::Street(code) => {
+            gridcase_bus::subjects::office_dispatch(STREET_SUBJECT_TOKEN, &code.to_string())
+        }
     }
 }
 
+/// Every durable consumer of the work-order stream and its subject: one per department, and
+/// one per community and street office of the grid hierarchy.
+fn consumers(reference: &ReferenceData) -> Vec<(String, String)> {
+    let departments = reference.departments().map(|department| {
+        let code = department.code.as_str();
+        (
+            department_consumer(code),
+            gridcase_bus::subjects::dispatch(code),
+        )
+    });
+    let offices = reference.grids().filter_map(|area| {
+        let token = match area.code.level() {
+            GridLevel::Community => COMMUNITY_SUBJECT_TOKEN,
+            GridLevel::Street => STREET_SUBJECT_TOKEN,
+            _ => return None,
+        };
+        let code = area.code.to_string();
+        Some((
+            office_consumer(token, &code),
+            gridcase_bus::subjects::office_dispatch(token, &code),
+        ))
+    });
+    departments.chain(offices).collect()
+}
+
 /// Creates the work-order stream if missing (file storage, two-minute duplicate window) and a
-/// durable pull consumer per department in the reference data, so a department system that has
-/// never connected still finds every work order from the first one.
+/// durable pull consumer per department, community and street in the reference data, so a
+/// system that has never connected still finds every work order from the first one.
 pub async fn ensure_stream(
     js: &jetstream::Context,
     reference: &ReferenceData,
@@ -65,15 +99,13 @@ pub async fn ensure_stream(
         })
         .await
         .map_err(|e| WorkOrderError::Setup(format!("creating stream {DISPATCH_STREAM}: {e}")))?;
-    for department in reference.departments() {
-        let code = department.code.as_str();
-        let durable = department_consumer(code);
+    for (durable, subject) in consumers(reference) {
         stream
             .get_or_create_consumer(
                 &durable,
                 pull::Config {
                     durable_name: Some(durable.clone()),
-                    filter_subject: gridcase_bus::subjects::dispatch(code),
+                    filter_subject: subject,
                     deliver_policy: jetstream::consumer::DeliverPolicy::All,
                     ack_policy: jetstream::consumer::AckPolicy::Explicit,
                     ..Default::default()
@@ -169,11 +201,15 @@ pub fn build(
         .map(|category| category.name.clone())
         .unwrap_or_default();
     let location = &reported.location;
-    let (department, grid_worker) = match &assignee {
-        Assignee::Department(department) => (department.to_string(), String::new()),
-        Assignee::Worker(worker) => (String::new(), worker.to_string()),
-    };
-    let recipient = format!("{department}{grid_worker}");
+    let (mut department, mut grid_worker, mut community, mut street) = Default::default();
+    match &assignee {
+        Assignee::Department(code) => department = code.to_string(),
+        Assignee::Worker(worker) => grid_worker = worker.to_string(),
+        Assignee::Community(code) => community = code.to_string(),
+        Assignee::Street(code) => street = code.to_string(),
+    }
+    let recipient = format!("{department}{grid_worker}{community}{street}");
+    let suggestion = gridcase_rules::suggestion(reference, state.category.as_ref(), &assignee);
     let order = pb::WorkOrder {
         work_order_id: format!("{case}-{}", dispatched.version),
         case_id: case.to_string(),
@@ -201,6 +237,17 @@ pub fn build(
         reporter_phone_masked: contact.masked_phone(),
         recipient,
         for_consultation: false,
+        community,
+        street,
+        suggestion: suggestion
+            .as_ref()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        suggested_department: suggestion
+            .as_ref()
+            .and_then(|s| s.department())
+            .map(ToString::to_string)
+            .unwrap_or_default(),
     };
     Ok((order, assignee))
 }

@@ -32,8 +32,9 @@ pub const SERVICE_NAME: &str = "gridcase.evaluation.v1.Evaluation";
 /// How long a request for indicators waits for the tally to reach the log's head.
 pub const INDICATOR_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Who may report an on-site check.
-pub const VERIFY_ROLES: &[RoleKind] = &[RoleKind::GridWorker, RoleKind::Admin];
+/// Who may report an on-site check: grid workers (never on a case they settled themselves),
+/// community offices (for those) and administrators.
+pub const VERIFY_ROLES: &[RoleKind] = &[RoleKind::GridWorker, RoleKind::Community, RoleKind::Admin];
 /// Who may record a resident's rating: the QR gateway and callback operators.
 pub const RATE_ROLES: &[RoleKind] = &[RoleKind::Gateway, RoleKind::Operator, RoleKind::Admin];
 /// Who may close a verified case without a rating.

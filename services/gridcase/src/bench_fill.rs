@@ -12,9 +12,8 @@ use anyhow::Context;
 use gridcase_bus::StoreClient;
 use gridcase_config::{Corpus, ReferenceData, Split};
 use gridcase_domain::{
-    decide, Address, Assignee, CaseId, CaseState, CategoryCode, Channel, Command, Contact,
-    Description, Event, GridLevel, Location, Note, Phone, Reporter, Route, Timestamp, TrackingCode,
-    WorkerId,
+    decide, Address, CaseId, CaseState, CategoryCode, Channel, Command, Contact, Description,
+    Event, GridLevel, Location, Note, Phone, Reporter, Route, Timestamp, TrackingCode, WorkerId,
 };
 use gridcase_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent};
 
@@ -123,13 +122,7 @@ impl Material {
         // Cases of the last weeks stop somewhere along the loop; older ones are closed.
         let open = now_ms - reported_ms < OPEN_DAYS * DAY_MS;
         let stop_after = if open { 1 + rng.below(5) } else { usize::MAX };
-        let (assignee, participants) = match &route {
-            Route::Department { department } => (Assignee::Department(department.clone()), vec![]),
-            Route::Joint { lead, participants } => {
-                (Assignee::Department(lead.clone()), participants.clone())
-            }
-            Route::SelfHandle { worker } => (Assignee::Worker(worker.clone()), vec![]),
-        };
+        let (assignee, participants) = (route.assignee(), route.participants().to_vec());
         let note = |text: &str| Note::parse(text).ok();
         let worker = WorkerId::parse("bench-verifier").ok();
         let accept_in = HOUR_MS * i64::try_from(1 + rng.below(3)).unwrap_or(1);

@@ -22,7 +22,7 @@ pub fn departments_of(state: &CaseState) -> Vec<DepartmentCode> {
             departments.push(lead.clone());
             departments.extend(participants.iter().cloned());
         }
-        Some(Route::SelfHandle { .. }) | None => {}
+        Some(Route::SelfHandle { .. } | Route::Community { .. } | Route::Street { .. }) | None => {}
     }
     if let Some(Assignee::Department(department)) = &state.assignee {
         departments.push(department.clone());
@@ -46,6 +46,8 @@ pub struct Indexed {
     pub category: Option<CategoryCode>,
     /// Cases of this colour now.
     pub colour: Option<Colour>,
+    /// Cases waiting on this handler (its actor name, e.g. `community:330102-001-001`).
+    pub waiting_on: Option<String>,
 }
 
 impl Indexed {
@@ -56,6 +58,7 @@ impl Indexed {
             + usize::from(self.department.is_some())
             + usize::from(self.category.is_some())
             + usize::from(self.colour.is_some())
+            + usize::from(self.waiting_on.is_some())
     }
 }
 

@@ -149,6 +149,12 @@ pub fn summary(event: &Event) -> String {
         Event::CaseEscalated(e) => format!("escalated to level {} ({})", e.level, e.to),
         Event::CaseMerged(e) => format!("merged into case {}", e.into),
         Event::DispatchReturned(e) => format!("returned by {}: {}", e.by, e.reason),
+        Event::CaseReferred(e) => format!(
+            "referred by {} to {}: {}",
+            e.by,
+            describe_route(&e.route),
+            e.reason
+        ),
         other => words(other.type_name()),
     }
 }
@@ -179,6 +185,8 @@ pub fn describe_route(route: &gridcase_domain::Route) -> String {
             let others: Vec<String> = participants.iter().map(ToString::to_string).collect();
             format!("joint, led by {lead} with {}", others.join(", "))
         }
+        Route::Community { community } => format!("community {community}"),
+        Route::Street { street } => format!("street {street}"),
     }
 }
 
@@ -214,6 +222,7 @@ fn walkable(filters: &Indexed) -> Vec<(Term, usize)> {
     terms.extend(filters.department.clone().map(|d| (Term::Department(d), 1)));
     terms.extend(filters.category.map(|c| (Term::Category(c), 1)));
     terms.extend(filters.colour.map(|c| (Term::Colour(c), 1)));
+    terms.extend(filters.waiting_on.clone().map(|h| (Term::Waiting(h), 1)));
     if terms.is_empty() {
         terms.push((Term::All, 0));
     }

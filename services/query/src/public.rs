@@ -179,10 +179,13 @@ pub(crate) fn cases(
 fn department_of(view: &CaseView) -> Option<&DepartmentCode> {
     match (&view.state.assignee, &view.state.route) {
         (Some(Assignee::Department(d)), _) => Some(d),
-        (Some(Assignee::Worker(_)), _) => None,
+        (Some(Assignee::Worker(_) | Assignee::Community(_) | Assignee::Street(_)), _) => None,
         (None, Some(Route::Department { department })) => Some(department),
         (None, Some(Route::Joint { lead, .. })) => Some(lead),
-        (None, Some(Route::SelfHandle { .. }) | None) => None,
+        (
+            None,
+            Some(Route::SelfHandle { .. } | Route::Community { .. } | Route::Street { .. }) | None,
+        ) => None,
     }
 }
 

@@ -11,7 +11,7 @@ use gridcase_bus::StoreClient;
 use gridcase_config::ReferenceData;
 use gridcase_domain::{
     Assignee, CaseId, CaseStatus, CategoryCode, Contact, DepartmentCode, GridCode, GridLevel,
-    Timestamp,
+    Timestamp, WorkerId,
 };
 use gridcase_grpc::ApiError;
 use gridcase_privacy::audit::{self, AuditRecord, ContactRead};
@@ -21,11 +21,12 @@ use gridcase_proto::evaluation::v1 as evaluation_pb;
 use gridcase_proto::query::v1 as pb;
 use gridcase_proto::query::v1::query_server::{Query, QueryServer};
 use gridcase_rules::deadlines::Colour;
+use gridcase_rules::indicators::settled::{by_area, SettledCase};
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
 use crate::index::{page_token, parse_page_token, Indexed, Key};
-use crate::model::keys;
+use crate::model::keys::{self, Term};
 use crate::projection::{describe_route, CaseView, Projections};
 
 /// The fully qualified gRPC service name, for health reporting.
@@ -51,6 +52,17 @@ pub const MAX_PAGE_SIZE: usize = 200;
 /// Who may read a reporter's contact in clear: operators, who call residents back, and grid
 /// workers, for the cases dispatched to them.
 pub const CONTACT_ROLES: &[RoleKind] = &[RoleKind::Operator, RoleKind::GridWorker];
+
+/// Who may read an inbox: each handler its own, operators and supervisors anyone's.
+pub const INBOX_ROLES: &[RoleKind] = &[
+    RoleKind::GridWorker,
+    RoleKind::Community,
+    RoleKind::Street,
+    RoleKind::Department,
+    RoleKind::Operator,
+    RoleKind::Supervisor,
+    RoleKind::Admin,
+];
 
 /// Longest purpose a contact read may give, in characters.
 pub const MAX_PURPOSE_CHARS: usize = 200;
@@ -123,6 +135,108 @@ pub fn contact_request(
         ));
     }
     Ok((case, purpose.to_owned()))
+}
+
+/// The handler whose inbox `request` asks for, checked against the reference data and against
+/// `caller`: a handler reads its own inbox only.
+pub fn inbox_handler(
+    request: &pb::ListInboxRequest,
+    caller: &Role,
+    reference: &ReferenceData,
+) -> Result<Assignee, Status> {
+    let own = match caller {
+        Role::GridWorker(id) => Some(format!("grid_worker:{id}")),
+        Role::Department(code) => Some(format!("department:{code}")),
+        Role::Community(code) => Some(format!("community:{code}")),
+        Role::Street(code) => Some(format!("street:{code}")),
+        Role::Operator | Role::Supervisor | Role::Admin | Role::Gateway => None,
+    };
+    let named = request.handler.trim();
+    let handler = match (named.is_empty(), &own) {
+        (true, Some(own)) => own.clone(),
+        (true, None) => {
+            return Err(invalid(
+                "handler",
+                format!("{caller} has no inbox of its own: name the handler whose inbox to read"),
+            ))
+        }
+        (false, _) => named.to_owned(),
+    };
+    let assignee =
+        handler_assignee(&handler, reference).map_err(|reason| invalid("handler", reason))?;
+    if let Some(own) = own {
+        if own != handler {
+            return Err(Status::permission_denied(format!(
+                "handler: {own} may read its own inbox only, not {handler}"
+            )));
+        }
+    }
+    Ok(assignee)
+}
+
+/// The handler `text` names (`grid_worker:<id>`, `department:<code>`, `community:<grid code>`
+/// or `street:<grid code>`), if it is in the reference data.
+fn handler_assignee(text: &str, reference: &ReferenceData) -> Result<Assignee, String> {
+    let Some((kind, name)) = text.split_once(':') else {
+        return Err(format!(
+            "{text:?} is not grid_worker:<id>, department:<code>, community:<code> or street:<code>"
+        ));
+    };
+    let office = |level: GridLevel| -> Result<GridCode, String> {
+        let code = GridCode::parse(name).map_err(|e| e.reason)?;
+        if code.level() != level || reference.grid(&code).is_none() {
+            return Err(format!("{code} is not a known {level}"));
+        }
+        Ok(code)
+    };
+    match kind {
+        "grid_worker" => {
+            let worker = WorkerId::parse(name).map_err(|e| e.reason)?;
+            reference
+                .worker(&worker)
+                .ok_or_else(|| format!("{worker} is not a known grid worker"))?;
+            Ok(Assignee::Worker(worker))
+        }
+        "department" => {
+            let code = DepartmentCode::parse(name).map_err(|e| e.reason)?;
+            reference
+                .department(&code)
+                .ok_or_else(|| format!("{code} is not a known department"))?;
+            Ok(Assignee::Department(code))
+        }
+        "community" => office(GridLevel::Community).map(Assignee::Community),
+        "street" => office(GridLevel::Street).map(Assignee::Street),
+        other => Err(format!(
+            "{other:?} has no inbox: use grid_worker, department, community or street"
+        )),
+    }
+}
+
+/// The period and level a `SettlementIndicators` request asks for.
+pub fn settlement_request(
+    request: &pb::SettlementIndicatorsRequest,
+) -> Result<(i64, i64, GridLevel), Status> {
+    if request.to_ms <= request.from_ms {
+        return Err(invalid(
+            "to_ms",
+            format!(
+                "the period must end after it starts: to_ms {} is not after from_ms {}",
+                request.to_ms, request.from_ms
+            ),
+        ));
+    }
+    let level = match request.level.as_str() {
+        "grid" => GridLevel::Grid,
+        "community" => GridLevel::Community,
+        "street" => GridLevel::Street,
+        other => {
+            return Err(invalid(
+                "level",
+                format!("{other:?} is not grid, community or street"),
+            ))
+        }
+    };
+    Ok((request.from_ms, request.to_ms, level))
 }
 
 /// The checked filters of a `ListCases` request.
@@ -431,6 +545,7 @@ impl Query for QueryApi {
             department: filters.department.clone(),
             category: filters.category,
             colour: filters.colour,
+            waiting_on: None,
         };
         let page = self
             .projections
@@ -456,6 +571,115 @@ impl Query for QueryApi {
             next_page_token: page.next.map(page_token).unwrap_or_default(),
             total: count(page.total),
             caught_up_to: page.position,
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_inbox(
+        &self,
+        request: Request<pb::ListInboxRequest>,
+    ) -> Result<Response<pb::ListInboxReply>, Status> {
+        let caller = require(&request, "ListInbox", INBOX_ROLES)?.clone();
+        let request = request.into_inner();
+        let handler = inbox_handler(&request, &caller.role, &self.reference)?;
+        let size = page_size(request.page_size)?;
+        let after = page_after(&request.page_token)?;
+        let now = gridcase_runtime::now();
+        let name = handler.actor_name();
+        let indexed = Indexed {
+            waiting_on: Some(name.clone()),
+            ..Indexed::default()
+        };
+        let reference = &self.reference;
+        let page = self
+            .projections
+            .page(
+                &indexed,
+                false,
+                after,
+                size,
+                |_| true,
+                |view| {
+                    let state = &view.state;
+                    let suggestion =
+                        gridcase_rules::suggestion(reference, state.category.as_ref(), &handler);
+                    let item = pb::InboxItem {
+                        case: None,
+                        suggestion: suggestion
+                            .as_ref()
+                            .map(|s| s.as_str().to_owned())
+                            .unwrap_or_default(),
+                        suggested_department: suggestion
+                            .as_ref()
+                            .and_then(|s| s.department())
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
+                        accepted: state.status == Some(CaseStatus::Accepted),
+                    };
+                    (item, summary(view, now), view.reporter.clone())
+                },
+            )
+            .map_err(unavailable)?;
+        let contacts: Vec<&Contact> = page.items.iter().map(|(_, _, contact)| contact).collect();
+        let opened = self.open_for_masking(&contacts).await;
+        let items = page
+            .items
+            .into_iter()
+            .zip(opened)
+            .map(|((item, summary, _), contact)| pb::InboxItem {
+                case: Some(with_contact(summary, &contact)),
+                ..item
+            })
+            .collect();
+        Ok(Response::new(pb::ListInboxReply {
+            handler: name,
+            items,
+            next_page_token: page.next.map(page_token).unwrap_or_default(),
+            total: count(page.total),
+            caught_up_to: page.position,
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn settlement_indicators(
+        &self,
+        request: Request<pb::SettlementIndicatorsRequest>,
+    ) -> Result<Response<pb::SettlementIndicatorsReply>, Status> {
+        require(&request, "SettlementIndicators", READ_ROLES)?;
+        let request = request.into_inner();
+        let (from_ms, to_ms, level) = settlement_request(&request)?;
+        let (areas, caught_up_to) = self
+            .projections
+            .newest_first(&Term::All, from_ms, to_ms, |views, _| {
+                by_area(
+                    views.map(|view| SettledCase {
+                        grid: grid_of(&view),
+                        status: view.state.status,
+                        assignee: view.state.assignee,
+                    }),
+                    level,
+                )
+            })
+            .map_err(unavailable)?;
+        let areas = areas
+            .into_iter()
+            .map(|row| pb::AreaSettlement {
+                grid_code: row.area.to_string(),
+                name: self
+                    .reference
+                    .grid(&row.area)
+                    .map(|area| area.name.clone())
+                    .unwrap_or_default(),
+                closed: row.closed,
+                settled_in_grid: row.settled_in_grid,
+                settled_in_community: row.settled_in_community,
+                grid_share: row.grid_share.unwrap_or(0.0),
+                community_share: row.community_share.unwrap_or(0.0),
+            })
+            .collect();
+        Ok(Response::new(pb::SettlementIndicatorsReply {
+            areas,
+            caught_up_to,
         }))
     }
 

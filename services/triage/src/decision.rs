@@ -244,14 +244,7 @@ pub fn category_of(
 
 /// A route in words, e.g. `department urban_mgmt`.
 pub fn route_words(route: &Route) -> String {
-    match route {
-        Route::SelfHandle { worker } => format!("self-handle {worker}"),
-        Route::Department { department } => format!("department {department}"),
-        Route::Joint { lead, participants } => {
-            let others: Vec<&str> = participants.iter().map(|d| d.as_str()).collect();
-            format!("joint {lead} with {}", others.join(", "))
-        }
-    }
+    route.to_string()
 }
 
 #[cfg(test)]

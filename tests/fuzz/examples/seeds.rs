@@ -270,6 +270,7 @@ fn actor(department: &str, grid_worker: &str, request_id: &str) -> Option<dispat
         department: department.to_owned(),
         grid_worker: grid_worker.to_owned(),
         request_id: request_id.to_owned(),
+        ..Default::default()
     })
 }
 
@@ -707,7 +708,43 @@ fn grpc_requests(corpus: &mut Corpus) {
             purpose: "回访：问问路灯修好没有".to_owned(),
         },
     );
-    corpus.add_selected(25, &[]);
+    corpus.add_message(
+        25,
+        &dispatch::v1::ReferRequest {
+            actor: actor("", "lin-ming", "app-refer-1"),
+            department: String::new(),
+            participants: vec![],
+            up: true,
+            reason: "楼上楼下漏水说不清是谁家的管子，请社区协调".to_owned(),
+        },
+    );
+    corpus.add_message(
+        25,
+        &dispatch::v1::ReferRequest {
+            actor: actor("", "lin-ming", "app-refer-2"),
+            department: "housing".to_owned(),
+            participants: vec!["justice".to_owned()],
+            up: false,
+            reason: "物业和业主各执一词，请住建牵头会商".to_owned(),
+        },
+    );
+    corpus.add_message(
+        26,
+        &query::v1::ListInboxRequest {
+            handler: "community:330102-001-001".to_owned(),
+            page_size: 20,
+            page_token: String::new(),
+        },
+    );
+    corpus.add_message(
+        27,
+        &query::v1::SettlementIndicatorsRequest {
+            from_ms: 1_717_200_000_000,
+            to_ms: 1_719_792_000_000,
+            level: "community".to_owned(),
+        },
+    );
+    corpus.add_selected(28, &[]);
 }
 
 fn vault_requests(root: &Path) {

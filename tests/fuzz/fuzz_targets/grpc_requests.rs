@@ -58,7 +58,7 @@ where
         return;
     };
     let _ = actor.name();
-    if let Ok(command) = request.command(actor.assignee.clone()) {
+    if let Ok(command) = request.command(actor.assignee.clone(), reference()) {
         decided(&case_in(status, actor.assignee, false), command);
     }
 }
@@ -70,7 +70,7 @@ fn decode<M: Message + Default>(bytes: &[u8]) -> Option<M> {
 fuzz_target!(|data: &[u8]| {
     let (selector, bytes) = split(data);
     let reference = reference();
-    match selector % 26 {
+    match selector % 29 {
         0 => {
             let Some(request) = decode::<intake::v1::ReportCaseRequest>(bytes) else {
                 return;
@@ -273,6 +273,30 @@ fuzz_target!(|data: &[u8]| {
                 if let Ok((_, purpose)) = gridcase_query::service::contact_request(&request) {
                     let chars = purpose.chars().count();
                     assert!(chars > 0 && chars <= gridcase_query::service::MAX_PURPOSE_CHARS);
+                }
+            }
+        }
+        25 => {
+            if let Some(request) = decode::<dispatch::v1::ReferRequest>(bytes) {
+                department_request(&request, CaseStatus::Accepted);
+            }
+        }
+        26 => {
+            if let Some(request) = decode::<query::v1::ListInboxRequest>(bytes) {
+                let lin_ming = gridcase_auth::Role::GridWorker("lin-ming".to_owned());
+                for caller in [lin_ming, gridcase_auth::Role::Supervisor] {
+                    if let Ok(handler) =
+                        gridcase_query::service::inbox_handler(&request, &caller, reference)
+                    {
+                        assert!(!handler.actor_name().is_empty());
+                    }
+                }
+            }
+        }
+        27 => {
+            if let Some(request) = decode::<query::v1::SettlementIndicatorsRequest>(bytes) {
+                if let Ok((from, to, _)) = gridcase_query::service::settlement_request(&request) {
+                    assert!(from < to);
                 }
             }
         }

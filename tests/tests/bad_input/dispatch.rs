@@ -32,7 +32,28 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
         };
         call!(DispatchClient, ch.dispatch, resolve, auth, message)
     };
+    let refer = |auth, actor, department: &str, participants: &[&str], up: bool, reason: &str| {
+        let message = ReferRequest {
+            actor,
+            department: department.to_owned(),
+            participants: participants.iter().map(|p| (*p).to_owned()).collect(),
+            up,
+            reason: reason.to_owned(),
+        };
+        call!(DispatchClient, ch.dispatch, refer, auth, message)
+    };
+    let office = |case: &str, community: &str, street: &str| {
+        Some(Actor {
+            case_id: case.to_owned(),
+            community: community.to_owned(),
+            street: street.to_owned(),
+            request_id: "bad-input-request".to_owned(),
+            ..Actor::default()
+        })
+    };
     let gas_case = cases.dispatched.as_str();
+    let worker_case = cases.with_worker.as_str();
+    let lin_ming = || actor(worker_case, "", "lin-ming", "bad-input-request");
     let water_case = cases.accepted.as_str();
     let a_month_later = || {
         let now = std::time::SystemTime::now()
@@ -48,11 +69,11 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
         accept(GAS, None));
     t.row(rpc, "malformed case id", InvalidArgument, "actor.case_id: must be 32 hex digits",
         accept(GAS, by("gas", "not-a-case")));
-    t.row(rpc, "neither department nor worker", InvalidArgument,
-        "actor: needs a department or a grid_worker",
+    t.row(rpc, "no handler named", InvalidArgument,
+        "actor: needs a department, grid_worker, community or street",
         accept(GAS, actor(gas_case, "", "", "bad-input-request")));
     t.row(rpc, "both department and worker", InvalidArgument,
-        "actor: give a department or a grid_worker, not both",
+        "actor: give one of department, grid_worker, community or street, not department and grid_worker",
         accept(GAS, actor(gas_case, "gas", "lin-ming", "bad-input-request")));
     t.row(rpc, "malformed department", InvalidArgument,
         "actor.department: must start with a lowercase letter",
@@ -115,6 +136,59 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
         give_back(SUPERVISOR, by("gas", gas_case), reason()));
     t.row(rpc, "unknown token", Unauthenticated, "unknown bearer token",
         give_back(UNKNOWN_TOKEN, by("gas", gas_case), reason()));
+
+    let rpc = "dispatch.Refer";
+    let why = "权属不清，需要协调";
+    t.row(rpc, "actor missing", InvalidArgument, "actor: is required",
+        refer(LIN_MING, None, "urban_mgmt", &[], false, why));
+    t.row(rpc, "blank reason", InvalidArgument, "reason: must not be empty",
+        refer(LIN_MING, lin_ming(), "urban_mgmt", &[], false, " "));
+    t.row(rpc, "neither a department nor up", InvalidArgument,
+        "department: needs a department to push the case to, or up",
+        refer(LIN_MING, lin_ming(), "", &[], false, why));
+    t.row(rpc, "both a department and up", InvalidArgument, "up: give a department or up, not both",
+        refer(LIN_MING, lin_ming(), "urban_mgmt", &[], true, why));
+    t.row(rpc, "unknown department", InvalidArgument, "department: nobody is not a known department",
+        refer(LIN_MING, lin_ming(), "nobody", &[], false, why));
+    t.row(rpc, "consultation without a lead", InvalidArgument,
+        "participants: a joint consultation needs its lead department, not up",
+        refer(LIN_MING, lin_ming(), "", &["housing"], true, why));
+    t.row(rpc, "lead also a participant", InvalidArgument,
+        "participants: lead department housing must not also be a participant",
+        refer(LIN_MING, lin_ming(), "housing", &["housing"], false, why));
+    t.row(rpc, "unknown participant", InvalidArgument,
+        "participants[1]: nobody is not a known department",
+        refer(LIN_MING, lin_ming(), "housing", &["urban_mgmt", "nobody"], false, why));
+    t.row(rpc, "another worker's case", PermissionDenied,
+        "cannot refer: worker chen-lijuan is not the assignee (worker lin-ming is)",
+        refer(CHEN_LIJUAN, actor(worker_case, "", "chen-lijuan", "r"), "urban_mgmt", &[], false, why));
+    t.row(rpc, "worker acting as another", PermissionDenied,
+        "actor: grid_worker:chen-lijuan may not act for grid_worker:lin-ming",
+        refer(CHEN_LIJUAN, lin_ming(), "urban_mgmt", &[], false, why));
+    t.row(rpc, "another grid's community", PermissionDenied,
+        "actor: community:330102-001-002:secretary-1 may not act for community:330102-001-001",
+        refer(QINGBO, office(worker_case, "330102-001-001", ""), "urban_mgmt", &[], false, why));
+    t.row(rpc, "a tier above the case's handler", PermissionDenied,
+        "cannot refer: community 330102-001-001 is not the assignee (worker lin-ming is)",
+        refer(YONGJIN, office(worker_case, "330102-001-001", ""), "urban_mgmt", &[], false, why));
+    t.row(rpc, "street code as a community", InvalidArgument,
+        "actor.community: 330102-001 is a street code, not a community code",
+        refer(YONGJIN, office(worker_case, "330102-001", ""), "urban_mgmt", &[], false, why));
+    t.row(rpc, "unknown street", InvalidArgument, "actor.street: 330102-009 is not a known street",
+        refer(LIULANG, office(worker_case, "", "330102-009"), "urban_mgmt", &[], false, why));
+    t.row(rpc, "a department refers", FailedPrecondition,
+        "cannot refer: department gas is a department; a department returns a case",
+        refer(GAS, by("gas", gas_case), "water", &[], false, why));
+    t.row(rpc, "a department hands up", InvalidArgument,
+        "up: a department does not hand cases up",
+        refer(GAS, by("gas", gas_case), "", &[], true, why));
+    t.row(rpc, "case awaiting triage", FailedPrecondition,
+        "cannot refer: case is reported, not dispatched or accepted",
+        refer(LIN_MING, actor(&cases.manual, "", "lin-ming", "r"), "urban_mgmt", &[], false, why));
+    t.row(rpc, "unknown case", NotFound, "case does not exist",
+        refer(LIN_MING, actor(UNKNOWN_CASE, "", "lin-ming", "r"), "urban_mgmt", &[], false, why));
+    t.row(rpc, "operator role", PermissionDenied, "role operator may not call Refer",
+        refer(OPERATOR, lin_ming(), "urban_mgmt", &[], false, why));
 
     let rpc = "dispatch.ReportProgress";
     t.row(rpc, "blank note", InvalidArgument, "note: must not be empty",

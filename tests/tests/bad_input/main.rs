@@ -19,8 +19,8 @@ use gridcase_eventstore::EventStore;
 use gridcase_proto::common::v1::{Coordinates, Location};
 use gridcase_proto::dispatch::v1::dispatch_client::DispatchClient;
 use gridcase_proto::dispatch::v1::{
-    AcceptRequest, Actor, ReportProgressRequest, RequestPostponementRequest, ResolveRequest,
-    ReturnRequest,
+    AcceptRequest, Actor, ReferRequest, ReportProgressRequest, RequestPostponementRequest,
+    ResolveRequest, ReturnRequest,
 };
 use gridcase_proto::evaluation::v1::evaluation_client::EvaluationClient;
 use gridcase_proto::evaluation::v1::{
@@ -32,8 +32,8 @@ use gridcase_proto::intake::v1::{
 };
 use gridcase_proto::query::v1::query_client::QueryClient;
 use gridcase_proto::query::v1::{
-    BoardRequest, GetCaseRequest, GetReporterContactRequest, ListCasesRequest, PublicBoardRequest,
-    PublicCasesRequest,
+    BoardRequest, GetCaseRequest, GetReporterContactRequest, ListCasesRequest, ListInboxRequest,
+    PublicBoardRequest, PublicCasesRequest, SettlementIndicatorsRequest,
 };
 use gridcase_proto::store::v1::store_admin_client::StoreAdminClient;
 use gridcase_proto::store::v1::{StatsRequest, VerifyRequest};
@@ -66,6 +66,10 @@ const CALLERS: &[(&str, &str)] = &[
     ("ghost", "grid_worker:ghost-worker"),
     ("gas", "department:gas:clerk-1"),
     ("water", "department:water:clerk-1"),
+    ("chen-lijuan", "grid_worker:chen-lijuan"),
+    ("yongjin", "community:330102-001-001:secretary-1"),
+    ("qingbo", "community:330102-001-002:secretary-1"),
+    ("liulang", "street:330102-001:office-1"),
 ];
 
 /// 燃气井盖 (gas manhole cover): the gas company's, never self-handled.
@@ -104,6 +108,10 @@ const ADMIN: Auth = Auth::As("admin");
 const GATEWAY: Auth = Auth::As("gateway");
 const LIN_MING: Auth = Auth::As("lin-ming");
 const GHOST: Auth = Auth::As("ghost");
+const CHEN_LIJUAN: Auth = Auth::As("chen-lijuan");
+const YONGJIN: Auth = Auth::As("yongjin");
+const QINGBO: Auth = Auth::As("qingbo");
+const LIULANG: Auth = Auth::As("liulang");
 const GAS: Auth = Auth::As("gas");
 const WATER: Auth = Auth::As("water");
 const UNKNOWN_TOKEN: Auth = Auth::Header("Bearer no-such-token-0000000000");
@@ -217,6 +225,8 @@ struct Cases {
     manual: String,
     /// Rejected by an operator.
     rejected: String,
+    /// Waiting on lin-ming's call (dispatched to the grid worker, not yet accepted).
+    with_worker: String,
 }
 
 /// `n` characters (each one CJK character, three bytes).
@@ -261,6 +271,7 @@ fn actor(case: &str, department: &str, grid_worker: &str, request_id: &str) -> O
         department: department.to_owned(),
         grid_worker: grid_worker.to_owned(),
         request_id: request_id.to_owned(),
+        ..Default::default()
     })
 }
 
@@ -365,6 +376,16 @@ async fn set_up_cases(channels: &Channels) -> Cases {
     )
     .await;
 
+    let with_worker = report_case(
+        channels,
+        ReportCaseRequest {
+            description: "巷子口垃圾桶满了好几天，垃圾堆到路边".into(),
+            category_code: SELF_HANDLE_CATEGORY.into(),
+            ..report("bad-input/with-worker")
+        },
+    )
+    .await;
+
     wait_for_status(channels, &accepted, "dispatched").await;
     DispatchClient::new(channels.dispatch.clone())
         .accept(request(
@@ -391,6 +412,7 @@ async fn set_up_cases(channels: &Channels) -> Cases {
     wait_for_status(channels, &dispatched, "dispatched").await;
     wait_for_status(channels, &accepted, "accepted").await;
     wait_for_status(channels, &rejected, "rejected").await;
+    wait_for_status(channels, &with_worker, "dispatched").await;
     wait_for_status(channels, &manual, "reported").await;
     wait_in_manual_queue(channels, &manual).await;
     Cases {
@@ -398,6 +420,7 @@ async fn set_up_cases(channels: &Channels) -> Cases {
         accepted,
         manual,
         rejected,
+        with_worker,
     }
 }
 

@@ -19,6 +19,56 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
     };
     let day_ms = 86_400_000;
 
+    let inbox = |auth, handler: &str, page_size: u32, page_token: &str| {
+        let message = ListInboxRequest {
+            handler: handler.to_owned(),
+            page_size,
+            page_token: page_token.to_owned(),
+        };
+        call!(QueryClient, ch.query, list_inbox, auth, message)
+    };
+    let rpc = "query.ListInbox";
+    t.row(rpc, "operator names no handler", InvalidArgument,
+        "handler: operator has no inbox of its own",
+        inbox(OPERATOR, "", 0, ""));
+    t.row(rpc, "malformed handler", InvalidArgument, "handler: \"lin-ming\" is not grid_worker:<id>",
+        inbox(SUPERVISOR, "lin-ming", 0, ""));
+    t.row(rpc, "unknown grid worker", InvalidArgument,
+        "handler: ghost-worker is not a known grid worker",
+        inbox(SUPERVISOR, "grid_worker:ghost-worker", 0, ""));
+    t.row(rpc, "a street code as a community", InvalidArgument,
+        "handler: 330102-001 is not a known community",
+        inbox(SUPERVISOR, "community:330102-001", 0, ""));
+    t.row(rpc, "another worker's inbox", PermissionDenied,
+        "handler: grid_worker:chen-lijuan may read its own inbox only, not grid_worker:lin-ming",
+        inbox(CHEN_LIJUAN, "grid_worker:lin-ming", 0, ""));
+    t.row(rpc, "another community's inbox", PermissionDenied,
+        "handler: community:330102-001-002 may read its own inbox only",
+        inbox(QINGBO, "community:330102-001-001", 0, ""));
+    t.row(rpc, "page of 201", InvalidArgument, "page_size: must be 1 to 200",
+        inbox(LIN_MING, "", 201, ""));
+    t.row(rpc, "forged page token", InvalidArgument, "page_token: not a token from a previous reply",
+        inbox(LIN_MING, "", 0, "not-a-token"));
+    t.row(rpc, "gateway role", PermissionDenied, "role gateway may not call ListInbox",
+        inbox(GATEWAY, "grid_worker:lin-ming", 0, ""));
+
+    let settlement = |auth, from_ms, to_ms, level: &str| {
+        let message = SettlementIndicatorsRequest { from_ms, to_ms, level: level.to_owned() };
+        call!(QueryClient, ch.query, settlement_indicators, auth, message)
+    };
+    let rpc = "query.SettlementIndicators";
+    t.row(rpc, "period ending before it starts", InvalidArgument,
+        "to_ms: the period must end after it starts",
+        settlement(SUPERVISOR, day_ms, 0, "community"));
+    t.row(rpc, "empty period", InvalidArgument, "to_ms: the period must end after it starts",
+        settlement(SUPERVISOR, day_ms, day_ms, "grid"));
+    t.row(rpc, "unknown level", InvalidArgument, "level: \"district\" is not grid, community or street",
+        settlement(SUPERVISOR, 0, day_ms, "district"));
+    t.row(rpc, "no level", InvalidArgument, "level: \"\" is not grid, community or street",
+        settlement(OPERATOR, 0, day_ms, ""));
+    t.row(rpc, "grid worker role", PermissionDenied, "role grid_worker may not call SettlementIndicators",
+        settlement(LIN_MING, 0, day_ms, "grid"));
+
     let rpc = "query.GetCase";
     t.row(rpc, "malformed case id", InvalidArgument, "case_id: must be 32 hex digits",
         get(SUPERVISOR, "case-1"));

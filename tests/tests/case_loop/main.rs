@@ -60,6 +60,8 @@ const CALLERS: &[(&str, &str)] = &[
     ("housing", "department:housing:clerk-1"),
     ("civil_affairs", "department:civil_affairs:clerk-1"),
     ("justice", "department:justice:clerk-1"),
+    (YONGJIN_COMMUNITY, "community:330102-001-001:secretary-1"),
+    (LIULANG_STREET, "street:330102-001:office-1"),
 ];
 
 const OPERATOR: &str = "op-1";
@@ -164,6 +166,7 @@ async fn dispatched_case(
 }
 
 mod deadlines;
+mod grid_tiers;
 mod handling;
 mod residents_words;
 mod second_rounds;

@@ -88,6 +88,17 @@ pub enum Command {
         /// Why it is not theirs.
         reason: Note,
     },
+    /// A grid worker, community or street passes the case on by its own call: to a
+    /// department (直通), to a joint consultation, or up one tier (grid → community →
+    /// street).
+    Refer {
+        /// Must be the assignee, and a handler of the grid hierarchy.
+        by: Assignee,
+        /// Who handles it next.
+        route: Route,
+        /// Why.
+        reason: Note,
+    },
     /// The assignee reports progress.
     ReportProgress {
         /// Must be the assignee.
@@ -200,6 +211,7 @@ impl Command {
             Command::Dispatch { .. } => "dispatch",
             Command::Accept { .. } => "accept",
             Command::Return { .. } => "return",
+            Command::Refer { .. } => "refer",
             Command::ReportProgress { .. } => "report progress",
             Command::RequestPostponement { .. } => "request postponement",
             Command::ApprovePostponement { .. } => "approve postponement",

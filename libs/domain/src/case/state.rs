@@ -161,6 +161,11 @@ pub fn apply(mut state: CaseState, event: &Event) -> CaseState {
             }
             state.clear_assignment();
         }
+        Event::CaseReferred(referred) => {
+            state.status = Some(CaseStatus::Triaged);
+            state.clear_assignment();
+            state.route = Some(referred.route.clone());
+        }
         Event::ProgressReported(_) => {}
         Event::PostponementRequested(requested) => {
             state.pending_postponement = Some(PendingPostponement {

@@ -121,6 +121,21 @@ slug!(
 /// (`gridcase.v1.dispatch.worker.<worker id>`); no department may take it as its code.
 pub const WORKER_SUBJECT_TOKEN: &str = "worker";
 
+/// The dispatch subject token under which community offices get their work orders
+/// (`gridcase.v1.dispatch.community.<community code>`); no department may take it as its code.
+pub const COMMUNITY_SUBJECT_TOKEN: &str = "community";
+
+/// The dispatch subject token under which street offices get their work orders
+/// (`gridcase.v1.dispatch.street.<street code>`); no department may take it as its code.
+pub const STREET_SUBJECT_TOKEN: &str = "street";
+
+/// Every dispatch subject token that is not a department's.
+pub const RESERVED_SUBJECT_TOKENS: [&str; 3] = [
+    WORKER_SUBJECT_TOKEN,
+    COMMUNITY_SUBJECT_TOKEN,
+    STREET_SUBJECT_TOKEN,
+];
+
 slug!(
     /// A grid worker, supervisor or other person acting on a case; like a
     /// department code but 2–64 characters and `-` is allowed.

@@ -21,7 +21,10 @@ mod time;
 mod validation;
 
 pub use assignee::Assignee;
-pub use codes::{CategoryCode, CategoryKind, DepartmentCode, WorkerId, WORKER_SUBJECT_TOKEN};
+pub use codes::{
+    CategoryCode, CategoryKind, DepartmentCode, WorkerId, COMMUNITY_SUBJECT_TOKEN,
+    RESERVED_SUBJECT_TOKENS, STREET_SUBJECT_TOKEN, WORKER_SUBJECT_TOKEN,
+};
 pub use contact::{Contact, Phone, Reporter, SealedContact};
 pub use grid::{GridCode, GridLevel};
 pub use ids::{CaseId, EventId, TrackingCode};

@@ -1,4 +1,5 @@
-//! Indicators per department, computed from case events (DESIGN §6).
+//! Indicators per department, computed from case events (DESIGN §6); where cases are settled
+//! (within the grid, within the community) is in [`settled`].
 //!
 //! Pure: [`Tally`] folds events in log order, [`Tally::indicators`] reports a period. A case
 //! counts in the period of its report time, with all its events (also those after the period).
@@ -151,7 +152,7 @@ impl<D: Clone + PartialEq> CaseTrack<D> {
                 }
             }
             Event::CaseClosed(_) => self.closed_at_ms = Some(recorded_at_ms),
-            Event::CaseReopened(_) | Event::DispatchReturned(_) => {
+            Event::CaseReopened(_) | Event::DispatchReturned(_) | Event::CaseReferred(_) => {
                 self.current = None;
                 self.closed_at_ms = None;
             }
@@ -244,7 +245,7 @@ impl Tally {
         let dispatched_to = match event {
             Event::CaseDispatched(dispatched) => match &dispatched.assignee {
                 Assignee::Department(code) => Some(self.department_id(code.as_str())),
-                Assignee::Worker(_) => None,
+                Assignee::Worker(_) | Assignee::Community(_) | Assignee::Street(_) => None,
             },
             _ => None,
         };
@@ -433,7 +434,7 @@ impl CaseIndicators {
         let dispatched_to = match event {
             Event::CaseDispatched(dispatched) => match &dispatched.assignee {
                 Assignee::Department(code) => Some(code.clone()),
-                Assignee::Worker(_) => None,
+                Assignee::Worker(_) | Assignee::Community(_) | Assignee::Street(_) => None,
             },
             _ => None,
         };
@@ -501,6 +502,8 @@ pub fn ranked(
         .chain(unranked.into_iter().map(|row| (0, row)))
         .collect()
 }
+
+pub mod settled;
 
 #[cfg(test)]
 mod tests;

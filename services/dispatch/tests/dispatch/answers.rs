@@ -155,6 +155,7 @@ async fn bad_requests_are_refused_and_write_nothing() {
         department: department.into(),
         grid_worker: grid_worker.into(),
         request_id: request_id.into(),
+        ..Default::default()
     };
     let water = harness.client_as("water");
     let accept = |actor: Actor| {

@@ -233,6 +233,7 @@ fn actor(case: CaseId, dept: &str, request_id: &str) -> Actor {
         department: dept.into(),
         grid_worker: String::new(),
         request_id: request_id.into(),
+        ..Default::default()
     }
 }
 

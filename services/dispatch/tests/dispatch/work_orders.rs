@@ -67,6 +67,11 @@ async fn a_triaged_case_is_dispatched_with_sla_deadlines_and_a_work_order() {
         reporter_phone_masked: "138****5678".into(),
         recipient: "gas".into(),
         for_consultation: false,
+        community: String::new(),
+        street: String::new(),
+        // A department's order carries no suggestion: it accepts or returns.
+        suggestion: String::new(),
+        suggested_department: String::new(),
     };
     assert_eq!(order, &expected);
     assert_eq!(order.category_name, "燃气井盖");
@@ -164,6 +169,7 @@ async fn self_handled_and_joint_cases_go_to_their_subjects() {
                 department: String::new(),
                 grid_worker: "lin-ming".into(),
                 request_id: "w-acc-1".into(),
+                ..Default::default()
             }),
         })
         .await

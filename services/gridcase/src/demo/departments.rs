@@ -46,6 +46,7 @@ impl Handler {
             department,
             grid_worker,
             request_id,
+            ..Default::default()
         }
     }
 

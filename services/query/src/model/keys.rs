@@ -56,6 +56,9 @@ pub enum Term {
     /// Cases of a colour within an area: counted for the board, not listed (a list of one
     /// area's cases of a colour walks the smaller of the two).
     AreaColour(GridCode, Colour),
+    /// Cases waiting on a handler (dispatched to it, accepted or not), by its actor name, e.g.
+    /// `grid_worker:lin-ming`: the handler's inbox.
+    Waiting(String),
 }
 
 const AREA_STATUS: u8 = b'A';
@@ -110,6 +113,10 @@ impl Term {
                 part(&area_prefix(AREA_COLOUR, area.level()));
                 part(&area.to_string());
                 part(colour.as_str());
+            }
+            Term::Waiting(handler) => {
+                part("w");
+                part(handler);
             }
         }
     }

@@ -31,7 +31,7 @@ use keys::Term;
 /// are rebuilt from the log.
 ///
 /// 2: a case keeps its reporter's sealed contact, not their masked phone.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 /// Most colour changes applied in one batch.
 const COLOUR_CHANGES_PER_BATCH: usize = 10_000;
@@ -86,6 +86,17 @@ impl Stored {
             }
         }
         terms.extend(departments_of(state).into_iter().map(Term::Department));
+        if matches!(
+            status,
+            gridcase_domain::CaseStatus::Dispatched | gridcase_domain::CaseStatus::Accepted
+        ) {
+            terms.extend(
+                state
+                    .assignee
+                    .as_ref()
+                    .map(|assignee| Term::Waiting(assignee.actor_name())),
+            );
+        }
         terms.extend(state.category.map(Term::Category));
         terms
     }

@@ -41,6 +41,15 @@ fn matches(filters: &Indexed, view: &CaseView, now: Timestamp) -> bool {
             .is_none_or(|d| departments_of(state).contains(d))
         && filters.category.is_none_or(|c| state.category == Some(c))
         && filters.colour.is_none_or(|c| view.colour.at(now) == c)
+        && filters.waiting_on.as_ref().is_none_or(|handler| {
+            matches!(
+                state.status,
+                Some(CaseStatus::Dispatched | CaseStatus::Accepted)
+            ) && state
+                .assignee
+                .as_ref()
+                .is_some_and(|a| a.actor_name() == *handler)
+        })
 }
 
 /// Every case id of a list, walked page by page, and the total the first page gave.
@@ -95,6 +104,10 @@ fn random_filters(dice: &mut Dice, reference: &ReferenceData) -> Indexed {
             .chance(20)
             .then(|| categories[dice.below(categories.len())]),
         colour: dice.chance(30).then(|| colours[dice.below(colours.len())]),
+        waiting_on: dice.chance(20).then(|| {
+            let department = &departments[dice.below(departments.len())];
+            format!("department:{department}")
+        }),
     }
 }
 
@@ -237,6 +250,10 @@ fn lists_counters_and_indicators_agree_with_a_full_scan_and_do_not_depend_on_bat
                 Indexed {
                     category: Some(c), ..
                 } => Term::Category(*c),
+                Indexed {
+                    waiting_on: Some(handler),
+                    ..
+                } => Term::Waiting(handler.clone()),
                 _ => Term::All,
             };
             for model in [&a, &b, &c] {

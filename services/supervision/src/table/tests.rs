@@ -62,13 +62,7 @@ fn changed_policies(dir: &Path) -> Arc<ReferenceData> {
 }
 
 fn assignee_of(route: &Route) -> (Assignee, Vec<gridcase_domain::DepartmentCode>) {
-    match route {
-        Route::Department { department } => (Assignee::Department(department.clone()), vec![]),
-        Route::Joint { lead, participants } => {
-            (Assignee::Department(lead.clone()), participants.clone())
-        }
-        Route::SelfHandle { worker } => (Assignee::Worker(worker.clone()), vec![]),
-    }
+    (route.assignee(), route.participants().to_vec())
 }
 
 /// A command for `state`, drawn from what the case could be asked next (the domain refuses

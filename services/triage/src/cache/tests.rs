@@ -299,13 +299,7 @@ fn life(dice: &mut Dice, reference: &ReferenceData, n: u64) -> Vec<Command> {
         media: Vec::new(),
         reported_at: Timestamp::from_millis(i64::try_from(n).unwrap() * 60_000),
     }];
-    let (assignee, participants) = match &route {
-        Route::Department { department } => (Assignee::Department(department.clone()), vec![]),
-        Route::Joint { lead, participants } => {
-            (Assignee::Department(lead.clone()), participants.clone())
-        }
-        Route::SelfHandle { worker } => (Assignee::Worker(worker.clone()), vec![]),
-    };
+    let (assignee, participants) = (route.assignee(), route.participants().to_vec());
     let triage = Command::Triage {
         category,
         priority: Priority::Normal,

@@ -3,8 +3,8 @@
 
 use super::Case;
 use crate::error::{DomainError, Result};
-use crate::event::{CaseDispatched, DispatchAccepted, DispatchReturned, Route};
-use crate::values::{Assignee, CaseStatus, DepartmentCode, Note, Timestamp};
+use crate::event::{CaseDispatched, CaseReferred, DispatchAccepted, DispatchReturned, Route};
+use crate::values::{Assignee, CaseStatus, DepartmentCode, GridCode, Note, Timestamp};
 
 /// Sends a triaged case along its route.
 pub(super) fn dispatch(
@@ -53,6 +53,61 @@ pub(super) fn return_to_triage(
     )?;
     case.require_assignee(&by)?;
     Ok(DispatchReturned { by, reason })
+}
+
+/// A handler of the grid hierarchy passes the case on by its own call (the grid worker's call,
+/// seed 004: "一般问题由网格员自办自结；需协调的…'点对点'推送至职能部门；权属不明…启动部门会商").
+///
+/// Out to a department or a joint consultation from any tier; up one tier at a time, to the
+/// case's own community (from its grid worker) or street (from its community); never down.
+pub(super) fn refer(
+    case: &Case<'_>,
+    by: Assignee,
+    route: Route,
+    reason: Note,
+) -> Result<CaseReferred> {
+    case.require(
+        &[CaseStatus::Dispatched, CaseStatus::Accepted],
+        "dispatched or accepted",
+    )?;
+    case.require_assignee(&by)?;
+    if !by.is_grid_tier() {
+        return Err(DomainError::DepartmentCannotRefer { by });
+    }
+    route.validate()?;
+    let to = route.assignee();
+    let refuse = |rule| {
+        Err(DomainError::ReferralNotAllowed {
+            by: by.clone(),
+            to: to.clone(),
+            rule,
+        })
+    };
+    let grid = case.state.location.as_ref().and_then(|l| l.grid());
+    let up_to = |office: &GridCode| grid.is_some_and(|grid| grid.is_strictly_within(office));
+    match (&route, &by) {
+        (Route::SelfHandle { .. }, _) => {
+            return refuse("a case goes out to departments or up the hierarchy, never down")
+        }
+        (Route::Community { community }, Assignee::Worker(_)) => {
+            if !up_to(community) {
+                return refuse("a grid worker hands a case up to the community of its grid");
+            }
+        }
+        (Route::Community { .. }, _) => {
+            return refuse("only the grid worker hands a case up to the community")
+        }
+        (Route::Street { street }, Assignee::Community(_)) => {
+            if !up_to(street) {
+                return refuse("a community hands a case up to the street of its grid");
+            }
+        }
+        (Route::Street { .. }, _) => {
+            return refuse("only the community hands a case up to the street, one tier at a time")
+        }
+        (Route::Department { .. } | Route::Joint { .. }, _) => {}
+    }
+    Ok(CaseReferred { by, route, reason })
 }
 
 fn check_dispatch_matches_route(
@@ -112,10 +167,10 @@ fn check_deadlines(
 #[cfg(test)]
 mod tests {
     use crate::case::fixtures::*;
-    use crate::case::Command;
+    use crate::case::{CaseState, Command};
     use crate::error::DomainError;
     use crate::event::Route;
-    use crate::values::{CaseStatus, Timestamp};
+    use crate::values::{Assignee, CaseStatus, Timestamp};
 
     #[test]
     fn department_case_is_dispatched_accepted_and_resolved() {
@@ -218,6 +273,114 @@ mod tests {
         assert!(matches!(
             refusal(&self_handled, dispatch(water(), vec![])),
             DomainError::AssigneeDoesNotMatchRoute { .. }
+        ));
+    }
+
+    fn community() -> Route {
+        Route::Community {
+            community: grid("330102-001-002"),
+        }
+    }
+
+    fn street() -> Route {
+        Route::Street {
+            street: grid("330102-001"),
+        }
+    }
+
+    fn refer(by: Assignee, route: Route) -> Command {
+        Command::Refer {
+            by,
+            route,
+            reason: note("两家都说不是自己的管子，要社区出面协调"),
+        }
+    }
+
+    fn with_grid_worker() -> CaseState {
+        run([
+            report(),
+            triage(Route::SelfHandle {
+                worker: worker("li-si"),
+            }),
+            dispatch(grid_worker(), vec![]),
+        ])
+    }
+
+    #[test]
+    fn grid_worker_pushes_a_case_to_a_department_which_gets_it_afresh() {
+        let state = step(
+            with_grid_worker(),
+            refer(grid_worker(), to_department("water")),
+        );
+        assert_eq!(state.status, Some(CaseStatus::Triaged));
+        assert_eq!(state.route, Some(to_department("water")));
+        assert_eq!(state.assignee, None);
+        assert_eq!(state.accept_deadline, None);
+        // A referral is the worker's call, not a return: the worker may get it back.
+        assert!(state.returned_by.is_empty());
+        let state = step(state, dispatch(water(), vec![]));
+        assert_eq!(state.assignee, Some(water()));
+    }
+
+    #[test]
+    fn a_case_climbs_from_the_grid_to_the_community_and_the_street() {
+        let accepted = step(with_grid_worker(), accept(grid_worker()));
+        let state = step(accepted, refer(grid_worker(), community()));
+        let office = Assignee::Community(grid("330102-001-002"));
+        let state = step(state, dispatch(office.clone(), vec![]));
+        assert_eq!(state.assignee, Some(office.clone()));
+        let state = step(state, accept(office.clone()));
+        let state = step(state, refer(office, street()));
+        let street_office = Assignee::Street(grid("330102-001"));
+        let state = step(state, dispatch(street_office.clone(), vec![]));
+        let state = step(state, accept(street_office.clone()));
+        let state = step(state, resolve(street_office));
+        assert_eq!(state.status, Some(CaseStatus::Resolved));
+    }
+
+    #[test]
+    fn referrals_go_out_or_one_tier_up_never_down_or_sideways() {
+        let worker_has_it = with_grid_worker();
+        assert_eq!(
+            refusal(&worker_has_it, refer(grid_worker(), street())).to_string(),
+            "cannot refer: worker li-si may not refer the case to street 330102-001: \
+             only the community hands a case up to the street, one tier at a time"
+        );
+        let other_community = Route::Community {
+            community: grid("330102-001-009"),
+        };
+        assert!(matches!(
+            refusal(&worker_has_it, refer(grid_worker(), other_community)),
+            DomainError::ReferralNotAllowed { .. }
+        ));
+        let back_down = Route::SelfHandle {
+            worker: worker("wang-wu"),
+        };
+        assert!(matches!(
+            refusal(&worker_has_it, refer(grid_worker(), back_down)),
+            DomainError::ReferralNotAllowed { .. }
+        ));
+        // A grid code of the wrong level is not a community.
+        let not_a_community = Route::Community {
+            community: grid("330102-001"),
+        };
+        assert!(matches!(
+            refusal(&worker_has_it, refer(grid_worker(), not_a_community)),
+            DomainError::Validation(_)
+        ));
+        // Only the assignee refers, and a department returns instead.
+        assert!(matches!(
+            refusal(&worker_has_it, refer(water(), community())),
+            DomainError::NotAssignee { .. }
+        ));
+        assert_eq!(
+            refusal(&dispatched(), refer(water(), to_department("roads"))).to_string(),
+            "cannot refer: department water is a department; a department returns a case that \
+             is not its own"
+        );
+        assert!(matches!(
+            refusal(&triaged(), refer(grid_worker(), community())),
+            DomainError::WrongStatus { .. }
         ));
     }
 

@@ -6,12 +6,25 @@ use crate::error::{DomainError, Result};
 use crate::event::{
     CaseClosed, CaseReopened, CaseVerified, SatisfactionRecorded, VerificationFailed,
 };
-use crate::values::{CaseStatus, Note, ValidationError, WorkerId};
+use crate::values::{Assignee, CaseStatus, Note, ValidationError, WorkerId};
 
 /// Confirms on site that a resolved case is fixed.
 pub(super) fn verify(case: &Case<'_>, by: WorkerId, note: Option<Note>) -> Result<CaseVerified> {
     case.require(&[CaseStatus::Resolved], "resolved")?;
+    require_other_verifier(case, &by)?;
     Ok(CaseVerified { by, note })
+}
+
+/// A grid worker does not check on site what they settled themselves: the community or the
+/// grid leader checks those.
+fn require_other_verifier(case: &Case<'_>, by: &WorkerId) -> Result<()> {
+    match &case.state.assignee {
+        Some(Assignee::Worker(settler)) if settler == by => Err(DomainError::OwnSettlement {
+            action: case.action,
+            by: by.clone(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Reports on site that the problem of a resolved case is still there.
@@ -21,6 +34,7 @@ pub(super) fn fail_verification(
     reason: Note,
 ) -> Result<VerificationFailed> {
     case.require(&[CaseStatus::Resolved], "resolved")?;
+    require_other_verifier(case, &by)?;
     Ok(VerificationFailed { by, reason })
 }
 
@@ -254,5 +268,38 @@ mod tests {
             refusal(&accepted(), reopen).to_string(),
             "cannot reopen: case is accepted, not verified or closed"
         );
+    }
+
+    #[test]
+    fn a_worker_does_not_check_what_they_settled() {
+        use crate::event::Route;
+        let settled = run([
+            report(),
+            triage(Route::SelfHandle {
+                worker: worker("li-si"),
+            }),
+            dispatch(grid_worker(), vec![]),
+            accept(grid_worker()),
+            resolve(grid_worker()),
+        ]);
+        let own = Command::Verify {
+            by: worker("li-si"),
+            note: None,
+        };
+        assert_eq!(
+            refusal(&settled, own).to_string(),
+            "cannot verify: worker li-si settled this case and may not check it; the community \
+             or the grid leader checks it"
+        );
+        let own_failure = Command::FailVerification {
+            by: worker("li-si"),
+            reason: note("还没弄好"),
+        };
+        assert!(matches!(
+            refusal(&settled, own_failure),
+            DomainError::OwnSettlement { .. }
+        ));
+        let state = step(settled, verify());
+        assert_eq!(state.status, Some(CaseStatus::Verified));
     }
 }

@@ -79,6 +79,7 @@ pub fn decide(state: &CaseState, command: Command) -> Result<Vec<Event>> {
         .into(),
         Command::Accept { by } => dispatch::accept(&case, by)?.into(),
         Command::Return { by, reason } => dispatch::return_to_triage(&case, by, reason)?.into(),
+        Command::Refer { by, route, reason } => dispatch::refer(&case, by, route, reason)?.into(),
 
         Command::ReportProgress { by, note } => resolve::report_progress(&case, by, note)?.into(),
         Command::RequestPostponement { by, until, reason } => {
