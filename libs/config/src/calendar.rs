@@ -7,6 +7,8 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
 
+use gridcase_domain::Timestamp;
+
 /// A day of the week.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Weekday {
@@ -297,6 +299,61 @@ impl Calendar {
         }
         self.make_up_workdays.contains(&date) || self.working_days.contains(&date.weekday())
     }
+
+    /// The local date at `at`, by [`Calendar::utc_offset_minutes`]; `None` outside years 1 to
+    /// 9999.
+    pub fn local_date(&self, at: Timestamp) -> Option<Date> {
+        let offset_ms = i64::from(self.utc_offset_minutes) * MINUTE_MS;
+        let local_ms = at.as_millis().checked_add(offset_ms)?;
+        Date::from_unix_days(local_ms.div_euclid(DAY_MS))
+    }
+
+    /// True if the holiday calendar covers `year`: it lists at least one holiday in it.
+    pub fn covers_year(&self, year: u16) -> bool {
+        match (Date::new(year, 1, 1), Date::new(year, 12, 31)) {
+            (Some(first), Some(last)) => self.holidays.range(first..=last).next().is_some(),
+            _ => false,
+        }
+    }
+
+    /// The years working-hour deadlines count through at `now` that the holiday calendar does
+    /// not cover (see [`Calendar::covers_year`]): the current local year, and from December on
+    /// the next year as well. Empty when the calendar is up to date.
+    pub fn missing_holiday_years(&self, now: Timestamp) -> Vec<MissingHolidayYear> {
+        let Some(today) = self.local_date(now) else {
+            return Vec::new();
+        };
+        let mut years = vec![today.year()];
+        if today.month() == 12 && today.year() < 9999 {
+            years.push(today.year() + 1);
+        }
+        years
+            .into_iter()
+            .filter(|&year| !self.covers_year(year))
+            .map(|year| MissingHolidayYear { year })
+            .collect()
+    }
+}
+
+/// A year the holiday calendar should cover but lists no holidays for, from
+/// [`Calendar::missing_holiday_years`]. Its text is the warning to give at start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MissingHolidayYear {
+    /// The year without holidays.
+    pub year: u16,
+}
+
+impl fmt::Display for MissingHolidayYear {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let year = self.year;
+        write!(
+            f,
+            "the holiday calendar in {} lists no holidays for {year}: working-hour deadlines in \
+             {year} will count public holidays as working days; add the State Council's dates \
+             for {year}",
+            crate::sla::SLA_FILE
+        )
+    }
 }
 
 /// A duration as written in the files: `30m`, `2h`, `7d`, `1d12h`; seconds (`45s`) too, for
@@ -373,6 +430,9 @@ impl fmt::Display for DurationText {
 /// A natural day.
 pub(crate) const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
+const MINUTE_MS: i64 = 60_000;
+const DAY_MS: i64 = 24 * 60 * MINUTE_MS;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,6 +506,97 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    fn sample_calendar() -> Calendar {
+        Calendar {
+            utc_offset_minutes: 480,
+            working_days: Weekday::ALL[..5].iter().copied().collect(),
+            start: TimeOfDay::parse("09:00").unwrap(),
+            end: TimeOfDay::parse("17:30").unwrap(),
+            holidays: [date(2026, 1, 1), date(2026, 10, 1), date(2027, 1, 1)]
+                .into_iter()
+                .collect(),
+            make_up_workdays: BTreeSet::new(),
+        }
+    }
+
+    /// `hour:minute` local time (+08:00) on a day, as a timestamp.
+    fn local(day: Date, hour: i64, minute: i64) -> Timestamp {
+        Timestamp::from_millis(day.unix_days() * DAY_MS + (hour * 60 + minute - 480) * MINUTE_MS)
+    }
+
+    fn missing_years(calendar: &Calendar, now: Timestamp) -> Vec<u16> {
+        calendar
+            .missing_holiday_years(now)
+            .into_iter()
+            .map(|missing| missing.year)
+            .collect()
+    }
+
+    #[test]
+    fn local_dates_follow_the_utc_offset() {
+        let calendar = sample_calendar();
+        // 00:30 on 1 January in Beijing is 16:30 utc on 31 December; 31 minutes earlier it is
+        // 31 December in Beijing too.
+        let new_year = local(date(2027, 1, 1), 0, 30);
+        assert_eq!(calendar.local_date(new_year), Some(date(2027, 1, 1)));
+        assert_eq!(
+            calendar.local_date(new_year.plus_millis(-MINUTE_MS * 31)),
+            Some(date(2026, 12, 31))
+        );
+        assert_eq!(calendar.local_date(Timestamp::from_millis(i64::MAX)), None);
+    }
+
+    #[test]
+    fn a_year_with_a_holiday_is_covered() {
+        let calendar = sample_calendar();
+        assert!(calendar.covers_year(2026));
+        assert!(calendar.covers_year(2027));
+        assert!(!calendar.covers_year(2028));
+        assert!(!calendar.covers_year(2025));
+        assert!(!calendar.covers_year(0));
+        assert_eq!(
+            missing_years(&calendar, local(date(2026, 6, 15), 12, 0)),
+            []
+        );
+    }
+
+    #[test]
+    fn a_missing_current_year_is_reported_with_what_to_do() {
+        let calendar = sample_calendar();
+        let missing = calendar.missing_holiday_years(local(date(2028, 3, 1), 9, 0));
+        assert_eq!(missing, [MissingHolidayYear { year: 2028 }]);
+        assert_eq!(
+            missing[0].to_string(),
+            "the holiday calendar in sla.toml lists no holidays for 2028: working-hour deadlines \
+             in 2028 will count public holidays as working days; add the State Council's dates \
+             for 2028"
+        );
+        assert_eq!(
+            missing_years(&calendar, local(date(2025, 12, 31), 23, 0)),
+            [2025],
+            "2026 is listed"
+        );
+    }
+
+    #[test]
+    fn in_december_the_next_year_must_be_listed_too() {
+        let calendar = sample_calendar();
+        assert_eq!(
+            missing_years(&calendar, local(date(2027, 11, 30), 23, 59)),
+            []
+        );
+        // 1 December, local time, though still 30 November in utc.
+        assert_eq!(
+            missing_years(&calendar, local(date(2027, 12, 1), 0, 0)),
+            [2028]
+        );
+        assert_eq!(missing_years(&calendar, local(date(2026, 12, 1), 9, 0)), []);
+        assert_eq!(
+            missing_years(&calendar, local(date(2029, 12, 24), 9, 0)),
+            [2029, 2030]
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ use gridcase_domain::{
     CategoryCode, DepartmentCode, GridCode, GridLevel, Priority, Route, WorkerId,
 };
 
-pub use calendar::{Calendar, Date, HoursMode, TimeOfDay, Weekday};
+pub use calendar::{Calendar, Date, HoursMode, MissingHolidayYear, TimeOfDay, Weekday};
 pub use categories::{Category, Owner, CATEGORIES_FILE};
 pub use corpus::{Corpus, LabelledReport, Split, CORPUS_DIR, NO_CATEGORY};
 pub use departments::{Contact, Department, JointGroup, DEPARTMENTS_FILE, WORKER_SUBJECT_TOKEN};

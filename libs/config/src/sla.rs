@@ -31,7 +31,8 @@ pub struct SlaPolicy {
     pub close: Duration,
     /// Whether the durations count every hour or only working hours.
     pub hours: HoursMode,
-    /// The fraction of a deadline after which a warning (预警) goes out, in (0, 1).
+    /// The fraction of a deadline after which a warning (预警) goes out, in (0, 1). The
+    /// warning comes [`SlaPolicy::warn_before`] the deadline, on the deadline's clock.
     pub warn_at: f64,
 }
 
@@ -52,6 +53,28 @@ impl SlaPolicy {
     pub fn warn_after(&self, stage: DeadlineStage) -> Duration {
         self.deadline(stage).mul_f64(self.warn_at)
     }
+
+    /// How long before a stage's deadline the warning is due: `(1 − warn_at) ×` its duration,
+    /// in the policy's natural or working hours.
+    pub fn warn_before(&self, stage: DeadlineStage) -> Duration {
+        warn_lead(self.deadline(stage), self.warn_at)
+    }
+}
+
+/// `duration − ⌊fraction × duration⌋` to the millisecond: the lead before a deadline at which
+/// its warning falls, so that a deadline counted from the report warns exactly `fraction` of
+/// the way through it.
+fn warn_lead(duration: Duration, fraction: f64) -> Duration {
+    let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+    let fraction = fraction.clamp(0.0, 1.0);
+    // Deadlines are far below 2^52 ms, so the f64 round trip is exact enough.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_precision_loss,
+        clippy::cast_sign_loss
+    )]
+    let into = ((millis as f64) * fraction).floor() as u64;
+    Duration::from_millis(millis - into.min(millis))
 }
 
 /// How fast a case flagged as an emergency, which triage could not route by itself, must be
@@ -62,6 +85,14 @@ pub struct DangerPolicy {
     pub triage: Duration,
     /// The fraction of `triage` after which a warning goes out, in (0, 1).
     pub warn_at: f64,
+}
+
+impl DangerPolicy {
+    /// How long before the triage deadline the warning is due: `(1 − warn_at) × triage`, in
+    /// natural time.
+    pub fn warn_before(&self) -> Duration {
+        warn_lead(self.triage, self.warn_at)
+    }
 }
 
 impl DangerPolicy {
@@ -576,6 +607,35 @@ mod tests {
         assert_eq!(
             policy.deadline(DeadlineStage::Close),
             Duration::from_secs(86_400)
+        );
+    }
+
+    #[test]
+    fn warnings_lead_each_deadline_by_the_rest_of_it() {
+        let policy = SlaPolicy {
+            accept: Duration::from_secs(3600),
+            resolve: Duration::from_secs(7200),
+            close: Duration::from_secs(86_400),
+            hours: HoursMode::Working,
+            warn_at: 0.8,
+        };
+        assert_eq!(
+            policy.warn_before(DeadlineStage::Accept),
+            Duration::from_secs(720)
+        );
+        assert_eq!(
+            policy.warn_before(DeadlineStage::Close),
+            Duration::from_secs(17_280)
+        );
+        assert_eq!(policy.warn_before(DeadlineStage::Triage), Duration::ZERO);
+        // Lead and warn point add up to the deadline to the millisecond.
+        let odd = Duration::from_millis(1001);
+        assert_eq!(warn_lead(odd, 0.5), Duration::from_millis(501));
+        assert_eq!(warn_lead(odd, 0.0), odd);
+        assert_eq!(warn_lead(odd, 1.5), Duration::ZERO);
+        assert_eq!(
+            DangerPolicy::DEFAULT.warn_before(),
+            Duration::from_secs(300)
         );
     }
 }

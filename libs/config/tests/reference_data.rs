@@ -191,6 +191,71 @@ fn deadlines_come_per_priority_with_category_overrides() {
 }
 
 #[test]
+fn the_holiday_calendar_covers_2025_to_2027_consistently() {
+    use gridcase_config::{Date, Weekday};
+    let data = sample();
+    let calendar = data.calendar();
+    let date = |y, m, d| Date::new(y, m, d).unwrap();
+    for year in 2025..=2027 {
+        assert!(calendar.covers_year(year), "{year}");
+    }
+    assert!(!calendar.covers_year(2028));
+    let weekend = [Weekday::Saturday, Weekday::Sunday];
+    for day in calendar.make_up_workdays() {
+        assert!(weekend.contains(&day.weekday()), "make-up day {day}");
+        assert!(!calendar.holidays().contains(day), "{day}");
+    }
+    // 2027 (provisional): 春节 Friday 02-05 to Saturday 02-13, worked on Sunday 02-14.
+    for day in 5..=13 {
+        assert!(
+            !calendar.is_working_day(date(2027, 2, day)),
+            "2027-02-{day}"
+        );
+    }
+    assert!(calendar.is_working_day(date(2027, 2, 14)));
+    assert!(!calendar.is_working_day(date(2027, 1, 1)), "元旦");
+    assert!(!calendar.is_working_day(date(2027, 4, 5)), "清明节");
+    assert!(!calendar.is_working_day(date(2027, 5, 5)), "劳动节");
+    assert!(!calendar.is_working_day(date(2027, 6, 9)), "端午节");
+    assert!(!calendar.is_working_day(date(2027, 9, 15)), "中秋节");
+    assert!(!calendar.is_working_day(date(2027, 10, 7)), "国庆节");
+    assert!(calendar.is_working_day(date(2027, 10, 9)), "调休补班");
+    assert!(calendar.is_working_day(date(2027, 10, 8)));
+}
+
+#[test]
+fn a_year_missing_from_the_holiday_calendar_is_reported() {
+    let data = sample();
+    let calendar = data.calendar();
+    // Beijing local noon on a date.
+    let noon = |y, m, d| {
+        let days = gridcase_config::Date::new(y, m, d).unwrap().unix_days();
+        gridcase_domain::Timestamp::from_millis(days * 86_400_000 + 4 * 3_600_000)
+    };
+    let years = |now| {
+        calendar
+            .missing_holiday_years(now)
+            .into_iter()
+            .map(|missing| missing.year)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(years(noon(2026, 6, 1)), []);
+    assert_eq!(years(noon(2026, 12, 1)), [], "2027 is listed");
+    assert_eq!(years(noon(2027, 11, 30)), []);
+    assert_eq!(years(noon(2027, 12, 1)), [2028]);
+    let missing = calendar.missing_holiday_years(noon(2028, 1, 2));
+    assert_eq!(
+        missing
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["the holiday calendar in sla.toml lists no holidays for 2028: working-hour deadlines in \
+          2028 will count public holidays as working days; add the State Council's dates for \
+          2028"]
+    );
+}
+
+#[test]
 fn escalation_climbs_and_weights_add_up() {
     let data = sample();
     let levels: Vec<_> = data

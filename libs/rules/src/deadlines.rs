@@ -5,7 +5,9 @@
 //! so rebuilding the state from the store log rebuilds every timer. The caller passes the
 //! time in: supervision fires timers with it, query colours its board with it.
 
-use gridcase_config::ReferenceData;
+use std::time::Duration;
+
+use gridcase_config::{Calendar, HoursMode, ReferenceData};
 use gridcase_domain::{
     CaseState, CaseStatus, DeadlineStage, GridCode, Location, Priority, Timestamp,
 };
@@ -18,7 +20,9 @@ pub struct Timer {
     pub stage: DeadlineStage,
     /// When it falls due.
     pub deadline: Timestamp,
-    /// When it warns: `reported_at + warn_at × (deadline − reported_at)`.
+    /// When it warns: `deadline − (1 − warn_at) × the stage's duration`, counted back on the
+    /// deadline's clock (working time for a working-hours policy, natural time for a natural
+    /// one and for triage), and never before the case was reported. See [`warn_point`].
     pub warn_at: Timestamp,
 }
 
@@ -45,10 +49,17 @@ pub fn running(state: &CaseState, reference: &ReferenceData) -> Vec<Timer> {
         state.priority.unwrap_or(Priority::Normal),
         state.category.as_ref(),
     );
+    let calendar = reference.calendar();
     let timer = |stage, deadline: Timestamp| Timer {
         stage,
         deadline,
-        warn_at: warn_point(reported_at, deadline, policy.warn_at),
+        warn_at: warn_point(
+            calendar,
+            policy.hours,
+            reported_at,
+            deadline,
+            policy.warn_before(stage),
+        ),
     };
     let close = || close_deadline(state, reference).map(|d| timer(DeadlineStage::Close, d));
     let mut timers = Vec::new();
@@ -74,7 +85,13 @@ pub fn running(state: &CaseState, reference: &ReferenceData) -> Vec<Timer> {
                 timers.push(Timer {
                     stage: DeadlineStage::Triage,
                     deadline,
-                    warn_at: warn_point(reported_at, deadline, reference.danger_policy().warn_at),
+                    warn_at: warn_point(
+                        calendar,
+                        HoursMode::Natural,
+                        reported_at,
+                        deadline,
+                        reference.danger_policy().warn_before(),
+                    ),
                 });
             }
         }
@@ -107,14 +124,22 @@ pub fn close_deadline(state: &CaseState, reference: &ReferenceData) -> Option<Ti
     Some(close.plus_millis(postponed_by))
 }
 
-/// `reported_at + fraction × (deadline − reported_at)`, rounded down to the millisecond.
-pub fn warn_point(reported_at: Timestamp, deadline: Timestamp, fraction: f64) -> Timestamp {
-    let span = deadline.millis_since(&reported_at).max(0);
-    let fraction = fraction.clamp(0.0, 1.0);
-    // Spans are far below 2^52 ms, so the f64 round trip is exact enough.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
-    let offset = (span as f64 * fraction).floor() as i64;
-    reported_at.plus_millis(offset)
+/// When a deadline warns: `lead` before `deadline` on the deadline's clock (`hours`: through
+/// the calendar's working time for a working-hours deadline, so the warning never falls at
+/// night, on a weekend or on a holiday; plain subtraction for a natural one), but not before
+/// `reported_at`, when the clock started. The lead is the policy's
+/// [`warn_before`](gridcase_config::SlaPolicy::warn_before) of the stage, so a deadline set
+/// anew by a re-dispatch or a postponement warns as long before it as one counted from the
+/// report.
+pub fn warn_point(
+    calendar: &Calendar,
+    hours: HoursMode,
+    reported_at: Timestamp,
+    deadline: Timestamp,
+    lead: Duration,
+) -> Timestamp {
+    crate::sla::count_back(calendar, hours, deadline, lead)
+        .map_or(reported_at, |warn| warn.max(reported_at))
 }
 
 /// What `timer` of `state` asks for at `now`, given what is already recorded.
@@ -400,11 +425,201 @@ mod tests {
         assert_eq!(next_due(&state, reference), None);
     }
 
+    const MINUTE_MS: i64 = 60_000;
+
+    /// Beijing local time (the sample calendar's offset, +08:00) as a timestamp.
+    fn local(year: u16, month: u8, day: u8, hour: i64, minute: i64) -> Timestamp {
+        let days = gridcase_config::Date::new(year, month, day)
+            .unwrap()
+            .unix_days();
+        at(days * 24 * HOUR_MS + (hour * 60 + minute - 8 * 60) * MINUTE_MS)
+    }
+
+    /// A policy of `hours` with every deadline `duration` long, warning at `warn_at`.
+    fn uniform(hours: HoursMode, duration: Duration, warn_at: f64) -> gridcase_config::SlaPolicy {
+        gridcase_config::SlaPolicy {
+            accept: duration,
+            resolve: duration,
+            close: duration,
+            hours,
+            warn_at,
+        }
+    }
+
+    const FOUR_HOURS: Duration = Duration::from_secs(4 * 3600);
+
     #[test]
-    fn warn_point_is_the_fraction_of_the_span() {
-        assert_eq!(warn_point(at(1_000), at(2_000), 0.75), at(1_750));
-        assert_eq!(warn_point(at(1_000), at(2_000), 0.0), at(1_000));
-        assert_eq!(warn_point(at(1_000), at(2_000), 1.5), at(2_000));
+    fn a_working_hours_deadline_warns_in_working_time() {
+        let calendar = crate::testdata::sample().calendar();
+        let policy = uniform(HoursMode::Working, FOUR_HOURS, 0.5);
+        let lead = policy.warn_before(DeadlineStage::Accept);
+        assert_eq!(lead, Duration::from_secs(2 * 3600));
+        // Four working hours before Monday 2026-11-23 10:00 is Friday 14:30 (09:00–17:30).
+        let reported_at = local(2026, 11, 20, 14, 30);
+        let deadline = local(2026, 11, 23, 10, 0);
+        assert_eq!(
+            crate::sla::deadline(calendar, HoursMode::Working, reported_at, FOUR_HOURS),
+            Some(deadline)
+        );
+        // Two working hours back: Monday 09:00–10:00, then Friday 16:30–17:30; not half the
+        // natural span, which would fall at Saturday 00:15.
+        assert_eq!(
+            warn_point(calendar, HoursMode::Working, reported_at, deadline, lead),
+            local(2026, 11, 20, 16, 30)
+        );
+    }
+
+    #[test]
+    fn a_natural_deadline_warns_the_lead_before_it() {
+        let calendar = crate::testdata::sample().calendar();
+        let policy = uniform(HoursMode::Natural, FOUR_HOURS, 0.5);
+        let lead = policy.warn_before(DeadlineStage::Resolve);
+        let reported_at = local(2026, 11, 20, 14, 30);
+        let deadline = local(2026, 11, 20, 18, 30);
+        assert_eq!(
+            warn_point(calendar, HoursMode::Natural, reported_at, deadline, lead),
+            local(2026, 11, 20, 16, 30)
+        );
+        // Counted from the report, it is the old fraction of the span, to the millisecond.
+        let odd = uniform(HoursMode::Natural, Duration::from_millis(1_001), 0.75);
+        assert_eq!(
+            warn_point(
+                calendar,
+                HoursMode::Natural,
+                at(1_000),
+                at(2_001),
+                odd.warn_before(DeadlineStage::Accept)
+            ),
+            at(1_750)
+        );
+        // A deadline over a weekend warns in the night if the clock is natural.
+        let deadline = local(2026, 11, 23, 2, 0);
+        assert_eq!(
+            warn_point(calendar, HoursMode::Natural, reported_at, deadline, lead),
+            local(2026, 11, 23, 0, 0)
+        );
+    }
+
+    #[test]
+    fn a_holiday_between_warning_and_deadline_is_skipped() {
+        let calendar = crate::testdata::sample().calendar();
+        let lead = uniform(HoursMode::Working, FOUR_HOURS, 0.5).warn_before(DeadlineStage::Close);
+        // Thursday 2026-10-08 10:00, after the National Day holiday (10-01 to 10-07): the warning
+        // falls on Wednesday 09-30 at 16:30, before the holiday.
+        let deadline = local(2026, 10, 8, 10, 0);
+        let reported_at = local(2026, 9, 30, 15, 0);
+        assert_eq!(
+            warn_point(calendar, HoursMode::Working, reported_at, deadline, lead),
+            local(2026, 9, 30, 16, 30)
+        );
+        // Never before the clock started: reported at 17:00, it warns at the report.
+        let reported_at = local(2026, 9, 30, 17, 0);
+        assert_eq!(
+            warn_point(calendar, HoursMode::Working, reported_at, deadline, lead),
+            reported_at
+        );
+        // Nor in the natural case, nor for a deadline before the report.
+        assert_eq!(
+            warn_point(calendar, HoursMode::Natural, at(1_000), at(1_500), lead),
+            at(1_000)
+        );
+        assert_eq!(
+            warn_point(calendar, HoursMode::Natural, at(1_000), at(500), lead),
+            at(1_000)
+        );
+    }
+
+    fn warnings(state: &CaseState) -> Vec<(DeadlineStage, Timestamp, Timestamp)> {
+        running(state, crate::testdata::sample())
+            .iter()
+            .map(|t| (t.stage, t.deadline, t.warn_at))
+            .collect()
+    }
+
+    #[test]
+    fn running_timers_of_a_normal_case_warn_in_working_hours() {
+        use DeadlineStage::{Accept, Close, Resolve};
+        // Normal: accept 1d, resolve 7d, close 10d in working hours (8h30m a day), warned at
+        // 0.8, i.e. 1h42m, 11h54m and 17h before each deadline. Reported Friday 17:00.
+        let mut state = CaseState {
+            reported_at: Some(local(2026, 11, 20, 17, 0)),
+            priority: Some(Priority::Normal),
+            status: Some(CaseStatus::Dispatched),
+            accept_deadline: Some(local(2026, 11, 23, 17, 0)),
+            resolve_deadline: Some(local(2026, 12, 1, 17, 0)),
+            ..CaseState::default()
+        };
+        assert_eq!(
+            warnings(&state),
+            [
+                (
+                    Accept,
+                    local(2026, 11, 23, 17, 0),
+                    local(2026, 11, 23, 15, 18)
+                ),
+                (
+                    Resolve,
+                    local(2026, 12, 1, 17, 0),
+                    local(2026, 11, 30, 13, 36)
+                ),
+                (Close, local(2026, 12, 4, 17, 0), local(2026, 12, 2, 17, 0)),
+            ]
+        );
+        // The resolve deadline postponed by three days to Friday 12-04 17:00 (and closing with
+        // it, to Monday 12-07 17:00): both warnings keep their lead before the new deadlines.
+        state.status = Some(CaseStatus::Accepted);
+        state.resolve_deadline = Some(local(2026, 12, 4, 17, 0));
+        assert_eq!(
+            warnings(&state),
+            [
+                (
+                    Resolve,
+                    local(2026, 12, 4, 17, 0),
+                    local(2026, 12, 3, 13, 36)
+                ),
+                (Close, local(2026, 12, 7, 17, 0), local(2026, 12, 3, 17, 0)),
+            ]
+        );
+    }
+
+    #[test]
+    fn fresh_deadlines_after_a_re_dispatch_warn_before_themselves() {
+        use DeadlineStage::{Accept, Close, Resolve};
+        // An emergency case (natural: accept 1h, resolve 2h, close 24h, warned at half time)
+        // reported at 0 and re-dispatched at 10h: fresh accept and resolve deadlines from 10h.
+        let mut state = emergency(CaseStatus::Dispatched, 12 * HOUR_MS);
+        state.accept_deadline = Some(at(11 * HOUR_MS));
+        assert_eq!(
+            warnings(&state),
+            [
+                (Accept, at(11 * HOUR_MS), at(21 * HOUR_MS / 2)),
+                (Resolve, at(12 * HOUR_MS), at(11 * HOUR_MS)),
+                // Closing moved with the resolve deadline, by 10h, to 34h.
+                (Close, at(34 * HOUR_MS), at(22 * HOUR_MS)),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_triage_deadline_warns_in_natural_time() {
+        // The sample's danger policy: triage within 10m, warned at half time. Flagged on a
+        // Saturday night, it warns 5 minutes before the deadline all the same.
+        let reported_at = local(2026, 11, 21, 23, 0);
+        let state = CaseState {
+            reported_at: Some(reported_at),
+            priority: Some(Priority::Normal),
+            status: Some(CaseStatus::Reported),
+            triage_deadline: Some(reported_at.plus_millis(10 * MINUTE_MS)),
+            ..CaseState::default()
+        };
+        assert_eq!(
+            warnings(&state),
+            [(
+                DeadlineStage::Triage,
+                reported_at.plus_millis(10 * MINUTE_MS),
+                reported_at.plus_millis(5 * MINUTE_MS)
+            )]
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Deadlines from a start instant and an SLA duration: plain addition in natural hours, a walk
-//! through the calendar's working time in working hours. Pure: no clock, no I/O.
+//! through the calendar's working time in working hours; and the way back from a deadline, for
+//! warning points. Pure: no clock, no I/O.
 
 use std::time::Duration;
 
@@ -65,6 +66,57 @@ fn working_deadline(calendar: &Calendar, start: Timestamp, duration_ms: i64) -> 
             }
         }
         cursor = midnight + DAY_MS;
+    }
+}
+
+/// The instant `duration` before `end`, counting every hour (`Natural`) or only the calendar's
+/// working hours on its working days (`Working`): the inverse of [`deadline`]. In working hours
+/// the answer lies in working time, at opening time rather than the previous closing time when
+/// the count ends exactly there. `None` when the answer does not fit a timestamp or the calendar
+/// has no working time left after the year 1.
+pub fn count_back(
+    calendar: &Calendar,
+    hours: HoursMode,
+    end: Timestamp,
+    duration: Duration,
+) -> Option<Timestamp> {
+    let duration_ms = i64::try_from(duration.as_millis()).ok()?;
+    match hours {
+        HoursMode::Natural => end
+            .as_millis()
+            .checked_sub(duration_ms)
+            .map(Timestamp::from_millis),
+        HoursMode::Working => working_count_back(calendar, end, duration_ms),
+    }
+}
+
+fn working_count_back(calendar: &Calendar, end: Timestamp, duration_ms: i64) -> Option<Timestamp> {
+    let offset_ms = i64::from(calendar.utc_offset_minutes()) * MINUTE_MS;
+    let day_start_ms = i64::from(calendar.start().minutes_since_midnight()) * MINUTE_MS;
+    let day_end_ms = i64::from(calendar.end().minutes_since_midnight()) * MINUTE_MS;
+    if duration_ms == 0 {
+        return Some(end);
+    }
+    // Work in local time: `until` is local ms since the epoch, the latest moment of `day` that
+    // still counts.
+    let mut until = end.as_millis().checked_add(offset_ms)?;
+    let mut day = until.div_euclid(DAY_MS);
+    let mut remaining = duration_ms;
+    loop {
+        let midnight = day * DAY_MS;
+        if calendar.is_working_day(Date::from_unix_days(day)?) {
+            let open = midnight + day_start_ms;
+            let to = until.min(midnight + day_end_ms);
+            if to > open {
+                let available = to - open;
+                if remaining <= available {
+                    return Some(Timestamp::from_millis(to - remaining - offset_ms));
+                }
+                remaining -= available;
+            }
+        }
+        until = midnight;
+        day -= 1;
     }
 }
 
@@ -170,6 +222,80 @@ mod tests {
     fn a_zero_duration_is_the_start() {
         let start = local(2026, 11, 21, 22, 0);
         assert_eq!(working(start, Duration::ZERO), start);
+    }
+
+    fn back(end: Timestamp, duration: Duration) -> Timestamp {
+        count_back(&calendar(), HoursMode::Working, end, duration).unwrap()
+    }
+
+    #[test]
+    fn counting_back_in_natural_hours_is_subtraction() {
+        let end = local(2026, 11, 23, 10, 0);
+        assert_eq!(
+            count_back(&calendar(), HoursMode::Natural, end, 2 * HOUR),
+            Some(local(2026, 11, 23, 8, 0))
+        );
+        assert_eq!(
+            count_back(
+                &calendar(),
+                HoursMode::Natural,
+                Timestamp::from_millis(i64::MIN + 1),
+                HOUR
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn counting_back_in_working_hours_skips_nights_weekends_and_holidays() {
+        // Monday 10:00 back 2h: one hour on Monday morning, one on Friday afternoon.
+        assert_eq!(
+            back(local(2026, 11, 23, 10, 0), 2 * HOUR),
+            local(2026, 11, 20, 16, 30)
+        );
+        // Inside one working day it is subtraction; an end after closing counts from closing.
+        assert_eq!(
+            back(local(2026, 11, 18, 12, 15), 2 * HOUR),
+            local(2026, 11, 18, 10, 15)
+        );
+        assert_eq!(
+            back(local(2026, 11, 18, 22, 0), HOUR),
+            local(2026, 11, 18, 16, 30)
+        );
+        // Exactly emptying a day ends at its opening, not the evening before.
+        assert_eq!(
+            back(local(2026, 11, 18, 10, 0), HOUR),
+            local(2026, 11, 18, 9, 0)
+        );
+        // Thursday 2026-10-08 10:00 back 2h: over the National Day holiday (10-01 to 10-07)
+        // to Wednesday 09-30.
+        assert_eq!(
+            back(local(2026, 10, 8, 10, 0), 2 * HOUR),
+            local(2026, 9, 30, 16, 30)
+        );
+        // Sunday 2026-10-11 back 1h: the make-up Saturday 10-10 counts.
+        assert_eq!(
+            back(local(2026, 10, 11, 12, 0), HOUR),
+            local(2026, 10, 10, 16, 30)
+        );
+        let start = local(2026, 11, 21, 22, 0);
+        assert_eq!(back(start, Duration::ZERO), start);
+    }
+
+    #[test]
+    fn counting_back_undoes_a_working_deadline() {
+        let day = Duration::from_secs(8 * 3600 + 1800);
+        for start in [
+            local(2026, 11, 18, 9, 0),
+            local(2026, 11, 20, 14, 45),
+            local(2026, 9, 30, 11, 0),
+            local(2026, 10, 9, 17, 0),
+        ] {
+            for duration in [Duration::from_secs(60), HOUR, 3 * HOUR, day, 7 * day] {
+                let end = working(start, duration);
+                assert_eq!(back(end, duration), start, "{start:?} {duration:?}");
+            }
+        }
     }
 
     #[test]

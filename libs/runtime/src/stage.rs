@@ -29,7 +29,7 @@ impl StageConfig {
     }
 
     /// Loads and checks the reference data, logging what `service` loaded, and warns when no
-    /// token can call it.
+    /// token can call it or the holiday calendar lacks the current (in December, the next) year.
     pub fn load_reference(&self, service: &str) -> Result<Arc<ReferenceData>, ServiceError> {
         let reference = ReferenceData::load(&self.config_dir)?;
         tracing::info!(
@@ -40,6 +40,9 @@ impl StageConfig {
             categories = reference.categories().count(),
             "reference data loaded"
         );
+        for missing in reference.calendar().missing_holiday_years(crate::now()) {
+            tracing::warn!(service, year = missing.year, "{missing}");
+        }
         if self.tokens.is_empty() {
             tracing::warn!(service, "no bearer tokens: every call will be refused");
         }

@@ -25,9 +25,10 @@ use super::*;
 
 const SUPERVISION_BIN: &str = env!("CARGO_BIN_EXE_gridcase-supervision");
 
-/// From report to accept deadline of the cases made while the service runs or is briefly down:
-/// their warning point comes half way, so the five seconds before the deadline are enough for
-/// the warning to be recorded even when a restart falls in them.
+/// From report to accept deadline of the cases made while the service runs or is briefly down,
+/// as the gas policy of this test says: their warning point comes half way, so the five
+/// seconds before the deadline are enough for the warning to be recorded even when a restart
+/// falls in them.
 const SPAN_MS: i64 = 10_000;
 
 /// The supervision service as a child process (ticking every 50 ms); killed with SIGKILL when
@@ -140,17 +141,7 @@ async fn fold_from_scratch(
 #[tokio::test(flavor = "multi_thread")]
 async fn a_checkpoint_survives_kill_9_and_every_deadline_is_acted_on_once() {
     // Warnings half way to the deadline, for room on either side of a restart.
-    let mut h = Harness::stopped_with(6, |config| {
-        let path = config.join("sla.toml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(
-            text.matches("warn_at = 0.75").count(),
-            1,
-            "urgent's warning"
-        );
-        std::fs::write(&path, text.replace("warn_at = 0.75", "warn_at = 0.5")).unwrap();
-    })
-    .await;
+    let mut h = Harness::stopped_with(6, |config| set_gas_policy(config, "10s", 0.5)).await;
     let model = h.sandbox().path("supervision-model");
     let mut process = SupervisionProcess::spawn(&h, &model, false).await;
     let line = process.log_line("the timer table is built").await;

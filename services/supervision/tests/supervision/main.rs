@@ -58,6 +58,29 @@ struct Harness {
 
 gridcase_testkit::derefs_to_service_harness!(Harness, service);
 
+/// Marks the gas category's test policy in `sla.toml`.
+const GAS_POLICY_MARK: &str = "# The gas category, compressed for the supervision tests.";
+
+/// The gas category's SLA in natural time and seconds, so that the deadlines the tests set
+/// follow the policy: a warning comes a quarter of the policy's accept time (0.75 s) before
+/// the accept deadline, and long before the resolve and close deadlines, which are hours away.
+fn compress_gas_policy(config: &std::path::Path) {
+    set_gas_policy(config, "3s", 0.75);
+}
+
+/// Sets the gas category's test policy: `accept` and `warn_at`, natural time, resolve in ten
+/// hours, close in a day.
+fn set_gas_policy(config: &std::path::Path, accept: &str, warn_at: f64) {
+    let path = config.join("sla.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let base = text.split(GAS_POLICY_MARK).next().unwrap_or_default();
+    let text = format!(
+        "{base}{GAS_POLICY_MARK}\n[[category]]\ncode = \"{GAS_CATEGORY}\"\naccept = \"{accept}\"\n\
+         resolve = \"10h\"\nclose = \"1d\"\nhours = \"natural\"\nwarn_at = {warn_at}\n"
+    );
+    std::fs::write(&path, text).unwrap();
+}
+
 impl Harness {
     async fn start(salt: u128) -> Self {
         Self::start_with(salt, |_| {}).await
@@ -77,6 +100,7 @@ impl Harness {
         let config = sandbox.path("config");
         std::fs::create_dir_all(&config).unwrap();
         gridcase_testkit::copy_sample_config(&config);
+        compress_gas_policy(&config);
         change(&config);
         let service =
             ServiceHarness::stopped_in(sandbox, "supervision", move |nats, listener, stop| {
