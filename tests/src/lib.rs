@@ -170,23 +170,7 @@ impl City {
     /// it (created, with the stream, as dispatch starts: the system waits until it exists).
     pub async fn department_inbox(&self, department: &str) -> Inbox {
         let nats = self.department_login(department).connect().await.unwrap();
-        let jetstream = jetstream::new(nats.clone());
-        let durable = department_consumer(department);
-        let consumer = wait_until(&format!("the consumer {durable}"), WAIT, || async {
-            jetstream
-                .get_stream(DISPATCH_STREAM)
-                .await
-                .ok()?
-                .get_consumer(&durable)
-                .await
-                .ok()
-        })
-        .await;
-        Inbox {
-            name: durable,
-            consumer,
-            _nats: nats,
-        }
+        durable_inbox(nats, department_consumer(department)).await
     }
 
     /// The NATS login file `gridcase nats-login` writes for `department`, read back: its
@@ -240,23 +224,7 @@ impl City {
     /// reading the durable consumer the dispatch service keeps for it.
     pub async fn office_inbox(&self, token: &str, code: &str) -> Inbox {
         let nats = gridcase_bus::connect(self.system.nats_url()).await.unwrap();
-        let jetstream = jetstream::new(nats.clone());
-        let durable = gridcase_bus::subjects::office_consumer(token, code);
-        let consumer = wait_until(&format!("the consumer {durable}"), WAIT, || async {
-            jetstream
-                .get_stream(DISPATCH_STREAM)
-                .await
-                .ok()?
-                .get_consumer(&durable)
-                .await
-                .ok()
-        })
-        .await;
-        Inbox {
-            name: durable,
-            consumer,
-            _nats: nats,
-        }
+        durable_inbox(nats, gridcase_bus::subjects::office_consumer(token, code)).await
     }
 
     /// Refers `case` on for `who` (a grid worker, community or street): to `department`, or up
@@ -522,6 +490,27 @@ impl Inbox {
     pub async fn waiting(&self) -> u64 {
         let info = self.consumer.get_info().await.unwrap();
         info.num_pending + u64::try_from(info.num_ack_pending).unwrap()
+    }
+}
+
+/// The inbox of the durable consumer `durable` the dispatch service keeps, read over `nats`
+/// once it exists (created, with the stream, as dispatch starts).
+async fn durable_inbox(nats: async_nats::Client, durable: String) -> Inbox {
+    let jetstream = jetstream::new(nats.clone());
+    let consumer = wait_until(&format!("the consumer {durable}"), WAIT, || async {
+        jetstream
+            .get_stream(DISPATCH_STREAM)
+            .await
+            .ok()?
+            .get_consumer(&durable)
+            .await
+            .ok()
+    })
+    .await;
+    Inbox {
+        name: durable,
+        consumer,
+        _nats: nats,
     }
 }
 

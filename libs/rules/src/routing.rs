@@ -236,6 +236,19 @@ impl Suggestion {
         }
     }
 
+    /// How messages carry a suggestion, or none: its name and department, each empty when
+    /// absent (`("push", "urban_mgmt")`, `("settle", "")`, `("", "")`).
+    pub fn wire(suggestion: Option<&Suggestion>) -> (String, String) {
+        let name = suggestion
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default();
+        let department = suggestion
+            .and_then(Suggestion::department)
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        (name, department)
+    }
+
     /// The department named, for a push or a consultation.
     pub fn department(&self) -> Option<&DepartmentCode> {
         match self {

@@ -209,7 +209,9 @@ pub fn build(
         Assignee::Street(code) => street = code.to_string(),
     }
     let recipient = format!("{department}{grid_worker}{community}{street}");
-    let suggestion = gridcase_rules::suggestion(reference, state.category.as_ref(), &assignee);
+    let (suggestion, suggested_department) = gridcase_rules::Suggestion::wire(
+        gridcase_rules::suggestion(reference, state.category.as_ref(), &assignee).as_ref(),
+    );
     let order = pb::WorkOrder {
         work_order_id: format!("{case}-{}", dispatched.version),
         case_id: case.to_string(),
@@ -239,15 +241,8 @@ pub fn build(
         for_consultation: false,
         community,
         street,
-        suggestion: suggestion
-            .as_ref()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
-        suggested_department: suggestion
-            .as_ref()
-            .and_then(|s| s.department())
-            .map(ToString::to_string)
-            .unwrap_or_default(),
+        suggestion,
+        suggested_department,
     };
     Ok((order, assignee))
 }

@@ -601,19 +601,14 @@ impl Query for QueryApi {
                 |_| true,
                 |view| {
                     let state = &view.state;
-                    let suggestion =
-                        gridcase_rules::suggestion(reference, state.category.as_ref(), &handler);
+                    let (suggestion, suggested_department) = gridcase_rules::Suggestion::wire(
+                        gridcase_rules::suggestion(reference, state.category.as_ref(), &handler)
+                            .as_ref(),
+                    );
                     let item = pb::InboxItem {
                         case: None,
-                        suggestion: suggestion
-                            .as_ref()
-                            .map(|s| s.as_str().to_owned())
-                            .unwrap_or_default(),
-                        suggested_department: suggestion
-                            .as_ref()
-                            .and_then(|s| s.department())
-                            .map(ToString::to_string)
-                            .unwrap_or_default(),
+                        suggestion,
+                        suggested_department,
                         accepted: state.status == Some(CaseStatus::Accepted),
                     };
                     (item, summary(view, now), view.reporter.clone())

@@ -5,10 +5,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use gridcase_auth::{BearerToken, Caller, Secret, TokenTable};
 use gridcase_config::ReferenceData;
+use gridcase_domain::GridLevel;
 
 /// Everyone the demo acts as, with a bearer token each: the hotline operator (who also calls
 /// residents back), the supervisor, an administrator (for the store's figures), every
-/// department's desk and every grid worker.
+/// department's desk, every grid worker and every community and street office.
 #[derive(Debug)]
 pub(super) struct Cast {
     /// Who → (token, caller as `role:id`).
@@ -30,6 +31,11 @@ pub(super) fn worker_key(id: &str) -> String {
     format!("worker-{id}")
 }
 
+/// A community's or street's office (`kind` is `community` or `street`).
+pub(super) fn office_key(kind: &str, code: &str) -> String {
+    format!("{kind}-{code}")
+}
+
 impl Cast {
     pub(super) fn new(reference: &ReferenceData) -> anyhow::Result<Self> {
         let mut specs = vec![
@@ -48,6 +54,16 @@ impl Cast {
                 let id = worker.id.as_str();
                 specs.push((worker_key(id), format!("grid_worker:{id}")));
             }
+            let kind = match area.level() {
+                GridLevel::Community => "community",
+                GridLevel::Street => "street",
+                _ => continue,
+            };
+            let code = area.code.to_string();
+            specs.push((
+                office_key(kind, &code),
+                format!("{kind}:{code}:demo-office"),
+            ));
         }
         let mut callers = BTreeMap::new();
         let mut bearers = HashMap::new();

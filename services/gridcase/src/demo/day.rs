@@ -217,29 +217,36 @@ pub(super) async fn play(
         classifier.version()
     );
 
-    // Department systems and the grid workers' app read their work orders first.
+    // Department systems, the grid workers' app and the community and street offices' app
+    // read their work orders first.
     let stream = wait_for_stream(&js).await?;
     for department in day.reference.departments() {
         let code = department.code.to_string();
         let durable = gridcase_bus::subjects::department_consumer(&code);
         let consumer = wait_for_consumer(&stream, &durable).await?;
         let desk = Arc::clone(&day);
-        day.spawn(async move { desk.read_work_orders(consumer, Some(code)).await });
+        day.spawn(async move { desk.read_work_orders(consumer, code).await });
     }
-    let workers_app: jetstream::consumer::Consumer<pull::Config> = stream
-        .get_or_create_consumer(
-            "grid-worker-app",
-            pull::Config {
-                durable_name: Some("grid-worker-app".to_owned()),
-                filter_subject: gridcase_bus::subjects::dispatch("worker.>"),
-                ack_policy: jetstream::consumer::AckPolicy::Explicit,
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("creating the grid workers' consumer: {e}"))?;
-    let app = Arc::clone(&day);
-    day.spawn(async move { app.read_work_orders(workers_app, None).await });
+    for (durable, tokens, reader) in [
+        ("grid-worker-app", "worker.>", "grid workers"),
+        ("community-office-app", "community.>", "community offices"),
+        ("street-office-app", "street.>", "street offices"),
+    ] {
+        let consumer: jetstream::consumer::Consumer<pull::Config> = stream
+            .get_or_create_consumer(
+                durable,
+                pull::Config {
+                    durable_name: Some(durable.to_owned()),
+                    filter_subject: gridcase_bus::subjects::dispatch(tokens),
+                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the consumer of the {reader}: {e}"))?;
+        let app = Arc::clone(&day);
+        day.spawn(async move { app.read_work_orders(consumer, reader.to_owned()).await });
+    }
     let operator = Arc::clone(&day);
     day.spawn(async move { operator.operator_desk().await });
     let supervisor = Arc::clone(&day);

@@ -18,7 +18,7 @@ use prost::Message as _;
 use super::behaviour::{
     resolve_note, Temperament, POSTPONE_REASONS, PROGRESS_NOTES, RETURN_REASONS,
 };
-use super::cast::{department_key, worker_key};
+use super::cast::{department_key, office_key, worker_key};
 use super::day::{now_ms, sleep_ms, sleep_until_ms, Day};
 use super::ledger::Tracked;
 
@@ -33,29 +33,70 @@ const MAX_FAILED_PULLS: u32 = 10;
 pub(super) enum Handler {
     Department(String),
     Worker(String),
+    /// A community office, by grid code.
+    Community(String),
+    /// A street office, by grid code.
+    Street(String),
 }
 
 impl Handler {
+    /// The handler an order is addressed to.
+    fn of(order: &WorkOrder) -> Handler {
+        if !order.grid_worker.is_empty() {
+            Handler::Worker(order.grid_worker.clone())
+        } else if !order.community.is_empty() {
+            Handler::Community(order.community.clone())
+        } else if !order.street.is_empty() {
+            Handler::Street(order.street.clone())
+        } else {
+            Handler::Department(order.department.clone())
+        }
+    }
+
     pub(super) fn actor(&self, case_id: &str, request_id: String) -> dispatch_pb::Actor {
-        let (department, grid_worker) = match self {
-            Handler::Department(code) => (code.clone(), String::new()),
-            Handler::Worker(id) => (String::new(), id.clone()),
-        };
-        dispatch_pb::Actor {
+        let mut actor = dispatch_pb::Actor {
             case_id: case_id.to_owned(),
-            department,
-            grid_worker,
             request_id,
             ..Default::default()
+        };
+        match self {
+            Handler::Department(code) => actor.department.clone_from(code),
+            Handler::Worker(id) => actor.grid_worker.clone_from(id),
+            Handler::Community(code) => actor.community.clone_from(code),
+            Handler::Street(code) => actor.street.clone_from(code),
         }
+        actor
     }
 
     pub(super) fn who(&self) -> String {
         match self {
             Handler::Department(code) => department_key(code),
             Handler::Worker(id) => worker_key(id),
+            Handler::Community(code) => office_key("community", code),
+            Handler::Street(code) => office_key("street", code),
         }
     }
+
+    fn name(&self) -> String {
+        match self {
+            Handler::Department(code) => code.clone(),
+            Handler::Worker(id) => format!("grid worker {id}"),
+            Handler::Community(code) => format!("community {code}"),
+            Handler::Street(code) => format!("street {code}"),
+        }
+    }
+
+    /// True for the grid worker, community and street: they make the call on a case.
+    fn decides(&self) -> bool {
+        !matches!(self, Handler::Department(_))
+    }
+}
+
+/// What a handler of the grid hierarchy does with a case waiting on it.
+enum Call {
+    Settle,
+    Push(String),
+    HandUp,
 }
 
 /// How a department paces a first dispatch.
@@ -71,14 +112,14 @@ enum Pace {
 }
 
 impl Day {
-    /// Reads work orders from `consumer` for a department (or, for `None`, for the grid
-    /// workers' app) and handles each on a task of its own.
+    /// Reads work orders from `consumer` for `reader` (a department, the grid workers' app or
+    /// the offices' app) and handles each on a task of its own.
     pub(super) async fn read_work_orders(
         self: Arc<Self>,
         consumer: jetstream::consumer::Consumer<pull::Config>,
-        department: Option<String>,
+        reader: String,
     ) {
-        let reader = department.as_deref().unwrap_or("grid workers");
+        let reader = reader.as_str();
         let mut seen: HashSet<String> = HashSet::new();
         // A pull can time out on a busy machine and the next one succeeds: only a run of
         // failures is an error.
@@ -131,10 +172,7 @@ impl Day {
                 if !seen.insert(order.work_order_id.clone()) || order.for_consultation {
                     continue;
                 }
-                let handler = match &department {
-                    Some(code) => Handler::Department(code.clone()),
-                    None => Handler::Worker(order.grid_worker.clone()),
-                };
+                let handler = Handler::of(&order);
                 let day = Arc::clone(&self);
                 self.spawn(async move { day.handle_order(handler, order).await });
             }
@@ -160,10 +198,7 @@ impl Day {
         let step = format!("order{}", case.orders);
         let mut rng = self.rng(&case, &step);
         let dispatch = self.api.dispatch(&handler.who());
-        let who = match &handler {
-            Handler::Department(code) => code.clone(),
-            Handler::Worker(id) => format!("grid worker {id}"),
-        };
+        let who = handler.name();
         let act = |name: &str| {
             handler.actor(
                 &case.case_id,
@@ -178,10 +213,13 @@ impl Day {
                 .await;
             return;
         }
+        if handler.decides() {
+            return self.make_the_call(handler, case, order, &mut rng).await;
+        }
         let first = case.returned_by.is_empty() && !case.reopened;
         let temperament = match &handler {
             Handler::Department(code) => Temperament::of(code),
-            Handler::Worker(_) => Temperament::of("grid worker"),
+            _ => Temperament::of("grid worker"),
         };
         if let Handler::Department(code) = &handler {
             if first && rng.chance(temperament.returns) {
@@ -257,9 +295,6 @@ impl Day {
             );
         }
         self.ledger.count(|c| c.accepted += 1);
-        if matches!(handler, Handler::Worker(_)) {
-            self.ledger.count(|c| c.self_handled += 1);
-        }
 
         if rng.chance(0.6) {
             sleep_ms(rng.millis(100, 400)).await;
@@ -306,6 +341,126 @@ impl Day {
         match handler {
             Handler::Department(code) => resolve_note(code, &order.category_name),
             Handler::Worker(_) => format!("{}：网格员已现场处置，已整改到位", order.category_name),
+            Handler::Community(_) => format!(
+                "{}：社区已召集物业、楼栋长和当事人协调处理，已落实到位",
+                order.category_name
+            ),
+            Handler::Street(_) => format!(
+                "{}：街道已牵头约谈相关单位，问题已解决",
+                order.category_name
+            ),
+        }
+    }
+
+    /// The grid worker's (or the office's) call on a case waiting on it: mostly what the
+    /// catalogue suggests — settle a small matter, push a department's to it, hand a
+    /// community's up — and now and then the other way, as people on the spot do.
+    async fn make_the_call(
+        self: Arc<Self>,
+        handler: Handler,
+        case: Tracked,
+        order: WorkOrder,
+        rng: &mut Rng,
+    ) {
+        let department = order.suggested_department.clone();
+        let call = match (&handler, order.suggestion.as_str()) {
+            (Handler::Street(_), _) if !department.is_empty() && rng.chance(0.7) => {
+                Call::Push(department)
+            }
+            (Handler::Street(_), _) => Call::Settle,
+            (Handler::Worker(_), "settle") => Call::Settle,
+            // Ownership unclear on the spot: the worker asks the community to step in.
+            (Handler::Worker(_), _) if rng.chance(0.15) => Call::HandUp,
+            (Handler::Worker(_), "hand_up") => Call::HandUp,
+            // The community settles its own matters and, by mediation, half of what comes up
+            // to it; now and then it needs the street.
+            (Handler::Community(_), "settle" | "hand_up") => Call::Settle,
+            (Handler::Community(_), _) if rng.chance(0.5) => Call::Settle,
+            (Handler::Community(_), _) if rng.chance(0.3) => Call::HandUp,
+            (_, _) if !department.is_empty() => Call::Push(department),
+            (Handler::Community(_), _) => Call::Settle,
+            _ => Call::HandUp,
+        };
+        let who = handler.name();
+        let act = |name: &str| {
+            handler.actor(
+                &case.case_id,
+                self.request_id(&case, &format!("order{}-{name}", case.orders)),
+            )
+        };
+        sleep_ms(rng.millis(150, 700)).await;
+        let dispatch = self.api.dispatch(&handler.who());
+        let (department, up, reason, line) = match call {
+            Call::Settle => {
+                if let Err(status) = dispatch
+                    .clone()
+                    .accept(dispatch_pb::AcceptRequest {
+                        actor: Some(act("accept")),
+                    })
+                    .await
+                {
+                    return self.failed(
+                        format_args!("{who} accepting {}", case.tracking_code),
+                        &status,
+                    );
+                }
+                self.ledger.count(|c| c.accepted += 1);
+                match handler {
+                    Handler::Worker(_) => self.ledger.count(|c| c.self_handled += 1),
+                    _ => self.ledger.count(|c| c.settled_by_offices += 1),
+                }
+                sleep_ms(rng.millis(300, 1200)).await;
+                let note = self.resolution_note(&handler, &order);
+                return self
+                    .resolve(&handler, &case, &order, act("resolve"), note)
+                    .await;
+            }
+            Call::Push(department) => {
+                let reason = format!(
+                    "{}属{department}职责，现场已拍照取证，点对点推送办理",
+                    order.category_name
+                );
+                let line = format!("pushes it to {department} (直通)");
+                (department, false, reason, line)
+            }
+            Call::HandUp => {
+                let (reason, line) = match handler {
+                    Handler::Worker(_) => (
+                        format!(
+                            "{}涉及多方、权属不清，网格协调不了，请社区出面会商",
+                            order.category_name
+                        ),
+                        "hands it up to the community".to_owned(),
+                    ),
+                    _ => (
+                        format!("{}社区协调未果，报请街道统筹解决", order.category_name),
+                        "hands it up to the street".to_owned(),
+                    ),
+                };
+                (String::new(), true, reason, line)
+            }
+        };
+        let request = dispatch_pb::ReferRequest {
+            actor: Some(act("refer")),
+            department,
+            participants: Vec::new(),
+            up,
+            reason,
+        };
+        match dispatch.clone().refer(request).await {
+            Ok(_) => {
+                self.ledger.count(|c| c.referred += 1);
+                self.say(format_args!(
+                    "referred   {} {}: {who} {line}",
+                    case.tracking_code, order.category_name
+                ));
+            }
+            Err(status) => {
+                self.failed(
+                    format_args!("{who} referring {}", case.tracking_code),
+                    &status,
+                );
+            }
         }
     }
 

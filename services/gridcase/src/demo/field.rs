@@ -4,14 +4,14 @@
 
 use std::sync::Arc;
 
-use gridcase_domain::{GridCode, WorkerId};
+use gridcase_domain::{GridCode, GridLevel, WorkerId};
 use gridcase_proto::common::v1 as common;
 use gridcase_proto::evaluation::v1 as evaluation_pb;
 
 use super::behaviour::{
     Temperament, NOT_RESOLVED, RATING_COMMENTS, REWORK_NOTES, UNRESOLVED_COMMENTS, WORKER_SLOPPY,
 };
-use super::cast::{worker_key, OPERATOR};
+use super::cast::{office_key, worker_key, OPERATOR};
 use super::day::{sleep_ms, Day};
 use super::departments::Handler;
 use super::ledger::{Finish, Tracked};
@@ -34,7 +34,7 @@ impl Day {
         };
         let sloppy = match &handler {
             Handler::Department(code) => Temperament::of(code).sloppy,
-            Handler::Worker(_) => WORKER_SLOPPY,
+            _ => WORKER_SLOPPY,
         };
         let passed = case.reworked || !rng.chance(sloppy);
         if !passed {
@@ -53,11 +53,7 @@ impl Day {
             },
             request_id: self.request_id(&case, &format!("check{}", case.resolutions)),
         };
-        let checked = self
-            .api
-            .evaluation(&worker_key(&verifier))
-            .verify_case(request)
-            .await;
+        let checked = self.api.evaluation(&verifier.0).verify_case(request).await;
         match checked {
             Ok(_) if passed => {
                 let day = Arc::clone(&self);
@@ -66,9 +62,10 @@ impl Day {
             Ok(_) => {
                 self.ledger.count(|c| c.reworked += 1);
                 self.say(format_args!(
-                    "rework     {} {}: {verifier} finds it not fixed on site (返工)",
+                    "rework     {} {}: {} finds it not fixed on site (返工)",
                     case.tracking_code,
-                    self.category_name(&case.category)
+                    self.category_name(&case.category),
+                    verifier.1
                 ));
             }
             Err(status) => {
@@ -84,19 +81,26 @@ impl Day {
         }
     }
 
-    /// A grid worker of the case's grid, another than the one who settled it if there is one.
-    fn verifier(&self, case: &Tracked, handler: &Handler) -> Option<String> {
+    /// Who checks on site, as a caller of the cast: a grid worker of the case's grid other than
+    /// the one who settled it; the community office when the grid has no other.
+    fn verifier(&self, case: &Tracked, handler: &Handler) -> Option<(String, String)> {
         let grid = GridCode::parse(&case.grid).ok()?;
         let workers = self.reference.workers_of(&grid);
         let settled_by = match handler {
             Handler::Worker(id) => WorkerId::parse(id).ok(),
-            Handler::Department(_) => None,
+            _ => None,
         };
-        workers
+        let other = workers
             .iter()
-            .find(|worker| Some(&worker.id) != settled_by.as_ref())
-            .or_else(|| workers.first())
-            .map(|worker| worker.id.to_string())
+            .find(|worker| Some(&worker.id) != settled_by.as_ref());
+        match other {
+            Some(worker) => Some((worker_key(worker.id.as_str()), worker.id.to_string())),
+            None => {
+                let community = grid.at_level(GridLevel::Community)?.to_string();
+                let name = format!("community {community}");
+                Some((office_key("community", &community), name))
+            }
+        }
     }
 
     async fn rate(self: Arc<Self>, case_id: String) {

@@ -50,6 +50,10 @@ pub(super) struct Counts {
     pub(super) accepted: usize,
     pub(super) resolved: usize,
     pub(super) self_handled: usize,
+    /// Settled by a community or street office.
+    pub(super) settled_by_offices: usize,
+    /// Pushed to a department or handed up by a grid worker, community or street.
+    pub(super) referred: usize,
     pub(super) returned: usize,
     pub(super) reworked: usize,
     pub(super) reopened: usize,

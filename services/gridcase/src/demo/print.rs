@@ -16,6 +16,7 @@ use tonic::Status;
 use super::cast::SUPERVISOR;
 use super::clock::Clock;
 use super::day::{now_ms, sleep_ms, status_error, Day};
+use super::ledger::Tracked;
 
 impl Day {
     pub(super) fn print_progress(&self, planned: usize) {
@@ -130,7 +131,6 @@ impl Day {
             .await;
         let mut events: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
-        let mut self_handled = 0;
         for (case, reply) in cases.iter().zip(timelines) {
             let reply = reply.map_err(|s| {
                 status_error(format_args!("reading case {}", case.tracking_code), &s)
@@ -147,13 +147,6 @@ impl Day {
                 if seen.insert(&entry.event_type) {
                     counts.0 += 1;
                 }
-            }
-            if reply
-                .timeline
-                .iter()
-                .any(|entry| entry.summary.starts_with("dispatched to worker"))
-            {
-                self_handled += 1;
             }
         }
         let ours = self.ledger.counts();
@@ -206,9 +199,34 @@ impl Day {
             "outside the grid's remit".to_owned(),
         );
         line(
-            "self-handled",
-            (self_handled, 0),
-            "settled on the spot by grid workers (自办自结)".to_owned(),
+            "referred",
+            cases_with("CaseReferred"),
+            "pushed to a department or handed up by the grid worker's or office's call (直通、上报)"
+                .to_owned(),
+        );
+        let (settled, in_grid, in_community) = self.settlement(&cases).await?;
+        let share = |part: u64| {
+            if settled == 0 {
+                "—".to_owned()
+            } else {
+                format!("{:.0}%", 100.0 * part as f64 / settled as f64)
+            }
+        };
+        line(
+            "settled in the grid",
+            (usize::try_from(in_grid).unwrap_or(usize::MAX), 0),
+            format!(
+                "{} of {settled} closed cases in a grid, by grid workers (自办自结，小事不出网格)",
+                share(in_grid)
+            ),
+        );
+        line(
+            "in the community",
+            (usize::try_from(in_community).unwrap_or(usize::MAX), 0),
+            format!(
+                "{} settled by the grid or its community (大事不出社区)",
+                share(in_community)
+            ),
         );
         line(
             "returned",
@@ -256,6 +274,43 @@ impl Day {
         line("closed", (closed, 0), "结案".to_owned());
         line("still open", (still_open, 0), String::new());
         Ok(table.render())
+    }
+}
+
+impl Day {
+    /// Closed cases with a grid among the day's, and how many of them were settled within the
+    /// grid and within the community, from the query service's settlement indicators.
+    async fn settlement(&self, cases: &[Tracked]) -> anyhow::Result<(u64, u64, u64)> {
+        let Some(from_ms) = cases.iter().map(|case| case.reported_at_ms).min() else {
+            return Ok((0, 0, 0));
+        };
+        let to_ms = cases
+            .iter()
+            .map(|case| case.reported_at_ms)
+            .max()
+            .unwrap_or(from_ms)
+            + 1;
+        let reply = self
+            .api
+            .query()
+            .settlement_indicators(query_pb::SettlementIndicatorsRequest {
+                from_ms,
+                to_ms,
+                level: "street".to_owned(),
+            })
+            .await
+            .map_err(|s| status_error(format_args!("reading the settlement indicators"), &s))?
+            .into_inner();
+        Ok(reply
+            .areas
+            .iter()
+            .fold((0, 0, 0), |(closed, grid, community), area| {
+                (
+                    closed + area.closed,
+                    grid + area.settled_in_grid,
+                    community + area.settled_in_community,
+                )
+            }))
     }
 }
 
