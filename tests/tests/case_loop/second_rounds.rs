@@ -65,6 +65,35 @@ async fn a_returned_case_is_routed_to_another_department() {
             "dispatched to department urban_mgmt"
         ]
     );
+    // Each assignee's deadlines are its own: the first from the report, the one after the
+    // return (退单) from the re-triage; the close deadline still counts from the report.
+    let reference =
+        gridcase_config::ReferenceData::load(&city.system.options().config).unwrap();
+    let summary = redispatched.case.as_ref().unwrap();
+    let policy = reference.sla_for(
+        gridcase_domain::Priority::parse(&summary.priority).unwrap(),
+        Some(&gridcase_domain::CategoryCode::parse("SJ-09-02").unwrap()),
+    );
+    let deadlines_from = |start_ms: i64| {
+        let start = gridcase_domain::Timestamp::from_millis(start_ms);
+        let (accept, resolve) =
+            gridcase_rules::sla::dispatch_deadlines(reference.calendar(), &policy, start);
+        (accept.unwrap().as_millis(), resolve.unwrap().as_millis())
+    };
+    let triaged_at: Vec<i64> = redispatched
+        .timeline
+        .iter()
+        .filter(|e| e.event_type == "CaseTriaged")
+        .map(|e| e.recorded_at_ms)
+        .collect();
+    assert_eq!(
+        (first.accept_deadline_ms, first.resolve_deadline_ms),
+        deadlines_from(summary.reported_at_ms)
+    );
+    assert_eq!(
+        (second.accept_deadline_ms, second.resolve_deadline_ms),
+        deadlines_from(triaged_at[1])
+    );
     let ecology_clerk = clerk("ecology_env");
     let after_return: Vec<(&str, &str)> = typed_actors(&redispatched)[3..].to_vec();
     assert_eq!(
