@@ -67,8 +67,7 @@ async fn a_returned_case_is_routed_to_another_department() {
     );
     // Each assignee's deadlines are its own: the first from the report, the one after the
     // return (退单) from the re-triage; the close deadline still counts from the report.
-    let reference =
-        gridcase_config::ReferenceData::load(&city.system.options().config).unwrap();
+    let reference = gridcase_config::ReferenceData::load(&city.system.options().config).unwrap();
     let summary = redispatched.case.as_ref().unwrap();
     let policy = reference.sla_for(
         gridcase_domain::Priority::parse(&summary.priority).unwrap(),
