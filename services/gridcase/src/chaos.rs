@@ -113,6 +113,14 @@ pub(crate) async fn run(args: ChaosArgs) -> anyhow::Result<()> {
     let (data, _temporary) = crate::demo::data_dir_or_temporary(args.data.as_ref())?;
     let config = data.join("config");
     crate::demo::clock::write_compressed_config(&source, &reference, &config, args.hour_ms)?;
+    // The services run on the compressed policies: the fresh projection compared with theirs
+    // must work out its colours (warning points, deadlines) from the same ones.
+    let running_reference = ReferenceData::load(&config).with_context(|| {
+        format!(
+            "loading the compressed reference data in {}",
+            config.display()
+        )
+    })?;
     // Triage learns its category model at start unless the data directory holds one: learnt
     // once here, every triage restart loads it instead of learning again.
     write_category_model(&reference, &corpus, &data)?;
@@ -238,7 +246,13 @@ pub(crate) async fn run(args: ChaosArgs) -> anyhow::Result<()> {
     stopped?;
     findings.acknowledged = acknowledged.len();
     findings.retries = retries.load(Ordering::Relaxed);
-    compare_projections(&data, Arc::new(reference), &acknowledged, &mut findings).await?;
+    compare_projections(
+        &data,
+        Arc::new(running_reference),
+        &acknowledged,
+        &mut findings,
+    )
+    .await?;
     report(&findings)
 }
 
