@@ -10,6 +10,7 @@ const PROTOS: &[&str] = &[
     "gridcase/intake/v1/intake.proto",
     "gridcase/triage/v1/triage.proto",
     "gridcase/dispatch/v1/dispatch.proto",
+    "gridcase/dispatch/v1/notice.proto",
     "gridcase/supervision/v1/supervision.proto",
     "gridcase/evaluation/v1/evaluation.proto",
     "gridcase/query/v1/query.proto",

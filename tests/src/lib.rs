@@ -23,7 +23,9 @@ use gridcase_domain::{codec, Assignee, Event, WorkerId};
 use gridcase_eventstore::EventStore;
 use gridcase_proto::common::v1::CaseReply;
 use gridcase_proto::dispatch::v1::dispatch_client::DispatchClient;
-use gridcase_proto::dispatch::v1::{AcceptRequest, Actor, ReferRequest, ResolveRequest, WorkOrder};
+use gridcase_proto::dispatch::v1::{
+    AcceptRequest, Actor, Notice, ReferRequest, ResolveRequest, WorkOrder,
+};
 use gridcase_proto::evaluation::v1::evaluation_client::EvaluationClient;
 use gridcase_proto::evaluation::v1::{RecordRatingRequest, VerifyCaseRequest};
 use gridcase_proto::intake::v1::intake_client::IntakeClient;
@@ -225,6 +227,13 @@ impl City {
     pub async fn office_inbox(&self, token: &str, code: &str) -> Inbox {
         let nats = gridcase_bus::connect(self.system.nats_url()).await.unwrap();
         durable_inbox(nats, gridcase_bus::subjects::office_consumer(token, code)).await
+    }
+
+    /// A leader's app (a grid's 网格长, or a community's, street's or district's leader),
+    /// reading the durable consumer the dispatch service keeps for `person`.
+    pub async fn leader_inbox(&self, person: &str) -> Inbox {
+        let nats = gridcase_bus::connect(self.system.nats_url()).await.unwrap();
+        durable_inbox(nats, gridcase_bus::subjects::leader_consumer(person)).await
     }
 
     /// Refers `case` on for `who` (a grid worker, community or street): to `department`, or up
@@ -479,6 +488,12 @@ impl Inbox {
     /// Pulls exactly `count` work orders, decoding and acknowledging each.
     pub async fn take(&self, count: usize) -> Vec<WorkOrder> {
         gridcase_testkit::pull_work_orders(&self.consumer, count, &self.name, WAIT).await
+    }
+
+    /// Pulls exactly `count` notices, decoding and acknowledging each (and any work order in
+    /// between, which is passed over).
+    pub async fn notices(&self, count: usize) -> Vec<Notice> {
+        gridcase_testkit::pull_notices(&self.consumer, count, &self.name, WAIT).await
     }
 
     /// The next work order in the inbox, acknowledged; panics if none comes in time.

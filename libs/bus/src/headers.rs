@@ -1,6 +1,7 @@
 //! NATS headers that carry an event's trace context, so one case can be followed across
 //! services: the outbox relay sets them on every event it publishes, dispatch on every work
-//! order, and the feed consumer opens its handling span with them. Ids are 32 lowercase hex
+//! order, and the feed consumer opens its handling span with them; and the header that tells a
+//! work order from a notice on a dispatch subject. Ids are 32 lowercase hex
 //! digits, as in `Nats-Msg-Id`.
 
 use async_nats::HeaderMap;
@@ -11,6 +12,19 @@ pub const CORRELATION_ID: &str = "Gridcase-Correlation-Id";
 pub const CAUSATION_ID: &str = "Gridcase-Causation-Id";
 /// Id of the event the message carries.
 pub const EVENT_ID: &str = "Gridcase-Event-Id";
+
+/// Which message a delivery on a work-order subject carries: [`WORK_ORDER`] or [`NOTICE`]
+/// (a message without the header is a work order).
+pub const MESSAGE: &str = "Gridcase-Message";
+/// [`MESSAGE`] of a `gridcase.dispatch.v1.WorkOrder`.
+pub const WORK_ORDER: &str = "WorkOrder";
+/// [`MESSAGE`] of a `gridcase.dispatch.v1.Notice`.
+pub const NOTICE: &str = "Notice";
+
+/// True when `headers` mark a notice rather than a work order.
+pub fn is_notice(headers: Option<&HeaderMap>) -> bool {
+    get(headers, MESSAGE) == Some(NOTICE)
+}
 
 /// An id as the headers write it.
 pub fn format_id(id: u128) -> String {

@@ -97,7 +97,7 @@ pub fn worker_dispatch(worker: &str) -> String {
 }
 
 /// `gridcase.v1.dispatch.community.<code>` or `gridcase.v1.dispatch.street.<code>`: work
-/// orders (and, later, notices) for a community or street office; `token` is
+/// orders and notices for a community or street office; `token` is
 /// [`gridcase_domain::COMMUNITY_SUBJECT_TOKEN`] or [`gridcase_domain::STREET_SUBJECT_TOKEN`].
 pub fn office_dispatch(token: &str, code: &str) -> String {
     format!("{ROOT}.dispatch.{token}.{code}")
@@ -109,11 +109,26 @@ pub fn office_consumer(token: &str, code: &str) -> String {
     format!("{token}-{code}")
 }
 
+/// `gridcase.v1.dispatch.leader.<person id>`: notices for a leader of the grid hierarchy (the
+/// escalations of the areas they lead).
+pub fn leader_dispatch(person: &str) -> String {
+    format!(
+        "{ROOT}.dispatch.{}.{person}",
+        gridcase_domain::LEADER_SUBJECT_TOKEN
+    )
+}
+
+/// The name of a leader's durable consumer of their notices on [`DISPATCH_STREAM`], e.g.
+/// `leader-zhu-yaqin`.
+pub fn leader_consumer(person: &str) -> String {
+    format!("{}-{person}", gridcase_domain::LEADER_SUBJECT_TOKEN)
+}
+
 /// Name of the JetStream stream that keeps every work order.
 pub const DISPATCH_STREAM: &str = "GRIDCASE_DISPATCH";
 
-/// Subjects of the work-order stream: [`dispatch`], [`worker_dispatch`] and
-/// [`office_dispatch`].
+/// Subjects of the work-order stream: [`dispatch`], [`worker_dispatch`], [`office_dispatch`]
+/// and [`leader_dispatch`].
 pub const DISPATCH_ALL: &str = "gridcase.v1.dispatch.>";
 
 /// The name of a department's durable consumer of its work orders on [`DISPATCH_STREAM`].
@@ -165,6 +180,11 @@ mod tests {
             worker_dispatch("lin-ming"),
             "gridcase.v1.dispatch.worker.lin-ming"
         );
+        assert_eq!(
+            leader_dispatch("zhu-yaqin"),
+            "gridcase.v1.dispatch.leader.zhu-yaqin"
+        );
+        assert_eq!(leader_consumer("zhu-yaqin"), "leader-zhu-yaqin");
         assert!(DISPATCH_ALL.starts_with(ROOT));
         assert_eq!(department_consumer("water"), "dept-water");
         assert_eq!(emergency_alert("abc"), "gridcase.v1.alerts.emergency.abc");

@@ -35,7 +35,7 @@ pub use error::{ConfigError, Result};
 pub use escalation::{EscalationStep, ESCALATION_FILE};
 pub use grid::{GridArea, Person, GRID_FILE};
 pub use indicators::{IndicatorSettings, IndicatorWeights, PeriodLength, INDICATORS_FILE};
-pub use sla::{DangerPolicy, SlaPolicy, SLA_FILE};
+pub use sla::{DangerPolicy, ReportInPolicy, SlaPolicy, SLA_FILE};
 
 use error::Source;
 
@@ -216,6 +216,11 @@ impl ReferenceData {
     /// How fast an operator must triage a case flagged as an emergency.
     pub fn danger_policy(&self) -> DangerPolicy {
         self.sla.danger
+    }
+
+    /// How fast the departments a whistle names must report in (吹哨报到).
+    pub fn report_in_policy(&self) -> ReportInPolicy {
+        self.sla.report_in
     }
 
     /// Working hours and the holiday calendar.

@@ -46,6 +46,8 @@ impl SlaPolicy {
             // A triage deadline runs from when a danger is flagged, not from the report: see
             // [`DangerPolicy`].
             DeadlineStage::Triage => Duration::ZERO,
+            // A report-in deadline runs from the whistle: see [`ReportInPolicy`].
+            DeadlineStage::ReportIn => Duration::ZERO,
         }
     }
 
@@ -103,6 +105,41 @@ impl DangerPolicy {
     };
 }
 
+/// How long the departments a whistle names (吹哨报到) have to report in (报到), in natural
+/// time from the whistle, unless the whistler names another time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReportInPolicy {
+    /// For emergency and urgent cases.
+    pub urgent: Duration,
+    /// For the rest.
+    pub other: Duration,
+    /// The fraction of the time after which a warning goes out, in (0, 1).
+    pub warn_at: f64,
+}
+
+impl ReportInPolicy {
+    /// Thirty minutes for urgent cases and two hours otherwise, warned at half time, when
+    /// `sla.toml` has no `[report_in]` table.
+    pub const DEFAULT: ReportInPolicy = ReportInPolicy {
+        urgent: Duration::from_secs(30 * 60),
+        other: Duration::from_secs(2 * 3600),
+        warn_at: 0.5,
+    };
+
+    /// The time to report in on a case of `priority`.
+    pub fn within(&self, priority: Priority) -> Duration {
+        match priority {
+            Priority::Emergency | Priority::Urgent => self.urgent,
+            Priority::Normal | Priority::Low => self.other,
+        }
+    }
+
+    /// How long before a report-in deadline `within` after the whistle the warning is due.
+    pub fn warn_before(&self, within: Duration) -> Duration {
+        warn_lead(within, self.warn_at)
+    }
+}
+
 /// The validated file, with every category override already merged with
 /// every priority so that a lookup cannot fail.
 #[derive(Clone, Debug)]
@@ -111,6 +148,7 @@ pub(crate) struct Sla {
     pub(crate) by_priority: BTreeMap<Priority, SlaPolicy>,
     pub(crate) by_category: BTreeMap<(CategoryCode, Priority), SlaPolicy>,
     pub(crate) danger: DangerPolicy,
+    pub(crate) report_in: ReportInPolicy,
 }
 
 #[derive(Deserialize)]
@@ -123,6 +161,16 @@ struct SlaFile {
     category: Vec<OverrideEntry>,
     #[serde(default)]
     danger: Option<DangerEntry>,
+    #[serde(default)]
+    report_in: Option<ReportInEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportInEntry {
+    urgent: Spanned<String>,
+    other: Spanned<String>,
+    warn_at: Spanned<f64>,
 }
 
 #[derive(Deserialize)]
@@ -368,11 +416,26 @@ pub(crate) fn load(source: &Source, categories: &BTreeMap<CategoryCode, Category
             }
         }
     };
+    let report_in = match &file.report_in {
+        None => ReportInPolicy::DEFAULT,
+        Some(entry) => {
+            const LABEL: &str = "report_in";
+            // Natural time, as for danger: a whistle blown on a Saturday is answered that day.
+            let within =
+                |field, value| duration(source, LABEL, field, value).map(|d| d.value.resolve(DAY));
+            ReportInPolicy {
+                urgent: within("urgent", &entry.urgent)?,
+                other: within("other", &entry.other)?,
+                warn_at: warn_at(source, LABEL, &entry.warn_at)?.value,
+            }
+        }
+    };
     Ok(Sla {
         calendar,
         by_priority,
         by_category,
         danger,
+        report_in,
     })
 }
 

@@ -9,7 +9,7 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::event::{self, CaseReported, CaseTriaged, Event, SatisfactionRecorded};
+use crate::event::{self, CaseEscalated, CaseReported, CaseTriaged, Event, SatisfactionRecorded};
 
 /// An event ready for the store: its type key, schema version and payload bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,10 +58,10 @@ pub enum CodecError {
 pub mod legacy {
     use serde::{Deserialize, Serialize};
 
-    use crate::event::{CaseReported, CaseTriaged, Route, SatisfactionRecorded};
+    use crate::event::{CaseEscalated, CaseReported, CaseTriaged, Route, SatisfactionRecorded};
     use crate::values::{
-        CaseId, CategoryCode, Channel, Contact, Description, Location, Priority, Reporter,
-        Timestamp, TrackingCode, Url, WorkerId,
+        CaseId, CategoryCode, Channel, Contact, Description, GridCode, Location, Priority,
+        Reporter, Timestamp, TrackingCode, Url, WorkerId,
     };
 
     /// `CaseReported` schema version 1, from before the reporter's name and phone were sealed
@@ -156,12 +156,32 @@ pub mod legacy {
             }
         }
     }
+
+    /// `CaseEscalated` schema version 1, from before a rung recorded when it was reached.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct CaseEscalatedV1 {
+        /// The rung.
+        pub level: u8,
+        /// The area watching the case.
+        pub to: GridCode,
+    }
+
+    impl From<CaseEscalatedV1> for CaseEscalated {
+        /// The moment is unknown: the next rung then follows the ladder from the first breach.
+        fn from(v1: CaseEscalatedV1) -> Self {
+            CaseEscalated {
+                level: v1.level,
+                to: v1.to,
+                at: None,
+            }
+        }
+    }
 }
 
 /// The schema version [`encode`] writes for an event type, or `None` if unknown.
 pub fn current_schema_version(event_type: &str) -> Option<u16> {
     match event_type {
-        "SatisfactionRecorded" | "CaseTriaged" | "CaseReported" => Some(2),
+        "SatisfactionRecorded" | "CaseTriaged" | "CaseReported" | "CaseEscalated" => Some(2),
         known if event::stage_of(known).is_some() => Some(1),
         _ => None,
     }
@@ -193,6 +213,9 @@ pub fn encode(event: &Event) -> EncodedEvent {
         Event::CaseUrged(payload) => to_bytes(payload),
         Event::DangerFlagged(payload) => to_bytes(payload),
         Event::CaseReferred(payload) => to_bytes(payload),
+        Event::WhistleBlown(payload) => to_bytes(payload),
+        Event::ReportInCalled(payload) => to_bytes(payload),
+        Event::DepartmentReportedIn(payload) => to_bytes(payload),
     };
     let event_type = event.type_name();
     EncodedEvent {
@@ -248,10 +271,16 @@ pub fn decode(event_type: &str, schema_version: u16, payload: &[u8]) -> Result<E
         ("CaseReopened", 1) => bytes.read().map(Event::CaseReopened),
         ("DeadlineWarned", 1) => bytes.read().map(Event::DeadlineWarned),
         ("DeadlineBreached", 1) => bytes.read().map(Event::DeadlineBreached),
-        ("CaseEscalated", 1) => bytes.read().map(Event::CaseEscalated),
+        ("CaseEscalated", 1) => bytes
+            .read::<legacy::CaseEscalatedV1>()
+            .map(|v1| Event::CaseEscalated(CaseEscalated::from(v1))),
+        ("CaseEscalated", 2) => bytes.read().map(Event::CaseEscalated),
         ("CaseUrged", 1) => bytes.read().map(Event::CaseUrged),
         ("DangerFlagged", 1) => bytes.read().map(Event::DangerFlagged),
         ("CaseReferred", 1) => bytes.read().map(Event::CaseReferred),
+        ("WhistleBlown", 1) => bytes.read().map(Event::WhistleBlown),
+        ("ReportInCalled", 1) => bytes.read().map(Event::ReportInCalled),
+        ("DepartmentReportedIn", 1) => bytes.read().map(Event::DepartmentReportedIn),
         _ => Err(CodecError::UnknownSchemaVersion {
             event_type,
             schema_version,
@@ -439,6 +468,7 @@ mod tests {
             CaseEscalated {
                 level: 2,
                 to: grid.parent().unwrap(),
+                at: Some(Timestamp::from_millis(1_767_700_000_000)),
             }
             .into(),
             CaseUrged {
@@ -458,6 +488,26 @@ mod tests {
                     community: grid.at_level(GridLevel::Community).unwrap(),
                 },
                 reason: note("楼上楼下漏水，物业说不清是谁家的管子"),
+            }
+            .into(),
+            WhistleBlown {
+                by: Assignee::Community(grid.at_level(GridLevel::Community).unwrap()),
+                lead: department("housing"),
+                participants: vec![department("urban_mgmt"), department("water")],
+                report_in_minutes: Some(60),
+                reason: note("老旧小区外墙脱落，住建、城管、水务都要来"),
+            }
+            .into(),
+            ReportInCalled {
+                departments: vec![department("housing"), department("urban_mgmt")],
+                called_at: Timestamp::from_millis(1_767_700_000_000),
+                deadline: Timestamp::from_millis(1_767_707_200_000),
+            }
+            .into(),
+            DepartmentReportedIn {
+                department: department("housing"),
+                opinion: note("住建局已派人，今天下午到现场"),
+                at: Timestamp::from_millis(1_767_701_000_000),
             }
             .into(),
         ]
@@ -484,10 +534,15 @@ mod tests {
     }
 
     #[test]
-    fn satisfaction_triage_and_report_are_version_2_and_everything_else_version_1() {
+    fn four_types_are_version_2_and_everything_else_version_1() {
         for event in one_of_each() {
-            let expected = if ["SatisfactionRecorded", "CaseTriaged", "CaseReported"]
-                .contains(&event.type_name())
+            let expected = if [
+                "SatisfactionRecorded",
+                "CaseTriaged",
+                "CaseReported",
+                "CaseEscalated",
+            ]
+            .contains(&event.type_name())
             {
                 2
             } else {
@@ -522,6 +577,21 @@ mod tests {
                 })
             );
         }
+    }
+
+    #[test]
+    fn escalation_v1_is_upcast_without_its_moment() {
+        let to = GridCode::parse("330102-001-002").unwrap();
+        let v1 = legacy::CaseEscalatedV1 { level: 1, to };
+        let bytes = postcard::to_allocvec(&v1).unwrap();
+        assert_eq!(
+            decode("CaseEscalated", 1, &bytes),
+            Ok(Event::CaseEscalated(CaseEscalated {
+                level: 1,
+                to,
+                at: None
+            }))
+        );
     }
 
     #[test]

@@ -57,6 +57,27 @@ pub enum DomainError {
         /// The department.
         by: Assignee,
     },
+    /// Only the community or street office a case waits on blows the whistle on it.
+    #[error(
+        "cannot blow the whistle: {by} is not a community or street office; a grid worker asks \
+         its community (refer up), a department returns a case that is not its own"
+    )]
+    WhistleNotAllowed {
+        /// Who tried.
+        by: Assignee,
+    },
+    /// Only a department a whistle called reports in, on the case's current dispatch.
+    #[error("cannot report in: {department} is not called to report in on this case")]
+    NotCalledToReportIn {
+        /// The department.
+        department: DepartmentCode,
+    },
+    /// A department reports in once.
+    #[error("cannot report in: {department} already reported in")]
+    AlreadyReportedIn {
+        /// The department.
+        department: DepartmentCode,
+    },
     /// A referral goes out to departments or one tier up the hierarchy, to the case's own
     /// community or street.
     #[error("cannot refer: {by} may not refer the case to {to}: {rule}")]
@@ -136,6 +157,14 @@ pub enum DomainError {
         /// When the case was reported.
         reported_at: Timestamp,
     },
+    /// The departments get some time to report in.
+    #[error("cannot dispatch: report-in deadline {deadline} is not after the call {called_at}")]
+    ReportInBeforeCall {
+        /// The deadline given.
+        deadline: Timestamp,
+        /// When the departments are called.
+        called_at: Timestamp,
+    },
     /// One postponement request at a time, so the supervisor decides on a clear question.
     #[error("cannot request postponement: a request until {until} is already pending")]
     PostponementPending {
@@ -175,13 +204,22 @@ pub enum DomainError {
         "cannot reopen: case is verified and has no rating saying the problem is not resolved"
     )]
     ReopenNeedsUnresolvedRating,
-    /// Escalation goes up the grid hierarchy, never sideways or down.
-    #[error("cannot escalate: {to} is not above the case grid {grid}")]
+    /// Escalation goes up the grid hierarchy, never sideways or down: the case's own grid's
+    /// leader or one above it.
+    #[error("cannot escalate: {to} does not contain the case grid {grid}")]
     EscalationNotUpward {
         /// The requested target.
         to: GridCode,
         /// The grid the case is located in.
         grid: GridCode,
+    },
+    /// Every rung goes higher than the one before.
+    #[error("cannot escalate: {to} is not above {last}, where the case was escalated to before")]
+    EscalationNotHigher {
+        /// The requested target.
+        to: GridCode,
+        /// The area of the rung before.
+        last: GridCode,
     },
     /// The state lacks something `apply` always sets; only a hand-built state gets here.
     #[error("cannot {action}: case state has no {missing}")]

@@ -161,6 +161,8 @@ pub enum DeadlineStage {
     Close,
     /// The centre must triage a case flagged as an emergency (appended: postcard order).
     Triage,
+    /// The departments a whistle names must report in (报到) (appended: postcard order).
+    ReportIn,
 }
 
 impl DeadlineStage {
@@ -171,6 +173,7 @@ impl DeadlineStage {
             DeadlineStage::Resolve => "resolve",
             DeadlineStage::Close => "close",
             DeadlineStage::Triage => "triage",
+            DeadlineStage::ReportIn => "report_in",
         }
     }
 }
@@ -306,6 +309,47 @@ pub struct CaseReferred {
     pub reason: Note,
 }
 
+/// A community or street blew the whistle on a case waiting on it (社区吹哨、部门报到): the
+/// departments it names must report in, and the case goes to them as a joint consultation,
+/// `lead` answering for it (首接负责) and the others taking part with tasks of their own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhistleBlown {
+    /// The community or street office that blew it.
+    pub by: Assignee,
+    /// The department that leads and owns the outcome.
+    pub lead: DepartmentCode,
+    /// The other departments; non-empty, no duplicates, not the lead.
+    pub participants: Vec<DepartmentCode>,
+    /// How long the departments have to report in, in minutes, when the whistler named it;
+    /// `None` for the policy's time (`sla.toml` `[report_in]`).
+    pub report_in_minutes: Option<u32>,
+    /// What the matter is and why the departments are called, in the whistler's words.
+    pub reason: Note,
+}
+
+/// The departments of a joint dispatch are called to report in (报到) by `deadline`: a whistle's
+/// departments, or a joint group's from the catalogue (a whistle blown automatically).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportInCalled {
+    /// Every department called: the lead first, then the participants.
+    pub departments: Vec<DepartmentCode>,
+    /// When they were called.
+    pub called_at: Timestamp,
+    /// When each must have reported in.
+    pub deadline: Timestamp,
+}
+
+/// A department called by a whistle reported in (报到) with its opinion.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepartmentReportedIn {
+    /// The department.
+    pub department: DepartmentCode,
+    /// What it says about the matter and what it will do.
+    pub opinion: Note,
+    /// When it reported in.
+    pub at: Timestamp,
+}
+
 /// The assignee reported progress.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgressReported {
@@ -421,13 +465,20 @@ pub struct DeadlineBreached {
     pub deadline: Timestamp,
 }
 
-/// The case was raised to a higher level of the grid hierarchy (升级).
+/// The case was raised one rung up the escalation ladder (升级): the leader of `to` now
+/// watches it.
+///
+/// Schema version 2; version 1 lacked `at` (see [`crate::codec::legacy`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseEscalated {
-    /// How many times the case has been escalated, this one included.
+    /// How many times the case has been escalated, this one included: the rung it stands on.
     pub level: u8,
-    /// The grid level now watching the case.
+    /// The area whose leader now watches the case: the case's own grid (网格长) at the first
+    /// rung, then ever higher.
     pub to: GridCode,
+    /// When the rung was reached, by which the next rung's pace is counted; `None` for an
+    /// escalation recorded before schema version 2.
+    pub at: Option<Timestamp>,
 }
 
 /// A supervisor pressed the assignee (督办/催办).
@@ -538,6 +589,12 @@ events! {
     DangerFlagged => "triage",
     /// See [`CaseReferred`].
     CaseReferred => "dispatch",
+    /// See [`WhistleBlown`].
+    WhistleBlown => "dispatch",
+    /// See [`ReportInCalled`].
+    ReportInCalled => "dispatch",
+    /// See [`DepartmentReportedIn`].
+    DepartmentReportedIn => "dispatch",
 }
 
 #[cfg(test)]
@@ -550,7 +607,7 @@ mod tests {
 
     #[test]
     fn stage_of_covers_every_type_and_nothing_else() {
-        assert_eq!(EVENT_TYPES.len(), 23);
+        assert_eq!(EVENT_TYPES.len(), 26);
         for name in EVENT_TYPES {
             let stage = stage_of(name).unwrap();
             assert!(

@@ -14,7 +14,9 @@ pub mod event;
 pub mod tracking;
 pub mod values;
 
-pub use case::{apply, decide, CaseState, Command, PendingPostponement, Rating};
+pub use case::{
+    apply, decide, CaseState, Command, PendingPostponement, Rating, ReportIn, ReportInWindow,
+};
 pub use codec::{decode, encode, CodecError, EncodedEvent};
 pub use error::{DomainError, Result};
 pub use event::{stage_of, DeadlineStage, Event, Route, EVENT_TYPES};

@@ -145,9 +145,11 @@ pub fn case_status(error: &CaseError) -> Status {
             invalid_argument(e.field, &e.reason, message)
         }
         CaseError::Domain(DomainError::CaseDoesNotExist) => Status::not_found(message),
-        CaseError::Domain(DomainError::NotAssignee { .. } | DomainError::OwnSettlement { .. }) => {
-            Status::permission_denied(message)
-        }
+        CaseError::Domain(
+            DomainError::NotAssignee { .. }
+            | DomainError::OwnSettlement { .. }
+            | DomainError::NotCalledToReportIn { .. },
+        ) => Status::permission_denied(message),
         CaseError::Domain(e) => refused("case", &e.to_string(), message),
         CaseError::Contended { .. } => Status::aborted(message),
         CaseError::Decode { .. } => Status::internal(message),

@@ -145,6 +145,9 @@ fn department_indicators(rank: u32, row: DepartmentIndicators) -> pb::Department
         p90_hours_to_close: row.p90_hours_to_close,
         score: row.score,
         rank,
+        called_to_report_in: row.called_to_report_in,
+        reported_in_on_time: row.reported_in_on_time,
+        report_in_rate: row.report_in_rate,
     }
 }
 

@@ -38,9 +38,10 @@ pub enum Due {
 }
 
 /// The deadlines of `state` that are running: accept while dispatched; resolve while
-/// dispatched or accepted; close from the first dispatch until the case is closed (through
-/// resolution and verification); triage while a case flagged as an emergency awaits an
-/// operator. Any other case in triage, and a closed, merged or rejected one, has none.
+/// dispatched or accepted; report-in while dispatched or accepted and a department called by a
+/// whistle has not reported in; close from the first dispatch until the case is closed
+/// (through resolution and verification); triage while a case flagged as an emergency awaits
+/// an operator. Any other case in triage, and a closed, merged or rejected one, has none.
 pub fn running(state: &CaseState, reference: &ReferenceData) -> Vec<Timer> {
     let Some(reported_at) = state.reported_at else {
         return Vec::new();
@@ -62,12 +63,31 @@ pub fn running(state: &CaseState, reference: &ReferenceData) -> Vec<Timer> {
         ),
     };
     let close = || close_deadline(state, reference).map(|d| timer(DeadlineStage::Close, d));
+    // While a department called by a whistle has not reported in.
+    let report_in = || {
+        let called = state.report_in.as_ref()?;
+        called.pending().next()?;
+        let within = called.deadline.millis_since(&called.called_at).max(0);
+        let within = Duration::from_millis(within.cast_unsigned());
+        Some(Timer {
+            stage: DeadlineStage::ReportIn,
+            deadline: called.deadline,
+            warn_at: warn_point(
+                calendar,
+                HoursMode::Natural,
+                called.called_at,
+                called.deadline,
+                reference.report_in_policy().warn_before(within),
+            ),
+        })
+    };
     let mut timers = Vec::new();
     match state.status {
         Some(CaseStatus::Dispatched) => {
             if let Some(deadline) = state.accept_deadline {
                 timers.push(timer(DeadlineStage::Accept, deadline));
             }
+            timers.extend(report_in());
             if let Some(deadline) = state.resolve_deadline {
                 timers.push(timer(DeadlineStage::Resolve, deadline));
             }
@@ -77,6 +97,7 @@ pub fn running(state: &CaseState, reference: &ReferenceData) -> Vec<Timer> {
             if let Some(deadline) = state.resolve_deadline {
                 timers.push(timer(DeadlineStage::Resolve, deadline));
             }
+            timers.extend(report_in());
             timers.extend(close());
         }
         Some(CaseStatus::Resolved | CaseStatus::Verified) => timers.extend(close()),
@@ -176,36 +197,33 @@ pub fn next_due(state: &CaseState, reference: &ReferenceData) -> Option<Timestam
     timers.chain(next_rung_at(state, reference)).min()
 }
 
-/// The rung of the escalation ladder `state` should stand on at `now` (0 for none): one rung
-/// per recorded breach, and every rung whose `after_breach` has passed since the first breach,
-/// up to the top of the ladder — while the case is open.
-pub fn escalation_due(state: &CaseState, reference: &ReferenceData, now: Timestamp) -> u8 {
-    let Some(first_breach) = first_breach(state) else {
-        return 0;
-    };
-    let ladder = reference.escalation_ladder();
-    let by_time = ladder
-        .iter()
-        .filter(|step| rung_time(first_breach, step) <= now)
-        .map(|step| step.level)
-        .max()
-        .unwrap_or(0);
-    let by_breaches = u8::try_from(state.deadline_breaches.len()).unwrap_or(u8::MAX);
-    let top = u8::try_from(ladder.len()).unwrap_or(u8::MAX);
-    by_time.max(by_breaches).min(top)
-}
-
-/// When `state` reaches its next rung: now (its first breach) if a breach is not yet
-/// escalated, else when the next rung's `after_breach` has passed; `None` at the top, for a
-/// case that is not open or has nowhere higher to go.
-fn next_rung_at(state: &CaseState, reference: &ReferenceData) -> Option<Timestamp> {
+/// When `state` reaches its next rung of the escalation ladder (`escalation.toml`), or `None`
+/// for a case that is not open, has no breach, stands at the top of the ladder or has nowhere
+/// higher to go.
+///
+/// Rung 1 (网格长督办) comes its step's `after_breach` after the first breach. Every further
+/// rung comes once its own `after_breach` has passed since the first breach *and* the gap the
+/// ladder puts between it and the rung before has passed since the case reached that rung.
+/// So a case climbs one rung at a time at the ladder's pace: a second breach does not push it
+/// a rung higher, and a rung recorded late (supervision was down) moves the next one later by
+/// as much.
+pub fn next_rung_at(state: &CaseState, reference: &ReferenceData) -> Option<Timestamp> {
     let first_breach = first_breach(state)?;
     escalation_target(state, reference)?;
-    if usize::from(state.escalation_level) < state.deadline_breaches.len() {
-        return Some(first_breach);
-    }
     let step = reference.escalation_step(state.escalation_level.checked_add(1)?)?;
-    Some(rung_time(first_breach, step))
+    let by_ladder = rung_time(first_breach, step);
+    let by_pace = state.escalated_at.and_then(|reached| {
+        let before = reference.escalation_step(state.escalation_level)?;
+        let gap = step.after_breach.saturating_sub(before.after_breach);
+        Some(reached.plus_millis(i64::try_from(gap.as_millis()).unwrap_or(i64::MAX)))
+    });
+    Some(by_pace.map_or(by_ladder, |paced| paced.max(by_ladder)))
+}
+
+/// True when `state`'s next rung of the escalation ladder has come at `now` (see
+/// [`next_rung_at`]).
+pub fn rung_due(state: &CaseState, reference: &ReferenceData, now: Timestamp) -> bool {
+    next_rung_at(state, reference).is_some_and(|at| at <= now)
 }
 
 /// The first recorded breach of an open case.
@@ -221,15 +239,16 @@ fn rung_time(first_breach: Timestamp, step: &gridcase_config::EscalationStep) ->
     first_breach.plus_millis(after)
 }
 
-/// Where `state` climbs next, to rung `escalation_level + 1` of the ladder: the case grid's
-/// lowest ancestor at or above the rung's grid level and above where it was last escalated
-/// to (so a case in a grid, whose own grid leader the domain does not count as "up", goes to
-/// its community at rung 1 and on from there). `None` past the ladder's top, at the district,
+/// Where `state` climbs next, to rung `escalation_level + 1` of the ladder: the lowest area
+/// containing the case's grid (the grid itself included) at or above the rung's grid level
+/// and above where it was escalated to before. With the sample ladder a case in a grid goes
+/// to its own grid leader (网格长) at rung 1, one in a micro-grid to its grid's, then the
+/// community, the street and the district. `None` past the ladder's top, above the district,
 /// or for a case without a grid.
 pub fn escalation_target(state: &CaseState, reference: &ReferenceData) -> Option<GridCode> {
     let grid = state.location.as_ref().and_then(Location::grid)?;
     let step = reference.escalation_step(state.escalation_level.checked_add(1)?)?;
-    grid.ancestors().into_iter().find(|area| {
+    std::iter::once(grid).chain(grid.ancestors()).find(|area| {
         area.level() <= step.grid_level
             && state
                 .escalated_to
@@ -675,19 +694,32 @@ mod tests {
             None,
             "the ladder has 4 rungs"
         );
-        // A case in a grid: its community first, then one level up per rung.
+        // A case in a grid: its own grid leader first, then one level up per rung.
         let grid = "330102-001-001-001";
-        assert_eq!(at_level(grid, 0, None).as_deref(), Some("330102-001-001"));
+        assert_eq!(at_level(grid, 0, None).as_deref(), Some(grid));
         assert_eq!(
-            at_level(grid, 1, Some("330102-001-001")).as_deref(),
+            at_level(grid, 1, Some(grid)).as_deref(),
+            Some("330102-001-001")
+        );
+        assert_eq!(
+            at_level(grid, 2, Some("330102-001-001")).as_deref(),
             Some("330102-001")
         );
         assert_eq!(
-            at_level(grid, 2, Some("330102-001")).as_deref(),
+            at_level(grid, 3, Some("330102-001")).as_deref(),
             Some("330102")
         );
+        // A case located only by its community: the community's leader answers at rung 1, the
+        // street at rung 2 (rung 2's own level is taken), the district at rung 3, and then
+        // nothing is above.
+        let community = "330102-001-001";
+        assert_eq!(at_level(community, 0, None).as_deref(), Some(community));
         assert_eq!(
-            at_level(grid, 3, Some("330102")),
+            at_level(community, 1, Some(community)).as_deref(),
+            Some("330102-001")
+        );
+        assert_eq!(
+            at_level(community, 3, Some("330102")),
             None,
             "nothing above the district"
         );
@@ -695,35 +727,28 @@ mod tests {
     }
 
     #[test]
-    fn the_ladder_climbs_per_breach_and_with_time_since_the_first() {
+    fn the_ladder_climbs_one_rung_at_a_time_at_its_pace() {
         let reference = crate::testdata::sample();
         let day = 24 * HOUR_MS;
+        let grid = GridCode::parse("330102-001-001-001").unwrap();
         let mut state = emergency(CaseStatus::Accepted, 2 * HOUR_MS);
-        state.location = Some(
-            Location::new(
-                Some(GridCode::parse("330102-001-001-001").unwrap()),
-                None,
-                None,
-            )
-            .unwrap(),
-        );
-        assert_eq!(
-            escalation_due(&state, reference, at(10 * day)),
-            0,
-            "no breach"
-        );
+        state.location = Some(Location::new(Some(grid), None, None).unwrap());
+        assert_eq!(next_rung_at(&state, reference), None, "no breach");
+        assert!(!rung_due(&state, reference, at(10 * day)));
         state
             .deadline_breaches
             .push((DeadlineStage::Accept, at(HOUR_MS)));
-        // Rungs after the first breach (1h): 0m, 24h, 3d, 7d.
-        assert_eq!(escalation_due(&state, reference, at(HOUR_MS)), 1);
+        // Rungs after the first breach (1h): 0m (grid), 24h, 3d, 7d.
+        assert_eq!(next_rung_at(&state, reference), Some(at(HOUR_MS)));
+        assert!(rung_due(&state, reference, at(HOUR_MS)));
         assert_eq!(
             next_due(&state, reference),
             Some(at(HOUR_MS)),
             "escalate now"
         );
         state.escalation_level = 1;
-        state.escalated_to = Some(GridCode::parse("330102-001-001").unwrap());
+        state.escalated_to = Some(grid);
+        state.escalated_at = Some(at(HOUR_MS));
         state
             .deadline_warnings
             .push((DeadlineStage::Resolve, at(2 * HOUR_MS)));
@@ -732,43 +757,35 @@ mod tests {
             .push((DeadlineStage::Close, at(24 * HOUR_MS)));
         // Next: the resolve deadline (2h), then the close deadline (24h), then rung 2 (25h).
         assert_eq!(next_due(&state, reference), Some(at(2 * HOUR_MS)));
-        assert_eq!(escalation_due(&state, reference, at(HOUR_MS + day - 1)), 1);
-        assert_eq!(escalation_due(&state, reference, at(HOUR_MS + day)), 2);
+        assert_eq!(next_rung_at(&state, reference), Some(at(HOUR_MS + day)));
+        // Two more deadlines break: the case still waits for rung 2's time.
         state
             .deadline_breaches
             .push((DeadlineStage::Resolve, at(2 * HOUR_MS)));
-        assert_eq!(
-            escalation_due(&state, reference, at(3 * HOUR_MS)),
-            2,
-            "a second breach"
-        );
-        state.escalation_level = 2;
-        state.escalated_to = Some(GridCode::parse("330102-001").unwrap());
         state
             .deadline_breaches
             .push((DeadlineStage::Close, at(24 * HOUR_MS)));
+        assert!(!rung_due(&state, reference, at(HOUR_MS + day - 1)));
+        assert!(rung_due(&state, reference, at(HOUR_MS + day)));
+        // Rung 2 recorded 10 hours late (supervision was down): rung 3 keeps the ladder's gap
+        // of 2 days after it, not 3 days after the breach.
+        state.escalation_level = 2;
+        state.escalated_to = Some(GridCode::parse("330102-001-001").unwrap());
+        state.escalated_at = Some(at(HOUR_MS + day + 10 * HOUR_MS));
         assert_eq!(
-            next_due(&state, reference),
-            Some(at(HOUR_MS)),
-            "a third breach"
+            next_rung_at(&state, reference),
+            Some(at(HOUR_MS + 3 * day + 10 * HOUR_MS))
         );
-        state.escalation_level = 3;
+        // A rung recorded before escalations carried their moment follows the ladder alone.
+        state.escalated_at = None;
+        assert_eq!(next_rung_at(&state, reference), Some(at(HOUR_MS + 3 * day)));
+        state.escalation_level = 4;
         state.escalated_to = Some(GridCode::parse("330102").unwrap());
-        assert_eq!(
-            next_due(&state, reference),
-            None,
-            "nothing above the district"
-        );
-        assert_eq!(
-            escalation_due(&state, reference, at(100 * day)),
-            4,
-            "the top rung"
-        );
+        assert_eq!(next_rung_at(&state, reference), None, "the top rung");
+        assert_eq!(next_due(&state, reference), None);
+        state.escalation_level = 1;
+        state.escalated_to = Some(grid);
         state.status = Some(CaseStatus::Closed);
-        assert_eq!(
-            escalation_due(&state, reference, at(100 * day)),
-            0,
-            "closed"
-        );
+        assert_eq!(next_rung_at(&state, reference), None, "closed");
     }
 }

@@ -30,6 +30,7 @@ mod priority;
 mod routing;
 pub mod sla;
 pub mod textmodel;
+mod verification;
 
 pub use classify::{classify, keyword_scores, suggest, Classification, KeywordScore};
 pub use danger::{recognise, recognise_all, Recognised, NOT_DANGER_PHRASES};
@@ -40,6 +41,7 @@ pub use duplicate::{
 pub use error::{Result, RoutingError};
 pub use priority::{priority, PriorityDecision, URGENT_WORDS};
 pub use routing::{route, suggestion, RouteDecision, Suggestion};
+pub use verification::{verifier, Verifier};
 
 /// Lowercases and drops whitespace, so that `路灯 不亮` still matches `路灯不亮`:
 /// Chinese text has no word spacing, a space in it is noise.

@@ -83,6 +83,7 @@ pub fn life(dice: &mut Dice, reference: &ReferenceData, n: u64, now_ms: i64) -> 
             participants,
             accept_deadline: Some(Timestamp::from_millis(accept)),
             resolve_deadline: Some(Timestamp::from_millis(accept + 24 * HOUR_MS)),
+            report_in: None,
         },
         if dice.chance(15) {
             Command::Return {

@@ -32,7 +32,7 @@ mod process;
 pub use harness::{AuthedChannel, ServiceClient, ServiceHarness};
 pub use process::ServiceProcess;
 pub use wait::{wait_until, Outcome, WAIT};
-pub use work_orders::pull_work_orders;
+pub use work_orders::{pull_notices, pull_work_orders};
 
 /// The bearer token of the administrator every sandboxed store accepts.
 pub const ADMIN_TOKEN: &str = "sandbox-admin-token-0001";

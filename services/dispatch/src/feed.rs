@@ -15,7 +15,7 @@ use gridcase_bus::{FeedConsumer, FeedError, FeedMessage};
 use gridcase_casestore::ids::{event_command_id, legacy};
 use gridcase_casestore::{CaseError, CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
-use gridcase_domain::{CaseId, CaseStatus, Command, Priority, Timestamp};
+use gridcase_domain::{CaseId, CaseStatus, Command, Priority, ReportInWindow, Timestamp};
 use gridcase_eventstore::{EventStore, RecordedEvent};
 use gridcase_privacy::{Opened, Vault};
 
@@ -146,11 +146,19 @@ impl<S: EventStore> FeedWorker<S> {
     }
 
     /// Handles one feed event: dispatches a triaged or referred case, publishes the work order
-    /// of a dispatch or a rework; other event types are ignored.
+    /// of a dispatch or a rework and the notices of a supervision decision; other event types
+    /// are ignored.
     pub async fn handle(&self, event: &RecordedEvent) -> Result<(), HandleError> {
         match event.event_type.as_str() {
-            "CaseTriaged" | "CaseReferred" => self.dispatch(event).await,
+            "CaseTriaged" | "CaseReferred" | "WhistleBlown" => self.dispatch(event).await,
             "CaseDispatched" | "VerificationFailed" => self.publish_work_order(event).await,
+            "CaseUrged"
+            | "PostponementApproved"
+            | "PostponementRefused"
+            | "DeadlineWarned"
+            | "DeadlineBreached"
+            | "CaseEscalated"
+            | "CaseResolved" => self.publish_notices(event).await,
             _ => Ok(()),
         }
     }
@@ -181,6 +189,13 @@ impl<S: EventStore> FeedWorker<S> {
             .iter()
             .any(|entry| matches!(entry.event, gridcase_domain::Event::CaseDispatched(_)));
         let routed_at = Timestamp::from_millis(event.recorded_at_ms);
+        // The time a whistle named for reporting in, if this is a whistle that named one.
+        let named_minutes = loaded.timeline.iter().find_map(|entry| match &entry.event {
+            gridcase_domain::Event::WhistleBlown(whistle) if entry.event_id == event.event_id => {
+                whistle.report_in_minutes
+            }
+            _ => None,
+        });
         let executed = self
             .cases
             .execute_loaded(case, loaded, &context, |state| {
@@ -210,11 +225,29 @@ impl<S: EventStore> FeedWorker<S> {
                 };
                 let (accept_deadline, resolve_deadline) =
                     dispatch_deadlines(reference.calendar(), &policy, start);
+                // The departments of a joint consultation report in (吹哨报到) within the time a
+                // whistle named, or the policy's; a joint group from the catalogue is a
+                // whistle blown automatically.
+                let within = named_minutes.map_or_else(
+                    || {
+                        reference
+                            .report_in_policy()
+                            .within(state.priority.unwrap_or(Priority::Normal))
+                    },
+                    |minutes| std::time::Duration::from_secs(u64::from(minutes) * 60),
+                );
+                let report_in =
+                    matches!(route, gridcase_domain::Route::Joint { .. }).then(|| ReportInWindow {
+                        from: routed_at,
+                        until: routed_at
+                            .plus_millis(i64::try_from(within.as_millis()).unwrap_or(i64::MAX)),
+                    });
                 Ok(Command::Dispatch {
                     assignee: route.assignee(),
                     participants: route.participants().to_vec(),
                     accept_deadline,
                     resolve_deadline,
+                    report_in,
                 })
             })
             .await;
@@ -265,6 +298,46 @@ impl<S: EventStore> FeedWorker<S> {
             subject = %subject,
             "dispatched"
         );
+        Ok(())
+    }
+}
+
+impl<S: EventStore> FeedWorker<S> {
+    async fn publish_notices(&self, event: &RecordedEvent) -> Result<(), HandleError> {
+        let case = case_of(event)?;
+        let loaded = self.cases.load(case).await?;
+        let index = loaded
+            .timeline
+            .iter()
+            .position(|entry| entry.event_id == event.event_id)
+            .ok_or_else(|| WorkOrderError::Incomplete {
+                case,
+                reason: format!("event {:032x} not in the stream", event.event_id),
+            })?;
+        let notices = crate::notice::build(case, &loaded.timeline, index, &self.reference)?;
+        for (subject, notice) in notices {
+            let headers = gridcase_bus::headers::trace(
+                None,
+                event.metadata.correlation_id,
+                Some(event.event_id),
+            );
+            workorder::publish_message(
+                &self.jetstream,
+                subject.clone(),
+                &notice.notice_id,
+                gridcase_bus::headers::NOTICE,
+                &notice,
+                headers,
+            )
+            .await?;
+            tracing::info!(
+                case = %case,
+                notice = %notice.notice_id,
+                kind = ?notice.kind(),
+                subject = %subject,
+                "notice sent"
+            );
+        }
         Ok(())
     }
 }

@@ -8,13 +8,17 @@
 //! `GRIDCASE_DISPATCH` on `gridcase.v1.dispatch.<department>` (or
 //! `gridcase.v1.dispatch.worker.<worker id>` for a self-handled case), where every department
 //! has its own durable consumer `dept-<code>`. Departments answer over the gRPC service
-//! `gridcase.dispatch.v1.Dispatch`.
+//! `gridcase.dispatch.v1.Dispatch`. The feed worker also turns supervision's decisions —
+//! urges, postponement decisions, deadline warnings and breaches, escalations — into protobuf
+//! `Notice`s ([`notice`]) on the handler's subject and, for an escalation, on the rung's
+//! leader's `gridcase.v1.dispatch.leader.<person id>` (durable consumer `leader-<id>`).
 
 /// The service's name: in the ids of the commands it decides, and in its metrics.
 pub const SERVICE: &str = "dispatch";
 
 pub mod feed;
 pub mod nats_auth;
+pub mod notice;
 pub mod service;
 pub mod workorder;
 

@@ -1,5 +1,6 @@
-//! The gRPC `Dispatch` service departments (and self-handling grid workers) answer work orders
-//! with: accept, return, report progress, ask for a postponement, resolve.
+//! The gRPC `Dispatch` service departments (and grid workers, communities and streets) answer
+//! work orders with: accept, return, report progress, ask for a postponement, resolve; refer
+//! a case on, blow the whistle (社区吹哨) and report in (部门报到).
 //!
 //! Every request names the case and the actor (a department or a grid worker). The actor is
 //! checked against the reference data here; whether it is the case's assignee and whether the
@@ -292,6 +293,83 @@ impl ActRequest for pb::ReferRequest {
     }
 }
 
+/// The range of a report-in time a whistler may name, in minutes.
+pub const REPORT_IN_MINUTES: std::ops::RangeInclusive<u32> = 5..=1440;
+
+impl ActRequest for pb::WhistleRequest {
+    fn actor(&self) -> Option<&pb::Actor> {
+        self.actor.as_ref()
+    }
+
+    fn command(&self, by: Assignee, reference: &ReferenceData) -> Result<Command, InvalidInput> {
+        if self.lead.is_empty() {
+            return Err(InvalidInput::new(
+                "lead",
+                "a whistle names the department that leads (首接负责) and at least one other",
+            ));
+        }
+        let lead = known_department("lead", &self.lead, reference)?;
+        if self.participants.is_empty() {
+            return Err(InvalidInput::new(
+                "participants",
+                "a whistle calls at least one department besides the lead; to push a case to \
+                 one department use Refer",
+            ));
+        }
+        let participants = self
+            .participants
+            .iter()
+            .enumerate()
+            .map(|(index, code)| {
+                known_department(&format!("participants[{index}]"), code, reference)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Route::joint(lead.clone(), participants.clone())
+            .map_err(InvalidInput::at("participants"))?;
+        let report_in_minutes = match self.report_in_minutes {
+            0 => None,
+            minutes if REPORT_IN_MINUTES.contains(&minutes) => Some(minutes),
+            minutes => {
+                return Err(InvalidInput::new(
+                    "report_in_minutes",
+                    format!(
+                        "must be 0 (the policy's time) or {} to {} minutes, got {minutes}",
+                        REPORT_IN_MINUTES.start(),
+                        REPORT_IN_MINUTES.end()
+                    ),
+                ))
+            }
+        };
+        Ok(Command::Whistle {
+            by,
+            lead,
+            participants,
+            report_in_minutes,
+            reason: note("reason", &self.reason)?,
+        })
+    }
+}
+
+impl ActRequest for pb::ReportInRequest {
+    fn actor(&self) -> Option<&pb::Actor> {
+        self.actor.as_ref()
+    }
+
+    fn command(&self, by: Assignee, _: &ReferenceData) -> Result<Command, InvalidInput> {
+        let Assignee::Department(department) = by else {
+            return Err(InvalidInput::new(
+                "actor",
+                "a department reports in (报到): give actor.department",
+            ));
+        };
+        Ok(Command::ReportIn {
+            department,
+            opinion: note("opinion", &self.opinion)?,
+            at: gridcase_runtime::now(),
+        })
+    }
+}
+
 /// The tier above `by`: a grid worker's community, a community's street.
 fn next_tier(by: &Assignee, reference: &ReferenceData) -> Result<Route, InvalidInput> {
     match by {
@@ -363,6 +441,9 @@ pub const ACT_ROLES: &[RoleKind] = &[
     RoleKind::Community,
     RoleKind::Street,
 ];
+
+/// Who may blow the whistle: the community and street offices, on the cases waiting on them.
+pub const WHISTLE_ROLES: &[RoleKind] = &[RoleKind::Community, RoleKind::Street];
 
 /// The dispatch API on a store of cases.
 #[derive(Debug)]
@@ -517,6 +598,24 @@ impl<S: EventStore> Dispatch for DispatchApi<S> {
         request: Request<pb::ReferRequest>,
     ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "Refer", ACT_ROLES)?.clone();
+        self.answer(&caller, request.get_ref()).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn whistle(
+        &self,
+        request: Request<pb::WhistleRequest>,
+    ) -> Result<Response<common::CaseReply>, Status> {
+        let caller = require(&request, "Whistle", WHISTLE_ROLES)?.clone();
+        self.answer(&caller, request.get_ref()).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn report_in(
+        &self,
+        request: Request<pb::ReportInRequest>,
+    ) -> Result<Response<common::CaseReply>, Status> {
+        let caller = require(&request, "ReportIn", &[RoleKind::Department])?.clone();
         self.answer(&caller, request.get_ref()).await
     }
 }

@@ -1,5 +1,6 @@
 //! Work orders: the protobuf message a department's own system consumes, the JetStream stream
-//! that keeps them, and the durable consumer each department reads its subject with.
+//! that keeps them (and the notices, see [`crate::notice`]), and the durable consumer each
+//! department, office and leader reads its subject with.
 
 use std::time::Duration;
 
@@ -26,9 +27,9 @@ pub enum WorkOrderError {
     #[error("work-order stream: {0}")]
     Setup(String),
     /// Publishing failed or JetStream did not acknowledge it.
-    #[error("publishing work order {work_order}: {reason}")]
+    #[error("publishing {work_order}: {reason}")]
     Publish {
-        /// The work order.
+        /// The work order's or notice's id.
         work_order: String,
         /// What went wrong.
         reason: String,
@@ -57,8 +58,8 @@ pub fn subject_for(assignee: &Assignee) -> String {
     }
 }
 
-/// Every durable consumer of the work-order stream and its subject: one per department, and
-/// one per community and street office of the grid hierarchy.
+/// Every durable consumer of the work-order stream and its subject: one per department, one
+/// per community and street office of the grid hierarchy, and one per leader of an area.
 fn consumers(reference: &ReferenceData) -> Vec<(String, String)> {
     let departments = reference.departments().map(|department| {
         let code = department.code.as_str();
@@ -79,12 +80,26 @@ fn consumers(reference: &ReferenceData) -> Vec<(String, String)> {
             gridcase_bus::subjects::office_dispatch(token, &code),
         ))
     });
-    departments.chain(offices).collect()
+    let mut leaders: Vec<(String, String)> = reference
+        .grids()
+        .map(|area| {
+            let id = area.leader.id.to_string();
+            (
+                gridcase_bus::subjects::leader_consumer(&id),
+                gridcase_bus::subjects::leader_dispatch(&id),
+            )
+        })
+        .collect();
+    // One person may lead several areas: one consumer each.
+    leaders.sort();
+    leaders.dedup();
+    departments.chain(offices).chain(leaders).collect()
 }
 
 /// Creates the work-order stream if missing (file storage, two-minute duplicate window) and a
-/// durable pull consumer per department, community and street in the reference data, so a
-/// system that has never connected still finds every work order from the first one.
+/// durable pull consumer per department, community and street office and leader in the
+/// reference data, so a system that has never connected still finds every work order and
+/// notice from the first one.
 pub async fn ensure_stream(
     js: &jetstream::Context,
     reference: &ReferenceData,
@@ -135,14 +150,30 @@ pub async fn publish_with_headers(
     order: &pb::WorkOrder,
     headers: async_nats::HeaderMap,
 ) -> Result<(), WorkOrderError> {
+    let kind = gridcase_bus::headers::WORK_ORDER;
+    publish_message(js, subject, &order.work_order_id, kind, order, headers).await
+}
+
+/// Publishes `message` (a work order or a notice, as `kind` says in the `Gridcase-Message`
+/// header) on `subject` with `id` as `Nats-Msg-Id` and `headers` besides, and waits for
+/// JetStream's acknowledgement.
+pub async fn publish_message(
+    js: &jetstream::Context,
+    subject: String,
+    id: &str,
+    kind: &'static str,
+    message: &impl Message,
+    mut headers: async_nats::HeaderMap,
+) -> Result<(), WorkOrderError> {
     let failed = |reason: String| WorkOrderError::Publish {
-        work_order: order.work_order_id.clone(),
+        work_order: id.to_owned(),
         reason,
     };
+    headers.insert(gridcase_bus::headers::MESSAGE, kind);
     let message = PublishMessage::build()
         .headers(headers)
-        .payload(order.encode_to_vec().into())
-        .message_id(order.work_order_id.as_str());
+        .payload(message.encode_to_vec().into())
+        .message_id(id);
     let ack = js
         .send_publish(subject, message)
         .await
@@ -209,6 +240,21 @@ pub fn build(
         Assignee::Street(code) => street = code.to_string(),
     }
     let recipient = format!("{department}{grid_worker}{community}{street}");
+    // A joint dispatch calls its departments to report in with the event right after it.
+    let report_in_deadline_ms = match timeline.get(index + 1).map(|entry| &entry.event) {
+        Some(Event::ReportInCalled(called)) => called.deadline.as_millis(),
+        _ => 0,
+    };
+    // The routing this dispatch follows: a whistle names its whistler.
+    let whistled_by = upto
+        .iter()
+        .rev()
+        .find_map(|entry| match &entry.event {
+            Event::WhistleBlown(whistle) => Some(whistle.by.actor_name()),
+            Event::CaseTriaged(_) | Event::CaseReferred(_) => Some(String::new()),
+            _ => None,
+        })
+        .unwrap_or_default();
     let (suggestion, suggested_department) = gridcase_rules::Suggestion::wire(
         gridcase_rules::suggestion(reference, state.category.as_ref(), &assignee).as_ref(),
     );
@@ -243,6 +289,8 @@ pub fn build(
         street,
         suggestion,
         suggested_department,
+        report_in_deadline_ms,
+        whistled_by,
     };
     Ok((order, assignee))
 }

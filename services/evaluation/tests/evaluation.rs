@@ -124,6 +124,7 @@ impl Harness {
                 participants: vec![],
                 accept_deadline: Some(Timestamp::from_millis(accept_deadline)),
                 resolve_deadline: Some(Timestamp::from_millis(resolve_deadline)),
+                report_in: None,
             },
         )
         .await;

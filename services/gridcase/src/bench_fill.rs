@@ -140,6 +140,7 @@ impl Material {
                 participants,
                 accept_deadline: Some(at(accept_in, reported_ms)),
                 resolve_deadline: Some(at(3 * DAY_MS, reported_ms)),
+                report_in: None,
             },
             Command::Accept {
                 by: assignee.clone(),

@@ -155,6 +155,34 @@ pub fn summary(event: &Event) -> String {
             describe_route(&e.route),
             e.reason
         ),
+        Event::WhistleBlown(e) => {
+            let within = e
+                .report_in_minutes
+                .map_or_else(|| "the policy's time".to_owned(), |m| format!("{m} min"));
+            format!(
+                "whistle blown by {}: {} leads, {} take part, report in within {within}: {}",
+                e.by,
+                e.lead,
+                e.participants
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                e.reason
+            )
+        }
+        Event::ReportInCalled(e) => format!(
+            "called to report in within {} min: {}",
+            e.deadline.millis_since(&e.called_at) / 60_000,
+            e.departments
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Event::DepartmentReportedIn(e) => {
+            format!("{} reported in: {}", e.department, e.opinion)
+        }
         other => words(other.type_name()),
     }
 }

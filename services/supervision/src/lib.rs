@@ -11,12 +11,15 @@
 //! Each batch of the log is written with the position it reaches, so a restart resumes from
 //! that checkpoint; a model that is new, of another format or asked to be rebuilt (`--rebuild`)
 //! is built from position 0, and gives the same schedule. Once the table has caught up with the
-//! log, a ticker records `DeadlineWarned` at `reported_at + warn_at × (deadline − reported_at)`
+//! log, a ticker records `DeadlineWarned` at the timer's warning point (`(1 − warn_at)` of
+//! the stage's duration before the deadline, on the deadline's clock)
 //! and, at the deadline, `DeadlineBreached`, each only if the deadline still runs in the case's
-//! freshly read state. A breached open case climbs the escalation ladder (`escalation.toml`):
-//! one rung (`CaseEscalated`, to the leader's area at the rung's grid level, always higher than
-//! the last) per breach, and each rung whose `after_breach` has passed since the first breach,
-//! up to the district. Because the schedule is on disk, timers survive a restart, and those
+//! freshly read state. A breached open case climbs the escalation ladder (`escalation.toml`)
+//! one rung at a time (`CaseEscalated`, to the leader's area at the rung's grid level: the
+//! case's own grid leader first, then always higher), each when its `after_breach` has passed
+//! since the first breach and the ladder's gap since the rung before was reached
+//! (`gridcase_rules::deadlines::next_rung_at`), up to the district; dispatch turns every rung
+//! into a notice to that leader. Because the schedule is on disk, timers survive a restart, and those
 //! that fell due meanwhile fire at the first tick after catching up; command ids derived from
 //! the case, stage, deadline and kind (or the rung) keep every action recorded once. A model
 //! that cannot be written stops the service with the error. Supervisors act over the gRPC

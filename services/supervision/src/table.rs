@@ -43,7 +43,10 @@ mod tests;
 
 /// The shape of the model's records; raise it when one changes — [`CaseState`]'s included —
 /// and models written before are rebuilt from the log.
-pub const FORMAT: u32 = 1;
+///
+/// 2: a case's state keeps when it reached its rung of the escalation ladder and who is called
+///    to report in.
+pub const FORMAT: u32 = 2;
 
 const CASE: u8 = b'c';
 const DUE: u8 = b'd';

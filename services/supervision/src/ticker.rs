@@ -186,11 +186,9 @@ impl<S: EventStore> Ticker<S> {
                     }
                 }
             }
-            // One rung per breach and per rung whose time has come; a breach just recorded
-            // counts (the escalation decides on the case as it now is).
-            if breached
-                || state.escalation_level < timers::escalation_due(&state, &self.reference, now)
-            {
+            // One rung at a time, when its time has come; a breach just recorded may bring
+            // the first (the escalation decides on the case as it now is).
+            if breached || timers::rung_due(&state, &self.reference, now) {
                 self.climb(case, state.escalation_level.saturating_add(1), now)
                     .await;
             }
@@ -203,7 +201,7 @@ impl<S: EventStore> Ticker<S> {
         let context = escalation_context(case, level);
         self.once(case, context, Kind::Escalate, |fresh: &CaseState| {
             if fresh.escalation_level.saturating_add(1) != level
-                || timers::escalation_due(fresh, &reference, now) < level
+                || !timers::rung_due(fresh, &reference, now)
             {
                 return Err(DomainError::WrongStatus {
                     action: "escalate",
@@ -212,7 +210,7 @@ impl<S: EventStore> Ticker<S> {
                 });
             }
             timers::escalation_target(fresh, &reference)
-                .map(|to| Command::Escalate { to })
+                .map(|to| Command::Escalate { to, at: now })
                 .ok_or(DomainError::EscalationLimit {
                     level: fresh.escalation_level,
                 })

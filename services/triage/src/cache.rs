@@ -46,7 +46,10 @@ use crate::decision::{category_of, reporting_worker, CaseView};
 
 /// The shape of the model's records; raise it when one changes, and models written before are
 /// rebuilt from the log.
-pub const FORMAT: u32 = 1;
+///
+/// 2: a case's state keeps when it reached its rung of the escalation ladder and who is called
+///    to report in.
+pub const FORMAT: u32 = 2;
 
 /// The first byte of a case's record: `CASE` and the case id's 16 bytes.
 const CASE: u8 = b'c';

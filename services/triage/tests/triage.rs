@@ -351,6 +351,7 @@ async fn a_returned_case_is_triaged_again_elsewhere() {
                 participants: Vec::new(),
                 accept_deadline: None,
                 resolve_deadline: None,
+                report_in: None,
             },
         )
         .await;

@@ -97,6 +97,7 @@ fn history() -> Vec<Event> {
             participants: vec![],
             accept_deadline: Some(at(2)),
             resolve_deadline: Some(at(24)),
+            report_in: None,
         },
         Command::Return {
             by: Assignee::Department(DepartmentCode::parse("housing").unwrap()),
@@ -119,6 +120,7 @@ fn history() -> Vec<Event> {
             participants: vec![DepartmentCode::parse("urban_mgmt").unwrap()],
             accept_deadline: Some(at(3)),
             resolve_deadline: Some(at(26)),
+            report_in: None,
         },
         Command::WarnDeadline {
             stage: DeadlineStage::Accept,
@@ -130,6 +132,7 @@ fn history() -> Vec<Event> {
         },
         Command::Escalate {
             to: GridCode::parse("330102-001-001").unwrap(),
+            at: at(4),
         },
         Command::Urge {
             by: worker("supervisor-01"),

@@ -24,7 +24,7 @@ use gridcase_proto::intake::v1::{
     Channel as ReportChannel, ReportCaseRequest, ReportCaseResponse, Reporter,
 };
 use gridcase_proto::query::v1::{GetCaseReply, ListCasesRequest};
-use gridcase_proto::supervision::v1::{CaseColourReply, Colour};
+use gridcase_proto::supervision::v1::Colour;
 use gridcase_proto::triage::v1::triage_case_request::Route as TriageRoute;
 use gridcase_proto::triage::v1::{ListManualQueueRequest, TriageCaseRequest};
 use gridcase_testkit::{token_table, wait_until};

@@ -6,6 +6,15 @@ use crate::values::{
     GridCode, Location, Note, Priority, Timestamp, TrackingCode, Url, WorkerId,
 };
 
+/// When the departments of a joint dispatch are called to report in, and by when they must.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReportInWindow {
+    /// When they are called: the dispatch.
+    pub from: Timestamp,
+    /// When each must have reported in.
+    pub until: Timestamp,
+}
+
 /// Something someone wants to do to a case. Arguments are already-validated
 /// value types; `decide` checks the rules that depend on the case.
 #[derive(Clone, Debug, PartialEq)]
@@ -75,6 +84,9 @@ pub enum Command {
         accept_deadline: Option<Timestamp>,
         /// When the assignee must resolve.
         resolve_deadline: Option<Timestamp>,
+        /// For a joint route: when its departments are called and must have reported in
+        /// (吹哨报到); ignored for any other route.
+        report_in: Option<ReportInWindow>,
     },
     /// The assignee accepts the dispatch.
     Accept {
@@ -185,10 +197,36 @@ pub enum Command {
         /// The deadline.
         deadline: Timestamp,
     },
-    /// Raise the case up the grid hierarchy.
+    /// Raise the case one rung up the escalation ladder.
     Escalate {
-        /// Must be above the case's grid, if it has one.
+        /// The area whose leader watches the case now: the case's grid or an area containing
+        /// it, above where the case was escalated to before.
         to: GridCode,
+        /// When (the next rung's pace counts from it).
+        at: Timestamp,
+    },
+    /// Blow the whistle on a case waiting on a community or street (社区吹哨): the named
+    /// departments must report in, and the case goes to them as a joint consultation.
+    Whistle {
+        /// The community or street the case waits on.
+        by: Assignee,
+        /// The department that leads (首接负责).
+        lead: DepartmentCode,
+        /// The other departments called; at least one.
+        participants: Vec<DepartmentCode>,
+        /// The time to report in, in minutes, if not the policy's.
+        report_in_minutes: Option<u32>,
+        /// Why.
+        reason: Note,
+    },
+    /// A department called by a whistle reports in (部门报到).
+    ReportIn {
+        /// The department.
+        department: DepartmentCode,
+        /// Its opinion.
+        opinion: Note,
+        /// When.
+        at: Timestamp,
     },
     /// Press the assignee.
     Urge {
@@ -212,6 +250,8 @@ impl Command {
             Command::Accept { .. } => "accept",
             Command::Return { .. } => "return",
             Command::Refer { .. } => "refer",
+            Command::Whistle { .. } => "blow the whistle",
+            Command::ReportIn { .. } => "report in",
             Command::ReportProgress { .. } => "report progress",
             Command::RequestPostponement { .. } => "request postponement",
             Command::ApprovePostponement { .. } => "approve postponement",

@@ -86,6 +86,7 @@ pub(crate) fn dispatch(assignee: Assignee, participants: Vec<DepartmentCode>) ->
         participants,
         accept_deadline: Some(at_hours(2)),
         resolve_deadline: Some(at_hours(72)),
+        report_in: None,
     }
 }
 

@@ -14,9 +14,9 @@ mod decide;
 mod fixtures;
 mod state;
 
-pub use command::Command;
+pub use command::{Command, ReportInWindow};
 pub use decide::decide;
-pub use state::{apply, CaseState, PendingPostponement, Rating};
+pub use state::{apply, CaseState, PendingPostponement, Rating, ReportIn};
 
 /// Re-exported so `case::CaseStatus`, where it was first defined, still names it.
 pub use crate::values::CaseStatus;

@@ -20,6 +20,28 @@ pub struct Rating {
     pub score: u8,
 }
 
+/// The departments called to report in (吹哨报到) on the current joint dispatch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportIn {
+    /// Every department called, the lead first.
+    pub departments: Vec<DepartmentCode>,
+    /// When they were called.
+    pub called_at: Timestamp,
+    /// When each must have reported in.
+    pub deadline: Timestamp,
+    /// Those that reported in, and when.
+    pub reported: Vec<(DepartmentCode, Timestamp)>,
+}
+
+impl ReportIn {
+    /// The departments called that have not reported in yet.
+    pub fn pending(&self) -> impl Iterator<Item = &DepartmentCode> {
+        self.departments
+            .iter()
+            .filter(|d| !self.reported.iter().any(|(r, _)| r == *d))
+    }
+}
+
 /// A postponement request awaiting a supervisor.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingPostponement {
@@ -77,6 +99,10 @@ pub struct CaseState {
     pub escalation_level: u8,
     /// The grid the case was last escalated to.
     pub escalated_to: Option<GridCode>,
+    /// When the case reached its current rung, if recorded (see [`crate::event::CaseEscalated::at`]).
+    pub escalated_at: Option<Timestamp>,
+    /// The departments called to report in on the current joint dispatch, if any.
+    pub report_in: Option<ReportIn>,
     /// How often a supervisor urged the assignee.
     pub urge_count: u32,
     /// The case this one was merged into.
@@ -113,6 +139,7 @@ impl CaseState {
         self.accept_deadline = None;
         self.resolve_deadline = None;
         self.pending_postponement = None;
+        self.report_in = None;
     }
 }
 
@@ -166,6 +193,29 @@ pub fn apply(mut state: CaseState, event: &Event) -> CaseState {
             state.clear_assignment();
             state.route = Some(referred.route.clone());
         }
+        Event::WhistleBlown(whistle) => {
+            state.status = Some(CaseStatus::Triaged);
+            state.clear_assignment();
+            state.route = Some(Route::Joint {
+                lead: whistle.lead.clone(),
+                participants: whistle.participants.clone(),
+            });
+        }
+        Event::ReportInCalled(called) => {
+            state.report_in = Some(ReportIn {
+                departments: called.departments.clone(),
+                called_at: called.called_at,
+                deadline: called.deadline,
+                reported: Vec::new(),
+            });
+        }
+        Event::DepartmentReportedIn(reported) => {
+            if let Some(report_in) = &mut state.report_in {
+                report_in
+                    .reported
+                    .push((reported.department.clone(), reported.at));
+            }
+        }
         Event::ProgressReported(_) => {}
         Event::PostponementRequested(requested) => {
             state.pending_postponement = Some(PendingPostponement {
@@ -218,6 +268,7 @@ pub fn apply(mut state: CaseState, event: &Event) -> CaseState {
         Event::CaseEscalated(escalated) => {
             state.escalation_level = escalated.level;
             state.escalated_to = Some(escalated.to);
+            state.escalated_at = escalated.at;
         }
         Event::CaseUrged(_) => state.urge_count = state.urge_count.saturating_add(1),
     }

@@ -129,11 +129,17 @@ pub const COMMUNITY_SUBJECT_TOKEN: &str = "community";
 /// (`gridcase.v1.dispatch.street.<street code>`); no department may take it as its code.
 pub const STREET_SUBJECT_TOKEN: &str = "street";
 
+/// The dispatch subject token under which the leaders of the grid hierarchy (网格长 and the
+/// community's, street's and district's leaders) get the escalations of their areas
+/// (`gridcase.v1.dispatch.leader.<person id>`); no department may take it as its code.
+pub const LEADER_SUBJECT_TOKEN: &str = "leader";
+
 /// Every dispatch subject token that is not a department's.
-pub const RESERVED_SUBJECT_TOKENS: [&str; 3] = [
+pub const RESERVED_SUBJECT_TOKENS: [&str; 4] = [
     WORKER_SUBJECT_TOKEN,
     COMMUNITY_SUBJECT_TOKEN,
     STREET_SUBJECT_TOKEN,
+    LEADER_SUBJECT_TOKEN,
 ];
 
 slug!(

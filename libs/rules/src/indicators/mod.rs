@@ -8,6 +8,8 @@
 //! - a dispatch, an acceptance, a resolution, a failed verification and a rating count for the
 //!   department the case is dispatched to at that moment (the lead department of a joint
 //!   dispatch; cases a grid worker handles on the spot belong to no department);
+//! - being called to report in (吹哨报到), and reporting in by the deadline, count for each
+//!   department called, lead or participant;
 //! - closing counts for the department the case was last dispatched to. A case whose last
 //!   dispatch got an approved postponement is *deferred* and leaves the closure denominators.
 //!
@@ -31,6 +33,8 @@ struct Counts {
     ratings: u64,
     satisfied: u64,
     resolved_answers: u64,
+    called_to_report_in: u64,
+    reported_in_on_time: u64,
 }
 
 impl Counts {
@@ -42,6 +46,8 @@ impl Counts {
         self.ratings += other.ratings;
         self.satisfied += other.satisfied;
         self.resolved_answers += other.resolved_answers;
+        self.called_to_report_in += other.called_to_report_in;
+        self.reported_in_on_time += other.reported_in_on_time;
     }
 
     fn subtract(&mut self, other: &Counts) {
@@ -54,6 +60,12 @@ impl Counts {
         self.ratings = self.ratings.saturating_sub(other.ratings);
         self.satisfied = self.satisfied.saturating_sub(other.satisfied);
         self.resolved_answers = self.resolved_answers.saturating_sub(other.resolved_answers);
+        self.called_to_report_in = self
+            .called_to_report_in
+            .saturating_sub(other.called_to_report_in);
+        self.reported_in_on_time = self
+            .reported_in_on_time
+            .saturating_sub(other.reported_in_on_time);
     }
 }
 
@@ -74,6 +86,8 @@ struct CaseTrack<D> {
     deferred: bool,
     /// When the case was closed, while it stays closed.
     closed_at_ms: Option<i64>,
+    /// When the departments called on the current dispatch must have reported in.
+    report_in_deadline_ms: Option<i64>,
     /// What each department it was dispatched to collected (one or two, almost always).
     counts: Vec<(D, Counts)>,
 }
@@ -88,6 +102,7 @@ impl<D> Default for CaseTrack<D> {
             resolve_deadline_ms: None,
             deferred: false,
             closed_at_ms: None,
+            report_in_deadline_ms: None,
             counts: Vec::new(),
         }
     }
@@ -96,6 +111,10 @@ impl<D> Default for CaseTrack<D> {
 impl<D: Clone + PartialEq> CaseTrack<D> {
     fn count(&mut self) -> Option<&mut Counts> {
         let department = self.current.clone()?;
+        Some(self.count_for(department))
+    }
+
+    fn count_for(&mut self, department: D) -> &mut Counts {
         let at = match self.counts.iter().position(|(d, _)| *d == department) {
             Some(at) => at,
             None => {
@@ -103,12 +122,36 @@ impl<D: Clone + PartialEq> CaseTrack<D> {
                 self.counts.len() - 1
             }
         };
-        Some(&mut self.counts[at].1)
+        &mut self.counts[at].1
     }
 
-    /// Folds `event`; `dispatched_to` is the department of a `CaseDispatched` to one.
-    fn apply(&mut self, recorded_at_ms: i64, event: &Event, dispatched_to: Option<D>) {
+    /// Folds `event`; `id` names a department as the track keeps it.
+    fn apply(
+        &mut self,
+        recorded_at_ms: i64,
+        event: &Event,
+        id: &mut impl FnMut(&DepartmentCode) -> D,
+    ) {
+        let dispatched_to = match event {
+            Event::CaseDispatched(dispatched) => match &dispatched.assignee {
+                Assignee::Department(code) => Some(id(code)),
+                Assignee::Worker(_) | Assignee::Community(_) | Assignee::Street(_) => None,
+            },
+            _ => None,
+        };
         match event {
+            Event::ReportInCalled(called) => {
+                self.report_in_deadline_ms = Some(called.deadline.as_millis());
+                for department in &called.departments {
+                    self.count_for(id(department)).called_to_report_in += 1;
+                }
+            }
+            Event::DepartmentReportedIn(reported) => {
+                let on_time = self
+                    .report_in_deadline_ms
+                    .is_none_or(|deadline| reported.at.as_millis() <= deadline);
+                self.count_for(id(&reported.department)).reported_in_on_time += u64::from(on_time);
+            }
             Event::CaseReported(reported) => {
                 self.reported_at_ms = Some(reported.reported_at.as_millis());
             }
@@ -215,6 +258,12 @@ pub struct DepartmentIndicators {
     pub p90_hours_to_close: Option<f64>,
     /// Weighted sum of the rates; an absent rate adds 0.
     pub score: f64,
+    /// Times the department was called to report in (吹哨报到).
+    pub called_to_report_in: u64,
+    /// Of those, reported in by the deadline.
+    pub reported_in_on_time: u64,
+    /// reported_in_on_time / called_to_report_in.
+    pub report_in_rate: Option<f64>,
 }
 
 /// `numerator / denominator`, absent when the denominator is zero.
@@ -242,28 +291,12 @@ impl Tally {
     /// Folds one event of `case`, recorded by the store at `recorded_at_ms`, in log order.
     pub fn apply(&mut self, case: CaseId, recorded_at_ms: i64, event: &Event) {
         self.events += 1;
-        let dispatched_to = match event {
-            Event::CaseDispatched(dispatched) => match &dispatched.assignee {
-                Assignee::Department(code) => Some(self.department_id(code.as_str())),
-                Assignee::Worker(_) | Assignee::Community(_) | Assignee::Street(_) => None,
-            },
-            _ => None,
-        };
+        let departments = &mut self.departments;
+        let mut id = |code: &DepartmentCode| department_id(departments, code.as_str());
         self.cases
             .entry(case)
             .or_default()
-            .apply(recorded_at_ms, event, dispatched_to);
-    }
-
-    /// The number of `department`, given it on first sight.
-    fn department_id(&mut self, department: &str) -> DepartmentId {
-        match self.departments.iter().position(|d| d == department) {
-            Some(at) => DepartmentId::try_from(at).unwrap_or(DepartmentId::MAX),
-            None => {
-                self.departments.push(department.to_owned());
-                DepartmentId::try_from(self.departments.len() - 1).unwrap_or(DepartmentId::MAX)
-            }
-        }
+            .apply(recorded_at_ms, event, &mut id);
     }
 
     /// How many events were folded.
@@ -300,6 +333,17 @@ impl Tally {
             .zip(&self.departments)
             .filter_map(|(t, department)| t.map(|t| (department.as_str(), t)));
         rows(named, weights)
+    }
+}
+
+/// The number of `department` in `departments`, given it on first sight.
+fn department_id(departments: &mut Vec<String>, department: &str) -> DepartmentId {
+    match departments.iter().position(|d| d == department) {
+        Some(at) => DepartmentId::try_from(at).unwrap_or(DepartmentId::MAX),
+        None => {
+            departments.push(department.to_owned());
+            DepartmentId::try_from(departments.len() - 1).unwrap_or(DepartmentId::MAX)
+        }
     }
 }
 
@@ -373,6 +417,9 @@ impl Totals {
                 .then(|| self.hours.iter().sum::<f64>() / self.hours.len() as f64),
             p90_hours_to_close: percentile(&self.hours, 90.0),
             score: 0.0,
+            called_to_report_in: c.called_to_report_in,
+            reported_in_on_time: c.reported_in_on_time,
+            report_in_rate: rate(c.reported_in_on_time, c.called_to_report_in),
         };
         row.score = score(&row, weights);
         row
@@ -431,14 +478,10 @@ pub struct CaseIndicators(CaseTrack<DepartmentCode>);
 impl CaseIndicators {
     /// Folds one event of the case, recorded by the store at `recorded_at_ms`, in log order.
     pub fn apply(&mut self, recorded_at_ms: i64, event: &Event) {
-        let dispatched_to = match event {
-            Event::CaseDispatched(dispatched) => match &dispatched.assignee {
-                Assignee::Department(code) => Some(code.clone()),
-                Assignee::Worker(_) | Assignee::Community(_) | Assignee::Street(_) => None,
-            },
-            _ => None,
-        };
-        self.0.apply(recorded_at_ms, event, dispatched_to);
+        self.0
+            .apply(recorded_at_ms, event, &mut |code: &DepartmentCode| {
+                code.clone()
+            });
     }
 
     /// When the case was reported: the period it counts in.

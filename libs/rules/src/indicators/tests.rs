@@ -365,3 +365,61 @@ fn hourly_buckets_moved_event_by_event_add_up_to_the_tally() {
         .iter()
         .any(|row| row.closed > 0 && row.p90_hours_to_close.is_some()));
 }
+
+#[test]
+fn report_in_timeliness_counts_for_every_department_called() {
+    use gridcase_domain::event::{DepartmentReportedIn, ReportInCalled};
+    let code = |c: &str| DepartmentCode::parse(c).unwrap();
+    let mut log = Log::new();
+    let joint: Event = CaseDispatched {
+        assignee: dept("housing"),
+        participants: vec![code("urban_mgmt"), code("water")],
+        accept_deadline: Some(Timestamp::from_millis(T0 + 2 * H)),
+        resolve_deadline: Some(Timestamp::from_millis(T0 + 48 * H)),
+    }
+    .into();
+    let called: Event = ReportInCalled {
+        departments: vec![code("housing"), code("urban_mgmt"), code("water")],
+        called_at: Timestamp::from_millis(T0),
+        deadline: Timestamp::from_millis(T0 + H / 2),
+    }
+    .into();
+    let reported_in = |c: &str, at: i64| -> Event {
+        DepartmentReportedIn {
+            department: code(c),
+            opinion: note(),
+            at: Timestamp::from_millis(at),
+        }
+        .into()
+    };
+    case(
+        &mut log,
+        1,
+        &[
+            (T0, reported(CaseId::from_u128(1), T0)),
+            (T0, joint),
+            (T0, called),
+            // housing on time, urban_mgmt on the deadline's millisecond, water late.
+            (T0 + 10 * 60_000, reported_in("housing", T0 + 10 * 60_000)),
+            (T0 + H / 2, reported_in("urban_mgmt", T0 + H / 2)),
+            (T0 + H, reported_in("water", T0 + H)),
+        ],
+    );
+    let mut tally = Tally::new();
+    for (case, at, event) in &log {
+        tally.apply(*case, *at, event);
+    }
+    let rows = tally.indicators(T0, T0 + 24 * H, &weights());
+    let counts = |c: &str| {
+        let row = find(&rows, c);
+        (row.called_to_report_in, row.reported_in_on_time)
+    };
+    assert_eq!(counts("housing"), (1, 1));
+    assert_eq!(counts("urban_mgmt"), (1, 1));
+    assert_eq!(counts("water"), (1, 0));
+    close_to(find(&rows, "water").report_in_rate, 0.0);
+    close_to(find(&rows, "housing").report_in_rate, 1.0);
+    // The lead alone owns the dispatch.
+    assert_eq!(find(&rows, "housing").dispatched, 1);
+    assert_eq!(find(&rows, "water").dispatched, 0);
+}

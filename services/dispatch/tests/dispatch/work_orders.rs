@@ -72,6 +72,9 @@ async fn a_triaged_case_is_dispatched_with_sla_deadlines_and_a_work_order() {
         // A department's order carries no suggestion: it accepts or returns.
         suggestion: String::new(),
         suggested_department: String::new(),
+        // No whistle: nobody reports in.
+        report_in_deadline_ms: 0,
+        whistled_by: String::new(),
     };
     assert_eq!(order, &expected);
     assert_eq!(order.category_name, "燃气井盖");

@@ -95,6 +95,10 @@ pub(super) async fn receive_work_orders(
             }
         };
         let at = Instant::now();
+        if gridcase_bus::headers::is_notice(message.headers.as_ref()) {
+            // A warning or breach on a slow run: not a work order.
+            continue;
+        }
         let mut deliveries = lock(&deliveries);
         let Ok(order) = WorkOrder::decode(message.payload.as_ref()) else {
             deliveries.undecodable += 1;

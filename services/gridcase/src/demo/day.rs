@@ -55,6 +55,8 @@ pub(super) struct Day {
     tasks: Mutex<JoinSet<()>>,
     /// Reports answered, or failed.
     pub(super) reports_settled: AtomicUsize,
+    /// Notices received, by kind and whether a leader got them (the rest went to handlers).
+    pub(super) notices: Mutex<std::collections::BTreeMap<(i32, bool), usize>>,
 }
 
 impl Day {
@@ -187,6 +189,7 @@ pub(super) async fn play(
         closing: AtomicBool::new(false),
         tasks: Mutex::new(JoinSet::new()),
         reports_settled: AtomicUsize::new(0),
+        notices: Mutex::default(),
     });
     // However `play` ends (an error, Ctrl-C), the actors stop with it.
     let _stop_actors = StopActors(Arc::clone(&day));
@@ -231,6 +234,7 @@ pub(super) async fn play(
         ("grid-worker-app", "worker.>", "grid workers"),
         ("community-office-app", "community.>", "community offices"),
         ("street-office-app", "street.>", "street offices"),
+        ("leaders-app", "leader.>", "leaders"),
     ] {
         let consumer: jetstream::consumer::Consumer<pull::Config> = stream
             .get_or_create_consumer(

@@ -21,6 +21,7 @@ use super::behaviour::{
 use super::cast::{department_key, office_key, worker_key};
 use super::day::{now_ms, sleep_ms, sleep_until_ms, Day};
 use super::ledger::Tracked;
+use gridcase_domain::GridCode;
 
 /// Work orders come this close to a deadline before a late or slow department waits for it:
 /// further off (real deadlines), it works on time.
@@ -51,6 +52,19 @@ impl Handler {
         } else {
             Handler::Department(order.department.clone())
         }
+    }
+
+    /// The handler a notice names (`by`, `handler`): a department code, `worker:<id>`,
+    /// `community:<code>` or `street:<code>`.
+    fn named(name: &str) -> Option<Handler> {
+        let handler = match name.split_once(':') {
+            None if !name.is_empty() => Handler::Department(name.to_owned()),
+            Some(("worker", id)) => Handler::Worker(id.to_owned()),
+            Some(("community", code)) => Handler::Community(code.to_owned()),
+            Some(("street", code)) => Handler::Street(code.to_owned()),
+            _ => return None,
+        };
+        Some(handler)
     }
 
     pub(super) fn actor(&self, case_id: &str, request_id: String) -> dispatch_pb::Actor {
@@ -156,6 +170,20 @@ impl Day {
                         break;
                     }
                 };
+                if gridcase_bus::headers::is_notice(message.headers.as_ref()) {
+                    let notice = dispatch_pb::Notice::decode(message.payload.as_ref());
+                    if let Err(e) = message.ack().await {
+                        self.fail(format_args!("{reader}: acknowledging a notice: {e}"));
+                    }
+                    match notice {
+                        Ok(notice) if seen.insert(notice.notice_id.clone()) => {
+                            self.received(reader, &notice);
+                        }
+                        Ok(_) => {}
+                        Err(e) => self.fail(format_args!("{reader}: undecodable notice: {e}")),
+                    }
+                    continue;
+                }
                 let order = WorkOrder::decode(message.payload.as_ref());
                 if let Err(e) = message.ack().await {
                     self.fail(format_args!("{reader}: acknowledging a work order: {e}"));
@@ -176,6 +204,45 @@ impl Day {
                 let day = Arc::clone(&self);
                 self.spawn(async move { day.handle_order(handler, order).await });
             }
+        }
+    }
+
+    /// Counts a notice for the summary, tells of the ones a person acts on (an urge, an
+    /// escalation reaching a leader), and sets the verifier to work on a verification task.
+    fn received(self: &Arc<Self>, reader: &str, notice: &dispatch_pb::Notice) {
+        *self
+            .notices
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((notice.kind, notice.for_leader))
+            .or_default() += 1;
+        let kind = notice.kind();
+        if kind == dispatch_pb::NoticeKind::VerificationTask {
+            let Some(resolver) = Handler::named(&notice.by) else {
+                return self.fail(format_args!(
+                    "{reader}: a verification task resolved by {:?}",
+                    notice.by
+                ));
+            };
+            let verifier = match GridCode::parse(&notice.recipient) {
+                Ok(community) => (
+                    office_key("community", &notice.recipient),
+                    format!("community {community}"),
+                ),
+                Err(_) => (worker_key(&notice.recipient), notice.recipient.clone()),
+            };
+            let day = Arc::clone(self);
+            let case_id = notice.case_id.clone();
+            self.spawn(async move { day.verify(case_id, resolver, verifier).await });
+            return;
+        }
+        if kind == dispatch_pb::NoticeKind::Urge
+            || (kind == dispatch_pb::NoticeKind::Escalation && notice.for_leader)
+        {
+            self.say(format_args!(
+                "{reader}: notice to {} on {}: {}",
+                notice.recipient, notice.tracking_code, notice.summary
+            ));
         }
     }
 
@@ -550,11 +617,8 @@ impl Day {
         if let Err(status) = self.api.dispatch(&handler.who()).resolve(request).await {
             return self.failed(format_args!("resolving {}", case.tracking_code), &status);
         }
+        // The on-site check comes as a task on the verifier's subject (see `received`).
         self.ledger.count(|c| c.resolved += 1);
-        let day = Arc::clone(self);
-        let handler = handler.clone();
-        let case_id = case.case_id.clone();
-        self.spawn(async move { day.verify(case_id, handler).await });
     }
 }
 

@@ -1,23 +1,30 @@
-//! Field work after a resolution: a grid worker of the case's grid checks it on site (核查),
-//! and a callback operator asks the resident for a rating (回访), or closes a case nobody is
+//! Field work after a resolution: the grid worker of the case's grid (or the community office,
+//! for a worker's own settlement) checks it on site (核查) when the task reaches them, and a
+//! callback operator asks the resident for a rating (回访), or closes a case nobody is
 //! there to ask about.
 
 use std::sync::Arc;
 
-use gridcase_domain::{GridCode, GridLevel, WorkerId};
 use gridcase_proto::common::v1 as common;
 use gridcase_proto::evaluation::v1 as evaluation_pb;
 
 use super::behaviour::{
     Temperament, NOT_RESOLVED, RATING_COMMENTS, REWORK_NOTES, UNRESOLVED_COMMENTS, WORKER_SLOPPY,
 };
-use super::cast::{office_key, worker_key, OPERATOR};
+use super::cast::OPERATOR;
 use super::day::{sleep_ms, Day};
 use super::departments::Handler;
-use super::ledger::{Finish, Tracked};
+use super::ledger::Finish;
 
 impl Day {
-    pub(super) async fn verify(self: Arc<Self>, case_id: String, handler: Handler) {
+    /// Checks `case_id`, resolved by `handler`, on site as `verifier` (its caller key and name),
+    /// to whom the verification task came.
+    pub(super) async fn verify(
+        self: Arc<Self>,
+        case_id: String,
+        handler: Handler,
+        verifier: (String, String),
+    ) {
         let Some(case) = self.ledger.update(&case_id, |case| {
             case.resolutions += 1;
             case.clone()
@@ -26,12 +33,6 @@ impl Day {
         };
         let mut rng = self.rng(&case, &format!("check{}", case.resolutions));
         sleep_ms(rng.millis(300, 1000)).await;
-        let Some(verifier) = self.verifier(&case, &handler) else {
-            return self.fail(format_args!(
-                "no grid worker to check {}",
-                case.tracking_code
-            ));
-        };
         let sloppy = match &handler {
             Handler::Department(code) => Temperament::of(code).sloppy,
             _ => WORKER_SLOPPY,
@@ -77,28 +78,6 @@ impl Day {
                     format_args!("checking {} on site", case.tracking_code),
                     &status,
                 );
-            }
-        }
-    }
-
-    /// Who checks on site, as a caller of the cast: a grid worker of the case's grid other than
-    /// the one who settled it; the community office when the grid has no other.
-    fn verifier(&self, case: &Tracked, handler: &Handler) -> Option<(String, String)> {
-        let grid = GridCode::parse(&case.grid).ok()?;
-        let workers = self.reference.workers_of(&grid);
-        let settled_by = match handler {
-            Handler::Worker(id) => WorkerId::parse(id).ok(),
-            _ => None,
-        };
-        let other = workers
-            .iter()
-            .find(|worker| Some(&worker.id) != settled_by.as_ref());
-        match other {
-            Some(worker) => Some((worker_key(worker.id.as_str()), worker.id.to_string())),
-            None => {
-                let community = grid.at_level(GridLevel::Community)?.to_string();
-                let name = format!("community {community}");
-                Some((office_key("community", &community), name))
             }
         }
     }

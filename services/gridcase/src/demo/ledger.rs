@@ -23,7 +23,6 @@ pub(super) struct Tracked {
     pub(super) tracking_code: String,
     pub(super) kind: Kind,
     pub(super) category: String,
-    pub(super) grid: String,
     pub(super) by_worker: bool,
     pub(super) anonymous: bool,
     pub(super) reported_at_ms: i64,

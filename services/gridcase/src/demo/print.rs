@@ -8,6 +8,7 @@ use futures::StreamExt;
 use gridcase::table::Table;
 use gridcase_config::ReferenceData;
 use gridcase_domain::{GridCode, GridLevel};
+use gridcase_proto::dispatch::v1 as dispatch_pb;
 use gridcase_proto::evaluation::v1::{self as evaluation_pb, DepartmentIndicators};
 use gridcase_proto::query::v1::{self as query_pb, AreaCounts};
 use gridcase_proto::store::v1::StatsRequest;
@@ -251,25 +252,48 @@ impl Day {
             cases_with("CaseReopened"),
             "the resident said not resolved (重办)".to_owned(),
         );
+        let notices = self
+            .notices
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let received = |kind: dispatch_pb::NoticeKind, for_leader: bool| {
+            notices
+                .get(&(kind as i32, for_leader))
+                .copied()
+                .unwrap_or_default()
+        };
         line(
             "warned",
             cases_with("DeadlineWarned"),
-            "past a warning point (黄灯预警)".to_owned(),
+            format!(
+                "past a warning point (黄灯预警); {} notices reached handlers",
+                received(dispatch_pb::NoticeKind::DeadlineWarning, false)
+            ),
         );
         line(
             "breached",
             cases_with("DeadlineBreached"),
-            "past a deadline (红灯超时)".to_owned(),
+            format!(
+                "past a deadline (红灯超时); {} notices reached handlers",
+                received(dispatch_pb::NoticeKind::DeadlineBreach, false)
+            ),
         );
         line(
             "escalated",
             cases_with("CaseEscalated"),
-            "up the grid hierarchy (逐级督办)".to_owned(),
+            format!(
+                "one rung at a time from the grid leader (逐级督办); {} notices reached leaders",
+                received(dispatch_pb::NoticeKind::Escalation, true)
+            ),
         );
         line(
             "urged",
             cases_with("CaseUrged"),
-            "by the supervisor (督办)".to_owned(),
+            format!(
+                "by the supervisor (督办); {} notices reached handlers",
+                received(dispatch_pb::NoticeKind::Urge, false)
+            ),
         );
         line("closed", (closed, 0), "结案".to_owned());
         line("still open", (still_open, 0), String::new());

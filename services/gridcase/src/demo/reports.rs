@@ -170,7 +170,6 @@ impl Day {
             tracking_code: tracking_code.clone(),
             kind: report.kind,
             category: report.category.clone(),
-            grid: report.grid.clone(),
             by_worker: report.worker.is_some(),
             anonymous: report.reporter.is_none(),
             reported_at_ms: now_ms(),

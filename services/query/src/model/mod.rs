@@ -31,7 +31,10 @@ use keys::Term;
 /// are rebuilt from the log.
 ///
 /// 2: a case keeps its reporter's sealed contact, not their masked phone.
-pub const FORMAT: u32 = 3;
+/// 3: the `Waiting(handler)` index of inboxes.
+/// 4: a case's state keeps when it reached its rung of the escalation ladder and who is called
+///    to report in; the indicator buckets count report-ins (吹哨报到).
+pub const FORMAT: u32 = 4;
 
 /// Most colour changes applied in one batch.
 const COLOUR_CHANGES_PER_BATCH: usize = 10_000;

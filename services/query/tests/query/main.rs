@@ -187,6 +187,7 @@ impl Harness {
                 participants: vec![],
                 accept_deadline: Some(now.plus_millis(accept_in_ms)),
                 resolve_deadline: Some(now.plus_millis(accept_in_ms.max(0) + 10 * HOUR_MS)),
+                report_in: None,
             },
         )
         .await;

@@ -138,6 +138,7 @@ fn next_command(
                 participants: participants.clone(),
                 accept_deadline: Some(Timestamp::from_millis(accept)),
                 resolve_deadline: Some(Timestamp::from_millis(accept + dice.hours(1, 48))),
+                report_in: None,
             });
         }
     }
@@ -198,7 +199,12 @@ fn next_command(
             deadline: timer.deadline,
         });
     }
-    candidates.extend(escalation_target(state, reference).map(|to| Command::Escalate { to }));
+    candidates.extend(
+        escalation_target(state, reference).map(|to| Command::Escalate {
+            to,
+            at: Timestamp::from_millis(now_ms + dice.hours(-48, 0)),
+        }),
+    );
     candidates.swap_remove(dice.below(candidates.len()))
 }
 

@@ -175,6 +175,7 @@ impl Harness {
                 participants: vec![],
                 accept_deadline: Some(reported_at.plus_millis(accept_in_ms)),
                 resolve_deadline: Some(reported_at.plus_millis(resolve_in_ms)),
+                report_in: None,
             },
         )
         .await;
@@ -207,8 +208,8 @@ fn is_escalated(event: &Event) -> bool {
     matches!(event, Event::CaseEscalated(_))
 }
 
-fn parent_grid() -> GridCode {
-    GridCode::parse(GRID).unwrap().parent().unwrap()
+fn case_grid() -> GridCode {
+    GridCode::parse(GRID).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -244,7 +245,8 @@ async fn a_passed_accept_deadline_is_warned_breached_and_escalated() {
         assert_eq!(loaded.timeline[index].actor.as_deref(), Some(TIMER_ACTOR));
     }
     assert_eq!(loaded.state.escalation_level, 1);
-    assert_eq!(loaded.state.escalated_to, Some(parent_grid()));
+    // Rung 1 is the case's own grid leader (网格长督办).
+    assert_eq!(loaded.state.escalated_to, Some(case_grid()));
 
     let colour = h
         .client_as("sup")
@@ -276,12 +278,12 @@ async fn a_breach_left_unresolved_climbs_the_ladder_with_time() {
     .await;
     let case = h.dispatched_case(1_000, 10 * HOUR_MS).await;
     let loaded = h
-        .wait_for(case, "three rungs", |l| count(l, is_escalated) == 3)
+        .wait_for(case, "four rungs", |l| count(l, is_escalated) == 4)
         .await;
-    // One breach, three rungs: the community at once, then the street and the district with
-    // time; nothing above the district.
+    // One breach, four rungs: the grid leader at once, then the community, the street and the
+    // district with time; nothing above the district.
     assert_eq!(count(&loaded, is_breached), 1);
-    let grid = GridCode::parse(GRID).unwrap();
+    let grid = case_grid();
     let targets: Vec<GridCode> = loaded
         .timeline
         .iter()
@@ -290,7 +292,9 @@ async fn a_breach_left_unresolved_climbs_the_ladder_with_time() {
             _ => None,
         })
         .collect();
-    assert_eq!(targets, grid.ancestors());
+    let mut ladder = vec![grid];
+    ladder.extend(grid.ancestors());
+    assert_eq!(targets, ladder);
     let at = |n: usize| {
         loaded
             .timeline
@@ -300,11 +304,12 @@ async fn a_breach_left_unresolved_climbs_the_ladder_with_time() {
             .unwrap()
             .recorded_at_ms
     };
-    assert!(at(1) - at(0) >= 1_500, "the street rung waits for its time");
-    assert!(
-        at(2) - at(1) >= 1_500,
-        "the district rung waits for its time"
-    );
+    for (rung, name) in [(1, "community"), (2, "street"), (3, "district")] {
+        assert!(
+            at(rung) - at(rung - 1) >= 1_500,
+            "the {name} rung waits for its time"
+        );
+    }
     h.shut_down().await;
 }
 

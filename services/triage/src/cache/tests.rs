@@ -172,6 +172,7 @@ fn a_closed_case_leaves_memory_and_its_reopen_finds_it_on_disk() {
             participants: Vec::new(),
             accept_deadline: Some(Timestamp::from_millis(2 * HOUR_MS)),
             resolve_deadline: Some(Timestamp::from_millis(20 * HOUR_MS)),
+            report_in: None,
         },
         Command::Accept { by: department() },
         Command::Resolve {
@@ -328,6 +329,7 @@ fn life(dice: &mut Dice, reference: &ReferenceData, n: u64) -> Vec<Command> {
                 participants,
                 accept_deadline: Some(Timestamp::from_millis(100 * HOUR_MS)),
                 resolve_deadline: Some(Timestamp::from_millis(200 * HOUR_MS)),
+                report_in: None,
             },
             if dice.chance(20) {
                 Command::Return {

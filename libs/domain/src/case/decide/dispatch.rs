@@ -2,8 +2,12 @@
 //! accepts it (签收) or returns it to triage as not theirs (退回).
 
 use super::Case;
+use crate::case::ReportInWindow;
 use crate::error::{DomainError, Result};
-use crate::event::{CaseDispatched, CaseReferred, DispatchAccepted, DispatchReturned, Route};
+use crate::event::{
+    CaseDispatched, CaseReferred, DepartmentReportedIn, DispatchAccepted, DispatchReturned,
+    ReportInCalled, Route, WhistleBlown,
+};
 use crate::values::{Assignee, CaseStatus, DepartmentCode, GridCode, Note, Timestamp};
 
 /// Sends a triaged case along its route.
@@ -26,6 +30,95 @@ pub(super) fn dispatch(
         participants,
         accept_deadline,
         resolve_deadline,
+    })
+}
+
+/// The departments of a joint dispatch called to report in within `window`; `None` for any
+/// other route or without a window.
+pub(super) fn call_report_in(
+    dispatched: &CaseDispatched,
+    window: Option<ReportInWindow>,
+) -> Result<Option<ReportInCalled>> {
+    let (Some(window), Assignee::Department(lead)) = (window, &dispatched.assignee) else {
+        return Ok(None);
+    };
+    if dispatched.participants.is_empty() {
+        return Ok(None);
+    }
+    if window.until <= window.from {
+        return Err(DomainError::ReportInBeforeCall {
+            deadline: window.until,
+            called_at: window.from,
+        });
+    }
+    let mut departments = vec![lead.clone()];
+    departments.extend(dispatched.participants.iter().cloned());
+    Ok(Some(ReportInCalled {
+        departments,
+        called_at: window.from,
+        deadline: window.until,
+    }))
+}
+
+/// A community or street office blows the whistle on a case waiting on it (社区吹哨、部门报到,
+/// seed 000): `lead` and `participants` are called to report in and take the case as a joint
+/// consultation.
+pub(super) fn whistle(
+    case: &Case<'_>,
+    by: Assignee,
+    lead: DepartmentCode,
+    participants: Vec<DepartmentCode>,
+    report_in_minutes: Option<u32>,
+    reason: Note,
+) -> Result<WhistleBlown> {
+    case.require(
+        &[CaseStatus::Dispatched, CaseStatus::Accepted],
+        "dispatched or accepted",
+    )?;
+    case.require_assignee(&by)?;
+    if !matches!(by, Assignee::Community(_) | Assignee::Street(_)) {
+        return Err(DomainError::WhistleNotAllowed { by });
+    }
+    let route = Route::joint(lead, participants)?;
+    let Route::Joint { lead, participants } = route else {
+        unreachable!("Route::joint builds a joint route")
+    };
+    Ok(WhistleBlown {
+        by,
+        lead,
+        participants,
+        report_in_minutes,
+        reason,
+    })
+}
+
+/// A department a whistle called reports in with its opinion, once, while the case is with
+/// the departments.
+pub(super) fn report_in(
+    case: &Case<'_>,
+    department: DepartmentCode,
+    opinion: Note,
+    at: Timestamp,
+) -> Result<DepartmentReportedIn> {
+    case.require(
+        &[CaseStatus::Dispatched, CaseStatus::Accepted],
+        "dispatched or accepted",
+    )?;
+    let Some(called) = case
+        .state
+        .report_in
+        .as_ref()
+        .filter(|called| called.departments.contains(&department))
+    else {
+        return Err(DomainError::NotCalledToReportIn { department });
+    };
+    if called.reported.iter().any(|(d, _)| *d == department) {
+        return Err(DomainError::AlreadyReportedIn { department });
+    }
+    Ok(DepartmentReportedIn {
+        department,
+        opinion,
+        at,
     })
 }
 
@@ -167,10 +260,10 @@ fn check_deadlines(
 #[cfg(test)]
 mod tests {
     use crate::case::fixtures::*;
-    use crate::case::{CaseState, Command};
+    use crate::case::{apply, decide, CaseState, Command};
     use crate::error::DomainError;
     use crate::event::Route;
-    use crate::values::{Assignee, CaseStatus, Timestamp};
+    use crate::values::{Assignee, CaseStatus, DepartmentCode, Timestamp};
 
     #[test]
     fn department_case_is_dispatched_accepted_and_resolved() {
@@ -399,6 +492,7 @@ mod tests {
             participants: vec![],
             accept_deadline: Some(at_hours(10)),
             resolve_deadline: Some(at_hours(5)),
+            report_in: None,
         };
         assert!(matches!(
             refusal(&triaged(), out_of_order),
@@ -410,6 +504,7 @@ mod tests {
             participants: vec![],
             accept_deadline: None,
             resolve_deadline: Some(Timestamp::from_millis(1_700_000_000)),
+            report_in: None,
         };
         assert_eq!(
             refusal(&triaged(), seconds).to_string(),
@@ -458,6 +553,100 @@ mod tests {
         assert_eq!(
             refusal(&resolved(), by_water).to_string(),
             "cannot return: case is resolved, not dispatched or accepted"
+        );
+    }
+
+    #[test]
+    fn a_community_blows_the_whistle_and_the_departments_report_in_once() {
+        let community = Assignee::Community(grid("330102-001-002"));
+        let with_community = run([
+            report(),
+            triage(Route::Community {
+                community: grid("330102-001-002"),
+            }),
+            dispatch(community.clone(), vec![]),
+        ]);
+        let whistle = |by: Assignee, participants: Vec<DepartmentCode>| Command::Whistle {
+            by,
+            lead: department("housing"),
+            participants,
+            report_in_minutes: Some(45),
+            reason: note("老楼外墙空鼓，住建和城管都要到场"),
+        };
+        // Only the office the case waits on, only with somebody besides the lead.
+        assert!(matches!(
+            refusal(
+                &dispatched(),
+                whistle(water(), vec![department("urban_mgmt")])
+            ),
+            DomainError::WhistleNotAllowed { .. } | DomainError::NotAssignee { .. }
+        ));
+        assert!(matches!(
+            refusal(&with_community, whistle(community.clone(), vec![])),
+            DomainError::Validation(_)
+        ));
+        let whistled = step(
+            with_community,
+            whistle(community, vec![department("urban_mgmt")]),
+        );
+        assert_eq!(whistled.status, Some(CaseStatus::Triaged));
+        assert_eq!(whistled.assignee, None);
+        let window = crate::case::ReportInWindow {
+            from: at_hours(3),
+            until: at_hours(4),
+        };
+        let events = decide(
+            &whistled,
+            Command::Dispatch {
+                assignee: Assignee::Department(department("housing")),
+                participants: vec![department("urban_mgmt")],
+                accept_deadline: Some(at_hours(5)),
+                resolve_deadline: Some(at_hours(50)),
+                report_in: Some(window),
+            },
+        )
+        .unwrap();
+        assert_eq!(events.len(), 2, "{events:?}");
+        let state = events.iter().fold(whistled, apply);
+        let called = state.report_in.clone().unwrap();
+        assert_eq!(
+            called.departments,
+            [department("housing"), department("urban_mgmt")]
+        );
+        assert_eq!(called.deadline, at_hours(4));
+        let report_in = |code: &str| Command::ReportIn {
+            department: department(code),
+            opinion: note("已派执法队员，下午到现场"),
+            at: at_hours(3),
+        };
+        let state = step(state, report_in("urban_mgmt"));
+        assert_eq!(
+            state
+                .report_in
+                .as_ref()
+                .unwrap()
+                .pending()
+                .collect::<Vec<_>>(),
+            [&department("housing")]
+        );
+        assert_eq!(
+            refusal(&state, report_in("urban_mgmt")),
+            DomainError::AlreadyReportedIn {
+                department: department("urban_mgmt")
+            }
+        );
+        assert_eq!(
+            refusal(&state, report_in("water")),
+            DomainError::NotCalledToReportIn {
+                department: department("water")
+            }
+        );
+        // A plain dispatch calls nobody.
+        assert_eq!(
+            refusal(&dispatched(), report_in("water")),
+            DomainError::NotCalledToReportIn {
+                department: department("water")
+            }
         );
     }
 }

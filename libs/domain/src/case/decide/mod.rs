@@ -69,17 +69,35 @@ pub fn decide(state: &CaseState, command: Command) -> Result<Vec<Event>> {
             participants,
             accept_deadline,
             resolve_deadline,
-        } => dispatch::dispatch(
-            &case,
-            assignee,
-            participants,
-            accept_deadline,
-            resolve_deadline,
-        )?
-        .into(),
+            report_in,
+        } => {
+            let dispatched = dispatch::dispatch(
+                &case,
+                assignee,
+                participants,
+                accept_deadline,
+                resolve_deadline,
+            )?;
+            let called = dispatch::call_report_in(&dispatched, report_in)?;
+            let mut events = vec![Event::from(dispatched)];
+            events.extend(called.map(Event::from));
+            return Ok(events);
+        }
         Command::Accept { by } => dispatch::accept(&case, by)?.into(),
         Command::Return { by, reason } => dispatch::return_to_triage(&case, by, reason)?.into(),
         Command::Refer { by, route, reason } => dispatch::refer(&case, by, route, reason)?.into(),
+        Command::Whistle {
+            by,
+            lead,
+            participants,
+            report_in_minutes,
+            reason,
+        } => dispatch::whistle(&case, by, lead, participants, report_in_minutes, reason)?.into(),
+        Command::ReportIn {
+            department,
+            opinion,
+            at,
+        } => dispatch::report_in(&case, department, opinion, at)?.into(),
 
         Command::ReportProgress { by, note } => resolve::report_progress(&case, by, note)?.into(),
         Command::RequestPostponement { by, until, reason } => {
@@ -115,7 +133,7 @@ pub fn decide(state: &CaseState, command: Command) -> Result<Vec<Event>> {
             let breached = supervise::breach_deadline(&case, stage, deadline)?;
             return Ok(breached.into_iter().map(Event::from).collect());
         }
-        Command::Escalate { to } => supervise::escalate(&case, to)?.into(),
+        Command::Escalate { to, at } => supervise::escalate(&case, to, at)?.into(),
         Command::Urge { by, note } => supervise::urge(&case, by, note)?.into(),
     };
     Ok(vec![event])
@@ -217,7 +235,13 @@ mod tests {
             "cannot urge: case is closed, not open"
         );
         assert!(matches!(
-            refusal(&state, Command::Escalate { to: grid("330102") }),
+            refusal(
+                &state,
+                Command::Escalate {
+                    to: grid("330102"),
+                    at: at_hours(3)
+                }
+            ),
             DomainError::WrongStatus { .. }
         ));
         assert!(matches!(

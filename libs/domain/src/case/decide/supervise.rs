@@ -34,19 +34,29 @@ pub(super) fn breach_deadline(
     Ok(Some(DeadlineBreached { stage, deadline }))
 }
 
-/// Raises the case to `to`, which must be above the case's grid if it has one.
-pub(super) fn escalate(case: &Case<'_>, to: GridCode) -> Result<CaseEscalated> {
+/// Raises the case one rung, to the leader of `to`: the case's own grid (网格长督办) or an area
+/// containing it, and always above the area of the rung before.
+pub(super) fn escalate(case: &Case<'_>, to: GridCode, at: Timestamp) -> Result<CaseEscalated> {
     case.require_open()?;
     if let Some(grid) = case.state.location.as_ref().and_then(Location::grid) {
-        if !grid.is_strictly_within(&to) {
+        if !grid.is_within(&to) {
             return Err(DomainError::EscalationNotUpward { to, grid });
+        }
+    }
+    if let Some(last) = case.state.escalated_to {
+        if !last.is_strictly_within(&to) {
+            return Err(DomainError::EscalationNotHigher { to, last });
         }
     }
     let current = case.state.escalation_level;
     let level = current
         .checked_add(1)
         .ok_or(DomainError::EscalationLimit { level: current })?;
-    Ok(CaseEscalated { level, to })
+    Ok(CaseEscalated {
+        level,
+        to,
+        at: Some(at),
+    })
 }
 
 /// Presses the assignee of an open case.
@@ -92,22 +102,64 @@ mod tests {
     }
 
     #[test]
-    fn escalation_climbs_the_grid() {
+    fn escalation_climbs_the_grid_from_its_own_grid_leader() {
         let state = step(
             dispatched(),
             Command::Escalate {
-                to: grid("330102-001-002"),
+                to: grid("330102-001-002-003"),
+                at: at_hours(3),
             },
         );
         assert_eq!(state.escalation_level, 1);
-        assert_eq!(state.escalated_to, Some(grid("330102-001-002")));
-        let events = decide(&state, Command::Escalate { to: grid("330102") }).unwrap();
+        assert_eq!(state.escalated_to, Some(grid("330102-001-002-003")));
+        assert_eq!(state.escalated_at, Some(at_hours(3)));
+        let events = decide(
+            &state,
+            Command::Escalate {
+                to: grid("330102"),
+                at: at_hours(27),
+            },
+        )
+        .unwrap();
         assert_eq!(
             events,
             vec![Event::CaseEscalated(CaseEscalated {
                 level: 2,
                 to: grid("330102"),
+                at: Some(at_hours(27)),
             })]
+        );
+        // Never the same area twice, never back down.
+        for to in ["330102-001-002-003", "330102-001-002-003-01"] {
+            let after = step(
+                state.clone(),
+                Command::Escalate {
+                    to: grid("330102-001-002"),
+                    at: at_hours(27),
+                },
+            );
+            assert!(matches!(
+                refusal(
+                    &after,
+                    Command::Escalate {
+                        to: grid(to),
+                        at: at_hours(50)
+                    }
+                ),
+                DomainError::EscalationNotHigher { .. } | DomainError::EscalationNotUpward { .. }
+            ));
+        }
+        assert_eq!(
+            refusal(
+                &state,
+                Command::Escalate {
+                    to: grid("330102-001-002-003"),
+                    at: at_hours(27)
+                }
+            )
+            .to_string(),
+            "cannot escalate: 330102-001-002-003 is not above 330102-001-002-003, where the case \
+             was escalated to before"
         );
     }
 
@@ -118,7 +170,13 @@ mod tests {
             *location =
                 Location::new(None, Some(Address::parse("文三路 1 号").unwrap()), None).unwrap();
         }
-        let state = step(run([command]), Command::Escalate { to: grid("330106") });
+        let state = step(
+            run([command]),
+            Command::Escalate {
+                to: grid("330106"),
+                at: at_hours(1),
+            },
+        );
         assert_eq!(state.escalation_level, 1);
     }
 
@@ -142,26 +200,19 @@ mod tests {
             refusal(
                 &state,
                 Command::Escalate {
-                    to: grid("330102-001-003")
+                    to: grid("330102-001-003"),
+                    at: at_hours(3),
                 }
             )
             .to_string(),
-            "cannot escalate: 330102-001-003 is not above the case grid 330102-001-002-003"
+            "cannot escalate: 330102-001-003 does not contain the case grid 330102-001-002-003"
         );
         assert!(matches!(
             refusal(
                 &state,
                 Command::Escalate {
-                    to: grid("330102-001-002-003")
-                }
-            ),
-            DomainError::EscalationNotUpward { .. }
-        ));
-        assert!(matches!(
-            refusal(
-                &state,
-                Command::Escalate {
-                    to: grid("330102-001-002-003-01")
+                    to: grid("330102-001-002-003-01"),
+                    at: at_hours(3),
                 }
             ),
             DomainError::EscalationNotUpward { .. }
@@ -175,7 +226,13 @@ mod tests {
             ..dispatched()
         };
         assert_eq!(
-            refusal(&state, Command::Escalate { to: grid("330102") }),
+            refusal(
+                &state,
+                Command::Escalate {
+                    to: grid("330102"),
+                    at: at_hours(3)
+                }
+            ),
             DomainError::EscalationLimit { level: u8::MAX }
         );
     }
