@@ -190,6 +190,90 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
     t.row(rpc, "operator role", PermissionDenied, "role operator may not call Refer",
         refer(OPERATOR, lin_ming(), "urban_mgmt", &[], false, why));
 
+    let whistle = |auth, actor, lead: &str, participants: &[&str], minutes: u32, reason: &str| {
+        let message = WhistleRequest {
+            actor,
+            lead: lead.to_owned(),
+            participants: participants.iter().map(|p| (*p).to_owned()).collect(),
+            report_in_minutes: minutes,
+            reason: reason.to_owned(),
+        };
+        call!(DispatchClient, ch.dispatch, whistle, auth, message)
+    };
+    let yongjin = || office(worker_case, "330102-001-001", "");
+    let why = "外墙瓷砖脱落，住建牵头，城管配合";
+    let rpc = "dispatch.Whistle";
+    t.row(rpc, "actor missing", InvalidArgument, "actor: is required",
+        whistle(YONGJIN, None, "housing", &["urban_mgmt"], 0, why));
+    t.row(rpc, "no lead", InvalidArgument, "lead: a whistle names the department that leads",
+        whistle(YONGJIN, yongjin(), "", &["urban_mgmt"], 0, why));
+    t.row(rpc, "whistle without departments besides the lead", InvalidArgument,
+        "participants: a whistle calls at least one department besides the lead",
+        whistle(YONGJIN, yongjin(), "housing", &[], 0, why));
+    t.row(rpc, "unknown lead", InvalidArgument, "lead: nobody is not a known department",
+        whistle(YONGJIN, yongjin(), "nobody", &["urban_mgmt"], 0, why));
+    t.row(rpc, "unknown participant", InvalidArgument,
+        "participants[0]: nobody is not a known department",
+        whistle(YONGJIN, yongjin(), "housing", &["nobody"], 0, why));
+    t.row(rpc, "lead called twice", InvalidArgument,
+        "participants: lead department housing must not also be a participant",
+        whistle(YONGJIN, yongjin(), "housing", &["housing"], 0, why));
+    t.row(rpc, "two minutes to report in", InvalidArgument,
+        "report_in_minutes: must be 0 (the policy's time) or 5 to 1440 minutes, got 2",
+        whistle(YONGJIN, yongjin(), "housing", &["urban_mgmt"], 2, why));
+    t.row(rpc, "blank reason", InvalidArgument, "reason: must not be empty",
+        whistle(YONGJIN, yongjin(), "housing", &["urban_mgmt"], 0, " "));
+    t.row(rpc, "wrong tier: a grid worker", PermissionDenied,
+        "role grid_worker may not call Whistle",
+        whistle(LIN_MING, lin_ming(), "housing", &["urban_mgmt"], 0, why));
+    t.row(rpc, "wrong tier: a department", PermissionDenied, "role department may not call Whistle",
+        whistle(GAS, by("gas", gas_case), "housing", &["urban_mgmt"], 0, why));
+    t.row(rpc, "a case not waiting on the community", PermissionDenied,
+        "cannot blow the whistle: community 330102-001-001 is not the assignee (worker lin-ming is)",
+        whistle(YONGJIN, yongjin(), "housing", &["urban_mgmt"], 0, why));
+    t.row(rpc, "another grid's community", PermissionDenied,
+        "actor: community:330102-001-002:secretary-1 may not act for community:330102-001-001",
+        whistle(QINGBO, yongjin(), "housing", &["urban_mgmt"], 0, why));
+    t.row(rpc, "case awaiting triage", FailedPrecondition,
+        "cannot blow the whistle: case is reported, not dispatched or accepted",
+        whistle(YONGJIN, office(&cases.manual, "330102-001-001", ""), "housing", &["urban_mgmt"], 0, why));
+    t.row(rpc, "unknown case", NotFound, "case does not exist",
+        whistle(LIULANG, office(UNKNOWN_CASE, "", "330102-001"), "housing", &["urban_mgmt"], 0, why));
+
+    let report_in = |auth, actor, opinion: &str| {
+        let message = ReportInRequest {
+            actor,
+            opinion: opinion.to_owned(),
+        };
+        call!(DispatchClient, ch.dispatch, report_in, auth, message)
+    };
+    let joint = cases.joint.as_str();
+    let opinion = "已到现场，明天出整改意见";
+    let rpc = "dispatch.ReportIn";
+    t.row(rpc, "actor missing", InvalidArgument, "actor: is required",
+        report_in(ECOLOGY, None, opinion));
+    t.row(rpc, "blank opinion", InvalidArgument, "opinion: must not be empty",
+        report_in(ECOLOGY, by("ecology_env", joint), ""));
+    t.row(rpc, "opinion of 1001 characters", InvalidArgument,
+        "opinion: 1001 characters, at most 1000",
+        report_in(ECOLOGY, by("ecology_env", joint), &chars(1001)));
+    t.row(rpc, "report in twice", FailedPrecondition,
+        "cannot report in: ecology_env already reported in",
+        report_in(ECOLOGY, by("ecology_env", joint), opinion));
+    t.row(rpc, "a department not called", PermissionDenied,
+        "cannot report in: gas is not called to report in on this case",
+        report_in(GAS, by("gas", joint), opinion));
+    t.row(rpc, "a case nobody is called on", PermissionDenied,
+        "cannot report in: gas is not called to report in on this case",
+        report_in(GAS, by("gas", gas_case), opinion));
+    t.row(rpc, "department acting for another", PermissionDenied,
+        "actor: department:gas:clerk-1 may not act for department:ecology_env",
+        report_in(GAS, by("ecology_env", joint), opinion));
+    t.row(rpc, "community office", PermissionDenied, "role community may not call ReportIn",
+        report_in(YONGJIN, office(joint, "330102-001-001", ""), opinion));
+    t.row(rpc, "unknown case", NotFound, "case does not exist",
+        report_in(GAS, by("gas", UNKNOWN_CASE), opinion));
+
     let rpc = "dispatch.ReportProgress";
     t.row(rpc, "blank note", InvalidArgument, "note: must not be empty",
         progress(WATER, by("water", water_case), String::new()));

@@ -19,8 +19,8 @@ use gridcase_eventstore::EventStore;
 use gridcase_proto::common::v1::{Coordinates, Location};
 use gridcase_proto::dispatch::v1::dispatch_client::DispatchClient;
 use gridcase_proto::dispatch::v1::{
-    AcceptRequest, Actor, ReferRequest, ReportProgressRequest, RequestPostponementRequest,
-    ResolveRequest, ReturnRequest,
+    AcceptRequest, Actor, ReferRequest, ReportInRequest, ReportProgressRequest,
+    RequestPostponementRequest, ResolveRequest, ReturnRequest, WhistleRequest,
 };
 use gridcase_proto::evaluation::v1::evaluation_client::EvaluationClient;
 use gridcase_proto::evaluation::v1::{
@@ -70,6 +70,7 @@ const CALLERS: &[(&str, &str)] = &[
     ("yongjin", "community:330102-001-001:secretary-1"),
     ("qingbo", "community:330102-001-002:secretary-1"),
     ("liulang", "street:330102-001:office-1"),
+    ("ecology_env", "department:ecology_env:clerk-1"),
 ];
 
 /// 燃气井盖 (gas manhole cover): the gas company's, never self-handled.
@@ -113,6 +114,7 @@ const YONGJIN: Auth = Auth::As("yongjin");
 const QINGBO: Auth = Auth::As("qingbo");
 const LIULANG: Auth = Auth::As("liulang");
 const GAS: Auth = Auth::As("gas");
+const ECOLOGY: Auth = Auth::As("ecology_env");
 const WATER: Auth = Auth::As("water");
 const UNKNOWN_TOKEN: Auth = Auth::Header("Bearer no-such-token-0000000000");
 const NOT_BEARER: Auth = Auth::Header("Basic b3BlcmF0b3I6c2VjcmV0");
@@ -227,6 +229,9 @@ struct Cases {
     rejected: String,
     /// Waiting on lin-ming's call (dispatched to the grid worker, not yet accepted).
     with_worker: String,
+    /// A joint consultation (the lampblack joint group: a whistle blown automatically) led by
+    /// ecology_env, which has reported in.
+    joint: String,
 }
 
 /// `n` characters (each one CJK character, three bytes).
@@ -386,6 +391,21 @@ async fn set_up_cases(channels: &Channels) -> Cases {
     )
     .await;
 
+    // 餐饮油烟: the lampblack joint group, ecology_env leading.
+    let joint = report_case(
+        channels,
+        ReportCaseRequest {
+            location: Some(Location {
+                grid_code: GRID_C.into(),
+                ..Default::default()
+            }),
+            description: "楼下烧烤店的油烟直往楼上窗户里灌，晚上根本不敢开窗".into(),
+            category_code: "SJ-01-07".into(),
+            ..report("bad-input/joint")
+        },
+    )
+    .await;
+
     wait_for_status(channels, &accepted, "dispatched").await;
     DispatchClient::new(channels.dispatch.clone())
         .accept(request(
@@ -413,6 +433,17 @@ async fn set_up_cases(channels: &Channels) -> Cases {
     wait_for_status(channels, &accepted, "accepted").await;
     wait_for_status(channels, &rejected, "rejected").await;
     wait_for_status(channels, &with_worker, "dispatched").await;
+    wait_for_status(channels, &joint, "dispatched").await;
+    DispatchClient::new(channels.dispatch.clone())
+        .report_in(request(
+            ReportInRequest {
+                actor: actor(&joint, "ecology_env", "", "setup-report-in"),
+                opinion: "生态环境局已报到，明天上午到店检测".into(),
+            },
+            ECOLOGY,
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("ecology_env reporting in on the joint case: {e}"));
     wait_for_status(channels, &manual, "reported").await;
     wait_in_manual_queue(channels, &manual).await;
     Cases {
@@ -421,6 +452,7 @@ async fn set_up_cases(channels: &Channels) -> Cases {
         manual,
         rejected,
         with_worker,
+        joint,
     }
 }
 

@@ -1,5 +1,7 @@
 //! Cases handled the first time round: settled in the grid, by one department, by a joint consultation.
 
+use gridcase_proto::dispatch::v1::ReportInRequest;
+
 use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -278,6 +280,16 @@ async fn a_joint_case_goes_to_the_lead_with_the_participants_named() {
         BTreeSet::from(["market_supervision", "urban_mgmt"])
     );
     assert!(!order.for_consultation);
+    // A joint group from the catalogue is a whistle blown automatically: every department
+    // reports in within the policy's time for a normal case (two hours) from the triage.
+    let triaged_at = dispatched
+        .timeline
+        .iter()
+        .find(|e| e.event_type == "CaseTriaged")
+        .unwrap()
+        .recorded_at_ms;
+    assert_eq!(order.report_in_deadline_ms, triaged_at + 2 * 3_600_000);
+    assert_eq!(order.whistled_by, "");
     for participant in ["urban_mgmt", "market_supervision"] {
         let inbox = city.department_inbox(participant).await;
         let copy = inbox.take_one().await;
@@ -288,6 +300,7 @@ async fn a_joint_case_goes_to_the_lead_with_the_participants_named() {
             copy.for_consultation,
             "{participant}'s copy is for consultation"
         );
+        assert_eq!(copy.report_in_deadline_ms, order.report_in_deadline_ms);
         assert_eq!(inbox.waiting().await, 0, "{participant} got one copy");
         let listed = city
             .query()
@@ -301,6 +314,30 @@ async fn a_joint_case_goes_to_the_lead_with_the_participants_named() {
         let ids: Vec<&str> = listed.cases.iter().map(|c| c.case_id.as_str()).collect();
         assert_eq!(ids, [case], "cases involving {participant}");
     }
+
+    // Every department called reports in with its opinion (部门报到).
+    for (department, opinion) in [
+        (
+            "ecology_env",
+            "生态环境局牵头，明天上午带检测设备到店核查油烟净化器",
+        ),
+        ("urban_mgmt", "城管配合检查排烟管道是否违规改装"),
+        ("market_supervision", "市场监管核查经营许可和环评手续"),
+    ] {
+        city.dispatch(department)
+            .report_in(ReportInRequest {
+                actor: Some(Who::Department(department).actor(case, "report-in")),
+                opinion: opinion.to_owned(),
+            })
+            .await
+            .unwrap();
+    }
+    let reported_in = city
+        .wait_case(case, "three report-ins", |reply| {
+            count(reply, "DepartmentReportedIn") == 3
+        })
+        .await;
+    assert_eq!(count(&reported_in, "ReportInCalled"), 1);
 
     // Only the lead acts on the work order.
     let refused = city

@@ -170,3 +170,4 @@ mod grid_tiers;
 mod handling;
 mod residents_words;
 mod second_rounds;
+mod whistle;

@@ -101,6 +101,8 @@ async fn a_returned_case_is_routed_to_another_department() {
             ("DispatchReturned", ecology_clerk.as_str()),
             ("CaseTriaged", "triage:rules"),
             ("CaseDispatched", "service:dispatch"),
+            // The joint group it now goes to is called to report in (吹哨报到).
+            ("ReportInCalled", "service:dispatch"),
         ]
     );
 

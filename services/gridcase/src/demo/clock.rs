@@ -155,6 +155,11 @@ fn compressed_sla(reference: &ReferenceData, hour_ms: u64) -> String {
     let _ = writeln!(out, "[danger]");
     let _ = writeln!(out, "triage = {}", seconds(danger.triage));
     let _ = writeln!(out, "warn_at = {}\n", danger.warn_at);
+    let report_in = reference.report_in_policy();
+    let _ = writeln!(out, "[report_in]");
+    let _ = writeln!(out, "urgent = {}", seconds(report_in.urgent));
+    let _ = writeln!(out, "other = {}", seconds(report_in.other));
+    let _ = writeln!(out, "warn_at = {}\n", report_in.warn_at);
     for priority in Priority::ALL {
         let policy = reference.sla_for(priority, None);
         let _ = writeln!(out, "[priority.{priority}]");

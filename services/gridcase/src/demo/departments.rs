@@ -111,6 +111,8 @@ enum Call {
     Settle,
     Push(String),
     HandUp,
+    /// Blow the whistle (社区吹哨): the lead and the participants must report in.
+    Whistle(String, Vec<String>),
 }
 
 /// How a department paces a first dispatch.
@@ -196,11 +198,22 @@ impl Day {
                     }
                 };
                 // A redelivered copy carries the same id; a participant's copy of a joint
-                // case is for the consultation: the lead acts.
-                if !seen.insert(order.work_order_id.clone()) || order.for_consultation {
+                // case is for the consultation: it reports in (报到), and the lead acts.
+                if !seen.insert(order.work_order_id.clone()) {
+                    continue;
+                }
+                if order.for_consultation {
+                    let day = Arc::clone(&self);
+                    self.spawn(async move { day.report_in(order).await });
                     continue;
                 }
                 let handler = Handler::of(&order);
+                if order.report_in_deadline_ms > 0 {
+                    // The lead of a joint consultation reports in too.
+                    let day = Arc::clone(&self);
+                    let call = order.clone();
+                    self.spawn(async move { day.report_in(call).await });
+                }
                 let day = Arc::clone(&self);
                 self.spawn(async move { day.handle_order(handler, order).await });
             }
@@ -430,13 +443,38 @@ impl Day {
         rng: &mut Rng,
     ) {
         let department = order.suggested_department.clone();
+        // The departments of the category's joint group, for a whistle.
+        let group = gridcase_domain::CategoryCode::parse(&order.category_code)
+            .ok()
+            .and_then(|code| self.reference.category(&code))
+            .and_then(|category| match &category.owner {
+                gridcase_config::Owner::JointGroup(group) => self.reference.joint_group(group),
+                gridcase_config::Owner::Department(_) => None,
+            })
+            .map(|group| {
+                (
+                    group.lead.to_string(),
+                    group.participants.iter().map(ToString::to_string).collect(),
+                )
+            });
+        let whistle = matches!(handler, Handler::Community(_) | Handler::Street(_))
+            && group.is_some()
+            && (order.suggestion == "consult" || rng.chance(0.5));
         let call = match (&handler, order.suggestion.as_str()) {
+            // Ownership unclear among departments: the community or street calls them all
+            // to report in (社区吹哨、部门报到).
+            _ if whistle => {
+                let (lead, participants) = group.unwrap_or_default();
+                Call::Whistle(lead, participants)
+            }
             (Handler::Street(_), _) if !department.is_empty() && rng.chance(0.7) => {
                 Call::Push(department)
             }
             (Handler::Street(_), _) => Call::Settle,
             (Handler::Worker(_), "settle") => Call::Settle,
-            // Ownership unclear on the spot: the worker asks the community to step in.
+            // Ownership unclear on the spot: the worker asks the community to step in, above
+            // all for a matter of several departments.
+            (Handler::Worker(_), "consult") if rng.chance(0.5) => Call::HandUp,
             (Handler::Worker(_), _) if rng.chance(0.15) => Call::HandUp,
             (Handler::Worker(_), "hand_up") => Call::HandUp,
             // The community settles its own matters and, by mediation, half of what comes up
@@ -490,6 +528,34 @@ impl Day {
                 let line = format!("pushes it to {department} (直通)");
                 (department, false, reason, line)
             }
+            Call::Whistle(lead, participants) => {
+                let request = dispatch_pb::WhistleRequest {
+                    actor: Some(act("whistle")),
+                    lead: lead.clone(),
+                    participants: participants.clone(),
+                    report_in_minutes: 0,
+                    reason: format!(
+                        "{}涉及{}等多个部门，权属交叉，社区吹哨，请各部门限时到场报到、提出处置意见",
+                        order.category_name, lead
+                    ),
+                };
+                match dispatch.clone().whistle(request).await {
+                    Ok(_) => {
+                        self.ledger.count(|c| c.whistles += 1);
+                        self.say(format_args!(
+                            "whistle    {} {}: {who} calls {lead} to lead, {} to report in (吹哨报到)",
+                            case.tracking_code,
+                            order.category_name,
+                            participants.join(", ")
+                        ));
+                    }
+                    Err(status) => self.failed(
+                        format_args!("{who} blowing the whistle on {}", case.tracking_code),
+                        &status,
+                    ),
+                }
+                return;
+            }
             Call::HandUp => {
                 let (reason, line) = match handler {
                     Handler::Worker(_) => (
@@ -528,6 +594,51 @@ impl Day {
                     &status,
                 );
             }
+        }
+    }
+
+    /// A department called by a whistle reports in with its opinion: most at once, a slow one
+    /// after the deadline.
+    async fn report_in(self: Arc<Self>, order: WorkOrder) {
+        if order.report_in_deadline_ms == 0 {
+            return;
+        }
+        let department = order.recipient.clone();
+        let Some(case) = self.ledger.get(&order.case_id) else {
+            return;
+        };
+        let mut rng = self.rng(&case, &format!("report-in-{department}"));
+        let temperament = Temperament::of(&department);
+        let late = rng.chance(temperament.late);
+        if late {
+            sleep_until_ms(order.report_in_deadline_ms + 500).await;
+        } else {
+            sleep_ms(rng.millis(200, 900)).await;
+        }
+        let handler = Handler::Department(department.clone());
+        let request = dispatch_pb::ReportInRequest {
+            actor: Some(handler.actor(
+                &case.case_id,
+                self.request_id(&case, &format!("report-in-{}", order.work_order_id)),
+            )),
+            opinion: format!(
+                "{department}已报到：派员到现场核实{}，按职责配合{}处置",
+                order.category_name, order.department
+            ),
+        };
+        match self.api.dispatch(&handler.who()).report_in(request).await {
+            Ok(_) => {
+                self.ledger.count(|c| {
+                    c.reported_in += 1;
+                    c.reported_in_late += usize::from(late);
+                });
+            }
+            // A case re-routed meanwhile calls nobody any more.
+            Err(status) if status.code() == tonic::Code::FailedPrecondition => {}
+            Err(status) => self.failed(
+                format_args!("{department} reporting in on {}", case.tracking_code),
+                &status,
+            ),
         }
     }
 

@@ -53,6 +53,11 @@ pub(super) struct Counts {
     pub(super) settled_by_offices: usize,
     /// Pushed to a department or handed up by a grid worker, community or street.
     pub(super) referred: usize,
+    /// Whistles blown by a community or street (社区吹哨).
+    pub(super) whistles: usize,
+    /// Departments that reported in (部门报到), and of them after the deadline.
+    pub(super) reported_in: usize,
+    pub(super) reported_in_late: usize,
     pub(super) returned: usize,
     pub(super) reworked: usize,
     pub(super) reopened: usize,

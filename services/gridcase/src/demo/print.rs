@@ -205,6 +205,16 @@ impl Day {
             "pushed to a department or handed up by the grid worker's or office's call (直通、上报)"
                 .to_owned(),
         );
+        line(
+            "whistled",
+            cases_with("WhistleBlown"),
+            format!(
+                "departments called to report in by a community or street (吹哨报到); {} \
+                 report-ins, {} late",
+                cases_with("DepartmentReportedIn").1,
+                ours.reported_in_late
+            ),
+        );
         let (settled, in_grid, in_community) = self.settlement(&cases).await?;
         let share = |part: u64| {
             if settled == 0 {
