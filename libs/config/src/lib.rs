@@ -218,6 +218,11 @@ impl ReferenceData {
         self.sla.danger
     }
 
+    /// How fast an operator must triage a case the rules left in the manual queue (综合研判).
+    pub fn manual_policy(&self) -> DangerPolicy {
+        self.sla.manual
+    }
+
     /// How fast the departments a whistle names must report in (吹哨报到).
     pub fn report_in_policy(&self) -> ReportInPolicy {
         self.sla.report_in

@@ -98,6 +98,13 @@ impl DangerPolicy {
 }
 
 impl DangerPolicy {
+    /// Two hours, warned at half time, for a case in the manual queue when `sla.toml` has no
+    /// `[manual]` table.
+    pub const MANUAL: DangerPolicy = DangerPolicy {
+        triage: Duration::from_secs(2 * 3600),
+        warn_at: 0.5,
+    };
+
     /// Ten minutes, warned at half time, when `sla.toml` has no `[danger]` table.
     pub const DEFAULT: DangerPolicy = DangerPolicy {
         triage: Duration::from_secs(600),
@@ -149,6 +156,9 @@ pub(crate) struct Sla {
     pub(crate) by_category: BTreeMap<(CategoryCode, Priority), SlaPolicy>,
     pub(crate) danger: DangerPolicy,
     pub(crate) report_in: ReportInPolicy,
+    /// [`DangerPolicy`] serves the manual queue too: `[manual]`, the time an operator has to
+    /// triage a case the rules left to them.
+    pub(crate) manual: DangerPolicy,
 }
 
 #[derive(Deserialize)]
@@ -163,6 +173,8 @@ struct SlaFile {
     danger: Option<DangerEntry>,
     #[serde(default)]
     report_in: Option<ReportInEntry>,
+    #[serde(default)]
+    manual: Option<DangerEntry>,
 }
 
 #[derive(Deserialize)]
@@ -430,12 +442,25 @@ pub(crate) fn load(source: &Source, categories: &BTreeMap<CategoryCode, Category
             }
         }
     };
+    let manual = match &file.manual {
+        None => DangerPolicy::MANUAL,
+        Some(entry) => {
+            const LABEL: &str = "manual";
+            DangerPolicy {
+                triage: duration(source, LABEL, "triage", &entry.triage)?
+                    .value
+                    .resolve(DAY),
+                warn_at: warn_at(source, LABEL, &entry.warn_at)?.value,
+            }
+        }
+    };
     Ok(Sla {
         calendar,
         by_priority,
         by_category,
         danger,
         report_in,
+        manual,
     })
 }
 

@@ -216,6 +216,7 @@ pub fn encode(event: &Event) -> EncodedEvent {
         Event::WhistleBlown(payload) => to_bytes(payload),
         Event::ReportInCalled(payload) => to_bytes(payload),
         Event::DepartmentReportedIn(payload) => to_bytes(payload),
+        Event::QueuedForOperator(payload) => to_bytes(payload),
     };
     let event_type = event.type_name();
     EncodedEvent {
@@ -281,6 +282,7 @@ pub fn decode(event_type: &str, schema_version: u16, payload: &[u8]) -> Result<E
         ("WhistleBlown", 1) => bytes.read().map(Event::WhistleBlown),
         ("ReportInCalled", 1) => bytes.read().map(Event::ReportInCalled),
         ("DepartmentReportedIn", 1) => bytes.read().map(Event::DepartmentReportedIn),
+        ("QueuedForOperator", 1) => bytes.read().map(Event::QueuedForOperator),
         _ => Err(CodecError::UnknownSchemaVersion {
             event_type,
             schema_version,
@@ -508,6 +510,11 @@ mod tests {
                 department: department("housing"),
                 opinion: note("住建局已派人，今天下午到现场"),
                 at: Timestamp::from_millis(1_767_701_000_000),
+            }
+            .into(),
+            QueuedForOperator {
+                reason: note("no confident category (best 41%, routing needs 85%)"),
+                triage_by: Timestamp::from_millis(1_767_707_200_000),
             }
             .into(),
         ]

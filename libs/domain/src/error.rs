@@ -118,6 +118,12 @@ pub enum DomainError {
         /// The triage deadline set when it was flagged.
         deadline: crate::values::Timestamp,
     },
+    /// A case waiting for an operator keeps its first triage deadline.
+    #[error("cannot queue for an operator: case already waits, to be triaged by {deadline}")]
+    AlreadyQueued {
+        /// The triage deadline it already has.
+        deadline: crate::values::Timestamp,
+    },
     /// Merging a case into itself would lose it.
     #[error("cannot merge: a case cannot be merged into itself")]
     MergeIntoItself,

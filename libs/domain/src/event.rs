@@ -252,6 +252,17 @@ pub struct DangerFlagged {
     pub triage_by: Timestamp,
 }
 
+/// The rules could not classify or route the case (or it came back to triage, returned or
+/// reopened, and the rules have nobody left for it): it waits in the manual queue (综合研判)
+/// and an operator must triage it by `triage_by`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedForOperator {
+    /// Why the rules left it, in words.
+    pub reason: Note,
+    /// When an operator must have triaged it.
+    pub triage_by: Timestamp,
+}
+
 /// The case duplicates another and was folded into it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseMerged {
@@ -595,6 +606,8 @@ events! {
     ReportInCalled => "dispatch",
     /// See [`DepartmentReportedIn`].
     DepartmentReportedIn => "dispatch",
+    /// See [`QueuedForOperator`].
+    QueuedForOperator => "triage",
 }
 
 #[cfg(test)]
@@ -607,7 +620,7 @@ mod tests {
 
     #[test]
     fn stage_of_covers_every_type_and_nothing_else() {
-        assert_eq!(EVENT_TYPES.len(), 26);
+        assert_eq!(EVENT_TYPES.len(), 27);
         for name in EVENT_TYPES {
             let stage = stage_of(name).unwrap();
             assert!(

@@ -289,6 +289,9 @@ fn steps() -> impl Strategy<Value = Step> {
         1 => (danger, notes(), times()).prop_map(|(danger, reason, triage_by)| {
             Step::Command(Command::FlagDanger { danger, reason, triage_by })
         }),
+        1 => (notes(), times()).prop_map(|(reason, triage_by)| {
+            Step::Command(Command::QueueForOperator { reason, triage_by })
+        }),
         1 => prop_oneof![Just(CASE), 1u128..1000].prop_map(|into| {
             Step::Command(Command::Merge { into: CaseId::from_u128(into) })
         }),
@@ -603,7 +606,7 @@ fn sequences_walk_the_whole_loop() {
         TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
     );
     let mut seen = BTreeSet::new();
-    for _ in 0..600 {
+    for _ in 0..1000 {
         let steps = sequences().new_tree(&mut runner).unwrap().current();
         for event in run(steps).unwrap().history {
             seen.insert(event.type_name());

@@ -40,8 +40,9 @@ pub enum Due {
 /// The deadlines of `state` that are running: accept while dispatched; resolve while
 /// dispatched or accepted; report-in while dispatched or accepted and a department called by a
 /// whistle has not reported in; close from the first dispatch until the case is closed
-/// (through resolution and verification); triage while a case flagged as an emergency awaits
-/// an operator. Any other case in triage, and a closed, merged or rejected one, has none.
+/// (through resolution and verification); triage while a case awaits an operator in the
+/// manual queue (a flagged emergency in minutes, any other in the `[manual]` policy's time).
+/// A case the rules have not yet looked at, and a closed, merged or rejected one, has none.
 pub fn running(state: &CaseState, reference: &ReferenceData) -> Vec<Timer> {
     let Some(reported_at) = state.reported_at else {
         return Vec::new();
@@ -103,6 +104,12 @@ pub fn running(state: &CaseState, reference: &ReferenceData) -> Vec<Timer> {
         Some(CaseStatus::Resolved | CaseStatus::Verified) => timers.extend(close()),
         Some(CaseStatus::Reported) => {
             if let Some(deadline) = state.triage_deadline {
+                // A flagged emergency's deadline, or the manual queue's.
+                let policy = if state.priority == Some(Priority::Emergency) {
+                    reference.danger_policy()
+                } else {
+                    reference.manual_policy()
+                };
                 timers.push(Timer {
                     stage: DeadlineStage::Triage,
                     deadline,
@@ -111,7 +118,7 @@ pub fn running(state: &CaseState, reference: &ReferenceData) -> Vec<Timer> {
                         HoursMode::Natural,
                         reported_at,
                         deadline,
-                        reference.danger_policy().warn_before(),
+                        policy.warn_before(),
                     ),
                 });
             }

@@ -180,6 +180,10 @@ pub fn summary(event: &Event) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        Event::QueuedForOperator(e) => format!(
+            "left to an operator ({}), to be triaged by {}",
+            e.reason, e.triage_by
+        ),
         Event::DepartmentReportedIn(e) => {
             format!("{} reported in: {}", e.department, e.opinion)
         }

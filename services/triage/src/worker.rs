@@ -31,6 +31,8 @@ pub const FEED_FILTER: &str = "gridcase.v1.events.>";
 pub const ACTOR: &str = "triage:rules";
 /// The service name in the ids of emergency flags, apart from the decisions' ids.
 const DANGER_SERVICE: &str = "triage-danger";
+/// The service name in the ids of manual-queue deadlines.
+const QUEUE_SERVICE: &str = "triage-queue";
 /// The events that put a case in front of triage.
 pub const TRIGGERS: &[&str] = &["CaseReported", "DispatchReturned", "CaseReopened"];
 
@@ -158,6 +160,9 @@ impl<S: EventStore> Worker<S> {
             if decision.emergency().is_some() {
                 self.flag_emergency(case, loaded, &description, &decision, record)
                     .await?;
+            } else {
+                self.queue_for_operator(case, loaded, &decision, record)
+                    .await?;
             }
             return Ok(Outcome::Manual(decision));
         };
@@ -186,6 +191,57 @@ impl<S: EventStore> Worker<S> {
             Err(CaseError::Domain(error)) => {
                 tracing::info!(case = %case, %error, "case moved on; nothing decided");
                 Ok(Outcome::NothingToDo)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Records that a case is left to an operator, with the manual queue's deadline (`sla.toml`
+    /// `[manual]`), once per wait: supervision warns, breaches and escalates it like any
+    /// deadline.
+    async fn queue_for_operator(
+        &self,
+        case: CaseId,
+        loaded: LoadedCase,
+        decision: &Decision,
+        record: &RecordedEvent,
+    ) -> Result<(), HandleError> {
+        let Decision::Manual { reason, .. } = decision else {
+            return Ok(());
+        };
+        if loaded.state.triage_deadline.is_some() {
+            return Ok(());
+        }
+        let triage_by = gridcase_runtime::now().plus_millis(
+            i64::try_from(self.refdata.manual_policy().triage.as_millis()).unwrap_or(i64::MAX),
+        );
+        let reason: String = reason.chars().take(1000).collect();
+        let command = Command::QueueForOperator {
+            reason: Note::parse(&reason).map_err(|e| CaseError::Domain(e.into()))?,
+            triage_by,
+        };
+        let context = CommandContext {
+            correlation_id: record.metadata.correlation_id,
+            causation_id: Some(record.event_id),
+            ..CommandContext::new(event_command_id(QUEUE_SERVICE, record.event_id), ACTOR)
+        };
+        match self
+            .cases
+            .execute_loaded(case, loaded, &context, |_| Ok(command.clone()))
+            .await
+        {
+            Ok(executed) => {
+                tracing::info!(
+                    case = %case,
+                    triage_by = %triage_by,
+                    repeated = executed.repeated,
+                    "queued for an operator"
+                );
+                Ok(())
+            }
+            Err(CaseError::Domain(error)) => {
+                tracing::info!(case = %case, %error, "case moved on; not queued");
+                Ok(())
             }
             Err(error) => Err(error.into()),
         }

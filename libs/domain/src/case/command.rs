@@ -64,6 +64,13 @@ pub enum Command {
         /// When an operator must have triaged it.
         triage_by: Timestamp,
     },
+    /// Leave a case the rules cannot decide to an operator, with a deadline.
+    QueueForOperator {
+        /// Why the rules left it.
+        reason: Note,
+        /// When an operator must have triaged it.
+        triage_by: Timestamp,
+    },
     /// Fold a reported case into another case about the same problem.
     Merge {
         /// The case that carries on.
@@ -244,6 +251,7 @@ impl Command {
             Command::Report { .. } => "report",
             Command::Triage { .. } => "triage",
             Command::FlagDanger { .. } => "flag danger",
+            Command::QueueForOperator { .. } => "queue for an operator",
             Command::Merge { .. } => "merge",
             Command::Reject { .. } => "reject",
             Command::Dispatch { .. } => "dispatch",

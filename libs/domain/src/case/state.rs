@@ -162,6 +162,9 @@ pub fn apply(mut state: CaseState, event: &Event) -> CaseState {
             state.route = Some(triaged.route.clone());
             state.triage_deadline = None;
         }
+        Event::QueuedForOperator(queued) => {
+            state.triage_deadline = Some(queued.triage_by);
+        }
         Event::DangerFlagged(flagged) => {
             state.priority = Some(Priority::Emergency);
             state.danger = Some(flagged.danger);

@@ -155,6 +155,10 @@ fn compressed_sla(reference: &ReferenceData, hour_ms: u64) -> String {
     let _ = writeln!(out, "[danger]");
     let _ = writeln!(out, "triage = {}", seconds(danger.triage));
     let _ = writeln!(out, "warn_at = {}\n", danger.warn_at);
+    let manual = reference.manual_policy();
+    let _ = writeln!(out, "[manual]");
+    let _ = writeln!(out, "triage = {}", seconds(manual.triage));
+    let _ = writeln!(out, "warn_at = {}\n", manual.warn_at);
     let report_in = reference.report_in_policy();
     let _ = writeln!(out, "[report_in]");
     let _ = writeln!(out, "urgent = {}", seconds(report_in.urgent));

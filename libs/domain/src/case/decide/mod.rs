@@ -61,6 +61,9 @@ pub fn decide(state: &CaseState, command: Command) -> Result<Vec<Event>> {
             reason,
             triage_by,
         } => triage::flag_danger(&case, danger, reason, triage_by)?.into(),
+        Command::QueueForOperator { reason, triage_by } => {
+            triage::queue_for_operator(&case, reason, triage_by)?.into()
+        }
         Command::Merge { into } => triage::merge(&case, into)?.into(),
         Command::Reject { reason } => triage::reject(&case, reason)?.into(),
 

@@ -3,7 +3,7 @@
 
 use super::Case;
 use crate::error::{DomainError, Result};
-use crate::event::{CaseMerged, CaseRejected, CaseTriaged, DangerFlagged};
+use crate::event::{CaseMerged, CaseRejected, CaseTriaged, DangerFlagged, QueuedForOperator};
 use crate::values::{CaseId, CaseStatus, Danger, Note, Timestamp};
 
 /// Classifies and routes a reported case, never back to whoever returned it.
@@ -50,6 +50,27 @@ pub(super) fn flag_danger(
         reason,
         triage_by,
     })
+}
+
+/// Leaves a case awaiting triage to an operator, who must triage it by `triage_by`; once per
+/// wait (a flagged emergency has its deadline already).
+pub(super) fn queue_for_operator(
+    case: &Case<'_>,
+    reason: Note,
+    triage_by: Timestamp,
+) -> Result<QueuedForOperator> {
+    case.require(&[CaseStatus::Reported], "reported")?;
+    if let Some(deadline) = case.state.triage_deadline {
+        return Err(DomainError::AlreadyQueued { deadline });
+    }
+    if case.state.reported_at.is_some_and(|at| triage_by < at) {
+        return Err(crate::ValidationError::new(
+            "triage_by",
+            "the triage deadline is before the case was reported",
+        )
+        .into());
+    }
+    Ok(QueuedForOperator { reason, triage_by })
 }
 
 /// Folds a reported case into another one.
