@@ -264,7 +264,11 @@ impl<S: EventStore> FeedWorker<S> {
         }
     }
 
-    async fn publish_work_order(&self, event: &RecordedEvent) -> Result<(), HandleError> {
+    /// The case of `event`, loaded, and the event's place in its timeline.
+    async fn load_at(
+        &self,
+        event: &RecordedEvent,
+    ) -> Result<(CaseId, gridcase_casestore::LoadedCase, usize), HandleError> {
         let case = case_of(event)?;
         let loaded = self.cases.load(case).await?;
         let index = loaded
@@ -275,6 +279,11 @@ impl<S: EventStore> FeedWorker<S> {
                 case,
                 reason: format!("event {:032x} not in the stream", event.event_id),
             })?;
+        Ok((case, loaded, index))
+    }
+
+    async fn publish_work_order(&self, event: &RecordedEvent) -> Result<(), HandleError> {
+        let (case, loaded, index) = self.load_at(event).await?;
         let contact = match workorder::reporter_of(&loaded.timeline) {
             Some(contact) => self.vault.open_one(contact).await?,
             None => Opened::Anonymous,
@@ -300,20 +309,9 @@ impl<S: EventStore> FeedWorker<S> {
         );
         Ok(())
     }
-}
 
-impl<S: EventStore> FeedWorker<S> {
     async fn publish_notices(&self, event: &RecordedEvent) -> Result<(), HandleError> {
-        let case = case_of(event)?;
-        let loaded = self.cases.load(case).await?;
-        let index = loaded
-            .timeline
-            .iter()
-            .position(|entry| entry.event_id == event.event_id)
-            .ok_or_else(|| WorkOrderError::Incomplete {
-                case,
-                reason: format!("event {:032x} not in the stream", event.event_id),
-            })?;
+        let (case, loaded, index) = self.load_at(event).await?;
         let notices = crate::notice::build(case, &loaded.timeline, index, &self.reference)?;
         for (subject, notice) in notices {
             let headers = gridcase_bus::headers::trace(

@@ -10,6 +10,7 @@
 
 use gridcase_casestore::TimelineEntry;
 use gridcase_config::{Calendar, ReferenceData};
+use gridcase_domain::event::{DeadlineBreached, DeadlineWarned};
 use gridcase_domain::{Assignee, CaseId, CaseState, DeadlineStage, Event, Timestamp};
 use gridcase_proto::dispatch::v1 as pb;
 
@@ -85,55 +86,42 @@ pub fn build(
             note: refused.reason.as_str().to_owned(),
             ..base
         },
-        Event::DeadlineWarned(warned) if warned.stage == DeadlineStage::ReportIn => {
-            let notice = pb::Notice {
-                kind: pb::NoticeKind::DeadlineWarning as i32,
-                summary: format!(
-                    "报到预警：请于 {} 前报到并提出意见",
-                    local_time(calendar, warned.deadline)
+        Event::DeadlineWarned(DeadlineWarned { stage, deadline })
+        | Event::DeadlineBreached(DeadlineBreached { stage, deadline }) => {
+            let warning = matches!(entry.event, Event::DeadlineWarned(_));
+            let at = local_time(calendar, *deadline);
+            let (kind, summary) = match (warning, stage) {
+                // The operators' board shows a triage deadline: nobody to notify.
+                (_, DeadlineStage::Triage) => return Ok(Vec::new()),
+                (true, DeadlineStage::ReportIn) => (
+                    pb::NoticeKind::DeadlineWarning,
+                    format!("报到预警：请于 {at} 前报到并提出意见"),
                 ),
-                stage: warned.stage.as_str().to_owned(),
-                deadline_ms: warned.deadline.as_millis(),
+                (false, DeadlineStage::ReportIn) => (
+                    pb::NoticeKind::DeadlineBreach,
+                    format!("报到超时：未在 {at} 前报到，已计入部门考核"),
+                ),
+                (true, _) => (
+                    pb::NoticeKind::DeadlineWarning,
+                    format!("预警：{}期限 {at} 将到", stage_name(*stage)),
+                ),
+                (false, _) => (
+                    pb::NoticeKind::DeadlineBreach,
+                    format!("超时：{}期限 {at} 已过", stage_name(*stage)),
+                ),
+            };
+            let notice = pb::Notice {
+                kind: kind as i32,
+                summary,
+                stage: stage.as_str().to_owned(),
+                deadline_ms: deadline.as_millis(),
                 ..base
             };
-            return Ok(to_pending(case, entry, &state, &notice));
-        }
-        Event::DeadlineBreached(breached) if breached.stage == DeadlineStage::ReportIn => {
-            let notice = pb::Notice {
-                kind: pb::NoticeKind::DeadlineBreach as i32,
-                summary: format!(
-                    "报到超时：未在 {} 前报到，已计入部门考核",
-                    local_time(calendar, breached.deadline)
-                ),
-                stage: breached.stage.as_str().to_owned(),
-                deadline_ms: breached.deadline.as_millis(),
-                ..base
-            };
-            return Ok(to_pending(case, entry, &state, &notice));
-        }
-        Event::DeadlineWarned(warned) if warned.stage != DeadlineStage::Triage => pb::Notice {
-            kind: pb::NoticeKind::DeadlineWarning as i32,
-            summary: format!(
-                "预警：{}期限 {} 将到",
-                stage_name(warned.stage),
-                local_time(calendar, warned.deadline)
-            ),
-            stage: warned.stage.as_str().to_owned(),
-            deadline_ms: warned.deadline.as_millis(),
-            ..base
-        },
-        Event::DeadlineBreached(breached) if breached.stage != DeadlineStage::Triage => {
-            pb::Notice {
-                kind: pb::NoticeKind::DeadlineBreach as i32,
-                summary: format!(
-                    "超时：{}期限 {} 已过",
-                    stage_name(breached.stage),
-                    local_time(calendar, breached.deadline)
-                ),
-                stage: breached.stage.as_str().to_owned(),
-                deadline_ms: breached.deadline.as_millis(),
-                ..base
+            // A report-in deadline concerns the departments still to report in, not the lead.
+            if *stage == DeadlineStage::ReportIn {
+                return Ok(to_pending(case, entry, &state, &notice));
             }
+            notice
         }
         Event::CaseEscalated(escalated) => {
             let rung = reference

@@ -424,8 +424,8 @@ fn waited_long(reported_at: Timestamp) -> bool {
     gridcase_runtime::now().millis_since(&reported_at) > LEFT_BEHIND_MS
 }
 
-/// Where a case stands in the manual queue: emergencies first, by triage deadline; then the
-/// others, oldest first.
+/// Where a case stands in the manual queue: emergencies first, then the others, each by triage
+/// deadline (the manual queue's for the others: the longest waiting first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct QueueOrder {
     not_emergency: bool,

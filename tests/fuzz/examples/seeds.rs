@@ -747,7 +747,29 @@ fn grpc_requests(corpus: &mut Corpus) {
             level: "community".to_owned(),
         },
     );
-    corpus.add_selected(28, &[]);
+    corpus.add_message(
+        28,
+        &dispatch::v1::WhistleRequest {
+            actor: Some(dispatch::v1::Actor {
+                case_id: CASE.to_owned(),
+                community: "330102-001-001".to_owned(),
+                request_id: "office-whistle-1".to_owned(),
+                ..Default::default()
+            }),
+            lead: "housing".to_owned(),
+            participants: vec!["urban_mgmt".to_owned(), "justice".to_owned()],
+            report_in_minutes: 30,
+            reason: "外墙瓷砖脱落砸坏车辆，物业和业主互相推诿，社区吹哨请住建牵头".to_owned(),
+        },
+    );
+    corpus.add_message(
+        29,
+        &dispatch::v1::ReportInRequest {
+            actor: actor("housing", "", "dept-report-in-1"),
+            opinion: "住建局已报到：属房屋本体维修，由住建局牵头，今天下午到现场".to_owned(),
+        },
+    );
+    corpus.add_selected(30, &[]);
 }
 
 fn vault_requests(root: &Path) {

@@ -70,7 +70,7 @@ fn decode<M: Message + Default>(bytes: &[u8]) -> Option<M> {
 fuzz_target!(|data: &[u8]| {
     let (selector, bytes) = split(data);
     let reference = reference();
-    match selector % 29 {
+    match selector % 31 {
         0 => {
             let Some(request) = decode::<intake::v1::ReportCaseRequest>(bytes) else {
                 return;
@@ -298,6 +298,16 @@ fuzz_target!(|data: &[u8]| {
                 if let Ok((from, to, _)) = gridcase_query::service::settlement_request(&request) {
                     assert!(from < to);
                 }
+            }
+        }
+        28 => {
+            if let Some(request) = decode::<dispatch::v1::WhistleRequest>(bytes) {
+                department_request(&request, CaseStatus::Dispatched);
+            }
+        }
+        29 => {
+            if let Some(request) = decode::<dispatch::v1::ReportInRequest>(bytes) {
+                department_request(&request, CaseStatus::Accepted);
             }
         }
         _ => {
