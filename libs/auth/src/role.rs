@@ -23,11 +23,13 @@ pub enum RoleKind {
     Community,
     /// A street office (街道), a handling tier above its communities.
     Street,
+    /// A grid leader (网格长), who may blow the whistle on a case of their grid.
+    GridLeader,
 }
 
 impl RoleKind {
     /// Every kind, for listing.
-    pub const ALL: [RoleKind; 8] = [
+    pub const ALL: [RoleKind; 9] = [
         Self::Operator,
         Self::GridWorker,
         Self::Department,
@@ -36,6 +38,7 @@ impl RoleKind {
         Self::Gateway,
         Self::Community,
         Self::Street,
+        Self::GridLeader,
     ];
 
     /// The kind's name as written in token tables and actors.
@@ -49,6 +52,7 @@ impl RoleKind {
             Self::Gateway => "gateway",
             Self::Community => "community",
             Self::Street => "street",
+            Self::GridLeader => "grid_leader",
         }
     }
 
@@ -67,11 +71,11 @@ impl RoleKind {
     }
 
     /// True for kinds that name something: `grid_worker:<worker>`, `department:<code>`,
-    /// `community:<grid code>`, `street:<grid code>`.
+    /// `community:<grid code>`, `street:<grid code>`, `grid_leader:<grid code>`.
     fn is_qualified(self) -> bool {
         matches!(
             self,
-            Self::GridWorker | Self::Department | Self::Community | Self::Street
+            Self::GridWorker | Self::Department | Self::Community | Self::Street | Self::GridLeader
         )
     }
 }
@@ -101,6 +105,8 @@ pub enum Role {
     Community(String),
     /// A street office, by its grid code (`330102-001`).
     Street(String),
+    /// A grid leader, by the grid code of the grid they lead (`330102-001-001-001`).
+    GridLeader(String),
 }
 
 impl Role {
@@ -115,11 +121,13 @@ impl Role {
             Self::Gateway => RoleKind::Gateway,
             Self::Community(_) => RoleKind::Community,
             Self::Street(_) => RoleKind::Street,
+            Self::GridLeader(_) => RoleKind::GridLeader,
         }
     }
 
     /// Parses `operator`, `supervisor`, `admin`, `gateway`, `grid_worker:<worker id>`,
-    /// `department:<code>`, `community:<grid code>` or `street:<grid code>`.
+    /// `department:<code>`, `community:<grid code>`, `street:<grid code>` or
+    /// `grid_leader:<grid code>`.
     pub fn parse(text: &str) -> Result<Self, AuthError> {
         let (kind, qualifier) = match text.split_once(':') {
             Some((kind, qualifier)) => (RoleKind::parse(kind)?, Some(qualifier)),
@@ -145,6 +153,7 @@ impl Role {
             RoleKind::Gateway => Self::Gateway,
             RoleKind::Community => Self::Community(named("community code")?),
             RoleKind::Street => Self::Street(named("street code")?),
+            RoleKind::GridLeader => Self::GridLeader(named("grid code")?),
         };
         if !kind.is_qualified() {
             if let Some(extra) = qualifier {
@@ -164,6 +173,7 @@ impl fmt::Display for Role {
             Self::Department(code) => write!(f, "department:{code}"),
             Self::Community(code) => write!(f, "community:{code}"),
             Self::Street(code) => write!(f, "street:{code}"),
+            Self::GridLeader(code) => write!(f, "grid_leader:{code}"),
             other => f.write_str(other.kind().as_str()),
         }
     }

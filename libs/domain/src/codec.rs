@@ -493,7 +493,7 @@ mod tests {
             }
             .into(),
             WhistleBlown {
-                by: Assignee::Community(grid.at_level(GridLevel::Community).unwrap()),
+                by: Whistler::Community(grid.at_level(GridLevel::Community).unwrap()),
                 lead: department("housing"),
                 participants: vec![department("urban_mgmt"), department("water")],
                 report_in_minutes: Some(60),

@@ -57,14 +57,11 @@ pub enum DomainError {
         /// The department.
         by: Assignee,
     },
-    /// Only the community or street office a case waits on blows the whistle on it.
-    #[error(
-        "cannot blow the whistle: {by} is not a community or street office; a grid worker asks \
-         its community (refer up), a department returns a case that is not its own"
-    )]
-    WhistleNotAllowed {
-        /// Who tried.
-        by: Assignee,
+    /// A grid leader blows the whistle on a case waiting on a grid worker of their own grid.
+    #[error("cannot blow the whistle: the case is not waiting on a grid worker of grid {grid}")]
+    NotLeadersCase {
+        /// The leader's grid.
+        grid: GridCode,
     },
     /// Only a department a whistle called reports in, on the case's current dispatch.
     #[error("cannot report in: {department} is not called to report in on this case")]

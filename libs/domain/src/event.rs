@@ -320,13 +320,48 @@ pub struct CaseReferred {
     pub reason: Note,
 }
 
-/// A community or street blew the whistle on a case waiting on it (社区吹哨、部门报到): the
-/// departments it names must report in, and the case goes to them as a joint consultation,
-/// `lead` answering for it (首接负责) and the others taking part with tasks of their own.
+/// Who blows the whistle (吹哨).
+///
+/// Variant order is part of the postcard format; append new variants only.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Whistler {
+    /// The community office the case waits on.
+    Community(GridCode),
+    /// The street office the case waits on.
+    Street(GridCode),
+    /// The leader (网格长) of the grid whose worker the case waits on.
+    GridLeader(GridCode),
+}
+
+impl Whistler {
+    /// `community:<code>`, `street:<code>` or `grid_leader:<code>`, as work orders name it.
+    pub fn actor_name(&self) -> String {
+        match self {
+            Whistler::Community(code) => format!("community:{code}"),
+            Whistler::Street(code) => format!("street:{code}"),
+            Whistler::GridLeader(code) => format!("grid_leader:{code}"),
+        }
+    }
+}
+
+impl fmt::Display for Whistler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Whistler::Community(code) => write!(f, "community {code}"),
+            Whistler::Street(code) => write!(f, "street {code}"),
+            Whistler::GridLeader(code) => write!(f, "the grid leader of {code}"),
+        }
+    }
+}
+
+/// A community or street blew the whistle on a case waiting on it, or a grid leader on a case
+/// waiting on a worker of their grid (社区吹哨、部门报到): the departments named must report
+/// in, and the case goes to them as a joint consultation, `lead` answering for it (首接负责)
+/// and the others taking part with tasks of their own.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WhistleBlown {
-    /// The community or street office that blew it.
-    pub by: Assignee,
+    /// Who blew it.
+    pub by: Whistler,
     /// The department that leads and owns the outcome.
     pub lead: DepartmentCode,
     /// The other departments; non-empty, no duplicates, not the lead.

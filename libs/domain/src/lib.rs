@@ -19,6 +19,6 @@ pub use case::{
 };
 pub use codec::{decode, encode, CodecError, EncodedEvent};
 pub use error::{DomainError, Result};
-pub use event::{stage_of, DeadlineStage, Event, Route, EVENT_TYPES};
+pub use event::{stage_of, DeadlineStage, Event, Route, Whistler, EVENT_TYPES};
 pub use tracking::TrackingCodeReserved;
 pub use values::*;

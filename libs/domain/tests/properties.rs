@@ -16,7 +16,7 @@ use gridcase_domain::{
     apply, codec, decide, Address, Assignee, CaseId, CaseState, CaseStatus, CategoryCode, Channel,
     Command, Contact, Coordinates, Danger, DeadlineStage, DepartmentCode, Description, DomainError,
     Event, GridCode, GridLevel, Location, Note, PersonName, Phone, Priority, ReportInWindow,
-    Reporter, Route, Timestamp, TrackingCode, Url, WorkerId,
+    Reporter, Route, Timestamp, TrackingCode, Url, Whistler, WorkerId,
 };
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -397,7 +397,19 @@ fn command(state: &CaseState, step: Step) -> Command {
             at,
         },
         Step::Whistle(who, lead, participants, report_in_minutes, reason) => Command::Whistle {
-            by: by(who),
+            by: match by(who) {
+                Assignee::Community(code) => Whistler::Community(code),
+                Assignee::Street(code) => Whistler::Street(code),
+                // The leader of the case's grid (or of the first grid, for a case without one).
+                Assignee::Worker(_) | Assignee::Department(_) => Whistler::GridLeader(
+                    state
+                        .location
+                        .as_ref()
+                        .and_then(Location::grid)
+                        .and_then(|grid| grid.at_level(GridLevel::Grid))
+                        .unwrap_or_else(|| GridCode::parse("330102-001-001-001").unwrap()),
+                ),
+            },
             lead,
             participants,
             report_in_minutes,

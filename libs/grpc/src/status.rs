@@ -148,7 +148,8 @@ pub fn case_status(error: &CaseError) -> Status {
         CaseError::Domain(
             DomainError::NotAssignee { .. }
             | DomainError::OwnSettlement { .. }
-            | DomainError::NotCalledToReportIn { .. },
+            | DomainError::NotCalledToReportIn { .. }
+            | DomainError::NotLeadersCase { .. },
         ) => Status::permission_denied(message),
         CaseError::Domain(e) => refused("case", &e.to_string(), message),
         CaseError::Contended { .. } => Status::aborted(message),

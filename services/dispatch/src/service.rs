@@ -14,7 +14,7 @@ use gridcase_casestore::{CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{
     Assignee, CaseId, Command, DepartmentCode, GridCode, GridLevel, Note, Route, Timestamp, Url,
-    WorkerId,
+    Whistler, WorkerId,
 };
 use gridcase_eventstore::EventStore;
 use gridcase_proto::common::v1 as common;
@@ -302,52 +302,68 @@ impl ActRequest for pb::WhistleRequest {
     }
 
     fn command(&self, by: Assignee, reference: &ReferenceData) -> Result<Command, InvalidInput> {
-        if self.lead.is_empty() {
-            return Err(InvalidInput::new(
-                "lead",
-                "a whistle names the department that leads (首接负责) and at least one other",
-            ));
-        }
-        let lead = known_department("lead", &self.lead, reference)?;
-        if self.participants.is_empty() {
-            return Err(InvalidInput::new(
-                "participants",
-                "a whistle calls at least one department besides the lead; to push a case to \
-                 one department use Refer",
-            ));
-        }
-        let participants = self
-            .participants
-            .iter()
-            .enumerate()
-            .map(|(index, code)| {
-                known_department(&format!("participants[{index}]"), code, reference)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Route::joint(lead.clone(), participants.clone())
-            .map_err(InvalidInput::at("participants"))?;
-        let report_in_minutes = match self.report_in_minutes {
-            0 => None,
-            minutes if REPORT_IN_MINUTES.contains(&minutes) => Some(minutes),
-            minutes => {
+        let by = match by {
+            Assignee::Community(code) => Whistler::Community(code),
+            Assignee::Street(code) => Whistler::Street(code),
+            Assignee::Department(_) | Assignee::Worker(_) => {
                 return Err(InvalidInput::new(
-                    "report_in_minutes",
-                    format!(
-                        "must be 0 (the policy's time) or {} to {} minutes, got {minutes}",
-                        REPORT_IN_MINUTES.start(),
-                        REPORT_IN_MINUTES.end()
-                    ),
+                    "actor",
+                    "a community, a street or a grid leader blows the whistle",
                 ))
             }
         };
-        Ok(Command::Whistle {
-            by,
-            lead,
-            participants,
-            report_in_minutes,
-            reason: note("reason", &self.reason)?,
-        })
+        whistle_command(self, by, reference)
     }
+}
+
+/// The whistle `request` asks `by` to blow, its fields checked against `reference`.
+fn whistle_command(
+    request: &pb::WhistleRequest,
+    by: Whistler,
+    reference: &ReferenceData,
+) -> Result<Command, InvalidInput> {
+    if request.lead.is_empty() {
+        return Err(InvalidInput::new(
+            "lead",
+            "a whistle names the department that leads (首接负责) and at least one other",
+        ));
+    }
+    let lead = known_department("lead", &request.lead, reference)?;
+    if request.participants.is_empty() {
+        return Err(InvalidInput::new(
+            "participants",
+            "a whistle calls at least one department besides the lead; to push a case to \
+                 one department use Refer",
+        ));
+    }
+    let participants = request
+        .participants
+        .iter()
+        .enumerate()
+        .map(|(index, code)| known_department(&format!("participants[{index}]"), code, reference))
+        .collect::<Result<Vec<_>, _>>()?;
+    Route::joint(lead.clone(), participants.clone()).map_err(InvalidInput::at("participants"))?;
+    let report_in_minutes = match request.report_in_minutes {
+        0 => None,
+        minutes if REPORT_IN_MINUTES.contains(&minutes) => Some(minutes),
+        minutes => {
+            return Err(InvalidInput::new(
+                "report_in_minutes",
+                format!(
+                    "must be 0 (the policy's time) or {} to {} minutes, got {minutes}",
+                    REPORT_IN_MINUTES.start(),
+                    REPORT_IN_MINUTES.end()
+                ),
+            ))
+        }
+    };
+    Ok(Command::Whistle {
+        by,
+        lead,
+        participants,
+        report_in_minutes,
+        reason: note("reason", &request.reason)?,
+    })
 }
 
 impl ActRequest for pb::ReportInRequest {
@@ -442,8 +458,10 @@ pub const ACT_ROLES: &[RoleKind] = &[
     RoleKind::Street,
 ];
 
-/// Who may blow the whistle: the community and street offices, on the cases waiting on them.
-pub const WHISTLE_ROLES: &[RoleKind] = &[RoleKind::Community, RoleKind::Street];
+/// Who may blow the whistle: the community and street offices, on the cases waiting on them,
+/// and grid leaders, on the cases waiting on a worker of their grid.
+pub const WHISTLE_ROLES: &[RoleKind] =
+    &[RoleKind::Community, RoleKind::Street, RoleKind::GridLeader];
 
 /// The dispatch API on a store of cases.
 #[derive(Debug)]
@@ -465,25 +483,20 @@ impl<S: EventStore> DispatchApi<S> {
     /// `recorded_as` is the actor written on the events (the authenticated caller).
     pub async fn act(
         &self,
-        actor: &Actor,
+        case_id: CaseId,
+        request_id: &str,
         recorded_as: &str,
         command: Command,
     ) -> Result<common::CaseReply, ApiError> {
         let action = command.action();
         let name = recorded_as.to_owned();
-        let command_id = request_command_id(
-            crate::SERVICE,
-            &actor.request_id,
-            actor.case_id,
-            action,
-            &name,
-        );
+        let command_id = request_command_id(crate::SERVICE, request_id, case_id, action, &name);
         let context = CommandContext::new(command_id, name).also_known_as(
-            legacy::dispatch_request(&actor.request_id, actor.case_id, action, recorded_as),
+            legacy::dispatch_request(request_id, case_id, action, recorded_as),
         );
         let executed = self
             .cases
-            .execute(actor.case_id, &context, |_| Ok(command.clone()))
+            .execute(case_id, &context, |_| Ok(command.clone()))
             .await?;
         let status = executed
             .state
@@ -491,7 +504,7 @@ impl<S: EventStore> DispatchApi<S> {
             .map(|status| status.as_str().to_owned())
             .unwrap_or_default();
         tracing::info!(
-            case = %actor.case_id,
+            case = %case_id,
             actor = %context.actor,
             action,
             status = %status,
@@ -499,11 +512,68 @@ impl<S: EventStore> DispatchApi<S> {
             "department action recorded"
         );
         Ok(case_reply(
-            actor.case_id.to_string(),
+            case_id.to_string(),
             executed.state.status,
             executed.version,
             executed.repeated,
         ))
+    }
+
+    /// A grid leader blows the whistle (`actor.grid_leader`): the caller must be that grid's
+    /// leader; whether the case waits on a worker of the grid is the domain's decision.
+    async fn grid_leader_whistles(
+        &self,
+        caller: &Caller,
+        actor: &pb::Actor,
+        message: &pb::WhistleRequest,
+    ) -> Result<Response<common::CaseReply>, Status> {
+        let checked = (|| -> Result<(CaseId, GridCode, String, Command), InvalidInput> {
+            let others: Vec<&str> = [
+                ("department", &actor.department),
+                ("grid_worker", &actor.grid_worker),
+                ("community", &actor.community),
+                ("street", &actor.street),
+            ]
+            .into_iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(name, _)| name)
+            .collect();
+            if let Some(other) = others.first() {
+                return Err(InvalidInput::new(
+                    "actor",
+                    format!("give grid_leader or {other}, not both"),
+                ));
+            }
+            let case_id =
+                CaseId::parse(&actor.case_id).map_err(InvalidInput::at("actor.case_id"))?;
+            let grid = office(
+                "actor.grid_leader",
+                &actor.grid_leader,
+                GridLevel::Grid,
+                &self.reference,
+            )?;
+            let request_id = gridcase_grpc::request_id("actor.request_id", &actor.request_id)?;
+            let command = whistle_command(message, Whistler::GridLeader(grid), &self.reference)?;
+            Ok((case_id, grid, request_id.to_owned(), command))
+        })();
+        let (case_id, grid, request_id, command) = checked.map_err(|e: InvalidInput| {
+            tracing::info!(error = %e, "request refused");
+            Status::from(ApiError::from(e))
+        })?;
+        if caller.role != Role::GridLeader(grid.to_string()) {
+            return Err(ApiError::PermissionDenied(format!(
+                "actor: {} may not act for grid_leader:{grid}",
+                caller.actor()
+            ))
+            .into());
+        }
+        self.act(case_id, &request_id, &caller.actor(), command)
+            .await
+            .map(Response::new)
+            .map_err(|e| {
+                tracing::info!(case = %case_id, error = %e, "action refused");
+                Status::from(e)
+            })
     }
 
     async fn answer(
@@ -535,7 +605,7 @@ impl<S: EventStore> DispatchApi<S> {
             ))
             .into());
         }
-        self.act(&actor, &caller.actor(), command)
+        self.act(actor.case_id, &actor.request_id, &caller.actor(), command)
             .await
             .map(Response::new)
             .map_err(|e| {
@@ -607,7 +677,13 @@ impl<S: EventStore> Dispatch for DispatchApi<S> {
         request: Request<pb::WhistleRequest>,
     ) -> Result<Response<common::CaseReply>, Status> {
         let caller = require(&request, "Whistle", WHISTLE_ROLES)?.clone();
-        self.answer(&caller, request.get_ref()).await
+        let message = request.get_ref();
+        match message.actor.as_ref() {
+            Some(actor) if !actor.grid_leader.is_empty() => {
+                self.grid_leader_whistles(&caller, actor, message).await
+            }
+            _ => self.answer(&caller, message).await,
+        }
     }
 
     #[tracing::instrument(skip_all)]

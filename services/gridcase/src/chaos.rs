@@ -586,6 +586,10 @@ async fn work_orders(nats: &async_nats::Client) -> anyhow::Result<BTreeMap<u128,
             .context("the work-order stream ended")?
             .map_err(|e| anyhow::anyhow!("reading the work-order stream: {e}"))?;
         seen += 1;
+        if gridcase_bus::headers::is_notice(message.headers.as_ref()) {
+            // A notice to a handler or a leader, not a dispatch.
+            continue;
+        }
         let event = gridcase_bus::headers::get(
             message.headers.as_ref(),
             gridcase_bus::headers::CAUSATION_ID,

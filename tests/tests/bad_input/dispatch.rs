@@ -239,6 +239,27 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
         whistle(YONGJIN, office(&cases.manual, "330102-001-001", ""), "housing", &["urban_mgmt"], 0, why));
     t.row(rpc, "unknown case", NotFound, "case does not exist",
         whistle(LIULANG, office(UNKNOWN_CASE, "", "330102-001"), "housing", &["urban_mgmt"], 0, why));
+    let leader = |case: &str, grid: &str| {
+        Some(Actor {
+            case_id: case.to_owned(),
+            grid_leader: grid.to_owned(),
+            request_id: "bad-input-request".to_owned(),
+            ..Actor::default()
+        })
+    };
+    t.row(rpc, "grid leader of another grid", PermissionDenied,
+        "actor: grid_leader:330102-001-001-001:wang-yan may not act for grid_leader:330102-001-001-002",
+        whistle(WANG_YAN, leader(worker_case, "330102-001-001-002"), "housing", &["urban_mgmt"], 0, why));
+    t.row(rpc, "grid leader on a case not waiting on a worker", PermissionDenied,
+        "cannot blow the whistle: the case is not waiting on a grid worker of grid 330102-001-001-001",
+        whistle(WANG_YAN, leader(gas_case, "330102-001-001-001"), "housing", &["urban_mgmt"], 0, why));
+    t.row(rpc, "grid leader given with a community", InvalidArgument,
+        "actor: give grid_leader or community, not both",
+        whistle(WANG_YAN, Some(Actor { community: "330102-001-001".to_owned(), ..leader(worker_case, "330102-001-001-001").unwrap() }),
+            "housing", &["urban_mgmt"], 0, why));
+    t.row(rpc, "community code as a grid leader's", InvalidArgument,
+        "actor.grid_leader: 330102-001-001 is a community code, not a grid code",
+        whistle(WANG_YAN, leader(worker_case, "330102-001-001"), "housing", &["urban_mgmt"], 0, why));
 
     let report_in = |auth, actor, opinion: &str| {
         let message = ReportInRequest {

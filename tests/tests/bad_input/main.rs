@@ -71,6 +71,7 @@ const CALLERS: &[(&str, &str)] = &[
     ("qingbo", "community:330102-001-002:secretary-1"),
     ("liulang", "street:330102-001:office-1"),
     ("ecology_env", "department:ecology_env:clerk-1"),
+    ("wang-yan", "grid_leader:330102-001-001-001:wang-yan"),
 ];
 
 /// 燃气井盖 (gas manhole cover): the gas company's, never self-handled.
@@ -115,6 +116,7 @@ const QINGBO: Auth = Auth::As("qingbo");
 const LIULANG: Auth = Auth::As("liulang");
 const GAS: Auth = Auth::As("gas");
 const ECOLOGY: Auth = Auth::As("ecology_env");
+const WANG_YAN: Auth = Auth::As("wang-yan");
 const WATER: Auth = Auth::As("water");
 const UNKNOWN_TOKEN: Auth = Auth::Header("Bearer no-such-token-0000000000");
 const NOT_BEARER: Auth = Auth::Header("Basic b3BlcmF0b3I6c2VjcmV0");

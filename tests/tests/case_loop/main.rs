@@ -62,6 +62,7 @@ const CALLERS: &[(&str, &str)] = &[
     ("justice", "department:justice:clerk-1"),
     (YONGJIN_COMMUNITY, "community:330102-001-001:secretary-1"),
     (LIULANG_STREET, "street:330102-001:office-1"),
+    ("wang-yan", "grid_leader:330102-001-001-001:wang-yan"),
 ];
 
 const OPERATOR: &str = "op-1";

@@ -265,6 +265,94 @@ async fn a_community_whistle_calls_two_departments_and_the_late_one_is_breached(
     city.shut_down().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grid_leader_blows_the_whistle_on_a_case_of_their_grid() {
+    let city = start_city().await;
+    // chen-lijuan finds it on patrol: the case waits on her call.
+    let reported = city
+        .report(
+            "chen-lijuan",
+            ReportCaseRequest {
+                client_request_id: "app-chen-lijuan-0912".to_owned(),
+                channel: ReportChannel::GridWorker as i32,
+                reporter: None,
+                location: Some(Location {
+                    grid_code: "330102-001-001-001-02".to_owned(),
+                    address: "南山路210号后门".to_owned(),
+                    coordinates: None,
+                }),
+                description: "后门小饭馆把泔水直接倒进雨水井，井口一圈油污，臭得很".to_owned(),
+                category_code: "SJ-01-07".to_owned(),
+                media_urls: vec!["https://media.example.cn/drain.jpg".to_owned()],
+                reported_by_worker: "chen-lijuan".to_owned(),
+            },
+        )
+        .await;
+    let case = reported.case_id.as_str();
+    city.wait_case(case, "waiting on chen-lijuan", |reply| {
+        case_status(reply) == "dispatched"
+            && reply.case.as_ref().unwrap().assignee == "worker chen-lijuan"
+    })
+    .await;
+    let whistle = |grid_leader: &str, request_id: &str| WhistleRequest {
+        actor: Some(gridcase_proto::dispatch::v1::Actor {
+            case_id: case.to_owned(),
+            grid_leader: grid_leader.to_owned(),
+            request_id: request_id.to_owned(),
+            ..Default::default()
+        }),
+        lead: "ecology_env".to_owned(),
+        participants: vec!["urban_mgmt".to_owned(), "water".to_owned()],
+        report_in_minutes: 60,
+        reason: "餐馆泔水倒入雨水管网，涉及环保、城管和排水，网格长吹哨".to_owned(),
+    };
+    let mut leader = city.dispatch("wang-yan");
+    // Only for the grid they lead.
+    let elsewhere = leader
+        .whistle(whistle("330102-001-001-002", "w-elsewhere"))
+        .await
+        .unwrap_err();
+    assert_eq!(elsewhere.code(), Code::PermissionDenied, "{elsewhere:?}");
+    leader
+        .whistle(whistle(YONGJIN_GRID_1, "w-1"))
+        .await
+        .unwrap();
+    let called = city
+        .wait_case(case, "the joint dispatch", |reply| {
+            count(reply, "ReportInCalled") == 1
+        })
+        .await;
+    assert_eq!(
+        called.case.as_ref().unwrap().route,
+        "joint, led by ecology_env with urban_mgmt, water"
+    );
+    assert!(
+        summaries(&called, "WhistleBlown")[0].starts_with(&format!(
+            "whistle blown by the grid leader of {YONGJIN_GRID_1}: ecology_env leads, urban_mgmt, \
+             water take part, report in within 60 min"
+        )),
+        "{:?}",
+        summaries(&called, "WhistleBlown")
+    );
+    let order = city.department_inbox("ecology_env").await.take_one().await;
+    assert_eq!(order.whistled_by, format!("grid_leader:{YONGJIN_GRID_1}"));
+    assert_eq!(
+        order.report_in_deadline_ms,
+        recorded_at(&called, "WhistleBlown") + 60 * 60_000
+    );
+    // The case no longer waits on a worker: the grid leader cannot whistle on it again.
+    let again = leader
+        .whistle(whistle(YONGJIN_GRID_1, "w-2"))
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Code::PermissionDenied, "{again:?}");
+    assert!(
+        again.message().contains("not waiting on a grid worker"),
+        "{again:?}"
+    );
+    city.shut_down().await;
+}
+
 fn recorded_at(reply: &GetCaseReply, event_type: &str) -> i64 {
     reply
         .timeline

@@ -1,6 +1,6 @@
 //! [`Command`]: what someone asks of a case.
 
-use crate::event::{DeadlineStage, ModelVerdict, Route};
+use crate::event::{DeadlineStage, ModelVerdict, Route, Whistler};
 use crate::values::{
     Assignee, CaseId, CategoryCode, Channel, Contact, Danger, DepartmentCode, Description,
     GridCode, Location, Note, Priority, Timestamp, TrackingCode, Url, WorkerId,
@@ -215,8 +215,9 @@ pub enum Command {
     /// Blow the whistle on a case waiting on a community or street (社区吹哨): the named
     /// departments must report in, and the case goes to them as a joint consultation.
     Whistle {
-        /// The community or street the case waits on.
-        by: Assignee,
+        /// The community or street the case waits on, or the leader of the grid whose worker
+        /// it waits on.
+        by: Whistler,
         /// The department that leads (首接负责).
         lead: DepartmentCode,
         /// The other departments called; at least one.

@@ -6,7 +6,7 @@ use crate::case::ReportInWindow;
 use crate::error::{DomainError, Result};
 use crate::event::{
     CaseDispatched, CaseReferred, DepartmentReportedIn, DispatchAccepted, DispatchReturned,
-    ReportInCalled, Route, WhistleBlown,
+    ReportInCalled, Route, WhistleBlown, Whistler,
 };
 use crate::values::{Assignee, CaseStatus, DepartmentCode, GridCode, Note, Timestamp};
 
@@ -60,12 +60,12 @@ pub(super) fn call_report_in(
     }))
 }
 
-/// A community or street office blows the whistle on a case waiting on it (社区吹哨、部门报到,
-/// seed 000): `lead` and `participants` are called to report in and take the case as a joint
-/// consultation.
+/// A community or street office blows the whistle on a case waiting on it, or a grid leader
+/// on a case waiting on a worker of their grid (社区吹哨、部门报到, seed 000): `lead` and
+/// `participants` are called to report in and take the case as a joint consultation.
 pub(super) fn whistle(
     case: &Case<'_>,
-    by: Assignee,
+    by: Whistler,
     lead: DepartmentCode,
     participants: Vec<DepartmentCode>,
     report_in_minutes: Option<u32>,
@@ -75,9 +75,21 @@ pub(super) fn whistle(
         &[CaseStatus::Dispatched, CaseStatus::Accepted],
         "dispatched or accepted",
     )?;
-    case.require_assignee(&by)?;
-    if !matches!(by, Assignee::Community(_) | Assignee::Street(_)) {
-        return Err(DomainError::WhistleNotAllowed { by });
+    match &by {
+        Whistler::Community(code) => case.require_assignee(&Assignee::Community(*code))?,
+        Whistler::Street(code) => case.require_assignee(&Assignee::Street(*code))?,
+        Whistler::GridLeader(grid) => {
+            let in_grid = case
+                .state
+                .location
+                .as_ref()
+                .and_then(|location| location.grid())
+                .is_some_and(|at| at.is_within(grid));
+            let with_worker = matches!(case.state.assignee, Some(Assignee::Worker(_)));
+            if !(in_grid && with_worker) {
+                return Err(DomainError::NotLeadersCase { grid: *grid });
+            }
+        }
     }
     let route = Route::joint(lead, participants)?;
     let Route::Joint { lead, participants } = route else {
@@ -262,7 +274,7 @@ mod tests {
     use crate::case::fixtures::*;
     use crate::case::{apply, decide, CaseState, Command};
     use crate::error::DomainError;
-    use crate::event::Route;
+    use crate::event::{Route, Whistler};
     use crate::values::{Assignee, CaseStatus, DepartmentCode, Timestamp};
 
     #[test]
@@ -564,30 +576,50 @@ mod tests {
             triage(Route::Community {
                 community: grid("330102-001-002"),
             }),
-            dispatch(community.clone(), vec![]),
+            dispatch(community, vec![]),
         ]);
-        let whistle = |by: Assignee, participants: Vec<DepartmentCode>| Command::Whistle {
+        let whistle = |by: Whistler, participants: Vec<DepartmentCode>| Command::Whistle {
             by,
             lead: department("housing"),
             participants,
             report_in_minutes: Some(45),
             reason: note("老楼外墙空鼓，住建和城管都要到场"),
         };
+        let office = Whistler::Community(grid("330102-001-002"));
         // Only the office the case waits on, only with somebody besides the lead.
         assert!(matches!(
             refusal(
                 &dispatched(),
-                whistle(water(), vec![department("urban_mgmt")])
+                whistle(office.clone(), vec![department("urban_mgmt")])
             ),
-            DomainError::WhistleNotAllowed { .. } | DomainError::NotAssignee { .. }
+            DomainError::NotAssignee { .. }
         ));
         assert!(matches!(
-            refusal(&with_community, whistle(community.clone(), vec![])),
+            refusal(&with_community, whistle(office.clone(), vec![])),
             DomainError::Validation(_)
         ));
+        // A grid leader whistles on a case waiting on a worker of their own grid only.
+        let leader = |code: &str| Whistler::GridLeader(grid(code));
+        assert!(decide(
+            &with_grid_worker(),
+            whistle(leader("330102-001-002-003"), vec![department("urban_mgmt")])
+        )
+        .is_ok());
+        for (state, code) in [
+            (with_grid_worker(), "330102-001-002-004"),
+            (with_community.clone(), "330102-001-002-003"),
+        ] {
+            assert_eq!(
+                refusal(
+                    &state,
+                    whistle(leader(code), vec![department("urban_mgmt")])
+                ),
+                DomainError::NotLeadersCase { grid: grid(code) }
+            );
+        }
         let whistled = step(
             with_community,
-            whistle(community, vec![department("urban_mgmt")]),
+            whistle(office, vec![department("urban_mgmt")]),
         );
         assert_eq!(whistled.status, Some(CaseStatus::Triaged));
         assert_eq!(whistled.assignee, None);
