@@ -629,11 +629,12 @@ mod tests {
     #[test]
     fn the_triage_deadline_warns_in_natural_time() {
         // The sample's danger policy: triage within 10m, warned at half time. Flagged on a
-        // Saturday night, it warns 5 minutes before the deadline all the same.
+        // Saturday night (flagging makes the case an emergency), it warns 5 minutes before the
+        // deadline all the same.
         let reported_at = local(2026, 11, 21, 23, 0);
-        let state = CaseState {
+        let mut state = CaseState {
             reported_at: Some(reported_at),
-            priority: Some(Priority::Normal),
+            priority: Some(Priority::Emergency),
             status: Some(CaseStatus::Reported),
             triage_deadline: Some(reported_at.plus_millis(10 * MINUTE_MS)),
             ..CaseState::default()
@@ -644,6 +645,18 @@ mod tests {
                 DeadlineStage::Triage,
                 reported_at.plus_millis(10 * MINUTE_MS),
                 reported_at.plus_millis(5 * MINUTE_MS)
+            )]
+        );
+        // Any other case left in the manual queue: the `[manual]` policy, 2h warned at half
+        // time, at night too.
+        state.priority = None;
+        state.triage_deadline = Some(reported_at.plus_millis(120 * MINUTE_MS));
+        assert_eq!(
+            warnings(&state),
+            [(
+                DeadlineStage::Triage,
+                reported_at.plus_millis(120 * MINUTE_MS),
+                reported_at.plus_millis(60 * MINUTE_MS)
             )]
         );
     }
