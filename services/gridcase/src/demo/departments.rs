@@ -633,8 +633,11 @@ impl Day {
                     c.reported_in_late += usize::from(late);
                 });
             }
-            // A case re-routed meanwhile calls nobody any more.
-            Err(status) if status.code() == tonic::Code::FailedPrecondition => {}
+            // A case returned or re-routed meanwhile calls nobody any more (the lead may have
+            // sent it back before the others reported in).
+            Err(status)
+                if status.code() == tonic::Code::FailedPrecondition
+                    || status.message().contains("not called to report in") => {}
             Err(status) => self.failed(
                 format_args!("{department} reporting in on {}", case.tracking_code),
                 &status,
