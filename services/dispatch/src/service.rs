@@ -273,14 +273,7 @@ impl ActRequest for pb::ReferRequest {
                 if self.participants.is_empty() {
                     Route::Department { department: lead }
                 } else {
-                    let participants = self
-                        .participants
-                        .iter()
-                        .enumerate()
-                        .map(|(index, code)| {
-                            known_department(&format!("participants[{index}]"), code, reference)
-                        })
-                        .collect::<Result<Vec<_>, _>>()?;
+                    let participants = known_departments(&self.participants, reference)?;
                     Route::joint(lead, participants).map_err(InvalidInput::at("participants"))?
                 }
             }
@@ -336,12 +329,7 @@ fn whistle_command(
                  one department use Refer",
         ));
     }
-    let participants = request
-        .participants
-        .iter()
-        .enumerate()
-        .map(|(index, code)| known_department(&format!("participants[{index}]"), code, reference))
-        .collect::<Result<Vec<_>, _>>()?;
+    let participants = known_departments(&request.participants, reference)?;
     Route::joint(lead.clone(), participants.clone()).map_err(InvalidInput::at("participants"))?;
     let report_in_minutes = match request.report_in_minutes {
         0 => None,
@@ -413,6 +401,18 @@ fn next_tier(by: &Assignee, reference: &ReferenceData) -> Result<Route, InvalidI
             "a department does not hand cases up: it returns a case that is not its own (Return)",
         )),
     }
+}
+
+/// The departments of a joint consultation, each checked as `participants[<index>]`.
+fn known_departments(
+    codes: &[String],
+    reference: &ReferenceData,
+) -> Result<Vec<DepartmentCode>, InvalidInput> {
+    codes
+        .iter()
+        .enumerate()
+        .map(|(index, code)| known_department(&format!("participants[{index}]"), code, reference))
+        .collect()
 }
 
 fn known_department(
