@@ -1,5 +1,5 @@
 //! Deadline timers derived from case state: which deadlines run, when each warns and breaches,
-//! where a breach escalates to ([`ladder`]), and the colour of a case at a given time ([`colour`]).
+//! where a breach escalates to (`ladder`), and the colour of a case at a given time (`colour`).
 //!
 //! Nothing here is stored: timers are a function of the folded case state and the SLA policy,
 //! so rebuilding the state from the store log rebuilds every timer. The caller passes the
