@@ -14,7 +14,7 @@ use gridcase_domain::event::{DeadlineBreached, DeadlineWarned};
 use gridcase_domain::{Assignee, CaseId, CaseState, DeadlineStage, Event, Timestamp};
 use gridcase_proto::dispatch::v1 as pb;
 
-use crate::workorder::{subject_for, WorkOrderError};
+use crate::workorder::{recipient, subject_for, WorkOrderError};
 use gridcase_rules::Verifier;
 
 /// The notices the event at `timeline[index]` of `case` calls for, each with its subject:
@@ -239,16 +239,6 @@ fn to_pending(
             )
         })
         .collect()
-}
-
-/// The recipient as a work order names it: the department code, the worker's id, or the
-/// office's grid code.
-fn recipient(assignee: &Assignee) -> String {
-    match assignee {
-        Assignee::Department(code) => code.to_string(),
-        Assignee::Worker(worker) => worker.to_string(),
-        Assignee::Community(code) | Assignee::Street(code) => code.to_string(),
-    }
 }
 
 /// `urban_mgmt`, `worker:lin-ming`, `community:330102-001-001` or `street:330102-001`.

@@ -58,6 +58,16 @@ pub fn subject_for(assignee: &Assignee) -> String {
     }
 }
 
+/// The recipient as a work order or notice names it: the department code, the worker's id,
+/// or the office's grid code.
+pub fn recipient(assignee: &Assignee) -> String {
+    match assignee {
+        Assignee::Department(code) => code.to_string(),
+        Assignee::Worker(worker) => worker.to_string(),
+        Assignee::Community(code) | Assignee::Street(code) => code.to_string(),
+    }
+}
+
 /// Every durable consumer of the work-order stream and its subject: one per department, one
 /// per community and street office of the grid hierarchy, and one per leader of an area.
 fn consumers(reference: &ReferenceData) -> Vec<(String, String)> {
@@ -239,7 +249,7 @@ pub fn build(
         Assignee::Community(code) => community = code.to_string(),
         Assignee::Street(code) => street = code.to_string(),
     }
-    let recipient = format!("{department}{grid_worker}{community}{street}");
+    let recipient = recipient(&assignee);
     // A joint dispatch calls its departments to report in with the event right after it.
     let report_in_deadline_ms = match timeline.get(index + 1).map(|entry| &entry.event) {
         Some(Event::ReportInCalled(called)) => called.deadline.as_millis(),

@@ -96,13 +96,15 @@ fn storage(e: impl std::fmt::Display) -> StoreError {
 }
 
 /// What the schedule is worked out from besides the states: the SLA policies of every
-/// priority and category, the danger policy, the calendar and the escalation ladder, as a
-/// 64-bit FNV-1a hash of their description.
+/// priority and category, the danger, manual-queue and report-in policies, the calendar and
+/// the escalation ladder, as a 64-bit FNV-1a hash of their description.
 fn timer_policies(reference: &ReferenceData) -> u64 {
     let mut text = format!(
-        "{:?}\n{:?}\n{:?}\n",
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n",
         reference.escalation_ladder(),
         reference.danger_policy(),
+        reference.manual_policy(),
+        reference.report_in_policy(),
         reference.calendar()
     );
     for priority in Priority::ALL {
