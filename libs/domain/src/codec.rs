@@ -290,21 +290,21 @@ pub fn decode(event_type: &str, schema_version: u16, payload: &[u8]) -> Result<E
     }
 }
 
-fn to_bytes<T: Serialize>(payload: &T) -> Vec<u8> {
+pub(crate) fn to_bytes<T: Serialize>(payload: &T) -> Vec<u8> {
     // Payloads hold only sized sequences and plain values, the only things
     // postcard can fail on being unsized sequences and out-of-memory.
     postcard::to_allocvec(payload).expect("postcard serialises every event payload")
 }
 
 /// Stored bytes together with the key they were stored under, for error messages.
-struct Payload<'a> {
-    event_type: &'static str,
-    schema_version: u16,
-    bytes: &'a [u8],
+pub(crate) struct Payload<'a> {
+    pub(crate) event_type: &'static str,
+    pub(crate) schema_version: u16,
+    pub(crate) bytes: &'a [u8],
 }
 
 impl Payload<'_> {
-    fn read<T: DeserializeOwned>(&self) -> Result<T, CodecError> {
+    pub(crate) fn read<T: DeserializeOwned>(&self) -> Result<T, CodecError> {
         let bad = |message: String| CodecError::BadPayload {
             event_type: self.event_type,
             schema_version: self.schema_version,

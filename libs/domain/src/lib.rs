@@ -11,6 +11,7 @@ pub mod case;
 pub mod codec;
 pub mod error;
 pub mod event;
+pub mod people;
 pub mod tracking;
 pub mod values;
 

@@ -151,6 +151,15 @@ slug!(
     true
 );
 
+slug!(
+    /// A special grid member or volunteer (特殊网格员, 志愿者), e.g. `sf-zhao-lei`; like a
+    /// worker id, 2–64 of `[a-z0-9_-]`. It names the member's role (`member:<id>`) and streams.
+    MemberId,
+    "member_id",
+    64,
+    true
+);
+
 /// The two halves of the digital urban-management catalogue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
