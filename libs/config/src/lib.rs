@@ -1,8 +1,9 @@
 //! The reference data of gridcase: the grid hierarchy with its leaders and
 //! grid workers, the departments and joint groups, the category catalogue,
 //! the deadline policies with their working-hours calendar, the escalation
-//! ladder and the indicator weights. It is read from TOML files in one
-//! directory (`deploy/config/` ships a sample city) and checked as a whole
+//! ladder, the indicator weights, the special grid members and volunteers,
+//! and the points rules. It is read from TOML files in one directory
+//! (`deploy/config/` ships a sample city) and checked as a whole
 //! at start: bad reference data is refused with the file, the line, the
 //! entry and the reason, so no service ever runs on half-valid rules.
 //!
@@ -18,13 +19,14 @@ mod error;
 mod escalation;
 mod grid;
 mod indicators;
+mod people;
 mod sla;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use gridcase_domain::{
-    CategoryCode, DepartmentCode, GridCode, GridLevel, Priority, Route, WorkerId,
+    CategoryCode, DepartmentCode, GridCode, GridLevel, MemberId, Priority, Route, WorkerId,
 };
 
 pub use calendar::{Calendar, Date, HoursMode, MissingHolidayYear, TimeOfDay, Weekday};
@@ -35,18 +37,21 @@ pub use error::{ConfigError, Result};
 pub use escalation::{EscalationStep, ESCALATION_FILE};
 pub use grid::{GridArea, Person, GRID_FILE};
 pub use indicators::{IndicatorSettings, IndicatorWeights, PeriodLength, INDICATORS_FILE};
+pub use people::{Member, PointsRules, MEMBERS_FILE, POINTS_FILE};
 pub use sla::{DangerPolicy, ReportInPolicy, SlaPolicy, SLA_FILE};
 
 use error::Source;
 
 /// Every file [`ReferenceData::load`] reads, in the order it reads them.
-pub const FILES: [&str; 6] = [
+pub const FILES: [&str; 8] = [
     GRID_FILE,
     DEPARTMENTS_FILE,
     CATEGORIES_FILE,
     SLA_FILE,
     ESCALATION_FILE,
     INDICATORS_FILE,
+    MEMBERS_FILE,
+    POINTS_FILE,
 ];
 
 /// All reference data, validated, with the lookups the stage services need.
@@ -58,6 +63,8 @@ pub struct ReferenceData {
     sla: sla::Sla,
     escalation: Vec<EscalationStep>,
     indicators: IndicatorSettings,
+    members: BTreeMap<MemberId, Member>,
+    points: PointsRules,
 }
 
 impl ReferenceData {
@@ -87,6 +94,8 @@ impl ReferenceData {
         let sla = sla::load(&source(SLA_FILE)?, &categories)?;
         let escalation = escalation::load(&source(ESCALATION_FILE)?)?;
         let indicators = indicators::load(&source(INDICATORS_FILE)?)?;
+        let members = people::load_members(&source(MEMBERS_FILE)?, &grid)?;
+        let points = people::load_points(&source(POINTS_FILE)?)?;
         Ok(ReferenceData {
             grid,
             departments,
@@ -94,6 +103,8 @@ impl ReferenceData {
             sla,
             escalation,
             indicators,
+            members,
+            points,
         })
     }
 
@@ -258,5 +269,22 @@ impl ReferenceData {
     /// The indicator weights and period settings.
     pub fn indicator_settings(&self) -> &IndicatorSettings {
         &self.indicators
+    }
+
+    // --- people of the grid ---
+
+    /// A special grid member or volunteer of `members.toml`.
+    pub fn member(&self, id: &MemberId) -> Option<&Member> {
+        self.members.get(id)
+    }
+
+    /// Every member of `members.toml`, by id.
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        self.members.values()
+    }
+
+    /// The points rules and shop of `points.toml`.
+    pub fn points(&self) -> &PointsRules {
+        &self.points
     }
 }
