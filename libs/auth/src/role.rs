@@ -25,11 +25,13 @@ pub enum RoleKind {
     Street,
     /// A grid leader (网格长), who may blow the whistle on a case of their grid.
     GridLeader,
+    /// A special grid member or volunteer (特殊网格员), who reports in their own name.
+    Member,
 }
 
 impl RoleKind {
     /// Every kind, for listing.
-    pub const ALL: [RoleKind; 9] = [
+    pub const ALL: [RoleKind; 10] = [
         Self::Operator,
         Self::GridWorker,
         Self::Department,
@@ -39,6 +41,7 @@ impl RoleKind {
         Self::Community,
         Self::Street,
         Self::GridLeader,
+        Self::Member,
     ];
 
     /// The kind's name as written in token tables and actors.
@@ -53,6 +56,7 @@ impl RoleKind {
             Self::Community => "community",
             Self::Street => "street",
             Self::GridLeader => "grid_leader",
+            Self::Member => "member",
         }
     }
 
@@ -71,11 +75,17 @@ impl RoleKind {
     }
 
     /// True for kinds that name something: `grid_worker:<worker>`, `department:<code>`,
-    /// `community:<grid code>`, `street:<grid code>`, `grid_leader:<grid code>`.
+    /// `community:<grid code>`, `street:<grid code>`, `grid_leader:<grid code>`,
+    /// `member:<member id>`.
     fn is_qualified(self) -> bool {
         matches!(
             self,
-            Self::GridWorker | Self::Department | Self::Community | Self::Street | Self::GridLeader
+            Self::GridWorker
+                | Self::Department
+                | Self::Community
+                | Self::Street
+                | Self::GridLeader
+                | Self::Member
         )
     }
 }
@@ -107,6 +117,8 @@ pub enum Role {
     Street(String),
     /// A grid leader, by the grid code of the grid they lead (`330102-001-001-001`).
     GridLeader(String),
+    /// A special grid member or volunteer, by member id (`sf-zhao-lei`).
+    Member(String),
 }
 
 impl Role {
@@ -122,12 +134,13 @@ impl Role {
             Self::Community(_) => RoleKind::Community,
             Self::Street(_) => RoleKind::Street,
             Self::GridLeader(_) => RoleKind::GridLeader,
+            Self::Member(_) => RoleKind::Member,
         }
     }
 
     /// Parses `operator`, `supervisor`, `admin`, `gateway`, `grid_worker:<worker id>`,
     /// `department:<code>`, `community:<grid code>`, `street:<grid code>` or
-    /// `grid_leader:<grid code>`.
+    /// `grid_leader:<grid code>` or `member:<member id>`.
     pub fn parse(text: &str) -> Result<Self, AuthError> {
         let (kind, qualifier) = match text.split_once(':') {
             Some((kind, qualifier)) => (RoleKind::parse(kind)?, Some(qualifier)),
@@ -154,6 +167,7 @@ impl Role {
             RoleKind::Community => Self::Community(named("community code")?),
             RoleKind::Street => Self::Street(named("street code")?),
             RoleKind::GridLeader => Self::GridLeader(named("grid code")?),
+            RoleKind::Member => Self::Member(named("member id")?),
         };
         if !kind.is_qualified() {
             if let Some(extra) = qualifier {
@@ -174,6 +188,7 @@ impl fmt::Display for Role {
             Self::Community(code) => write!(f, "community:{code}"),
             Self::Street(code) => write!(f, "street:{code}"),
             Self::GridLeader(code) => write!(f, "grid_leader:{code}"),
+            Self::Member(member) => write!(f, "member:{member}"),
             other => f.write_str(other.kind().as_str()),
         }
     }
@@ -206,14 +221,14 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// A caller with `role` and `id`. A grid worker's id is its worker id: `id` may be left out
-    /// and must match if given; every other role needs one.
+    /// A caller with `role` and `id`. A grid worker's id is its worker id, and a member's their
+    /// member id: `id` may be left out and must match if given; every other role needs one.
     pub fn new(role: Role, id: Option<&str>) -> Result<Self, AuthError> {
         let id = match (&role, id) {
-            (Role::GridWorker(worker), None) => worker.clone(),
-            (Role::GridWorker(worker), Some(id)) if id != worker => {
+            (Role::GridWorker(person) | Role::Member(person), None) => person.clone(),
+            (Role::GridWorker(person) | Role::Member(person), Some(id)) if id != person => {
                 return Err(AuthError::BadRole(format!(
-                    "a grid worker's id is its worker id: {role} cannot have id {id:?}"
+                    "a grid worker's or member's id is their own: {role} cannot have id {id:?}"
                 )))
             }
             (_, Some(id)) => id.to_owned(),
@@ -242,10 +257,10 @@ impl Caller {
     }
 
     /// The caller as an event actor, `role:id`: `operator:op-001`, `grid_worker:lin-ming`,
-    /// `department:urban_mgmt:clerk-01`.
+    /// `department:urban_mgmt:clerk-01`; a member is `member:<member id>`.
     pub fn actor(&self) -> String {
         match &self.role {
-            Role::GridWorker(_) => self.role.to_string(),
+            Role::GridWorker(_) | Role::Member(_) => self.role.to_string(),
             role => format!("{role}:{}", self.id),
         }
     }

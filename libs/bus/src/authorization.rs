@@ -21,7 +21,7 @@ use std::fmt::Write as _;
 use crate::logins::{service_user, ADMIN_USER};
 use crate::subjects::{
     department_consumer, store_committed, StoreOp, ALERTS_ALL, DISPATCH_ALL, DISPATCH_STREAM,
-    EVENTS_ALL, KEYS_ALL, KEYS_ERASE, KEYS_OPEN, KEYS_SEAL, ROOT,
+    EVENTS_ALL, KEYS_ACCOUNT, KEYS_ALL, KEYS_ERASE, KEYS_OPEN, KEYS_SEAL, ROOT,
 };
 
 /// The services that log in to NATS, each as its own user (the HTTP gateway calls the others
@@ -109,6 +109,9 @@ pub fn service_publish_denied(name: &str) -> Vec<String> {
     }
     if !["query", "dispatch"].contains(&name) {
         denied.push(KEYS_OPEN.to_owned());
+    }
+    if name != "evaluation" {
+        denied.push(KEYS_ACCOUNT.to_owned());
     }
     denied.push(KEYS_ERASE.to_owned());
     denied

@@ -12,6 +12,10 @@ pub const KEYS_OPEN: &str = "gridcase.v1.keys.open";
 /// Where the key vault destroys a person's key (administrators only).
 pub const KEYS_ERASE: &str = "gridcase.v1.keys.erase";
 
+/// Where the key vault answers the key id of a phone number, which keys a resident's points
+/// account (the evaluation service only). No key is made or read.
+pub const KEYS_ACCOUNT: &str = "gridcase.v1.keys.account";
+
 /// Every subject of the key vault.
 pub const KEYS_ALL: &str = "gridcase.v1.keys.*";
 
@@ -76,10 +80,13 @@ pub fn store_committed(shard: &str) -> String {
     format!("{ROOT}.store.{shard}.committed")
 }
 
-/// `gridcase.v1.events.<stage>.<stream>`: where a committed event is published. Events of types
-/// the domain does not know go under the stage `other`.
+/// `gridcase.v1.events.<stage>.<stream>`: where a committed event is published. The people's
+/// events (members, points) go under `people`, and events of types the domain does not know
+/// under `other`.
 pub fn event(event_type: &str, stream: &str) -> String {
-    let stage = gridcase_domain::stage_of(event_type).unwrap_or("other");
+    let stage = gridcase_domain::stage_of(event_type)
+        .or_else(|| gridcase_domain::people::people_stage(event_type))
+        .unwrap_or("other");
     format!("{ROOT}.events.{stage}.{stream}")
 }
 
@@ -171,6 +178,10 @@ mod tests {
             "gridcase.v1.events.dispatch.abc"
         );
         assert_eq!(event("SomethingNew", "abc"), "gridcase.v1.events.other.abc");
+        assert_eq!(
+            event("PointsEarned", "points-member-sf-zhao-lei"),
+            "gridcase.v1.events.people.points-member-sf-zhao-lei"
+        );
         assert_eq!(dispatch("urban_mgmt"), "gridcase.v1.dispatch.urban_mgmt");
         assert_eq!(
             office_dispatch("community", "330102-001-002"),

@@ -8,9 +8,11 @@
 //! so a blind retry of the same request can never write its events twice.
 //!
 //! [`TrackingCodes`] keeps the other thing services write: the reservation of a case's tracking
-//! code, in a stream of its own per code.
+//! code, in a stream of its own per code; and [`people::PeopleStore`] the members and points
+//! accounts, each a stream of its own.
 
 pub mod ids;
+pub mod people;
 mod tracking;
 
 use gridcase_domain::{codec, decide, CaseId, CaseState, Command, DomainError, Event};

@@ -110,6 +110,15 @@ impl Vault {
         Ok(opened.pop().unwrap_or(Opened::Erased))
     }
 
+    /// The id of the key of the person with `phone`, which keys their points account; it is
+    /// the id their reports' contacts are sealed under. Nothing is made or read.
+    pub async fn account_key(&self, phone: &Phone) -> Result<u128, VaultError> {
+        match self {
+            Vault::Local(vault) => Ok(vault.key_for_phone(phone)),
+            Vault::Remote(nats) => call(nats, gridcase_bus::subjects::KEYS_ACCOUNT, phone).await,
+        }
+    }
+
     /// Destroys the key of `target`.
     pub async fn erase(&self, target: &EraseTarget) -> Result<Erasure, VaultError> {
         match self {
@@ -271,7 +280,7 @@ pub fn answer(vault: &KeyVault, subject: &str, payload: &[u8]) -> Vec<u8> {
     fn request<T: DeserializeOwned>(payload: &[u8]) -> Result<T, String> {
         postcard::from_bytes(payload).map_err(|e| format!("a request that does not decode: {e}"))
     }
-    use gridcase_bus::subjects::{KEYS_ERASE, KEYS_OPEN, KEYS_SEAL};
+    use gridcase_bus::subjects::{KEYS_ACCOUNT, KEYS_ERASE, KEYS_OPEN, KEYS_SEAL};
     match subject {
         KEYS_SEAL => seal_answers(vault, &[Bytes::copy_from_slice(payload)])
             .pop()
@@ -289,6 +298,7 @@ pub fn answer(vault: &KeyVault, subject: &str, payload: &[u8]) -> Vec<u8> {
             request::<EraseTarget>(payload)
                 .and_then(|target| erase(vault, &target).map_err(|e| e.to_string())),
         ),
+        KEYS_ACCOUNT => reply(request::<Phone>(payload).map(|phone| vault.key_for_phone(&phone))),
         other => reply::<()>(Err(format!("no such vault request: {other}"))),
     }
 }
@@ -305,7 +315,7 @@ mod tests {
             name: Some(PersonName::parse("刘大爷").unwrap()),
             phone: Some(Phone::parse("13757123456").unwrap()),
         };
-        use gridcase_bus::subjects::{KEYS_ERASE, KEYS_OPEN, KEYS_SEAL};
+        use gridcase_bus::subjects::{KEYS_ACCOUNT, KEYS_ERASE, KEYS_OPEN, KEYS_SEAL};
         let sealed: Reply<Contact> = postcard::from_bytes(&answer(
             &vault,
             KEYS_SEAL,
@@ -324,6 +334,14 @@ mod tests {
             .unwrap()
         };
         assert_eq!(open(&vault), Ok(vec![Opened::Reporter(reporter.clone())]));
+        // The points account of the phone is keyed by the id its contacts are sealed under.
+        let account: Reply<u128> = postcard::from_bytes(&answer(
+            &vault,
+            KEYS_ACCOUNT,
+            &postcard::to_allocvec(&reporter.phone.clone().unwrap()).unwrap(),
+        ))
+        .unwrap();
+        assert_eq!(account, Ok(sealed.key_id));
         let erased: Reply<Erasure> = postcard::from_bytes(&answer(
             &vault,
             KEYS_ERASE,

@@ -84,9 +84,12 @@ pub fn inbox_handler(
         Role::Department(code) => Some(format!("department:{code}")),
         Role::Community(code) => Some(format!("community:{code}")),
         Role::Street(code) => Some(format!("street:{code}")),
-        Role::Operator | Role::Supervisor | Role::Admin | Role::Gateway | Role::GridLeader(_) => {
-            None
-        }
+        Role::Operator
+        | Role::Supervisor
+        | Role::Admin
+        | Role::Gateway
+        | Role::GridLeader(_)
+        | Role::Member(_) => None,
     };
     let named = request.handler.trim();
     let handler = match (named.is_empty(), &own) {
