@@ -14,6 +14,7 @@ const PROTOS: &[&str] = &[
     "gridcase/supervision/v1/supervision.proto",
     "gridcase/evaluation/v1/evaluation.proto",
     "gridcase/query/v1/query.proto",
+    "gridcase/people/v1/people.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

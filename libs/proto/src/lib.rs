@@ -120,3 +120,17 @@ pub mod query {
         include!(concat!(env!("OUT_DIR"), "/gridcase.query.v1.rs"));
     }
 }
+
+/// People: special grid members, volunteers and points.
+pub mod people {
+    /// Version 1.
+    #[allow(
+        missing_docs,
+        clippy::all,
+        missing_debug_implementations,
+        unreachable_pub
+    )]
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/gridcase.people.v1.rs"));
+    }
+}

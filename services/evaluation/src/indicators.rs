@@ -8,6 +8,7 @@
 //! | `r` report time, case id | nothing: the case was reported then (for a period's partial hours) |
 //! | `h` report hour, department | the department's totals of the hour's cases ([`gridcase_indicator_store`]) |
 //! | `e` | how many case events were folded |
+//! | `m…`, `a…` | the people's members and accounts ([`crate::people::model`]) |
 //!
 //! A batch of the log is folded into the cases it touches; each is then compared once with
 //! what it was at the batch's start, and its records, report entry and bucket parts are
@@ -25,11 +26,13 @@ use gridcase_indicator_store::{parts, period_totals, time_bytes, BucketChanges, 
 use gridcase_rules::indicators::{rows, CaseIndicators, DepartmentIndicators};
 use tokio::sync::watch;
 
+use crate::people::model::{PeopleChanges, Totals};
+
 /// The shape of the model's records; raise it when one changes, and models written before
 /// are rebuilt from the log.
 ///
 /// 2: departments' report-in counts (吹哨报到) in the indicators.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 const CASE: u8 = b'c';
 const REPORTED: u8 = b'r';
@@ -115,9 +118,11 @@ impl IndicatorModel {
         let mut next = self.position();
         let mut events = 0u64;
         let mut touched: HashMap<CaseId, Touched> = HashMap::new();
+        let mut people = PeopleChanges::default();
         for record in records {
             next = next.max(record.position + 1);
             let Ok(case) = CaseId::parse(&record.stream_id) else {
+                people.take(record);
                 continue;
             };
             let event = match decode(case, record) {
@@ -159,6 +164,7 @@ impl IndicatorModel {
             batch.insert(case_key(case).as_slice(), bytes);
         }
         buckets.write(tree, &mut batch)?;
+        people.write(tree, &mut batch)?;
         if events > 0 {
             batch.insert(EVENTS, &(self.events()? + events).to_be_bytes());
         }
@@ -166,6 +172,24 @@ impl IndicatorModel {
         self.next_position.send_replace(next);
         metrics::gauge!("evaluation_model_position").set(next as f64);
         Ok(())
+    }
+
+    /// The members communities enrolled in `community` (not those of the reference data).
+    pub fn members_of(
+        &self,
+        community: &gridcase_domain::GridCode,
+    ) -> Result<
+        Vec<(
+            gridcase_domain::MemberId,
+            gridcase_domain::people::MemberEnrolled,
+        )>,
+    > {
+        crate::people::model::members_of(self.store.tree(), community)
+    }
+
+    /// Every points account's totals, by account id.
+    pub fn accounts(&self) -> Result<Vec<(String, Totals)>> {
+        crate::people::model::accounts(self.store.tree())
     }
 
     /// Waits until every event below `position` is folded; false if `patience` ran out first.

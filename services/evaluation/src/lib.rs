@@ -15,13 +15,14 @@
 pub const SERVICE: &str = "evaluation";
 
 pub mod indicators;
+pub mod people;
 pub mod service;
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use gridcase_bus::StoreClient;
+use gridcase_bus::{FeedConsumer, StoreClient};
 use tokio::net::TcpListener;
 
 use gridcase_auth::TokenTable;
@@ -92,7 +93,40 @@ pub async fn run(
             gridcase_bus::follow::follow_log(store, "the indicators", start, fold, stopped).await
         }
     });
-    let routes = service::routes(store, reference, indicators, Arc::clone(&stage.tokens));
+    let credits = FeedConsumer::durable(
+        store.nats().clone(),
+        people::credit::DURABLE,
+        gridcase_bus::subjects::EVENTS_ALL,
+    )
+    .await
+    .map_err(|e| ServiceError::stopped("the points feed", e))?;
+    let crediter = people::credit::Crediter::new(store.clone(), Arc::clone(&reference));
+    let crediting = stop.spawn_essential("the points feed", {
+        let stopped = stop.signal();
+        async move {
+            tokio::select! {
+                () = stopped => Ok(()),
+                outcome = crediter.run(credits) => match outcome {
+                    Ok(()) => Err(ServiceError::stopped("the points feed", "closed")),
+                    Err(e) => Err(ServiceError::stopped("the points feed", e)),
+                },
+            }
+        }
+    });
+    let vault = gridcase_privacy::Vault::Remote(store.nats().clone());
+    let routes = service::routes(
+        store.clone(),
+        Arc::clone(&reference),
+        Arc::clone(&indicators),
+        Arc::clone(&stage.tokens),
+    )
+    .add_service(people::server(
+        store,
+        reference,
+        indicators,
+        vault,
+        Arc::clone(&stage.tokens),
+    ));
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
         shard = %stage.shard,
@@ -101,7 +135,7 @@ pub async fn run(
     let served = gridcase_grpc::serve_grpc(
         listener,
         routes,
-        &[SERVICE_NAME],
+        &[SERVICE_NAME, people::SERVICE_NAME],
         readiness,
         stop.or(shutdown),
     )
@@ -110,7 +144,11 @@ pub async fn run(
     let followed = follower
         .await
         .map_err(|e| ServiceError::stopped("the indicator model", e))?;
+    let credited = crediting
+        .await
+        .map_err(|e| ServiceError::stopped("the points feed", e))?;
     tracing::info!("evaluation stopped");
     served?;
+    credited?;
     followed.map_err(|e| ServiceError::stopped("the indicator model", e))
 }

@@ -6,9 +6,10 @@
 use std::sync::Arc;
 
 use gridcase_auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
+use gridcase_casestore::people::{PeopleStore, PeopleStoreError};
 use gridcase_casestore::{CaseError, CaseStore, CommandContext, LoadedCase};
 use gridcase_config::ReferenceData;
-use gridcase_domain::{CaseId, DomainError, Timestamp, TrackingCode};
+use gridcase_domain::{CaseId, Channel, DomainError, MemberId, Timestamp, TrackingCode};
 use gridcase_eventstore::{EventStore, StoreError};
 use gridcase_proto::intake::v1 as pb;
 use gridcase_proto::intake::v1::intake_server::{Intake, IntakeServer};
@@ -37,6 +38,7 @@ pub const REPORT_CASE_ROLES: &[RoleKind] = &[
     RoleKind::GridWorker,
     RoleKind::Gateway,
     RoleKind::Admin,
+    RoleKind::Member,
 ];
 
 /// Who may look a case up by tracking code. Departments see their work orders elsewhere.
@@ -46,6 +48,7 @@ pub const GET_CASE_STATUS_ROLES: &[RoleKind] = &[
     RoleKind::Supervisor,
     RoleKind::Admin,
     RoleKind::GridWorker,
+    RoleKind::Member,
 ];
 
 /// The intake API on a store of cases.
@@ -102,6 +105,7 @@ impl<S: EventStore> IntakeApi<S> {
     ) -> Result<Reported, ApiError> {
         check_reporter(caller, &report)?;
         report.check_reference(&self.reference)?;
+        self.check_member(caller).await?;
         let case_id = case_id_for(&report.client_request_id);
         let command_id = report_command_id(&report.client_request_id);
         // The common repeat (a client retrying after a lost reply) is answered from the stream
@@ -144,6 +148,30 @@ impl<S: EventStore> IntakeApi<S> {
         }
     }
 
+    /// A member reports only while enrolled: in `members.toml`, or by their community.
+    async fn check_member(&self, caller: &Caller) -> Result<(), ApiError> {
+        let Role::Member(id) = &caller.role else {
+            return Ok(());
+        };
+        let member = MemberId::parse(id).map_err(|e| {
+            ApiError::PermissionDenied(format!("member {id}: not a member id ({})", e.reason))
+        })?;
+        if self.reference.member(&member).is_some() {
+            return Ok(());
+        }
+        match PeopleStore::new(self.cases.store().clone())
+            .member(&member)
+            .await
+        {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(ApiError::PermissionDenied(format!(
+                "member {member} is not enrolled by any community"
+            ))),
+            Err(PeopleStoreError::Store(e)) => Err(ApiError::Store(e)),
+            Err(e) => Err(ApiError::Internal(e.to_string())),
+        }
+    }
+
     /// The case holding `code`, as loaded from the store.
     pub async fn status(&self, code: TrackingCode) -> Result<(CaseId, LoadedCase), ApiError> {
         let not_found = || ApiError::NotFound(format!("tracking_code: no case has code {code}"));
@@ -160,8 +188,19 @@ impl<S: EventStore> IntakeApi<S> {
 }
 
 /// A grid worker may report only in its own name: `reported_by_worker`, when given, must be
-/// the caller (it is required on the grid-worker channel).
+/// the caller (it is required on the grid-worker channel). The special-member channel is a
+/// special member's own, and the only one they report on, so their reports are credited to
+/// them.
 fn check_reporter(caller: &Caller, report: &NewReport) -> Result<(), ApiError> {
+    let member = matches!(caller.role, Role::Member(_));
+    if member != (report.channel == Channel::SpecialMember) {
+        let reason = if member {
+            "a special grid member reports on the special_member channel"
+        } else {
+            "the special_member channel is for special grid members reporting with their own token"
+        };
+        return Err(InvalidInput::new("channel", reason).into());
+    }
     let Role::GridWorker(worker) = &caller.role else {
         return Ok(());
     };
