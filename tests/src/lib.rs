@@ -32,6 +32,7 @@ use gridcase_proto::intake::v1::intake_client::IntakeClient;
 use gridcase_proto::intake::v1::{
     GetCaseStatusRequest, GetCaseStatusResponse, ReportCaseRequest, ReportCaseResponse,
 };
+use gridcase_proto::people::v1::people_client::PeopleClient;
 use gridcase_proto::query::v1::query_client::QueryClient;
 use gridcase_proto::query::v1::{GetCaseReply, GetCaseRequest, ListInboxReply, ListInboxRequest};
 use gridcase_proto::supervision::v1::supervision_client::SupervisionClient;
@@ -142,6 +143,11 @@ impl City {
     /// An evaluation client calling as `who`.
     pub fn evaluation(&self, who: &str) -> EvaluationClient<Authed> {
         EvaluationClient::with_interceptor(self.channel(Service::Evaluation), token(who))
+    }
+
+    /// A People client (members and points, served by evaluation) calling as `who`.
+    pub fn people(&self, who: &str) -> PeopleClient<Authed> {
+        PeopleClient::with_interceptor(self.channel(Service::Evaluation), token(who))
     }
 
     /// A supervision client calling as `who`.

@@ -30,6 +30,7 @@ mod desks;
 mod field;
 mod ledger;
 mod plan;
+mod points;
 mod print;
 mod reports;
 mod words;

@@ -153,6 +153,29 @@ fn a_day_of_forty_cases_ends_with_the_board_and_the_ranking() {
     assert_eq!(ranks[..ranked], expected, "{output}");
     assert!(ranks[ranked..].iter().all(|rank| *rank == "—"), "{output}");
 
+    // The points board: every special member of the reference data and the four regular
+    // callers, each balance what was earned less what the shop gave out, and some points
+    // earned over the day.
+    let points = section(&output, "the points board");
+    assert!(
+        points[0].contains("earned") && points[0].contains("balance"),
+        "{output}"
+    );
+    assert_eq!(
+        points.len(),
+        2 + reference.members().count() + 4,
+        "{output}"
+    );
+    let mut earned_today = 0;
+    for row in &points[2..] {
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        let figure = |from_end: usize| -> u64 { cells[cells.len() - from_end].parse().unwrap() };
+        let (earned, exchanged, balance) = (figure(4), figure(3), figure(2));
+        assert_eq!(earned - exchanged, balance, "{row}");
+        earned_today += earned;
+    }
+    assert!(earned_today > 0, "{output}");
+
     // The figures agree with the board.
     let figures = section(&output, "the day in figures");
     let figure = |what: &str| {

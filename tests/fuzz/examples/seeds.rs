@@ -28,7 +28,7 @@ use gridcase_eventstore::{
     StoreStats,
 };
 use gridcase_proto::common::v1 as common;
-use gridcase_proto::{dispatch, evaluation, intake, query, supervision, triage};
+use gridcase_proto::{dispatch, evaluation, intake, people, query, supervision, triage};
 use prost::Message;
 
 const CASE: &str = "0190a2b3c4d57e6f8a9b0c1d2e3f4a5b";
@@ -769,7 +769,31 @@ fn grpc_requests(corpus: &mut Corpus) {
             opinion: "住建局已报到：属房屋本体维修，由住建局牵头，今天下午到现场".to_owned(),
         },
     );
-    corpus.add_selected(30, &[]);
+    corpus.add_message(
+        30,
+        &people::v1::EnrolMemberRequest {
+            request_id: "enrol-2026-11-001".to_owned(),
+            member_id: "jd-wu-peng".to_owned(),
+            kind: people::v1::MemberKind::Courier as i32,
+            name: "京东 吴鹏".to_owned(),
+            grid_codes: vec![
+                "330102-001-001-001".to_owned(),
+                "330102-001-001-002-01".to_owned(),
+            ],
+        },
+    );
+    corpus.add_message(
+        31,
+        &people::v1::ExchangePointsRequest {
+            request_id: "shop-counter-2026-11-30-07".to_owned(),
+            owner: Some(people::v1::AccountOwner {
+                member_id: String::new(),
+                resident_phone: "13757120001".to_owned(),
+            }),
+            item: "大米五斤".to_owned(),
+        },
+    );
+    corpus.add_selected(32, &[]);
 }
 
 fn vault_requests(root: &Path) {
@@ -786,8 +810,12 @@ fn vault_requests(root: &Path) {
         unreachable!("a resident with a phone is sealed")
     };
     corpus.add_selected(1, &postcard::to_allocvec(&vec![sealed.clone()]).unwrap());
+    corpus.add_selected(
+        2,
+        &postcard::to_allocvec(resident.phone.as_ref().unwrap()).unwrap(),
+    );
     let erase = gridcase_privacy::EraseTarget::Phone(resident.phone.clone().unwrap());
-    corpus.add_selected(2, &postcard::to_allocvec(&erase).unwrap());
+    corpus.add_selected(3, &postcard::to_allocvec(&erase).unwrap());
     let erase = gridcase_privacy::EraseTarget::Key(sealed.key_id);
-    corpus.add_selected(2, &postcard::to_allocvec(&erase).unwrap());
+    corpus.add_selected(3, &postcard::to_allocvec(&erase).unwrap());
 }

@@ -1,6 +1,6 @@
 //! The domain's event codec: a payload under any event type and schema version decodes to an
 //! event or an error, and an event that decodes encodes (at the current version) to bytes that
-//! decode to the same event.
+//! decode to the same event; the same for the people's events and their codec.
 #![no_main]
 
 use gridcase_domain::{codec, EVENT_TYPES};
@@ -25,6 +25,15 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(again.as_ref(), Ok(&event));
         // Text formats carry events too (JSON in the query service's read models).
         let _ = format!("{event:?}");
+    }
+    // The people's events (members, points) have a codec of their own.
+    use gridcase_domain::people::{decode_people, encode_people, PEOPLE_EVENT_TYPES};
+    let people_type = PEOPLE_EVENT_TYPES[usize::from(selector) % PEOPLE_EVENT_TYPES.len()];
+    if let Ok(event) = decode_people(people_type, schema_version, payload) {
+        assert_eq!(event.type_name(), people_type);
+        let encoded = encode_people(&event);
+        let again = decode_people(encoded.event_type, encoded.schema_version, &encoded.payload);
+        assert_eq!(again.as_ref(), Ok(&event));
     }
     if let Some(reserved) = gridcase_domain::TrackingCodeReserved::from_payload(payload) {
         assert_eq!(reserved.encode().payload, payload);

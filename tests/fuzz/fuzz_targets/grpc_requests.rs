@@ -11,7 +11,7 @@ use gridcase_domain::{
     Timestamp, WorkerId,
 };
 use gridcase_fuzz::{reference, split};
-use gridcase_proto::{dispatch, evaluation, intake, query, store, supervision, triage};
+use gridcase_proto::{dispatch, evaluation, intake, people, query, store, supervision, triage};
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
 
@@ -70,7 +70,7 @@ fn decode<M: Message + Default>(bytes: &[u8]) -> Option<M> {
 fuzz_target!(|data: &[u8]| {
     let (selector, bytes) = split(data);
     let reference = reference();
-    match selector % 31 {
+    match selector % 33 {
         0 => {
             let Some(request) = decode::<intake::v1::ReportCaseRequest>(bytes) else {
                 return;
@@ -308,6 +308,36 @@ fuzz_target!(|data: &[u8]| {
         29 => {
             if let Some(request) = decode::<dispatch::v1::ReportInRequest>(bytes) {
                 department_request(&request, CaseStatus::Accepted);
+            }
+        }
+        30 => {
+            if let Some(request) = decode::<people::v1::EnrolMemberRequest>(bytes) {
+                let at = Timestamp::from_millis(1_717_200_000_000);
+                if let Ok((_, member, enrolled)) =
+                    gridcase_evaluation::people::enrolment(&request, reference, at)
+                {
+                    // What the request's checks accept, the domain enrols and the codec keeps.
+                    let events = gridcase_domain::people::enrol(None, &member, enrolled)
+                        .unwrap_or_else(|e| panic!("{request:?} refused: {e}"));
+                    for event in events {
+                        let encoded = gridcase_domain::people::encode_people(&event);
+                        let back = gridcase_domain::people::decode_people(
+                            encoded.event_type,
+                            encoded.schema_version,
+                            &encoded.payload,
+                        );
+                        assert_eq!(back, Ok(event));
+                    }
+                }
+            }
+        }
+        31 => {
+            if let Some(request) = decode::<people::v1::ExchangePointsRequest>(bytes) {
+                if let Ok((_, price)) = gridcase_evaluation::people::shop_item(&request, reference)
+                {
+                    assert!(price > 0);
+                }
+                let _ = gridcase_evaluation::people::owner(request.owner.as_ref());
             }
         }
         _ => {

@@ -6,7 +6,7 @@
 
 use std::sync::OnceLock;
 
-use gridcase_bus::subjects::{KEYS_ERASE, KEYS_OPEN, KEYS_SEAL};
+use gridcase_bus::subjects::{KEYS_ACCOUNT, KEYS_ERASE, KEYS_OPEN, KEYS_SEAL};
 use gridcase_domain::{Contact, Reporter};
 use gridcase_privacy::{answer, Erasure, KeyVault, Opened};
 use libfuzzer_sys::fuzz_target;
@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let vault = vault();
-    match selector % 3 {
+    match selector % 4 {
         0 => {
             let reply: Result<Contact, String> =
                 postcard::from_bytes(&answer(vault, KEYS_SEAL, body)).expect("a seal reply");
@@ -40,6 +40,14 @@ fuzz_target!(|data: &[u8]| {
             // Nothing but this target's own seals exists in the vault, and fuzzed ciphertexts
             // of those do not authenticate: whatever opens was sealed here.
             let _ = reply;
+        }
+        2 => {
+            let reply: Result<u128, String> =
+                postcard::from_bytes(&answer(vault, KEYS_ACCOUNT, body)).expect("an account reply");
+            // A phone's account is the id its contacts are sealed under.
+            if let (Ok(phone), Ok(key)) = (postcard::from_bytes(body), reply) {
+                assert_eq!(vault.key_for_phone(&phone), key);
+            }
         }
         _ => {
             let reply: Result<Erasure, String> =

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use gridcase_config::ReferenceData;
 
 /// The text of each reference data file of the sample city in `deploy/config/`, by name.
-pub const REFERENCE_FILES: [(&str, &str); 6] = [
+pub const REFERENCE_FILES: [(&str, &str); 8] = [
     (
         gridcase_config::GRID_FILE,
         include_str!("../../../deploy/config/grid.toml"),
@@ -35,6 +35,14 @@ pub const REFERENCE_FILES: [(&str, &str); 6] = [
     (
         gridcase_config::INDICATORS_FILE,
         include_str!("../../../deploy/config/indicators.toml"),
+    ),
+    (
+        gridcase_config::MEMBERS_FILE,
+        include_str!("../../../deploy/config/members.toml"),
+    ),
+    (
+        gridcase_config::POINTS_FILE,
+        include_str!("../../../deploy/config/points.toml"),
     ),
 ];
 

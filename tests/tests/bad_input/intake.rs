@@ -19,6 +19,15 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels) {
         change(&mut message);
         message
     };
+    t.row(rpc, "a member on the hotline channel", InvalidArgument,
+        "channel: a special grid member reports on the special_member channel",
+        report_case(ZHAO_LEI, report("bad-input/member-hotline")));
+    t.row(rpc, "the special-member channel from an operator", InvalidArgument,
+        "channel: the special_member channel is for special grid members",
+        report_case(OPERATOR, bad(|r| r.channel = ReportChannel::SpecialMember as i32)));
+    t.row(rpc, "a member no community enrolled", PermissionDenied,
+        "member ghost-member is not enrolled by any community",
+        report_case(GHOST_MEMBER, bad(|r| r.channel = ReportChannel::SpecialMember as i32)));
     t.row(rpc, "empty client_request_id", InvalidArgument, "client_request_id: must not be empty",
         report_case(OPERATOR, bad(|r| r.client_request_id.clear())));
     t.row(rpc, "client_request_id of 129 characters", InvalidArgument,

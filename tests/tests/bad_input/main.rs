@@ -72,6 +72,8 @@ const CALLERS: &[(&str, &str)] = &[
     ("liulang", "street:330102-001:office-1"),
     ("ecology_env", "department:ecology_env:clerk-1"),
     ("wang-yan", "grid_leader:330102-001-001-001:wang-yan"),
+    ("zhao-lei", "member:sf-zhao-lei"),
+    ("ghost-member", "member:ghost-member"),
 ];
 
 /// 燃气井盖 (gas manhole cover): the gas company's, never self-handled.
@@ -118,6 +120,8 @@ const GAS: Auth = Auth::As("gas");
 const ECOLOGY: Auth = Auth::As("ecology_env");
 const WANG_YAN: Auth = Auth::As("wang-yan");
 const WATER: Auth = Auth::As("water");
+const ZHAO_LEI: Auth = Auth::As("zhao-lei");
+const GHOST_MEMBER: Auth = Auth::As("ghost-member");
 const UNKNOWN_TOKEN: Auth = Auth::Header("Bearer no-such-token-0000000000");
 const NOT_BEARER: Auth = Auth::Header("Basic b3BlcmF0b3I6c2VjcmV0");
 
@@ -152,6 +156,7 @@ macro_rules! call {
 mod dispatch;
 mod evaluation;
 mod intake;
+mod people;
 mod query;
 mod store;
 mod supervision;
@@ -504,7 +509,12 @@ fn every_rpc() -> Vec<String> {
 }
 
 /// RPCs whose request has no fields: only the token can be wrong.
-const TAKES_NO_INPUT: &[&str] = &["query.Board", "store.Stats", "store.Verify"];
+const TAKES_NO_INPUT: &[&str] = &[
+    "query.Board",
+    "store.Stats",
+    "store.Verify",
+    "people.ListShopItems",
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rpc_refuses_bad_input_and_writes_nothing() {
@@ -526,6 +536,7 @@ async fn every_rpc_refuses_bad_input_and_writes_nothing() {
     dispatch::rows(&mut table, &channels, &cases);
     supervision::rows(&mut table, &channels, &cases);
     evaluation::rows(&mut table, &channels, &cases);
+    people::rows(&mut table, &channels);
     query::rows(&mut table, &channels, &cases);
     store::rows(&mut table, &channels);
     let every_rpc = every_rpc();

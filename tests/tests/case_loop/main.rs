@@ -63,6 +63,9 @@ const CALLERS: &[(&str, &str)] = &[
     (YONGJIN_COMMUNITY, "community:330102-001-001:secretary-1"),
     (LIULANG_STREET, "street:330102-001:office-1"),
     ("wang-yan", "grid_leader:330102-001-001-001:wang-yan"),
+    ("330102-001-002", "community:330102-001-002:secretary-1"),
+    ("sf-zhao-lei", "member:sf-zhao-lei"),
+    ("jd-wu-peng", "member:jd-wu-peng"),
 ];
 
 const OPERATOR: &str = "op-1";
@@ -169,6 +172,7 @@ async fn dispatched_case(
 mod deadlines;
 mod grid_tiers;
 mod handling;
+mod people;
 mod residents_words;
 mod second_rounds;
 mod whistle;

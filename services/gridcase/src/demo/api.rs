@@ -9,6 +9,7 @@ use gridcase_auth::BearerToken;
 use gridcase_proto::dispatch::v1::dispatch_client::DispatchClient;
 use gridcase_proto::evaluation::v1::evaluation_client::EvaluationClient;
 use gridcase_proto::intake::v1::intake_client::IntakeClient;
+use gridcase_proto::people::v1::people_client::PeopleClient;
 use gridcase_proto::query::v1::query_client::QueryClient;
 use gridcase_proto::store::v1::store_admin_client::StoreAdminClient;
 use gridcase_proto::supervision::v1::supervision_client::SupervisionClient;
@@ -175,6 +176,10 @@ impl Api {
 
     pub(super) fn evaluation(&self, who: &str) -> EvaluationClient<Authed> {
         EvaluationClient::with_interceptor(self.channel(Service::Evaluation), self.cast.bearer(who))
+    }
+
+    pub(super) fn people(&self, who: &str) -> PeopleClient<Authed> {
+        PeopleClient::with_interceptor(self.channel(Service::Evaluation), self.cast.bearer(who))
     }
 
     pub(super) fn query(&self) -> QueryClient<Authed> {

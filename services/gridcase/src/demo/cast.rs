@@ -9,7 +9,8 @@ use gridcase_domain::GridLevel;
 
 /// Everyone the demo acts as, with a bearer token each: the hotline operator (who also calls
 /// residents back), the supervisor, an administrator (for the store's figures), every
-/// department's desk, every grid worker and every community and street office.
+/// department's desk, every grid worker, every community and street office and every special
+/// grid member of the reference data.
 #[derive(Debug)]
 pub(super) struct Cast {
     /// Who → (token, caller as `role:id`).
@@ -29,6 +30,11 @@ pub(super) fn department_key(code: &str) -> String {
 
 pub(super) fn worker_key(id: &str) -> String {
     format!("worker-{id}")
+}
+
+/// A special grid member or volunteer of the reference data.
+pub(super) fn member_key(id: &str) -> String {
+    format!("member-{id}")
 }
 
 /// A community's or street's office (`kind` is `community` or `street`).
@@ -64,6 +70,10 @@ impl Cast {
                 office_key(kind, &code),
                 format!("{kind}:{code}:demo-office"),
             ));
+        }
+        for member in reference.members() {
+            let id = member.id.as_str();
+            specs.push((member_key(id), format!("member:{id}")));
         }
         let mut callers = BTreeMap::new();
         let mut bearers = HashMap::new();

@@ -206,16 +206,18 @@ pub(super) async fn play(
     let planned = plan.len();
     let explicit = plan.iter().filter(|r| r.explicit_category).count();
     let by_worker = plan.iter().filter(|r| r.worker.is_some()).count();
+    let by_member = plan.iter().filter(|r| r.member.is_some()).count();
     let by_hand = plan
         .iter()
         .filter(|r| matches!(r.kind, Kind::Vague | Kind::OutOfScope))
         .count();
     println!(
-        "the day: {planned} reports over {:.0} s — {} by hotline, {by_worker} by grid workers; \
+        "the day: {planned} reports over {:.0} s — {} by hotline, {by_worker} by grid workers, \
+         {by_member} by special grid members; \
          {explicit} name a category code, {} are left to triage's model ({}), {by_hand} are \
          for the operators",
         window.as_secs_f64(),
-        planned - by_worker,
+        planned - by_worker - by_member,
         planned - explicit - by_hand,
         classifier.version()
     );
@@ -295,6 +297,7 @@ pub(super) async fn play(
         day.started.elapsed().as_secs_f64()
     ));
 
+    super::points::wait_for_points(&js).await;
     let results = day.print_results(day_start_ms, !timed_out).await;
     let failures = day
         .failures

@@ -24,6 +24,8 @@ pub(super) struct Tracked {
     pub(super) kind: Kind,
     pub(super) category: String,
     pub(super) by_worker: bool,
+    /// Reported by a special grid member on their own channel.
+    pub(super) by_member: bool,
     pub(super) anonymous: bool,
     pub(super) reported_at_ms: i64,
     /// Work orders seen for the case (any assignee).

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use gridcase::rng::Rng;
 use gridcase_config::{GridArea, ReferenceData};
+use gridcase_domain::people::MemberKind;
 use gridcase_domain::{GridCode, GridLevel};
 use gridcase_triage::Classifier;
 
@@ -44,7 +45,9 @@ pub(super) struct PlannedReport {
     pub(super) address: String,
     pub(super) coordinates: Option<(f64, f64)>,
     pub(super) description: String,
-    /// Name and phone; `None` for an anonymous call or a grid worker.
+    /// The special grid member reporting it from their own app, on the special-member channel.
+    pub(super) member: Option<String>,
+    /// Name and phone; `None` for an anonymous call, a grid worker or a member.
     pub(super) reporter: Option<(String, String)>,
     pub(super) media: Vec<String>,
 }
@@ -139,6 +142,11 @@ pub(super) fn plan_day(
         } else {
             pick_category(&categories, by_worker, &place, &mut used, &mut rng)
         };
+        // Every third ordinary call from a place a special member serves is theirs instead:
+        // the courier, rider or building head who saw it reports it from their own app.
+        let member = (kind == Kind::Ordinary && !by_worker && index.is_multiple_of(3))
+            .then(|| member_serving(reference, &place.code, index / 3))
+            .flatten();
         let spot = *rng.pick(SPOTS);
         let said = format!("{}{spot}", place.spoken);
         let description = match kind {
@@ -150,7 +158,9 @@ pub(super) fn plan_day(
             ),
             _ => {
                 let phrase = describe(reference, &category, &mut rng);
-                if by_worker {
+                if let Some((_, opener)) = &member {
+                    format!("{opener}{said}{phrase}，{}", rng.pick(MEMBER_CLOSERS))
+                } else if by_worker {
                     format!(
                         "{}{said}{phrase}{}",
                         rng.pick(PATROL_OPENERS),
@@ -177,7 +187,16 @@ pub(super) fn plan_day(
                 lon + (rng.unit() - 0.5) * 0.0003,
             )
         });
-        let reporter = (!by_worker && !rng.chance(0.15)).then(|| resident(&mut rng));
+        let reporter = (!by_worker && member.is_none() && !rng.chance(0.15)).then(|| {
+            // One caller in five is one of the neighbourhood's regulars, who call about
+            // everything they see and collect points for it.
+            if rng.chance(0.2) {
+                let (name, phone) = *rng.pick(REGULAR_CALLERS);
+                (name.to_owned(), phone.to_owned())
+            } else {
+                resident(&mut rng)
+            }
+        });
         let media = if by_worker {
             (0..1 + rng.below(2))
                 .map(|k| format!("https://media.example.cn/patrol/{run}/{index}-{k}.jpg"))
@@ -190,6 +209,7 @@ pub(super) fn plan_day(
             at,
             kind,
             worker,
+            member: member.map(|(id, _)| id),
             category,
             explicit_category,
             grid: place.code.to_string(),
@@ -226,6 +246,7 @@ pub(super) fn plan_day(
             at: original.at + Duration::from_millis(rng.millis(250, 900)),
             kind: Kind::Repeat,
             worker: None,
+            member: None,
             explicit_category: false,
             description: format!(
                 "又有居民来电反映：{spoken}{phrase}，{}",
@@ -351,6 +372,44 @@ fn describe(reference: &ReferenceData, category: &str, rng: &mut Rng) -> String 
         .and_then(|entry| entry.keywords.first().cloned())
         .unwrap_or_default();
     format!("{keyword}的问题比较突出")
+}
+
+/// Residents who call the hotline often, by name and phone: their points add up over the day.
+pub(super) const REGULAR_CALLERS: &[(&str, &str)] = &[
+    ("李阿姨", "13757120001"),
+    ("周师傅", "13905710002"),
+    ("陈老伯", "15868100003"),
+    ("吴女士", "18969010004"),
+];
+
+/// How a member's report ends.
+const MEMBER_CLOSERS: &[&str] = &[
+    "麻烦尽快派人来看看",
+    "拍了照片，请社区转给管的部门",
+    "我每天都从这里过，修好了我再看看",
+    "电动车经过很危险，请处理一下",
+];
+
+/// One of the special members of the reference data serving `place` (the `turn`th, round
+/// the list), with how they come to see it in their own words.
+fn member_serving(
+    reference: &ReferenceData,
+    place: &GridCode,
+    turn: usize,
+) -> Option<(String, String)> {
+    let serving: Vec<_> = reference
+        .members()
+        .filter(|m| m.grids.iter().any(|grid| place.is_within(grid)))
+        .collect();
+    let member = serving.get(turn % serving.len().max(1))?;
+    let opener = match member.kind {
+        MemberKind::Courier => "送件路过",
+        MemberKind::DeliveryRider => "送餐经过",
+        MemberKind::RideHailingDriver => "拉客经过",
+        MemberKind::BuildingHead => "楼栋长巡楼看到",
+        MemberKind::Volunteer | MemberKind::PartyMember => "志愿巡查时发现",
+    };
+    Some((member.id.to_string(), opener.to_owned()))
 }
 
 /// A resident calling: a name as the operator notes it, and a mobile number.

@@ -105,6 +105,8 @@ impl Day {
             println!("  times to close in minutes; — where nothing counts towards a rate");
         }
 
+        self.print_points().await?;
+
         println!();
         println!("the day in figures");
         let summary = self.summary(finished).await?;
@@ -159,6 +161,7 @@ impl Day {
         );
         let cases_with = |event: &str| events.get(event).copied().unwrap_or_default();
         let by_worker = cases.iter().filter(|case| case.by_worker).count();
+        let by_member = cases.iter().filter(|case| case.by_member).count();
         let still_open = cases.len()
             - closed
             - statuses.get("merged").copied().unwrap_or_default()
@@ -180,8 +183,8 @@ impl Day {
             "reported",
             (cases.len(), 0),
             format!(
-                "{} by hotline, {by_worker} by grid workers",
-                cases.len() - by_worker
+                "{} by hotline, {by_worker} by grid workers, {by_member} by special members",
+                cases.len() - by_worker - by_member
             ),
         );
         line(

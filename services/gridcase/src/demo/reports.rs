@@ -10,7 +10,7 @@ use std::time::Instant;
 use gridcase_proto::intake::v1 as intake_pb;
 
 use super::api::WebReport;
-use super::cast::{worker_key, OPERATOR};
+use super::cast::{member_key, worker_key, OPERATOR};
 use super::day::{now_ms, Day};
 use super::ledger::Tracked;
 use super::plan::PlannedReport;
@@ -41,7 +41,7 @@ impl Day {
     /// The channel a resident's report takes: one in four scans the QR code, one in six of
     /// those who name a category uses an outside app (Open311); the rest call the hotline.
     fn web_channel(&self, report: &PlannedReport) -> Option<&'static str> {
-        if report.worker.is_some() {
+        if report.worker.is_some() || report.member.is_some() {
             return None;
         }
         if report.index % 4 == 1 {
@@ -106,9 +106,10 @@ impl Day {
             }
             return;
         }
-        let (channel, who) = match &report.worker {
-            Some(id) => (intake_pb::Channel::GridWorker, worker_key(id)),
-            None => (intake_pb::Channel::Hotline, OPERATOR.to_owned()),
+        let (channel, who) = match (&report.worker, &report.member) {
+            (Some(id), _) => (intake_pb::Channel::GridWorker, worker_key(id)),
+            (None, Some(id)) => (intake_pb::Channel::SpecialMember, member_key(id)),
+            (None, None) => (intake_pb::Channel::Hotline, OPERATOR.to_owned()),
         };
         let request = intake_pb::ReportCaseRequest {
             client_request_id: format!("demo-{}-{}", self.run, report.index),
@@ -139,10 +140,10 @@ impl Day {
                 return self.failed(format_args!("reporting case #{}", report.index), &status)
             }
         };
-        let channel = if report.worker.is_some() {
-            "grid worker"
-        } else {
-            "hotline"
+        let channel = match (&report.worker, &report.member) {
+            (Some(_), _) => "grid worker",
+            (None, Some(_)) => "member",
+            (None, None) => "hotline",
         };
         self.track(
             &report,
@@ -171,6 +172,7 @@ impl Day {
             kind: report.kind,
             category: report.category.clone(),
             by_worker: report.worker.is_some(),
+            by_member: report.member.is_some(),
             anonymous: report.reporter.is_none(),
             reported_at_ms: now_ms(),
             orders: 0,
