@@ -139,21 +139,27 @@ impl Drop for ReadModelStore {
     }
 }
 
-/// Opens the model's sled database, waiting up to a second for the file lock: a model closed
-/// in the same process a moment ago may still be held by sled's background flusher.
+/// Opens the model's sled database, waiting up to five seconds for the file lock: a model
+/// closed in the same process a moment ago may still be held by sled's background flusher,
+/// longer on a loaded machine.
 fn open_when_released(config: &sled::Config) -> Result<sled::Db> {
     let mut tries = 0;
     loop {
         match config.open() {
-            Err(sled::Error::Io(error))
-                if error.kind() == std::io::ErrorKind::WouldBlock && tries < 50 =>
-            {
+            // sled reports a held lock as an `Other` error naming it, not as `WouldBlock`.
+            Err(sled::Error::Io(error)) if is_held_lock(&error) && tries < 250 => {
                 tries += 1;
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             opened => return opened.map_err(storage),
         }
     }
+}
+
+/// True for sled's error when another handle holds the database's file lock.
+fn is_held_lock(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::WouldBlock
+        || error.to_string().starts_with("could not acquire lock on")
 }
 
 fn read_u64(bytes: &[u8]) -> u64 {
@@ -195,5 +201,24 @@ mod tests {
             assert!(model.rebuilt().is_some());
             assert!(model.tree().get(b"case-1").unwrap().is_none());
         }
+    }
+
+    #[test]
+    fn a_model_still_held_elsewhere_is_opened_once_it_is_let_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ReadModelConfig::new(Some(dir.path().to_owned()));
+        let held = ReadModelStore::open(&config, 1).unwrap();
+        let error = match sled::Config::new().path(dir.path()).open() {
+            Err(sled::Error::Io(error)) => error,
+            other => panic!("a held model opened twice: {other:?}"),
+        };
+        assert!(is_held_lock(&error), "{error}");
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(held);
+        });
+        let reopened = ReadModelStore::open(&config, 1).unwrap();
+        assert_eq!(reopened.rebuilt(), None);
+        releaser.join().unwrap();
     }
 }
