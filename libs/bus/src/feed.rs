@@ -239,6 +239,44 @@ impl FeedConsumer {
 
     /// The handling span of `event`: its trace ids from the message headers, else from the
     /// event's own metadata.
+    /// Follows the feed until it closes: each event (one at a time per stream, up to `limit`
+    /// at once) is handled by `handle` (given a copy of it) until it is done, then acknowledged — unacknowledged, it
+    /// would come again and be recognised as done. `handle` returns `Ok` when done and its
+    /// error otherwise; an error `is_permanent` says retrying cannot help is logged and the
+    /// event skipped, any other is retried with a backoff. An interrupted feed is followed
+    /// again after a backoff.
+    pub async fn handle_each<E, F, Fut>(
+        &mut self,
+        limit: usize,
+        handle: F,
+        is_permanent: fn(&E) -> bool,
+    ) -> Result<(), FeedError>
+    where
+        E: std::fmt::Display,
+        F: Fn(RecordedEvent) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+    {
+        let handle = &handle;
+        let mut backoff = crate::retry::Backoff::new();
+        loop {
+            let interrupted = self
+                .for_each_per_stream(limit, |message| async move {
+                    until_done(&message.event, handle, is_permanent).await;
+                    if let Err(e) = message.ack().await {
+                        tracing::warn!(error = %e, "acknowledging a feed event failed");
+                    }
+                })
+                .await;
+            match interrupted {
+                None => return Ok(()),
+                Some(e) => {
+                    tracing::warn!(error = %e, "event feed interrupted; following it again");
+                    backoff.wait().await;
+                }
+            }
+        }
+    }
+
     fn span_for(&self, event: &RecordedEvent, message: &jetstream::Message) -> tracing::Span {
         let id = |name: &str, known: Option<u128>| {
             headers::get(message.headers.as_ref(), name)
@@ -293,6 +331,41 @@ impl FeedConsumer {
                     sequence,
                     reason: e.to_string(),
                 }))
+            }
+        }
+    }
+}
+
+/// Handles `event` until `handle` succeeds or fails for good (see
+/// [`FeedConsumer::handle_each`]).
+async fn until_done<E, F, Fut>(event: &RecordedEvent, handle: &F, is_permanent: fn(&E) -> bool)
+where
+    E: std::fmt::Display,
+    F: Fn(RecordedEvent) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+{
+    let mut backoff = crate::retry::Backoff::new();
+    loop {
+        match handle(event.clone()).await {
+            Ok(()) => return,
+            Err(e) if is_permanent(&e) => {
+                tracing::error!(
+                    stream = %event.stream_id,
+                    event_type = %event.event_type,
+                    version = event.stream_version,
+                    error = %e,
+                    "event skipped"
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(
+                    stream = %event.stream_id,
+                    event_type = %event.event_type,
+                    error = %e,
+                    "handling failed; trying again"
+                );
+                backoff.wait().await;
             }
         }
     }

@@ -10,8 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream;
-use gridcase_bus::retry::Backoff;
-use gridcase_bus::{FeedConsumer, FeedError, FeedMessage};
+use gridcase_bus::{FeedConsumer, FeedError};
 use gridcase_casestore::ids::{event_command_id, legacy};
 use gridcase_casestore::{CaseError, CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
@@ -95,54 +94,12 @@ impl<S: EventStore> FeedWorker<S> {
     /// Follows `feed` until it closes, acknowledging each event once it is handled. An event
     /// whose handling failed for a reason that may pass is tried again.
     pub async fn run(&self, mut feed: FeedConsumer) -> Result<(), FeedError> {
-        let mut backoff = Backoff::new();
-        loop {
-            let interrupted = feed
-                .for_each_per_stream(FEED_CONCURRENCY, |message| async move {
-                    self.handle_until_done(&message).await;
-                    if let Err(e) = message.ack().await {
-                        // The event comes again and is recognised as done.
-                        tracing::warn!(error = %e, "acknowledging a feed event failed");
-                    }
-                })
-                .await;
-            match interrupted {
-                None => return Ok(()),
-                Some(e) => {
-                    tracing::warn!(error = %e, "event feed interrupted; following it again");
-                    backoff.wait().await;
-                }
-            }
-        }
-    }
-
-    async fn handle_until_done(&self, message: &FeedMessage) {
-        let event = &message.event;
-        let mut backoff = Backoff::new();
-        loop {
-            match self.handle(event).await {
-                Ok(()) => return,
-                Err(e) if e.is_permanent() => {
-                    tracing::error!(
-                        case = %event.stream_id,
-                        event_type = %event.event_type,
-                        version = event.stream_version,
-                        error = %e,
-                        "event skipped"
-                    );
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!(
-                        case = %event.stream_id,
-                        event_type = %event.event_type,
-                        error = %e,
-                        "handling failed; trying again"
-                    );
-                    backoff.wait().await;
-                }
-            }
-        }
+        feed.handle_each(
+            FEED_CONCURRENCY,
+            |event| async move { self.handle(&event).await },
+            HandleError::is_permanent,
+        )
+        .await
     }
 
     /// Handles one feed event: dispatches a triaged or referred case, publishes the work order

@@ -9,8 +9,7 @@
 
 use std::sync::Arc;
 
-use gridcase_bus::feed::{FeedConsumer, FeedError, FeedMessage};
-use gridcase_bus::retry::Backoff;
+use gridcase_bus::feed::{FeedConsumer, FeedError};
 use gridcase_casestore::ids::command_id;
 use gridcase_casestore::people::{PeopleStore, PeopleStoreError};
 use gridcase_casestore::{CaseError, CaseStore, CommandContext, LoadedCase};
@@ -88,42 +87,12 @@ impl<S: EventStore> Crediter<S> {
 
     /// Follows `feed` until it closes, acknowledging each event once it is credited.
     pub async fn run(&self, mut feed: FeedConsumer) -> Result<(), FeedError> {
-        let mut backoff = Backoff::new();
-        loop {
-            let interrupted = feed
-                .for_each_per_stream(CONCURRENCY, |message| async move {
-                    self.credit_until_done(&message).await;
-                    if let Err(e) = message.ack().await {
-                        tracing::warn!(error = %e, "acknowledging a feed event failed");
-                    }
-                })
-                .await;
-            match interrupted {
-                None => return Ok(()),
-                Some(e) => {
-                    tracing::warn!(error = %e, "event feed interrupted; following it again");
-                    backoff.wait().await;
-                }
-            }
-        }
-    }
-
-    async fn credit_until_done(&self, message: &FeedMessage) {
-        let event = &message.event;
-        let mut backoff = Backoff::new();
-        loop {
-            match self.credit(event).await {
-                Ok(()) => return,
-                Err(e) if e.is_permanent() => {
-                    tracing::error!(case = %event.stream_id, event_type = %event.event_type, error = %e, "no points credited");
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!(case = %event.stream_id, error = %e, "crediting failed; trying again");
-                    backoff.wait().await;
-                }
-            }
-        }
+        feed.handle_each(
+            CONCURRENCY,
+            |event| async move { self.credit(&event).await },
+            CreditError::is_permanent,
+        )
+        .await
     }
 
     /// Credits the points `event` earns, if any.
