@@ -67,6 +67,32 @@ pub struct IndicatorSettings {
     /// Units with fewer cases due in a period are reported but not ranked,
     /// so that one late case does not put a quiet grid at the bottom.
     pub min_cases_for_ranking: u32,
+    /// How grid workers are scored and ranked (优秀网格员).
+    pub grid_workers: GridWorkerSettings,
+}
+
+/// Weights of a grid worker's score; they sum to 1, so a worker best on every count scores 1.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GridWorkerWeights {
+    /// Residents' satisfied ratings / ratings of the cases in the worker's grid.
+    pub satisfaction_rate: f64,
+    /// On-site checks within the window / checks made.
+    pub on_time_check_rate: f64,
+    /// Cases found on patrol, relative to the period's busiest worker.
+    pub found_on_patrol: f64,
+    /// Cases settled in the grid, relative to the period's busiest worker.
+    pub settled_in_grid: f64,
+}
+
+/// How grid workers are scored and ranked.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GridWorkerSettings {
+    /// The score's weights.
+    pub weights: GridWorkerWeights,
+    /// An on-site check is on time within this many hours (natural) of the resolution it checks.
+    pub check_within_hours: u32,
+    /// Workers with fewer finds, settlements and checks in a period are listed unranked.
+    pub min_activity: u32,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +100,18 @@ pub struct IndicatorSettings {
 struct IndicatorsFile {
     weights: Spanned<WeightsEntry>,
     period: PeriodEntry,
+    grid_workers: Spanned<GridWorkersEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GridWorkersEntry {
+    satisfaction_rate: f64,
+    on_time_check_rate: f64,
+    found_on_patrol: f64,
+    settled_in_grid: f64,
+    check_within_hours: u32,
+    min_activity: u32,
 }
 
 #[derive(Deserialize)]
@@ -158,5 +196,49 @@ pub(crate) fn load(source: &Source) -> Result<IndicatorSettings> {
         },
         period,
         min_cases_for_ranking: file.period.min_cases_for_ranking,
+        grid_workers: grid_workers(source, &file.grid_workers)?,
+    })
+}
+
+fn grid_workers(source: &Source, entry: &Spanned<GridWorkersEntry>) -> Result<GridWorkerSettings> {
+    let span = entry.span();
+    let entry = entry.get_ref();
+    let weights = [
+        ("satisfaction_rate", entry.satisfaction_rate),
+        ("on_time_check_rate", entry.on_time_check_rate),
+        ("found_on_patrol", entry.found_on_patrol),
+        ("settled_in_grid", entry.settled_in_grid),
+    ];
+    if let Some((name, weight)) = weights.iter().find(|(_, w)| !(0.0..=1.0).contains(w)) {
+        return Err(source.invalid(
+            span,
+            "grid_workers",
+            format!("{name} {weight} must be between 0 and 1"),
+        ));
+    }
+    let sum: f64 = weights.iter().map(|(_, weight)| weight).sum();
+    if (sum - 1.0).abs() > WEIGHT_SUM_TOLERANCE {
+        return Err(source.invalid(
+            span,
+            "grid_workers",
+            format!("the weights sum to {sum}, they must sum to 1"),
+        ));
+    }
+    if entry.check_within_hours == 0 {
+        return Err(source.invalid(
+            span,
+            "grid_workers",
+            "check_within_hours must be at least 1",
+        ));
+    }
+    Ok(GridWorkerSettings {
+        weights: GridWorkerWeights {
+            satisfaction_rate: entry.satisfaction_rate,
+            on_time_check_rate: entry.on_time_check_rate,
+            found_on_patrol: entry.found_on_patrol,
+            settled_in_grid: entry.settled_in_grid,
+        },
+        check_within_hours: entry.check_within_hours,
+        min_activity: entry.min_activity,
     })
 }

@@ -36,7 +36,10 @@ pub use departments::{Contact, Department, JointGroup, DEPARTMENTS_FILE, WORKER_
 pub use error::{ConfigError, Result};
 pub use escalation::{EscalationStep, ESCALATION_FILE};
 pub use grid::{GridArea, Person, GRID_FILE};
-pub use indicators::{IndicatorSettings, IndicatorWeights, PeriodLength, INDICATORS_FILE};
+pub use indicators::{
+    GridWorkerSettings, GridWorkerWeights, IndicatorSettings, IndicatorWeights, PeriodLength,
+    INDICATORS_FILE,
+};
 pub use people::{Member, PointsRules, MEMBERS_FILE, POINTS_FILE};
 pub use sla::{DangerPolicy, ReportInPolicy, SlaPolicy, SLA_FILE};
 

@@ -362,6 +362,15 @@ fn broken_reference_data_is_refused_with_file_line_entry_and_reason() {
             line_of: Some("id = \"xu-lanying\""),
         },
         Case {
+            what: "grid workers' weights not summing to 1",
+            file: "indicators.toml",
+            from: "found_on_patrol = 0.2",
+            to: "found_on_patrol = 0.3",
+            entry: Some("grid_workers"),
+            reason: "the weights sum to 1.1",
+            line_of: Some("[grid_workers]"),
+        },
+        Case {
             what: "a shop item for nothing",
             file: "points.toml",
             from: "points = 30",

@@ -546,6 +546,7 @@ pub fn ranked(
         .collect()
 }
 
+pub mod people;
 pub mod settled;
 
 #[cfg(test)]
