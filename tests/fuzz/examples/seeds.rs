@@ -793,7 +793,14 @@ fn grpc_requests(corpus: &mut Corpus) {
             item: "大米五斤".to_owned(),
         },
     );
-    corpus.add_selected(32, &[]);
+    corpus.add_message(
+        32,
+        &query::v1::PeriodRequest {
+            from_ms: 1_793_462_400_000,
+            to_ms: 1_796_054_400_000,
+        },
+    );
+    corpus.add_selected(33, &[]);
 }
 
 fn vault_requests(root: &Path) {

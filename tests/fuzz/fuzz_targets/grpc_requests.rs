@@ -70,7 +70,7 @@ fn decode<M: Message + Default>(bytes: &[u8]) -> Option<M> {
 fuzz_target!(|data: &[u8]| {
     let (selector, bytes) = split(data);
     let reference = reference();
-    match selector % 33 {
+    match selector % 34 {
         0 => {
             let Some(request) = decode::<intake::v1::ReportCaseRequest>(bytes) else {
                 return;
@@ -338,6 +338,15 @@ fuzz_target!(|data: &[u8]| {
                     assert!(price > 0);
                 }
                 let _ = gridcase_evaluation::people::owner(request.owner.as_ref());
+            }
+        }
+        32 => {
+            if let Some(request) = decode::<query::v1::PeriodRequest>(bytes) {
+                if let Ok((from, to)) =
+                    gridcase_query::service::scores::period(request.from_ms, request.to_ms)
+                {
+                    assert!(from < to);
+                }
             }
         }
         _ => {

@@ -24,6 +24,7 @@ use tonic::{Request, Response, Status};
 use crate::index::{page_token, Indexed};
 
 mod requests;
+pub mod scores;
 
 use crate::model::keys::{self, Term};
 use crate::projection::{describe_route, CaseView, Projections};
@@ -334,6 +335,25 @@ impl Query for QueryApi {
             total: count(page.total),
             caught_up_to: page.position,
         }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn grid_worker_indicators(
+        &self,
+        request: Request<pb::PeriodRequest>,
+    ) -> Result<Response<pb::GridWorkerIndicatorsReply>, Status> {
+        require(&request, "GridWorkerIndicators", scores::SCORE_ROLES)?;
+        scores::grid_workers(&self.projections, &self.reference, request.get_ref())
+            .map(Response::new)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn area_indicators(
+        &self,
+        request: Request<pb::SettlementIndicatorsRequest>,
+    ) -> Result<Response<pb::AreaIndicatorsReply>, Status> {
+        require(&request, "AreaIndicators", scores::SCORE_ROLES)?;
+        scores::areas(&self.projections, &self.reference, request.get_ref()).map(Response::new)
     }
 
     #[tracing::instrument(skip_all)]
