@@ -118,6 +118,11 @@ impl City {
         self.system.shut_down().await.unwrap();
     }
 
+    /// The gRPC address of `service`, e.g. `http://127.0.0.1:40123`.
+    pub fn endpoint(&self, service: Service) -> String {
+        self.system.endpoint(service)
+    }
+
     /// A fresh connection to `service` (so a restarted service is reached on its new server).
     pub fn channel(&self, service: Service) -> Channel {
         Endpoint::from_shared(self.system.endpoint(service))

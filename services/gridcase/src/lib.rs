@@ -8,6 +8,7 @@ pub mod backup;
 pub mod erase;
 pub mod nats_login;
 pub mod processes;
+pub mod report;
 pub mod rng;
 pub mod system;
 pub mod table;

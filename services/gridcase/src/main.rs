@@ -69,6 +69,9 @@ enum Command {
     /// Forget a resident (an erasure request): destroy the key their name and phone are sealed
     /// with, by phone or by one of their cases, and record it in the audit.
     Erase(gridcase::erase::EraseArgs),
+    /// Print a month's indicators from the running system — departments, grid workers
+    /// (优秀网格员), communities and streets — as tables or CSV.
+    Report(gridcase::report::ReportArgs),
     /// Kill service processes with SIGKILL and restart nats-server under a steady load of
     /// reports, then check that nothing acknowledged was lost or done twice.
     Chaos(chaos::ChaosArgs),
@@ -94,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Backup(args) => gridcase::backup::run_backup(args).await,
         Command::Restore(args) => gridcase::backup::run_restore(args),
         Command::Erase(args) => gridcase::erase::run(args).await,
+        Command::Report(args) => gridcase::report::run(args).await,
         Command::Chaos(args) => chaos::run(args).await,
     }
 }

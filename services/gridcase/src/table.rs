@@ -45,6 +45,11 @@ impl Table {
         self.rows.push(cells);
     }
 
+    /// The header and then every row, as cells (for CSV).
+    pub fn rows(&self) -> impl Iterator<Item = &[String]> {
+        std::iter::once(self.header.as_slice()).chain(self.rows.iter().map(Vec::as_slice))
+    }
+
     /// The header, its rule and every row, each line ending in a newline.
     pub fn render(&self) -> String {
         let columns = self.columns();

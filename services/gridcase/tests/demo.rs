@@ -175,6 +175,25 @@ fn a_day_of_forty_cases_ends_with_the_board_and_the_ranking() {
         earned_today += earned;
     }
     assert!(earned_today > 0, "{output}");
+    // The rankings of grid workers and communities, read back from the query service.
+    let workers = section(&output, "the grid workers' ranking");
+    assert!(
+        workers[0].contains("found") && workers[0].contains("score"),
+        "{output}"
+    );
+    let communities = section(&output, "the communities' ranking");
+    assert!(communities.len() > 2, "{output}");
+    let listed: u64 = communities[2..]
+        .iter()
+        .map(|row| {
+            row.split_whitespace()
+                .nth(2)
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        })
+        .sum();
+    assert!(listed > 0 && listed <= CASES, "{output}");
 
     // The figures agree with the board.
     let figures = section(&output, "the day in figures");

@@ -33,7 +33,7 @@ use gridcase_proto::intake::v1::{
 use gridcase_proto::query::v1::query_client::QueryClient;
 use gridcase_proto::query::v1::{
     BoardRequest, GetCaseRequest, GetReporterContactRequest, ListCasesRequest, ListInboxRequest,
-    PublicBoardRequest, PublicCasesRequest, SettlementIndicatorsRequest,
+    PeriodRequest, PublicBoardRequest, PublicCasesRequest, SettlementIndicatorsRequest,
 };
 use gridcase_proto::store::v1::store_admin_client::StoreAdminClient;
 use gridcase_proto::store::v1::{StatsRequest, VerifyRequest};

@@ -69,6 +69,34 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
     t.row(rpc, "grid worker role", PermissionDenied, "role grid_worker may not call SettlementIndicators",
         settlement(LIN_MING, 0, day_ms, "grid"));
 
+    let workers = |auth, from_ms, to_ms| {
+        let message = PeriodRequest { from_ms, to_ms };
+        call!(QueryClient, ch.query, grid_worker_indicators, auth, message)
+    };
+    let rpc = "query.GridWorkerIndicators";
+    t.row(rpc, "period ending before it starts", InvalidArgument,
+        "to_ms: the period must end after it starts", workers(SUPERVISOR, day_ms, 0));
+    t.row(rpc, "empty period", InvalidArgument, "to_ms: the period must end after it starts",
+        workers(YONGJIN, day_ms, day_ms));
+    t.row(rpc, "department role", PermissionDenied,
+        "role department may not call GridWorkerIndicators", workers(GAS, 0, day_ms));
+    t.row(rpc, "grid worker role", PermissionDenied,
+        "role grid_worker may not call GridWorkerIndicators", workers(LIN_MING, 0, day_ms));
+
+    let areas = |auth, from_ms, to_ms, level: &str| {
+        let message = SettlementIndicatorsRequest { from_ms, to_ms, level: level.to_owned() };
+        call!(QueryClient, ch.query, area_indicators, auth, message)
+    };
+    let rpc = "query.AreaIndicators";
+    t.row(rpc, "period ending before it starts", InvalidArgument,
+        "to_ms: the period must end after it starts", areas(SUPERVISOR, day_ms, 0, "community"));
+    t.row(rpc, "grid level", InvalidArgument, "level: \"grid\" is not community or street",
+        areas(SUPERVISOR, 0, day_ms, "grid"));
+    t.row(rpc, "no level", InvalidArgument, "level: \"\" is not community or street",
+        areas(LIULANG, 0, day_ms, ""));
+    t.row(rpc, "member role", PermissionDenied, "role member may not call AreaIndicators",
+        areas(ZHAO_LEI, 0, day_ms, "community"));
+
     let rpc = "query.GetCase";
     t.row(rpc, "malformed case id", InvalidArgument, "case_id: must be 32 hex digits",
         get(SUPERVISOR, "case-1"));

@@ -1,10 +1,13 @@
-//! The month-end points shop (积分超市): each community office looks up the points of its
-//! special members and of the neighbourhood's regular callers, hands out the dearest item each
-//! balance buys, and the demo prints the points board read back from the People service.
+//! The people at the end of the day: the points shop (积分超市) — each community office looks up
+//! the points of its special members and of the neighbourhood's regular callers and hands out
+//! the dearest item each balance buys — with the points board read back from the People
+//! service, then the grid workers' (优秀网格员) and the communities' rankings from the query
+//! service.
 
 use gridcase::table::Table;
 use gridcase_domain::Phone;
 use gridcase_proto::people::v1::{self as people_pb, AccountOwner};
+use gridcase_proto::query::v1 as query_pb;
 
 use super::cast::office_key;
 use super::day::{status_error, Day};
@@ -133,6 +136,101 @@ impl Day {
              buys the dearest item it can",
             rules.points_for(gridcase_domain::people::EarnReason::ValidReport),
             rules.points_for(gridcase_domain::people::EarnReason::ReportFixed),
+        );
+        println!("{}", table.render());
+        Ok(())
+    }
+
+    /// Prints the day's grid-worker ranking (优秀网格员, the first ten) and community ranking,
+    /// read back from the query service.
+    pub(super) async fn print_people_rankings(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> anyhow::Result<()> {
+        let mut query = self.api.query();
+        let workers = query
+            .grid_worker_indicators(query_pb::PeriodRequest { from_ms, to_ms })
+            .await
+            .map_err(|s| status_error("reading the grid workers' indicators", &s))?
+            .into_inner();
+        let mut table = Table::new(&[
+            "rank",
+            "worker",
+            "name",
+            "grid",
+            "found",
+            "settled",
+            "checks",
+            "on time",
+            "satisfied",
+            "score",
+        ]);
+        let rate =
+            |r: Option<f64>| r.map_or_else(|| "—".to_owned(), |r| format!("{:.1}%", r * 100.0));
+        for row in workers.workers.iter().filter(|w| w.rank > 0).take(10) {
+            table.row(vec![
+                row.rank.to_string(),
+                row.worker_id.clone(),
+                row.name.clone(),
+                row.grid_name.clone(),
+                row.found_on_patrol.to_string(),
+                row.settled_in_grid.to_string(),
+                row.checks.to_string(),
+                rate(row.on_time_check_rate),
+                rate(row.satisfaction_rate),
+                format!("{:.3}", row.score),
+            ]);
+        }
+        let unranked = workers.workers.iter().filter(|w| w.rank == 0).count();
+        println!();
+        println!(
+            "the grid workers' ranking (优秀网格员) — the first ten; {unranked} with fewer than {} \
+             finds, settlements and checks are not ranked",
+            workers.min_activity
+        );
+        println!("{}", table.render());
+
+        let communities = query
+            .area_indicators(query_pb::SettlementIndicatorsRequest {
+                from_ms,
+                to_ms,
+                level: "community".to_owned(),
+            })
+            .await
+            .map_err(|s| status_error("reading the communities' indicators", &s))?
+            .into_inner();
+        let mut table = Table::new(&[
+            "rank",
+            "community",
+            "cases",
+            "closed",
+            "satisfied",
+            "resolved",
+            "in grid",
+            "in community",
+        ]);
+        for row in &communities.areas {
+            table.row(vec![
+                if row.rank == 0 {
+                    "—".to_owned()
+                } else {
+                    row.rank.to_string()
+                },
+                row.name.clone(),
+                row.cases.to_string(),
+                row.closed.to_string(),
+                rate(row.satisfaction_rate),
+                rate(row.resolution_rate),
+                rate(row.grid_share),
+                rate(row.community_share),
+            ]);
+        }
+        println!();
+        println!(
+            "the communities' ranking — by residents' satisfaction, then the share settled in \
+             the community (ranked with at least {} closed cases)",
+            communities.min_closed
         );
         println!("{}", table.render());
         Ok(())

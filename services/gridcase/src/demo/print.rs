@@ -106,6 +106,8 @@ impl Day {
         }
 
         self.print_points().await?;
+        self.print_people_rankings(day_start_ms, now_ms() + 1)
+            .await?;
 
         println!();
         println!("the day in figures");
