@@ -203,11 +203,13 @@ fn csv_line(cells: &[String]) -> String {
         .join(",")
 }
 
-fn percent(rate: Option<f64>) -> String {
+/// A rate as a percentage with one decimal, `—` when nothing counted towards it.
+pub fn percent(rate: Option<f64>) -> String {
     rate.map_or_else(|| "—".to_owned(), |r| format!("{:.1}%", r * 100.0))
 }
 
-fn rank(rank: u32) -> String {
+/// A rank, `—` for unranked (0).
+pub fn rank(rank: u32) -> String {
     if rank == 0 {
         "—".to_owned()
     } else {

@@ -166,8 +166,7 @@ impl Day {
             "satisfied",
             "score",
         ]);
-        let rate =
-            |r: Option<f64>| r.map_or_else(|| "—".to_owned(), |r| format!("{:.1}%", r * 100.0));
+        let rate = gridcase::report::percent;
         for row in workers.workers.iter().filter(|w| w.rank > 0).take(10) {
             table.row(vec![
                 row.rank.to_string(),
@@ -212,11 +211,7 @@ impl Day {
         ]);
         for row in &communities.areas {
             table.row(vec![
-                if row.rank == 0 {
-                    "—".to_owned()
-                } else {
-                    row.rank.to_string()
-                },
+                gridcase::report::rank(row.rank),
                 row.name.clone(),
                 row.cases.to_string(),
                 row.closed.to_string(),
