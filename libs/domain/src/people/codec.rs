@@ -5,7 +5,20 @@ use super::PeopleEvent;
 use crate::codec::{to_bytes, CodecError, EncodedEvent, Payload};
 
 /// The type names of [`PeopleEvent`], none of them a case event's.
-pub const PEOPLE_EVENT_TYPES: [&str; 3] = ["MemberEnrolled", "PointsEarned", "PointsExchanged"];
+pub const PEOPLE_EVENT_TYPES: [&str; 12] = [
+    "MemberEnrolled",
+    "PointsEarned",
+    "PointsExchanged",
+    "OrderPlaced",
+    "OrderDispatched",
+    "OrderAccepted",
+    "OrderCompleted",
+    "OrderConfirmed",
+    "OrderCancelled",
+    "HouseholdEnrolled",
+    "HouseholdVisited",
+    "HouseholdReleased",
+];
 
 /// The feed's subject token for the people's events (`gridcase.v1.events.people.<stream>`).
 pub const PEOPLE_STAGE: &str = "people";
@@ -23,6 +36,15 @@ pub fn encode_people(event: &PeopleEvent) -> EncodedEvent {
         PeopleEvent::MemberEnrolled(payload) => to_bytes(payload),
         PeopleEvent::PointsEarned(payload) => to_bytes(payload),
         PeopleEvent::PointsExchanged(payload) => to_bytes(payload),
+        PeopleEvent::OrderPlaced(payload) => to_bytes(payload),
+        PeopleEvent::OrderDispatched(payload) => to_bytes(payload),
+        PeopleEvent::OrderAccepted(payload) => to_bytes(payload),
+        PeopleEvent::OrderCompleted(payload) => to_bytes(payload),
+        PeopleEvent::OrderConfirmed(payload) => to_bytes(payload),
+        PeopleEvent::OrderCancelled(payload) => to_bytes(payload),
+        PeopleEvent::HouseholdEnrolled(payload) => to_bytes(payload),
+        PeopleEvent::HouseholdVisited(payload) => to_bytes(payload),
+        PeopleEvent::HouseholdReleased(payload) => to_bytes(payload),
     };
     EncodedEvent {
         event_type: event.type_name(),
@@ -54,6 +76,15 @@ pub fn decode_people(
         ("MemberEnrolled", 1) => bytes.read().map(PeopleEvent::MemberEnrolled),
         ("PointsEarned", 1) => bytes.read().map(PeopleEvent::PointsEarned),
         ("PointsExchanged", 1) => bytes.read().map(PeopleEvent::PointsExchanged),
+        ("OrderPlaced", 1) => bytes.read().map(PeopleEvent::OrderPlaced),
+        ("OrderDispatched", 1) => bytes.read().map(PeopleEvent::OrderDispatched),
+        ("OrderAccepted", 1) => bytes.read().map(PeopleEvent::OrderAccepted),
+        ("OrderCompleted", 1) => bytes.read().map(PeopleEvent::OrderCompleted),
+        ("OrderConfirmed", 1) => bytes.read().map(PeopleEvent::OrderConfirmed),
+        ("OrderCancelled", 1) => bytes.read().map(PeopleEvent::OrderCancelled),
+        ("HouseholdEnrolled", 1) => bytes.read().map(PeopleEvent::HouseholdEnrolled),
+        ("HouseholdVisited", 1) => bytes.read().map(PeopleEvent::HouseholdVisited),
+        ("HouseholdReleased", 1) => bytes.read().map(PeopleEvent::HouseholdReleased),
         _ => Err(CodecError::UnknownSchemaVersion {
             event_type,
             schema_version,
@@ -82,6 +113,18 @@ mod tests {
                 points: 10,
                 source: PointsSource::Case(CaseId::from_u128(7)),
                 at: Timestamp::from_millis(6),
+            }),
+            PeopleEvent::OrderConfirmed(crate::people::OrderConfirmed {
+                rating: 4,
+                comment: Some(crate::Note::parse("师傅修得快，就是来晚了一点").unwrap()),
+                at: Timestamp::from_millis(7),
+            }),
+            PeopleEvent::HouseholdVisited(crate::people::HouseholdVisited {
+                visitor: crate::people::Visitor::Member(crate::MemberId::parse("he-guifang").unwrap()),
+                note: crate::Note::parse("孩子作业写完了，奶奶说最近睡得好").unwrap(),
+                case: Some(CaseId::from_u128(9)),
+                due: Timestamp::from_millis(8),
+                at: Timestamp::from_millis(7),
             }),
         ];
         for event in events {

@@ -8,8 +8,10 @@
 //! command is decided against the state folded from the stream and appended with the version
 //! it was decided on: two exchanges racing on one account cannot both spend the same points.
 
+mod care;
 mod codec;
 mod member;
+mod order;
 mod points;
 
 use serde::{Deserialize, Serialize};
@@ -17,7 +19,15 @@ use serde::{Deserialize, Serialize};
 use crate::values::{GridCode, Note, PersonName, Timestamp};
 
 pub use codec::{decode_people, encode_people, people_stage, PEOPLE_EVENT_TYPES, PEOPLE_STAGE};
+pub use care::{
+    CareCommand, CareKind, Household, HouseholdEnrolled, HouseholdReleased, HouseholdVisited,
+    Visitor,
+};
 pub use member::{enrol, MemberKind};
+pub use order::{
+    Order, OrderAccepted, OrderCancelled, OrderCommand, OrderCompleted, OrderConfirmed,
+    OrderDispatched, OrderPlaced, OrderStatus,
+};
 pub use points::{Account, AccountId, EarnReason, PointsCommand, PointsSource};
 
 /// Why a command on a member or an account was refused.
@@ -47,6 +57,39 @@ pub enum PeopleError {
         reason: &'static str,
         /// The case or order, as text.
         source_id: String,
+    },
+    /// No order has this id.
+    #[error("order_id: no such order")]
+    NoOrder,
+    /// The order's state does not allow the command.
+    #[error("order: is {status}, cannot be {action}: {rule}")]
+    OrderState {
+        /// Where the order stands.
+        status: &'static str,
+        /// What was asked.
+        action: &'static str,
+        /// The rule.
+        rule: String,
+    },
+    /// A member acts on an order given to someone else.
+    #[error("member_id: the order is given to {given}, not {member}")]
+    NotYourOrder {
+        /// Who asked.
+        member: String,
+        /// Who it is given to (empty: nobody).
+        given: String,
+    },
+    /// The confirmation is made with another phone than the order was placed with.
+    #[error("resident_phone: is not the phone the order was placed with")]
+    NotTheOrderer,
+    /// No household has this id.
+    #[error("household_id: no such household")]
+    NoHousehold,
+    /// The household's state does not allow the command.
+    #[error("household: {rule}")]
+    HouseholdState {
+        /// The rule.
+        rule: &'static str,
     },
 }
 
@@ -100,6 +143,24 @@ pub enum PeopleEvent {
     PointsEarned(PointsEarned),
     /// See [`PointsExchanged`].
     PointsExchanged(PointsExchanged),
+    /// See [`OrderPlaced`].
+    OrderPlaced(OrderPlaced),
+    /// See [`OrderDispatched`].
+    OrderDispatched(OrderDispatched),
+    /// See [`OrderAccepted`].
+    OrderAccepted(OrderAccepted),
+    /// See [`OrderCompleted`].
+    OrderCompleted(OrderCompleted),
+    /// See [`OrderConfirmed`].
+    OrderConfirmed(OrderConfirmed),
+    /// See [`OrderCancelled`].
+    OrderCancelled(OrderCancelled),
+    /// See [`HouseholdEnrolled`].
+    HouseholdEnrolled(HouseholdEnrolled),
+    /// See [`HouseholdVisited`].
+    HouseholdVisited(HouseholdVisited),
+    /// See [`HouseholdReleased`].
+    HouseholdReleased(HouseholdReleased),
 }
 
 impl PeopleEvent {
@@ -109,6 +170,15 @@ impl PeopleEvent {
             Self::MemberEnrolled(_) => "MemberEnrolled",
             Self::PointsEarned(_) => "PointsEarned",
             Self::PointsExchanged(_) => "PointsExchanged",
+            Self::OrderPlaced(_) => "OrderPlaced",
+            Self::OrderDispatched(_) => "OrderDispatched",
+            Self::OrderAccepted(_) => "OrderAccepted",
+            Self::OrderCompleted(_) => "OrderCompleted",
+            Self::OrderConfirmed(_) => "OrderConfirmed",
+            Self::OrderCancelled(_) => "OrderCancelled",
+            Self::HouseholdEnrolled(_) => "HouseholdEnrolled",
+            Self::HouseholdVisited(_) => "HouseholdVisited",
+            Self::HouseholdReleased(_) => "HouseholdReleased",
         }
     }
 }
@@ -121,4 +191,14 @@ pub fn member_stream(member: &crate::MemberId) -> String {
 /// The stream of an account: `points-member-<id>` or `points-resident-<key id in hex>`.
 pub fn account_stream(account: &AccountId) -> String {
     format!("points-{account}")
+}
+
+/// The stream of order `order`: `order-<32 hex digits>`.
+pub fn order_stream(order: crate::OrderId) -> String {
+    format!("order-{order}")
+}
+
+/// The stream of household `household`: `household-<32 hex digits>`.
+pub fn household_stream(household: crate::HouseholdId) -> String {
+    format!("household-{household}")
 }

@@ -7,7 +7,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::{PeopleError, PeopleEvent, PointsEarned, PointsExchanged};
-use crate::values::{CaseId, GridCode, MemberId, Note, Timestamp, ValidationError};
+use crate::values::{
+    CaseId, GridCode, HouseholdId, MemberId, Note, OrderId, Timestamp, ValidationError,
+};
 
 /// Whose points: a special member's, or a reporting resident's. A resident is known only by
 /// the id of their contact's key, which the key vault derives from their phone number with its
@@ -64,6 +66,10 @@ pub enum EarnReason {
     ValidReport,
     /// A reported problem the on-site check confirmed fixed.
     ReportFixed,
+    /// A service order the member completed and the resident confirmed.
+    OrderCompleted,
+    /// A care visit a member made.
+    CareVisit,
 }
 
 impl EarnReason {
@@ -72,6 +78,8 @@ impl EarnReason {
         match self {
             Self::ValidReport => "valid_report",
             Self::ReportFixed => "report_fixed",
+            Self::OrderCompleted => "order_completed",
+            Self::CareVisit => "care_visit",
         }
     }
 
@@ -80,6 +88,8 @@ impl EarnReason {
         match self {
             Self::ValidReport => "有效上报",
             Self::ReportFixed => "上报问题已解决",
+            Self::OrderCompleted => "服务订单完成",
+            Self::CareVisit => "敲门走访",
         }
     }
 }
@@ -89,12 +99,20 @@ impl EarnReason {
 pub enum PointsSource {
     /// A case.
     Case(CaseId),
+    /// A service order.
+    Order(OrderId),
+    /// A care visit: the household and when it was visited.
+    Visit(HouseholdId, Timestamp),
 }
 
 impl fmt::Display for PointsSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Case(case) => write!(f, "case {case}"),
+            Self::Order(order) => write!(f, "order {order}"),
+            Self::Visit(household, at) => {
+                write!(f, "visit to household {household} at {}", at.as_millis())
+            }
         }
     }
 }
@@ -163,7 +181,7 @@ impl Account {
                 self.balance = self.balance.saturating_sub(u64::from(exchanged.points));
                 self.spent += u64::from(exchanged.points);
             }
-            PeopleEvent::MemberEnrolled(_) => {}
+            _ => {}
         }
     }
 

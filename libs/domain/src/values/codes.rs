@@ -160,6 +160,15 @@ slug!(
     true
 );
 
+slug!(
+    /// A service of the communities' service list (群众点单), e.g. `errands`; like a department
+    /// code, 2–32 of `[a-z0-9_]`, starting with a letter.
+    ServiceCode,
+    "service",
+    32,
+    false
+);
+
 /// The two halves of the digital urban-management catalogue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

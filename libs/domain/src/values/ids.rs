@@ -99,6 +99,18 @@ hex_id!(
     "event_id"
 );
 
+hex_id!(
+    /// A service order (群众点单), minted by the service that takes it.
+    OrderId,
+    "order_id"
+);
+
+hex_id!(
+    /// A household under care (敲门行动), minted by the service that enrols it.
+    HouseholdId,
+    "household_id"
+);
+
 fn parse_hex128(field: &'static str, s: &str) -> Result<u128, ValidationError> {
     let length = s.chars().count();
     if length != 32 {

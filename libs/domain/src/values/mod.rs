@@ -22,12 +22,12 @@ mod validation;
 
 pub use assignee::Assignee;
 pub use codes::{
-    CategoryCode, CategoryKind, DepartmentCode, MemberId, WorkerId, COMMUNITY_SUBJECT_TOKEN,
+    CategoryCode, CategoryKind, DepartmentCode, MemberId, ServiceCode, WorkerId, COMMUNITY_SUBJECT_TOKEN,
     LEADER_SUBJECT_TOKEN, RESERVED_SUBJECT_TOKENS, STREET_SUBJECT_TOKEN, WORKER_SUBJECT_TOKEN,
 };
 pub use contact::{Contact, Phone, Reporter, SealedContact};
 pub use grid::{GridCode, GridLevel};
-pub use ids::{CaseId, EventId, TrackingCode};
+pub use ids::{CaseId, EventId, HouseholdId, OrderId, TrackingCode};
 pub use labels::{Channel, Danger, Priority};
 pub use place::{Coordinates, Location};
 pub use status::CaseStatus;
