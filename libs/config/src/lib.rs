@@ -40,13 +40,13 @@ pub use indicators::{
     GridWorkerSettings, GridWorkerWeights, IndicatorSettings, IndicatorWeights, PeriodLength,
     INDICATORS_FILE,
 };
-pub use people::{Member, PointsRules, MEMBERS_FILE, POINTS_FILE};
+pub use people::{CareRules, Member, PointsRules, Service, CARE_FILE, MEMBERS_FILE, POINTS_FILE};
 pub use sla::{DangerPolicy, ReportInPolicy, SlaPolicy, SLA_FILE};
 
 use error::Source;
 
 /// Every file [`ReferenceData::load`] reads, in the order it reads them.
-pub const FILES: [&str; 8] = [
+pub const FILES: [&str; 9] = [
     GRID_FILE,
     DEPARTMENTS_FILE,
     CATEGORIES_FILE,
@@ -55,6 +55,7 @@ pub const FILES: [&str; 8] = [
     INDICATORS_FILE,
     MEMBERS_FILE,
     POINTS_FILE,
+    CARE_FILE,
 ];
 
 /// All reference data, validated, with the lookups the stage services need.
@@ -68,6 +69,7 @@ pub struct ReferenceData {
     indicators: IndicatorSettings,
     members: BTreeMap<MemberId, Member>,
     points: PointsRules,
+    care: CareRules,
 }
 
 impl ReferenceData {
@@ -99,6 +101,7 @@ impl ReferenceData {
         let indicators = indicators::load(&source(INDICATORS_FILE)?)?;
         let members = people::load_members(&source(MEMBERS_FILE)?, &grid)?;
         let points = people::load_points(&source(POINTS_FILE)?)?;
+        let care = people::load_care(&source(CARE_FILE)?)?;
         Ok(ReferenceData {
             grid,
             departments,
@@ -108,6 +111,7 @@ impl ReferenceData {
             indicators,
             members,
             points,
+            care,
         })
     }
 
@@ -289,5 +293,10 @@ impl ReferenceData {
     /// The points rules and shop of `points.toml`.
     pub fn points(&self) -> &PointsRules {
         &self.points
+    }
+
+    /// The community services and the care visits' frequencies of `care.toml`.
+    pub fn care(&self) -> &CareRules {
+        &self.care
     }
 }

@@ -1,11 +1,12 @@
 //! `members.toml`: the special grid members and volunteers a city starts with (communities
 //! enrol more over the API); `points.toml`: how many points (积分) each deed earns, and the
-//! points shop's (积分超市) items and prices.
+//! points shop's (积分超市) items and prices; `care.toml`: the services residents order
+//! (群众点单) and how often households under care are visited (敲门行动).
 
 use std::collections::BTreeMap;
 
-use gridcase_domain::people::{EarnReason, MemberKind};
-use gridcase_domain::{GridCode, GridLevel, MemberId, PersonName};
+use gridcase_domain::people::{CareKind, EarnReason, MemberKind};
+use gridcase_domain::{GridCode, GridLevel, MemberId, PersonName, ServiceCode};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -16,6 +17,8 @@ use crate::grid::GridHierarchy;
 pub const MEMBERS_FILE: &str = "members.toml";
 /// The file name of the points rules.
 pub const POINTS_FILE: &str = "points.toml";
+/// The file name of the community services and the care visits' frequencies.
+pub const CARE_FILE: &str = "care.toml";
 
 /// A special grid member or volunteer of the reference data.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,6 +137,8 @@ struct PointsFile {
 struct EarnEntry {
     valid_report: u32,
     report_fixed: u32,
+    order_completed: u32,
+    care_visit: u32,
 }
 
 #[derive(Deserialize)]
@@ -152,6 +157,8 @@ pub(crate) fn load_points(source: &Source) -> Result<PointsRules> {
     let earn = BTreeMap::from([
         (EarnReason::ValidReport, file.earn.valid_report),
         (EarnReason::ReportFixed, file.earn.report_fixed),
+        (EarnReason::OrderCompleted, file.earn.order_completed),
+        (EarnReason::CareVisit, file.earn.care_visit),
     ]);
     let mut shop = BTreeMap::new();
     for item in file.item {
@@ -170,4 +177,123 @@ pub(crate) fn load_points(source: &Source) -> Result<PointsRules> {
         }
     }
     Ok(PointsRules { earn, shop })
+}
+
+/// A service of the community service list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    /// Its code.
+    pub code: ServiceCode,
+    /// What residents call it, e.g. 助老陪诊.
+    pub name: String,
+    /// Hours from the order to the dispatch.
+    pub dispatch_within_hours: u32,
+    /// Hours from the order to the completion.
+    pub complete_within_hours: u32,
+}
+
+/// The community services and the care visits' frequencies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CareRules {
+    /// The services, by code.
+    pub services: BTreeMap<ServiceCode, Service>,
+    /// Days between visits, per kind of household.
+    pub visit_every_days: BTreeMap<CareKind, u32>,
+}
+
+impl CareRules {
+    /// Days between visits to a household of `kind`.
+    pub fn every_days(&self, kind: CareKind) -> u32 {
+        self.visit_every_days.get(&kind).copied().unwrap_or(7)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CareFile {
+    service: Vec<Spanned<ServiceEntry>>,
+    visit_every_days: Spanned<BTreeMap<String, Spanned<u32>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceEntry {
+    code: Spanned<String>,
+    name: Spanned<String>,
+    dispatch_within_hours: Spanned<u32>,
+    complete_within_hours: Spanned<u32>,
+}
+
+/// Reads and checks `care.toml`.
+pub(crate) fn load_care(source: &Source) -> Result<CareRules> {
+    let file: CareFile = source.parse()?;
+    let mut services = BTreeMap::new();
+    for entry in file.service {
+        let entry = entry.into_inner();
+        let what = format!("service {}", entry.code.get_ref());
+        let at = |span: std::ops::Range<usize>, reason: String| source.invalid(span, &what, reason);
+        let code = ServiceCode::parse(entry.code.get_ref())
+            .map_err(|e| at(entry.code.span(), e.to_string()))?;
+        let name = entry.name.get_ref().trim().to_owned();
+        if name.is_empty() || name.chars().count() > MAX_ITEM_CHARS {
+            return Err(at(entry.name.span(), "name must be 1 to 50 characters".into()));
+        }
+        let dispatch = *entry.dispatch_within_hours.get_ref();
+        let complete = *entry.complete_within_hours.get_ref();
+        if dispatch == 0 {
+            return Err(at(
+                entry.dispatch_within_hours.span(),
+                "dispatch_within_hours must be more than 0".into(),
+            ));
+        }
+        if complete < dispatch {
+            return Err(at(
+                entry.complete_within_hours.span(),
+                format!("complete_within_hours ({complete}) is less than dispatch_within_hours ({dispatch})"),
+            ));
+        }
+        let service = Service {
+            code: code.clone(),
+            name,
+            dispatch_within_hours: dispatch,
+            complete_within_hours: complete,
+        };
+        if services.insert(code.clone(), service).is_some() {
+            return Err(at(entry.code.span(), format!("service {code} is listed twice")));
+        }
+    }
+    if services.is_empty() {
+        return Err(source.invalid_file("service", "list at least one service"));
+    }
+    let mut visit_every_days = BTreeMap::new();
+    let span = file.visit_every_days.span();
+    for (name, days) in file.visit_every_days.into_inner() {
+        let Some(kind) = CareKind::from_name(&name) else {
+            return Err(source.invalid(
+                days.span(),
+                "visit_every_days",
+                format!(
+                    "{name:?} is not a kind of household under care (elderly_alone, disabled, low_income, left_behind_child)"
+                ),
+            ));
+        };
+        if *days.get_ref() == 0 || *days.get_ref() > 366 {
+            return Err(source.invalid(days.span(), "visit_every_days", format!("{name}: days must be 1 to 366")));
+        }
+        visit_every_days.insert(kind, *days.get_ref());
+    }
+    if let Some(missing) = CareKind::ALL
+        .into_iter()
+        .find(|kind| !visit_every_days.contains_key(kind))
+    {
+        return Err(source.invalid(
+            span,
+            "visit_every_days",
+            format!("{} has no frequency", missing.as_str()),
+        ));
+    }
+    Ok(CareRules {
+        services,
+        visit_every_days,
+    })
 }

@@ -44,6 +44,10 @@ pub const REFERENCE_FILES: [(&str, &str); 8] = [
         gridcase_config::POINTS_FILE,
         include_str!("../../../deploy/config/points.toml"),
     ),
+    (
+        gridcase_config::CARE_FILE,
+        include_str!("../../../deploy/config/care.toml"),
+    ),
 ];
 
 /// The sample city's `gateway.toml`.
