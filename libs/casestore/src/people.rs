@@ -4,10 +4,11 @@
 //! command whose events are already stored is not decided twice.
 
 use gridcase_domain::people::{
-    account_stream, decode_people, encode_people, enrol, member_stream, Account, AccountId,
-    MemberEnrolled, PeopleError, PeopleEvent, PointsCommand,
+    account_stream, decode_people, encode_people, enrol, household_stream, member_stream,
+    order_stream, Account, AccountId, CareCommand, Household, MemberEnrolled, Order, OrderCommand,
+    PeopleError, PeopleEvent, PointsCommand,
 };
-use gridcase_domain::MemberId;
+use gridcase_domain::{HouseholdId, MemberId, OrderId};
 use gridcase_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent, StoreError};
 
 use crate::{event_id, CommandContext, LOAD_BATCH, MAX_ATTEMPTS};
@@ -169,6 +170,61 @@ impl<S: EventStore> PeopleStore<S> {
             Account::from_events(loaded.entries.iter().map(|e| &e.event)).decide(command.clone())
         })
         .await
+    }
+
+    /// Order `order` as folded from its stream, `None` when it was never placed.
+    pub async fn order(&self, order: OrderId) -> Result<Option<Order>, PeopleStoreError> {
+        let loaded = self.load(&order_stream(order)).await?;
+        Ok(Order::from_events(loaded.entries.iter().map(|e| &e.event)))
+    }
+
+    /// Decides `command` on order `order` and records it; returns the order after it.
+    pub async fn execute_order(
+        &self,
+        order: OrderId,
+        command: OrderCommand,
+        context: &CommandContext,
+    ) -> Result<(PeopleExecuted, Order), PeopleStoreError> {
+        let executed = self
+            .execute(&order_stream(order), context, |loaded| {
+                let folded = Order::from_events(loaded.entries.iter().map(|e| &e.event));
+                Order::decide(folded.as_ref(), command.clone())
+            })
+            .await?;
+        let folded = self.order(order).await?.ok_or(PeopleError::NoOrder)?;
+        Ok((executed, folded))
+    }
+
+    /// Household `household` as folded from its stream, `None` when it was never enrolled.
+    pub async fn household(
+        &self,
+        household: HouseholdId,
+    ) -> Result<Option<Household>, PeopleStoreError> {
+        let loaded = self.load(&household_stream(household)).await?;
+        Ok(Household::from_events(
+            loaded.entries.iter().map(|e| &e.event),
+        ))
+    }
+
+    /// Decides `command` on household `household` and records it; returns the household
+    /// after it.
+    pub async fn execute_care(
+        &self,
+        household: HouseholdId,
+        command: CareCommand,
+        context: &CommandContext,
+    ) -> Result<(PeopleExecuted, Household), PeopleStoreError> {
+        let executed = self
+            .execute(&household_stream(household), context, |loaded| {
+                let folded = Household::from_events(loaded.entries.iter().map(|e| &e.event));
+                Household::decide(folded.as_ref(), command.clone())
+            })
+            .await?;
+        let folded = self
+            .household(household)
+            .await?
+            .ok_or(PeopleError::NoHousehold)?;
+        Ok((executed, folded))
     }
 
     async fn execute(

@@ -236,7 +236,10 @@ pub(crate) fn load_care(source: &Source) -> Result<CareRules> {
             .map_err(|e| at(entry.code.span(), e.to_string()))?;
         let name = entry.name.get_ref().trim().to_owned();
         if name.is_empty() || name.chars().count() > MAX_ITEM_CHARS {
-            return Err(at(entry.name.span(), "name must be 1 to 50 characters".into()));
+            return Err(at(
+                entry.name.span(),
+                "name must be 1 to 50 characters".into(),
+            ));
         }
         let dispatch = *entry.dispatch_within_hours.get_ref();
         let complete = *entry.complete_within_hours.get_ref();
@@ -259,7 +262,10 @@ pub(crate) fn load_care(source: &Source) -> Result<CareRules> {
             complete_within_hours: complete,
         };
         if services.insert(code.clone(), service).is_some() {
-            return Err(at(entry.code.span(), format!("service {code} is listed twice")));
+            return Err(at(
+                entry.code.span(),
+                format!("service {code} is listed twice"),
+            ));
         }
     }
     if services.is_empty() {
@@ -278,7 +284,11 @@ pub(crate) fn load_care(source: &Source) -> Result<CareRules> {
             ));
         };
         if *days.get_ref() == 0 || *days.get_ref() > 366 {
-            return Err(source.invalid(days.span(), "visit_every_days", format!("{name}: days must be 1 to 366")));
+            return Err(source.invalid(
+                days.span(),
+                "visit_every_days",
+                format!("{name}: days must be 1 to 366"),
+            ));
         }
         visit_every_days.insert(kind, *days.get_ref());
     }

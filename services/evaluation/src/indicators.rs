@@ -8,7 +8,7 @@
 //! | `r` report time, case id | nothing: the case was reported then (for a period's partial hours) |
 //! | `h` report hour, department | the department's totals of the hour's cases ([`gridcase_indicator_store`]) |
 //! | `e` | how many case events were folded |
-//! | `m…`, `a…` | the people's members and accounts ([`crate::people::model`]) |
+//! | `m…`, `a…`, `o…`, `O…` | the people's members, accounts and service orders ([`crate::people::model`]) |
 //!
 //! A batch of the log is folded into the cases it touches; each is then compared once with
 //! what it was at the batch's start, and its records, report entry and bucket parts are
@@ -32,7 +32,9 @@ use crate::people::model::{PeopleChanges, Totals};
 /// are rebuilt from the log.
 ///
 /// 2: departments' report-in counts (吹哨报到) in the indicators.
-pub const FORMAT: u32 = 3;
+/// 3: the people's members and accounts (`m…`, `a…`).
+/// 4: service orders (`o…`, `O…`).
+pub const FORMAT: u32 = 4;
 
 const CASE: u8 = b'c';
 const REPORTED: u8 = b'r';
@@ -185,6 +187,14 @@ impl IndicatorModel {
         )>,
     > {
         crate::people::model::members_of(self.store.tree(), community)
+    }
+
+    /// The service orders of `community`, by id.
+    pub fn orders_of(
+        &self,
+        community: &gridcase_domain::GridCode,
+    ) -> Result<Vec<(gridcase_domain::OrderId, gridcase_domain::people::Order)>> {
+        crate::people::model::orders_of(self.store.tree(), community)
     }
 
     /// Every points account's totals, by account id.

@@ -514,6 +514,7 @@ const TAKES_NO_INPUT: &[&str] = &[
     "store.Stats",
     "store.Verify",
     "people.ListShopItems",
+    "people.ListServices",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,8 +3,10 @@
 
 use gridcase_proto::people::v1::people_client::PeopleClient;
 use gridcase_proto::people::v1::{
-    AccountOwner, EnrolMemberRequest, ExchangePointsRequest, GetAccountRequest, ListMembersRequest,
-    ListShopItemsRequest, MemberKind,
+    AccountOwner, CancelOrderRequest, CompleteOrderRequest, ConfirmOrderRequest,
+    DispatchOrderRequest, EnrolMemberRequest, ExchangePointsRequest, GetAccountRequest,
+    GetOrderRequest, ListMembersRequest, ListOrdersRequest, ListServicesRequest,
+    ListShopItemsRequest, MemberKind, OrderActionRequest, PlaceOrderRequest,
 };
 
 use super::*;
@@ -33,6 +35,17 @@ fn exchange() -> ExchangePointsRequest {
         request_id: "bad-input-exchange".into(),
         owner: owner("", "13900000001"),
         item: "洗衣液一瓶".into(),
+    }
+}
+
+/// A valid order of 助老陪诊 in grid A of 涌金.
+fn order() -> PlaceOrderRequest {
+    PlaceOrderRequest {
+        request_id: "bad-input-order".into(),
+        service_code: "escort".into(),
+        grid_code: GRID_A.into(),
+        resident_phone: "13900000002".into(),
+        details: "下周二上午要去医院复查眼睛，家里没人陪，想请志愿者陪一趟".into(),
     }
 }
 
@@ -107,9 +120,9 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels) {
     t.row(rpc, "unknown community", InvalidArgument,
         "community_code: 330102-009-001 is not a known community", list(SUPERVISOR, "330102-009-001"));
     t.row(rpc, "another community's members", PermissionDenied,
-        "may not list the members of 330102-001-001", list(QINGBO, "330102-001-001"));
+        "may not read community 330102-001-001", list(QINGBO, "330102-001-001"));
     t.row(rpc, "a community of another street", PermissionDenied,
-        "may not list the members of 330102-002-001", list(LIULANG, "330102-002-001"));
+        "may not read community 330102-002-001", list(LIULANG, "330102-002-001"));
     t.row(rpc, "operator role", PermissionDenied, "role operator may not call ListMembers",
         list(OPERATOR, "330102-001-001"));
 
@@ -164,4 +177,156 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels) {
         spend(ADMIN, exchange()));
     t.row(rpc, "member role", PermissionDenied, "role member may not call ExchangePoints",
         spend(ZHAO_LEI, exchange()));
+
+    order_rows(t, ch);
+}
+
+#[rustfmt::skip]
+fn order_rows(t: &mut Table, ch: &Channels) {
+    use Code::{InvalidArgument, NotFound, PermissionDenied, Unauthenticated};
+    let place = |auth, message| call!(PeopleClient, ch.evaluation, place_order, auth, message);
+    let with = |change: fn(&mut PlaceOrderRequest)| {
+        let mut message = order();
+        change(&mut message);
+        message
+    };
+    let rpc = "people.PlaceOrder";
+    t.row(rpc, "missing request id", InvalidArgument, "request_id: must not be empty",
+        place(OPERATOR, with(|r| r.request_id.clear())));
+    t.row(rpc, "malformed service code", InvalidArgument, "service_code: ",
+        place(OPERATOR, with(|r| r.service_code = "陪诊".into())));
+    t.row(rpc, "a service not on the list", InvalidArgument,
+        "service_code: massage is not a service of the list",
+        place(OPERATOR, with(|r| r.service_code = "massage".into())));
+    t.row(rpc, "unknown grid", InvalidArgument,
+        "grid_code: 330102-009-001-001 is not a known grid or micro-grid",
+        place(OPERATOR, with(|r| r.grid_code = UNKNOWN_GRID.into())));
+    t.row(rpc, "a community, not a grid", InvalidArgument,
+        "grid_code: 330102-001-001 is not a known grid or micro-grid",
+        place(OPERATOR, with(|r| r.grid_code = "330102-001-001".into())));
+    t.row(rpc, "no phone", InvalidArgument, "resident_phone: required",
+        place(OPERATOR, with(|r| r.resident_phone.clear())));
+    t.row(rpc, "malformed phone", InvalidArgument, "resident_phone: ",
+        place(OPERATOR, with(|r| r.resident_phone = "139-0000".into())));
+    t.row(rpc, "no details", InvalidArgument, "details: must not be empty",
+        place(OPERATOR, with(|r| r.details = " ".into())));
+    t.row(rpc, "details of 1001 characters", InvalidArgument, "details: 1001 characters, at most 1000",
+        place(OPERATOR, with(|r| r.details = "陪".repeat(1001))));
+    t.row(rpc, "another community's grid", PermissionDenied,
+        "community 330102-001-002 takes orders of its own grids only",
+        place(QINGBO, order()));
+    t.row(rpc, "member role", PermissionDenied, "role member may not call PlaceOrder",
+        place(ZHAO_LEI, order()));
+    t.row(rpc, "no token", Unauthenticated, "", place(Auth::NoToken, order()));
+
+    let rpc = "people.DispatchOrder";
+    let dispatch = |auth, order_id: &str, member_id: &str| {
+        let message = DispatchOrderRequest {
+            request_id: "bad-input-dispatch".into(),
+            order_id: order_id.into(),
+            member_id: member_id.into(),
+        };
+        call!(PeopleClient, ch.evaluation, dispatch_order, auth, message)
+    };
+    t.row(rpc, "malformed order id", InvalidArgument, "order_id: ",
+        dispatch(YONGJIN, "order-1", "he-guifang"));
+    t.row(rpc, "malformed member id", InvalidArgument, "member_id: ",
+        dispatch(YONGJIN, UNKNOWN_CASE, "He Guifang"));
+    t.row(rpc, "an order nobody placed", NotFound, "order_id: no order 0123456789abcdef",
+        dispatch(YONGJIN, UNKNOWN_CASE, "he-guifang"));
+    t.row(rpc, "operator role", PermissionDenied, "role operator may not call DispatchOrder",
+        dispatch(OPERATOR, UNKNOWN_CASE, "he-guifang"));
+
+    let action = |order_id: &str| OrderActionRequest {
+        request_id: "bad-input-accept".into(),
+        order_id: order_id.into(),
+    };
+    let rpc = "people.AcceptOrder";
+    let accept = |auth, message| call!(PeopleClient, ch.evaluation, accept_order, auth, message);
+    t.row(rpc, "missing request id", InvalidArgument, "request_id: must not be empty",
+        accept(ZHAO_LEI, OrderActionRequest { request_id: String::new(), ..action(UNKNOWN_CASE) }));
+    t.row(rpc, "malformed order id", InvalidArgument, "order_id: ", accept(ZHAO_LEI, action("")));
+    t.row(rpc, "an order nobody placed", NotFound, "order_id: no order", accept(ZHAO_LEI, action(UNKNOWN_CASE)));
+    t.row(rpc, "community role", PermissionDenied, "role community may not call AcceptOrder",
+        accept(YONGJIN, action(UNKNOWN_CASE)));
+
+    let rpc = "people.CompleteOrder";
+    let complete = |auth, note: &str| {
+        let message = CompleteOrderRequest {
+            request_id: "bad-input-complete".into(),
+            order_id: UNKNOWN_CASE.into(),
+            note: note.into(),
+        };
+        call!(PeopleClient, ch.evaluation, complete_order, auth, message)
+    };
+    t.row(rpc, "no note", InvalidArgument, "note: must not be empty", complete(ZHAO_LEI, ""));
+    t.row(rpc, "an order nobody placed", NotFound, "order_id: no order",
+        complete(ZHAO_LEI, "陪同看完病，药也取好了"));
+    t.row(rpc, "grid worker role", PermissionDenied, "role grid_worker may not call CompleteOrder",
+        complete(LIN_MING, "陪同看完病，药也取好了"));
+
+    let rpc = "people.ConfirmOrder";
+    let confirmation = || ConfirmOrderRequest {
+        request_id: "bad-input-confirm".into(),
+        order_id: UNKNOWN_CASE.into(),
+        resident_phone: "13900000002".into(),
+        rating: 5,
+        comment: "志愿者很细心，谢谢社区".into(),
+    };
+    let confirm = |auth, message| call!(PeopleClient, ch.evaluation, confirm_order, auth, message);
+    t.row(rpc, "rating 0", InvalidArgument, "rating: must be 1 to 5",
+        confirm(OPERATOR, ConfirmOrderRequest { rating: 0, ..confirmation() }));
+    t.row(rpc, "rating 6", InvalidArgument, "rating: must be 1 to 5",
+        confirm(OPERATOR, ConfirmOrderRequest { rating: 6, ..confirmation() }));
+    t.row(rpc, "no phone", InvalidArgument, "resident_phone: required",
+        confirm(OPERATOR, ConfirmOrderRequest { resident_phone: String::new(), ..confirmation() }));
+    t.row(rpc, "comment of 1001 characters", InvalidArgument, "comment: 1001 characters, at most 1000",
+        confirm(OPERATOR, ConfirmOrderRequest { comment: "好".repeat(1001), ..confirmation() }));
+    t.row(rpc, "an order nobody placed", NotFound, "order_id: no order", confirm(OPERATOR, confirmation()));
+    t.row(rpc, "member role", PermissionDenied, "role member may not call ConfirmOrder",
+        confirm(ZHAO_LEI, confirmation()));
+
+    let rpc = "people.CancelOrder";
+    let cancel = |auth, reason: &str| {
+        let message = CancelOrderRequest {
+            request_id: "bad-input-cancel".into(),
+            order_id: UNKNOWN_CASE.into(),
+            reason: reason.into(),
+        };
+        call!(PeopleClient, ch.evaluation, cancel_order, auth, message)
+    };
+    t.row(rpc, "no reason", InvalidArgument, "reason: must not be empty", cancel(OPERATOR, "  "));
+    t.row(rpc, "an order nobody placed", NotFound, "order_id: no order", cancel(OPERATOR, "家里人回来了，不用了"));
+    t.row(rpc, "grid worker role", PermissionDenied, "role grid_worker may not call CancelOrder",
+        cancel(LIN_MING, "家里人回来了，不用了"));
+
+    let rpc = "people.GetOrder";
+    let get = |auth, order_id: &str| {
+        let message = GetOrderRequest { order_id: order_id.into() };
+        call!(PeopleClient, ch.evaluation, get_order, auth, message)
+    };
+    t.row(rpc, "malformed order id", InvalidArgument, "order_id: ", get(OPERATOR, "xyz"));
+    t.row(rpc, "an order nobody placed", NotFound, "order_id: no order", get(OPERATOR, UNKNOWN_CASE));
+    t.row(rpc, "department role", PermissionDenied, "role department may not call GetOrder",
+        get(WATER, UNKNOWN_CASE));
+
+    let rpc = "people.ListOrders";
+    let list = |auth, community: &str| {
+        let message = ListOrdersRequest { community_code: community.into() };
+        call!(PeopleClient, ch.evaluation, list_orders, auth, message)
+    };
+    t.row(rpc, "no community from a supervisor", InvalidArgument, "community_code: name the community",
+        list(SUPERVISOR, ""));
+    t.row(rpc, "a grid, not a community", InvalidArgument,
+        "community_code: 330102-001-001-001 is not a known community", list(SUPERVISOR, GRID_A));
+    t.row(rpc, "another community's orders", PermissionDenied,
+        "may not read community 330102-001-001", list(QINGBO, "330102-001-001"));
+    t.row(rpc, "operator role", PermissionDenied, "role operator may not call ListOrders",
+        list(OPERATOR, "330102-001-001"));
+
+    let rpc = "people.ListServices";
+    let services = |auth| call!(PeopleClient, ch.evaluation, list_services, auth, ListServicesRequest {});
+    t.row(rpc, "department role", PermissionDenied, "role department may not call ListServices",
+        services(WATER));
+    t.row(rpc, "no token", Unauthenticated, "", services(Auth::NoToken));
 }

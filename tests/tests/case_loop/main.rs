@@ -66,6 +66,8 @@ const CALLERS: &[(&str, &str)] = &[
     ("330102-001-002", "community:330102-001-002:secretary-1"),
     ("sf-zhao-lei", "member:sf-zhao-lei"),
     ("jd-wu-peng", "member:jd-wu-peng"),
+    ("xu-lanying", "member:xu-lanying"),
+    ("he-guifang", "member:he-guifang"),
 ];
 
 const OPERATOR: &str = "op-1";

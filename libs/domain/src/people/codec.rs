@@ -120,7 +120,9 @@ mod tests {
                 at: Timestamp::from_millis(7),
             }),
             PeopleEvent::HouseholdVisited(crate::people::HouseholdVisited {
-                visitor: crate::people::Visitor::Member(crate::MemberId::parse("he-guifang").unwrap()),
+                visitor: crate::people::Visitor::Member(
+                    crate::MemberId::parse("he-guifang").unwrap(),
+                ),
                 note: crate::Note::parse("孩子作业写完了，奶奶说最近睡得好").unwrap(),
                 case: Some(CaseId::from_u128(9)),
                 due: Timestamp::from_millis(8),

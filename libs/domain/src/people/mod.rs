@@ -18,11 +18,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::values::{GridCode, Note, PersonName, Timestamp};
 
-pub use codec::{decode_people, encode_people, people_stage, PEOPLE_EVENT_TYPES, PEOPLE_STAGE};
 pub use care::{
     CareCommand, CareKind, Household, HouseholdEnrolled, HouseholdReleased, HouseholdVisited,
     Visitor,
 };
+pub use codec::{decode_people, encode_people, people_stage, PEOPLE_EVENT_TYPES, PEOPLE_STAGE};
 pub use member::{enrol, MemberKind};
 pub use order::{
     Order, OrderAccepted, OrderCancelled, OrderCommand, OrderCompleted, OrderConfirmed,

@@ -385,10 +385,9 @@ impl Order {
             }
             OrderCommand::Cancel { ref reason, at } => {
                 if !matches!(order.status, Placed | Dispatched | Accepted) {
-                    return Err(order.refuse(
-                        &command,
-                        "only an order not yet completed can be cancelled",
-                    ));
+                    return Err(
+                        order.refuse(&command, "only an order not yet completed can be cancelled")
+                    );
                 }
                 Ok(vec![PeopleEvent::OrderCancelled(OrderCancelled {
                     reason: reason.clone(),
@@ -497,7 +496,10 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(run(&mut order, confirm(78, 5)), Err(PeopleError::NotTheOrderer));
+        assert_eq!(
+            run(&mut order, confirm(78, 5)),
+            Err(PeopleError::NotTheOrderer)
+        );
         assert_eq!(
             run(&mut order, confirm(77, 6)).unwrap_err().to_string(),
             "rating: must be 1 to 5"

@@ -22,8 +22,9 @@ mod validation;
 
 pub use assignee::Assignee;
 pub use codes::{
-    CategoryCode, CategoryKind, DepartmentCode, MemberId, ServiceCode, WorkerId, COMMUNITY_SUBJECT_TOKEN,
-    LEADER_SUBJECT_TOKEN, RESERVED_SUBJECT_TOKENS, STREET_SUBJECT_TOKEN, WORKER_SUBJECT_TOKEN,
+    CategoryCode, CategoryKind, DepartmentCode, MemberId, ServiceCode, WorkerId,
+    COMMUNITY_SUBJECT_TOKEN, LEADER_SUBJECT_TOKEN, RESERVED_SUBJECT_TOKENS, STREET_SUBJECT_TOKEN,
+    WORKER_SUBJECT_TOKEN,
 };
 pub use contact::{Contact, Phone, Reporter, SealedContact};
 pub use grid::{GridCode, GridLevel};

@@ -5,6 +5,7 @@
 
 pub mod credit;
 pub mod model;
+pub mod orders;
 
 use std::sync::Arc;
 
@@ -100,6 +101,9 @@ impl From<PeopleStoreError> for Failure {
     fn from(error: PeopleStoreError) -> Self {
         Failure(match error {
             PeopleStoreError::People(PeopleError::Validation(e)) => e.into(),
+            PeopleStoreError::People(e @ (PeopleError::NoOrder | PeopleError::NoHousehold)) => {
+                ApiError::NotFound(e.to_string())
+            }
             PeopleStoreError::People(e) => {
                 let text = e.to_string();
                 let (subject, reason) = text.split_once(": ").unwrap_or(("people", &text));
@@ -375,12 +379,11 @@ impl<S: EventStore> PeopleApi<S> {
         Ok(member_reply(&member, enrolled, false))
     }
 
-    async fn list_members(
-        &self,
-        caller: &Caller,
-        request: pb::ListMembersRequest,
-    ) -> Result<pb::ListMembersResponse, Failure> {
-        let named = request.community_code.trim();
+    /// The community a listing names (empty: the calling office's own), checked to exist and
+    /// to be the caller's to read: a community office reads its own, a street office those of
+    /// its street.
+    fn community_named(&self, caller: &Caller, named: &str) -> Result<GridCode, Failure> {
+        let named = named.trim();
         let community = match (named.is_empty(), &caller.role) {
             (true, Role::Community(own)) => GridCode::parse(own)
                 .map_err(|e| ApiError::Internal(format!("caller's community: {e}")))?,
@@ -403,11 +406,20 @@ impl<S: EventStore> PeopleApi<S> {
         };
         if !allowed {
             return Err(ApiError::PermissionDenied(format!(
-                "community_code: {} may not list the members of {community}",
+                "community_code: {} may not read community {community}",
                 caller.role
             ))
             .into());
         }
+        Ok(community)
+    }
+
+    async fn list_members(
+        &self,
+        caller: &Caller,
+        request: pb::ListMembersRequest,
+    ) -> Result<pb::ListMembersResponse, Failure> {
+        let community = self.community_named(caller, &request.community_code)?;
         self.wait_for_model().await?;
         let mut members: Vec<pb::Member> = self
             .reference
@@ -546,8 +558,13 @@ pub fn account_reply(account: &AccountId, folded: &Account, loaded: &LoadedStrea
                 PeopleEvent::PointsEarned(earned) => {
                     reply.points = i64::from(earned.points);
                     reply.reason = earned.reason.as_str().to_owned();
-                    let PointsSource::Case(case) = earned.source;
-                    reply.case_id = case.to_string();
+                    match earned.source {
+                        PointsSource::Case(case) => reply.case_id = case.to_string(),
+                        PointsSource::Order(order) => reply.order_id = order.to_string(),
+                        PointsSource::Visit(household, _) => {
+                            reply.household_id = household.to_string();
+                        }
+                    }
                 }
                 PeopleEvent::PointsExchanged(exchanged) => {
                     reply.points = -i64::from(exchanged.points);
@@ -555,7 +572,7 @@ pub fn account_reply(account: &AccountId, folded: &Account, loaded: &LoadedStrea
                     reply.item = exchanged.item.to_string();
                     reply.community_code = exchanged.community.to_string();
                 }
-                PeopleEvent::MemberEnrolled(_) => {}
+                _ => {}
             }
             reply
         })
@@ -631,6 +648,114 @@ impl<S: EventStore> People for PeopleApi<S> {
         let caller = require(&request, "ExchangePoints", EXCHANGE_ROLES)?.clone();
         Ok(Response::new(
             self.exchange(&caller, request.into_inner()).await?,
+        ))
+    }
+    #[tracing::instrument(skip_all)]
+    async fn list_services(
+        &self,
+        request: Request<pb::ListServicesRequest>,
+    ) -> Result<Response<pb::ListServicesResponse>, Status> {
+        require(&request, "ListServices", orders::SERVICES_ROLES)?;
+        let services = self
+            .reference
+            .care()
+            .services
+            .values()
+            .map(|s| pb::Service {
+                code: s.code.to_string(),
+                name: s.name.clone(),
+                dispatch_within_hours: s.dispatch_within_hours,
+                complete_within_hours: s.complete_within_hours,
+            })
+            .collect();
+        Ok(Response::new(pb::ListServicesResponse { services }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn place_order(
+        &self,
+        request: Request<pb::PlaceOrderRequest>,
+    ) -> Result<Response<pb::OrderReply>, Status> {
+        let caller = require(&request, "PlaceOrder", orders::PLACE_ROLES)?.clone();
+        Ok(Response::new(
+            PeopleApi::place_order(self, &caller, request.into_inner()).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn dispatch_order(
+        &self,
+        request: Request<pb::DispatchOrderRequest>,
+    ) -> Result<Response<pb::OrderReply>, Status> {
+        let caller = require(&request, "DispatchOrder", orders::DISPATCH_ROLES)?.clone();
+        Ok(Response::new(
+            PeopleApi::dispatch_order(self, &caller, request.into_inner()).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn accept_order(
+        &self,
+        request: Request<pb::OrderActionRequest>,
+    ) -> Result<Response<pb::OrderReply>, Status> {
+        let caller = require(&request, "AcceptOrder", orders::MEMBER_ROLES)?.clone();
+        Ok(Response::new(
+            PeopleApi::accept_order(self, &caller, request.into_inner()).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn complete_order(
+        &self,
+        request: Request<pb::CompleteOrderRequest>,
+    ) -> Result<Response<pb::OrderReply>, Status> {
+        let caller = require(&request, "CompleteOrder", orders::MEMBER_ROLES)?.clone();
+        Ok(Response::new(
+            PeopleApi::complete_order(self, &caller, request.into_inner()).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn confirm_order(
+        &self,
+        request: Request<pb::ConfirmOrderRequest>,
+    ) -> Result<Response<pb::OrderReply>, Status> {
+        let caller = require(&request, "ConfirmOrder", orders::CONFIRM_ROLES)?.clone();
+        Ok(Response::new(
+            PeopleApi::confirm_order(self, &caller, request.into_inner()).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn cancel_order(
+        &self,
+        request: Request<pb::CancelOrderRequest>,
+    ) -> Result<Response<pb::OrderReply>, Status> {
+        let caller = require(&request, "CancelOrder", orders::CANCEL_ROLES)?.clone();
+        Ok(Response::new(
+            PeopleApi::cancel_order(self, &caller, request.into_inner()).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_order(
+        &self,
+        request: Request<pb::GetOrderRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        let caller = require(&request, "GetOrder", orders::GET_ROLES)?.clone();
+        Ok(Response::new(
+            PeopleApi::get_order(self, &caller, request.into_inner()).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_orders(
+        &self,
+        request: Request<pb::ListOrdersRequest>,
+    ) -> Result<Response<pb::ListOrdersResponse>, Status> {
+        let caller = require(&request, "ListOrders", orders::LIST_ROLES)?.clone();
+        Ok(Response::new(
+            PeopleApi::list_orders(self, &caller, request.into_inner()).await?,
         ))
     }
 }

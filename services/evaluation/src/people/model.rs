@@ -6,18 +6,22 @@
 //! |---|---|
 //! | `m` community code, `/`, member id | the enrolment ([`MemberEnrolled`], postcard) |
 //! | `a` account id | points earned and spent ([`Totals`], postcard) |
+//! | `o` community code, `/`, order id | the service order ([`Order`], postcard) |
+//! | `O` order id | the order's community code |
 //!
 //! Members of the reference data are not here: the API adds them from `members.toml`.
 
 use std::collections::BTreeMap;
 
-use gridcase_domain::people::{decode_people, AccountId, MemberEnrolled, PeopleEvent};
-use gridcase_domain::{GridCode, MemberId};
+use gridcase_domain::people::{decode_people, AccountId, MemberEnrolled, Order, PeopleEvent};
+use gridcase_domain::{GridCode, MemberId, OrderId};
 use gridcase_eventstore::{RecordedEvent, Result, StoreError};
 use serde::{Deserialize, Serialize};
 
 const MEMBER: u8 = b'm';
 const ACCOUNT: u8 = b'a';
+const ORDER: u8 = b'o';
+const ORDER_COMMUNITY: u8 = b'O';
 
 fn storage(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("people model: {e}"))
@@ -58,6 +62,21 @@ fn account_key(account: &str) -> Vec<u8> {
 pub struct PeopleChanges {
     members: Vec<(GridCode, MemberId, MemberEnrolled)>,
     accounts: BTreeMap<String, Totals>,
+    orders: Vec<(OrderId, PeopleEvent)>,
+}
+
+fn order_key(community: &str, order: OrderId) -> Vec<u8> {
+    let mut key = vec![ORDER];
+    key.extend_from_slice(community.as_bytes());
+    key.push(b'/');
+    key.extend_from_slice(order.to_string().as_bytes());
+    key
+}
+
+fn order_community_key(order: OrderId) -> Vec<u8> {
+    let mut key = vec![ORDER_COMMUNITY];
+    key.extend_from_slice(order.to_string().as_bytes());
+    key
 }
 
 impl PeopleChanges {
@@ -89,6 +108,25 @@ impl PeopleChanges {
                     self.accounts.entry(account).or_default().spent += u64::from(exchanged.points);
                 }
             }
+            PeopleEvent::OrderPlaced(_)
+            | PeopleEvent::OrderDispatched(_)
+            | PeopleEvent::OrderAccepted(_)
+            | PeopleEvent::OrderCompleted(_)
+            | PeopleEvent::OrderConfirmed(_)
+            | PeopleEvent::OrderCancelled(_) => {
+                let Some(order) = record
+                    .stream_id
+                    .strip_prefix("order-")
+                    .and_then(|id| OrderId::parse(id).ok())
+                else {
+                    tracing::warn!(stream = %record.stream_id, "an order's event outside an order stream");
+                    return false;
+                };
+                self.orders.push((order, event));
+            }
+            PeopleEvent::HouseholdEnrolled(_)
+            | PeopleEvent::HouseholdVisited(_)
+            | PeopleEvent::HouseholdReleased(_) => return false,
         }
         true
     }
@@ -105,6 +143,43 @@ impl PeopleChanges {
             totals.earned += delta.earned;
             totals.spent += delta.spent;
             batch.insert(key, postcard::to_allocvec(&totals).map_err(storage)?);
+        }
+        // Orders as this batch leaves them, with their communities.
+        let mut orders: BTreeMap<OrderId, (String, Option<Order>)> = BTreeMap::new();
+        for (id, event) in self.orders {
+            let (community, order) = match orders.entry(id) {
+                std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::btree_map::Entry::Vacant(entry) => {
+                    let community = match &event {
+                        PeopleEvent::OrderPlaced(placed) => placed.community.to_string(),
+                        _ => match tree.get(order_community_key(id)).map_err(storage)? {
+                            Some(bytes) => String::from_utf8(bytes.to_vec()).map_err(storage)?,
+                            None => {
+                                tracing::warn!(order = %id, "an order's event before it was placed");
+                                continue;
+                            }
+                        },
+                    };
+                    let order = tree
+                        .get(order_key(&community, id))
+                        .map_err(storage)?
+                        .map(|bytes| postcard::from_bytes(&bytes).map_err(storage))
+                        .transpose()?;
+                    entry.insert((community, order))
+                }
+            };
+            if let PeopleEvent::OrderPlaced(placed) = &event {
+                *community = placed.community.to_string();
+            }
+            Order::fold(order, &event);
+        }
+        for (id, (community, order)) in orders {
+            let Some(order) = order else { continue };
+            batch.insert(order_community_key(id), community.as_bytes());
+            batch.insert(
+                order_key(&community, id),
+                postcard::to_allocvec(&order).map_err(storage)?,
+            );
         }
         Ok(())
     }
@@ -139,6 +214,21 @@ pub fn members_of(
         members.push((member, postcard::from_bytes(&value).map_err(storage)?));
     }
     Ok(members)
+}
+
+/// The service orders of `community`, by id.
+pub fn orders_of(tree: &sled::Tree, community: &GridCode) -> Result<Vec<(OrderId, Order)>> {
+    let mut prefix = vec![ORDER];
+    prefix.extend_from_slice(community.to_string().as_bytes());
+    prefix.push(b'/');
+    let mut orders = Vec::new();
+    for entry in tree.scan_prefix(&prefix) {
+        let (key, value) = entry.map_err(storage)?;
+        let id = std::str::from_utf8(&key[prefix.len()..]).map_err(storage)?;
+        let order = OrderId::parse(id).map_err(storage)?;
+        orders.push((order, postcard::from_bytes(&value).map_err(storage)?));
+    }
+    Ok(orders)
 }
 
 /// Every account's totals, by account id.
