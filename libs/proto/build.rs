@@ -15,6 +15,7 @@ const PROTOS: &[&str] = &[
     "gridcase/evaluation/v1/evaluation.proto",
     "gridcase/query/v1/query.proto",
     "gridcase/people/v1/people.proto",
+    "gridcase/people/v1/care.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

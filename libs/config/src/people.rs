@@ -199,6 +199,8 @@ pub struct CareRules {
     pub services: BTreeMap<ServiceCode, Service>,
     /// Days between visits, per kind of household.
     pub visit_every_days: BTreeMap<CareKind, u32>,
+    /// Hours before a visit's due time that its grid worker is warned.
+    pub visit_warn_before_hours: u32,
 }
 
 impl CareRules {
@@ -211,6 +213,7 @@ impl CareRules {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CareFile {
+    visit_warn_before_hours: u32,
     service: Vec<Spanned<ServiceEntry>>,
     visit_every_days: Spanned<BTreeMap<String, Spanned<u32>>>,
 }
@@ -305,5 +308,6 @@ pub(crate) fn load_care(source: &Source) -> Result<CareRules> {
     Ok(CareRules {
         services,
         visit_every_days,
+        visit_warn_before_hours: file.visit_warn_before_hours,
     })
 }

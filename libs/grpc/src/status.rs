@@ -3,7 +3,9 @@
 //! `google.rpc` (`BadRequest` field violations, `PreconditionFailure`), so a client gets the
 //! offending field in a structured form and not only in the message.
 
+use gridcase_casestore::people::PeopleStoreError;
 use gridcase_casestore::{CaseError, TrackingError};
+use gridcase_domain::people::PeopleError;
 use gridcase_domain::{DomainError, ValidationError};
 use gridcase_eventstore::StoreError;
 use tonic::{Code, Status};
@@ -80,6 +82,27 @@ impl From<TrackingError> for ApiError {
         match error {
             TrackingError::Store(e) => Self::Store(e),
             other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<PeopleStoreError> for ApiError {
+    /// A refusal of the people's domain is FAILED_PRECONDITION naming what it refuses (an
+    /// unknown order or household NOT_FOUND); contention is ABORTED.
+    fn from(error: PeopleStoreError) -> Self {
+        match error {
+            PeopleStoreError::People(PeopleError::Validation(e)) => e.into(),
+            PeopleStoreError::People(e @ (PeopleError::NoOrder | PeopleError::NoHousehold)) => {
+                Self::NotFound(e.to_string())
+            }
+            PeopleStoreError::People(e) => {
+                let text = e.to_string();
+                let (subject, reason) = text.split_once(": ").unwrap_or(("people", &text));
+                Self::refused(subject, reason)
+            }
+            PeopleStoreError::Store(e) => Self::Store(e),
+            e @ PeopleStoreError::Decode { .. } => Self::Internal(e.to_string()),
+            e @ PeopleStoreError::Contended { .. } => Self::Aborted(e.to_string()),
         }
     }
 }

@@ -88,6 +88,9 @@ pub struct HouseholdEnrolled {
     pub grid: GridCode,
     /// The person's name and phone, sealed with their key.
     pub person: SealedContact,
+    /// The last visit before the household came into the system (from the community's paper
+    /// ledger, 台账), if any: the first visit is due from it.
+    pub last_visited: Option<Timestamp>,
     /// When.
     pub at: Timestamp,
 }
@@ -114,6 +117,37 @@ impl HouseholdVisited {
     }
 }
 
+/// How near a visit's due time is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum VisitWarning {
+    /// It falls due within the warning time.
+    DueSoon,
+    /// It is past due and no visit was made.
+    Overdue,
+}
+
+impl VisitWarning {
+    /// The snake_case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::DueSoon => "due_soon",
+            Self::Overdue => "overdue",
+        }
+    }
+}
+
+/// Supervision warned that a household's visit is due soon or overdue: once per due time and
+/// kind of warning, like a case's deadline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitWarned {
+    /// Which warning.
+    pub warning: VisitWarning,
+    /// The due time warned of.
+    pub due: Timestamp,
+    /// When.
+    pub at: Timestamp,
+}
+
 /// A household left care (moved away, passed away, no longer eligible).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HouseholdReleased {
@@ -136,6 +170,8 @@ pub struct Household {
     pub visits_on_time: u32,
     /// Set when it left care.
     pub released: Option<HouseholdReleased>,
+    /// The warnings given for the current due time.
+    pub warned: Vec<VisitWarned>,
 }
 
 /// What may be asked of a household.
@@ -153,6 +189,17 @@ pub enum CareCommand {
         case: Option<CaseId>,
         /// Days between visits for the household's kind.
         every_days: u32,
+        /// When.
+        at: Timestamp,
+    },
+    /// Warn that the next visit is due soon or overdue.
+    Warn {
+        /// Which warning.
+        warning: VisitWarning,
+        /// Days between visits for the household's kind.
+        every_days: u32,
+        /// Hours before the due time that "due soon" may be warned.
+        warn_before_hours: u32,
         /// When.
         at: Timestamp,
     },
@@ -187,12 +234,17 @@ impl Household {
                     visits: 0,
                     visits_on_time: 0,
                     released: None,
+                    warned: Vec::new(),
                 });
             }
             (Some(household), PeopleEvent::HouseholdVisited(visit)) => {
                 household.visits += 1;
                 household.visits_on_time += u32::from(visit.on_time());
                 household.last_visit = Some(visit.clone());
+                household.warned.clear();
+            }
+            (Some(household), PeopleEvent::VisitWarned(warned)) => {
+                household.warned.push(warned.clone());
             }
             (Some(household), PeopleEvent::HouseholdReleased(released)) => {
                 household.released = Some(released.clone());
@@ -201,12 +253,13 @@ impl Household {
         }
     }
 
-    /// When the next visit is due: `every_days` after the last visit, or after enrolment.
+    /// When the next visit is due: `every_days` after the last visit (recorded, or from the
+    /// ledger), or after enrolment.
     pub fn next_due(&self, every_days: u32) -> Timestamp {
-        let from = self
-            .last_visit
-            .as_ref()
-            .map_or(self.enrolled.at, |visit| visit.at);
+        let from = self.last_visit.as_ref().map_or(
+            self.enrolled.last_visited.unwrap_or(self.enrolled.at),
+            |visit| visit.at,
+        );
         from.plus_millis(i64::from(every_days) * DAY_MS)
     }
 
@@ -250,6 +303,42 @@ impl Household {
                 due: household.next_due(every_days),
                 at,
             })]),
+            (
+                Some(household),
+                CareCommand::Warn {
+                    warning,
+                    every_days,
+                    warn_before_hours,
+                    at,
+                },
+            ) => {
+                let due = household.next_due(every_days);
+                let from = match warning {
+                    VisitWarning::DueSoon => {
+                        due.plus_millis(-i64::from(warn_before_hours) * 3_600_000)
+                    }
+                    VisitWarning::Overdue => due.plus_millis(1),
+                };
+                if at < from {
+                    return Err(PeopleError::HouseholdState {
+                        rule: "its visit is not yet due for that warning",
+                    });
+                }
+                if household
+                    .warned
+                    .iter()
+                    .any(|w| w.warning == warning && w.due == due)
+                {
+                    return Err(PeopleError::HouseholdState {
+                        rule: "that warning was given for this visit",
+                    });
+                }
+                Ok(vec![PeopleEvent::VisitWarned(VisitWarned {
+                    warning,
+                    due,
+                    at,
+                })])
+            }
             (Some(_), CareCommand::Release { reason, at }) => {
                 Ok(vec![PeopleEvent::HouseholdReleased(HouseholdReleased {
                     reason,
@@ -286,6 +375,27 @@ mod tests {
     }
 
     #[test]
+    fn a_household_from_the_ledger_is_due_from_its_last_visit_there() {
+        let mut household = None;
+        let enrolled = HouseholdEnrolled {
+            kind: CareKind::LowIncome,
+            grid: GridCode::parse("330102-001-001-002").unwrap(),
+            person: SealedContact {
+                key_id: 6,
+                nonce: [0; 12],
+                ciphertext: vec![4],
+            },
+            last_visited: Some(day(-25)),
+            at: day(0),
+        };
+        run(&mut household, CareCommand::Enrol(enrolled)).unwrap();
+        let h = household.unwrap();
+        assert_eq!(h.next_due(30), day(5));
+        assert_eq!(h.next_due(14), day(-11));
+        assert!(h.overdue(14, day(0)));
+    }
+
+    #[test]
     fn visits_are_due_every_so_many_days_and_late_ones_count_as_late() {
         let mut household = None;
         assert_eq!(run(&mut household, visit(1)), Err(PeopleError::NoHousehold));
@@ -297,6 +407,7 @@ mod tests {
                 nonce: [0; 12],
                 ciphertext: vec![1, 2, 3],
             },
+            last_visited: None,
             at: day(0),
         };
         run(&mut household, CareCommand::Enrol(enrolled.clone())).unwrap();
@@ -310,7 +421,28 @@ mod tests {
         assert_eq!(h.next_due(7), day(7));
         assert!(!h.overdue(7, day(7)));
         assert!(h.overdue(7, day(8)));
+        let warn = |warning, at| CareCommand::Warn {
+            warning,
+            every_days: 7,
+            warn_before_hours: 24,
+            at: day(at),
+        };
+        assert_eq!(
+            run(&mut household, warn(VisitWarning::DueSoon, 5))
+                .unwrap_err()
+                .to_string(),
+            "household: its visit is not yet due for that warning"
+        );
+        run(&mut household, warn(VisitWarning::DueSoon, 6)).unwrap();
+        assert_eq!(
+            run(&mut household, warn(VisitWarning::DueSoon, 6))
+                .unwrap_err()
+                .to_string(),
+            "household: that warning was given for this visit"
+        );
         run(&mut household, visit(6)).unwrap();
+        assert!(household.as_ref().unwrap().warned.is_empty());
+        run(&mut household, warn(VisitWarning::Overdue, 14)).unwrap();
         run(&mut household, visit(15)).unwrap();
         let h = household.clone().unwrap();
         assert_eq!((h.visits, h.visits_on_time), (2, 1));

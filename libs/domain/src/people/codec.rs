@@ -5,7 +5,7 @@ use super::PeopleEvent;
 use crate::codec::{to_bytes, CodecError, EncodedEvent, Payload};
 
 /// The type names of [`PeopleEvent`], none of them a case event's.
-pub const PEOPLE_EVENT_TYPES: [&str; 12] = [
+pub const PEOPLE_EVENT_TYPES: [&str; 13] = [
     "MemberEnrolled",
     "PointsEarned",
     "PointsExchanged",
@@ -18,6 +18,7 @@ pub const PEOPLE_EVENT_TYPES: [&str; 12] = [
     "HouseholdEnrolled",
     "HouseholdVisited",
     "HouseholdReleased",
+    "VisitWarned",
 ];
 
 /// The feed's subject token for the people's events (`gridcase.v1.events.people.<stream>`).
@@ -45,6 +46,7 @@ pub fn encode_people(event: &PeopleEvent) -> EncodedEvent {
         PeopleEvent::HouseholdEnrolled(payload) => to_bytes(payload),
         PeopleEvent::HouseholdVisited(payload) => to_bytes(payload),
         PeopleEvent::HouseholdReleased(payload) => to_bytes(payload),
+        PeopleEvent::VisitWarned(payload) => to_bytes(payload),
     };
     EncodedEvent {
         event_type: event.type_name(),
@@ -85,6 +87,7 @@ pub fn decode_people(
         ("HouseholdEnrolled", 1) => bytes.read().map(PeopleEvent::HouseholdEnrolled),
         ("HouseholdVisited", 1) => bytes.read().map(PeopleEvent::HouseholdVisited),
         ("HouseholdReleased", 1) => bytes.read().map(PeopleEvent::HouseholdReleased),
+        ("VisitWarned", 1) => bytes.read().map(PeopleEvent::VisitWarned),
         _ => Err(CodecError::UnknownSchemaVersion {
             event_type,
             schema_version,

@@ -20,7 +20,7 @@ use crate::values::{GridCode, Note, PersonName, Timestamp};
 
 pub use care::{
     CareCommand, CareKind, Household, HouseholdEnrolled, HouseholdReleased, HouseholdVisited,
-    Visitor,
+    VisitWarned, VisitWarning, Visitor,
 };
 pub use codec::{decode_people, encode_people, people_stage, PEOPLE_EVENT_TYPES, PEOPLE_STAGE};
 pub use member::{enrol, MemberKind};
@@ -161,6 +161,8 @@ pub enum PeopleEvent {
     HouseholdVisited(HouseholdVisited),
     /// See [`HouseholdReleased`].
     HouseholdReleased(HouseholdReleased),
+    /// See [`VisitWarned`].
+    VisitWarned(VisitWarned),
 }
 
 impl PeopleEvent {
@@ -179,6 +181,7 @@ impl PeopleEvent {
             Self::HouseholdEnrolled(_) => "HouseholdEnrolled",
             Self::HouseholdVisited(_) => "HouseholdVisited",
             Self::HouseholdReleased(_) => "HouseholdReleased",
+            Self::VisitWarned(_) => "VisitWarned",
         }
     }
 }

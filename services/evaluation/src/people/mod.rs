@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use gridcase_auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
 use gridcase_casestore::ids::command_id;
-use gridcase_casestore::people::{LoadedStream, PeopleStore, PeopleStoreError};
+use gridcase_casestore::people::{LoadedStream, PeopleStore};
 use gridcase_casestore::CommandContext;
 use gridcase_config::ReferenceData;
 use gridcase_domain::people::{
@@ -95,52 +95,6 @@ pub fn server<S: EventStore>(
 fn refused(error: ApiError) -> Status {
     tracing::info!(error = %error, "request refused");
     Status::from(error)
-}
-
-impl From<PeopleStoreError> for Failure {
-    fn from(error: PeopleStoreError) -> Self {
-        Failure(match error {
-            PeopleStoreError::People(PeopleError::Validation(e)) => e.into(),
-            PeopleStoreError::People(e @ (PeopleError::NoOrder | PeopleError::NoHousehold)) => {
-                ApiError::NotFound(e.to_string())
-            }
-            PeopleStoreError::People(e) => {
-                let text = e.to_string();
-                let (subject, reason) = text.split_once(": ").unwrap_or(("people", &text));
-                ApiError::refused(subject, reason)
-            }
-            PeopleStoreError::Store(e) => ApiError::Store(e),
-            e @ PeopleStoreError::Decode { .. } => ApiError::Internal(e.to_string()),
-            e @ PeopleStoreError::Contended { .. } => ApiError::Aborted(e.to_string()),
-        })
-    }
-}
-
-/// An [`ApiError`] that a people's store error converts into.
-struct Failure(ApiError);
-
-impl From<ApiError> for Failure {
-    fn from(error: ApiError) -> Self {
-        Failure(error)
-    }
-}
-
-impl From<InvalidInput> for Failure {
-    fn from(error: InvalidInput) -> Self {
-        Failure(error.into())
-    }
-}
-
-impl From<StoreError> for Failure {
-    fn from(error: StoreError) -> Self {
-        Failure(error.into())
-    }
-}
-
-impl From<Failure> for Status {
-    fn from(failure: Failure) -> Self {
-        refused(failure.0)
-    }
 }
 
 /// The kind of `value`, which must be set.
@@ -291,7 +245,7 @@ pub fn shop_item(
 
 impl<S: EventStore> PeopleApi<S> {
     /// The member `member`: from the reference data, or enrolled in the store.
-    async fn find_member(&self, member: &MemberId) -> Result<Option<MemberEnrolled>, Failure> {
+    async fn find_member(&self, member: &MemberId) -> Result<Option<MemberEnrolled>, ApiError> {
         if let Some(listed) = self.reference.member(member) {
             return Ok(Some(MemberEnrolled {
                 kind: listed.kind,
@@ -308,7 +262,7 @@ impl<S: EventStore> PeopleApi<S> {
     async fn account_of(
         &self,
         owner_field: Option<&pb::AccountOwner>,
-    ) -> Result<(AccountId, Option<MemberEnrolled>), Failure> {
+    ) -> Result<(AccountId, Option<MemberEnrolled>), ApiError> {
         match owner(owner_field)? {
             Owner::Member(id) => {
                 let enrolled = self.find_member(&id).await?.ok_or_else(|| {
@@ -327,7 +281,7 @@ impl<S: EventStore> PeopleApi<S> {
         }
     }
 
-    async fn wait_for_model(&self) -> Result<(), Failure> {
+    async fn wait_for_model(&self) -> Result<(), ApiError> {
         let head = self.store.stats().await?.events;
         if !self.model.wait_for(head, INDICATOR_PATIENCE).await {
             return Err(StoreError::Unavailable(format!(
@@ -342,7 +296,7 @@ impl<S: EventStore> PeopleApi<S> {
         &self,
         caller: &Caller,
         request: pb::EnrolMemberRequest,
-    ) -> Result<pb::Member, Failure> {
+    ) -> Result<pb::Member, ApiError> {
         let (request_id, member, enrolled) =
             enrolment(&request, &self.reference, gridcase_runtime::now())?;
         if let Role::Community(code) = &caller.role {
@@ -355,11 +309,13 @@ impl<S: EventStore> PeopleApi<S> {
             }
         }
         if self.reference.member(&member).is_some() {
-            return Err(Failure::from(PeopleStoreError::People(
-                PeopleError::AlreadyEnrolled {
-                    member: member.to_string(),
-                },
-            )));
+            return Err(ApiError::from(
+                gridcase_casestore::people::PeopleStoreError::People(
+                    PeopleError::AlreadyEnrolled {
+                        member: member.to_string(),
+                    },
+                ),
+            ));
         }
         let actor = caller.actor();
         let context = CommandContext::new(
@@ -382,7 +338,7 @@ impl<S: EventStore> PeopleApi<S> {
     /// The community a listing names (empty: the calling office's own), checked to exist and
     /// to be the caller's to read: a community office reads its own, a street office those of
     /// its street.
-    fn community_named(&self, caller: &Caller, named: &str) -> Result<GridCode, Failure> {
+    fn community_named(&self, caller: &Caller, named: &str) -> Result<GridCode, ApiError> {
         let named = named.trim();
         let community = match (named.is_empty(), &caller.role) {
             (true, Role::Community(own)) => GridCode::parse(own)
@@ -418,7 +374,7 @@ impl<S: EventStore> PeopleApi<S> {
         &self,
         caller: &Caller,
         request: pb::ListMembersRequest,
-    ) -> Result<pb::ListMembersResponse, Failure> {
+    ) -> Result<pb::ListMembersResponse, ApiError> {
         let community = self.community_named(caller, &request.community_code)?;
         self.wait_for_model().await?;
         let mut members: Vec<pb::Member> = self
@@ -450,7 +406,7 @@ impl<S: EventStore> PeopleApi<S> {
         &self,
         caller: &Caller,
         request: pb::GetAccountRequest,
-    ) -> Result<pb::Account, Failure> {
+    ) -> Result<pb::Account, ApiError> {
         let (account, _) = self.account_of(request.owner.as_ref()).await?;
         if let Role::Member(own) = &caller.role {
             if account
@@ -472,7 +428,7 @@ impl<S: EventStore> PeopleApi<S> {
         &self,
         caller: &Caller,
         request: pb::ExchangePointsRequest,
-    ) -> Result<pb::ExchangePointsResponse, Failure> {
+    ) -> Result<pb::ExchangePointsResponse, ApiError> {
         let request_id = gridcase_grpc::request_id("request_id", &request.request_id)?.to_owned();
         let (item, price) = shop_item(&request, &self.reference)?;
         let (account, member) = self.account_of(request.owner.as_ref()).await?;
@@ -595,7 +551,9 @@ impl<S: EventStore> People for PeopleApi<S> {
     ) -> Result<Response<pb::Member>, Status> {
         let caller = require(&request, "EnrolMember", ENROL_ROLES)?.clone();
         Ok(Response::new(
-            self.enrol(&caller, request.into_inner()).await?,
+            self.enrol(&caller, request.into_inner())
+                .await
+                .map_err(refused)?,
         ))
     }
 
@@ -606,7 +564,9 @@ impl<S: EventStore> People for PeopleApi<S> {
     ) -> Result<Response<pb::ListMembersResponse>, Status> {
         let caller = require(&request, "ListMembers", LIST_MEMBERS_ROLES)?.clone();
         Ok(Response::new(
-            PeopleApi::list_members(self, &caller, request.into_inner()).await?,
+            PeopleApi::list_members(self, &caller, request.into_inner())
+                .await
+                .map_err(refused)?,
         ))
     }
 
@@ -617,7 +577,9 @@ impl<S: EventStore> People for PeopleApi<S> {
     ) -> Result<Response<pb::Account>, Status> {
         let caller = require(&request, "GetAccount", GET_ACCOUNT_ROLES)?.clone();
         Ok(Response::new(
-            PeopleApi::get_account(self, &caller, request.into_inner()).await?,
+            PeopleApi::get_account(self, &caller, request.into_inner())
+                .await
+                .map_err(refused)?,
         ))
     }
 
@@ -647,7 +609,9 @@ impl<S: EventStore> People for PeopleApi<S> {
     ) -> Result<Response<pb::ExchangePointsResponse>, Status> {
         let caller = require(&request, "ExchangePoints", EXCHANGE_ROLES)?.clone();
         Ok(Response::new(
-            self.exchange(&caller, request.into_inner()).await?,
+            self.exchange(&caller, request.into_inner())
+                .await
+                .map_err(refused)?,
         ))
     }
     #[tracing::instrument(skip_all)]
@@ -678,7 +642,9 @@ impl<S: EventStore> People for PeopleApi<S> {
     ) -> Result<Response<pb::OrderReply>, Status> {
         let caller = require(&request, "PlaceOrder", orders::PLACE_ROLES)?.clone();
         Ok(Response::new(
-            PeopleApi::place_order(self, &caller, request.into_inner()).await?,
+            PeopleApi::place_order(self, &caller, request.into_inner())
+                .await
+                .map_err(refused)?,
         ))
     }
 
@@ -689,7 +655,9 @@ impl<S: EventStore> People for PeopleApi<S> {
     ) -> Result<Response<pb::OrderReply>, Status> {
         let caller = require(&request, "DispatchOrder", orders::DISPATCH_ROLES)?.clone();
         Ok(Response::new(
-            PeopleApi::dispatch_order(self, &caller, request.into_inner()).await?,
+            PeopleApi::dispatch_order(self, &caller, request.into_inner())
+                .await
+                .map_err(refused)?,
         ))
     }
 
@@ -700,7 +668,9 @@ impl<S: EventStore> People for PeopleApi<S> {
     ) -> Result<Response<pb::OrderReply>, Status> {
         let caller = require(&request, "AcceptOrder", orders::MEMBER_ROLES)?.clone();
         Ok(Response::new(
-            PeopleApi::accept_order(self, &caller, request.into_inner()).await?,
+            PeopleApi::accept_order(self, &caller, request.into_inner())
+                .await
+                .map_err(refused)?,
         ))
     }
 
@@ -711,7 +681,9 @@ impl<S: EventStore> People for PeopleApi<S> {
     ) -> Result<Response<pb::OrderReply>, Status> {
         let caller = require(&request, "CompleteOrder", orders::MEMBER_ROLES)?.clone();
         Ok(Response::new(
-            PeopleApi::complete_order(self, &caller, request.into_inner()).await?,
+            PeopleApi::complete_order(self, &caller, request.into_inner())
+                .await
+                .map_err(refused)?,
         ))
     }
 
@@ -722,7 +694,9 @@ impl<S: EventStore> People for PeopleApi<S> {
     ) -> Result<Response<pb::OrderReply>, Status> {
         let caller = require(&request, "ConfirmOrder", orders::CONFIRM_ROLES)?.clone();
         Ok(Response::new(
-            PeopleApi::confirm_order(self, &caller, request.into_inner()).await?,
+            PeopleApi::confirm_order(self, &caller, request.into_inner())
+                .await
+                .map_err(refused)?,
         ))
     }
 
@@ -733,7 +707,9 @@ impl<S: EventStore> People for PeopleApi<S> {
     ) -> Result<Response<pb::OrderReply>, Status> {
         let caller = require(&request, "CancelOrder", orders::CANCEL_ROLES)?.clone();
         Ok(Response::new(
-            PeopleApi::cancel_order(self, &caller, request.into_inner()).await?,
+            PeopleApi::cancel_order(self, &caller, request.into_inner())
+                .await
+                .map_err(refused)?,
         ))
     }
 
@@ -744,7 +720,9 @@ impl<S: EventStore> People for PeopleApi<S> {
     ) -> Result<Response<pb::Order>, Status> {
         let caller = require(&request, "GetOrder", orders::GET_ROLES)?.clone();
         Ok(Response::new(
-            PeopleApi::get_order(self, &caller, request.into_inner()).await?,
+            PeopleApi::get_order(self, &caller, request.into_inner())
+                .await
+                .map_err(refused)?,
         ))
     }
 
@@ -755,7 +733,9 @@ impl<S: EventStore> People for PeopleApi<S> {
     ) -> Result<Response<pb::ListOrdersResponse>, Status> {
         let caller = require(&request, "ListOrders", orders::LIST_ROLES)?.clone();
         Ok(Response::new(
-            PeopleApi::list_orders(self, &caller, request.into_inner()).await?,
+            PeopleApi::list_orders(self, &caller, request.into_inner())
+                .await
+                .map_err(refused)?,
         ))
     }
 }

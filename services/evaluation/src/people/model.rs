@@ -126,7 +126,8 @@ impl PeopleChanges {
             }
             PeopleEvent::HouseholdEnrolled(_)
             | PeopleEvent::HouseholdVisited(_)
-            | PeopleEvent::HouseholdReleased(_) => return false,
+            | PeopleEvent::HouseholdReleased(_)
+            | PeopleEvent::VisitWarned(_) => return false,
         }
         true
     }

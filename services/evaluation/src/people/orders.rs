@@ -14,7 +14,7 @@ use gridcase_eventstore::{EventStore, StoreError};
 use gridcase_grpc::{ApiError, InvalidInput};
 use gridcase_proto::people::v1 as pb;
 
-use super::{Failure, PeopleApi};
+use super::PeopleApi;
 use gridcase_casestore::people::PeopleStoreError;
 
 /// Who may place an order for a resident.
@@ -174,7 +174,7 @@ pub fn order_reply(
     }
 }
 
-fn caller_community(caller: &Caller) -> Result<Option<GridCode>, Failure> {
+fn caller_community(caller: &Caller) -> Result<Option<GridCode>, ApiError> {
     match &caller.role {
         Role::Community(own) => GridCode::parse(own)
             .map(Some)
@@ -183,7 +183,7 @@ fn caller_community(caller: &Caller) -> Result<Option<GridCode>, Failure> {
     }
 }
 
-fn caller_member(caller: &Caller) -> Result<MemberId, Failure> {
+fn caller_member(caller: &Caller) -> Result<MemberId, ApiError> {
     match &caller.role {
         Role::Member(own) => {
             MemberId::parse(own).map_err(|e| ApiError::Internal(e.to_string()).into())
@@ -223,7 +223,7 @@ impl<S: EventStore> PeopleApi<S> {
         order: OrderId,
         command: OrderCommand,
         context: &CommandContext,
-    ) -> Result<pb::OrderReply, Failure> {
+    ) -> Result<pb::OrderReply, ApiError> {
         let (executed, folded) = self.people.execute_order(order, command, context).await?;
         Ok(pb::OrderReply {
             order: Some(order_reply(
@@ -236,14 +236,14 @@ impl<S: EventStore> PeopleApi<S> {
         })
     }
 
-    async fn existing_order(&self, order: OrderId) -> Result<Order, Failure> {
+    async fn existing_order(&self, order: OrderId) -> Result<Order, ApiError> {
         self.people
             .order(order)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("order_id: no order {order}")).into())
     }
 
-    fn same_community(caller: &Caller, order: &Order) -> Result<(), Failure> {
+    fn same_community(caller: &Caller, order: &Order) -> Result<(), ApiError> {
         if let Some(own) = caller_community(caller)? {
             if own != order.placed.community {
                 return Err(ApiError::PermissionDenied(format!(
@@ -260,7 +260,7 @@ impl<S: EventStore> PeopleApi<S> {
         &self,
         caller: &Caller,
         request: pb::PlaceOrderRequest,
-    ) -> Result<pb::OrderReply, Failure> {
+    ) -> Result<pb::OrderReply, ApiError> {
         let (request_id, phone, mut placed) =
             placing(&request, &self.reference, gridcase_runtime::now())?;
         if let Some(own) = caller_community(caller)? {
@@ -294,7 +294,7 @@ impl<S: EventStore> PeopleApi<S> {
         &self,
         caller: &Caller,
         request: pb::DispatchOrderRequest,
-    ) -> Result<pb::OrderReply, Failure> {
+    ) -> Result<pb::OrderReply, ApiError> {
         let request_id = gridcase_grpc::request_id("request_id", &request.request_id)?.to_owned();
         let id = order_id(&request.order_id)?;
         let member =
@@ -339,7 +339,7 @@ impl<S: EventStore> PeopleApi<S> {
         &self,
         caller: &Caller,
         request: pb::OrderActionRequest,
-    ) -> Result<pb::OrderReply, Failure> {
+    ) -> Result<pb::OrderReply, ApiError> {
         let request_id = gridcase_grpc::request_id("request_id", &request.request_id)?.to_owned();
         let id = order_id(&request.order_id)?;
         let member = caller_member(caller)?;
@@ -356,7 +356,7 @@ impl<S: EventStore> PeopleApi<S> {
         &self,
         caller: &Caller,
         request: pb::CompleteOrderRequest,
-    ) -> Result<pb::OrderReply, Failure> {
+    ) -> Result<pb::OrderReply, ApiError> {
         let request_id = gridcase_grpc::request_id("request_id", &request.request_id)?.to_owned();
         let id = order_id(&request.order_id)?;
         let note = note("note", &request.note)?;
@@ -377,7 +377,7 @@ impl<S: EventStore> PeopleApi<S> {
         &self,
         caller: &Caller,
         request: pb::ConfirmOrderRequest,
-    ) -> Result<pb::OrderReply, Failure> {
+    ) -> Result<pb::OrderReply, ApiError> {
         let request_id = gridcase_grpc::request_id("request_id", &request.request_id)?.to_owned();
         let id = order_id(&request.order_id)?;
         let phone = phone(&request.resident_phone)?;
@@ -434,7 +434,7 @@ impl<S: EventStore> PeopleApi<S> {
         &self,
         caller: &Caller,
         request: pb::CancelOrderRequest,
-    ) -> Result<pb::OrderReply, Failure> {
+    ) -> Result<pb::OrderReply, ApiError> {
         let request_id = gridcase_grpc::request_id("request_id", &request.request_id)?.to_owned();
         let id = order_id(&request.order_id)?;
         let reason = note("reason", &request.reason)?;
@@ -452,7 +452,7 @@ impl<S: EventStore> PeopleApi<S> {
         &self,
         caller: &Caller,
         request: pb::GetOrderRequest,
-    ) -> Result<pb::Order, Failure> {
+    ) -> Result<pb::Order, ApiError> {
         let id = order_id(&request.order_id)?;
         let order = self.existing_order(id).await?;
         Self::same_community(caller, &order)?;
@@ -476,7 +476,7 @@ impl<S: EventStore> PeopleApi<S> {
         &self,
         caller: &Caller,
         request: pb::ListOrdersRequest,
-    ) -> Result<pb::ListOrdersResponse, Failure> {
+    ) -> Result<pb::ListOrdersResponse, ApiError> {
         let community = self.community_named(caller, &request.community_code)?;
         self.wait_for_model().await?;
         let now = gridcase_runtime::now();
