@@ -14,6 +14,9 @@ pub const AUDIT_STREAM: &str = "personal-data-audit";
 /// The event type of a read in clear.
 pub const CONTACT_READ: &str = "ContactRead";
 
+/// The event type of a household's contact read in clear.
+pub const HOUSEHOLD_READ: &str = "HouseholdContactRead";
+
 /// The event type of an erasure.
 pub const PERSON_ERASED: &str = "PersonErased";
 
@@ -23,6 +26,15 @@ pub struct ContactRead {
     /// The case whose reporter it was.
     pub case_id: CaseId,
     /// Why, as the reader said (e.g. `回访`).
+    pub purpose: String,
+}
+
+/// The name and phone of a household under care (敲门行动) were shown in clear.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseholdRead {
+    /// The household.
+    pub household_id: gridcase_domain::HouseholdId,
+    /// Why, as the reader said (e.g. `上门走访`).
     pub purpose: String,
 }
 
@@ -46,6 +58,8 @@ pub enum AuditRecord {
     Read(ContactRead),
     /// An erasure.
     Erased(PersonErased),
+    /// A household's contact read in clear.
+    HouseholdRead(HouseholdRead),
 }
 
 impl AuditRecord {
@@ -53,6 +67,7 @@ impl AuditRecord {
         match self {
             AuditRecord::Read(_) => CONTACT_READ,
             AuditRecord::Erased(_) => PERSON_ERASED,
+            AuditRecord::HouseholdRead(_) => HOUSEHOLD_READ,
         }
     }
 
@@ -60,6 +75,7 @@ impl AuditRecord {
         let bytes = match self {
             AuditRecord::Read(read) => postcard::to_allocvec(read),
             AuditRecord::Erased(erased) => postcard::to_allocvec(erased),
+            AuditRecord::HouseholdRead(read) => postcard::to_allocvec(read),
         };
         bytes.expect("postcard serialises audit records")
     }
@@ -72,6 +88,9 @@ impl AuditRecord {
         match record.event_type.as_str() {
             CONTACT_READ => postcard::from_bytes(&record.payload).ok().map(Self::Read),
             PERSON_ERASED => postcard::from_bytes(&record.payload).ok().map(Self::Erased),
+            HOUSEHOLD_READ => postcard::from_bytes(&record.payload)
+                .ok()
+                .map(Self::HouseholdRead),
             _ => None,
         }
     }

@@ -77,6 +77,19 @@ impl Opened {
         }
     }
 
+    /// The name with all but its first character masked (王**), empty when there is none
+    /// (anonymous, or erased).
+    pub fn masked_name(&self) -> String {
+        self.reporter()
+            .and_then(|reporter| reporter.name.as_ref())
+            .map(|name| {
+                let mut chars = name.as_str().chars();
+                let first = chars.next().map(String::from).unwrap_or_default();
+                first + &"*".repeat(chars.count())
+            })
+            .unwrap_or_default()
+    }
+
     /// The phone with its middle digits masked, empty when there is none (anonymous, or
     /// erased): what departments, supervisors and lists see.
     pub fn masked_phone(&self) -> String {

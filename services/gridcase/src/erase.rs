@@ -185,7 +185,7 @@ impl Census {
         if let Some(audit) = AuditRecord::decode(record) {
             match audit {
                 AuditRecord::Erased(_) => self.erasures += 1,
-                AuditRecord::Read(_) => self.reads += 1,
+                AuditRecord::Read(_) | AuditRecord::HouseholdRead(_) => self.reads += 1,
             }
             return Ok(());
         }

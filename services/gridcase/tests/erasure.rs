@@ -362,6 +362,7 @@ async fn an_erased_resident_is_gone_from_every_view_and_every_file_while_the_cas
                 AuditRecord::Read(_) => "read other",
                 AuditRecord::Erased(erased) if erased.destroyed => "erased",
                 AuditRecord::Erased(_) => "nothing erased",
+                AuditRecord::HouseholdRead(_) => "read household",
             };
             (kind, actor.as_deref())
         })

@@ -13,6 +13,7 @@
 /// The service's name: in the ids of the commands it decides, and in its metrics.
 pub const SERVICE: &str = "intake";
 
+pub mod care;
 pub mod ids;
 pub mod report;
 pub mod service;
@@ -51,7 +52,14 @@ pub async fn run(
         tokens = config.tokens.len(),
         "intake serving"
     );
-    gridcase_grpc::serve_grpc(listener, routes, &[SERVICE_NAME], readiness, shutdown).await?;
+    gridcase_grpc::serve_grpc(
+        listener,
+        routes,
+        &[SERVICE_NAME, care::CARE_SERVICE_NAME],
+        readiness,
+        shutdown,
+    )
+    .await?;
     tracing::info!("intake stopped");
     Ok(())
 }

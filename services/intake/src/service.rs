@@ -52,7 +52,7 @@ pub const GET_CASE_STATUS_ROLES: &[RoleKind] = &[
 ];
 
 /// The intake API on a store of cases.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct IntakeApi<S> {
     cases: CaseStore<S>,
     reference: Arc<ReferenceData>,
@@ -67,10 +67,12 @@ pub fn routes<S: EventStore>(
     vault: Vault,
     tokens: Arc<TokenTable>,
 ) -> Routes {
+    let intake = IntakeApi::new(store.clone(), reference, vault);
     Routes::new(IntakeServer::with_interceptor(
-        IntakeApi::new(store, reference, vault),
-        Authenticator::new(tokens),
+        intake.clone(),
+        Authenticator::new(Arc::clone(&tokens)),
     ))
+    .add_service(crate::care::server(intake, store, tokens))
 }
 
 /// What a report came to.
@@ -93,6 +95,16 @@ impl<S: EventStore> IntakeApi<S> {
             reference,
             vault,
         }
+    }
+
+    /// The reference data reports are checked against.
+    pub fn reference(&self) -> &ReferenceData {
+        &self.reference
+    }
+
+    /// Where reporters' contacts are sealed.
+    pub fn vault(&self) -> &Vault {
+        &self.vault
     }
 
     /// Records `report` by `caller` as a new case reported at `reported_at`, or finds the case

@@ -28,6 +28,7 @@
 /// The service's name: in the ids of the commands it decides, and in its metrics.
 pub const SERVICE: &str = "supervision";
 
+pub mod care;
 pub mod service;
 pub mod table;
 pub mod ticker;

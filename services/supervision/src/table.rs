@@ -46,7 +46,8 @@ mod tests;
 ///
 /// 2: a case's state keeps when it reached its rung of the escalation ladder and who is called
 ///    to report in.
-pub const FORMAT: u32 = 2;
+/// 3: households under care and their visit warnings (`h…`, `v…`, see [`crate::care`]).
+pub const FORMAT: u32 = 3;
 
 const CASE: u8 = b'c';
 const DUE: u8 = b'd';
@@ -243,6 +244,14 @@ impl CaseTable {
         Ok(due)
     }
 
+    /// The households with a visit warning due by `now`.
+    pub fn households_due_by(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<(gridcase_domain::HouseholdId, gridcase_domain::people::Household)>> {
+        crate::care::due_by(self.store.tree(), now)
+    }
+
     /// The whole schedule: (due instant in ms, case), earliest first.
     pub fn schedule(&self) -> Result<Vec<(i64, CaseId)>> {
         self.store
@@ -269,6 +278,7 @@ impl CaseTable {
         let mut next_position = start;
         // Each touched case: where it stood in the schedule at the batch's start, and its state.
         let mut touched: HashMap<CaseId, (Option<i64>, CaseState)> = HashMap::new();
+        let mut care = crate::care::CareChanges::default();
         for record in records {
             if record.position < start {
                 // Already in the table (the subscription starts at the checkpoint).
@@ -276,6 +286,7 @@ impl CaseTable {
             }
             next_position = next_position.max(record.position + 1);
             let Ok(case) = CaseId::parse(&record.stream_id) else {
+                care.take(self.store.tree(), record)?;
                 continue;
             };
             let event = match decode(case, record) {
@@ -305,6 +316,7 @@ impl CaseTable {
             let stored = Stored { due_ms: due, state };
             batch.insert(&case_key(case), encode_record(&stored)?);
         }
+        care.write(&self.reference, &mut batch)?;
         self.store.commit(batch, next_position)?;
         let scheduled = u64::try_from(scheduled).unwrap_or(0);
         self.scheduled.store(scheduled, Ordering::Release);

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gridcase_casestore::ids::{command_id, legacy};
+use gridcase_casestore::people::PeopleStore;
 use gridcase_casestore::{CaseError, CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::{
@@ -88,16 +89,22 @@ pub struct Ticker<S> {
     /// loading the case again while the table has not caught up with the events written. Kept
     /// only for the cases still due, so it holds nothing for a case the table has moved on.
     done: HashMap<CaseId, HashSet<u128>>,
+    /// Households under care (敲门行动), warned of visits due and overdue.
+    people: PeopleStore<S>,
+    /// The visit warning last carried out per household still due.
+    warned: HashMap<gridcase_domain::HouseholdId, u128>,
 }
 
 impl<S: EventStore> Ticker<S> {
     /// A ticker acting on cases in `store`, reading timers from `table`.
     pub fn new(store: S, reference: Arc<ReferenceData>, table: Arc<CaseTable>) -> Self {
         Self {
+            people: PeopleStore::new(store.clone()),
             cases: CaseStore::new(store),
             reference,
             table,
             done: HashMap::new(),
+            warned: HashMap::new(),
         }
     }
 
@@ -138,8 +145,20 @@ impl<S: EventStore> Ticker<S> {
         tracing::info!(head, "timer table caught up; ticking");
     }
 
-    /// Records everything due at `now`.
+    /// Records everything due at `now`: the cases' deadlines, then the visits'.
     pub async fn tick(&mut self, now: Timestamp) {
+        self.tick_cases(now).await;
+        match self.table.households_due_by(now) {
+            Ok(due) => {
+                crate::care::warn(&self.people, &self.reference, due, now, &mut self.warned).await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "reading the due visits; trying at the next tick");
+            }
+        }
+    }
+
+    async fn tick_cases(&mut self, now: Timestamp) {
         let due = match self.table.due_by(now) {
             Ok(due) => due,
             Err(error) => {

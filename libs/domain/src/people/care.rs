@@ -263,6 +263,37 @@ impl Household {
         from.plus_millis(i64::from(every_days) * DAY_MS)
     }
 
+    /// When supervision next has a warning to give: `warn_before_hours` before the next visit
+    /// falls due ("due soon"), then just after it ("overdue"); `None` once both were given for
+    /// the current due time (or an overdue one alone), or once the household left care.
+    pub fn next_warning(&self, every_days: u32, warn_before_hours: u32) -> Option<Timestamp> {
+        if self.released.is_some() {
+            return None;
+        }
+        let due = self.next_due(every_days);
+        let warned = |warning| {
+            self.warned
+                .iter()
+                .any(|w| w.warning == warning && w.due == due)
+        };
+        if warned(VisitWarning::Overdue) {
+            None
+        } else if warned(VisitWarning::DueSoon) {
+            Some(due.plus_millis(1))
+        } else {
+            Some(due.plus_millis(-i64::from(warn_before_hours) * 3_600_000))
+        }
+    }
+
+    /// The warning a household found due at `now` gets: overdue once its due time passed.
+    pub fn warning_at(&self, every_days: u32, now: Timestamp) -> VisitWarning {
+        if now > self.next_due(every_days) {
+            VisitWarning::Overdue
+        } else {
+            VisitWarning::DueSoon
+        }
+    }
+
     /// True when a visit was due before `now` and none has been made since.
     pub fn overdue(&self, every_days: u32, now: Timestamp) -> bool {
         self.released.is_none() && self.next_due(every_days) < now
@@ -419,6 +450,9 @@ mod tests {
         );
         let h = household.clone().unwrap();
         assert_eq!(h.next_due(7), day(7));
+        assert_eq!(h.next_warning(7, 24), Some(day(6)));
+        assert_eq!(h.warning_at(7, day(6)), VisitWarning::DueSoon);
+        assert_eq!(h.warning_at(7, day(8)), VisitWarning::Overdue);
         assert!(!h.overdue(7, day(7)));
         assert!(h.overdue(7, day(8)));
         let warn = |warning, at| CareCommand::Warn {
@@ -435,6 +469,10 @@ mod tests {
         );
         run(&mut household, warn(VisitWarning::DueSoon, 6)).unwrap();
         assert_eq!(
+            household.as_ref().unwrap().next_warning(7, 24),
+            Some(day(7).plus_millis(1))
+        );
+        assert_eq!(
             run(&mut household, warn(VisitWarning::DueSoon, 6))
                 .unwrap_err()
                 .to_string(),
@@ -443,6 +481,7 @@ mod tests {
         run(&mut household, visit(6)).unwrap();
         assert!(household.as_ref().unwrap().warned.is_empty());
         run(&mut household, warn(VisitWarning::Overdue, 14)).unwrap();
+        assert_eq!(household.as_ref().unwrap().next_warning(7, 24), None);
         run(&mut household, visit(15)).unwrap();
         let h = household.clone().unwrap();
         assert_eq!((h.visits, h.visits_on_time), (2, 1));

@@ -13,6 +13,7 @@ use gridcase_eventstore::{RecordedEvent, Result};
 use gridcase_indicator_store::{parts, BucketChanges, Parts};
 use gridcase_rules::deadlines::ColourClock;
 
+use super::care::CareChanges;
 use super::keys::{self, Term};
 use super::{encode_record, Model, Stored};
 use crate::projection::{summary, Entry};
@@ -32,6 +33,8 @@ pub(super) struct Changes<'m> {
     cases: HashMap<CaseId, Touched>,
     /// Tracking codes and finished transitions.
     puts: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// Households under care and their visits.
+    care: CareChanges,
     events: u64,
     next_position: u64,
 }
@@ -43,6 +46,7 @@ impl<'m> Changes<'m> {
             now,
             cases: HashMap::new(),
             puts: Vec::new(),
+            care: CareChanges::default(),
             events: 0,
             next_position: model.position(),
         }
@@ -70,6 +74,7 @@ impl<'m> Changes<'m> {
     pub(super) fn fold(&mut self, record: &RecordedEvent) -> Result<()> {
         self.next_position = self.next_position.max(record.position + 1);
         let Ok(case) = CaseId::parse(&record.stream_id) else {
+            self.care.take(self.model.store.tree(), record)?;
             return Ok(());
         };
         let event = match decode(case, record) {
@@ -190,6 +195,7 @@ impl<'m> Changes<'m> {
             }
         }
         buckets.write(tree, &mut batch)?;
+        self.care.write(&mut batch)?;
         if self.events > 0 {
             let events = self.model.events()? + self.events;
             batch.insert(keys::EVENTS, &events.to_be_bytes());

@@ -9,6 +9,7 @@
 //! transition record says when it changes next; [`Model::colour_changes`], called every
 //! second, moves the cases whose changes fell due.
 
+pub mod care;
 mod fold;
 pub mod keys;
 #[cfg(test)]
@@ -34,7 +35,8 @@ use keys::Term;
 /// 3: the `Waiting(handler)` index of inboxes.
 /// 4: a case's state keeps when it reached its rung of the escalation ladder and who is called
 ///    to report in; the indicator buckets count report-ins (吹哨报到).
-pub const FORMAT: u32 = 4;
+/// 5: households under care and their visits (`H…`, `V…`).
+pub const FORMAT: u32 = 5;
 
 /// Most colour changes applied in one batch.
 const COLOUR_CHANGES_PER_BATCH: usize = 10_000;
@@ -260,6 +262,16 @@ impl Model {
                 Ok((area, colour, count))
             })
             .collect()
+    }
+
+    /// Every household under care (or once under care), by id.
+    pub fn households(&self) -> Result<Vec<(gridcase_domain::HouseholdId, gridcase_domain::people::Household)>> {
+        care::households(self.store.tree())
+    }
+
+    /// The care visits made in [`from_ms`, `to_ms`), with their times.
+    pub fn visits(&self, from_ms: i64, to_ms: i64) -> Result<Vec<(i64, care::VisitLine)>> {
+        care::visits(self.store.tree(), from_ms, to_ms)
     }
 
     /// Folds a batch of the log's events and moves the checkpoint past them, atomically.

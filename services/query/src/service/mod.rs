@@ -23,6 +23,7 @@ use tonic::{Request, Response, Status};
 
 use crate::index::{page_token, Indexed};
 
+pub mod care;
 mod requests;
 pub mod scores;
 
@@ -407,6 +408,8 @@ impl Query for QueryApi {
         require(&request, "Board", READ_ROLES)?;
         let model = self.projections.model();
         let caught_up_to = model.position();
+        let households = model.households().map_err(unavailable)?;
+        let now = gridcase_runtime::now();
         let areas = |level: GridLevel| -> Result<Vec<pb::AreaCounts>, Status> {
             let mut tally = BTreeMap::<GridCode, AreaTally>::new();
             let statuses = model
@@ -419,6 +422,13 @@ impl Query for QueryApi {
             let colours = model.area_colour_counts(level).map_err(unavailable)?;
             for (area, colour, count) in colours {
                 tally.entry(area).or_default().add_colour(colour, count);
+            }
+            for (area, (households, overdue)) in
+                care::care_counts(&households, &self.reference, level, now)
+            {
+                let entry = tally.entry(area).or_default();
+                entry.households = households;
+                entry.visits_overdue = overdue;
             }
             Ok(tally
                 .into_iter()
@@ -528,6 +538,27 @@ impl Query for QueryApi {
             audit_position,
         }))
     }
+    #[tracing::instrument(skip_all)]
+    async fn visit_plan(
+        &self,
+        request: Request<pb::VisitPlanRequest>,
+    ) -> Result<Response<pb::VisitPlanReply>, Status> {
+        let caller = require(&request, "VisitPlan", care::PLAN_ROLES)?.clone();
+        Ok(Response::new(
+            QueryApi::visit_plan(self, &caller, request.get_ref()).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_household_contact(
+        &self,
+        request: Request<pb::GetHouseholdContactRequest>,
+    ) -> Result<Response<pb::GetReporterContactReply>, Status> {
+        let caller = require(&request, "GetHouseholdContact", care::HOUSEHOLD_CONTACT_ROLES)?.clone();
+        Ok(Response::new(
+            self.household_contact(&caller, request.get_ref()).await?,
+        ))
+    }
 }
 
 /// Counts of one area of the board.
@@ -536,6 +567,8 @@ struct AreaTally {
     by_status: BTreeMap<&'static str, u64>,
     by_stage: BTreeMap<&'static str, u64>,
     by_colour: BTreeMap<&'static str, u64>,
+    households: u64,
+    visits_overdue: u64,
 }
 
 impl AreaTally {
@@ -558,6 +591,8 @@ impl AreaTally {
             by_status: owned(self.by_status),
             by_stage: owned(self.by_stage),
             by_colour: owned(self.by_colour),
+            households_under_care: self.households,
+            visits_overdue: self.visits_overdue,
         }
     }
 }
