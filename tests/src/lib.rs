@@ -32,6 +32,7 @@ use gridcase_proto::intake::v1::intake_client::IntakeClient;
 use gridcase_proto::intake::v1::{
     GetCaseStatusRequest, GetCaseStatusResponse, ReportCaseRequest, ReportCaseResponse,
 };
+use gridcase_proto::people::v1::care_client::CareClient;
 use gridcase_proto::people::v1::people_client::PeopleClient;
 use gridcase_proto::query::v1::query_client::QueryClient;
 use gridcase_proto::query::v1::{GetCaseReply, GetCaseRequest, ListInboxReply, ListInboxRequest};
@@ -153,6 +154,11 @@ impl City {
     /// A People client (members and points, served by evaluation) calling as `who`.
     pub fn people(&self, who: &str) -> PeopleClient<Authed> {
         PeopleClient::with_interceptor(self.channel(Service::Evaluation), token(who))
+    }
+
+    /// A Care client (敲门行动, served by intake) calling as `who`.
+    pub fn care(&self, who: &str) -> CareClient<Authed> {
+        CareClient::with_interceptor(self.channel(Service::Intake), token(who))
     }
 
     /// A supervision client calling as `who`.

@@ -78,6 +78,8 @@ pub struct GridWorkerWeights {
     pub satisfaction_rate: f64,
     /// On-site checks within the window / checks made.
     pub on_time_check_rate: f64,
+    /// Care visits (敲门行动) made by their due time / visits made.
+    pub on_time_visit_rate: f64,
     /// Cases found on patrol, relative to the period's busiest worker.
     pub found_on_patrol: f64,
     /// Cases settled in the grid, relative to the period's busiest worker.
@@ -108,6 +110,7 @@ struct IndicatorsFile {
 struct GridWorkersEntry {
     satisfaction_rate: f64,
     on_time_check_rate: f64,
+    on_time_visit_rate: f64,
     found_on_patrol: f64,
     settled_in_grid: f64,
     check_within_hours: u32,
@@ -206,6 +209,7 @@ fn grid_workers(source: &Source, entry: &Spanned<GridWorkersEntry>) -> Result<Gr
     let weights = [
         ("satisfaction_rate", entry.satisfaction_rate),
         ("on_time_check_rate", entry.on_time_check_rate),
+        ("on_time_visit_rate", entry.on_time_visit_rate),
         ("found_on_patrol", entry.found_on_patrol),
         ("settled_in_grid", entry.settled_in_grid),
     ];
@@ -235,6 +239,7 @@ fn grid_workers(source: &Source, entry: &Spanned<GridWorkersEntry>) -> Result<Gr
         weights: GridWorkerWeights {
             satisfaction_rate: entry.satisfaction_rate,
             on_time_check_rate: entry.on_time_check_rate,
+            on_time_visit_rate: entry.on_time_visit_rate,
             found_on_patrol: entry.found_on_patrol,
             settled_in_grid: entry.settled_in_grid,
         },

@@ -166,12 +166,7 @@ impl<S: EventStore> CareApi<S> {
     /// The grid worker `worker` works `grid` (its own grid, or one of its micro-grids).
     fn check_worker(&self, worker: &str, grid: &GridCode) -> Result<WorkerId, ApiError> {
         let id = WorkerId::parse(worker).map_err(|e| ApiError::Internal(e.to_string()))?;
-        if self
-            .reference()
-            .workers_of(grid)
-            .iter()
-            .any(|p| p.id == id)
-        {
+        if self.reference().workers_of(grid).iter().any(|p| p.id == id) {
             Ok(id)
         } else {
             Err(ApiError::PermissionDenied(format!(
@@ -224,9 +219,10 @@ impl<S: EventStore> CareApi<S> {
     }
 
     async fn existing(&self, household: HouseholdId) -> Result<Household, ApiError> {
-        self.people.household(household).await?.ok_or_else(|| {
-            ApiError::NotFound(format!("household_id: no household {household}"))
-        })
+        self.people
+            .household(household)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("household_id: no household {household}")))
     }
 
     async fn enrol(
@@ -263,7 +259,12 @@ impl<S: EventStore> CareApi<S> {
                 repeated: true,
             });
         }
-        let Contact::Sealed(sealed) = self.intake.vault().seal(&person).await.map_err(vault_down)?
+        let Contact::Sealed(sealed) = self
+            .intake
+            .vault()
+            .seal(&person)
+            .await
+            .map_err(vault_down)?
         else {
             return Err(ApiError::Internal(
                 "the vault did not seal the household's contact".into(),
@@ -445,11 +446,21 @@ impl<S: EventStore> CareApi<S> {
 
 /// The context of a care command: its id derives from the request, the actor and the
 /// household, so a retry is recorded once.
-fn command_context(actor: String, what: &[u8], request_id: &str, household: &str) -> CommandContext {
+fn command_context(
+    actor: String,
+    what: &[u8],
+    request_id: &str,
+    household: &str,
+) -> CommandContext {
     CommandContext::new(
         command_id(
             crate::SERVICE,
-            &[what, request_id.as_bytes(), actor.as_bytes(), household.as_bytes()],
+            &[
+                what,
+                request_id.as_bytes(),
+                actor.as_bytes(),
+                household.as_bytes(),
+            ],
         ),
         actor,
     )

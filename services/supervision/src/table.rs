@@ -248,7 +248,12 @@ impl CaseTable {
     pub fn households_due_by(
         &self,
         now: Timestamp,
-    ) -> Result<Vec<(gridcase_domain::HouseholdId, gridcase_domain::people::Household)>> {
+    ) -> Result<
+        Vec<(
+            gridcase_domain::HouseholdId,
+            gridcase_domain::people::Household,
+        )>,
+    > {
         crate::care::due_by(self.store.tree(), now)
     }
 

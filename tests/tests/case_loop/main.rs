@@ -68,6 +68,7 @@ const CALLERS: &[(&str, &str)] = &[
     ("jd-wu-peng", "member:jd-wu-peng"),
     ("xu-lanying", "member:xu-lanying"),
     ("he-guifang", "member:he-guifang"),
+    ("yu-gang", "grid_worker:yu-gang"),
 ];
 
 const OPERATOR: &str = "op-1";

@@ -35,6 +35,15 @@ pub struct Check {
     pub on_time: bool,
 }
 
+/// One care visit (敲门行动) a grid worker made in the period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VisitBy {
+    /// Who visited.
+    pub worker: WorkerId,
+    /// Whether it was made by its due time.
+    pub on_time: bool,
+}
+
 /// What the people's scores need of one case.
 #[derive(Clone, Debug, Default)]
 pub struct PeopleCase {
@@ -75,7 +84,13 @@ pub struct WorkerScore {
     pub satisfied: u64,
     /// satisfied / ratings.
     pub satisfaction_rate: Option<f64>,
-    /// found_on_patrol + settled_in_grid + checks.
+    /// Care visits they made.
+    pub visits: u64,
+    /// Of those, by their due time.
+    pub visits_on_time: u64,
+    /// visits_on_time / visits.
+    pub on_time_visit_rate: Option<f64>,
+    /// found_on_patrol + settled_in_grid + checks + visits.
     pub activity: u64,
     /// The weighted score, 0 to 1.
     pub score: f64,
@@ -122,13 +137,16 @@ struct WorkerCounts {
     on_time: u64,
     ratings: u64,
     satisfied: u64,
+    visits: u64,
+    visits_on_time: u64,
 }
 
-/// Every grid worker of `reference` with their indicators for `cases`, ranked best first; the
-/// unranked (less activity than `min_activity`) follow, by score.
+/// Every grid worker of `reference` with their indicators for `cases` and `visits`, ranked best
+/// first; the unranked (less activity than `min_activity`) follow, by score.
 pub fn worker_scores(
     reference: &ReferenceData,
     cases: &[PeopleCase],
+    visits: &[VisitBy],
     weights: &GridWorkerWeights,
     min_activity: u32,
 ) -> Vec<WorkerScore> {
@@ -168,6 +186,12 @@ pub fn worker_scores(
             }
         }
     }
+    for visit in visits {
+        if let Some(count) = counts.get_mut(&visit.worker) {
+            count.visits += 1;
+            count.visits_on_time += u64::from(visit.on_time);
+        }
+    }
     let most_found = counts.values().map(|c| c.found).max().unwrap_or(0);
     let most_settled = counts.values().map(|c| c.settled).max().unwrap_or(0);
     let mut rows: Vec<WorkerScore> = counts
@@ -176,8 +200,10 @@ pub fn worker_scores(
             let grid = *area_of.get(&worker)?;
             let satisfaction_rate = rate(c.satisfied, c.ratings);
             let on_time_check_rate = rate(c.on_time, c.checks);
+            let on_time_visit_rate = rate(c.visits_on_time, c.visits);
             let score = weights.satisfaction_rate * satisfaction_rate.unwrap_or(0.0)
                 + weights.on_time_check_rate * on_time_check_rate.unwrap_or(0.0)
+                + weights.on_time_visit_rate * on_time_visit_rate.unwrap_or(0.0)
                 + weights.found_on_patrol * rate(c.found, most_found).unwrap_or(0.0)
                 + weights.settled_in_grid * rate(c.settled, most_settled).unwrap_or(0.0);
             Some(WorkerScore {
@@ -191,7 +217,10 @@ pub fn worker_scores(
                 ratings: c.ratings,
                 satisfied: c.satisfied,
                 satisfaction_rate,
-                activity: c.found + c.settled + c.checks,
+                visits: c.visits,
+                visits_on_time: c.visits_on_time,
+                on_time_visit_rate,
+                activity: c.found + c.settled + c.checks + c.visits,
                 score,
                 rank: 0,
             })
@@ -319,8 +348,9 @@ mod tests {
     }
 
     const WEIGHTS: GridWorkerWeights = GridWorkerWeights {
-        satisfaction_rate: 0.4,
+        satisfaction_rate: 0.3,
         on_time_check_rate: 0.2,
+        on_time_visit_rate: 0.1,
         found_on_patrol: 0.2,
         settled_in_grid: 0.2,
     };
@@ -379,7 +409,7 @@ mod tests {
     #[test]
     fn grid_workers_are_counted_scored_and_ranked_with_a_minimum_activity() {
         let reference = reference();
-        let rows = worker_scores(&reference, &cases(), &WEIGHTS, 3);
+        let rows = worker_scores(&reference, &cases(), &[], &WEIGHTS, 3);
         let lin = &rows[0];
         assert_eq!(lin.worker, worker("lin-ming"));
         assert_eq!(
@@ -396,9 +426,12 @@ mod tests {
             (lin.ratings, lin.satisfied, lin.satisfaction_rate),
             (2, 1, Some(0.5))
         );
-        assert_eq!(lin.on_time_check_rate, None);
-        // 0.4 × 0.5 + 0.2 × 0 + 0.2 × 3/3 + 0.2 × 2/2
-        assert!((lin.score - 0.6).abs() < 1e-9, "{}", lin.score);
+        assert_eq!(
+            (lin.on_time_check_rate, lin.on_time_visit_rate),
+            (None, None)
+        );
+        // 0.3 × 0.5 + 0.2 × 0 + 0.1 × 0 + 0.2 × 3/3 + 0.2 × 2/2
+        assert!((lin.score - 0.55).abs() < 1e-9, "{}", lin.score);
         assert_eq!(lin.rank, 1);
         let chen = rows
             .iter()
@@ -409,14 +442,40 @@ mod tests {
             (2, 1, Some(0.5))
         );
         assert_eq!(chen.activity, 2);
-        // 0.4 × 0.5 + 0.2 × 0.5
-        assert!((chen.score - 0.3).abs() < 1e-9, "{}", chen.score);
+        // 0.3 × 0.5 + 0.2 × 0.5
+        assert!((chen.score - 0.25).abs() < 1e-9, "{}", chen.score);
         // Below the minimum activity of 3: listed, unranked, after every ranked worker.
         assert_eq!(chen.rank, 0);
         assert_eq!(rows.iter().filter(|r| r.rank > 0).count(), 1);
         // Every worker of the city has a row.
         let workers: usize = reference.grids().map(|area| area.workers.len()).sum();
         assert_eq!(rows.len(), workers);
+    }
+
+    #[test]
+    fn care_visits_count_towards_activity_and_their_on_time_rate_into_the_score() {
+        let reference = reference();
+        let visit = |on_time| VisitBy {
+            worker: worker("chen-lijuan"),
+            on_time,
+        };
+        // Two visits, one late: chen-lijuan reaches the minimum activity with them.
+        let rows = worker_scores(
+            &reference,
+            &cases(),
+            &[visit(true), visit(false)],
+            &WEIGHTS,
+            3,
+        );
+        let chen = &rows[1];
+        assert_eq!(chen.worker, worker("chen-lijuan"));
+        assert_eq!(
+            (chen.visits, chen.visits_on_time, chen.on_time_visit_rate),
+            (2, 1, Some(0.5))
+        );
+        assert_eq!((chen.activity, chen.rank), (4, 2));
+        // 0.3 × 0.5 + 0.2 × 0.5 + 0.1 × 0.5
+        assert!((chen.score - 0.3).abs() < 1e-9, "{}", chen.score);
     }
 
     #[test]

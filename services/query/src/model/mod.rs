@@ -265,7 +265,14 @@ impl Model {
     }
 
     /// Every household under care (or once under care), by id.
-    pub fn households(&self) -> Result<Vec<(gridcase_domain::HouseholdId, gridcase_domain::people::Household)>> {
+    pub fn households(
+        &self,
+    ) -> Result<
+        Vec<(
+            gridcase_domain::HouseholdId,
+            gridcase_domain::people::Household,
+        )>,
+    > {
         care::households(self.store.tree())
     }
 

@@ -196,7 +196,8 @@ impl QueryApi {
         listed.sort_by(|a, b| {
             (a.next_due_ms, &a.household_id).cmp(&(b.next_due_ms, &b.household_id))
         });
-        let overdue = u32::try_from(listed.iter().filter(|h| h.overdue).count()).unwrap_or(u32::MAX);
+        let overdue =
+            u32::try_from(listed.iter().filter(|h| h.overdue).count()).unwrap_or(u32::MAX);
         Ok(pb::VisitPlanReply {
             households: listed,
             overdue,
@@ -241,9 +242,7 @@ impl QueryApi {
                 .workers_of(&grid)
                 .iter()
                 .any(|p| p.id.as_str() == worker),
-            Role::Community(own) => {
-                GridCode::parse(own).is_ok_and(|own| grid.is_within(&own))
-            }
+            Role::Community(own) => GridCode::parse(own).is_ok_and(|own| grid.is_within(&own)),
             _ => false,
         };
         if !allowed {

@@ -554,7 +554,12 @@ impl Query for QueryApi {
         &self,
         request: Request<pb::GetHouseholdContactRequest>,
     ) -> Result<Response<pb::GetReporterContactReply>, Status> {
-        let caller = require(&request, "GetHouseholdContact", care::HOUSEHOLD_CONTACT_ROLES)?.clone();
+        let caller = require(
+            &request,
+            "GetHouseholdContact",
+            care::HOUSEHOLD_CONTACT_ROLES,
+        )?
+        .clone();
         Ok(Response::new(
             self.household_contact(&caller, request.get_ref()).await?,
         ))

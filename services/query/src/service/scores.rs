@@ -3,10 +3,11 @@
 
 use gridcase_auth::RoleKind;
 use gridcase_config::ReferenceData;
+use gridcase_domain::people::Visitor;
 use gridcase_domain::{GridLevel, WorkerId};
 use gridcase_proto::query::v1 as pb;
 use gridcase_rules::indicators::people::{
-    area_scores, worker_scores, AreaScore, Check, PeopleCase, WorkerScore,
+    area_scores, worker_scores, AreaScore, Check, PeopleCase, VisitBy, WorkerScore,
 };
 use tonic::Status;
 
@@ -108,7 +109,26 @@ pub fn grid_workers(
     let (from_ms, to_ms) = period(request.from_ms, request.to_ms)?;
     let (cases, caught_up_to) = cases(projections, reference, from_ms, to_ms)?;
     let settings = reference.indicator_settings().grid_workers;
-    let rows = worker_scores(reference, &cases, &settings.weights, settings.min_activity);
+    let visits: Vec<VisitBy> = projections
+        .model()
+        .visits(from_ms, to_ms)
+        .map_err(unavailable)?
+        .into_iter()
+        .filter_map(|(_, line)| match line.visitor {
+            Visitor::Worker(worker) => Some(VisitBy {
+                worker,
+                on_time: line.on_time,
+            }),
+            Visitor::Member(_) => None,
+        })
+        .collect();
+    let rows = worker_scores(
+        reference,
+        &cases,
+        &visits,
+        &settings.weights,
+        settings.min_activity,
+    );
     Ok(pb::GridWorkerIndicatorsReply {
         workers: rows
             .iter()
@@ -166,6 +186,9 @@ fn worker_reply(reference: &ReferenceData, row: &WorkerScore) -> pb::GridWorkerS
         ratings: row.ratings,
         satisfied: row.satisfied,
         satisfaction_rate: row.satisfaction_rate,
+        visits: row.visits,
+        visits_on_time: row.visits_on_time,
+        on_time_visit_rate: row.on_time_visit_rate,
         activity: row.activity,
         score: row.score,
         rank: row.rank,
