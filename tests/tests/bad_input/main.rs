@@ -156,6 +156,7 @@ macro_rules! call {
 mod dispatch;
 mod evaluation;
 mod intake;
+mod care;
 mod people;
 mod query;
 mod store;
@@ -538,6 +539,7 @@ async fn every_rpc_refuses_bad_input_and_writes_nothing() {
     supervision::rows(&mut table, &channels, &cases);
     evaluation::rows(&mut table, &channels, &cases);
     people::rows(&mut table, &channels);
+    care::rows(&mut table, &channels);
     query::rows(&mut table, &channels, &cases);
     store::rows(&mut table, &channels);
     let every_rpc = every_rpc();

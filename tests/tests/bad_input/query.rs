@@ -1,5 +1,7 @@
 //! Bad input to query: the rows of the table for its RPCs.
 
+use gridcase_proto::query::v1::{GetHouseholdContactRequest, VisitPlanRequest};
+
 use super::*;
 
 #[rustfmt::skip]
@@ -139,6 +141,40 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
         contact(GAS, &cases.dispatched, "回访"));
     t.row(rpc, "no token", Unauthenticated, "missing bearer token",
         contact(Auth::NoToken, &cases.dispatched, "回访"));
+
+    let plan = |auth, worker: &str, area: &str| {
+        let message = VisitPlanRequest { worker_id: worker.to_owned(), area_code: area.to_owned() };
+        call!(QueryClient, ch.query, visit_plan, auth, message)
+    };
+    let rpc = "query.VisitPlan";
+    t.row(rpc, "both a worker and an area", InvalidArgument, "area_code: name a grid worker or an area, not both",
+        plan(SUPERVISOR, "lin-ming", GRID_A));
+    t.row(rpc, "neither, from a supervisor", InvalidArgument, "worker_id: name a grid worker or an area",
+        plan(SUPERVISOR, "", ""));
+    t.row(rpc, "malformed worker id", InvalidArgument, "worker_id: ", plan(SUPERVISOR, "Lin Ming", ""));
+    t.row(rpc, "unknown grid worker", InvalidArgument, "worker_id: ghost-worker is not a known grid worker",
+        plan(SUPERVISOR, "ghost-worker", ""));
+    t.row(rpc, "unknown area", InvalidArgument, "area_code: 330102-009-001-001 is not a known street, community or grid",
+        plan(SUPERVISOR, "", UNKNOWN_GRID));
+    t.row(rpc, "a grid worker reading another's plan", PermissionDenied, "may not read this visit plan",
+        plan(LIN_MING, "yu-gang", ""));
+    t.row(rpc, "a community reading another's area", PermissionDenied, "may not read this visit plan",
+        plan(QINGBO, "", "330102-001-001"));
+    t.row(rpc, "department role", PermissionDenied, "role department may not call VisitPlan",
+        plan(GAS, "", GRID_A));
+
+    let household = |auth, id: &str, purpose: &str| {
+        let message = GetHouseholdContactRequest { household_id: id.to_owned(), purpose: purpose.to_owned() };
+        call!(QueryClient, ch.query, get_household_contact, auth, message)
+    };
+    let rpc = "query.GetHouseholdContact";
+    t.row(rpc, "malformed household id", InvalidArgument, "household_id: ", household(LIN_MING, "wang", "上门走访"));
+    t.row(rpc, "no purpose", InvalidArgument, "purpose: say why the contact is needed",
+        household(LIN_MING, UNKNOWN_CASE, ""));
+    t.row(rpc, "a household nobody enrolled", NotFound, "household_id: no household",
+        household(LIN_MING, UNKNOWN_CASE, "上门走访"));
+    t.row(rpc, "supervisor role", PermissionDenied, "role supervisor may not call GetHouseholdContact",
+        household(SUPERVISOR, UNKNOWN_CASE, "上门走访"));
 
     let rpc = "query.ListCases";
     t.row(rpc, "page size 201", InvalidArgument, "page_size: must be 1 to 200",
