@@ -22,6 +22,7 @@
 
 mod api;
 mod behaviour;
+mod care;
 mod cast;
 pub(crate) mod clock;
 mod day;

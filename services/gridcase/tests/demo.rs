@@ -175,6 +175,48 @@ fn a_day_of_forty_cases_ends_with_the_board_and_the_ranking() {
         earned_today += earned;
     }
     assert!(earned_today > 0, "{output}");
+    // The service orders: three confirmed and rated, one cancelled before dispatch.
+    let orders = section(&output, "service orders");
+    assert_eq!(orders.len(), 2 + 4, "{output}");
+    let statuses: Vec<&str> = orders[2..]
+        .iter()
+        .filter_map(|row| row.split_whitespace().nth(3))
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == "confirmed").count(),
+        3,
+        "{output}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == "cancelled").count(),
+        1,
+        "{output}"
+    );
+    // The care visits: five households of the ledger, masked; three visited today, the
+    // left-behind child's visit overdue on the plan and on the board.
+    assert!(
+        output.contains("the board counts 5 households under care and 1 overdue"),
+        "{output}"
+    );
+    let visits = section(&output, "care visits");
+    assert_eq!(visits.len(), 2 + 5, "{output}");
+    assert!(visits[2..].iter().all(|row| row.contains("**")), "{output}");
+    assert_eq!(
+        visits[2..]
+            .iter()
+            .filter(|row| row.contains("today"))
+            .count(),
+        3,
+        "{output}"
+    );
+    let overdue: Vec<&&str> = visits[2..]
+        .iter()
+        .filter(|row| row.trim_end().ends_with("yes"))
+        .collect();
+    assert!(
+        overdue.len() == 1 && overdue[0].contains("留守儿童"),
+        "{output}"
+    );
     // The rankings of grid workers and communities, read back from the query service.
     let workers = section(&output, "the grid workers' ranking");
     assert!(

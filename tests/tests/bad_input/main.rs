@@ -153,10 +153,10 @@ macro_rules! call {
     }};
 }
 
+mod care;
 mod dispatch;
 mod evaluation;
 mod intake;
-mod care;
 mod people;
 mod query;
 mod store;

@@ -9,6 +9,7 @@ use gridcase_auth::BearerToken;
 use gridcase_proto::dispatch::v1::dispatch_client::DispatchClient;
 use gridcase_proto::evaluation::v1::evaluation_client::EvaluationClient;
 use gridcase_proto::intake::v1::intake_client::IntakeClient;
+use gridcase_proto::people::v1::care_client::CareClient;
 use gridcase_proto::people::v1::people_client::PeopleClient;
 use gridcase_proto::query::v1::query_client::QueryClient;
 use gridcase_proto::store::v1::store_admin_client::StoreAdminClient;
@@ -180,6 +181,16 @@ impl Api {
 
     pub(super) fn people(&self, who: &str) -> PeopleClient<Authed> {
         PeopleClient::with_interceptor(self.channel(Service::Evaluation), self.cast.bearer(who))
+    }
+
+    /// The Care service (敲门行动, served by intake) as `who`.
+    pub(super) fn care(&self, who: &str) -> CareClient<Authed> {
+        CareClient::with_interceptor(self.channel(Service::Intake), self.cast.bearer(who))
+    }
+
+    /// The query service as `who`.
+    pub(super) fn query_as(&self, who: &str) -> QueryClient<Authed> {
+        QueryClient::with_interceptor(self.channel(Service::Query), self.cast.bearer(who))
     }
 
     pub(super) fn query(&self) -> QueryClient<Authed> {

@@ -5,6 +5,7 @@
 //! service.
 
 use gridcase::table::Table;
+use gridcase_domain::people::EarnReason;
 use gridcase_domain::Phone;
 use gridcase_proto::people::v1::{self as people_pb, AccountOwner};
 use gridcase_proto::query::v1 as query_pb;
@@ -132,10 +133,12 @@ impl Day {
         let rules = self.reference.points();
         println!();
         println!(
-            "the points board (积分) — a valid report earns {}, a problem fixed {}; each balance \
-             buys the dearest item it can",
-            rules.points_for(gridcase_domain::people::EarnReason::ValidReport),
-            rules.points_for(gridcase_domain::people::EarnReason::ReportFixed),
+            "the points board (积分) — a valid report earns {}, a problem fixed {}, an order \
+             completed {}, a member's care visit {}; each balance buys the dearest item it can",
+            rules.points_for(EarnReason::ValidReport),
+            rules.points_for(EarnReason::ReportFixed),
+            rules.points_for(EarnReason::OrderCompleted),
+            rules.points_for(EarnReason::CareVisit),
         );
         println!("{}", table.render());
         Ok(())
@@ -163,6 +166,7 @@ impl Day {
             "settled",
             "checks",
             "on time",
+            "visits",
             "satisfied",
             "score",
         ]);
@@ -177,6 +181,7 @@ impl Day {
                 row.settled_in_grid.to_string(),
                 row.checks.to_string(),
                 rate(row.on_time_check_rate),
+                row.visits.to_string(),
                 rate(row.satisfaction_rate),
                 format!("{:.3}", row.score),
             ]);
@@ -185,7 +190,7 @@ impl Day {
         println!();
         println!(
             "the grid workers' ranking (优秀网格员) — the first ten; {unranked} with fewer than {} \
-             finds, settlements and checks are not ranked",
+             finds, settlements, checks and visits are not ranked",
             workers.min_activity
         );
         println!("{}", table.render());

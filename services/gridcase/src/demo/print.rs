@@ -105,6 +105,8 @@ impl Day {
             println!("  times to close in minutes; — where nothing counts towards a rate");
         }
 
+        self.run_orders().await?;
+        self.run_visits().await?;
         self.print_points().await?;
         self.print_people_rankings(day_start_ms, now_ms() + 1)
             .await?;
