@@ -61,6 +61,7 @@ fn report(request_id: &str) -> ReportCaseRequest {
         category_code: String::new(),
         media_urls: Vec::new(),
         reported_by_worker: String::new(),
+        member_id: String::new(),
     }
 }
 

@@ -95,6 +95,7 @@ fn noise_report() -> ReportCaseRequest {
         category_code: "SJ-09-03".to_owned(),
         media_urls: Vec::new(),
         reported_by_worker: String::new(),
+        member_id: String::new(),
     }
 }
 

@@ -1,5 +1,5 @@
 //! The services the gateway acts through: intake (new reports), query (what the public may
-//! see) and evaluation (ratings), over gRPC as the `gateway` role. The gateway keeps no case
+//! see) and evaluation (ratings, and the reporter's points), over gRPC as the `gateway` role. The gateway keeps no case
 //! state of its own; everything it shows comes from here.
 
 use std::time::Duration;
@@ -7,6 +7,7 @@ use std::time::Duration;
 use gridcase_auth::{BearerToken, Secret};
 use gridcase_proto::evaluation::v1::evaluation_client::EvaluationClient;
 use gridcase_proto::intake::v1::intake_client::IntakeClient;
+use gridcase_proto::people::v1::people_client::PeopleClient;
 use gridcase_proto::query::v1::query_client::QueryClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
@@ -61,6 +62,8 @@ pub struct Backend {
     pub query: QueryClient<Authed>,
     /// Ratings.
     pub evaluation: EvaluationClient<Authed>,
+    /// Reporters' points, for their private page.
+    pub people: PeopleClient<Authed>,
     intake_channel: Channel,
     query_channel: Channel,
 }
@@ -87,7 +90,8 @@ impl Backend {
         Ok(Self {
             intake: IntakeClient::with_interceptor(intake_channel.clone(), bearer.clone()),
             query: QueryClient::with_interceptor(query_channel.clone(), bearer.clone()),
-            evaluation: EvaluationClient::with_interceptor(evaluation_channel, bearer),
+            evaluation: EvaluationClient::with_interceptor(evaluation_channel.clone(), bearer.clone()),
+            people: PeopleClient::with_interceptor(evaluation_channel, bearer),
             intake_channel,
             query_channel,
         })

@@ -3,6 +3,9 @@
 //! - a reporter's **private key**: an HMAC of the tracking code, given only on the answer page
 //!   of the report. With the tracking code it opens the private page where the reporter rates
 //!   the case; the tracking code alone does not.
+//! - a special grid member's **member code**: their member id and an HMAC of it, printed on
+//!   the card their community gives them (`gridcase member-code`). Typed on a QR page, it makes
+//!   the report the member's own.
 //! - **form tokens**: a random nonce, the time it was issued and what the form is for, signed.
 //!   A submitted form must carry one the gateway issued recently (a forged cross-site form
 //!   cannot), and its nonce becomes the request id, so a double tap or a resubmitted page is one
@@ -19,6 +22,10 @@ const SECRET_BYTES: usize = 32;
 
 /// How many hex digits of the HMAC a private key keeps (80 bits).
 const PRIVATE_KEY_DIGITS: usize = 20;
+
+/// How many hex digits of the HMAC a member code keeps after the member id (40 bits: short
+/// enough to type from a card, and the report form is rate limited).
+const MEMBER_CODE_DIGITS: usize = 10;
 
 /// How long a form may stay open before it must be reloaded, in seconds (a resident may take
 /// a while to write, find a photo and send).
@@ -106,6 +113,22 @@ impl Keys {
     pub fn is_private_key(&self, tracking_code: &str, key: &str) -> bool {
         let expected = self.private_key(tracking_code);
         same(expected.as_bytes(), key.to_ascii_lowercase().as_bytes())
+    }
+
+    /// The member code of `member`: `<member id>.<10 hex digits>`.
+    pub fn member_code(&self, member: &gridcase_domain::MemberId) -> String {
+        let mut signature = self.sign(&format!("member:{member}"));
+        signature.truncate(MEMBER_CODE_DIGITS);
+        format!("{member}.{signature}")
+    }
+
+    /// The member whose code `code` is (compared in constant time), if it is one this gateway
+    /// signed; spaces around it and upper case are forgiven.
+    pub fn member_of_code(&self, code: &str) -> Option<gridcase_domain::MemberId> {
+        let code = code.trim().to_ascii_lowercase();
+        let (member, _) = code.rsplit_once('.')?;
+        let member = gridcase_domain::MemberId::parse(member).ok()?;
+        same(self.member_code(&member).as_bytes(), code.as_bytes()).then_some(member)
     }
 
     /// A fresh random nonce, 32 hex digits.
@@ -220,5 +243,24 @@ mod tests {
         assert_eq!(first, again);
         std::fs::write(&path, b"short").unwrap();
         assert!(Keys::load_or_create(&path).is_err());
+    }
+
+    #[test]
+    fn a_member_code_names_its_member_and_nothing_else_passes() {
+        let keys = Keys::from_secret(&[7; 32]);
+        let zhao = gridcase_domain::MemberId::parse("sf-zhao-lei").unwrap();
+        let code = keys.member_code(&zhao);
+        assert!(code.starts_with("sf-zhao-lei.") && code.len() == "sf-zhao-lei.".len() + 10);
+        assert_eq!(keys.member_of_code(&code), Some(zhao.clone()));
+        assert_eq!(
+            keys.member_of_code(&format!(" {} ", code.to_uppercase())),
+            Some(zhao)
+        );
+        let last = if code.ends_with('0') { "1" } else { "0" };
+        let forged = format!("{}{last}", &code[..code.len() - 1]);
+        assert_eq!(keys.member_of_code(&forged), None);
+        assert_eq!(keys.member_of_code("mt-qian-xiaojun"), None);
+        let other = Keys::from_secret(&[8; 32]);
+        assert_eq!(other.member_of_code(&code), None);
     }
 }

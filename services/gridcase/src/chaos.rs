@@ -335,6 +335,7 @@ impl Lane {
                 category_code: category,
                 media_urls: Vec::new(),
                 reported_by_worker: String::new(),
+                member_id: String::new(),
             };
             let started = Instant::now();
             let reply = loop {

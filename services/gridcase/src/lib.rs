@@ -6,6 +6,7 @@
 
 pub mod backup;
 pub mod erase;
+pub mod member_code;
 pub mod nats_login;
 pub mod processes;
 pub mod report;

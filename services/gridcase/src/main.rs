@@ -69,6 +69,9 @@ enum Command {
     /// Forget a resident (an erasure request): destroy the key their name and phone are sealed
     /// with, by phone or by one of their cases, and record it in the audit.
     Erase(gridcase::erase::EraseArgs),
+    /// Print the member codes of special grid members (for their cards): typed on a QR page,
+    /// a member's code makes the report their own.
+    MemberCode(gridcase::member_code::MemberCodeArgs),
     /// Print a month's indicators from the running system — departments, grid workers
     /// (优秀网格员), communities and streets — as tables or CSV.
     Report(gridcase::report::ReportArgs),
@@ -98,6 +101,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Restore(args) => gridcase::backup::run_restore(args),
         Command::Erase(args) => gridcase::erase::run(args).await,
         Command::Report(args) => gridcase::report::run(args).await,
+        Command::MemberCode(args) => gridcase::member_code::run(&args),
         Command::Chaos(args) => chaos::run(args).await,
     }
 }

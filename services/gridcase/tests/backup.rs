@@ -65,6 +65,7 @@ fn report(n: usize) -> ReportCaseRequest {
         category_code: category.to_owned(),
         media_urls: Vec::new(),
         reported_by_worker: String::new(),
+        member_id: String::new(),
     }
 }
 

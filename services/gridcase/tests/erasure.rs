@@ -61,6 +61,7 @@ fn report(
         category_code: category.to_owned(),
         media_urls: Vec::new(),
         reported_by_worker: String::new(),
+        member_id: String::new(),
     }
 }
 

@@ -129,6 +129,7 @@ async fn every_service_runs_in_a_process_of_its_own() {
                 category_code: "BJ-01-07".to_owned(),
                 media_urls: Vec::new(),
                 reported_by_worker: String::new(),
+                member_id: String::new(),
             },
             "dev-operator-token-op-001",
         ))

@@ -365,6 +365,7 @@ impl<S: EventStore> CareApi<S> {
                         Visitor::Worker(worker) => Some(worker.clone()),
                         Visitor::Member(_) => None,
                     },
+                    member: None,
                 };
                 Some(self.intake.report(caller, report, now).await?)
             }

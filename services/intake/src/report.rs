@@ -5,7 +5,7 @@
 use gridcase_config::ReferenceData;
 use gridcase_domain::{
     Address, CaseId, CategoryCode, Channel, Command, Contact, Coordinates, Description, GridCode,
-    Location, PersonName, Phone, Reporter, Timestamp, TrackingCode, Url, WorkerId,
+    Location, MemberId, PersonName, Phone, Reporter, Timestamp, TrackingCode, Url, WorkerId,
 };
 use gridcase_proto::common::v1 as common;
 use gridcase_proto::intake::v1 as pb;
@@ -34,6 +34,8 @@ pub struct NewReport {
     pub media: Vec<Url>,
     /// The grid worker who reports it, for the grid-worker channel.
     pub reported_by_worker: Option<WorkerId>,
+    /// The special member the QR gateway reports for, by the member code it checked.
+    pub member: Option<MemberId>,
 }
 
 impl NewReport {
@@ -107,6 +109,15 @@ impl TryFrom<pb::ReportCaseRequest> for NewReport {
         let reported_by_worker = optional(&request.reported_by_worker)
             .map(|id| WorkerId::parse(id).map_err(InvalidInput::at("reported_by_worker")))
             .transpose()?;
+        let member = optional(&request.member_id)
+            .map(|id| MemberId::parse(id).map_err(InvalidInput::at("member_id")))
+            .transpose()?;
+        if member.is_some() && channel != Channel::SpecialMember {
+            return Err(InvalidInput::new(
+                "member_id",
+                "a member's report is on the special_member channel",
+            ));
+        }
         if channel == Channel::GridWorker && reported_by_worker.is_none() {
             return Err(InvalidInput::new(
                 "reported_by_worker",
@@ -122,6 +133,7 @@ impl TryFrom<pb::ReportCaseRequest> for NewReport {
             category,
             media,
             reported_by_worker,
+            member,
         })
     }
 }
@@ -230,6 +242,7 @@ mod tests {
             category_code: "BJ-01-05".into(),
             media_urls: vec!["https://media.example.cn/a.jpg".into()],
             reported_by_worker: String::new(),
+            member_id: String::new(),
         }
     }
 

@@ -117,7 +117,8 @@ impl<S: EventStore> IntakeApi<S> {
     ) -> Result<Reported, ApiError> {
         check_reporter(caller, &report)?;
         report.check_reference(&self.reference)?;
-        self.check_member(caller).await?;
+        let actor = reporting_actor(caller, &report);
+        self.check_member(&actor).await?;
         let case_id = case_id_for(&report.client_request_id);
         let command_id = report_command_id(&report.client_request_id);
         // The common repeat (a client retrying after a lost reply) is answered from the stream
@@ -129,7 +130,6 @@ impl<S: EventStore> IntakeApi<S> {
         // Sealed before the report is written (while its tracking code is reserved): a vault
         // that cannot be reached refuses the report whole (UNAVAILABLE), and the log never
         // holds the contact in clear.
-        let actor = caller.actor();
         let (contact, tracking_code) = tokio::join!(
             self.vault.seal(&report.reporter),
             tracking::reserve(self.cases.store(), case_id, &actor, command_id)
@@ -161,8 +161,8 @@ impl<S: EventStore> IntakeApi<S> {
     }
 
     /// A member reports only while enrolled: in `members.toml`, or by their community.
-    async fn check_member(&self, caller: &Caller) -> Result<(), ApiError> {
-        let Role::Member(id) = &caller.role else {
+    async fn check_member(&self, actor: &str) -> Result<(), ApiError> {
+        let Some(id) = actor.strip_prefix("member:") else {
             return Ok(());
         };
         let member = MemberId::parse(id).map_err(|e| {
@@ -199,17 +199,34 @@ impl<S: EventStore> IntakeApi<S> {
     }
 }
 
+/// Who a report is by, as its events record it: the caller, or — when the QR gateway reports
+/// for a special member whose member code it checked — that member (`member:<id>`), so the
+/// report is the member's own and credited to them.
+fn reporting_actor(caller: &Caller, report: &NewReport) -> String {
+    match (&caller.role, &report.member) {
+        (Role::Gateway, Some(member)) => format!("member:{member}"),
+        _ => caller.actor(),
+    }
+}
+
 /// A grid worker may report only in its own name: `reported_by_worker`, when given, must be
 /// the caller (it is required on the grid-worker channel). The special-member channel is a
-/// special member's own, and the only one they report on, so their reports are credited to
-/// them.
+/// special member's own — with their token, or through the QR gateway with their member code
+/// — and the only one they report on, so their reports are credited to them.
 fn check_reporter(caller: &Caller, report: &NewReport) -> Result<(), ApiError> {
-    let member = matches!(caller.role, Role::Member(_));
+    let gateway = matches!(caller.role, Role::Gateway);
+    if report.member.is_some() && !gateway {
+        return Err(ApiError::PermissionDenied(
+            "member_id: only the QR gateway reports for a member, by the member code it checked"
+                .into(),
+        ));
+    }
+    let member = matches!(caller.role, Role::Member(_)) || report.member.is_some();
     if member != (report.channel == Channel::SpecialMember) {
         let reason = if member {
             "a special grid member reports on the special_member channel"
         } else {
-            "the special_member channel is for special grid members reporting with their own token"
+            "the special_member channel is for special grid members reporting with their own token or member code"
         };
         return Err(InvalidInput::new("channel", reason).into());
     }

@@ -95,6 +95,7 @@ fn hotline_report(request_id: &str) -> ReportCaseRequest {
         category_code: "BJ-01-05".into(),
         media_urls: vec!["https://media.example.cn/a.jpg".into()],
         reported_by_worker: String::new(),
+        member_id: String::new(),
     }
 }
 
@@ -111,6 +112,7 @@ fn worker_report(request_id: &str) -> ReportCaseRequest {
         category_code: String::new(),
         media_urls: Vec::new(),
         reported_by_worker: "lin-ming".into(),
+        member_id: String::new(),
     }
 }
 

@@ -15,6 +15,7 @@ fn owner(member_id: &str, resident_phone: &str) -> Option<AccountOwner> {
     Some(AccountOwner {
         member_id: member_id.to_owned(),
         resident_phone: resident_phone.to_owned(),
+        reporter_of_case: String::new(),
     })
 }
 

@@ -27,6 +27,7 @@ fn patrol(worker: &str, request_id: &str, category: &str, description: &str) -> 
         category_code: category.to_owned(),
         media_urls: vec!["https://media.example.cn/patrol.jpg".to_owned()],
         reported_by_worker: worker.to_owned(),
+        member_id: String::new(),
     }
 }
 

@@ -24,6 +24,7 @@ async fn a_grid_worker_settles_a_small_matter_on_the_spot() {
                 category_code: "SJ-01-04".to_owned(),
                 media_urls: vec!["https://media.example.cn/before.jpg".to_owned()],
                 reported_by_worker: "chen-lijuan".to_owned(),
+                member_id: String::new(),
             },
         )
         .await;

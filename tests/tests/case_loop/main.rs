@@ -159,6 +159,7 @@ fn hotline(request_id: &str, grid: &str, description: &str) -> ReportCaseRequest
         category_code: String::new(),
         media_urls: Vec::new(),
         reported_by_worker: String::new(),
+        member_id: String::new(),
     }
 }
 

@@ -58,6 +58,7 @@ fn member(id: &str) -> Option<AccountOwner> {
     Some(AccountOwner {
         member_id: id.to_owned(),
         resident_phone: String::new(),
+        reporter_of_case: String::new(),
     })
 }
 
@@ -65,6 +66,7 @@ fn resident(phone: &str) -> Option<AccountOwner> {
     Some(AccountOwner {
         member_id: String::new(),
         resident_phone: phone.to_owned(),
+        reporter_of_case: String::new(),
     })
 }
 

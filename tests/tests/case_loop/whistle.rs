@@ -285,6 +285,7 @@ async fn a_grid_leader_blows_the_whistle_on_a_case_of_their_grid() {
                 category_code: "SJ-01-07".to_owned(),
                 media_urls: vec!["https://media.example.cn/drain.jpg".to_owned()],
                 reported_by_worker: "chen-lijuan".to_owned(),
+                member_id: String::new(),
             },
         )
         .await;

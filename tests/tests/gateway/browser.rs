@@ -96,8 +96,11 @@ async fn a_phone_reports_follows_and_rates_a_case_in_a_real_browser() {
         .await;
     city.verify(&case, "lin-ming", true, "verify").await;
 
-    // The private link shows the resolution and takes the rating.
-    let page = reload_until(&browser, &private_url, "满意度评价").await;
+    // The private link shows the resolution, the resident's points for the report (valid and
+    // fixed: 2 + 5) and takes the rating.
+    reload_until(&browser, &private_url, "满意度评价").await;
+    let page = reload_until(&browser, &private_url, "id=\"points-balance\">7<").await;
+    assert!(page.contains("我的积分") && page.contains("上报问题已解决"));
     assert!(page.contains("已处理完毕，现场恢复"));
     assert!(page.contains("清河水务集团"));
     let shown = browser
@@ -130,6 +133,46 @@ async fn a_phone_reports_follows_and_rates_a_case_in_a_real_browser() {
     let board = reload_until(&browser, &format!("{base}/board/330102-001"), "涌金社区").await;
     assert!(!board.contains("王先生") && !board.contains("13605718842"));
     browser.screenshot(&shots.join("board.png")).await;
+
+    // A courier enrolled as a special grid member reports with the member code on his card:
+    // a mistyped code is refused with what he typed kept; his own code makes the report his.
+    let secret = std::fs::read(city.system.options().data.join(gridcase_gateway::KEY_FILE)).unwrap();
+    let keys = gridcase_gateway::keys::Keys::from_secret(&secret);
+    let code = keys.member_code(&gridcase_domain::MemberId::parse("sf-zhao-lei").unwrap());
+    browser.go(&form_url).await;
+    browser
+        .type_into(
+            &browser.find("#description").await,
+            "送件路过涌金路口，人行道上一块地砖塌下去一个坑，推车过去轮子卡住了",
+        )
+        .await;
+    browser
+        .type_into(&browser.find("#member_code").await, "sf-zhao-lei.0000000000")
+        .await;
+    browser.click(&browser.find("#submit").await).await;
+    let refused = gridcase_testkit::wait_until("the refusal", WAIT, || async {
+        let html = browser.source().await;
+        html.contains("会员码：无法识别").then_some(html)
+    })
+    .await;
+    assert!(refused.contains("人行道上一块地砖塌下去一个坑"));
+    let field = browser.find("#member_code").await;
+    browser.run("document.getElementById('member_code').value = ''; return true;").await;
+    browser.type_into(&field, &code).await;
+    browser.screenshot(&shots.join("qr-5-member-code.png")).await;
+    browser.click(&browser.find("#submit").await).await;
+    gridcase_testkit::wait_until("the member's answer page", WAIT, || async {
+        browser.source().await.contains("提交成功").then_some(())
+    })
+    .await;
+    let member_code = browser.text(&browser.find("#tracking-code").await).await;
+    let member_case = city.status(&member_code).await.case_id;
+    let reported = city.wait_status(&member_case, "dispatched").await;
+    let first = &reported.timeline[0];
+    assert_eq!(
+        (first.event_type.as_str(), first.actor.as_str()),
+        ("CaseReported", "member:sf-zhao-lei")
+    );
     browser.quit().await;
 
     city.shut_down().await;

@@ -73,6 +73,14 @@ pub enum EarnReason {
 }
 
 impl EarnReason {
+    /// Every reason.
+    pub const ALL: [EarnReason; 4] = [
+        Self::ValidReport,
+        Self::ReportFixed,
+        Self::OrderCompleted,
+        Self::CareVisit,
+    ];
+
     /// The snake_case name, as `points.toml` and the API write it.
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -12,13 +12,13 @@ use std::sync::Arc;
 use gridcase_auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
 use gridcase_casestore::ids::command_id;
 use gridcase_casestore::people::{LoadedStream, PeopleStore};
-use gridcase_casestore::CommandContext;
+use gridcase_casestore::{CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
 use gridcase_domain::people::{
     Account, AccountId, MemberEnrolled, MemberKind, PeopleError, PeopleEvent, PointsCommand,
     PointsSource,
 };
-use gridcase_domain::{GridCode, GridLevel, MemberId, Note, PersonName, Phone};
+use gridcase_domain::{CaseId, GridCode, GridLevel, MemberId, Note, PersonName, Phone};
 use gridcase_eventstore::{EventStore, StoreError};
 use gridcase_grpc::{ApiError, InvalidInput};
 use gridcase_privacy::Vault;
@@ -42,13 +42,15 @@ pub const LIST_MEMBERS_ROLES: &[RoleKind] = &[
     RoleKind::Supervisor,
     RoleKind::Admin,
 ];
-/// Who may read an account: the offices, supervisors, administrators, and a member their own.
+/// Who may read an account: the offices, supervisors, administrators, a member their own, and
+/// the QR gateway a case's reporter's (for their private page).
 pub const GET_ACCOUNT_ROLES: &[RoleKind] = &[
     RoleKind::Community,
     RoleKind::Street,
     RoleKind::Supervisor,
     RoleKind::Admin,
     RoleKind::Member,
+    RoleKind::Gateway,
 ];
 /// Who may read the shop's items.
 pub const LIST_SHOP_ROLES: &[RoleKind] = &[
@@ -203,23 +205,30 @@ pub enum Owner {
     Member(MemberId),
     /// A resident's, by the phone number they report with.
     Resident(Phone),
+    /// Whoever reported this case: its member, or its resident.
+    ReporterOf(CaseId),
 }
 
-/// The owner a request names, checked: exactly one of a member id and a resident's phone.
+/// The owner a request names, checked: exactly one of a member id, a resident's phone and a
+/// case whose reporter it is.
 pub fn owner(owner: Option<&pb::AccountOwner>) -> Result<Owner, InvalidInput> {
     let owner = owner.ok_or_else(|| InvalidInput::new("owner", "required"))?;
     let member = owner.member_id.trim();
     let phone = owner.resident_phone.trim();
-    match (member.is_empty(), phone.is_empty()) {
-        (false, true) => MemberId::parse(member)
+    let case = owner.reporter_of_case.trim();
+    match (member.is_empty(), phone.is_empty(), case.is_empty()) {
+        (false, true, true) => MemberId::parse(member)
             .map(Owner::Member)
             .map_err(InvalidInput::at("owner.member_id")),
-        (true, false) => Phone::parse(phone)
+        (true, false, true) => Phone::parse(phone)
             .map(Owner::Resident)
             .map_err(InvalidInput::at("owner.resident_phone")),
+        (true, true, false) => CaseId::parse(case)
+            .map(Owner::ReporterOf)
+            .map_err(InvalidInput::at("owner.reporter_of_case")),
         _ => Err(InvalidInput::new(
             "owner",
-            "name exactly one of member_id and resident_phone",
+            "name exactly one of member_id, resident_phone and reporter_of_case",
         )),
     }
 }
@@ -263,7 +272,28 @@ impl<S: EventStore> PeopleApi<S> {
         &self,
         owner_field: Option<&pb::AccountOwner>,
     ) -> Result<(AccountId, Option<MemberEnrolled>), ApiError> {
-        match owner(owner_field)? {
+        self.account_of_owner(owner(owner_field)?).await
+    }
+
+    async fn account_of_owner(
+        &self,
+        owner: Owner,
+    ) -> Result<(AccountId, Option<MemberEnrolled>), ApiError> {
+        match owner {
+            Owner::ReporterOf(case) => {
+                let loaded = CaseStore::new(self.store.clone()).load(case).await?;
+                if loaded.version.is_none() {
+                    return Err(ApiError::NotFound(format!(
+                        "owner.reporter_of_case: no case {case}"
+                    )));
+                }
+                let account = credit::reporter_account(&loaded).ok_or_else(|| {
+                    ApiError::NotFound(format!(
+                        "owner.reporter_of_case: the reporter of case {case} left no phone and has no account"
+                    ))
+                })?;
+                Ok((account, None))
+            }
             Owner::Member(id) => {
                 let enrolled = self.find_member(&id).await?.ok_or_else(|| {
                     ApiError::NotFound(format!("owner.member_id: no member {id} is enrolled"))
@@ -407,7 +437,14 @@ impl<S: EventStore> PeopleApi<S> {
         caller: &Caller,
         request: pb::GetAccountRequest,
     ) -> Result<pb::Account, ApiError> {
-        let (account, _) = self.account_of(request.owner.as_ref()).await?;
+        let owner = owner(request.owner.as_ref())?;
+        if caller.role == Role::Gateway && !matches!(owner, Owner::ReporterOf(_)) {
+            return Err(ApiError::PermissionDenied(
+                "owner: the QR gateway reads a case's reporter's account only (reporter_of_case)"
+                    .into(),
+            ));
+        }
+        let (account, _) = self.account_of_owner(owner).await?;
         if let Role::Member(own) = &caller.role {
             if account
                 != AccountId::Member(

@@ -115,6 +115,7 @@ pub(super) async fn post_request(gateway: &Gateway, format: Format, params: &Par
             .map(|url| vec![url.to_owned()])
             .unwrap_or_default(),
         reported_by_worker: String::new(),
+        member_id: String::new(),
     };
     let mut intake = gateway.backend.intake.clone();
     let reported = intake

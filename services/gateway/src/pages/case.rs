@@ -6,7 +6,9 @@ use axum::response::{Html, Redirect};
 use axum::Form;
 use gridcase_domain::{GridCode, TrackingCode};
 use gridcase_proto::common::v1::CaseStatus;
+use gridcase_domain::people::EarnReason;
 use gridcase_proto::evaluation::v1::RecordRatingRequest;
+use gridcase_proto::people::v1::{AccountOwner, GetAccountRequest};
 use gridcase_proto::query::v1::{PublicCase, PublicCasesRequest};
 use serde::Deserialize;
 use tonic::Code;
@@ -123,7 +125,58 @@ pub(super) async fn case_page(
         private,
         params.k.as_deref(),
     ));
+    if private {
+        body.push_str(&points_section(&gateway, &case.case_id).await);
+    }
     Ok(Html(page("码上办 · 办理进度", &code, &body)))
+}
+
+/// The reporter's points (积分) on their private page: the balance of the account their report
+/// credits, and its latest changes. Nothing for a reporter who left no phone, or while the
+/// points cannot be read (the page shows the case regardless).
+async fn points_section(gateway: &Gateway, case_id: &str) -> String {
+    let mut people = gateway.backend.people.clone();
+    let request = GetAccountRequest {
+        owner: Some(AccountOwner {
+            member_id: String::new(),
+            resident_phone: String::new(),
+            reporter_of_case: case_id.to_owned(),
+        }),
+    };
+    let account = match people.get_account(request).await {
+        Ok(reply) => reply.into_inner(),
+        Err(status) => {
+            if status.code() != Code::NotFound {
+                tracing::warn!(code = ?status.code(), message = status.message(), "the reporter's points could not be read");
+            }
+            return String::new();
+        }
+    };
+    let reference = &gateway.reference;
+    let entries: String = account
+        .entries
+        .iter()
+        .rev()
+        .take(5)
+        .map(|entry| {
+            let what = match entry.reason.as_str() {
+                "exchange" => format!("兑换 {}", escape(&entry.item)),
+                reason => EarnReason::ALL
+                    .into_iter()
+                    .find(|r| r.as_str() == reason)
+                    .map_or_else(|| escape(reason), |r| r.label().to_owned()),
+            };
+            format!(
+                "<li>{} {what} <b>{:+}</b></li>",
+                clock::display(reference, entry.at_ms),
+                entry.points
+            )
+        })
+        .collect();
+    format!(
+        "<section id=\"points\"><h2>我的积分</h2><p>当前积分 <strong id=\"points-balance\">{}</strong> 分，可到社区积分超市兑换日用品。</p><ul class=\"points\">{entries}</ul></section>",
+        account.balance
+    )
 }
 
 fn case_sections(gateway: &Gateway, case: &PublicCase, private: bool, key: Option<&str>) -> String {

@@ -43,6 +43,7 @@ struct FormValues {
     lon: String,
     name: String,
     phone: String,
+    member_code: String,
 }
 
 fn category_options(gateway: &Gateway, chosen: &str) -> String {
@@ -115,6 +116,9 @@ fn form_page(
 <input type="text" id="name" name="name" maxlength="50" value="{name}" autocomplete="name">
 <label for="phone">手机号</label>
 <input type="tel" id="phone" name="phone" maxlength="20" value="{phone}" autocomplete="tel">
+<p class="hint">留下手机号反映有效、问题解决后可得积分，到社区积分超市兑换。</p>
+<label for="member_code">会员码 <span class="hint">（特殊网格员、志愿者填写社区发的会员码，反映记在您名下；居民不用填）</span></label>
+<input type="text" id="member_code" name="member_code" maxlength="80" value="{member_code}" autocomplete="off" autocapitalize="none" spellcheck="false">
 </section>
 <button type="submit" id="submit">提交</button>
 </form>
@@ -134,6 +138,7 @@ fn form_page(
         photo_mb = limits.photo_bytes.div_ceil(1024 * 1024),
         name = escape(&values.name),
         phone = escape(&values.phone),
+        member_code = escape(&values.member_code),
         hotline = escape(&gateway.settings.hotline),
     );
     page("码上办 · 反映问题", &gateway.settings.city, &body)
@@ -203,6 +208,7 @@ async fn read_form(gateway: &Gateway, mut multipart: Multipart) -> Result<Submit
             "lon" => values.lon = text("位置")?,
             "name" => values.name = text("称呼")?,
             "phone" => values.phone = text("手机号")?,
+            "member_code" => values.member_code = text("会员码")?,
             "photo" if has_file || !bytes.is_empty() => {
                 if bytes.is_empty() {
                     continue;
@@ -239,6 +245,7 @@ struct Checked {
     coordinates: Option<common::Coordinates>,
     reporter: Option<Reporter>,
     phone: Option<String>,
+    member: Option<gridcase_domain::MemberId>,
 }
 
 fn check(gateway: &Gateway, values: &FormValues) -> Result<Checked, Refusal> {
@@ -288,6 +295,15 @@ fn check(gateway: &Gateway, values: &FormValues) -> Result<Checked, Refusal> {
                 .to_owned(),
         ),
     };
+    let member = match values.member_code.as_str() {
+        "" => None,
+        code => Some(
+            gateway
+                .keys
+                .member_of_code(code)
+                .ok_or_else(|| Refusal::bad("会员码：无法识别，请核对社区发给您的会员码"))?,
+        ),
+    };
     let reporter = (!values.name.is_empty() || phone.is_some()).then(|| Reporter {
         name: values.name.clone(),
         phone: phone.clone().unwrap_or_default(),
@@ -299,6 +315,7 @@ fn check(gateway: &Gateway, values: &FormValues) -> Result<Checked, Refusal> {
         coordinates,
         reporter,
         phone,
+        member,
     })
 }
 
@@ -311,6 +328,7 @@ fn field_label(message: &str) -> String {
         ("category_code", "问题类别"),
         ("location", "位置"),
         ("media_urls", "照片"),
+        ("member_id", "会员码"),
     ];
     for (field, label) in labels {
         if let Some(rest) = message.strip_prefix(field) {
@@ -397,7 +415,12 @@ pub(super) async fn submit_report(
     }
     let request = ReportCaseRequest {
         client_request_id: format!("qr:{nonce}"),
-        channel: Channel::QrCode as i32,
+        // A member's report, by the member code, is their own (the special-member channel).
+        channel: if checked.member.is_some() {
+            Channel::SpecialMember as i32
+        } else {
+            Channel::QrCode as i32
+        },
         reporter: checked.reporter,
         location: Some(common::Location {
             grid_code: code.clone(),
@@ -411,6 +434,11 @@ pub(super) async fn submit_report(
             .map(|p| gateway.settings.public_url(&format!("/media/{}", p.name)))
             .collect(),
         reported_by_worker: String::new(),
+        member_id: checked
+            .member
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
     };
     let mut intake = gateway.backend.intake.clone();
     match intake.report_case(request).await {

@@ -221,6 +221,7 @@ impl Reports {
             category_code: kind.complaint.category.to_owned(),
             media_urls: Vec::new(),
             reported_by_worker: String::new(),
+            member_id: String::new(),
         };
         (request, &kind.department)
     }

@@ -60,6 +60,7 @@ impl Day {
                 owner: AccountOwner {
                     member_id: member.id.to_string(),
                     resident_phone: String::new(),
+                    reporter_of_case: String::new(),
                 },
             })
             .collect();
@@ -72,6 +73,7 @@ impl Day {
                 owner: AccountOwner {
                     member_id: String::new(),
                     resident_phone: (*phone).to_owned(),
+                    reporter_of_case: String::new(),
                 },
             });
         }

@@ -133,6 +133,7 @@ impl Day {
             },
             media_urls: report.media.clone(),
             reported_by_worker: report.worker.clone().unwrap_or_default(),
+            member_id: String::new(),
         };
         let reply = match self.api.intake(&who).report_case(request).await {
             Ok(reply) => reply.into_inner(),
