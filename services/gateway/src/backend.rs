@@ -90,7 +90,10 @@ impl Backend {
         Ok(Self {
             intake: IntakeClient::with_interceptor(intake_channel.clone(), bearer.clone()),
             query: QueryClient::with_interceptor(query_channel.clone(), bearer.clone()),
-            evaluation: EvaluationClient::with_interceptor(evaluation_channel.clone(), bearer.clone()),
+            evaluation: EvaluationClient::with_interceptor(
+                evaluation_channel.clone(),
+                bearer.clone(),
+            ),
             people: PeopleClient::with_interceptor(evaluation_channel, bearer),
             intake_channel,
             query_channel,

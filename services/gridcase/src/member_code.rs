@@ -96,12 +96,18 @@ mod tests {
         assert_eq!(ids, ["dd-sun-jianguo", "gao-zhiqiang"]);
         let keys = Keys::from_secret(&[3u8; 32]);
         for (id, _, code) in &rows {
-            assert_eq!(keys.member_of_code(code).map(|m| m.to_string()).as_deref(), Some(id.as_str()));
+            assert_eq!(
+                keys.member_of_code(code).map(|m| m.to_string()).as_deref(),
+                Some(id.as_str())
+            );
         }
         let missing = MemberCodeArgs {
             data: data.path().join("nowhere"),
             ..args
         };
-        assert!(codes(&missing).unwrap_err().to_string().contains("start the system once"));
+        assert!(codes(&missing)
+            .unwrap_err()
+            .to_string()
+            .contains("start the system once"));
     }
 }

@@ -28,6 +28,29 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels) {
     t.row(rpc, "a member no community enrolled", PermissionDenied,
         "member ghost-member is not enrolled by any community",
         report_case(GHOST_MEMBER, bad(|r| r.channel = ReportChannel::SpecialMember as i32)));
+    t.row(rpc, "a member named by an operator", PermissionDenied,
+        "member_id: only the QR gateway reports for a member",
+        report_case(OPERATOR, bad(|r| {
+            r.channel = ReportChannel::SpecialMember as i32;
+            r.member_id = "sf-zhao-lei".into();
+        })));
+    t.row(rpc, "a member named on the QR channel", InvalidArgument,
+        "member_id: a member's report is on the special_member channel",
+        report_case(GATEWAY, bad(|r| {
+            r.channel = ReportChannel::QrCode as i32;
+            r.member_id = "sf-zhao-lei".into();
+        })));
+    t.row(rpc, "a malformed member id from the gateway", InvalidArgument, "member_id: ",
+        report_case(GATEWAY, bad(|r| {
+            r.channel = ReportChannel::SpecialMember as i32;
+            r.member_id = "Zhao Lei".into();
+        })));
+    t.row(rpc, "a member the gateway names that no community enrolled", PermissionDenied,
+        "member ghost-member is not enrolled by any community",
+        report_case(GATEWAY, bad(|r| {
+            r.channel = ReportChannel::SpecialMember as i32;
+            r.member_id = "ghost-member".into();
+        })));
     t.row(rpc, "empty client_request_id", InvalidArgument, "client_request_id: must not be empty",
         report_case(OPERATOR, bad(|r| r.client_request_id.clear())));
     t.row(rpc, "client_request_id of 129 characters", InvalidArgument,

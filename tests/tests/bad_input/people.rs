@@ -130,9 +130,9 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels) {
     let rpc = "people.GetAccount";
     t.row(rpc, "no owner", InvalidArgument, "owner: required", account(YONGJIN, None));
     t.row(rpc, "an owner naming no one", InvalidArgument,
-        "owner: name exactly one of member_id and resident_phone", account(YONGJIN, owner("", "")));
+        "owner: name exactly one of member_id, resident_phone and reporter_of_case", account(YONGJIN, owner("", "")));
     t.row(rpc, "an owner naming two", InvalidArgument,
-        "owner: name exactly one of member_id and resident_phone",
+        "owner: name exactly one of member_id, resident_phone and reporter_of_case",
         account(YONGJIN, owner("sf-zhao-lei", "13900000001")));
     t.row(rpc, "malformed member id", InvalidArgument, "owner.member_id: ",
         account(YONGJIN, owner("Zhao Lei", "")));
@@ -147,6 +147,18 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels) {
     t.row(rpc, "a member reading a resident's account", PermissionDenied,
         "member sf-zhao-lei may read their own account only",
         account(ZHAO_LEI, owner("", "13900000001")));
+    let of_case = |case: &str| Some(AccountOwner {
+        member_id: String::new(),
+        resident_phone: String::new(),
+        reporter_of_case: case.to_owned(),
+    });
+    t.row(rpc, "malformed case id", InvalidArgument, "owner.reporter_of_case: ",
+        account(GATEWAY, of_case("case-1")));
+    t.row(rpc, "a case nobody reported", NotFound, "owner.reporter_of_case: no case",
+        account(GATEWAY, of_case(UNKNOWN_CASE)));
+    t.row(rpc, "the gateway naming a phone", PermissionDenied,
+        "the QR gateway reads a case's reporter's account only",
+        account(GATEWAY, owner("", "13900000001")));
     t.row(rpc, "operator role", PermissionDenied, "role operator may not call GetAccount",
         account(OPERATOR, owner("sf-zhao-lei", "")));
 

@@ -136,7 +136,8 @@ async fn a_phone_reports_follows_and_rates_a_case_in_a_real_browser() {
 
     // A courier enrolled as a special grid member reports with the member code on his card:
     // a mistyped code is refused with what he typed kept; his own code makes the report his.
-    let secret = std::fs::read(city.system.options().data.join(gridcase_gateway::KEY_FILE)).unwrap();
+    let secret =
+        std::fs::read(city.system.options().data.join(gridcase_gateway::KEY_FILE)).unwrap();
     let keys = gridcase_gateway::keys::Keys::from_secret(&secret);
     let code = keys.member_code(&gridcase_domain::MemberId::parse("sf-zhao-lei").unwrap());
     browser.go(&form_url).await;
@@ -147,7 +148,10 @@ async fn a_phone_reports_follows_and_rates_a_case_in_a_real_browser() {
         )
         .await;
     browser
-        .type_into(&browser.find("#member_code").await, "sf-zhao-lei.0000000000")
+        .type_into(
+            &browser.find("#member_code").await,
+            "sf-zhao-lei.0000000000",
+        )
         .await;
     browser.click(&browser.find("#submit").await).await;
     let refused = gridcase_testkit::wait_until("the refusal", WAIT, || async {
@@ -157,9 +161,13 @@ async fn a_phone_reports_follows_and_rates_a_case_in_a_real_browser() {
     .await;
     assert!(refused.contains("人行道上一块地砖塌下去一个坑"));
     let field = browser.find("#member_code").await;
-    browser.run("document.getElementById('member_code').value = ''; return true;").await;
+    browser
+        .run("document.getElementById('member_code').value = ''; return true;")
+        .await;
     browser.type_into(&field, &code).await;
-    browser.screenshot(&shots.join("qr-5-member-code.png")).await;
+    browser
+        .screenshot(&shots.join("qr-5-member-code.png"))
+        .await;
     browser.click(&browser.find("#submit").await).await;
     gridcase_testkit::wait_until("the member's answer page", WAIT, || async {
         browser.source().await.contains("提交成功").then_some(())
