@@ -334,8 +334,7 @@ impl<S: EventStore> PeopleApi<S> {
                 return Err(ApiError::PermissionDenied(format!(
                     "grid_codes: community {code} may enrol members of its own grids only, not of {}",
                     enrolled.community
-                ))
-                .into());
+                )));
             }
         }
         if self.reference.member(&member).is_some() {
@@ -357,9 +356,9 @@ impl<S: EventStore> PeopleApi<S> {
         );
         let executed = self.people.enrol(&member, enrolled, &context).await?;
         let Some(PeopleEvent::MemberEnrolled(enrolled)) = executed.events.first() else {
-            return Err(
-                ApiError::Internal(format!("member {member}: no enrolment recorded")).into(),
-            );
+            return Err(ApiError::Internal(format!(
+                "member {member}: no enrolment recorded"
+            )));
         };
         tracing::info!(%member, community = %enrolled.community, repeated = executed.repeated, "member enrolled");
         Ok(member_reply(&member, enrolled, false))
@@ -394,8 +393,7 @@ impl<S: EventStore> PeopleApi<S> {
             return Err(ApiError::PermissionDenied(format!(
                 "community_code: {} may not read community {community}",
                 caller.role
-            ))
-            .into());
+            )));
         }
         Ok(community)
     }
@@ -453,8 +451,7 @@ impl<S: EventStore> PeopleApi<S> {
             {
                 return Err(ApiError::PermissionDenied(format!(
                     "owner: member {own} may read their own account only"
-                ))
-                .into());
+                )));
             }
         }
         let (folded, loaded) = self.people.account(&account).await?;
@@ -472,8 +469,7 @@ impl<S: EventStore> PeopleApi<S> {
         let Role::Community(own) = &caller.role else {
             return Err(ApiError::PermissionDenied(
                 "only a community office runs a points shop".into(),
-            )
-            .into());
+            ));
         };
         let community = GridCode::parse(own)
             .map_err(|e| ApiError::Internal(format!("caller's community: {e}")))?;
@@ -482,8 +478,7 @@ impl<S: EventStore> PeopleApi<S> {
                 return Err(ApiError::PermissionDenied(format!(
                     "owner.member_id: the member belongs to community {}, not {community}",
                     member.community
-                ))
-                .into());
+                )));
             }
         }
         let actor = caller.actor();

@@ -178,20 +178,17 @@ fn caller_community(caller: &Caller) -> Result<Option<GridCode>, ApiError> {
     match &caller.role {
         Role::Community(own) => GridCode::parse(own)
             .map(Some)
-            .map_err(|e| ApiError::Internal(format!("caller's community: {e}")).into()),
+            .map_err(|e| ApiError::Internal(format!("caller's community: {e}"))),
         _ => Ok(None),
     }
 }
 
 fn caller_member(caller: &Caller) -> Result<MemberId, ApiError> {
     match &caller.role {
-        Role::Member(own) => {
-            MemberId::parse(own).map_err(|e| ApiError::Internal(e.to_string()).into())
-        }
+        Role::Member(own) => MemberId::parse(own).map_err(|e| ApiError::Internal(e.to_string())),
         other => Err(ApiError::PermissionDenied(format!(
             "{other} is not a member; only the member an order is given to acts on it"
-        ))
-        .into()),
+        ))),
     }
 }
 
@@ -240,7 +237,7 @@ impl<S: EventStore> PeopleApi<S> {
         self.people
             .order(order)
             .await?
-            .ok_or_else(|| ApiError::NotFound(format!("order_id: no order {order}")).into())
+            .ok_or_else(|| ApiError::NotFound(format!("order_id: no order {order}")))
     }
 
     fn same_community(caller: &Caller, order: &Order) -> Result<(), ApiError> {
@@ -249,8 +246,7 @@ impl<S: EventStore> PeopleApi<S> {
                 return Err(ApiError::PermissionDenied(format!(
                     "order_id: the order belongs to community {}, not {own}",
                     order.placed.community
-                ))
-                .into());
+                )));
             }
         }
         Ok(())
@@ -268,8 +264,7 @@ impl<S: EventStore> PeopleApi<S> {
                 return Err(ApiError::PermissionDenied(format!(
                     "grid_code: community {own} takes orders of its own grids only, not of {}",
                     placed.community
-                ))
-                .into());
+                )));
             }
         }
         placed.resident = self
@@ -314,8 +309,7 @@ impl<S: EventStore> PeopleApi<S> {
                     "{member} is a {}; orders go to party members and volunteers",
                     enrolled.kind.label()
                 ),
-            )
-            .into());
+            ));
         }
         if enrolled.community != order.placed.community {
             return Err(ApiError::refused(
@@ -324,8 +318,7 @@ impl<S: EventStore> PeopleApi<S> {
                     "{member} serves community {}, not the order's {}",
                     enrolled.community, order.placed.community
                 ),
-            )
-            .into());
+            ));
         }
         let context = self.context(caller, b"dispatch", &request_id, &id.to_string());
         let command = OrderCommand::Dispatch {
@@ -460,8 +453,7 @@ impl<S: EventStore> PeopleApi<S> {
             if order.member.as_ref().map(MemberId::as_str) != Some(own.as_str()) {
                 return Err(ApiError::PermissionDenied(format!(
                     "order_id: the order is not given to member {own}"
-                ))
-                .into());
+                )));
             }
         }
         Ok(order_reply(
