@@ -4,7 +4,8 @@
 //! phone masked. `gridcase erase` destroys the key: from then on every report the resident made
 //! reads as erased — live, after a restart, in projections rebuilt from position 0 and in
 //! `verify` — while the cases and their history stay, and no file of the data directory (sled's
-//! included) holds their phone, their name or their key.
+//! included) holds their phone, their name or their key. A household under care (敲门行动) is
+//! kept the same way: erasing the person erases it on the visit plan too.
 
 mod common;
 
@@ -19,9 +20,12 @@ use gridcase_privacy::audit::{self, AuditRecord};
 use gridcase_proto::common::v1::Location;
 use gridcase_proto::intake::v1::intake_client::IntakeClient;
 use gridcase_proto::intake::v1::{Channel, ReportCaseRequest, Reporter};
+use gridcase_proto::people::v1::care_client::CareClient;
+use gridcase_proto::people::v1::{CareKind, EnrolHouseholdRequest};
 use gridcase_proto::query::v1::query_client::QueryClient;
 use gridcase_proto::query::v1::{
-    CaseSummary, GetCaseRequest, GetReporterContactReply, GetReporterContactRequest,
+    CaseSummary, GetCaseRequest, GetReporterContactReply, GetReporterContactRequest, PlannedVisit,
+    VisitPlanRequest,
 };
 use tonic::transport::Channel as GrpcChannel;
 use tonic::Code;
@@ -114,6 +118,28 @@ impl Clients {
             assert!(
                 started.elapsed() < Duration::from_secs(60),
                 "case {case} never got there"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Chen's household on lin-ming's visit plan, once the query service has it and `ready`
+    /// holds of it.
+    async fn household(&mut self, ready: impl Fn(&PlannedVisit) -> bool) -> PlannedVisit {
+        let started = Instant::now();
+        loop {
+            let plan = self
+                .query
+                .visit_plan(common::authorized(VisitPlanRequest::default(), LIN_MING))
+                .await
+                .unwrap()
+                .into_inner();
+            if let Some(household) = plan.households.into_iter().find(|h| ready(h)) {
+                return household;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the household never got there"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -255,6 +281,33 @@ async fn an_erased_resident_is_gone_from_every_view_and_every_file_while_the_cas
         )
         .await;
 
+    // Chen lives alone: her grid worker puts her under care, her name and phone sealed with
+    // the key her reports are sealed with.
+    let mut care = CareClient::connect(system.endpoint(Service::Intake))
+        .await
+        .unwrap();
+    care.enrol_household(common::authorized(
+        EnrolHouseholdRequest {
+            request_id: "erasure-care-1".to_owned(),
+            kind: CareKind::ElderlyAlone as i32,
+            grid_code: "330102-001-001-001".to_owned(),
+            name: CHEN_NAME.to_owned(),
+            phone: CHEN_PHONE.to_owned(),
+            last_visited_at_ms: 0,
+        },
+        LIN_MING,
+    ))
+    .await
+    .unwrap();
+    let household = clients.household(|h| !h.erased).await;
+    assert_eq!(
+        (
+            household.name_masked.as_str(),
+            household.phone_masked.as_str()
+        ),
+        ("陈**", "139****3581")
+    );
+
     // Departments and supervisors see the phone masked, once the case is dispatched.
     let summary = clients.summary(&lamp, |s| !s.assignee.is_empty()).await;
     assert_eq!(summary.reporter_phone_masked, "139****3581");
@@ -347,6 +400,8 @@ async fn an_erased_resident_is_gone_from_every_view_and_every_file_while_the_cas
     let summary = clients.summary(&neighbour, |_| true).await;
     assert_eq!(summary.reporter_phone_masked, "135****0417");
     assert!(!summary.reporter_erased);
+    let household = clients.household(|h| h.erased).await;
+    assert!(household.name_masked.is_empty() && household.phone_masked.is_empty());
 
     // The audit holds both reads in clear and the erasure, with who did them.
     let admin = gridcase::backup::connect_admin(&data, &system.nats_address())
