@@ -13,7 +13,7 @@ use gridcase_privacy::Opened;
 use gridcase_proto::query::v1 as pb;
 use tonic::Status;
 
-use super::{invalid, unavailable, QueryApi, MAX_PURPOSE_CHARS};
+use super::{invalid, unavailable, QueryApi};
 
 /// Who may read a visit plan.
 pub const PLAN_ROLES: &[RoleKind] = &[
@@ -212,20 +212,7 @@ impl QueryApi {
     ) -> Result<pb::GetReporterContactReply, Status> {
         let id = HouseholdId::parse(request.household_id.trim())
             .map_err(|e| invalid("household_id", e.reason))?;
-        let purpose = request.purpose.trim();
-        if purpose.is_empty() {
-            return Err(invalid(
-                "purpose",
-                "say why the contact is needed; the read is audited",
-            ));
-        }
-        let chars = purpose.chars().count();
-        if chars > MAX_PURPOSE_CHARS {
-            return Err(invalid(
-                "purpose",
-                format!("at most {MAX_PURPOSE_CHARS} characters, got {chars}"),
-            ));
-        }
+        let purpose = super::requests::purpose(&request.purpose)?;
         let household = self
             .projections
             .model()
@@ -254,7 +241,7 @@ impl QueryApi {
         }
         let record = AuditRecord::HouseholdRead(HouseholdRead {
             household_id: id,
-            purpose: purpose.to_owned(),
+            purpose,
         });
         let audit_position = audit::append(&self.store, &caller.actor(), &record)
             .await

@@ -55,7 +55,13 @@ pub fn contact_request(
     request: &pb::GetReporterContactRequest,
 ) -> Result<(CaseId, String), Status> {
     let case = CaseId::parse(&request.case_id).map_err(|e| invalid("case_id", e.reason))?;
-    let purpose = request.purpose.trim();
+    Ok((case, purpose(&request.purpose)?))
+}
+
+/// Why a contact is read in clear, as the audit will record it: 1 to
+/// [`MAX_PURPOSE_CHARS`] characters.
+pub(super) fn purpose(text: &str) -> Result<String, Status> {
+    let purpose = text.trim();
     if purpose.is_empty() {
         return Err(invalid(
             "purpose",
@@ -69,7 +75,7 @@ pub fn contact_request(
             format!("at most {MAX_PURPOSE_CHARS} characters, got {chars}"),
         ));
     }
-    Ok((case, purpose.to_owned()))
+    Ok(purpose.to_owned())
 }
 
 /// The handler whose inbox `request` asks for, checked against the reference data and against
