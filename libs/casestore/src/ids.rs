@@ -41,6 +41,28 @@ pub fn request_command_id(
     )
 }
 
+/// The context of the command a caller's request carries out on a people's stream (an order,
+/// a household): like [`request_command_id`] with the stream for the case.
+pub fn stream_request_context(
+    service: &str,
+    request_id: &str,
+    stream: &str,
+    action: &str,
+    actor: String,
+) -> crate::CommandContext {
+    let id = command_id(
+        service,
+        &[
+            b"request",
+            request_id.as_bytes(),
+            stream.as_bytes(),
+            action.as_bytes(),
+            actor.as_bytes(),
+        ],
+    );
+    crate::CommandContext::new(id, actor)
+}
+
 /// The id of the command `service` decides because of the event `event_id` (a feed delivery):
 /// a redelivered event decides nothing twice.
 pub fn event_command_id(service: &str, event_id: u128) -> u128 {

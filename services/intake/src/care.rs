@@ -5,13 +5,13 @@
 //! like a reporter's contact. The visit plans are read from the query service.
 
 use gridcase_auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
-use gridcase_casestore::ids::command_id;
+use gridcase_casestore::ids::{command_id, stream_request_context};
 use gridcase_casestore::people::{PeopleStore, PeopleStoreError};
 use gridcase_casestore::CommandContext;
 use gridcase_config::ReferenceData;
 use gridcase_domain::people::{
-    AccountId, CareCommand, CareKind, EarnReason, Household, HouseholdEnrolled, MemberKind,
-    PeopleError, PointsCommand, PointsSource, Visitor,
+    household_stream, AccountId, CareCommand, CareKind, EarnReason, Household, HouseholdEnrolled,
+    MemberKind, PeopleError, PointsCommand, PointsSource, Visitor,
 };
 use gridcase_domain::{
     Channel, Contact, Description, GridCode, GridLevel, HouseholdId, Location, MemberId, Note,
@@ -158,9 +158,19 @@ impl<S: EventStore> CareApi<S> {
         self.intake.reference()
     }
 
-    fn context(caller: &Caller, what: &[u8], request_id: &str, household: &str) -> CommandContext {
-        let actor = caller.actor();
-        command_context(actor, what, request_id, household)
+    fn context(
+        caller: &Caller,
+        what: &str,
+        request_id: &str,
+        household: HouseholdId,
+    ) -> CommandContext {
+        stream_request_context(
+            crate::SERVICE,
+            request_id,
+            &household_stream(household),
+            what,
+            caller.actor(),
+        )
     }
 
     /// The grid worker `worker` works `grid` (its own grid, or one of its micro-grids).
@@ -249,7 +259,7 @@ impl<S: EventStore> CareApi<S> {
             crate::SERVICE,
             &[b"household", request_id.as_bytes(), actor.as_bytes()],
         ));
-        let context = Self::context(caller, b"enrol", &request_id, &household.to_string());
+        let context = Self::context(caller, "enrol", &request_id, household);
         // A retry finds the household as first enrolled, without sealing anew.
         if let Some(existing) = self.people.household(household).await? {
             let every = self.reference().care().every_days(existing.enrolled.kind);
@@ -373,7 +383,7 @@ impl<S: EventStore> CareApi<S> {
         };
         let rules = self.reference().care();
         let every_days = rules.every_days(household.enrolled.kind);
-        let context = Self::context(caller, b"visit", &request_id, &id.to_string());
+        let context = Self::context(caller, "visit", &request_id, id);
         let command = CareCommand::Visit {
             visitor: visitor.clone(),
             note,
@@ -390,7 +400,7 @@ impl<S: EventStore> CareApi<S> {
         if let Visitor::Member(member) = &visitor {
             let points = self.reference().points().points_for(EarnReason::CareVisit);
             if points > 0 {
-                let credit = Self::context(caller, b"visit-points", &request_id, &id.to_string());
+                let credit = Self::context(caller, "visit-points", &request_id, id);
                 let earn = PointsCommand::Earn {
                     reason: EarnReason::CareVisit,
                     points,
@@ -430,7 +440,7 @@ impl<S: EventStore> CareApi<S> {
         if let Role::Community(own) = &caller.role {
             self.check_community(own, &household.enrolled.grid)?;
         }
-        let context = Self::context(caller, b"release", &request_id, &id.to_string());
+        let context = Self::context(caller, "release", &request_id, id);
         let command = CareCommand::Release {
             reason,
             at: gridcase_runtime::now(),
@@ -443,28 +453,6 @@ impl<S: EventStore> CareApi<S> {
             repeated: executed.repeated,
         })
     }
-}
-
-/// The context of a care command: its id derives from the request, the actor and the
-/// household, so a retry is recorded once.
-fn command_context(
-    actor: String,
-    what: &[u8],
-    request_id: &str,
-    household: &str,
-) -> CommandContext {
-    CommandContext::new(
-        command_id(
-            crate::SERVICE,
-            &[
-                what,
-                request_id.as_bytes(),
-                actor.as_bytes(),
-                household.as_bytes(),
-            ],
-        ),
-        actor,
-    )
 }
 
 #[tonic::async_trait]

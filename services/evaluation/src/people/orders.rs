@@ -2,12 +2,12 @@
 //! make it, and the points the member earns when the resident confirms the order done.
 
 use gridcase_auth::{Caller, Role, RoleKind};
-use gridcase_casestore::ids::command_id;
+use gridcase_casestore::ids::{command_id, stream_request_context};
 use gridcase_casestore::CommandContext;
 use gridcase_config::ReferenceData;
 use gridcase_domain::people::{
-    AccountId, EarnReason, MemberKind, Order, OrderCommand, OrderPlaced, OrderStatus, PeopleError,
-    PointsCommand, PointsSource,
+    order_stream, AccountId, EarnReason, MemberKind, Order, OrderCommand, OrderPlaced, OrderStatus,
+    PeopleError, PointsCommand, PointsSource,
 };
 use gridcase_domain::{GridCode, GridLevel, MemberId, Note, OrderId, Phone, ServiceCode};
 use gridcase_eventstore::{EventStore, StoreError};
@@ -196,22 +196,16 @@ impl<S: EventStore> PeopleApi<S> {
     fn context(
         &self,
         caller: &Caller,
-        what: &[u8],
+        what: &str,
         request_id: &str,
-        order: &str,
+        order: OrderId,
     ) -> CommandContext {
-        let actor = caller.actor();
-        CommandContext::new(
-            command_id(
-                crate::SERVICE,
-                &[
-                    what,
-                    request_id.as_bytes(),
-                    actor.as_bytes(),
-                    order.as_bytes(),
-                ],
-            ),
-            actor,
+        stream_request_context(
+            crate::SERVICE,
+            request_id,
+            &order_stream(order),
+            what,
+            caller.actor(),
         )
     }
 
@@ -277,7 +271,7 @@ impl<S: EventStore> PeopleApi<S> {
             crate::SERVICE,
             &[b"order", request_id.as_bytes(), actor.as_bytes()],
         ));
-        let context = self.context(caller, b"place", &request_id, &order.to_string());
+        let context = self.context(caller, "place", &request_id, order);
         let reply = self
             .run_order(order, OrderCommand::Place(placed), &context)
             .await?;
@@ -320,7 +314,7 @@ impl<S: EventStore> PeopleApi<S> {
                 ),
             ));
         }
-        let context = self.context(caller, b"dispatch", &request_id, &id.to_string());
+        let context = self.context(caller, "dispatch", &request_id, id);
         let command = OrderCommand::Dispatch {
             member,
             at: gridcase_runtime::now(),
@@ -337,7 +331,7 @@ impl<S: EventStore> PeopleApi<S> {
         let id = order_id(&request.order_id)?;
         let member = caller_member(caller)?;
         self.existing_order(id).await?;
-        let context = self.context(caller, b"accept", &request_id, &id.to_string());
+        let context = self.context(caller, "accept", &request_id, id);
         let command = OrderCommand::Accept {
             member,
             at: gridcase_runtime::now(),
@@ -355,7 +349,7 @@ impl<S: EventStore> PeopleApi<S> {
         let note = note("note", &request.note)?;
         let member = caller_member(caller)?;
         self.existing_order(id).await?;
-        let context = self.context(caller, b"complete", &request_id, &id.to_string());
+        let context = self.context(caller, "complete", &request_id, id);
         let command = OrderCommand::Complete {
             member,
             note,
@@ -389,7 +383,7 @@ impl<S: EventStore> PeopleApi<S> {
             .account_key(&phone)
             .await
             .map_err(|e| StoreError::Unavailable(format!("key vault: {e}")))?;
-        let context = self.context(caller, b"confirm", &request_id, &id.to_string());
+        let context = self.context(caller, "confirm", &request_id, id);
         let now = gridcase_runtime::now();
         let command = OrderCommand::Confirm {
             resident,
@@ -407,7 +401,7 @@ impl<S: EventStore> PeopleApi<S> {
             .points_for(EarnReason::OrderCompleted);
         if points > 0 {
             let account = AccountId::Member(member);
-            let credit = self.context(caller, b"order-points", &request_id, &id.to_string());
+            let credit = self.context(caller, "order-points", &request_id, id);
             let earn = PointsCommand::Earn {
                 reason: EarnReason::OrderCompleted,
                 points,
@@ -433,7 +427,7 @@ impl<S: EventStore> PeopleApi<S> {
         let reason = note("reason", &request.reason)?;
         let order = self.existing_order(id).await?;
         Self::same_community(caller, &order)?;
-        let context = self.context(caller, b"cancel", &request_id, &id.to_string());
+        let context = self.context(caller, "cancel", &request_id, id);
         let command = OrderCommand::Cancel {
             reason,
             at: gridcase_runtime::now(),

@@ -249,18 +249,6 @@ impl QueryApi {
         let contact = Contact::Sealed(household.enrolled.person.clone());
         let opened = self.open(&[&contact]).await?.remove(0);
         tracing::info!(household = %id, actor = %caller.actor(), audit_position, "household contact read in clear");
-        let reporter = opened.reporter();
-        Ok(pb::GetReporterContactReply {
-            name: reporter
-                .and_then(|r| r.name.as_ref())
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-            phone: reporter
-                .and_then(|r| r.phone.as_ref())
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-            erased: opened == Opened::Erased,
-            audit_position,
-        })
+        Ok(super::contact_reply(&opened, audit_position))
     }
 }

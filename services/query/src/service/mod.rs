@@ -524,19 +524,7 @@ impl Query for QueryApi {
             .map_err(|e| Status::unavailable(format!("the audit cannot record the read: {e}")))?;
         let contact = self.open(&[&view.reporter]).await?.remove(0);
         tracing::info!(case = %case, actor = %caller.actor(), audit_position, "contact read in clear");
-        let reporter = contact.reporter();
-        Ok(Response::new(pb::GetReporterContactReply {
-            name: reporter
-                .and_then(|r| r.name.as_ref())
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-            phone: reporter
-                .and_then(|r| r.phone.as_ref())
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-            erased: contact == Opened::Erased,
-            audit_position,
-        }))
+        Ok(Response::new(contact_reply(&contact, audit_position)))
     }
     #[tracing::instrument(skip_all)]
     async fn visit_plan(
@@ -563,6 +551,23 @@ impl Query for QueryApi {
         Ok(Response::new(
             self.household_contact(&caller, request.get_ref()).await?,
         ))
+    }
+}
+
+/// A contact read in clear, as the audit recorded it at `audit_position`.
+fn contact_reply(opened: &Opened, audit_position: u64) -> pb::GetReporterContactReply {
+    let reporter = opened.reporter();
+    pb::GetReporterContactReply {
+        name: reporter
+            .and_then(|r| r.name.as_ref())
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        phone: reporter
+            .and_then(|r| r.phone.as_ref())
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        erased: *opened == Opened::Erased,
+        audit_position,
     }
 }
 
