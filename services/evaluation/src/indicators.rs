@@ -32,7 +32,8 @@ use crate::people::model::{PeopleChanges, Totals};
 /// are rebuilt from the log.
 ///
 /// 2: departments' report-in counts (吹哨报到) in the indicators.
-pub const FORMAT: u32 = 3;
+/// 4: the grid's ratings of departments (网格评部门) in the indicators.
+pub const FORMAT: u32 = 4;
 
 const CASE: u8 = b'c';
 const REPORTED: u8 = b'r';
