@@ -30,6 +30,10 @@ pub struct IndicatorWeights {
     pub resolution_rate: f64,
     /// 返工率: failed verifications / resolutions; between -1 and 0.
     pub rework_rate: f64,
+    /// 网格评部门: the grid workers' ratings of the department's handling of closed cases, each
+    /// the mean of its three marks (timeliness, attitude, result) mapped from 1..=5 to 0..1,
+    /// averaged over the ratings. 0 when the file leaves it out (a city that does not rate).
+    pub grid_rating_rate: f64,
 }
 
 /// The length of an evaluation period.
@@ -126,6 +130,9 @@ struct WeightsEntry {
     satisfaction_rate: Spanned<f64>,
     resolution_rate: Spanned<f64>,
     rework_rate: Spanned<f64>,
+    /// Optional, so the files of cities that do not rate their departments from the grid still
+    /// load unchanged.
+    grid_rating_rate: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -139,14 +146,20 @@ struct PeriodEntry {
 pub(crate) fn load(source: &Source) -> Result<IndicatorSettings> {
     let file: IndicatorsFile = source.parse()?;
     let entry = file.weights.get_ref();
-    let positive = [
+    let mut positive = vec![
         ("response_rate", &entry.response_rate),
         ("on_time_closure_rate", &entry.on_time_closure_rate),
         ("closure_rate", &entry.closure_rate),
         ("satisfaction_rate", &entry.satisfaction_rate),
         ("resolution_rate", &entry.resolution_rate),
     ];
-    for (name, weight) in positive {
+    positive.extend(
+        entry
+            .grid_rating_rate
+            .as_ref()
+            .map(|weight| ("grid_rating_rate", weight)),
+    );
+    for &(name, weight) in &positive {
         let value = *weight.get_ref();
         if !(0.0..=1.0).contains(&value) {
             return Err(source.invalid(
@@ -196,6 +209,10 @@ pub(crate) fn load(source: &Source) -> Result<IndicatorSettings> {
             satisfaction_rate: *entry.satisfaction_rate.get_ref(),
             resolution_rate: *entry.resolution_rate.get_ref(),
             rework_rate: rework,
+            grid_rating_rate: entry
+                .grid_rating_rate
+                .as_ref()
+                .map_or(0.0, |weight| *weight.get_ref()),
         },
         period,
         min_cases_for_ranking: file.period.min_cases_for_ranking,

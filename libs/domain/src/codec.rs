@@ -217,6 +217,7 @@ pub fn encode(event: &Event) -> EncodedEvent {
         Event::ReportInCalled(payload) => to_bytes(payload),
         Event::DepartmentReportedIn(payload) => to_bytes(payload),
         Event::QueuedForOperator(payload) => to_bytes(payload),
+        Event::DepartmentRated(payload) => to_bytes(payload),
     };
     let event_type = event.type_name();
     EncodedEvent {
@@ -283,6 +284,7 @@ pub fn decode(event_type: &str, schema_version: u16, payload: &[u8]) -> Result<E
         ("ReportInCalled", 1) => bytes.read().map(Event::ReportInCalled),
         ("DepartmentReportedIn", 1) => bytes.read().map(Event::DepartmentReportedIn),
         ("QueuedForOperator", 1) => bytes.read().map(Event::QueuedForOperator),
+        ("DepartmentRated", 1) => bytes.read().map(Event::DepartmentRated),
         _ => Err(CodecError::UnknownSchemaVersion {
             event_type,
             schema_version,
@@ -341,6 +343,10 @@ mod tests {
 
     fn url(text: &str) -> Url {
         Url::parse(text).unwrap()
+    }
+
+    fn score(mark: u32) -> RatingScore {
+        RatingScore::new("score", mark).unwrap()
     }
 
     /// One event of every type, with optional fields filled where possible.
@@ -517,6 +523,16 @@ mod tests {
                 triage_by: Timestamp::from_millis(1_767_707_200_000),
             }
             .into(),
+            DepartmentRated {
+                by: worker("lin-ming"),
+                department: department("urban_mgmt"),
+                timeliness: score(5),
+                attitude: score(4),
+                result: score(3),
+                note: Some(note("回复及时，处理彻底，居民认可")),
+                at: Timestamp::from_millis(1_767_800_000_000),
+            }
+            .into(),
         ]
     }
 
@@ -689,8 +705,8 @@ mod tests {
     #[test]
     fn unknown_type_and_version_are_named() {
         assert_eq!(
-            decode("DepartmentRated", 1, &[]).unwrap_err().to_string(),
-            "unknown event type \"DepartmentRated\""
+            decode("DepartmentPraised", 1, &[]).unwrap_err().to_string(),
+            "unknown event type \"DepartmentPraised\""
         );
         assert_eq!(
             decode("CaseClosed", 2, &[0]).unwrap_err().to_string(),
@@ -701,6 +717,48 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "SatisfactionRecorded: unknown schema version 0"
+        );
+    }
+
+    #[test]
+    fn department_rating_is_version_1_and_its_layout_holds() {
+        let rated = DepartmentRated {
+            by: worker("lin-ming"),
+            department: department("water"),
+            timeliness: score(5),
+            attitude: score(4),
+            result: score(2),
+            note: None,
+            at: Timestamp::from_millis(1),
+        };
+        let encoded = encode(&rated.clone().into());
+        assert_eq!(
+            (encoded.event_type, encoded.schema_version),
+            ("DepartmentRated", 1)
+        );
+        // The layout postcard writes, field by field: stored bytes must keep decoding.
+        let mut expected = vec![8];
+        expected.extend_from_slice(b"lin-ming");
+        expected.push(5);
+        expected.extend_from_slice(b"water");
+        expected.extend_from_slice(&[5, 4, 2, 0, 2]);
+        assert_eq!(encoded.payload, expected);
+        assert_eq!(
+            decode("DepartmentRated", 1, &expected),
+            Ok(Event::DepartmentRated(rated))
+        );
+        // A mark out of 1 to 5 in stored bytes is an error, never a rating.
+        for bad in [0, 6] {
+            let mut corrupt = expected.clone();
+            corrupt[15] = bad;
+            let error = decode("DepartmentRated", 1, &corrupt).unwrap_err();
+            assert!(matches!(error, CodecError::BadPayload { .. }), "{error}");
+        }
+        assert_eq!(
+            decode("DepartmentRated", 2, &expected)
+                .unwrap_err()
+                .to_string(),
+            "DepartmentRated: unknown schema version 2"
         );
     }
 

@@ -207,6 +207,44 @@ pub enum DomainError {
         "cannot reopen: case is verified and has no rating saying the problem is not resolved"
     )]
     ReopenNeedsUnresolvedRating,
+    /// A grid worker rates the departments on the cases of their own grid (网格评部门): the
+    /// grid that saw the problem judges the handling.
+    #[error(
+        "cannot rate the department: the case is {}, not in grid {grid} where worker {by} \
+         works; a grid worker rates the departments on cases of their own grid",
+        case_grid_in_words(.case_grid)
+    )]
+    NotRatersGrid {
+        /// The worker.
+        by: WorkerId,
+        /// The grid or micro-grid the worker works in.
+        grid: GridCode,
+        /// The grid the case is in, if it was placed in one.
+        case_grid: Option<GridCode>,
+    },
+    /// Only a department that handled the case is rated on it: the one it was routed to, or the
+    /// lead or a participant of its joint consultation.
+    #[error(
+        "cannot rate the department: {department} did not handle this case{}",
+        handlers_in_words(.handlers)
+    )]
+    NotHandledBy {
+        /// The department named.
+        department: DepartmentCode,
+        /// The departments that did handle it, lead first; empty when the grid worker, the
+        /// community or the street settled it.
+        handlers: Vec<DepartmentCode>,
+    },
+    /// The grid rates each department once per case, so one case weighs once in its
+    /// indicators.
+    #[error(
+        "cannot rate the department: {department} is already rated on this case; the grid rates \
+         each department once per case"
+    )]
+    DepartmentAlreadyRated {
+        /// The department.
+        department: DepartmentCode,
+    },
     /// Escalation goes up the grid hierarchy, never sideways or down: the case's own grid's
     /// leader or one above it.
     #[error("cannot escalate: {to} does not contain the case grid {grid}")]
@@ -238,6 +276,23 @@ pub enum DomainError {
         /// The current level.
         level: u8,
     },
+}
+
+/// `in grid <code>` or `placed without a grid`.
+fn case_grid_in_words(grid: &Option<GridCode>) -> String {
+    match grid {
+        Some(grid) => format!("in grid {grid}"),
+        None => "placed without a grid".to_owned(),
+    }
+}
+
+/// `; no department did` or `; it was handled by water, power`.
+fn handlers_in_words(handlers: &[DepartmentCode]) -> String {
+    if handlers.is_empty() {
+        "; no department did".to_owned()
+    } else {
+        format!("; it was handled by {}", join(handlers))
+    }
 }
 
 fn join(codes: &[DepartmentCode]) -> String {

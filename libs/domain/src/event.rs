@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::values::{
     CaseId, CategoryCode, Channel, Contact, Danger, DepartmentCode, Description, GridCode,
-    GridLevel, Location, Note, Priority, Timestamp, TrackingCode, Url, ValidationError, WorkerId,
+    GridLevel, Location, Note, Priority, RatingScore, Timestamp, TrackingCode, Url,
+    ValidationError, WorkerId,
 };
 
 /// Re-exported so `event::Assignee`, where it was first defined, still names it.
@@ -486,6 +487,46 @@ pub struct CaseClosed {
     pub by: Option<WorkerId>,
 }
 
+/// A grid worker of the case's grid rated how a department handled the closed case
+/// (网格评部门, seed 004: "建立健全…'网格评部门'…考评问责、激励表彰机制"): the grid sees
+/// the department's work on site, beside the resident who rates it (回访). Each department
+/// that handled the case is rated once per case; the ratings enter the department's
+/// indicators (`grid_rating_rate`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepartmentRated {
+    /// The grid worker who rated.
+    pub by: WorkerId,
+    /// The department rated: the one the case was routed to, or the lead or a participant of
+    /// its joint consultation.
+    pub department: DepartmentCode,
+    /// How quickly the department acted (及时).
+    pub timeliness: RatingScore,
+    /// How it dealt with the residents and the grid (态度).
+    pub attitude: RatingScore,
+    /// Whether the problem is really fixed (效果).
+    pub result: RatingScore,
+    /// What the grid worker adds, if anything.
+    pub note: Option<Note>,
+    /// When the grid worker rated.
+    pub at: Timestamp,
+}
+
+impl DepartmentRated {
+    /// The most [`DepartmentRated::points`] a rating can have: 4 for each of the three marks.
+    pub const MAX_POINTS: u64 = 3 * (RatingScore::MAX - RatingScore::MIN) as u64;
+
+    /// How far the three marks are above the lowest: the sum of each mark less 1, from 0 to
+    /// [`DepartmentRated::MAX_POINTS`]. `points / MAX_POINTS` is the rating on a 0 to 1 scale,
+    /// the mean of the three marks mapped from 1..=5 as `(mean - 1) / 4`; as whole numbers,
+    /// points add up and subtract exactly across cases.
+    pub fn points(&self) -> u64 {
+        [self.timeliness, self.attitude, self.result]
+            .iter()
+            .map(|mark| u64::from(mark.get() - RatingScore::MIN))
+            .sum()
+    }
+}
+
 /// A verified or closed case came back: the problem persists or recurred.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseReopened {
@@ -643,6 +684,8 @@ events! {
     DepartmentReportedIn => "dispatch",
     /// See [`QueuedForOperator`].
     QueuedForOperator => "triage",
+    /// See [`DepartmentRated`].
+    DepartmentRated => "evaluation",
 }
 
 #[cfg(test)]
@@ -655,7 +698,7 @@ mod tests {
 
     #[test]
     fn stage_of_covers_every_type_and_nothing_else() {
-        assert_eq!(EVENT_TYPES.len(), 27);
+        assert_eq!(EVENT_TYPES.len(), 28);
         for name in EVENT_TYPES {
             let stage = stage_of(name).unwrap();
             assert!(
@@ -666,7 +709,8 @@ mod tests {
         assert_eq!(stage_of("CaseReported"), Some("intake"));
         assert_eq!(stage_of("CaseEscalated"), Some("supervision"));
         assert_eq!(stage_of("caseReported"), None);
-        assert_eq!(stage_of("DepartmentRated"), None);
+        assert_eq!(stage_of("DepartmentRated"), Some("evaluation"));
+        assert_eq!(stage_of("DepartmentPraised"), None);
     }
 
     #[test]

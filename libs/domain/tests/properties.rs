@@ -15,8 +15,8 @@ use gridcase_domain::event::ModelVerdict;
 use gridcase_domain::{
     apply, codec, decide, Address, Assignee, CaseId, CaseState, CaseStatus, CategoryCode, Channel,
     Command, Contact, Coordinates, Danger, DeadlineStage, DepartmentCode, Description, DomainError,
-    Event, GridCode, GridLevel, Location, Note, PersonName, Phone, Priority, ReportInWindow,
-    Reporter, Route, Timestamp, TrackingCode, Url, Whistler, WorkerId,
+    Event, GridCode, GridLevel, Location, Note, PersonName, Phone, Priority, RatingScore,
+    ReportInWindow, Reporter, Route, Timestamp, TrackingCode, Url, Whistler, WorkerId,
 };
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -235,6 +235,16 @@ enum Step {
     Progress(Who, Note),
     Postpone(Who, Timestamp, Note),
     Resolve(Who, Note, Vec<Url>),
+    /// A grid worker rates a department (网格评部门): the given one, or the case's (the route's
+    /// department or joint lead); from the given grid, or the case's own.
+    RateDepartment {
+        by: WorkerId,
+        grid: Option<GridCode>,
+        department: Option<DepartmentCode>,
+        marks: [RatingScore; 3],
+        note: Option<Note>,
+        at: Timestamp,
+    },
     /// The loop's next step from the case's status; `yes` decides the rating and the reopen.
     Next(bool),
 }
@@ -327,7 +337,22 @@ fn steps() -> impl Strategy<Value = Step> {
         2 => (stage, times()).prop_map(|(stage, deadline)| Step::Command(Command::BreachDeadline { stage, deadline })),
         2 => (grids(), times()).prop_map(|(to, at)| Step::Command(Command::Escalate { to, at })),
         1 => (workers(), notes()).prop_map(|(by, note)| Step::Command(Command::Urge { by, note })),
+        3 => (
+            workers(),
+            prop::option::weighted(0.2, grids()),
+            prop::option::weighted(0.2, departments()),
+            [marks(), marks(), marks()],
+            prop::option::of(notes()),
+            times(),
+        )
+            .prop_map(|(by, grid, department, marks, note, at)| {
+                Step::RateDepartment { by, grid, department, marks, note, at }
+            }),
     ]
+}
+
+fn marks() -> impl Strategy<Value = RatingScore> {
+    (1u32..=5).prop_map(|mark| RatingScore::new("score", mark).unwrap())
 }
 
 /// A sequence: usually a report first, then any steps.
@@ -425,6 +450,31 @@ fn command(state: &CaseState, step: Step) -> Command {
             by: by(who),
             note,
             evidence,
+        },
+        Step::RateDepartment {
+            by,
+            grid,
+            department: given,
+            marks: [timeliness, attitude, result],
+            note,
+            at,
+        } => Command::RateDepartment {
+            by,
+            grid: grid
+                .or_else(|| state.location.as_ref().and_then(Location::grid))
+                .unwrap_or_else(|| GridCode::parse("330102-001-001-001").unwrap()),
+            department: given
+                .or_else(|| match state.route.as_ref()? {
+                    Route::Department { department } => Some(department.clone()),
+                    Route::Joint { lead, .. } => Some(lead.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| department("water")),
+            timeliness,
+            attitude,
+            result,
+            note,
+            at,
         },
         Step::Next(yes) => next(state, yes),
     }

@@ -148,6 +148,8 @@ fn department_indicators(rank: u32, row: DepartmentIndicators) -> pb::Department
         called_to_report_in: row.called_to_report_in,
         reported_in_on_time: row.reported_in_on_time,
         report_in_rate: row.report_in_rate,
+        grid_ratings: row.grid_ratings,
+        grid_rating_rate: row.grid_rating_rate,
     }
 }
 

@@ -33,7 +33,8 @@ use crate::people::model::{PeopleChanges, Totals};
 ///
 /// 2: departments' report-in counts (吹哨报到) in the indicators.
 /// 3: the people's members and accounts (`m…`, `a…`).
-/// 4: service orders (`o…`, `O…`).
+/// 4: service orders (`o…`, `O…`); the grid's ratings of departments (网格评部门) in the
+///    indicators.
 pub const FORMAT: u32 = 4;
 
 const CASE: u8 = b'c';

@@ -1,5 +1,5 @@
-//! The gRPC `Evaluation` service: on-site verification, residents' ratings, closing, and
-//! indicators per department.
+//! The gRPC `Evaluation` service: on-site verification, residents' ratings, closing, the grid's
+//! ratings of the departments (网格评部门), and indicators per department.
 //!
 //! Whether the case is in the right state is the domain's decision, which refuses before
 //! anything is written. Command ids derive from the request id (and the step, for a rating
@@ -10,7 +10,9 @@ use std::sync::Arc;
 use gridcase_auth::{require, Authenticator, Caller, Role, RoleKind, TokenTable};
 use gridcase_casestore::{CaseStore, CommandContext};
 use gridcase_config::ReferenceData;
-use gridcase_domain::{CaseId, Command, Note, WorkerId};
+use gridcase_domain::{
+    CaseId, Command, DepartmentCode, GridCode, Note, RatingScore, Timestamp, WorkerId,
+};
 use gridcase_eventstore::EventStore;
 use gridcase_proto::common::v1 as common;
 use gridcase_proto::convert::case_reply;
@@ -39,6 +41,9 @@ pub const VERIFY_ROLES: &[RoleKind] = &[RoleKind::GridWorker, RoleKind::Communit
 pub const RATE_ROLES: &[RoleKind] = &[RoleKind::Gateway, RoleKind::Operator, RoleKind::Admin];
 /// Who may close a verified case without a rating.
 pub const CLOSE_ROLES: &[RoleKind] = &[RoleKind::Operator, RoleKind::Supervisor, RoleKind::Admin];
+/// Who may rate a department's handling of a closed case (网格评部门): grid workers, in their
+/// own name only; the rating is the grid's word, so nobody gives it on a worker's behalf.
+pub const RATE_DEPARTMENT_ROLES: &[RoleKind] = &[RoleKind::GridWorker];
 /// The prefix of the reason recorded when a resident says the problem is not resolved.
 pub const NOT_RESOLVED_REASON: &str = "resident says not resolved";
 
@@ -117,6 +122,69 @@ pub fn rating_request(
 /// The case and request id of a `CloseCase` request, checked.
 pub fn close_request(request: &pb::CloseCaseRequest) -> Result<(CaseId, String), InvalidInput> {
     Ok((case_id(&request.case_id)?, request_id(&request.request_id)?))
+}
+
+/// A `RateDepartment` request, checked: what is rated, before who rates and when are known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DepartmentRating {
+    /// The case.
+    pub case: CaseId,
+    /// The caller's request id.
+    pub request_id: String,
+    /// The department rated, known to the reference data.
+    pub department: DepartmentCode,
+    /// How quickly it acted.
+    pub timeliness: RatingScore,
+    /// How it dealt with the residents and the grid.
+    pub attitude: RatingScore,
+    /// Whether the problem is really fixed.
+    pub result: RatingScore,
+    /// What the grid worker adds.
+    pub note: Option<Note>,
+}
+
+impl DepartmentRating {
+    /// The command for grid worker `by`, who works in `grid`, rating at `at`.
+    pub fn command(self, by: WorkerId, grid: GridCode, at: Timestamp) -> Command {
+        Command::RateDepartment {
+            by,
+            grid,
+            department: self.department,
+            timeliness: self.timeliness,
+            attitude: self.attitude,
+            result: self.result,
+            note: self.note,
+            at,
+        }
+    }
+}
+
+/// Checks every field of a `RateDepartment` request, in the order the message lists them; the
+/// department must be one of `reference`'s.
+pub fn department_rating_request(
+    request: &pb::RateDepartmentRequest,
+    reference: &ReferenceData,
+) -> Result<DepartmentRating, InvalidInput> {
+    let request_id = request_id(&request.request_id)?;
+    let case = case_id(&request.case_id)?;
+    let department = DepartmentCode::parse(&request.department_code)
+        .map_err(InvalidInput::at("department_code"))?;
+    if reference.department(&department).is_none() {
+        return Err(InvalidInput::new(
+            "department_code",
+            format!("{department} is not a known department"),
+        ));
+    }
+    let mark = |field, value| RatingScore::new(field, value).map_err(InvalidInput::at(field));
+    Ok(DepartmentRating {
+        case,
+        request_id,
+        department,
+        timeliness: mark("timeliness", request.timeliness)?,
+        attitude: mark("attitude", request.attitude)?,
+        result: mark("result", request.result)?,
+        note: optional_note("note", &request.note)?,
+    })
 }
 
 /// The reason recorded on the reopen after a "not resolved" rating, within a note's length.
@@ -203,6 +271,22 @@ impl<S: EventStore> EvaluationApi<S> {
             )));
         }
         Ok(worker)
+    }
+
+    /// The grid worker a department rating is given by, and the grid or micro-grid they work
+    /// in: the calling grid worker, known to the reference data.
+    fn rater(&self, caller: &Caller) -> Result<(WorkerId, GridCode), ApiError> {
+        let unknown =
+            || ApiError::PermissionDenied(format!("{} is not a known grid worker", caller.id));
+        let Role::GridWorker(id) = &caller.role else {
+            return Err(ApiError::PermissionDenied(format!(
+                "{} is not a grid worker",
+                caller.actor()
+            )));
+        };
+        let worker = WorkerId::parse(id).map_err(|_| unknown())?;
+        let area = self.reference.grid_of_worker(&worker).ok_or_else(unknown)?;
+        Ok((worker, area.code))
     }
 
     /// Indicators per department over the cases reported in `[from_ms, to_ms)`, from the
@@ -300,6 +384,24 @@ impl<S: EventStore> Evaluation for EvaluationApi<S> {
         let (case, request_id) = close_request(&request).map_err(|e| refused(e.into()))?;
         let by = WorkerId::parse(&caller.id).ok();
         self.step(case, &request_id, &caller.actor(), Command::Close { by })
+            .await
+            .map(Response::new)
+            .map_err(refused)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn rate_department(
+        &self,
+        request: Request<pb::RateDepartmentRequest>,
+    ) -> Result<Response<common::CaseReply>, Status> {
+        let caller = require(&request, "RateDepartment", RATE_DEPARTMENT_ROLES)?.clone();
+        let request = request.into_inner();
+        let rating =
+            department_rating_request(&request, &self.reference).map_err(|e| refused(e.into()))?;
+        let (by, grid) = self.rater(&caller).map_err(refused)?;
+        let (case, request_id) = (rating.case, rating.request_id.clone());
+        let command = rating.command(by, grid, gridcase_runtime::now());
+        self.step(case, &request_id, &caller.actor(), command)
             .await
             .map(Response::new)
             .map_err(refused)

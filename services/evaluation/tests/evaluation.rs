@@ -11,7 +11,8 @@ use gridcase_evaluation::EvaluationConfig;
 use gridcase_proto::common::v1::{self as common, CaseReply};
 use gridcase_proto::evaluation::v1::evaluation_client::EvaluationClient;
 use gridcase_proto::evaluation::v1::{
-    CloseCaseRequest, DepartmentIndicatorsRequest, RecordRatingRequest, VerifyCaseRequest,
+    CloseCaseRequest, DepartmentIndicatorsRequest, RateDepartmentRequest, RecordRatingRequest,
+    VerifyCaseRequest,
 };
 use gridcase_testkit::sample_config_dir as config_dir;
 use gridcase_testkit::{AuthedChannel, ServiceHarness};
@@ -26,6 +27,10 @@ type Client = EvaluationClient<AuthedChannel>;
 
 const CALLERS: &[(&str, &str)] = &[
     ("lin-ming", "grid_worker:lin-ming"),
+    ("chen-lijuan", "grid_worker:chen-lijuan"),
+    // A worker of 涌金社区第二网格, the grid next to the cases'.
+    ("yu-gang", "grid_worker:yu-gang"),
+    ("ghost-worker", "grid_worker:ghost-worker"),
     ("gateway", "gateway:qr-web"),
     ("operator", "operator:op-1"),
     ("supervisor", "supervisor:sup-1"),
@@ -422,7 +427,9 @@ async fn department_indicators_are_exact() {
     assert!((10.0..10.5).contains(&mean), "{mean}");
     let p90 = gas.p90_hours_to_close.unwrap();
     assert!((10.0..10.5).contains(&p90), "{p90}");
-    let expected = 0.15 * 0.5 + 0.25 * 0.5 + 0.15 + 0.25 * 0.5 + 0.20 - 0.10 / 3.0;
+    // No grid worker rated gas (网格评部门): that rate is absent and adds nothing.
+    assert_eq!((gas.grid_ratings, gas.grid_rating_rate), (0, None));
+    let expected = 0.15 * 0.5 + 0.25 * 0.5 + 0.15 + 0.15 * 0.5 + 0.20 - 0.10 / 3.0;
     assert!((gas.score - expected).abs() < 1e-9, "{}", gas.score);
 
     let water = &rows[1];
@@ -470,5 +477,188 @@ async fn department_indicators_are_exact() {
         .unwrap_err();
     assert_eq!(backwards.code(), Code::InvalidArgument);
     assert!(backwards.message().starts_with("to_ms:"));
+    h.shut_down().await;
+}
+
+/// lin-ming's rating of the gas company's handling of `case`: 5, 4, 3.
+fn department_rating(case: CaseId, request_id: &str) -> RateDepartmentRequest {
+    RateDepartmentRequest {
+        request_id: request_id.to_owned(),
+        case_id: case.to_string(),
+        department_code: "gas".to_owned(),
+        timeliness: 5,
+        attitude: 4,
+        result: 3,
+        note: "回复及时，处理彻底，居民认可".to_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grid_rates_the_department_of_a_closed_case_once() {
+    let mut h = Harness::start(7).await;
+    let now = now_ms();
+    let case = h.simple_case().await;
+    h.verify(case, true, "").await;
+    let rate = |who: &str, request: RateDepartmentRequest| {
+        let mut client = h.client_as(who);
+        async move { client.rate_department(request).await }
+    };
+    let refusal = |result: Result<tonic::Response<CaseReply>, tonic::Status>| {
+        let status = result.unwrap_err();
+        (status.code(), status.message().to_owned())
+    };
+    let before = h.events().await;
+    assert_eq!(
+        refusal(rate("lin-ming", department_rating(case, "early")).await),
+        (
+            Code::FailedPrecondition,
+            "cannot rate the department: case is verified, not closed".to_owned()
+        )
+    );
+    h.client_as("gateway")
+        .record_rating(rating(case, true, true, 5))
+        .await
+        .unwrap();
+
+    let rated = rate("lin-ming", department_rating(case, "rate-gas"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rated.status(), common::CaseStatus::Closed);
+    assert!(!rated.repeated);
+    let events = h.events_of(case).await;
+    let Some(gridcase_domain::Event::DepartmentRated(event)) = events.last() else {
+        panic!("no rating last: {events:?}")
+    };
+    assert_eq!(
+        (event.by.as_str(), event.department.as_str()),
+        ("lin-ming", "gas")
+    );
+    assert_eq!(
+        (
+            event.timeliness.get(),
+            event.attitude.get(),
+            event.result.get()
+        ),
+        (5, 4, 3)
+    );
+    assert_eq!(
+        event.note.as_ref().map(Note::as_str),
+        Some("回复及时，处理彻底，居民认可")
+    );
+    assert!(event.at.as_millis() >= now);
+    // The app retrying after a lost reply gets the same answer; nothing more is written.
+    let written = h.events().await;
+    let again = rate("lin-ming", department_rating(case, "rate-gas"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(again.repeated);
+    assert_eq!(again.version, rated.version);
+    assert_eq!(h.events().await, written);
+
+    // The rules, each refused with FAILED_PRECONDITION and nothing written.
+    let refusals = [
+        (
+            "lin-ming",
+            department_rating(case, "rate-gas-twice"),
+            "cannot rate the department: gas is already rated on this case",
+        ),
+        (
+            "chen-lijuan",
+            department_rating(case, "chen-rates-gas"),
+            "cannot rate the department: gas is already rated on this case",
+        ),
+        (
+            "yu-gang",
+            department_rating(case, "yu-rates-gas"),
+            "cannot rate the department: the case is in grid 330102-001-001-001, not in grid \
+             330102-001-001-002 where worker yu-gang works",
+        ),
+        (
+            "lin-ming",
+            RateDepartmentRequest {
+                department_code: "water".into(),
+                ..department_rating(case, "rate-water")
+            },
+            "cannot rate the department: water did not handle this case; it was handled by gas",
+        ),
+    ];
+    for (who, request, message) in refusals {
+        let (code, text) = refusal(rate(who, request).await);
+        assert_eq!(code, Code::FailedPrecondition, "{who}: {text}");
+        assert!(text.starts_with(message), "{who}: {text}");
+    }
+    // Bad fields are named; the wrong roles and strangers are turned away.
+    let bad = [
+        (
+            "lin-ming",
+            RateDepartmentRequest {
+                timeliness: 0,
+                ..department_rating(case, "bad-1")
+            },
+            Code::InvalidArgument,
+            "timeliness: must be 1 to 5, got 0",
+        ),
+        (
+            "lin-ming",
+            RateDepartmentRequest {
+                department_code: "gas_works".into(),
+                ..department_rating(case, "bad-2")
+            },
+            Code::InvalidArgument,
+            "department_code: gas_works is not a known department",
+        ),
+        (
+            "lin-ming",
+            RateDepartmentRequest {
+                case_id: CaseId::from_u128(0xdead).to_string(),
+                ..department_rating(case, "bad-3")
+            },
+            Code::NotFound,
+            "case does not exist",
+        ),
+        (
+            "ghost-worker",
+            department_rating(case, "bad-4"),
+            Code::PermissionDenied,
+            "ghost-worker is not a known grid worker",
+        ),
+        (
+            "supervisor",
+            department_rating(case, "bad-5"),
+            Code::PermissionDenied,
+            "role supervisor may not call RateDepartment",
+        ),
+    ];
+    for (who, request, code, message) in bad {
+        let status = rate(who, request).await.unwrap_err();
+        assert_eq!(status.code(), code, "{status:?}");
+        assert!(status.message().contains(message), "{status:?}");
+    }
+    assert_eq!(h.state(case).await.departments_rated.len(), 1);
+    assert_eq!(h.events().await, written);
+    assert_eq!(
+        written,
+        before + 3,
+        "the rating, closing and the grid's rating"
+    );
+
+    // (5 + 4 + 3 - 3) / 12 = 0.75 in gas's indicators, weighed 0.10 in its score.
+    let reply = h
+        .client_as("supervisor")
+        .department_indicators(DepartmentIndicatorsRequest {
+            from_ms: now - 2 * HOUR_MS,
+            to_ms: now + HOUR_MS,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let gas = &reply.departments[0];
+    assert_eq!(gas.department, "gas");
+    assert_eq!((gas.grid_ratings, gas.grid_rating_rate), (1, Some(0.75)));
+    // Accepted, closed on time, satisfied and resolved, no rework.
+    let expected = 0.15 + 0.25 + 0.15 + 0.15 + 0.20 + 0.10 * 0.75;
+    assert!((gas.score - expected).abs() < 1e-9, "{}", gas.score);
     h.shut_down().await;
 }

@@ -232,6 +232,7 @@ fn department_table(
         "satisfied",
         "resolved",
         "rework",
+        "grid rating",
         "score",
     ]);
     for row in rows {
@@ -250,6 +251,8 @@ fn department_table(
             percent(row.satisfaction_rate),
             percent(row.resolution_rate),
             percent(row.rework_rate),
+            // 网格评部门: the grid workers' ratings of the department.
+            percent(row.grid_rating_rate),
             format!("{:.3}", row.score),
         ]);
     }

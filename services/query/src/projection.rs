@@ -187,6 +187,16 @@ pub fn summary(event: &Event) -> String {
         Event::DepartmentReportedIn(e) => {
             format!("{} reported in: {}", e.department, e.opinion)
         }
+        Event::DepartmentRated(e) => {
+            let mut line = format!(
+                "{} rated by grid worker {}: timeliness {}, attitude {}, result {}",
+                e.department, e.by, e.timeliness, e.attitude, e.result
+            );
+            if let Some(note) = &e.note {
+                line.push_str(&format!(" ({note})"));
+            }
+            line
+        }
         other => words(other.type_name()),
     }
 }

@@ -46,7 +46,8 @@ mod tests;
 ///
 /// 2: a case's state keeps when it reached its rung of the escalation ladder and who is called
 ///    to report in.
-/// 3: households under care and their visit warnings (`h…`, `v…`, see [`crate::care`]).
+/// 3: households under care and their visit warnings (`h…`, `v…`, see [`crate::care`]); a
+///    case's state keeps the departments the grid rated (网格评部门).
 pub const FORMAT: u32 = 3;
 
 const CASE: u8 = b'c';

@@ -49,7 +49,8 @@ use crate::decision::{category_of, reporting_worker, CaseView};
 ///
 /// 2: a case's state keeps when it reached its rung of the escalation ladder and who is called
 ///    to report in.
-pub const FORMAT: u32 = 2;
+/// 3: a case's state keeps the departments the grid rated (网格评部门).
+pub const FORMAT: u32 = 3;
 
 /// The first byte of a case's record: `CASE` and the case id's 16 bytes.
 const CASE: u8 = b'c';

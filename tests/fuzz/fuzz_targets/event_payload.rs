@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
         .unwrap_or(if selector % 2 == 0 {
             gridcase_domain::TrackingCodeReserved::EVENT_TYPE
         } else {
-            "DepartmentRated"
+            "DepartmentPraised"
         });
     let schema_version = u16::from(version % 4);
     if let Ok(event) = codec::decode(event_type, schema_version, payload) {

@@ -70,7 +70,7 @@ fn decode<M: Message + Default>(bytes: &[u8]) -> Option<M> {
 fuzz_target!(|data: &[u8]| {
     let (selector, bytes) = split(data);
     let reference = reference();
-    match selector % 34 {
+    match selector % 35 {
         0 => {
             let Some(request) = decode::<intake::v1::ReportCaseRequest>(bytes) else {
                 return;
@@ -346,6 +346,27 @@ fuzz_target!(|data: &[u8]| {
                     gridcase_query::service::scores::period(request.from_ms, request.to_ms)
                 {
                     assert!(from < to);
+                }
+            }
+        }
+        33 => {
+            if let Some(request) = decode::<evaluation::v1::RateDepartmentRequest>(bytes) {
+                if let Ok(rating) =
+                    gridcase_evaluation::service::department_rating_request(&request, reference)
+                {
+                    // lin-ming rates a closed case of his grid that the department handled.
+                    let by = WorkerId::parse("lin-ming").unwrap();
+                    let grid = reference.grid_of_worker(&by).unwrap().code;
+                    let department = rating.department.clone();
+                    let state = CaseState {
+                        location: gridcase_domain::Location::new(Some(grid), None, None).ok(),
+                        route: Some(gridcase_domain::Route::Department {
+                            department: department.clone(),
+                        }),
+                        ..case_in(CaseStatus::Closed, Assignee::Department(department), false)
+                    };
+                    let at = Timestamp::from_millis(1_717_200_000_000);
+                    decided(&state, rating.command(by, grid, at));
                 }
             }
         }

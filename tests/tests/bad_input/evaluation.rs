@@ -5,6 +5,8 @@ use super::*;
 #[rustfmt::skip]
 pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
     use Code::{FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unauthenticated};
+    let rate_department =
+        |auth, message| call!(EvaluationClient, ch.evaluation, rate_department, auth, message);
     let verify = |auth, case: &str, passed, note: String, request_id: &str| {
         let message = VerifyCaseRequest {
             case_id: case.to_owned(),
@@ -33,6 +35,16 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
         score: 5,
         comment: "处理得很及时".into(),
         request_id: "bad-input-rating".into(),
+    };
+    // lin-ming rating the water company: well formed, refused for the case or the caller.
+    let department_rating = |case: &str| RateDepartmentRequest {
+        request_id: "bad-input-department-rating".into(),
+        case_id: case.to_owned(),
+        department_code: "water".into(),
+        timeliness: 5,
+        attitude: 4,
+        result: 3,
+        note: "回复及时，处理彻底，居民认可".into(),
     };
     let id = "bad-input-evaluation";
     let accepted = cases.accepted.as_str();
@@ -110,6 +122,49 @@ pub(crate) fn rows(t: &mut Table, ch: &Channels, cases: &Cases) {
         close(GAS, &cases.dispatched, id));
     t.row(rpc, "gateway role", PermissionDenied, "role gateway may not call CloseCase",
         close(GATEWAY, &cases.accepted, id));
+
+    let rpc = "evaluation.RateDepartment";
+    t.row(rpc, "missing request id", InvalidArgument, "request_id: must not be empty",
+        rate_department(LIN_MING, RateDepartmentRequest { request_id: "  ".into(), ..department_rating(accepted) }));
+    t.row(rpc, "malformed case id", InvalidArgument, "case_id: must be 32 hex digits",
+        rate_department(LIN_MING, department_rating("K7M4-2QXP")));
+    t.row(rpc, "missing department", InvalidArgument, "department_code: 0 characters, must be 2 to",
+        rate_department(LIN_MING, RateDepartmentRequest { department_code: String::new(), ..department_rating(accepted) }));
+    t.row(rpc, "department code in capitals", InvalidArgument,
+        "department_code: must start with a lowercase letter",
+        rate_department(LIN_MING, RateDepartmentRequest { department_code: "Water".into(), ..department_rating(accepted) }));
+    t.row(rpc, "unknown department", InvalidArgument,
+        "department_code: fire_brigade is not a known department",
+        rate_department(LIN_MING, RateDepartmentRequest { department_code: "fire_brigade".into(), ..department_rating(accepted) }));
+    t.row(rpc, "timeliness 0", InvalidArgument, "timeliness: must be 1 to 5, got 0",
+        rate_department(LIN_MING, RateDepartmentRequest { timeliness: 0, ..department_rating(accepted) }));
+    t.row(rpc, "attitude 6", InvalidArgument, "attitude: must be 1 to 5, got 6",
+        rate_department(LIN_MING, RateDepartmentRequest { attitude: 6, ..department_rating(accepted) }));
+    t.row(rpc, "result 256 (does not fit a byte)", InvalidArgument, "result: must be 1 to 5, got 256",
+        rate_department(LIN_MING, RateDepartmentRequest { result: 256, ..department_rating(accepted) }));
+    t.row(rpc, "note of 1001 characters", InvalidArgument, "note: 1001 characters, at most 1000",
+        rate_department(LIN_MING, RateDepartmentRequest { note: chars(1001), ..department_rating(accepted) }));
+    t.row(rpc, "case not closed", FailedPrecondition,
+        "cannot rate the department: case is accepted, not closed",
+        rate_department(LIN_MING, department_rating(accepted)));
+    t.row(rpc, "case rejected", FailedPrecondition,
+        "cannot rate the department: case is rejected, not closed",
+        rate_department(CHEN_LIJUAN, department_rating(&cases.rejected)));
+    t.row(rpc, "unknown case", NotFound, "case does not exist",
+        rate_department(LIN_MING, department_rating(UNKNOWN_CASE)));
+    t.row(rpc, "grid worker the city does not know", PermissionDenied,
+        "ghost-worker is not a known grid worker",
+        rate_department(GHOST, department_rating(accepted)));
+    t.row(rpc, "operator role", PermissionDenied, "role operator may not call RateDepartment",
+        rate_department(OPERATOR, department_rating(accepted)));
+    t.row(rpc, "admin role (the grid's word, given by no one else)", PermissionDenied,
+        "role admin may not call RateDepartment",
+        rate_department(ADMIN, department_rating(accepted)));
+    t.row(rpc, "department rating itself", PermissionDenied,
+        "role department may not call RateDepartment",
+        rate_department(WATER, department_rating(accepted)));
+    t.row(rpc, "no token", Unauthenticated, "missing bearer token",
+        rate_department(Auth::NoToken, department_rating(accepted)));
 
     let rpc = "evaluation.DepartmentIndicators";
     let day_ms = 86_400_000;

@@ -24,7 +24,8 @@ use gridcase_proto::dispatch::v1::{
 };
 use gridcase_proto::evaluation::v1::evaluation_client::EvaluationClient;
 use gridcase_proto::evaluation::v1::{
-    CloseCaseRequest, DepartmentIndicatorsRequest, RecordRatingRequest, VerifyCaseRequest,
+    CloseCaseRequest, DepartmentIndicatorsRequest, RateDepartmentRequest, RecordRatingRequest,
+    VerifyCaseRequest,
 };
 use gridcase_proto::intake::v1::intake_client::IntakeClient;
 use gridcase_proto::intake::v1::{

@@ -1,6 +1,8 @@
-//! Cases handled the first time round: settled in the grid, by one department, by a joint consultation.
+//! Cases handled the first time round: settled in the grid, by one department, by a joint
+//! consultation; and the grid's rating of the department that handled one (网格评部门).
 
 use gridcase_proto::dispatch::v1::ReportInRequest;
+use gridcase_proto::evaluation::v1::RateDepartmentRequest;
 
 use super::*;
 
@@ -380,5 +382,165 @@ async fn a_joint_case_goes_to_the_lead_with_the_participants_named() {
         ]
     );
     assert_eq!(lead.waiting().await, 0);
+    city.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grid_rates_the_department_that_handled_a_closed_case() {
+    let city = start_city().await;
+    // A street light in a micro-grid of lin-ming's grid: urban management's.
+    let (reported, _) = dispatched_case(
+        &city,
+        hotline(
+            "console-7-000456",
+            "330102-001-001-001-02",
+            "涌金苑门口的路灯不亮好几天了，晚上很黑",
+        ),
+    )
+    .await;
+    let case = reported.case_id.as_str();
+    let urban = Who::Department("urban_mgmt");
+    city.accept(case, urban, "accept").await;
+    city.resolve(case, urban, "resolve").await;
+    city.verify(case, "lin-ming", true, "check").await;
+    let rating = |request_id: &str, department: &str| RateDepartmentRequest {
+        request_id: request_id.to_owned(),
+        case_id: case.to_owned(),
+        department_code: department.to_owned(),
+        timeliness: 5,
+        attitude: 4,
+        result: 3,
+        note: "回复及时，处理彻底，居民认可".to_owned(),
+    };
+    let refused = |who: &str, request: RateDepartmentRequest| {
+        let mut client = city.evaluation(who);
+        async move {
+            let status = client.rate_department(request).await.unwrap_err();
+            assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+            status.message().to_owned()
+        }
+    };
+    // Not before the case is closed: the resident has not had their say.
+    assert_eq!(
+        refused("lin-ming", rating("app-lin-ming-rate-0", "urban_mgmt")).await,
+        "cannot rate the department: case is verified, not closed"
+    );
+    assert_eq!(
+        city.rate(case, GATEWAY, true, "qr-rating").await.status(),
+        common::CaseStatus::Closed
+    );
+
+    // lin-ming, of the case's grid, rates urban management: timeliness 5, attitude 4, result 3.
+    let rated = city
+        .evaluation("lin-ming")
+        .rate_department(rating("app-lin-ming-rate-1", "urban_mgmt"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rated.status(), common::CaseStatus::Closed);
+    assert!(!rated.repeated);
+    // A second rating of the department on the case is refused, whoever of the grid gives it.
+    for who in ["lin-ming", "chen-lijuan"] {
+        assert_eq!(
+            refused(who, rating(&format!("app-{who}-rate-2"), "urban_mgmt")).await,
+            "cannot rate the department: urban_mgmt is already rated on this case; the grid \
+             rates each department once per case"
+        );
+    }
+    // A worker of another grid may not rate the case; nor is a department rated that did not
+    // handle it.
+    assert_eq!(
+        refused("yu-gang", rating("app-yu-gang-rate-1", "urban_mgmt")).await,
+        "cannot rate the department: the case is in grid 330102-001-001-001-02, not in grid \
+         330102-001-001-002 where worker yu-gang works; a grid worker rates the departments on \
+         cases of their own grid"
+    );
+    assert_eq!(
+        refused("lin-ming", rating("app-lin-ming-rate-3", "water")).await,
+        "cannot rate the department: water did not handle this case; it was handled by urban_mgmt"
+    );
+
+    let closed = city.wait_written(case, rated.version).await;
+    let last = closed.timeline.last().unwrap();
+    assert_eq!(
+        (last.event_type.as_str(), last.actor.as_str()),
+        ("DepartmentRated", "grid_worker:lin-ming")
+    );
+    assert_eq!(
+        summaries(&closed, "DepartmentRated"),
+        [
+            "urban_mgmt rated by grid worker lin-ming: timeliness 5, attitude 4, result 3 \
+          (回复及时，处理彻底，居民认可)"
+        ]
+    );
+    assert_eq!(count(&closed, "DepartmentRated"), 1);
+
+    // The rating in urban management's indicators: (5 + 4 + 3 - 3) / 12 = 0.75, weighed 0.10
+    // beside the resident's satisfaction (0.15). Accepted and closed on time, satisfied and
+    // resolved, no rework: 0.15 + 0.25 + 0.15 + 0.15 + 0.20 + 0.10 × 0.75 = 0.975.
+    let period = DepartmentIndicatorsRequest {
+        from_ms: 0,
+        to_ms: now_ms() + 60_000,
+    };
+    let from_evaluation = city
+        .evaluation(SUPERVISOR)
+        .department_indicators(period)
+        .await
+        .unwrap()
+        .into_inner();
+    let from_query = city
+        .query()
+        .department_indicators(period)
+        .await
+        .unwrap()
+        .into_inner();
+    for reply in [&from_evaluation, &from_query] {
+        let [row] = reply.departments.as_slice() else {
+            panic!("one department expected: {reply:?}")
+        };
+        assert_eq!(row.department, "urban_mgmt");
+        assert_eq!((row.grid_ratings, row.grid_rating_rate), (1, Some(0.75)));
+        assert_eq!(
+            (row.ratings, row.satisfaction_rate, row.resolution_rate),
+            (1, Some(1.0), Some(1.0))
+        );
+        assert_eq!(
+            (row.response_rate, row.on_time_closure_rate, row.rework_rate),
+            (Some(1.0), Some(1.0), Some(0.0))
+        );
+        assert!((row.score - 0.975).abs() < 1e-9, "{}", row.score);
+    }
+
+    // gridcase report prints the grid's rating beside the other rates.
+    let month = {
+        let local =
+            gridcase_config::Date::from_unix_days((now_ms() + 8 * 3_600_000) / 86_400_000).unwrap();
+        format!("{}-{:02}", local.year(), local.month())
+    };
+    let csv = gridcase::report::report(&gridcase::report::ReportArgs {
+        period: month.clone(),
+        format: gridcase::report::Format::Csv,
+        config: None,
+        token: gridcase_testkit::token_of(SUPERVISOR),
+        query: Some(city.endpoint(Service::Query)),
+        evaluation: Some(city.endpoint(Service::Evaluation)),
+    })
+    .await
+    .unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    let at = lines
+        .iter()
+        .position(|line| *line == format!("departments,{month}"))
+        .unwrap_or_else(|| panic!("{csv}"));
+    assert_eq!(
+        lines[at + 1],
+        "rank,department,name,dispatched,response,on time,closure,satisfied,resolved,rework,\
+         grid rating,score"
+    );
+    assert_eq!(
+        lines[at + 2],
+        "—,urban_mgmt,清河区城市管理局（综合行政执法局）,1,100.0%,100.0%,100.0%,100.0%,100.0%,\
+         0.0%,75.0%,0.975"
+    );
     city.shut_down().await;
 }

@@ -50,6 +50,8 @@ const CALLERS: &[(&str, &str)] = &[
     ("qr-web", "gateway:qr-web"),
     ("lin-ming", "grid_worker:lin-ming"),
     ("chen-lijuan", "grid_worker:chen-lijuan"),
+    // A worker of 涌金社区第二网格, the grid beside lin-ming's.
+    ("yu-gang", "grid_worker:yu-gang"),
     ("urban_mgmt", "department:urban_mgmt:clerk-1"),
     ("ecology_env", "department:ecology_env:clerk-1"),
     (
@@ -68,7 +70,6 @@ const CALLERS: &[(&str, &str)] = &[
     ("jd-wu-peng", "member:jd-wu-peng"),
     ("xu-lanying", "member:xu-lanying"),
     ("he-guifang", "member:he-guifang"),
-    ("yu-gang", "grid_worker:yu-gang"),
 ];
 
 const OPERATOR: &str = "op-1";

@@ -282,7 +282,36 @@ fn escalation_climbs_and_weights_add_up() {
         + weights.on_time_closure_rate
         + weights.closure_rate
         + weights.satisfaction_rate
-        + weights.resolution_rate;
+        + weights.resolution_rate
+        + weights.grid_rating_rate;
     assert!((positive - 1.0).abs() < 1e-9);
     assert!(weights.rework_rate < 0.0);
+    // 网格评部门 weighs 0.10 beside the residents' satisfaction (0.15).
+    assert_eq!(
+        (weights.satisfaction_rate, weights.grid_rating_rate),
+        (0.15, 0.10)
+    );
+}
+
+#[test]
+fn a_city_that_does_not_rate_departments_from_the_grid_leaves_the_weight_out() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in FILES {
+        std::fs::copy(sample_dir().join(name), dir.path().join(name)).unwrap();
+    }
+    let path = dir.path().join("indicators.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let without = text.replacen("grid_rating_rate = 0.10\n", "", 1).replacen(
+        "satisfaction_rate = 0.15",
+        "satisfaction_rate = 0.25",
+        1,
+    );
+    assert!(!without.contains("grid_rating_rate ="));
+    std::fs::write(&path, without).unwrap();
+    let data = ReferenceData::load(dir.path()).unwrap_or_else(|error| panic!("{error}"));
+    let weights = data.indicator_weights();
+    assert_eq!(
+        (weights.satisfaction_rate, weights.grid_rating_rate),
+        (0.25, 0.0)
+    );
 }

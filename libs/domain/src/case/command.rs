@@ -3,7 +3,7 @@
 use crate::event::{DeadlineStage, ModelVerdict, Route, Whistler};
 use crate::values::{
     Assignee, CaseId, CategoryCode, Channel, Contact, Danger, DepartmentCode, Description,
-    GridCode, Location, Note, Priority, Timestamp, TrackingCode, Url, WorkerId,
+    GridCode, Location, Note, Priority, RatingScore, Timestamp, TrackingCode, Url, WorkerId,
 };
 
 /// When the departments of a joint dispatch are called to report in, and by when they must.
@@ -185,6 +185,26 @@ pub enum Command {
         /// The operator, or `None` when closed automatically.
         by: Option<WorkerId>,
     },
+    /// A grid worker rates how a department handled a closed case of their grid (网格评部门).
+    RateDepartment {
+        /// The grid worker.
+        by: WorkerId,
+        /// The grid or micro-grid the worker works in (from the reference data): the case must
+        /// lie in it.
+        grid: GridCode,
+        /// The department rated; it must have handled the case.
+        department: DepartmentCode,
+        /// How quickly it acted.
+        timeliness: RatingScore,
+        /// How it dealt with the residents and the grid.
+        attitude: RatingScore,
+        /// Whether the problem is really fixed.
+        result: RatingScore,
+        /// What the worker adds.
+        note: Option<Note>,
+        /// When.
+        at: Timestamp,
+    },
     /// Send a case back to triage because the problem persists.
     Reopen {
         /// Why.
@@ -270,6 +290,7 @@ impl Command {
             Command::FailVerification { .. } => "fail verification",
             Command::RecordSatisfaction { .. } => "record satisfaction",
             Command::Close { .. } => "close",
+            Command::RateDepartment { .. } => "rate the department",
             Command::Reopen { .. } => "reopen",
             Command::WarnDeadline { .. } => "warn deadline",
             Command::BreachDeadline { .. } => "breach deadline",

@@ -91,6 +91,9 @@ pub struct CaseState {
     pub pending_postponement: Option<PendingPostponement>,
     /// The rating of the current verification, if given.
     pub rating: Option<Rating>,
+    /// The departments the grid has rated on this case (网格评部门), in order; kept across
+    /// reopens, as each department is rated once per case.
+    pub departments_rated: Vec<DepartmentCode>,
     /// How often on-site verification failed and sent the case back.
     pub rework_count: u32,
     /// How often the case was reopened.
@@ -252,6 +255,11 @@ pub fn apply(mut state: CaseState, event: &Event) -> CaseState {
             });
         }
         Event::CaseClosed(_) => state.status = Some(CaseStatus::Closed),
+        Event::DepartmentRated(rated) => {
+            if !state.departments_rated.contains(&rated.department) {
+                state.departments_rated.push(rated.department.clone());
+            }
+        }
         Event::CaseReopened(_) => {
             state.status = Some(CaseStatus::Reported);
             state.reopen_count = state.reopen_count.saturating_add(1);

@@ -10,14 +10,20 @@
 //!   dispatch; cases a grid worker handles on the spot belong to no department);
 //! - being called to report in (吹哨报到), and reporting in by the deadline, count for each
 //!   department called, lead or participant;
+//! - a grid worker's rating of a closed case's handling (网格评部门, `DepartmentRated`) counts
+//!   for the department rated, lead or participant: `grid_rating_rate` is the mean of the
+//!   ratings, each the mean of its three marks mapped from 1..=5 to 0..1, `(mean - 1) / 4`;
 //! - closing counts for the department the case was last dispatched to. A case whose last
 //!   dispatch got an approved postponement is *deferred* and leaves the closure denominators.
 //!
-//! A rate with a zero denominator is `None` (absent), never 0.
+//! A rate with a zero denominator is `None` (absent), never 0; it adds 0 to the score. So a
+//! department nobody rated from the grid in the period has no `grid_rating_rate`, as one no
+//! resident rated has no `satisfaction_rate`.
 
 use std::collections::HashMap;
 
 use gridcase_config::IndicatorWeights;
+use gridcase_domain::event::DepartmentRated;
 use gridcase_domain::{Assignee, CaseId, DepartmentCode, Event};
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +41,10 @@ struct Counts {
     resolved_answers: u64,
     called_to_report_in: u64,
     reported_in_on_time: u64,
+    grid_ratings: u64,
+    /// The ratings' [`DepartmentRated::points`], summed: whole numbers, so buckets add and
+    /// subtract them exactly.
+    grid_rating_points: u64,
 }
 
 impl Counts {
@@ -48,6 +58,8 @@ impl Counts {
         self.resolved_answers += other.resolved_answers;
         self.called_to_report_in += other.called_to_report_in;
         self.reported_in_on_time += other.reported_in_on_time;
+        self.grid_ratings += other.grid_ratings;
+        self.grid_rating_points += other.grid_rating_points;
     }
 
     fn subtract(&mut self, other: &Counts) {
@@ -66,6 +78,10 @@ impl Counts {
         self.reported_in_on_time = self
             .reported_in_on_time
             .saturating_sub(other.reported_in_on_time);
+        self.grid_ratings = self.grid_ratings.saturating_sub(other.grid_ratings);
+        self.grid_rating_points = self
+            .grid_rating_points
+            .saturating_sub(other.grid_rating_points);
     }
 }
 
@@ -151,6 +167,11 @@ impl<D: Clone + PartialEq> CaseTrack<D> {
                     .report_in_deadline_ms
                     .is_none_or(|deadline| reported.at.as_millis() <= deadline);
                 self.count_for(id(&reported.department)).reported_in_on_time += u64::from(on_time);
+            }
+            Event::DepartmentRated(rated) => {
+                let counts = self.count_for(id(&rated.department));
+                counts.grid_ratings += 1;
+                counts.grid_rating_points += rated.points();
             }
             Event::CaseReported(reported) => {
                 self.reported_at_ms = Some(reported.reported_at.as_millis());
@@ -264,6 +285,10 @@ pub struct DepartmentIndicators {
     pub reported_in_on_time: u64,
     /// reported_in_on_time / called_to_report_in.
     pub report_in_rate: Option<f64>,
+    /// Grid workers' ratings of the department's handling (网格评部门).
+    pub grid_ratings: u64,
+    /// The mean over those ratings of each one's three marks mapped to 0..1, `(mean - 1) / 4`.
+    pub grid_rating_rate: Option<f64>,
 }
 
 /// `numerator / denominator`, absent when the denominator is zero.
@@ -420,6 +445,11 @@ impl Totals {
             called_to_report_in: c.called_to_report_in,
             reported_in_on_time: c.reported_in_on_time,
             report_in_rate: rate(c.reported_in_on_time, c.called_to_report_in),
+            grid_ratings: c.grid_ratings,
+            grid_rating_rate: rate(
+                c.grid_rating_points,
+                c.grid_ratings.saturating_mul(DepartmentRated::MAX_POINTS),
+            ),
         };
         row.score = score(&row, weights);
         row
@@ -521,6 +551,7 @@ pub fn score(row: &DepartmentIndicators, weights: &IndicatorWeights) -> f64 {
         (row.satisfaction_rate, weights.satisfaction_rate),
         (row.resolution_rate, weights.resolution_rate),
         (row.rework_rate, weights.rework_rate),
+        (row.grid_rating_rate, weights.grid_rating_rate),
     ]
     .iter()
     .map(|(rate, weight)| rate.unwrap_or(0.0) * weight)

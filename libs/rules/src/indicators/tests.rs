@@ -2,17 +2,19 @@
 use super::*;
 use gridcase_domain::event::{
     CaseClosed, CaseDispatched, CaseReopened, CaseReported, CaseResolved, CaseVerified,
-    DispatchAccepted, PostponementApproved, SatisfactionRecorded, VerificationFailed,
+    DepartmentRated, DispatchAccepted, PostponementApproved, SatisfactionRecorded,
+    VerificationFailed,
 };
 use gridcase_domain::{
-    Channel, Contact, DepartmentCode, Description, Location, Note, Timestamp, TrackingCode,
-    WorkerId,
+    Channel, Contact, DepartmentCode, Description, Location, Note, RatingScore, Timestamp,
+    TrackingCode, WorkerId,
 };
 use std::collections::BTreeMap;
 
 const H: i64 = 3_600_000;
 const T0: i64 = 1_700_000_000_000;
 
+/// Weights without the grid's rating of departments (网格评部门), as before it counted.
 fn weights() -> IndicatorWeights {
     IndicatorWeights {
         response_rate: 0.15,
@@ -21,6 +23,16 @@ fn weights() -> IndicatorWeights {
         satisfaction_rate: 0.25,
         resolution_rate: 0.20,
         rework_rate: -0.10,
+        grid_rating_rate: 0.0,
+    }
+}
+
+/// The sample city's weights: 0.10 of the residents' satisfaction moved to the grid's rating.
+fn weights_with_grid_rating() -> IndicatorWeights {
+    IndicatorWeights {
+        satisfaction_rate: 0.15,
+        grid_rating_rate: 0.10,
+        ..weights()
     }
 }
 
@@ -104,6 +116,21 @@ fn closed() -> Event {
     CaseClosed { by: None }.into()
 }
 
+/// lin-ming's rating of `department`: timeliness, attitude, result.
+fn grid_rated(department: &str, [timeliness, attitude, result]: [u32; 3]) -> Event {
+    let mark = |value| RatingScore::new("score", value).unwrap();
+    DepartmentRated {
+        by: worker(),
+        department: DepartmentCode::parse(department).unwrap(),
+        timeliness: mark(timeliness),
+        attitude: mark(attitude),
+        result: mark(result),
+        note: Some(Note::parse("回复及时，处理彻底，居民认可").unwrap()),
+        at: Timestamp::from_millis(T0 + 40 * H),
+    }
+    .into()
+}
+
 type Log = Vec<(CaseId, i64, Event)>;
 
 /// Logs `(recorded at, event)` of one case.
@@ -135,7 +162,7 @@ fn sample() -> Tally {
 fn sample_log() -> Log {
     let mut tally = Log::new();
     // 1: water, accepted on time, resolved, verified, satisfied + resolved, closed at 10h
-    // (resolve deadline 24h).
+    // (resolve deadline 24h); the grid rates it 5, 4, 3: 9 of 12 points.
     case(
         &mut tally,
         1,
@@ -147,10 +174,12 @@ fn sample_log() -> Log {
             (T0 + 6 * H, verified()),
             (T0 + 7 * H, rated(true, true)),
             (T0 + 10 * H, closed()),
+            (T0 + 11 * H, grid_rated("water", [5, 4, 3])),
         ],
     );
     // 2: water, accepted late, resolved twice (one failed verification), rated
-    // unsatisfied but resolved, closed at 30h, after its 24h deadline.
+    // unsatisfied but resolved, closed at 30h, after its 24h deadline; the grid rates it 2, 3,
+    // 1: 3 of 12 points.
     case(
         &mut tally,
         2,
@@ -164,6 +193,7 @@ fn sample_log() -> Log {
             (T0 + 9 * H, verified()),
             (T0 + 10 * H, rated(true, false)),
             (T0 + 30 * H, closed()),
+            (T0 + 31 * H, grid_rated("water", [2, 3, 1])),
         ],
     );
     // 3: water, accepted on time, postponed (deferred), still open.
@@ -240,6 +270,76 @@ fn water_counts_and_rates_are_exact() {
 }
 
 #[test]
+fn grid_ratings_enter_the_score_with_their_weight() {
+    let rows = sample().indicators(T0, T0 + 24 * H, &weights_with_grid_rating());
+    let water = find(&rows, "water");
+    // Two ratings, (9 + 3) of 2 × 12 points: (5,4,3) is 0.75, (2,3,1) is 0.25.
+    assert_eq!(water.grid_ratings, 2);
+    assert_eq!(water.grid_rating_rate, Some(0.5));
+    let expected = 0.15 * (2.0 / 3.0) + 0.25 * 0.5 + 0.15 * 1.0 + 0.15 * 0.5 + 0.20 * 1.0
+        - 0.10 * (1.0 / 3.0)
+        + 0.10 * 0.5;
+    assert!((water.score - expected).abs() < 1e-9, "{}", water.score);
+    // Nobody rated gas from the grid: the rate is absent and adds nothing, as an absent
+    // satisfaction rate does. Its score is its response rate's alone.
+    let gas = find(&rows, "gas");
+    assert_eq!((gas.grid_ratings, gas.grid_rating_rate), (0, None));
+    assert!((gas.score - 0.15 * 0.5).abs() < 1e-9, "{}", gas.score);
+    // With a weight of 0 the ratings are counted but do not score.
+    let unweighted = sample().indicators(T0, T0 + 24 * H, &weights());
+    assert_eq!(find(&unweighted, "water").grid_rating_rate, Some(0.5));
+}
+
+#[test]
+fn grid_ratings_count_for_the_department_rated_lead_or_participant() {
+    let code = |c: &str| DepartmentCode::parse(c).unwrap();
+    let mut log = Log::new();
+    let joint: Event = CaseDispatched {
+        assignee: dept("housing"),
+        participants: vec![code("urban_mgmt")],
+        accept_deadline: Some(Timestamp::from_millis(T0 + 2 * H)),
+        resolve_deadline: Some(Timestamp::from_millis(T0 + 48 * H)),
+    }
+    .into();
+    case(
+        &mut log,
+        1,
+        &[
+            (T0, reported(CaseId::from_u128(1), T0)),
+            (T0, joint),
+            (T0 + H, accepted("housing")),
+            (T0 + 5 * H, resolved("housing")),
+            (T0 + 6 * H, verified()),
+            (T0 + 7 * H, closed()),
+            // Rated after the period: the case counts in the period of its report, with all
+            // its events.
+            (T0 + 30 * H, grid_rated("housing", [5, 5, 5])),
+            (T0 + 30 * H, grid_rated("urban_mgmt", [1, 2, 1])),
+        ],
+    );
+    let mut tally = Tally::new();
+    for (case, at, event) in &log {
+        tally.apply(*case, *at, event);
+    }
+    let rows = tally.indicators(T0, T0 + 24 * H, &weights_with_grid_rating());
+    let housing = find(&rows, "housing");
+    assert_eq!(
+        (housing.grid_ratings, housing.grid_rating_rate),
+        (1, Some(1.0))
+    );
+    let urban = find(&rows, "urban_mgmt");
+    // (1 + 2 + 1 - 3) / 12.
+    assert_eq!(urban.grid_ratings, 1);
+    close_to(urban.grid_rating_rate, 1.0 / 12.0);
+    // The participant owns no dispatch: its score is the grid's rating alone.
+    assert_eq!((urban.dispatched, urban.due), (0, 0));
+    assert!((urban.score - 0.10 / 12.0).abs() < 1e-12, "{}", urban.score);
+    // Housing: response, on-time closure, closure, rework 0 of 1, grid rating 1.
+    let expected = 0.15 + 0.25 + 0.15 + 0.10;
+    assert!((housing.score - expected).abs() < 1e-9, "{}", housing.score);
+}
+
+#[test]
 fn zero_denominators_are_absent_and_reopened_cases_are_open() {
     let rows = sample().indicators(T0, T0 + 24 * H, &weights());
     let gas = find(&rows, "gas");
@@ -281,7 +381,7 @@ fn the_period_selects_by_report_time() {
     assert!(tally
         .indicators(T0 + 24 * H, T0 + 48 * H, &weights())
         .is_empty());
-    assert_eq!(tally.events(), 31);
+    assert_eq!(tally.events(), 33);
 }
 
 #[test]

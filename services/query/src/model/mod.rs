@@ -35,7 +35,9 @@ use keys::Term;
 /// 3: the `Waiting(handler)` index of inboxes.
 /// 4: a case's state keeps when it reached its rung of the escalation ladder and who is called
 ///    to report in; the indicator buckets count report-ins (吹哨报到).
-/// 5: households under care and their visits (`H…`, `V…`).
+/// 5: households under care and their visits (`H…`, `V…`); a case's state keeps the
+///    departments the grid rated, and the indicator buckets count the grid's ratings of
+///    departments (网格评部门).
 pub const FORMAT: u32 = 5;
 
 /// Most colour changes applied in one batch.

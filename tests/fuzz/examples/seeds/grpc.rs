@@ -326,5 +326,17 @@ pub(crate) fn grpc_requests(corpus: &mut Corpus) {
             to_ms: 1_796_054_400_000,
         },
     );
-    corpus.add_selected(33, &[]);
+    corpus.add_message(
+        33,
+        &evaluation::v1::RateDepartmentRequest {
+            request_id: "app-lin-ming-rate-0042".to_owned(),
+            case_id: CASE.to_owned(),
+            department_code: "water".to_owned(),
+            timeliness: 5,
+            attitude: 4,
+            result: 3,
+            note: "回复及时，处理彻底，居民认可".to_owned(),
+        },
+    );
+    corpus.add_selected(34, &[]);
 }

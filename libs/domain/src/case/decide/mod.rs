@@ -5,7 +5,8 @@
 //! - `triage`: classify and route, merge or reject a reported case;
 //! - `dispatch`: send a triaged case to its assignee, who accepts or returns it;
 //! - `resolve`: the assignee's progress, postponements and resolution;
-//! - `evaluate`: on-site verification, the resident's rating, close and reopen;
+//! - `evaluate`: on-site verification, the resident's rating, close and reopen, the grid's
+//!   rating of the departments;
 //! - `supervise`: deadline warnings and breaches, escalation and urging.
 
 mod dispatch;
@@ -33,7 +34,7 @@ pub fn decide(state: &CaseState, command: Command) -> Result<Vec<Event>> {
         status,
         action: command.action(),
     };
-    use crate::event::CaseTriaged;
+    use crate::event::{CaseTriaged, DepartmentRated};
     let event: Event = match command {
         Command::Report { .. } => return Err(DomainError::CaseAlreadyExists { status }),
 
@@ -125,6 +126,29 @@ pub fn decide(state: &CaseState, command: Command) -> Result<Vec<Event>> {
             comment,
         } => evaluate::record_satisfaction(&case, resolved, satisfied, score, comment)?.into(),
         Command::Close { by } => evaluate::close(&case, by)?.into(),
+        Command::RateDepartment {
+            by,
+            grid,
+            department,
+            timeliness,
+            attitude,
+            result,
+            note,
+            at,
+        } => evaluate::rate_department(
+            &case,
+            grid,
+            DepartmentRated {
+                by,
+                department,
+                timeliness,
+                attitude,
+                result,
+                note,
+                at,
+            },
+        )?
+        .into(),
         Command::Reopen { reason } => evaluate::reopen(&case, reason)?.into(),
 
         // A deadline already warned of or breached yields no event.
