@@ -70,7 +70,7 @@ fn decode<M: Message + Default>(bytes: &[u8]) -> Option<M> {
 fuzz_target!(|data: &[u8]| {
     let (selector, bytes) = split(data);
     let reference = reference();
-    match selector % 35 {
+    match selector % 38 {
         0 => {
             let Some(request) = decode::<intake::v1::ReportCaseRequest>(bytes) else {
                 return;
@@ -319,15 +319,7 @@ fuzz_target!(|data: &[u8]| {
                     // What the request's checks accept, the domain enrols and the codec keeps.
                     let events = gridcase_domain::people::enrol(None, &member, enrolled)
                         .unwrap_or_else(|e| panic!("{request:?} refused: {e}"));
-                    for event in events {
-                        let encoded = gridcase_domain::people::encode_people(&event);
-                        let back = gridcase_domain::people::decode_people(
-                            encoded.event_type,
-                            encoded.schema_version,
-                            &encoded.payload,
-                        );
-                        assert_eq!(back, Ok(event));
-                    }
+                    people_round_trip(&events);
                 }
             }
         }
@@ -370,8 +362,72 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
+        34 => {
+            if let Some(request) = decode::<people::v1::PlaceOrderRequest>(bytes) {
+                let at = Timestamp::from_millis(1_717_200_000_000);
+                if let Ok((_, _, placed)) =
+                    gridcase_evaluation::people::orders::placing(&request, reference, at)
+                {
+                    // What the request's checks accept, the order's state machine places and
+                    // the codec keeps.
+                    let events = gridcase_domain::people::Order::decide(
+                        None,
+                        gridcase_domain::people::OrderCommand::Place(placed),
+                    )
+                    .unwrap_or_else(|e| panic!("{request:?} refused: {e}"));
+                    people_round_trip(&events);
+                }
+            }
+        }
+        35 => {
+            if let Some(request) = decode::<people::v1::EnrolHouseholdRequest>(bytes) {
+                let now = Timestamp::from_millis(1_797_000_000_000);
+                if let Ok((_, kind, grid, person, last_visited)) =
+                    gridcase_intake::care::enrolment(&request, reference, now)
+                {
+                    assert!(person.name.is_some() && person.phone.is_some());
+                    assert!(last_visited.is_none_or(|at| at <= now));
+                    let enrolled = gridcase_domain::people::HouseholdEnrolled {
+                        kind,
+                        grid,
+                        person: gridcase_domain::SealedContact {
+                            key_id: 1,
+                            nonce: [0; 12],
+                            ciphertext: vec![0; 16],
+                        },
+                        last_visited,
+                        at: now,
+                    };
+                    let events = gridcase_domain::people::Household::decide(
+                        None,
+                        gridcase_domain::people::CareCommand::Enrol(enrolled),
+                    )
+                    .unwrap_or_else(|e| panic!("{request:?} refused: {e}"));
+                    people_round_trip(&events);
+                }
+            }
+        }
+        36 => {
+            if let Some(request) = decode::<query::v1::VisitPlanRequest>(bytes) {
+                let caller = gridcase_auth::Role::GridWorker("lin-ming".to_owned());
+                let _ = gridcase_query::service::care::plan_request(&request, &caller, reference);
+            }
+        }
         _ => {
             let _ = decode::<store::v1::VerifyRequest>(bytes);
         }
     }
 });
+
+/// People's events survive the codec.
+fn people_round_trip(events: &[gridcase_domain::people::PeopleEvent]) {
+    for event in events {
+        let encoded = gridcase_domain::people::encode_people(event);
+        let back = gridcase_domain::people::decode_people(
+            encoded.event_type,
+            encoded.schema_version,
+            &encoded.payload,
+        );
+        assert_eq!(back.as_ref(), Ok(event));
+    }
+}

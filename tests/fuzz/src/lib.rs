@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use gridcase_config::ReferenceData;
 
 /// The text of each reference data file of the sample city in `deploy/config/`, by name.
-pub const REFERENCE_FILES: [(&str, &str); 8] = [
+pub const REFERENCE_FILES: [(&str, &str); 9] = [
     (
         gridcase_config::GRID_FILE,
         include_str!("../../../deploy/config/grid.toml"),

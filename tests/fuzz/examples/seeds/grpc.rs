@@ -26,6 +26,7 @@ pub(crate) fn grpc_requests(corpus: &mut Corpus) {
             category_code: String::new(),
             media_urls: vec!["https://oss.example.cn/reports/stair-light.jpg".to_owned()],
             reported_by_worker: String::new(),
+            member_id: String::new(),
         },
     );
     corpus.add_message(
@@ -43,6 +44,7 @@ pub(crate) fn grpc_requests(corpus: &mut Corpus) {
             category_code: "BJ-01-01".to_owned(),
             media_urls: vec![],
             reported_by_worker: "lin-ming".to_owned(),
+            member_id: String::new(),
         },
     );
     corpus.add_message(
@@ -315,6 +317,7 @@ pub(crate) fn grpc_requests(corpus: &mut Corpus) {
             owner: Some(people::v1::AccountOwner {
                 member_id: String::new(),
                 resident_phone: "13757120001".to_owned(),
+                reporter_of_case: String::new(),
             }),
             item: "大米五斤".to_owned(),
         },
@@ -338,5 +341,34 @@ pub(crate) fn grpc_requests(corpus: &mut Corpus) {
             note: "回复及时，处理彻底，居民认可".to_owned(),
         },
     );
-    corpus.add_selected(34, &[]);
+    corpus.add_message(
+        34,
+        &people::v1::PlaceOrderRequest {
+            request_id: "hotline-order-2026-11-30-003".to_owned(),
+            service_code: "escort".to_owned(),
+            grid_code: "330102-001-001-001".to_owned(),
+            resident_phone: "13805710432".to_owned(),
+            details: "我腿脚不好，周四上午要去市一医院复查，孩子都在外地，想请人陪我去一趟"
+                .to_owned(),
+        },
+    );
+    corpus.add_message(
+        35,
+        &people::v1::EnrolHouseholdRequest {
+            request_id: "ledger-yongjin-017".to_owned(),
+            kind: people::v1::CareKind::ElderlyAlone as i32,
+            grid_code: "330102-001-001-001".to_owned(),
+            name: "王秀英".to_owned(),
+            phone: "13957100101".to_owned(),
+            last_visited_at_ms: 1_796_000_000_000,
+        },
+    );
+    corpus.add_message(
+        36,
+        &query::v1::VisitPlanRequest {
+            worker_id: "lin-ming".to_owned(),
+            area_code: String::new(),
+        },
+    );
+    corpus.add_selected(37, &[]);
 }
