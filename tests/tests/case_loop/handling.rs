@@ -512,21 +512,7 @@ async fn the_grid_rates_the_department_that_handled_a_closed_case() {
     }
 
     // gridcase report prints the grid's rating beside the other rates.
-    let month = {
-        let local =
-            gridcase_config::Date::from_unix_days((now_ms() + 8 * 3_600_000) / 86_400_000).unwrap();
-        format!("{}-{:02}", local.year(), local.month())
-    };
-    let csv = gridcase::report::report(&gridcase::report::ReportArgs {
-        period: month.clone(),
-        format: gridcase::report::Format::Csv,
-        config: None,
-        token: gridcase_testkit::token_of(SUPERVISOR),
-        query: Some(city.endpoint(Service::Query)),
-        evaluation: Some(city.endpoint(Service::Evaluation)),
-    })
-    .await
-    .unwrap();
+    let (month, csv) = month_report(&city).await;
     let lines: Vec<&str> = csv.lines().collect();
     let at = lines
         .iter()

@@ -125,6 +125,26 @@ fn count(reply: &GetCaseReply, event_type: &str) -> usize {
 }
 
 /// `(event type, actor)` of every timeline entry.
+/// This month (local time) and `gridcase report`'s CSV of it, read as the supervisor.
+async fn month_report(city: &City) -> (String, String) {
+    let month = {
+        let local =
+            gridcase_config::Date::from_unix_days((now_ms() + 8 * 3_600_000) / 86_400_000).unwrap();
+        format!("{}-{:02}", local.year(), local.month())
+    };
+    let csv = gridcase::report::report(&gridcase::report::ReportArgs {
+        period: month.clone(),
+        format: gridcase::report::Format::Csv,
+        config: None,
+        token: gridcase_testkit::token_of(SUPERVISOR),
+        query: Some(city.endpoint(Service::Query)),
+        evaluation: Some(city.endpoint(Service::Evaluation)),
+    })
+    .await
+    .unwrap();
+    (month, csv)
+}
+
 fn typed_actors(reply: &GetCaseReply) -> Vec<(&str, &str)> {
     reply
         .timeline

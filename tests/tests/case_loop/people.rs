@@ -576,21 +576,7 @@ async fn grid_workers_communities_and_streets_are_scored_from_their_cases() {
     }
 
     // The month's report, as CSV, from the same services.
-    let month = {
-        let local =
-            gridcase_config::Date::from_unix_days((now_ms() + 8 * 3_600_000) / 86_400_000).unwrap();
-        format!("{}-{:02}", local.year(), local.month())
-    };
-    let csv = gridcase::report::report(&gridcase::report::ReportArgs {
-        period: month.clone(),
-        format: gridcase::report::Format::Csv,
-        config: None,
-        token: gridcase_testkit::token_of(SUPERVISOR),
-        query: Some(city.endpoint(Service::Query)),
-        evaluation: Some(city.endpoint(Service::Evaluation)),
-    })
-    .await
-    .unwrap();
+    let (month, csv) = month_report(&city).await;
     let lines: Vec<&str> = csv.lines().collect();
     let at = lines
         .iter()
