@@ -13,6 +13,12 @@ pub const INDICATORS_FILE: &str = "indicators.toml";
 /// such as 0.1 are not exact in binary).
 const WEIGHT_SUM_TOLERANCE: f64 = 1e-6;
 
+/// A sum of weights as a person wrote its terms: rounded to six places, so 0.3 + 0.2 + 0.1 +
+/// 0.3 + 0.2 reads 1.1, not 1.0999999999999999.
+fn shown_sum(sum: f64) -> f64 {
+    (sum * 1e6).round() / 1e6
+}
+
 /// Weights of the composite score. The positive ones sum to 1, so a unit
 /// that is perfect on every rate and never reworks scores 1; the rework
 /// rate is a penalty, weighted 0 or below.
@@ -174,7 +180,10 @@ pub(crate) fn load(source: &Source) -> Result<IndicatorSettings> {
         return Err(source.invalid(
             file.weights.span(),
             "weights",
-            format!("the positive weights sum to {sum}, they must sum to 1"),
+            format!(
+                "the positive weights sum to {}, they must sum to 1",
+                shown_sum(sum)
+            ),
         ));
     }
     let rework = *entry.rework_rate.get_ref();
@@ -242,7 +251,7 @@ fn grid_workers(source: &Source, entry: &Spanned<GridWorkersEntry>) -> Result<Gr
         return Err(source.invalid(
             span,
             "grid_workers",
-            format!("the weights sum to {sum}, they must sum to 1"),
+            format!("the weights sum to {}, they must sum to 1", shown_sum(sum)),
         ));
     }
     if entry.check_within_hours == 0 {
