@@ -258,20 +258,20 @@ impl Order {
 
     /// True when dispatch was due before `now` and had not happened by then.
     pub fn dispatch_overdue(&self, now: Timestamp) -> bool {
-        let by = self.dispatched_at.or(self.cancelled.as_ref().map(|c| c.at));
-        let at = by.unwrap_or(now);
-        at > self.placed.dispatch_due
+        self.late(self.dispatched_at, self.placed.dispatch_due, now)
     }
 
     /// True when completion was due before `now` and had not happened by then.
     pub fn completion_overdue(&self, now: Timestamp) -> bool {
-        let by = self
-            .completed
-            .as_ref()
-            .map(|(at, _)| *at)
-            .or(self.cancelled.as_ref().map(|c| c.at));
-        let at = by.unwrap_or(now);
-        at > self.placed.complete_due
+        let completed = self.completed.as_ref().map(|(at, _)| *at);
+        self.late(completed, self.placed.complete_due, now)
+    }
+
+    /// True when a step done at `done` (or ended by the cancellation; else still waiting at
+    /// `now`) came after `due`.
+    fn late(&self, done: Option<Timestamp>, due: Timestamp, now: Timestamp) -> bool {
+        let ended = done.or(self.cancelled.as_ref().map(|c| c.at));
+        ended.unwrap_or(now) > due
     }
 
     fn refuse(&self, command: &OrderCommand, rule: &str) -> PeopleError {

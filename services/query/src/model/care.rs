@@ -71,12 +71,7 @@ impl CareChanges {
         let folded = match self.households.entry(household) {
             std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
             std::collections::hash_map::Entry::Vacant(entry) => {
-                let stored = tree
-                    .get(household_key(household))
-                    .map_err(storage)?
-                    .map(|bytes| postcard::from_bytes(&bytes).map_err(storage))
-                    .transpose()?;
-                entry.insert(stored)
+                entry.insert(self::household(tree, household)?)
             }
         };
         Household::fold(folded, &event);
@@ -106,6 +101,14 @@ impl CareChanges {
         }
         Ok(())
     }
+}
+
+/// One household, if it was ever enrolled.
+pub fn household(tree: &sled::Tree, household: HouseholdId) -> Result<Option<Household>> {
+    tree.get(household_key(household))
+        .map_err(storage)?
+        .map(|bytes| postcard::from_bytes(&bytes).map_err(storage))
+        .transpose()
 }
 
 /// Every household, by id.

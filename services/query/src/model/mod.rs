@@ -278,6 +278,14 @@ impl Model {
         care::households(self.store.tree())
     }
 
+    /// One household under care (or once under care), if it was ever enrolled.
+    pub fn household(
+        &self,
+        household: gridcase_domain::HouseholdId,
+    ) -> Result<Option<gridcase_domain::people::Household>> {
+        care::household(self.store.tree(), household)
+    }
+
     /// The care visits made in [`from_ms`, `to_ms`), with their times.
     pub fn visits(&self, from_ms: i64, to_ms: i64) -> Result<Vec<(i64, care::VisitLine)>> {
         care::visits(self.store.tree(), from_ms, to_ms)

@@ -216,11 +216,8 @@ impl QueryApi {
         let household = self
             .projections
             .model()
-            .households()
+            .household(id)
             .map_err(unavailable)?
-            .into_iter()
-            .find(|(h, _)| *h == id)
-            .map(|(_, h)| h)
             .ok_or_else(|| ApiError::NotFound(format!("household_id: no household {id}")))?;
         let grid = household.enrolled.grid;
         let allowed = match &caller.role {
