@@ -69,7 +69,7 @@ async fn a_reported_case_reaches_the_event_feed_under_its_stage() {
     .await;
     let consumer = feed
         .create_consumer(pull::Config {
-            filter_subject: format!("{}.events.intake.{stream}", subjects::ROOT),
+            filter_subject: subjects::event("CaseReported", &stream),
             ..Default::default()
         })
         .await

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use gridcase_bus::feed::FeedSharing;
 use gridcase_bus::{subjects, FeedConsumer};
 use gridcase_eventstore::conformance::sample_event;
 use gridcase_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent};
@@ -260,4 +261,125 @@ async fn flushing_when_nats_is_gone_gives_up_instead_of_hanging() {
         .expect("flush gives up");
     assert!(flushed.is_err(), "flushed to a stopped server");
     assert!(started.elapsed() < gridcase_bus::FLUSH_LIMIT * 2);
+}
+
+/// What a handler did, in the order it happened: (case, version, replica, "start" or "end").
+type Steps = std::sync::Arc<std::sync::Mutex<Vec<(String, u64, char, &'static str)>>>;
+
+/// One replica following the feed partitioned, recording its steps.
+async fn replica(nats: async_nats::Client, name: char, steps: Steps) {
+    let mut consumer = FeedConsumer::shared(
+        nats,
+        "replicated",
+        subjects::EVENTS_ALL,
+        Duration::from_secs(2),
+        FeedSharing::Partitioned,
+    )
+    .await
+    .unwrap();
+    consumer
+        .for_each_per_stream(16, |message| {
+            let steps = steps.clone();
+            async move {
+                let event = &message.event;
+                let step = |what| (event.stream_id.clone(), event.stream_version, name, what);
+                steps.lock().unwrap().push(step("start"));
+                tokio::time::sleep(Duration::from_millis(40 * (5 - event.stream_version))).await;
+                steps.lock().unwrap().push(step("end"));
+                message.ack().await.unwrap();
+            }
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_sharing_the_feed_by_partition_keep_each_case_in_order_even_when_one_dies() {
+    let sandbox = Sandbox::start();
+    let store = sandbox
+        .start_store(&sandbox.path("store"), RelayMode::On)
+        .await;
+    const CASES: u64 = 64;
+    const EVENTS: u64 = 5;
+    let steps: Steps = Default::default();
+    let a = tokio::spawn(replica(sandbox.connect().await, 'a', steps.clone()));
+    let b = tokio::spawn(replica(sandbox.connect().await, 'b', steps.clone()));
+    // Events arrive while both replicas follow the feed, each case's next event soon after
+    // its last, so both replicas are offered events of one case.
+    for version in 0..EVENTS {
+        for case in 0..CASES {
+            let expected = match version {
+                0 => ExpectedVersion::NoStream,
+                v => ExpectedVersion::Exact(v - 1),
+            };
+            let id = u128::from(case * 100 + version);
+            store
+                .client
+                .append(
+                    &format!("{case:032x}"),
+                    expected,
+                    vec![typed(id, "CaseReported")],
+                )
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    let ended = |steps: &Steps| {
+        steps
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.3 == "end")
+            .count()
+    };
+    // Replica a dies (its connection and the events in its hands with it) a third of the way.
+    gridcase_testkit::wait_until(
+        "a third of the events handled",
+        Duration::from_secs(20),
+        || async { (ended(&steps) >= (CASES * EVENTS / 3) as usize).then_some(()) },
+    )
+    .await;
+    a.abort();
+    let killed_at = steps.lock().unwrap().len();
+    gridcase_testkit::wait_until("every event handled", Duration::from_secs(30), || async {
+        let steps = steps.lock().unwrap();
+        let done: std::collections::BTreeSet<(String, u64)> = steps
+            .iter()
+            .filter(|s| s.3 == "end")
+            .map(|s| (s.0.clone(), s.1))
+            .collect();
+        (done.len() == (CASES * EVENTS) as usize).then_some(())
+    })
+    .await;
+    b.abort();
+
+    let steps = steps.lock().unwrap().clone();
+    for replica in ['a', 'b'] {
+        assert!(
+            steps.iter().any(|s| s.2 == replica && s.3 == "end"),
+            "replica {replica} handled events"
+        );
+    }
+    assert!(
+        steps[killed_at..].iter().all(|s| s.2 == 'b'),
+        "nothing is handled by the dead replica"
+    );
+    for case in 0..CASES {
+        let stream = format!("{case:032x}");
+        let mine: Vec<&(String, u64, char, &str)> =
+            steps.iter().filter(|s| s.0 == stream).collect();
+        // A version starts only once every earlier version has ended, whichever replica had
+        // it: never two events of one case at once, never out of order.
+        for (at, step) in mine.iter().enumerate().filter(|(_, s)| s.3 == "start") {
+            for earlier in 0..step.1 {
+                assert!(
+                    mine[..at].iter().any(|s| s.1 == earlier && s.3 == "end"),
+                    "case {case}: version {} started by {} before version {earlier} ended: {mine:?}",
+                    step.1,
+                    step.2
+                );
+            }
+        }
+    }
+    store.stop().await;
 }

@@ -148,26 +148,30 @@ async fn call_raw<Req: Serialize>(
     request: &Req,
 ) -> Result<bytes::Bytes> {
     let subject = subjects::store_request(shard, op);
-    let reply = nats
-        .request(subject.clone(), encode(request))
-        .await
-        .map_err(|e| {
-            StoreError::Unavailable(match e.kind() {
-                RequestErrorKind::NoResponders => {
-                    format!("no store answers on {subject}: is the store service running?")
-                }
-                RequestErrorKind::MaxPayloadExceeded => {
-                    return StoreError::InvalidRequest(format!(
-                        "events: the request is larger than the NATS server's max_payload ({} bytes)",
-                        nats.server_info().max_payload
-                    ));
-                }
-                RequestErrorKind::TimedOut => {
-                    format!("the store did not answer on {subject} in time")
-                }
-                _ => format!("request on {subject}: {e}"),
-            })
-        })?;
+    let sent = match op {
+        // Replies of up to max_payload bytes: the connection's longer limit.
+        StoreOp::ReadAll | StoreOp::ReadStream => {
+            nats.request(subject.clone(), encode(request)).await
+        }
+        _ => crate::request_briefly(nats, subject.clone(), encode(request)).await,
+    };
+    let reply = sent.map_err(|e| {
+        StoreError::Unavailable(match e.kind() {
+            RequestErrorKind::NoResponders => {
+                format!("no store answers on {subject}: is the store service running?")
+            }
+            RequestErrorKind::MaxPayloadExceeded => {
+                return StoreError::InvalidRequest(format!(
+                    "events: the request is larger than the NATS server's max_payload ({} bytes)",
+                    nats.server_info().max_payload
+                ));
+            }
+            RequestErrorKind::TimedOut => {
+                format!("the store did not answer on {subject} in time")
+            }
+            _ => format!("request on {subject}: {e}"),
+        })
+    })?;
     Ok(reply.payload)
 }
 

@@ -3,8 +3,16 @@
 //! The store relays every committed event to the stream [`EVENTS_STREAM`] on
 //! `gridcase.v1.events.<stage>.<case>`. A stage service follows it with a durable consumer: the
 //! server remembers what each consumer acknowledged, so a service that was down gets everything
-//! it missed, and replicas of one service share one consumer. nats-server 2.9 allows one filter
-//! subject per consumer, so a service that needs several stages filters on `>` and skips.
+//! it missed. nats-server 2.9 allows one filter subject per consumer, so a service that needs
+//! several stages filters on `>` and skips.
+//!
+//! How replicas of a service share the feed is its [`FeedSharing`]: a single consumer (one
+//! replica takes up to 4,096 events at once and keeps each case's events in order itself), or
+//! one consumer per feed partition ([`crate::subjects::FEED_PARTITIONS`] of them, a case's
+//! events always in the same one) that hands out one event at a time, to whichever replica
+//! asks first: a case's next event goes out only once its last one is acknowledged, so two
+//! replicas never handle one case's events at once or out of order, and the event a killed
+//! replica held goes to another after the ack wait.
 //!
 //! Each message is handled inside a `feed` span carrying its correlation and causation ids
 //! (from the relay's [`crate::headers`]), and every consumer reports, labelled by its name,
@@ -23,7 +31,9 @@ use gridcase_eventstore::RecordedEvent;
 use tracing::Instrument;
 
 use crate::headers;
-use crate::subjects::{EVENTS_ALL, EVENTS_STREAM};
+use crate::subjects::{
+    partition_filter, partition_token, EVENTS_ALL, EVENTS_STREAM, FEED_PARTITIONS,
+};
 use crate::wire;
 
 /// How long JetStream remembers message ids to drop copies the relay republishes.
@@ -52,24 +62,52 @@ pub enum FeedError {
 }
 
 /// Creates the feed's JetStream stream if it does not exist (file storage, two-minute duplicate
-/// window).
+/// window, [`crate::streams::replicas`] replicas).
 pub async fn ensure_stream(js: &jetstream::Context) -> Result<stream::Stream, FeedError> {
-    js.get_or_create_stream(stream::Config {
-        name: EVENTS_STREAM.to_owned(),
-        subjects: vec![EVENTS_ALL.to_owned()],
-        storage: stream::StorageType::File,
-        duplicate_window: DUPLICATE_WINDOW,
-        ..Default::default()
-    })
+    crate::streams::ensure(
+        js,
+        stream::Config {
+            name: EVENTS_STREAM.to_owned(),
+            subjects: vec![EVENTS_ALL.to_owned()],
+            storage: stream::StorageType::File,
+            duplicate_window: DUPLICATE_WINDOW,
+            ..Default::default()
+        },
+    )
     .await
-    .map_err(|e| FeedError::Setup(format!("creating stream {EVENTS_STREAM}: {e}")))
+    .map_err(FeedError::Setup)
 }
 
-/// A durable consumer of the feed.
+/// How the replicas of a service share the feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FeedSharing {
+    /// One durable consumer with up to 4,096 events in hand: for a service running as one
+    /// replica. (Replicas sharing it would each get events of one case, in no order between
+    /// them.)
+    #[default]
+    Single,
+    /// One durable consumer per feed partition, each with one event in hand across all the
+    /// replicas: for a service running as several replicas.
+    Partitioned,
+}
+
+impl FeedSharing {
+    /// [`FeedSharing::Partitioned`] for a service that runs as one of several replicas.
+    pub fn for_replicas(replicated: bool) -> Self {
+        if replicated {
+            Self::Partitioned
+        } else {
+            Self::Single
+        }
+    }
+}
+
+/// A durable consumer of the feed (or one per partition, read as one).
 pub struct FeedConsumer {
     durable: String,
     nats: async_nats::Client,
-    messages: pull::Stream,
+    messages: futures::stream::SelectAll<pull::Stream>,
+    ack_wait: Duration,
 }
 
 impl std::fmt::Debug for FeedConsumer {
@@ -94,6 +132,15 @@ impl FeedMessage {
     /// correlation and causation ids.
     pub fn span(&self) -> &tracing::Span {
         &self.span
+    }
+
+    /// Tells JetStream the event is still being handled, so it waits another ack wait before
+    /// delivering it again (a failure is only logged: at worst the event comes again, and is
+    /// recognised as handled).
+    pub async fn in_progress(&self) {
+        if let Err(e) = self.message.ack_with(jetstream::AckKind::Progress).await {
+            tracing::debug!(error = %e, "telling JetStream an event is still in hand");
+        }
     }
 
     /// Tells JetStream the event is handled, so it is not delivered again. The server does not
@@ -127,31 +174,80 @@ impl FeedConsumer {
         filter: &str,
         ack_wait: Duration,
     ) -> Result<Self, FeedError> {
+        Self::shared(nats, durable, filter, ack_wait, FeedSharing::Single).await
+    }
+
+    /// Follows the feed as [`FeedConsumer::durable_with_ack_wait`] does, shared between the
+    /// service's replicas as `sharing` says. Partitioned, the consumers are named
+    /// `<durable>-p00` … and filter `filter`'s events of their partition; created where a
+    /// single consumer `durable` had got to, if there is one, so a service that grows replicas
+    /// does not handle its history again.
+    pub async fn shared(
+        nats: async_nats::Client,
+        durable: &str,
+        filter: &str,
+        ack_wait: Duration,
+        sharing: FeedSharing,
+    ) -> Result<Self, FeedError> {
         let js = jetstream::new(nats.clone());
         let stream = ensure_stream(&js).await?;
-        let consumer = stream
-            .get_or_create_consumer(
-                durable,
-                pull::Config {
-                    durable_name: Some(durable.to_owned()),
-                    filter_subject: filter.to_owned(),
-                    deliver_policy: jetstream::consumer::DeliverPolicy::All,
-                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
-                    ack_wait,
-                    max_ack_pending: 4_096,
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|e| FeedError::Setup(format!("consumer {durable}: {e}")))?;
-        let messages = consumer
-            .messages()
-            .await
-            .map_err(|e| FeedError::Setup(format!("pulling for {durable}: {e}")))?;
+        let consumers: Vec<(String, String, usize)> = match sharing {
+            FeedSharing::Single => vec![(durable.to_owned(), filter.to_owned(), 4_096)],
+            FeedSharing::Partitioned => (0..FEED_PARTITIONS)
+                .map(|partition| {
+                    let filter = partition_filter(filter, partition).map_err(FeedError::Setup)?;
+                    Ok((
+                        format!("{durable}-{}", partition_token(partition)),
+                        filter,
+                        1,
+                    ))
+                })
+                .collect::<Result<_, FeedError>>()?,
+        };
+        // Where a single consumer of the service had got to.
+        let resume_at = match sharing {
+            FeedSharing::Single => None,
+            FeedSharing::Partitioned => stream
+                .consumer_info(durable)
+                .await
+                .ok()
+                .map(|info| info.ack_floor.stream_sequence + 1),
+        };
+        let mut messages = futures::stream::SelectAll::new();
+        for (name, filter, max_ack_pending) in consumers {
+            let deliver_policy = match resume_at {
+                Some(start_sequence) => {
+                    jetstream::consumer::DeliverPolicy::ByStartSequence { start_sequence }
+                }
+                None => jetstream::consumer::DeliverPolicy::All,
+            };
+            let consumer = stream
+                .get_or_create_consumer(
+                    &name,
+                    pull::Config {
+                        durable_name: Some(name.clone()),
+                        filter_subject: filter,
+                        deliver_policy,
+                        ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                        ack_wait,
+                        max_ack_pending: max_ack_pending as i64,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| FeedError::Setup(format!("consumer {name}: {e}")))?;
+            messages.push(
+                consumer
+                    .messages()
+                    .await
+                    .map_err(|e| FeedError::Setup(format!("pulling for {name}: {e}")))?,
+            );
+        }
         Ok(Self {
             durable: durable.to_owned(),
             nats,
             messages,
+            ack_wait,
         })
     }
 
@@ -257,11 +353,24 @@ impl FeedConsumer {
         Fut: Future<Output = Result<(), E>>,
     {
         let handle = &handle;
+        // While an event is being handled (a store that does not answer makes that long),
+        // JetStream is told every third of the ack wait that it is still in hand, so it does
+        // not give it to another replica meanwhile.
+        let progress_every = (self.ack_wait / 3).max(Duration::from_millis(100));
         let mut backoff = crate::retry::Backoff::new();
         loop {
             let interrupted = self
                 .for_each_per_stream(limit, |message| async move {
-                    until_done(&message.event, handle, is_permanent).await;
+                    let done = until_done(&message.event, handle, is_permanent);
+                    tokio::pin!(done);
+                    let mut progress = tokio::time::interval(progress_every);
+                    progress.tick().await;
+                    loop {
+                        tokio::select! {
+                            () = &mut done => break,
+                            _ = progress.tick() => message.in_progress().await,
+                        }
+                    }
                     if let Err(e) = message.ack().await {
                         tracing::warn!(error = %e, "acknowledging a feed event failed");
                     }

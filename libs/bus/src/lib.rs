@@ -12,6 +12,7 @@ pub mod health;
 pub mod logins;
 pub mod natsd;
 pub mod retry;
+pub mod streams;
 pub mod subjects;
 pub mod wire;
 
@@ -20,11 +21,16 @@ use std::time::Duration;
 pub use client::StoreClient;
 pub use feed::{FeedConsumer, FeedError, FeedMessage};
 pub use logins::{Login, Logins};
-pub use natsd::{NatsServer, NatsServerError};
+pub use natsd::{NatsCluster, NatsServer, NatsServerError};
 
 /// Connects to NATS at `url` with the settings every gridcase process uses: it keeps retrying
 /// after a lost connection, and requests time out so a missing peer becomes an error. A user
 /// and password in the URL (`nats://gridcase:secret@host:4222`) log in with them.
+///
+/// `url` may list the nodes of a cluster separated by commas
+/// (`nats://u:p@10.0.0.1:4222,nats://u:p@10.0.0.2:4222,…`): the client connects to one of them
+/// and, when that node is lost, to another (it also learns the cluster's other nodes from the
+/// server). The first user and password given log in.
 pub async fn connect(url: &str) -> Result<async_nats::Client, async_nats::ConnectError> {
     connect_with(url, |options| options).await
 }
@@ -41,14 +47,24 @@ pub async fn connect_with(
         // Appends from many tasks share one subscription; a small buffer would stall them.
         .subscription_capacity(1 << 16)
         .client_capacity(1 << 16);
-    if let Ok(addr) = url.parse::<async_nats::ServerAddr>() {
-        if let (Some(user), Some(password)) = (addr.username(), addr.password()) {
-            options = options.user_and_password(user.to_owned(), password.to_owned());
-        }
+    let credentials = node_urls(url).find_map(|node| {
+        let addr = node.parse::<async_nats::ServerAddr>().ok()?;
+        Some((addr.username()?.to_owned(), addr.password()?.to_owned()))
+    });
+    if let Some((user, password)) = credentials {
+        options = options.user_and_password(user, password);
     }
-    // The client logs the address it connects to: give it one without the credentials, which
-    // travel in the options.
-    adjust(options).connect(without_credentials(url)).await
+    // The client logs the addresses it connects to: give it them without the credentials,
+    // which travel in the options.
+    let nodes: Vec<String> = node_urls(url).map(without_credentials).collect();
+    adjust(options).connect(nodes).await
+}
+
+/// The node URLs of a comma-separated list (one URL is a list of one).
+fn node_urls(url: &str) -> impl Iterator<Item = &str> {
+    url.split(',')
+        .map(str::trim)
+        .filter(|node| !node.is_empty())
 }
 
 /// `url` without the `user:password@` it may hold.
@@ -71,8 +87,12 @@ pub async fn connect_as(
 }
 
 /// `url` with the password it may hold replaced by `***`, for logs and errors:
-/// `nats://svc-query:***@127.0.0.1:4222`.
+/// `nats://svc-query:***@127.0.0.1:4222`; each URL of a comma-separated list likewise.
 pub fn redact_url(url: &str) -> String {
+    node_urls(url).map(redact_one).collect::<Vec<_>>().join(",")
+}
+
+fn redact_one(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
@@ -83,6 +103,28 @@ pub fn redact_url(url: &str) -> String {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
         None => format!("{scheme}://***@{host}"),
     }
+}
+
+/// How long a small request to a gridcase service over NATS (an append, a stream read, the key
+/// vault) waits for its answer. Such answers take milliseconds; one that has not come in this
+/// time was most likely lost with a NATS node that died while carrying it, and the caller's
+/// retry (which its command id makes safe) goes through the nodes that remain. Bulk reads of
+/// the log keep the connection's longer limit.
+pub const ANSWER_LIMIT: Duration = Duration::from_secs(3);
+
+/// A request on `subject` that waits at most [`ANSWER_LIMIT`] for its answer.
+pub async fn request_briefly(
+    nats: &async_nats::Client,
+    subject: String,
+    payload: bytes::Bytes,
+) -> Result<async_nats::Message, async_nats::RequestError> {
+    nats.send_request(
+        subject,
+        async_nats::Request::new()
+            .payload(payload)
+            .timeout(Some(ANSWER_LIMIT)),
+    )
+    .await
 }
 
 /// How long [`flush`] waits for NATS before giving up.
@@ -112,6 +154,20 @@ mod tests {
         assert_eq!(redact_url("nats://token@host:4222"), "nats://***@host:4222");
         assert_eq!(redact_url("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
         assert_eq!(redact_url("127.0.0.1:4222"), "127.0.0.1:4222");
+        assert_eq!(
+            redact_url("nats://a:x@10.0.0.1:4222, nats://a:x@10.0.0.2:4222"),
+            "nats://a:***@10.0.0.1:4222,nats://a:***@10.0.0.2:4222"
+        );
+    }
+
+    #[test]
+    fn a_cluster_url_lists_its_nodes() {
+        use super::node_urls;
+        assert_eq!(
+            node_urls("nats://10.0.0.1:4222,nats://10.0.0.2:4222,").collect::<Vec<_>>(),
+            ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222"]
+        );
+        assert_eq!(node_urls("nats://h:4222").count(), 1);
     }
 
     #[test]

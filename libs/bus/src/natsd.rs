@@ -37,7 +37,9 @@ pub struct NatsServer {
     dir: PathBuf,
 }
 
-fn binary() -> Result<PathBuf, NatsServerError> {
+/// The nats-server binary: `GRIDCASE_NATS_SERVER` if set, else the first on the search path or
+/// in the usual system folders; an error saying how to install it if there is none.
+pub fn binary() -> Result<PathBuf, NatsServerError> {
     find_binary(
         std::env::var_os("GRIDCASE_NATS_SERVER"),
         &std::env::var_os("PATH").unwrap_or_default(),
@@ -91,6 +93,16 @@ impl NatsServer {
     /// [`NatsServer::start`] with `extra` appended to the server's configuration, e.g. an
     /// `authorization { … }` block.
     pub fn start_with(dir: &Path, port: u16, extra: &str) -> Result<Self, NatsServerError> {
+        Self::launch(dir, port, None, extra)
+    }
+
+    /// Starts the server, a node of `cluster` if one is given.
+    fn launch(
+        dir: &Path,
+        port: u16,
+        cluster: Option<&ClusterNode>,
+        extra: &str,
+    ) -> Result<Self, NatsServerError> {
         let binary = binary()?;
         let prepare = |path: &Path, source| NatsServerError::Prepare {
             path: path.to_owned(),
@@ -110,12 +122,17 @@ impl NatsServer {
             "# written by gridcase\nlisten: 127.0.0.1:{listen_port}\nports_file_dir: \"{}\"\nmax_payload: 8MB\nmax_pending: 256MB\nwrite_deadline: \"10s\"\njetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 256MB\n  max_file_store: 20GB\n}}\n",
             dir.display(),
             jetstream_dir.display()
-        ) + extra;
+        ) + &cluster.map(ClusterNode::config).unwrap_or_default()
+            + extra;
         // The configuration may hold passwords: readable by its owner only.
         crate::logins::write_private(&config_path, config.as_bytes())
             .map_err(|e| prepare(&config_path, e))?;
         let log_path = dir.join("nats-server.log");
-        let log = std::fs::File::create(&log_path).map_err(|e| prepare(&log_path, e))?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(|e| prepare(&log_path, e))?;
         let mut command = Command::new(&binary);
         // Its own process group: a Ctrl-C in the terminal reaches gridcase, which stops the
         // services first and the server last, not the server under the services' feet.
@@ -205,6 +222,235 @@ impl Drop for NatsServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The name of the cluster [`NatsCluster`] forms.
+pub const CLUSTER_NAME: &str = "gridcase";
+
+/// One node's place in a cluster on loopback: its name, its route port and its peers'.
+#[derive(Debug, Clone)]
+struct ClusterNode {
+    server_name: String,
+    route_port: u16,
+    peer_route_ports: Vec<u16>,
+}
+
+impl ClusterNode {
+    /// The node's `server_name` and `cluster { … }` block.
+    fn config(&self) -> String {
+        let routes: Vec<String> = self
+            .peer_route_ports
+            .iter()
+            .map(|port| format!("    \"nats-route://127.0.0.1:{port}\""))
+            .collect();
+        format!(
+            "server_name: \"{}\"\ncluster {{\n  name: \"{CLUSTER_NAME}\"\n  listen: 127.0.0.1:{}\n  routes: [\n{}\n  ]\n}}\n",
+            self.server_name,
+            self.route_port,
+            routes.join("\n")
+        )
+    }
+}
+
+/// nats-server nodes forming one cluster on loopback (routes between them, JetStream on every
+/// node, node `i` storing under `<dir>/node-<i+1>`), for `gridcase up --cluster` and the tests
+/// that lose a node. One node is a plain server, storing under `<dir>` as
+/// [`NatsServer::start`] does. Every node is killed when the cluster is dropped.
+#[derive(Debug)]
+pub struct NatsCluster {
+    dir: PathBuf,
+    extra: String,
+    ports: Vec<u16>,
+    nodes: Vec<Option<NatsServer>>,
+    cluster: Vec<Option<ClusterNode>>,
+}
+
+impl NatsCluster {
+    /// Starts `nodes` nodes with `extra` appended to each one's configuration, client ports
+    /// `first_port`, `first_port + 1`, … (0: free ports), route ports free ones.
+    pub fn start(
+        dir: &Path,
+        nodes: usize,
+        first_port: u16,
+        extra: &str,
+    ) -> Result<Self, NatsServerError> {
+        if nodes == 0 {
+            return Err(NatsServerError::Start("a cluster needs a node".into()));
+        }
+        let picked = |what: &str, e: std::io::Error| {
+            NatsServerError::Start(format!("finding a free {what} port: {e}"))
+        };
+        let ports: Vec<u16> = if nodes == 1 || first_port != 0 {
+            (0..nodes)
+                .map(|i| {
+                    if first_port == 0 {
+                        0
+                    } else {
+                        first_port + i as u16
+                    }
+                })
+                .collect()
+        } else {
+            (0..nodes)
+                .map(|_| free_port().map_err(|e| picked("client", e)))
+                .collect::<Result<_, _>>()?
+        };
+        let cluster: Vec<Option<ClusterNode>> = if nodes == 1 {
+            vec![None]
+        } else {
+            let route_ports: Vec<u16> = (0..nodes)
+                .map(|_| free_port().map_err(|e| picked("route", e)))
+                .collect::<Result<_, _>>()?;
+            (0..nodes)
+                .map(|i| {
+                    Some(ClusterNode {
+                        server_name: format!("{CLUSTER_NAME}-{}", i + 1),
+                        route_port: route_ports[i],
+                        peer_route_ports: route_ports
+                            .iter()
+                            .enumerate()
+                            .filter(|(j, _)| *j != i)
+                            .map(|(_, port)| *port)
+                            .collect(),
+                    })
+                })
+                .collect()
+        };
+        let mut started = Self {
+            dir: dir.to_owned(),
+            extra: extra.to_owned(),
+            ports,
+            nodes: (0..nodes).map(|_| None).collect(),
+            cluster,
+        };
+        for node in 0..nodes {
+            started.start_node(node)?;
+        }
+        Ok(started)
+    }
+
+    /// The number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Always false: a cluster has a node.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The directory node `node` keeps its configuration, log and JetStream data in.
+    pub fn node_dir(&self, node: usize) -> PathBuf {
+        if self.nodes.len() == 1 {
+            self.dir.clone()
+        } else {
+            self.dir.join(format!("node-{}", node + 1))
+        }
+    }
+
+    /// The address each node listens on for clients.
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        self.ports
+            .iter()
+            .map(|port| SocketAddr::from(([127, 0, 0, 1], *port)))
+            .collect()
+    }
+
+    /// Every node's client URL, comma-separated: what [`crate::connect`] takes.
+    pub fn url(&self) -> String {
+        self.addrs()
+            .iter()
+            .map(|addr| format!("nats://{addr}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// [`NatsCluster::url`] logging in as `user` with `password` on every node.
+    pub fn url_as(&self, user: &str, password: &str) -> String {
+        self.addrs()
+            .iter()
+            .map(|addr| format!("nats://{user}:{password}@{addr}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Whether node `node` runs.
+    pub fn is_running(&self, node: usize) -> bool {
+        self.nodes.get(node).is_some_and(Option::is_some)
+    }
+
+    /// Kills node `node` (SIGKILL), as the loss of its machine would; a no-op if it is down.
+    pub fn kill(&mut self, node: usize) {
+        if let Some(mut server) = self.nodes.get_mut(node).and_then(Option::take) {
+            server.stop();
+        }
+    }
+
+    /// Starts node `node` again on its ports and data after [`NatsCluster::kill`]; a no-op if
+    /// it runs. It rejoins the cluster and catches up its streams by itself.
+    pub fn start_node(&mut self, node: usize) -> Result<(), NatsServerError> {
+        if self.is_running(node) {
+            return Ok(());
+        }
+        let dir = self.node_dir(node);
+        std::fs::create_dir_all(&dir).map_err(|source| NatsServerError::Prepare {
+            path: dir.clone(),
+            source,
+        })?;
+        let server = NatsServer::launch(
+            &dir,
+            self.ports[node],
+            self.cluster[node].as_ref(),
+            &self.extra,
+        )?;
+        // A free port picked by the server itself is kept for its restarts.
+        self.ports[node] = server.addr().port();
+        self.nodes[node] = Some(server);
+        Ok(())
+    }
+
+    /// Kills every node.
+    pub fn kill_all(&mut self) {
+        for node in 0..self.nodes.len() {
+            self.kill(node);
+        }
+    }
+
+    /// Starts every node that is down.
+    pub fn start_all(&mut self) -> Result<(), NatsServerError> {
+        for node in 0..self.nodes.len() {
+            self.start_node(node)?;
+        }
+        Ok(())
+    }
+}
+
+/// Waits until JetStream answers on `url` (a cluster answers once its nodes have elected a
+/// meta leader), at most `limit`.
+pub async fn wait_for_jetstream(url: &str, limit: Duration) -> Result<(), NatsServerError> {
+    let started = Instant::now();
+    let mut last = String::new();
+    while started.elapsed() < limit {
+        match crate::connect_with(url, |o| o.request_timeout(Some(Duration::from_secs(2)))).await {
+            // The account's JetStream information, asked raw: an answer without an error
+            // means a leader serves JetStream.
+            Ok(client) => match client.request("$JS.API.INFO", "".into()).await {
+                Ok(reply) => {
+                    let text = String::from_utf8_lossy(&reply.payload);
+                    if !text.contains("\"error\"") {
+                        return Ok(());
+                    }
+                    last = text.into_owned();
+                }
+                Err(e) => last = e.to_string(),
+            },
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(NatsServerError::Start(format!(
+        "JetStream did not answer within {limit:?}: {last}"
+    )))
 }
 
 #[cfg(test)]

@@ -80,14 +80,53 @@ pub fn store_committed(shard: &str) -> String {
     format!("{ROOT}.store.{shard}.committed")
 }
 
-/// `gridcase.v1.events.<stage>.<stream>`: where a committed event is published. The people's
-/// events (members, points) go under `people`, and events of types the domain does not know
-/// under `other`.
+/// `gridcase.v1.events.<stage>.<stream>.<partition>`: where a committed event is published.
+/// The people's events (members, points) go under `people`, and events of types the domain
+/// does not know under `other`; the partition is [`feed_partition`] of the stream, so
+/// replicas of a service can split the feed without two of them ever holding events of one
+/// case at once.
 pub fn event(event_type: &str, stream: &str) -> String {
     let stage = gridcase_domain::stage_of(event_type)
         .or_else(|| gridcase_domain::people::people_stage(event_type))
         .unwrap_or("other");
-    format!("{ROOT}.events.{stage}.{stream}")
+    format!(
+        "{ROOT}.events.{stage}.{stream}.{}",
+        partition_token(feed_partition(stream))
+    )
+}
+
+/// How many partitions the event feed is split into (a token of every event's subject).
+pub const FEED_PARTITIONS: u32 = 16;
+
+/// The feed partition of a store stream: a hash of its id (FNV-1a), fixed for all time,
+/// modulo [`FEED_PARTITIONS`].
+pub fn feed_partition(stream: &str) -> u32 {
+    let hash = stream.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    hash % FEED_PARTITIONS
+}
+
+/// The subject token of feed partition `partition`: `p00` … `p15`.
+pub fn partition_token(partition: u32) -> String {
+    format!("p{partition:02}")
+}
+
+/// The filter of partition `partition` of the feed that `filter` follows: `filter` is
+/// [`EVENTS_ALL`] or `gridcase.v1.events.<stage>.>`, and the result takes the same events of
+/// that partition only (`gridcase.v1.events.*.*.p03`, `gridcase.v1.events.intake.*.p03`).
+pub fn partition_filter(filter: &str, partition: u32) -> Result<String, String> {
+    let prefix = format!("{ROOT}.events.");
+    let stage = filter
+        .strip_prefix(&prefix)
+        .and_then(|rest| rest.strip_suffix('>'))
+        .map(|stage| stage.trim_end_matches('.'))
+        .filter(|stage| !stage.contains('.') && !stage.contains('*'))
+        .ok_or_else(|| {
+            format!("feed filter {filter:?}: a partition needs {EVENTS_ALL} or {prefix}<stage>.>")
+        })?;
+    let stage = if stage.is_empty() { "*" } else { stage };
+    Ok(format!("{prefix}{stage}.*.{}", partition_token(partition)))
 }
 
 /// `gridcase.v1.dispatch.<department>`: work orders for one department.
@@ -163,25 +202,60 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_stream_keeps_its_partition_and_streams_spread_over_all() {
+        // Fixed for all time: a changed hash would split a case's events between partitions.
+        assert_eq!(feed_partition("ea7e4d45613a912f4651423f59ad8c16"), 13);
+        assert_eq!(feed_partition(""), 0x811c_9dc5 % FEED_PARTITIONS);
+        let mut seen = [0u32; FEED_PARTITIONS as usize];
+        for n in 0..1_600u32 {
+            seen[feed_partition(&format!("{:032x}", u128::from(n) * 0x9e37_79b9_7f4a_7c15))
+                as usize] += 1;
+        }
+        assert!(seen.iter().all(|&count| count > 50), "{seen:?}");
+        assert_eq!(partition_token(3), "p03");
+    }
+
+    #[test]
+    fn a_feed_filter_narrows_to_one_partition() {
+        assert_eq!(
+            partition_filter(EVENTS_ALL, 3).unwrap(),
+            "gridcase.v1.events.*.*.p03"
+        );
+        assert_eq!(
+            partition_filter("gridcase.v1.events.intake.>", 15).unwrap(),
+            "gridcase.v1.events.intake.*.p15"
+        );
+        for bad in [
+            "gridcase.v1.dispatch.>",
+            "gridcase.v1.events.intake.abc",
+            "gridcase.v1.events.*.>",
+        ] {
+            assert!(partition_filter(bad, 0).unwrap_err().contains(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn subjects_are_versioned_and_namespaced() {
         assert_eq!(
             store_request("0", StoreOp::Append),
             "gridcase.v1.store.0.append"
         );
         assert_eq!(store_requests("3"), "gridcase.v1.store.3.>");
+        let p = partition_token(feed_partition("abc"));
         assert_eq!(
             event("CaseReported", "abc"),
-            "gridcase.v1.events.intake.abc"
+            format!("gridcase.v1.events.intake.abc.{p}")
         );
         assert_eq!(
             event("DispatchAccepted", "abc"),
-            "gridcase.v1.events.dispatch.abc"
+            format!("gridcase.v1.events.dispatch.abc.{p}")
         );
-        assert_eq!(event("SomethingNew", "abc"), "gridcase.v1.events.other.abc");
         assert_eq!(
-            event("PointsEarned", "points-member-sf-zhao-lei"),
-            "gridcase.v1.events.people.points-member-sf-zhao-lei"
+            event("SomethingNew", "abc"),
+            format!("gridcase.v1.events.other.abc.{p}")
         );
+        assert!(event("PointsEarned", "points-member-sf-zhao-lei")
+            .starts_with("gridcase.v1.events.people.points-member-sf-zhao-lei.p"));
         assert_eq!(dispatch("urban_mgmt"), "gridcase.v1.dispatch.urban_mgmt");
         assert_eq!(
             office_dispatch("community", "330102-001-002"),

@@ -148,8 +148,7 @@ async fn call<Q: Serialize + ?Sized, A: DeserializeOwned>(
     request: &Q,
 ) -> Result<A, VaultError> {
     let payload = postcard::to_allocvec(request).expect("postcard serialises vault requests");
-    let message = nats
-        .request(subject, payload.into())
+    let message = gridcase_bus::request_briefly(nats, subject.to_owned(), payload.into())
         .await
         .map_err(|e| match e.kind() {
             RequestErrorKind::NoResponders => {

@@ -18,13 +18,22 @@ use crate::stage::{ServiceError, StageConfig};
 /// Command-line settings shared by the stage services (flatten into a service's `Args`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct StageArgs {
-    /// NATS server URL.
+    /// NATS server URL; a cluster's nodes separated by commas
+    /// (`nats://u:p@10.0.0.1:4222,nats://u:p@10.0.0.2:4222,nats://u:p@10.0.0.3:4222`).
     #[arg(
         long,
         env = "GRIDCASE_NATS_URL",
         default_value = "nats://127.0.0.1:4222"
     )]
     pub nats: String,
+    /// Replicas of the JetStream streams the service creates (the event feed, work orders,
+    /// alerts): 1 on a single nats-server, 3 on a cluster of three or more nodes.
+    #[arg(
+        long,
+        env = "GRIDCASE_STREAM_REPLICAS",
+        default_value_t = gridcase_bus::streams::DEFAULT_REPLICAS
+    )]
+    pub stream_replicas: usize,
     /// Directory of the reference data.
     #[arg(long, env = "GRIDCASE_CONFIG", default_value = "deploy/config")]
     pub config: PathBuf,
@@ -42,6 +51,12 @@ pub struct StageArgs {
     /// Address to serve Prometheus metrics on (`http://<addr>/metrics`); none when unset.
     #[arg(long, env = "GRIDCASE_METRICS")]
     pub metrics: Option<SocketAddr>,
+    /// This process is one of several replicas of the service: it follows the event feed in
+    /// partitions, one event at a time per partition across all replicas, so each case's
+    /// events are handled in order by one replica at a time. Every replica of a service must
+    /// be started with it (or none).
+    #[arg(long, env = "GRIDCASE_REPLICATED")]
+    pub replicated: bool,
 }
 
 /// Command-line settings of a service that keeps a read model on disk (flatten into its
@@ -117,6 +132,9 @@ pub enum StartError {
     /// The metrics exporter could not be started.
     #[error(transparent)]
     Metrics(#[from] crate::MetricsError),
+    /// A setting is out of range.
+    #[error("{0}")]
+    Setting(String),
     /// The gRPC address could not be bound.
     #[error("binding the gRPC address {addr}: {source}")]
     Bind {
@@ -145,6 +163,7 @@ impl StageArgs {
     /// Loads the tokens, serves metrics if asked to, connects to NATS and binds `grpc`.
     pub async fn start(&self, grpc: SocketAddr) -> Result<Started, StartError> {
         let tokens = TokenTable::load_with_env(&self.tokens)?;
+        gridcase_bus::streams::set_replicas(self.stream_replicas).map_err(StartError::Setting)?;
         if let Some(addr) = self.metrics {
             let addr = crate::install_metrics(addr)?;
             tracing::info!(%addr, "serving metrics at http://{addr}/metrics");
@@ -163,6 +182,7 @@ impl StageArgs {
             listener,
             config: StageConfig {
                 shard: self.shard.clone(),
+                replicated: self.replicated,
                 ..StageConfig::new(&self.config, tokens)
             },
         })

@@ -16,6 +16,10 @@ pub struct StageConfig {
     pub shard: String,
     /// Bearer tokens and the callers holding them.
     pub tokens: Arc<TokenTable>,
+    /// The service runs as one of several replicas: it follows the event feed partitioned
+    /// (see [`gridcase_bus::feed::FeedSharing`]), so no two replicas handle one case's events
+    /// at once.
+    pub replicated: bool,
 }
 
 impl StageConfig {
@@ -25,6 +29,7 @@ impl StageConfig {
             config_dir: config_dir.into(),
             shard: gridcase_bus::subjects::DEFAULT_SHARD.to_owned(),
             tokens: Arc::new(tokens),
+            replicated: false,
         }
     }
 

@@ -52,11 +52,12 @@ pub async fn run(
     let store = StoreClient::new(nats.clone(), &config.shard);
     let readiness =
         gridcase_bus::health::watch_dependencies(store.nats().clone(), Some(store.clone()));
-    let feed = FeedConsumer::durable_with_ack_wait(
+    let feed = FeedConsumer::shared(
         nats.clone(),
         FEED_CONSUMER,
         gridcase_bus::subjects::EVENTS_ALL,
         feed::FEED_ACK_WAIT,
+        gridcase_bus::feed::FeedSharing::for_replicas(config.replicated),
     )
     .await
     .map_err(|e| ServiceError::stopped("event feed", e))?;

@@ -114,16 +114,18 @@ pub async fn ensure_stream(
     js: &jetstream::Context,
     reference: &ReferenceData,
 ) -> Result<stream::Stream, WorkOrderError> {
-    let stream = js
-        .get_or_create_stream(stream::Config {
+    let stream = gridcase_bus::streams::ensure(
+        js,
+        stream::Config {
             name: DISPATCH_STREAM.to_owned(),
             subjects: vec![DISPATCH_ALL.to_owned()],
             storage: stream::StorageType::File,
             duplicate_window: DUPLICATE_WINDOW,
             ..Default::default()
-        })
-        .await
-        .map_err(|e| WorkOrderError::Setup(format!("creating stream {DISPATCH_STREAM}: {e}")))?;
+        },
+    )
+    .await
+    .map_err(WorkOrderError::Setup)?;
     for (durable, subject) in consumers(reference) {
         stream
             .get_or_create_consumer(

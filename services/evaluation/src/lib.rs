@@ -93,10 +93,12 @@ pub async fn run(
             gridcase_bus::follow::follow_log(store, "the indicators", start, fold, stopped).await
         }
     });
-    let credits = FeedConsumer::durable(
+    let credits = FeedConsumer::shared(
         store.nats().clone(),
         people::credit::DURABLE,
         gridcase_bus::subjects::EVENTS_ALL,
+        gridcase_bus::feed::ACK_WAIT,
+        gridcase_bus::feed::FeedSharing::for_replicas(stage.replicated),
     )
     .await
     .map_err(|e| ServiceError::stopped("the points feed", e))?;

@@ -1,7 +1,9 @@
 //! `gridcase chaos`: the whole system, each service its own process, under a steady load of
 //! residents' hotline reports, while service processes are killed with SIGKILL one after
 //! another (every service at least twice in 20 rounds, the store among them while it commits
-//! groups) and nats-server is restarted twice. Clients retry a refused report with the same
+//! groups) and nats-server is restarted twice — or, with `--nats-nodes 3`, NATS runs as a
+//! cluster of three nodes with every stream at three replicas and each restart round instead
+//! kills one node with SIGKILL, keeps it down while the load goes on, and starts it again. Clients retry a refused report with the same
 //! request id, as the hotline's software does. Deadlines run on a compressed clock, so
 //! supervision breaches deadlines during the run.
 //!
@@ -37,9 +39,22 @@ pub(crate) struct ChaosArgs {
     /// rounds every service is hit at least twice, from 8 at least once.
     #[arg(long, default_value_t = 20)]
     pub(crate) rounds: usize,
-    /// Restarts of nats-server, spread over the rounds.
+    /// Restarts of nats-server, spread over the rounds; on a cluster, losses of one node
+    /// (the nodes in turn).
     #[arg(long, default_value_t = 2)]
     pub(crate) nats_restarts: usize,
+    /// nats-server nodes: 1 for a single server; 3 for a cluster whose streams have three
+    /// replicas, which the system must ride out the loss of one node of.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=5))]
+    pub(crate) nats_nodes: u16,
+    /// How long a lost node of a cluster stays down, milliseconds.
+    #[arg(long, default_value_t = 4_000)]
+    pub(crate) node_down_ms: u64,
+    /// Replicas of each stage service (intake, triage, dispatch, supervision, evaluation,
+    /// query); a round kills one replica of its service (the replicas in turn) while the
+    /// others go on, and the hotline lines move to another intake replica when theirs fails.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=4))]
+    pub(crate) replicas: u16,
     /// Time between rounds, milliseconds.
     #[arg(long, default_value_t = 1_500)]
     pub(crate) pause_ms: u64,
@@ -77,6 +92,7 @@ pub(crate) struct ChaosArgs {
 #[derive(Debug, Default)]
 struct Findings {
     acknowledged: usize,
+    acknowledged_with_a_node_down: usize,
     retries: u64,
     lost: Vec<String>,
     created_twice: Vec<String>,
@@ -126,12 +142,22 @@ pub(crate) async fn run(args: ChaosArgs) -> anyhow::Result<()> {
     write_category_model(&reference, &corpus, &data)?;
     let options = SystemOptions {
         processes: Some(ProcessOptions::beside_this_executable(tokens_file)?),
+        nats_nodes: usize::from(args.nats_nodes),
+        replicas: usize::from(args.replicas),
         ..SystemOptions::on_free_ports(data.clone(), config, tokens)
     };
+    let nats_faults = if args.nats_nodes > 1 {
+        format!(
+            "a cluster of {} nats-server nodes, one lost {} times",
+            args.nats_nodes, args.nats_restarts
+        )
+    } else {
+        format!("{} nats-server restarts", args.nats_restarts)
+    };
     println!(
-        "gridcase chaos: {} rounds, {} nats-server restarts, {} hotline lines, seed {}, data in {}",
+        "gridcase chaos: {} rounds, {nats_faults}, {} replica(s) of each stage service, {} hotline lines, seed {}, data in {}",
         args.rounds,
-        args.nats_restarts,
+        args.replicas,
         args.lanes,
         args.seed,
         data.display()
@@ -156,13 +182,23 @@ pub(crate) async fn run(args: ChaosArgs) -> anyhow::Result<()> {
     let acknowledged = Arc::new(Mutex::new(Vec::<Acknowledged>::new()));
     let retries = Arc::new(AtomicU64::new(0));
     let next = Arc::new(AtomicU64::new(0));
-    let intake = tonic::transport::Endpoint::from_shared(system.endpoint(Service::Intake))?
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(15));
+    let intakes = (0..system.replicas_of(Service::Intake))
+        .map(|replica| {
+            Ok(tonic::transport::Endpoint::from_shared(
+                system.replica_endpoint(Service::Intake, replica),
+            )?
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(15)))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let lanes: Vec<_> = (0..args.lanes)
-        .map(|_| {
+        .map(|lane| {
+            // Each lane starts on its own intake replica and moves on when it fails.
+            let clients = (0..intakes.len())
+                .map(|k| IntakeClient::new(intakes[(lane + k) % intakes.len()].connect_lazy()))
+                .collect();
             let lane = Lane {
-                client: IntakeClient::new(intake.connect_lazy()),
+                clients,
                 token: args.operator_token.clone(),
                 texts: texts.clone(),
                 grids: grids.clone(),
@@ -184,7 +220,8 @@ pub(crate) async fn run(args: ChaosArgs) -> anyhow::Result<()> {
         acknowledged.lock().map(|a| a.len()).unwrap_or(0)
     );
 
-    // The kill order: every service as often as the rounds allow, shuffled.
+    // The kill order: every service as often as the rounds allow, shuffled; a service's
+    // replicas in turn.
     let mut rng = Rng::keyed(args.seed, "chaos");
     let mut order: Vec<Service> = Service::ALL
         .iter()
@@ -203,28 +240,55 @@ pub(crate) async fn run(args: ChaosArgs) -> anyhow::Result<()> {
         .collect();
     let pause = Duration::from_millis(args.pause_ms);
     let started = Instant::now();
+    let mut with_a_node_down = 0;
+    let mut nats_round = 0;
+    let mut kills: HashMap<Service, usize> = HashMap::new();
     for (round, service) in order.iter().enumerate() {
         tokio::time::sleep(pause).await;
         let before = acknowledged.lock().map(|a| a.len()).unwrap_or(0);
-        let pid = system.kill_service(*service).await?;
+        let killed = kills.entry(*service).or_default();
+        let replica = *killed % system.replicas_of(*service);
+        *killed += 1;
+        let name = match replica {
+            0 => service.name().to_owned(),
+            _ => format!("{}-{}", service.name(), replica + 1),
+        };
+        let pid = system.kill_replica(*service, replica).await?;
         let killed_at = Instant::now();
         tokio::time::sleep(pause / 3).await;
         system
-            .start_service(*service)
+            .start_replica(*service, replica)
             .await
-            .with_context(|| format!("starting {} again", service.name()))?;
+            .with_context(|| format!("starting {name} again"))?;
         println!(
-            "  round {:>2}: killed {} (pid {pid}) with {before} reports acknowledged; running again after {:.1} s",
+            "  round {:>2}: killed {name} (pid {pid}) with {before} reports acknowledged; running again after {:.1} s",
             round + 1,
-            service.name(),
             killed_at.elapsed().as_secs_f64()
         );
         if nats_rounds.contains(&round) {
             tokio::time::sleep(pause).await;
-            system.stop_nats();
-            tokio::time::sleep(pause / 3).await;
-            system.start_nats()?;
-            println!("  round {:>2}: restarted nats-server", round + 1);
+            if system.nats_nodes() > 1 {
+                let node = nats_round % system.nats_nodes();
+                let count = || acknowledged.lock().map(|a| a.len()).unwrap_or(0);
+                let before = count();
+                system.kill_nats_node(node);
+                tokio::time::sleep(Duration::from_millis(args.node_down_ms)).await;
+                let during = count() - before;
+                with_a_node_down += during;
+                system.start_nats_node(node)?;
+                println!(
+                    "  round {:>2}: lost nats node {} for {:.1} s; {during} reports acknowledged meanwhile",
+                    round + 1,
+                    node + 1,
+                    args.node_down_ms as f64 / 1000.0
+                );
+            } else {
+                system.stop_nats();
+                tokio::time::sleep(pause / 3).await;
+                system.start_nats()?;
+                println!("  round {:>2}: restarted nats-server", round + 1);
+            }
+            nats_round += 1;
         }
     }
     tokio::time::sleep(pause).await;
@@ -241,13 +305,18 @@ pub(crate) async fn run(args: ChaosArgs) -> anyhow::Result<()> {
     );
 
     let findings = settle_and_check(&mut system, &data, &acknowledged, &args).await;
+    let query_models: Vec<PathBuf> = (0..system.replicas_of(Service::Query))
+        .map(|replica| system.model_dir(Service::Query, replica))
+        .collect();
     let stopped = system.shut_down().await;
     let mut findings = findings?;
     stopped?;
     findings.acknowledged = acknowledged.len();
+    findings.acknowledged_with_a_node_down = with_a_node_down;
     findings.retries = retries.load(Ordering::Relaxed);
     compare_projections(
         &data,
+        &query_models,
         Arc::new(running_reference),
         &acknowledged,
         &mut findings,
@@ -302,7 +371,8 @@ async fn first_dispatch(store: &gridcase_bus::StoreClient) -> anyhow::Result<()>
 /// One hotline line: reports one case after another until told to stop, retrying each with
 /// the same request id until intake acknowledges it.
 struct Lane {
-    client: IntakeClient<tonic::transport::Channel>,
+    /// Intake replicas, the lane's own first.
+    clients: Vec<IntakeClient<tonic::transport::Channel>>,
     token: String,
     texts: Vec<(String, String)>,
     grids: Vec<String>,
@@ -338,12 +408,13 @@ impl Lane {
                 member_id: String::new(),
             };
             let started = Instant::now();
+            let mut client = 0;
             let reply = loop {
                 let mut request = tonic::Request::new(report.clone());
                 request
                     .metadata_mut()
                     .insert("authorization", format!("Bearer {}", self.token).parse()?);
-                match self.client.report_case(request).await {
+                match self.clients[client].report_case(request).await {
                     Ok(reply) => break reply.into_inner(),
                     Err(status) => {
                         // A refusal of the report itself would never pass on a retry.
@@ -363,6 +434,7 @@ impl Lane {
                             report.client_request_id
                         );
                         self.retries.fetch_add(1, Ordering::Relaxed);
+                        client = (client + 1) % self.clients.len();
                         tokio::time::sleep(Duration::from_millis(200)).await;
                     }
                 }
@@ -610,16 +682,44 @@ async fn work_orders(nats: &async_nats::Client) -> anyhow::Result<BTreeMap<u128,
 /// fold of the log from position 0 up to the same position.
 async fn compare_projections(
     data: &std::path::Path,
+    model_dirs: &[PathBuf],
     reference: Arc<ReferenceData>,
     acknowledged: &[Acknowledged],
     findings: &mut Findings,
 ) -> anyhow::Result<()> {
     let store = SledStore::open_path(data.join("store"))?;
-    let live = Projections::open(
-        &ReadModelConfig::new(Some(data.join("query"))),
-        reference.clone(),
-    )?;
-    let up_to = live.next_position();
+    for model in model_dirs {
+        let live = Projections::open(
+            &ReadModelConfig::new(Some(model.clone())),
+            reference.clone(),
+        )?;
+        let up_to = live.next_position();
+        println!(
+            "  query model {} at position {up_to}",
+            model.file_name().unwrap_or_default().to_string_lossy()
+        );
+        compare_with_rebuild(
+            &store,
+            &live,
+            up_to,
+            reference.clone(),
+            acknowledged,
+            findings,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Compares `live` with a projection rebuilt from the start of the log up to `up_to`.
+async fn compare_with_rebuild(
+    store: &SledStore,
+    live: &Projections,
+    up_to: u64,
+    reference: Arc<ReferenceData>,
+    acknowledged: &[Acknowledged],
+    findings: &mut Findings,
+) -> anyhow::Result<()> {
     let scratch = tempfile::tempdir()?;
     let fresh = Projections::open(
         &ReadModelConfig::new(Some(scratch.path().join("query"))),
@@ -657,6 +757,11 @@ fn report(findings: &Findings) -> anyhow::Result<()> {
     };
     println!("results");
     line("reports acknowledged", findings.acknowledged, &[]);
+    line(
+        "of them while a nats node was down",
+        findings.acknowledged_with_a_node_down,
+        &[],
+    );
     line(
         "retries of refused or unanswered reports",
         findings.retries as usize,

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use gridcase_auth::{RoleKind, TokenTable};
 use gridcase_bus::logins::{service_user, ADMIN_USER};
-use gridcase_bus::{Logins, NatsServer, StoreClient};
+use gridcase_bus::{Logins, NatsCluster, StoreClient};
 use gridcase_dispatch::{nats_auth, DispatchConfig};
 use gridcase_evaluation::EvaluationConfig;
 use gridcase_eventstore::{EventStore, ReadModelConfig, StoreStats};
@@ -60,6 +60,22 @@ impl Service {
         Service::Query,
         Service::Gateway,
     ];
+
+    /// The stage services, which can run as several replicas: all but the store (one sled
+    /// writer) and the gateway.
+    pub const STAGES: [Service; 6] = [
+        Service::Intake,
+        Service::Triage,
+        Service::Dispatch,
+        Service::Supervision,
+        Service::Evaluation,
+        Service::Query,
+    ];
+
+    /// Whether the service can run as several replicas (see [`Service::STAGES`]).
+    pub fn is_stage(self) -> bool {
+        Service::STAGES.contains(&self)
+    }
 
     /// The services that serve gRPC: all but the HTTP gateway.
     pub const GRPC: [Service; 7] = [
@@ -134,8 +150,12 @@ pub struct SystemOptions {
     pub config: PathBuf,
     /// Bearer tokens and the callers holding them.
     pub tokens: TokenTable,
-    /// Port of the nats-server; 0 lets it pick one.
+    /// Port of the nats-server (of the first node of a cluster, the others on the next
+    /// ports); 0 lets it pick one.
     pub nats_port: u16,
+    /// nats-server nodes: 1 for a single server, 3 (or more) for a cluster on loopback with
+    /// every JetStream stream at 3 replicas, which rides out the loss of any one node.
+    pub nats_nodes: usize,
     /// Where the gRPC APIs and the gateway listen.
     pub addresses: Addresses,
     /// The address residents' phones reach the gateway at; `None` for the address it is bound
@@ -148,6 +168,10 @@ pub struct SystemOptions {
     /// Each service as its own OS process (the binaries and the token file they read), or
     /// `None` for every service in this process.
     pub processes: Option<ProcessOptions>,
+    /// Replicas of each stage service ([`Service::STAGES`]). From 2 on, every replica follows
+    /// the event feed partitioned (`--replicated`), and replica `r` (from 0) beyond the first
+    /// listens on a free port and keeps its read model in `<data>/<service>-<r+1>`.
+    pub replicas: usize,
 }
 
 /// The file in the data directory that keeps the NATS logins (mode 0600).
@@ -162,10 +186,12 @@ impl SystemOptions {
             config,
             tokens,
             nats_port: 0,
+            nats_nodes: 1,
             addresses: Addresses::any_free(),
             public_base_url: None,
             nats_logins: true,
             processes: None,
+            replicas: 1,
         }
     }
 }
@@ -182,12 +208,13 @@ pub(crate) struct Running {
 /// nats-server and the services, running.
 pub struct System {
     options: SystemOptions,
-    nats_server: NatsServer,
+    nats: NatsCluster,
     nats_url: String,
     logins: Option<Logins>,
-    /// nats-server's `authorization { … }` block, to start it again with.
-    authorization: String,
     bound: Addresses,
+    /// Where replicas beyond the first listen, by [`System::slot`].
+    replica_addrs: Vec<SocketAddr>,
+    /// What runs, by [`System::slot`].
     running: Vec<Option<Running>>,
     started_with: StoreStats,
 }
@@ -195,7 +222,7 @@ pub struct System {
 impl std::fmt::Debug for System {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("System")
-            .field("nats", &self.nats_server.url())
+            .field("nats", &self.nats.url())
             .field("bound", &self.bound)
             .finish_non_exhaustive()
     }
@@ -245,30 +272,35 @@ impl System {
         let authorization = logins.as_ref().map_or_else(String::new, |logins| {
             nats_auth::authorization(&reference, |user| logins.quoted_password(user))
         });
-        let nats_server = tokio::task::block_in_place(|| {
-            NatsServer::start_with(&nats_dir, options.nats_port, &authorization)
+        let nodes = options.nats_nodes.max(1);
+        // Three copies of every stream on a cluster (fewer nodes than that hold fewer).
+        gridcase_bus::streams::set_replicas(nodes.min(3)).map_err(anyhow::Error::msg)?;
+        let nats = tokio::task::block_in_place(|| {
+            NatsCluster::start(&nats_dir, nodes, options.nats_port, &authorization)
         })?;
         let nats_url = match logins.as_ref().and_then(|l| l.login(ADMIN_USER)) {
-            Some(admin) => format!(
-                "nats://{}:{}@{}",
-                admin.user(),
-                admin.password(),
-                nats_server.addr()
-            ),
-            None => nats_server.url(),
+            Some(admin) => nats.url_as(admin.user(), admin.password()),
+            None => nats.url(),
         };
+        if nodes > 1 {
+            // The nodes elect a JetStream leader before any stream can be made.
+            gridcase_bus::natsd::wait_for_jetstream(&nats_url, Duration::from_secs(30)).await?;
+        }
+        let slots = Service::ALL.len() * options.replicas.max(1);
         let mut system = System {
             bound: options.addresses,
             options,
-            nats_server,
+            nats,
             nats_url,
             logins,
-            authorization,
-            running: (0..Service::ALL.len()).map(|_| None).collect(),
+            replica_addrs: vec![SocketAddr::from(([127, 0, 0, 1], 0)); slots],
+            running: (0..slots).map(|_| None).collect(),
             started_with: StoreStats::default(),
         };
         for service in Service::ALL {
-            system.start_service(service).await?;
+            for replica in 0..system.replicas_of(service) {
+                system.start_replica(service, replica).await?;
+            }
         }
         Ok(system)
     }
@@ -279,25 +311,40 @@ impl System {
         &self.nats_url
     }
 
-    /// Stops nats-server (the services stay up, without NATS), as a crash of it would.
+    /// Stops nats-server, every node of a cluster (the services stay up, without NATS), as a
+    /// crash of it would.
     pub fn stop_nats(&mut self) {
-        self.nats_server.stop();
+        self.nats.kill_all();
     }
 
-    /// Starts nats-server again on the same port and JetStream directory after
+    /// Starts nats-server again on the same ports and JetStream directories after
     /// [`System::stop_nats`]; the services' connections find it again by themselves.
     pub fn start_nats(&mut self) -> anyhow::Result<()> {
-        let port = self.nats_server.addr().port();
-        let dir = self.nats_dir();
-        self.nats_server = tokio::task::block_in_place(|| {
-            NatsServer::start_with(&dir, port, &self.authorization)
-        })?;
+        let nats = &mut self.nats;
+        tokio::task::block_in_place(|| nats.start_all())?;
         Ok(())
     }
 
-    /// The NATS URL without credentials, to show.
+    /// The number of nats-server nodes.
+    pub fn nats_nodes(&self) -> usize {
+        self.nats.len()
+    }
+
+    /// Kills node `node` of the cluster (SIGKILL), as the loss of its machine would.
+    pub fn kill_nats_node(&mut self, node: usize) {
+        self.nats.kill(node);
+    }
+
+    /// Starts node `node` again after [`System::kill_nats_node`]; it rejoins the cluster.
+    pub fn start_nats_node(&mut self, node: usize) -> anyhow::Result<()> {
+        let nats = &mut self.nats;
+        tokio::task::block_in_place(|| nats.start_node(node))?;
+        Ok(())
+    }
+
+    /// The NATS URL without credentials, to show: every node's, comma-separated.
     pub fn nats_address(&self) -> String {
-        self.nats_server.url()
+        self.nats.url()
     }
 
     /// The NATS logins, unless the server runs without them.
@@ -328,9 +375,50 @@ impl System {
         &self.options
     }
 
-    /// Where `service`'s gRPC API listens.
+    /// Where `service`'s gRPC API listens (its first replica's).
     pub fn addr(&self, service: Service) -> SocketAddr {
         self.bound.get(service)
+    }
+
+    /// How many replicas of `service` the system runs: [`SystemOptions::replicas`] of a stage
+    /// service, one of the store and the gateway.
+    pub fn replicas_of(&self, service: Service) -> usize {
+        if service.is_stage() {
+            self.options.replicas.max(1)
+        } else {
+            1
+        }
+    }
+
+    /// Where replica `replica` (from 0) of `service` listens.
+    pub fn replica_addr(&self, service: Service, replica: usize) -> SocketAddr {
+        if replica == 0 {
+            self.bound.get(service)
+        } else {
+            self.replica_addrs[self.slot(service, replica)]
+        }
+    }
+
+    /// `http://<addr>` of replica `replica` of `service`.
+    pub fn replica_endpoint(&self, service: Service, replica: usize) -> String {
+        format!("http://{}", self.replica_addr(service, replica))
+    }
+
+    /// The place of replica `replica` of `service` in [`System::running`].
+    fn slot(&self, service: Service, replica: usize) -> usize {
+        replica * Service::ALL.len() + service.index()
+    }
+
+    /// The directory of the read model of replica `replica` of `service`: `<data>/<service>`
+    /// for the first, `<data>/<service>-<replica + 1>` for the others.
+    pub fn model_dir(&self, service: Service, replica: usize) -> PathBuf {
+        match replica {
+            0 => self.options.data.join(service.name()),
+            _ => self
+                .options
+                .data
+                .join(format!("{}-{}", service.name(), replica + 1)),
+        }
     }
 
     /// `http://<addr>` of `service`'s gRPC API, for a tonic channel.
@@ -351,25 +439,49 @@ impl System {
         self.started_with
     }
 
-    /// Starts `service` (again) on the address it had; a no-op if it runs.
+    /// Starts `service` (its first replica) again on the address it had; a no-op if it runs.
     pub async fn start_service(&mut self, service: Service) -> anyhow::Result<()> {
-        if self.running[service.index()].is_some() {
+        self.start_replica(service, 0).await
+    }
+
+    /// Starts replica `replica` (from 0) of `service` (again) on the address it had; a no-op
+    /// if it runs.
+    pub async fn start_replica(&mut self, service: Service, replica: usize) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            replica < self.replicas_of(service),
+            "the {} service runs {} replica(s), not a replica {}",
+            service.name(),
+            self.replicas_of(service),
+            replica + 1
+        );
+        let slot = self.slot(service, replica);
+        if self.running[slot].is_some() {
             return Ok(());
         }
-        let addr = self.bound.get(service);
+        let addr = self.replica_addr(service, replica);
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding the {} gRPC address {addr}", service.name()))?;
-        self.bound.set(service, listener.local_addr()?);
+        let bound = listener.local_addr()?;
+        if replica == 0 {
+            self.bound.set(service, bound);
+        } else {
+            self.replica_addrs[slot] = bound;
+        }
         if let Some(processes) = self.options.processes.clone() {
             // The process binds the address itself.
             drop(listener);
-            let running = self.start_process(service, &processes).await?;
-            self.running[service.index()] = Some(running);
+            let running = self.start_process(service, replica, &processes).await?;
+            self.running[slot] = Some(running);
             return self.wait_for_store(service).await;
         }
         let config = self.options.config.clone();
         let tokens = self.options.tokens.clone();
+        let replicated = service.is_stage() && self.options.replicas > 1;
+        let stage = |config: PathBuf, tokens: TokenTable| gridcase_runtime::StageConfig {
+            replicated,
+            ..gridcase_runtime::StageConfig::new(config, tokens)
+        };
         // The gateway calls the other services over gRPC and has no NATS login.
         let nats = match service {
             Service::Gateway => None,
@@ -386,26 +498,28 @@ impl System {
                 })
             }
             (Service::Intake, Some(nats)) => {
-                let config = IntakeConfig::new(config, tokens);
+                let config: IntakeConfig = stage(config, tokens);
                 spawn(|stopped| gridcase_intake::run(config, nats, listener, stop_signal(stopped)))
             }
             (Service::Triage, Some(nats)) => {
                 let config = TriageConfig {
                     model_file: Some(self.options.data.join(gridcase_triage::model::MODEL_FILE)),
-                    model: ReadModelConfig::new(Some(self.options.data.join("triage"))),
+                    model: ReadModelConfig::new(Some(self.model_dir(service, replica))),
+                    stage: stage(config.clone(), tokens.clone()),
                     ..TriageConfig::new(config, tokens)
                 };
                 spawn(|stopped| gridcase_triage::run(config, nats, listener, stop_signal(stopped)))
             }
             (Service::Dispatch, Some(nats)) => {
-                let config = DispatchConfig::new(config, tokens);
+                let config: DispatchConfig = stage(config, tokens);
                 spawn(|stopped| {
                     gridcase_dispatch::run(config, nats, listener, stop_signal(stopped))
                 })
             }
             (Service::Supervision, Some(nats)) => {
                 let config = SupervisionConfig {
-                    model: ReadModelConfig::new(Some(self.options.data.join("supervision"))),
+                    model: ReadModelConfig::new(Some(self.model_dir(service, replica))),
+                    stage: stage(config.clone(), tokens.clone()),
                     ..SupervisionConfig::new(config, tokens)
                 };
                 spawn(|stopped| {
@@ -414,8 +528,8 @@ impl System {
             }
             (Service::Evaluation, Some(nats)) => {
                 let config = EvaluationConfig {
-                    model: ReadModelConfig::new(Some(self.options.data.join("evaluation"))),
-                    ..EvaluationConfig::new(config, tokens)
+                    model: ReadModelConfig::new(Some(self.model_dir(service, replica))),
+                    stage: stage(config, tokens),
                 };
                 spawn(|stopped| {
                     gridcase_evaluation::run(config, nats, listener, stop_signal(stopped))
@@ -423,8 +537,8 @@ impl System {
             }
             (Service::Query, Some(nats)) => {
                 let config = QueryConfig {
-                    model: ReadModelConfig::new(Some(self.options.data.join("query"))),
-                    ..QueryConfig::new(config, tokens)
+                    model: ReadModelConfig::new(Some(self.model_dir(service, replica))),
+                    stage: stage(config, tokens),
                 };
                 spawn(|stopped| gridcase_query::run(config, nats, listener, stop_signal(stopped)))
             }
@@ -448,7 +562,7 @@ impl System {
             }
             (service, None) => unreachable!("{} connected to NATS above", service.name()),
         };
-        self.running[service.index()] = Some(running);
+        self.running[slot] = Some(running);
         self.wait_for_store(service).await
     }
 
@@ -480,23 +594,21 @@ impl System {
     async fn start_process(
         &self,
         service: Service,
+        replica: usize,
         processes: &ProcessOptions,
     ) -> anyhow::Result<Running> {
         let data = &self.options.data;
-        let addr = self.addr(service);
+        let addr = self.replica_addr(service, replica);
+        let replicated = service.is_stage() && self.options.replicas > 1;
         let nats_url = match self
             .logins
             .as_ref()
             .and_then(|logins| logins.login(&service_user(service.name())))
         {
-            Some(login) => format!(
-                "nats://{}:{}@{}",
-                login.user(),
-                login.password(),
-                self.nats_server.addr()
-            ),
+            Some(login) => self.nats.url_as(login.user(), login.password()),
             None => self.nats_address(),
         };
+        let replicas = gridcase_bus::streams::replicas().to_string();
         let binary = processes.binary(service)?;
         let stage = |launch: Launch| {
             launch
@@ -504,6 +616,8 @@ impl System {
                 .arg("--tokens", &processes.tokens_file)
                 .arg("--grpc", addr.to_string())
                 .env("GRIDCASE_NATS_URL", nats_url.clone())
+                .env("GRIDCASE_STREAM_REPLICAS", &replicas)
+                .env("GRIDCASE_REPLICATED", replicated.to_string())
         };
         let launch = Launch::new(binary);
         let launch = match service {
@@ -511,14 +625,17 @@ impl System {
                 .arg("--data", data.join("store"))
                 .arg("--tokens", &processes.tokens_file)
                 .arg("--grpc", addr.to_string())
-                .env("GRIDCASE_NATS_URL", nats_url.clone()),
+                .env("GRIDCASE_NATS_URL", nats_url.clone())
+                .env("GRIDCASE_STREAM_REPLICAS", &replicas),
             Service::Intake | Service::Dispatch => stage(launch),
-            Service::Triage => stage(launch).arg("--model", data.join("triage")).arg(
-                "--category-model",
-                data.join(gridcase_triage::model::MODEL_FILE),
-            ),
+            Service::Triage => stage(launch)
+                .arg("--model", self.model_dir(service, replica))
+                .arg(
+                    "--category-model",
+                    data.join(gridcase_triage::model::MODEL_FILE),
+                ),
             Service::Supervision | Service::Evaluation | Service::Query => {
-                stage(launch).arg("--model", data.join(service.name()))
+                stage(launch).arg("--model", self.model_dir(service, replica))
             }
             Service::Gateway => {
                 let token =
@@ -539,18 +656,23 @@ impl System {
         };
         let logs = data.join("logs");
         std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
-        crate::processes::start(
-            service,
-            launch,
-            addr,
-            &logs.join(format!("{}.log", service.name())),
-        )
-        .await
+        let log = match replica {
+            0 => format!("{}.log", service.name()),
+            _ => format!("{}-{}.log", service.name(), replica + 1),
+        };
+        crate::processes::start(service, launch, addr, &logs.join(log)).await
     }
 
     /// Stops `service` and waits for it; its error if it failed. A no-op if it is stopped.
     pub async fn stop_service(&mut self, service: Service) -> anyhow::Result<()> {
-        let Some(running) = self.running[service.index()].take() else {
+        self.stop_replica(service, 0).await
+    }
+
+    /// Stops replica `replica` of `service` and waits for it; its error if it failed. A no-op
+    /// if it is stopped.
+    pub async fn stop_replica(&mut self, service: Service, replica: usize) -> anyhow::Result<()> {
+        let slot = self.slot(service, replica);
+        let Some(running) = self.running.get_mut(slot).and_then(Option::take) else {
             return Ok(());
         };
         let _ = running.stop.send(());
@@ -566,11 +688,19 @@ impl System {
     /// Kills the process of `service` with SIGKILL, as a crash would, and waits until it is
     /// gone; its pid. Only for a system whose services run as processes.
     pub async fn kill_service(&mut self, service: Service) -> anyhow::Result<u32> {
-        let running = self.running[service.index()]
-            .take()
+        self.kill_replica(service, 0).await
+    }
+
+    /// [`System::kill_service`] for replica `replica` of `service`.
+    pub async fn kill_replica(&mut self, service: Service, replica: usize) -> anyhow::Result<u32> {
+        let slot = self.slot(service, replica);
+        let running = self
+            .running
+            .get_mut(slot)
+            .and_then(Option::take)
             .with_context(|| format!("the {} service is not running", service.name()))?;
         let Some(pid) = running.pid else {
-            self.running[service.index()] = Some(running);
+            self.running[slot] = Some(running);
             anyhow::bail!(
                 "the {} service runs as a task, not a process",
                 service.name()
@@ -595,8 +725,8 @@ impl System {
             return std::future::pending().await;
         }
         let (outcome, position, _) = futures::future::select_all(tasks).await;
-        let service = Service::ALL[indexes[position]];
-        self.running[service.index()] = None;
+        let service = Service::ALL[indexes[position] % Service::ALL.len()];
+        self.running[indexes[position]] = None;
         let name = service.name();
         match outcome {
             Ok(Ok(())) => anyhow::anyhow!("the {name} service stopped"),
@@ -609,11 +739,13 @@ impl System {
     pub async fn shut_down(mut self) -> anyhow::Result<()> {
         let mut failure = None;
         for service in Service::ALL.into_iter().rev() {
-            if let Err(e) = self.stop_service(service).await {
-                failure.get_or_insert(e);
+            for replica in (0..self.replicas_of(service)).rev() {
+                if let Err(e) = self.stop_replica(service, replica).await {
+                    failure.get_or_insert(e);
+                }
             }
         }
-        self.nats_server.stop();
+        self.nats.kill_all();
         failure.map_or(Ok(()), Err)
     }
 }

@@ -15,9 +15,22 @@ pub(crate) struct UpArgs {
     /// Data directory: `nats/` for JetStream, `store/` for the event log.
     #[arg(long, env = "GRIDCASE_DATA", default_value = "data")]
     data: PathBuf,
-    /// Port of the nats-server it starts.
+    /// Port of the nats-server it starts (of the first node of a cluster; the others listen
+    /// on the ports after it).
     #[arg(long, env = "GRIDCASE_NATS_PORT", default_value_t = 4222)]
     nats_port: u16,
+    /// Runs nats-server as a cluster of this many nodes on loopback (routes between them,
+    /// JetStream on each, every stream at 3 replicas), to try losing a node: the services
+    /// connect with every node's URL and ride out the loss of one. 1 runs a single server.
+    #[arg(long, env = "GRIDCASE_NATS_CLUSTER", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=5))]
+    cluster: u16,
+    /// Runs this many replicas of each stage service (intake, triage, dispatch, supervision,
+    /// evaluation, query), sharing the event feed by partition; the first on the addresses
+    /// above, the others on free ports (printed).
+    #[arg(long, env = "GRIDCASE_REPLICAS", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=8))]
+    replicas: u16,
     /// Address of the store's gRPC admin API.
     #[arg(long, env = "GRIDCASE_STORE_GRPC", default_value = "127.0.0.1:7101")]
     store_grpc: SocketAddr,
@@ -121,6 +134,8 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
         config: config.clone(),
         tokens,
         nats_port: args.nats_port,
+        nats_nodes: usize::from(args.cluster),
+        replicas: usize::from(args.replicas),
         addresses,
         public_base_url: args.public_base_url,
         nats_logins: !args.nats_no_auth,
@@ -163,11 +178,21 @@ pub(crate) fn print_banner(system: &System) {
     let options = system.options();
     let stats = system.store_stats_at_start();
     println!("gridcase is up (data in {})", options.data.display());
-    println!(
-        "  nats            {}  (JetStream in {})",
-        system.nats_address(),
-        system.nats_dir().display()
-    );
+    if system.nats_nodes() > 1 {
+        println!(
+            "  nats            cluster of {} nodes {}  (JetStream in {}/node-*, streams at {} replicas)",
+            system.nats_nodes(),
+            system.nats_address(),
+            system.nats_dir().display(),
+            gridcase_bus::streams::replicas()
+        );
+    } else {
+        println!(
+            "  nats            {}  (JetStream in {})",
+            system.nats_address(),
+            system.nats_dir().display()
+        );
+    }
     match system.logins() {
         Some(logins) => println!(
             "  nats logins     {}  (admin, a user per service and per department; \
@@ -219,6 +244,18 @@ and the event feed; for development only"
             service.name(),
             system.addr(service)
         );
+    }
+    for service in Service::STAGES {
+        let others: Vec<String> = (1..system.replicas_of(service))
+            .map(|replica| format!("grpc://{}", system.replica_addr(service, replica)))
+            .collect();
+        if !others.is_empty() {
+            println!(
+                "  {:<16}more replicas {}  (the feed shared by partition)",
+                service.name(),
+                others.join(" ")
+            );
+        }
     }
     let public = system.public_base_url();
     println!(

@@ -14,13 +14,21 @@ struct Args {
     /// Directory of the sled database.
     #[arg(long, env = "GRIDCASE_STORE_DATA")]
     data: PathBuf,
-    /// NATS server URL.
+    /// NATS server URL; a cluster's nodes separated by commas.
     #[arg(
         long,
         env = "GRIDCASE_NATS_URL",
         default_value = "nats://127.0.0.1:4222"
     )]
     nats: String,
+    /// Replicas of the event feed's JetStream stream: 1 on a single nats-server, 3 on a
+    /// cluster of three or more nodes.
+    #[arg(
+        long,
+        env = "GRIDCASE_STREAM_REPLICAS",
+        default_value_t = gridcase_bus::streams::DEFAULT_REPLICAS
+    )]
+    stream_replicas: usize,
     /// Address of the gRPC admin API.
     #[arg(long, env = "GRIDCASE_STORE_GRPC", default_value = "127.0.0.1:7101")]
     grpc: SocketAddr,
@@ -51,6 +59,7 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     gridcase_runtime::init_tracing();
     let args = Args::parse();
+    gridcase_bus::streams::set_replicas(args.stream_replicas).map_err(anyhow::Error::msg)?;
     if let Some(addr) = args.metrics {
         let addr = gridcase_runtime::install_metrics(addr)?;
         tracing::info!(%addr, "serving metrics at http://{addr}/metrics");

@@ -122,7 +122,14 @@ impl<S: EventStore> Ticker<S> {
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
-                _ = interval.tick() => self.tick(gridcase_runtime::now()).await,
+                _ = interval.tick() => {}
+            }
+            // A tick with many cases due while the store does not answer can take long: it
+            // gives way to the shutdown. Whatever it had not recorded is recorded by the next
+            // start, under the same command ids.
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = self.tick(gridcase_runtime::now()) => {}
             }
         }
         tracing::debug!("ticker stopped");

@@ -19,17 +19,19 @@ const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Creates the alert stream if it does not exist.
 pub async fn ensure_stream(js: &jetstream::Context) -> Result<(), String> {
-    js.get_or_create_stream(stream::Config {
-        name: ALERTS_STREAM.to_owned(),
-        subjects: vec![ALERTS_ALL.to_owned()],
-        storage: stream::StorageType::File,
-        duplicate_window: DUPLICATE_WINDOW,
-        max_age: MAX_AGE,
-        ..Default::default()
-    })
+    gridcase_bus::streams::ensure(
+        js,
+        stream::Config {
+            name: ALERTS_STREAM.to_owned(),
+            subjects: vec![ALERTS_ALL.to_owned()],
+            storage: stream::StorageType::File,
+            duplicate_window: DUPLICATE_WINDOW,
+            max_age: MAX_AGE,
+            ..Default::default()
+        },
+    )
     .await
     .map(|_| ())
-    .map_err(|e| format!("creating stream {ALERTS_STREAM}: {e}"))
 }
 
 /// Publishes `alert` with `id` as its `Nats-Msg-Id` and waits for JetStream's acknowledgement.

@@ -143,7 +143,8 @@ pub async fn run(
     );
     let worker_stop = stop.signal();
     let worker_nats = nats.clone();
-    let worker = tokio::spawn(async move { worker.run(worker_nats, worker_stop).await });
+    let sharing = gridcase_bus::feed::FeedSharing::for_replicas(config.stage.replicated);
+    let worker = tokio::spawn(async move { worker.run(worker_nats, sharing, worker_stop).await });
 
     let routes = service::routes(
         store,

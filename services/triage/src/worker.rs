@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream;
+use gridcase_bus::feed::{FeedSharing, ACK_WAIT};
 use gridcase_bus::retry::Backoff;
 use gridcase_bus::{FeedConsumer, FeedMessage};
 use gridcase_casestore::ids::{event_command_id, legacy};
@@ -360,13 +361,18 @@ impl<S: EventStore> Worker<S> {
 
     /// Follows the feed until `shutdown`, reconnecting and retrying while NATS or the store is
     /// unreachable.
-    pub async fn run(&self, nats: async_nats::Client, shutdown: impl Future<Output = ()>) {
+    pub async fn run(
+        &self,
+        nats: async_nats::Client,
+        sharing: FeedSharing,
+        shutdown: impl Future<Output = ()>,
+    ) {
         tokio::pin!(shutdown);
         let mut backoff = Backoff::new();
         loop {
             let consumer = tokio::select! {
                 () = &mut shutdown => return,
-                consumer = FeedConsumer::durable(nats.clone(), DURABLE, FEED_FILTER) => consumer,
+                consumer = FeedConsumer::shared(nats.clone(), DURABLE, FEED_FILTER, ACK_WAIT, sharing) => consumer,
             };
             if let Err(error) = crate::alert::ensure_stream(&self.alerts).await {
                 tracing::warn!(%error, "cannot set up the alert stream; trying again");
