@@ -7,6 +7,7 @@
 //! inbox logs in to NATS with the login file `gridcase nats-login` writes for it.
 
 pub mod browser;
+pub mod link;
 
 use std::path::Path;
 use std::time::Duration;
@@ -85,6 +86,16 @@ impl City {
     /// Starts the system on reference data that `config` writes into an empty dir (e.g.
     /// [`copy_sample_config`](gridcase_testkit::copy_sample_config)).
     pub async fn start(options: CityOptions<'_>, config: impl FnOnce(&Path)) -> Self {
+        Self::start_adjusted(options, config, |_| {}).await
+    }
+
+    /// [`City::start`] with `adjust` applied to the system's options (a NATS cluster,
+    /// replicas, leaf nodes).
+    pub async fn start_adjusted(
+        options: CityOptions<'_>,
+        config: impl FnOnce(&Path),
+        adjust: impl FnOnce(&mut SystemOptions),
+    ) -> Self {
         let data = tempfile::tempdir().unwrap();
         let config_dir = tempfile::tempdir().unwrap();
         config(config_dir.path());
@@ -98,13 +109,13 @@ impl City {
             .unwrap();
             tokens.merge(gateway, "the test gateway").unwrap();
         }
-        let system = System::start(SystemOptions::on_free_ports(
+        let mut system_options = SystemOptions::on_free_ports(
             data.path().to_path_buf(),
             config_dir.path().to_path_buf(),
             tokens,
-        ))
-        .await
-        .unwrap();
+        );
+        adjust(&mut system_options);
+        let system = System::start(system_options).await.unwrap();
         Self {
             system,
             operator: options.operator.to_owned(),

@@ -93,14 +93,28 @@ impl NatsServer {
     /// [`NatsServer::start`] with `extra` appended to the server's configuration, e.g. an
     /// `authorization { … }` block.
     pub fn start_with(dir: &Path, port: u16, extra: &str) -> Result<Self, NatsServerError> {
-        Self::launch(dir, port, None, extra)
+        Self::launch(dir, port, &NodeRole::Alone, extra)
     }
 
-    /// Starts the server, a node of `cluster` if one is given.
+    /// Starts a leaf node (a street office's server) on 127.0.0.1:`port` (0 = any free port):
+    /// JetStream of its own under `dir` in the JetStream domain `domain`, so what it stores
+    /// stays at the office and its clients' JetStream calls are answered there, and a leaf
+    /// connection to the centre at `hub` (`nats-leaf://user:password@host:7422`), over which
+    /// its clients reach the centre's services while the link is up.
+    pub fn start_leaf(
+        dir: &Path,
+        port: u16,
+        domain: &str,
+        hub: &str,
+    ) -> Result<Self, NatsServerError> {
+        Self::launch(dir, port, &NodeRole::Leaf { domain, hub }, "")
+    }
+
+    /// Starts the server as `role` says.
     fn launch(
         dir: &Path,
         port: u16,
-        cluster: Option<&ClusterNode>,
+        role: &NodeRole<'_>,
         extra: &str,
     ) -> Result<Self, NatsServerError> {
         let binary = binary()?;
@@ -118,11 +132,15 @@ impl NatsServer {
             port.to_string()
         };
         let config_path = dir.join("nats-server.conf");
+        let domain = match role {
+            NodeRole::Leaf { domain, .. } => format!("  domain: \"{domain}\"\n"),
+            _ => String::new(),
+        };
         let config = format!(
-            "# written by gridcase\nlisten: 127.0.0.1:{listen_port}\nports_file_dir: \"{}\"\nmax_payload: 8MB\nmax_pending: 256MB\nwrite_deadline: \"10s\"\njetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 256MB\n  max_file_store: 20GB\n}}\n",
+            "# written by gridcase\nlisten: 127.0.0.1:{listen_port}\nports_file_dir: \"{}\"\nmax_payload: 8MB\nmax_pending: 256MB\nwrite_deadline: \"10s\"\njetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 256MB\n  max_file_store: 20GB\n{domain}}}\n",
             dir.display(),
             jetstream_dir.display()
-        ) + &cluster.map(ClusterNode::config).unwrap_or_default()
+        ) + &role.config()
             + extra;
         // The configuration may hold passwords: readable by its owner only.
         crate::logins::write_private(&config_path, config.as_bytes())
@@ -221,6 +239,30 @@ impl NatsServer {
 impl Drop for NatsServer {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// What a server is to the others.
+#[derive(Debug)]
+enum NodeRole<'a> {
+    /// A server on its own.
+    Alone,
+    /// A node of a cluster.
+    Cluster(&'a ClusterNode),
+    /// A leaf node with a JetStream domain of its own, connected to a hub.
+    Leaf { domain: &'a str, hub: &'a str },
+}
+
+impl NodeRole<'_> {
+    /// What the role adds to the configuration.
+    fn config(&self) -> String {
+        match self {
+            Self::Alone => String::new(),
+            Self::Cluster(node) => node.config(),
+            Self::Leaf { hub, .. } => {
+                format!("leafnodes {{\n  remotes: [\n    {{ url: \"{hub}\" }}\n  ]\n}}\n")
+            }
+        }
     }
 }
 
@@ -397,12 +439,11 @@ impl NatsCluster {
             path: dir.clone(),
             source,
         })?;
-        let server = NatsServer::launch(
-            &dir,
-            self.ports[node],
-            self.cluster[node].as_ref(),
-            &self.extra,
-        )?;
+        let role = match &self.cluster[node] {
+            Some(cluster) => NodeRole::Cluster(cluster),
+            None => NodeRole::Alone,
+        };
+        let server = NatsServer::launch(&dir, self.ports[node], &role, &self.extra)?;
         // A free port picked by the server itself is kept for its restarts.
         self.ports[node] = server.addr().port();
         self.nodes[node] = Some(server);

@@ -8,6 +8,32 @@ use std::time::Duration;
 
 use gridcase_eventstore::{CatchUp, EventStore, RecordedEvent};
 
+/// How long a service starting up keeps trying to set up what it needs on NATS (a stream, its
+/// consumers) before it gives up and exits — to be started again by whatever runs it.
+pub const SETUP_LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs `attempt` until it succeeds, with [`Backoff`] between tries, for at most
+/// [`SETUP_LIMIT`]: a service started while a NATS node is lost or JetStream elects a leader
+/// waits for it instead of failing at once. The last error if it never succeeds.
+pub async fn setting_up<T, E, Fut>(what: &str, mut attempt: impl FnMut() -> Fut) -> Result<T, E>
+where
+    E: std::fmt::Display,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let started = std::time::Instant::now();
+    let mut backoff = Backoff::new();
+    loop {
+        match attempt().await {
+            Ok(done) => return Ok(done),
+            Err(error) if started.elapsed() < SETUP_LIMIT => {
+                tracing::warn!(what, %error, "setting up failed; trying again");
+                backoff.wait().await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
 /// Growing waits between attempts at something that may come back.
 #[derive(Debug, Clone)]
 pub struct Backoff {

@@ -193,6 +193,39 @@ pub fn emergency_alert(case: &str) -> String {
     format!("{ROOT}.alerts.emergency.{case}")
 }
 
+/// The JetStream domain of street office `street`'s leaf node: `office-<street>`. The centre
+/// reaches the office's streams through `$JS.office-<street>.API`.
+pub fn office_domain(street: &str) -> String {
+    format!("office-{street}")
+}
+
+/// Name of the stream a street office keeps, in its own JetStream domain, the reports taken
+/// there (and acknowledged with tracking codes) until the centre has them.
+pub const OFFICE_REPORTS_STREAM: &str = "GRIDCASE_OFFICE_REPORTS";
+
+/// `gridcase.v1.office.<street>.reports`: a report taken at street office `street`, on the
+/// office's [`OFFICE_REPORTS_STREAM`].
+pub fn office_reports(street: &str) -> String {
+    format!("{ROOT}.office.{street}.reports")
+}
+
+/// Name of the centre's stream that sources every street office's [`OFFICE_REPORTS_STREAM`]:
+/// JetStream copies each office's reports into it once, whenever the office's link is up.
+pub const OFFICE_INBOX_STREAM: &str = "GRIDCASE_OFFICE_INBOX";
+
+/// `gridcase.v1.office.<street>.codes`: where a street office asks the centre to reserve its
+/// next block of tracking codes.
+pub fn office_codes(street: &str) -> String {
+    format!("{ROOT}.office.{street}.codes")
+}
+
+/// Every street office's [`office_codes`] subject, which the centre's intake answers.
+pub const OFFICE_CODES_ALL: &str = "gridcase.v1.office.*.codes";
+
+/// Name of the key-value bucket a street office keeps its tracking codes in (in its own
+/// JetStream domain).
+pub const OFFICE_BUCKET: &str = "GRIDCASE_OFFICE";
+
 /// `gridcase.v1.triage.model`: a newly trained category model is in place; triage replicas
 /// load it and reply with the version they loaded.
 pub const TRIAGE_MODEL_RELOAD: &str = "gridcase.v1.triage.model";

@@ -46,19 +46,23 @@ pub async fn run(
 ) -> Result<(), ServiceError> {
     let reference = config.load_reference(SERVICE)?;
     let jetstream = async_nats::jetstream::new(nats.clone());
-    workorder::ensure_stream(&jetstream, &reference)
-        .await
-        .map_err(|e| ServiceError::stopped("work-order stream", e))?;
+    gridcase_bus::retry::setting_up("the work-order stream", || {
+        workorder::ensure_stream(&jetstream, &reference)
+    })
+    .await
+    .map_err(|e| ServiceError::stopped("work-order stream", e))?;
     let store = StoreClient::new(nats.clone(), &config.shard);
     let readiness =
         gridcase_bus::health::watch_dependencies(store.nats().clone(), Some(store.clone()));
-    let feed = FeedConsumer::shared(
-        nats.clone(),
-        FEED_CONSUMER,
-        gridcase_bus::subjects::EVENTS_ALL,
-        feed::FEED_ACK_WAIT,
-        gridcase_bus::feed::FeedSharing::for_replicas(config.replicated),
-    )
+    let feed = gridcase_bus::retry::setting_up("the event feed", || {
+        FeedConsumer::shared(
+            nats.clone(),
+            FEED_CONSUMER,
+            gridcase_bus::subjects::EVENTS_ALL,
+            feed::FEED_ACK_WAIT,
+            gridcase_bus::feed::FeedSharing::for_replicas(config.replicated),
+        )
+    })
     .await
     .map_err(|e| ServiceError::stopped("event feed", e))?;
     let vault = gridcase_privacy::Vault::Remote(nats.clone());

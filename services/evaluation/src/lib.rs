@@ -93,13 +93,15 @@ pub async fn run(
             gridcase_bus::follow::follow_log(store, "the indicators", start, fold, stopped).await
         }
     });
-    let credits = FeedConsumer::shared(
-        store.nats().clone(),
-        people::credit::DURABLE,
-        gridcase_bus::subjects::EVENTS_ALL,
-        gridcase_bus::feed::ACK_WAIT,
-        gridcase_bus::feed::FeedSharing::for_replicas(stage.replicated),
-    )
+    let credits = gridcase_bus::retry::setting_up("the points feed", || {
+        FeedConsumer::shared(
+            store.nats().clone(),
+            people::credit::DURABLE,
+            gridcase_bus::subjects::EVENTS_ALL,
+            gridcase_bus::feed::ACK_WAIT,
+            gridcase_bus::feed::FeedSharing::for_replicas(stage.replicated),
+        )
+    })
     .await
     .map_err(|e| ServiceError::stopped("the points feed", e))?;
     let crediter = people::credit::Crediter::new(store.clone(), Arc::clone(&reference));

@@ -172,7 +172,17 @@ pub struct SystemOptions {
     /// the event feed partitioned (`--replicated`), and replica `r` (from 0) beyond the first
     /// listens on a free port and keeps its read model in `<data>/<service>-<r+1>`.
     pub replicas: usize,
+    /// Lets street offices' leaf nodes connect on 127.0.0.1 at this port (0: a free one), as
+    /// the user [`LEAF_USER`] with its password from the logins; `None`: no leaf nodes. On a
+    /// single nats-server only.
+    pub leaf_port: Option<u16>,
+    /// The street offices whose reports the centre's intake records (see
+    /// `gridcase_intake::office`).
+    pub office_sources: Vec<String>,
 }
+
+/// The user street offices' leaf nodes log in to the centre as.
+pub const LEAF_USER: &str = "leaf";
 
 /// The file in the data directory that keeps the NATS logins (mode 0600).
 pub const LOGINS_FILE: &str = "nats-logins";
@@ -192,6 +202,8 @@ impl SystemOptions {
             nats_logins: true,
             processes: None,
             replicas: 1,
+            leaf_port: None,
+            office_sources: Vec::new(),
         }
     }
 }
@@ -212,6 +224,8 @@ pub struct System {
     nats_url: String,
     logins: Option<Logins>,
     bound: Addresses,
+    /// Where street offices' leaf nodes connect.
+    leaf_port: Option<u16>,
     /// Where replicas beyond the first listen, by [`System::slot`].
     replica_addrs: Vec<SocketAddr>,
     /// What runs, by [`System::slot`].
@@ -261,7 +275,10 @@ impl System {
             .with_context(|| format!("creating {}", nats_dir.display()))?;
         let logins = if options.nats_logins {
             let path = options.data.join(LOGINS_FILE);
-            Some(Logins::load_or_create(&path, nats_auth::users(&reference))?)
+            let users = nats_auth::users(&reference)
+                .into_iter()
+                .chain([LEAF_USER.to_owned()]);
+            Some(Logins::load_or_create(&path, users)?)
         } else {
             tracing::warn!(
                 "nats-server runs without logins: any local process can read every work order \
@@ -269,10 +286,29 @@ impl System {
             );
             None
         };
-        let authorization = logins.as_ref().map_or_else(String::new, |logins| {
+        let mut authorization = logins.as_ref().map_or_else(String::new, |logins| {
             nats_auth::authorization(&reference, |user| logins.quoted_password(user))
         });
         let nodes = options.nats_nodes.max(1);
+        let leaf_port = match options.leaf_port {
+            Some(_) if nodes > 1 => {
+                anyhow::bail!("leaf nodes connect to a single nats-server here")
+            }
+            Some(0) => Some(gridcase_bus::natsd::free_port()?),
+            other => other,
+        };
+        if let Some(port) = leaf_port {
+            let login = match &logins {
+                Some(logins) => format!(
+                    "\n  authorization {{ user: \"{LEAF_USER}\", password: {} }}",
+                    logins.quoted_password(LEAF_USER)
+                ),
+                None => String::new(),
+            };
+            authorization.push_str(&format!(
+                "leafnodes {{\n  listen: 127.0.0.1:{port}{login}\n}}\n"
+            ));
+        }
         // Three copies of every stream on a cluster (fewer nodes than that hold fewer).
         gridcase_bus::streams::set_replicas(nodes.min(3)).map_err(anyhow::Error::msg)?;
         let nats = tokio::task::block_in_place(|| {
@@ -288,6 +324,7 @@ impl System {
         }
         let slots = Service::ALL.len() * options.replicas.max(1);
         let mut system = System {
+            leaf_port,
             bound: options.addresses,
             options,
             nats,
@@ -323,6 +360,22 @@ impl System {
         let nats = &mut self.nats;
         tokio::task::block_in_place(|| nats.start_all())?;
         Ok(())
+    }
+
+    /// The URL a street office's leaf node connects to the centre with (the leaf login's
+    /// password in it), if leaf nodes may connect.
+    pub fn leaf_url(&self) -> Option<String> {
+        let port = self.leaf_port?;
+        Some(
+            match self.logins.as_ref().and_then(|l| l.login(LEAF_USER)) {
+                Some(login) => format!(
+                    "nats-leaf://{}:{}@127.0.0.1:{port}",
+                    login.user(),
+                    login.password()
+                ),
+                None => format!("nats-leaf://127.0.0.1:{port}"),
+            },
+        )
     }
 
     /// The number of nats-server nodes.
@@ -499,7 +552,13 @@ impl System {
             }
             (Service::Intake, Some(nats)) => {
                 let config: IntakeConfig = stage(config, tokens);
-                spawn(|stopped| gridcase_intake::run(config, nats, listener, stop_signal(stopped)))
+                let options = gridcase_intake::IntakeOptions {
+                    office: None,
+                    office_sources: self.options.office_sources.clone(),
+                };
+                spawn(|stopped| {
+                    gridcase_intake::run_with(config, options, nats, listener, stop_signal(stopped))
+                })
             }
             (Service::Triage, Some(nats)) => {
                 let config = TriageConfig {
@@ -627,6 +686,9 @@ impl System {
                 .arg("--grpc", addr.to_string())
                 .env("GRIDCASE_NATS_URL", nats_url.clone())
                 .env("GRIDCASE_STREAM_REPLICAS", &replicas),
+            Service::Intake if !self.options.office_sources.is_empty() => {
+                stage(launch).arg("--office-sources", self.options.office_sources.join(","))
+            }
             Service::Intake | Service::Dispatch => stage(launch),
             Service::Triage => stage(launch)
                 .arg("--model", self.model_dir(service, replica))

@@ -31,6 +31,14 @@ pub(crate) struct UpArgs {
     #[arg(long, env = "GRIDCASE_REPLICAS", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=8))]
     replicas: u16,
+    /// Lets street offices' NATS leaf nodes connect on this port (as the user `leaf`, its
+    /// password in `<data>/nats-logins`); a single nats-server only.
+    #[arg(long, env = "GRIDCASE_LEAF_PORT", conflicts_with = "cluster")]
+    leaf_port: Option<u16>,
+    /// The street offices (street codes, comma-separated) whose reports intake records as
+    /// cases: each runs a leaf node and `gridcase-intake --office <street>`.
+    #[arg(long, env = "GRIDCASE_OFFICE_SOURCES", value_delimiter = ',')]
+    office_sources: Vec<String>,
     /// Address of the store's gRPC admin API.
     #[arg(long, env = "GRIDCASE_STORE_GRPC", default_value = "127.0.0.1:7101")]
     store_grpc: SocketAddr,
@@ -136,6 +144,8 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
         nats_port: args.nats_port,
         nats_nodes: usize::from(args.cluster),
         replicas: usize::from(args.replicas),
+        leaf_port: args.leaf_port,
+        office_sources: args.office_sources,
         addresses,
         public_base_url: args.public_base_url,
         nats_logins: !args.nats_no_auth,
@@ -256,6 +266,14 @@ and the event feed; for development only"
                 others.join(" ")
             );
         }
+    }
+    if let Some(url) = system.leaf_url() {
+        let port = url.rsplit(':').next().unwrap_or_default();
+        let offices = &system.options().office_sources;
+        println!(
+            "  street offices  leaf nodes connect at nats-leaf://127.0.0.1:{port} as `leaf`; reports recorded from {}",
+            if offices.is_empty() { "none yet (--office-sources)".to_owned() } else { offices.join(", ") }
+        );
     }
     let public = system.public_base_url();
     println!(

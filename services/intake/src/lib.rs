@@ -15,6 +15,7 @@ pub const SERVICE: &str = "intake";
 
 pub mod care;
 pub mod ids;
+pub mod office;
 pub mod report;
 pub mod service;
 pub mod tracking;
@@ -32,6 +33,16 @@ pub use service::{IntakeApi, GET_CASE_STATUS_ROLES, REPORT_CASE_ROLES, SERVICE_N
 /// How to run the intake service: the settings every stage service takes.
 pub type IntakeConfig = StageConfig;
 
+/// Where an intake runs, beyond the settings every stage service takes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IntakeOptions {
+    /// At a street office (its street code): reports go to the office's own stream on its
+    /// leaf node, answered with codes the centre reserved for the office (see [`office`]).
+    pub office: Option<String>,
+    /// At the centre: the street offices whose reports it records as cases.
+    pub office_sources: Vec<String>,
+}
+
 /// Runs the intake service on `listener` until `shutdown` resolves, keeping cases in the store
 /// reached over `nats`.
 pub async fn run(
@@ -40,26 +51,79 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
+    run_with(config, IntakeOptions::default(), nats, listener, shutdown).await
+}
+
+/// [`run`] at a street office or at a centre that records offices' reports, as `options` say.
+/// Every centre intake answers the offices' requests for tracking codes.
+pub async fn run_with(
+    config: IntakeConfig,
+    options: IntakeOptions,
+    nats: async_nats::Client,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServiceError> {
     let reference = config.load_reference(SERVICE)?;
-    let store = StoreClient::new(nats, &config.shard);
-    let readiness =
-        gridcase_bus::health::watch_dependencies(store.nats().clone(), Some(store.clone()));
+    let store = StoreClient::new(nats.clone(), &config.shard);
     let vault = gridcase_privacy::Vault::Remote(store.nats().clone());
-    let routes = service::routes(store, reference, vault, Arc::clone(&config.tokens));
+    let mut api = IntakeApi::new(store.clone(), Arc::clone(&reference), vault);
+    let stop = gridcase_runtime::Stop::new();
+    let mut tasks = Vec::new();
+    // An office takes reports while the centre (its store) is out of reach: its readiness
+    // is its own NATS, not the store's.
+    let readiness = match &options.office {
+        Some(street) => {
+            let desk = gridcase_bus::retry::setting_up("the street office's desk", || {
+                office::desk::Desk::open(nats.clone(), street, Arc::clone(&reference))
+            })
+            .await
+            .map_err(|e| ServiceError::stopped("the street office's desk", e))?;
+            let topping = desk.clone();
+            let stopped = stop.signal();
+            tasks.push(tokio::spawn(async move {
+                topping.keep_topped_up(stopped).await;
+            }));
+            api = api.at_office(desk);
+            gridcase_bus::health::watch_dependencies(nats.clone(), None)
+        }
+        None => {
+            tasks.push(tokio::spawn(office::centre::serve_codes(
+                nats.clone(),
+                api.clone(),
+            )));
+            if !options.office_sources.is_empty() {
+                let (nats, api, streets) =
+                    (nats.clone(), api.clone(), options.office_sources.clone());
+                let stopped = stop.signal();
+                tasks.push(tokio::spawn(async move {
+                    office::centre::follow_inbox(nats, api, streets, stopped).await;
+                }));
+            }
+            gridcase_bus::health::watch_dependencies(store.nats().clone(), Some(store.clone()))
+        }
+    };
+    let routes = service::routes_of(api, Arc::clone(&config.tokens));
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
         shard = %config.shard,
         tokens = config.tokens.len(),
+        office = options.office.as_deref().unwrap_or("-"),
+        offices = options.office_sources.len(),
         "intake serving"
     );
-    gridcase_grpc::serve_grpc(
+    let served = gridcase_grpc::serve_grpc(
         listener,
         routes,
         &[SERVICE_NAME, care::CARE_SERVICE_NAME],
         readiness,
-        shutdown,
+        stop.or(shutdown),
     )
-    .await?;
+    .await;
+    stop.stop();
+    for task in tasks {
+        task.abort();
+    }
+    served?;
     tracing::info!("intake stopped");
     Ok(())
 }

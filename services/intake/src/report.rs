@@ -148,7 +148,7 @@ fn parse_request_id(id: &str) -> Result<String, InvalidInput> {
     gridcase_grpc::request_id("client_request_id", id).map(str::to_owned)
 }
 
-fn parse_channel(value: i32) -> Result<Channel, InvalidInput> {
+pub(crate) fn parse_channel(value: i32) -> Result<Channel, InvalidInput> {
     let field = "channel";
     match pb::Channel::try_from(value) {
         Ok(pb::Channel::Unspecified) => Err(InvalidInput::new(

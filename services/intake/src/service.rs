@@ -57,6 +57,8 @@ pub struct IntakeApi<S> {
     cases: CaseStore<S>,
     reference: Arc<ReferenceData>,
     vault: Vault,
+    /// At a street office, where reports are taken; `None` at the centre.
+    desk: Option<crate::office::desk::Desk>,
 }
 
 /// The intake service as routes for the shared gRPC server, authenticating callers against
@@ -67,7 +69,12 @@ pub fn routes<S: EventStore>(
     vault: Vault,
     tokens: Arc<TokenTable>,
 ) -> Routes {
-    let intake = IntakeApi::new(store.clone(), reference, vault);
+    routes_of(IntakeApi::new(store, reference, vault), tokens)
+}
+
+/// The routes of `intake` (at the centre or at a street office).
+pub fn routes_of<S: EventStore>(intake: IntakeApi<S>, tokens: Arc<TokenTable>) -> Routes {
+    let store = intake.store().clone();
     Routes::new(IntakeServer::with_interceptor(
         intake.clone(),
         Authenticator::new(Arc::clone(&tokens)),
@@ -94,6 +101,7 @@ impl<S: EventStore> IntakeApi<S> {
             cases: CaseStore::new(store),
             reference,
             vault,
+            desk: None,
         }
     }
 
@@ -105,6 +113,17 @@ impl<S: EventStore> IntakeApi<S> {
     /// Where reporters' contacts are sealed.
     pub fn vault(&self) -> &Vault {
         &self.vault
+    }
+
+    /// The event store cases are kept in.
+    pub fn store(&self) -> &S {
+        self.cases.store()
+    }
+
+    /// The same API taking reports at street office `desk` instead (see [`crate::office`]).
+    pub fn at_office(mut self, desk: crate::office::desk::Desk) -> Self {
+        self.desk = Some(desk);
+        self
     }
 
     /// Records `report` by `caller` as a new case reported at `reported_at`, or finds the case
@@ -213,7 +232,7 @@ fn reporting_actor(caller: &Caller, report: &NewReport) -> String {
 /// the caller (it is required on the grid-worker channel). The special-member channel is a
 /// special member's own — with their token, or through the QR gateway with their member code
 /// — and the only one they report on, so their reports are credited to them.
-fn check_reporter(caller: &Caller, report: &NewReport) -> Result<(), ApiError> {
+pub(crate) fn check_reporter(caller: &Caller, report: &NewReport) -> Result<(), ApiError> {
     let gateway = matches!(caller.role, Role::Gateway);
     if report.member.is_some() && !gateway {
         return Err(ApiError::PermissionDenied(
@@ -267,18 +286,24 @@ impl<S: EventStore> Intake for IntakeApi<S> {
         let reported_at = gridcase_runtime::now();
         let caller = require(&request, "ReportCase", REPORT_CASE_ROLES)?.clone();
         tracing::Span::current().record("caller", tracing::field::display(&caller));
-        let report = NewReport::try_from(request.into_inner()).map_err(|e| {
-            tracing::info!(error = %e, "report refused");
-            ApiError::from(e)
+        let request = request.into_inner();
+        let channel = crate::report::parse_channel(request.channel)
+            .map(|c| c.as_str())
+            .unwrap_or("unknown");
+        let reported = match &self.desk {
+            Some(desk) => desk.report(&caller, request, reported_at).await,
+            None => match NewReport::try_from(request) {
+                Ok(report) => self.report(&caller, report, reported_at).await,
+                Err(e) => {
+                    tracing::info!(error = %e, "report refused");
+                    Err(ApiError::from(e))
+                }
+            },
+        }
+        .map_err(|e| {
+            tracing::warn!(error = %e, "report failed");
+            Status::from(e)
         })?;
-        let channel = report.channel.as_str();
-        let reported = self
-            .report(&caller, report, reported_at)
-            .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, "report failed");
-                Status::from(e)
-            })?;
         if reported.already_reported {
             tracing::info!(case = %reported.case_id, channel, "case already reported");
         } else {
