@@ -3,7 +3,7 @@
 # fails on the first crash. New inputs the fuzzer finds go to a scratch directory, so a run
 # leaves the tree clean; a crashing input is kept under tests/fuzz/artifacts/<target>/.
 #
-#   GRIDCASE_FUZZ_SECONDS    seconds per target (default 12)
+#   GRIDCASE_FUZZ_SECONDS    seconds per target (default 7)
 #   GRIDCASE_FUZZ_TARGETS    targets to run, space-separated (default: all)
 #   GRIDCASE_FUZZ_SANITIZER  cargo fuzz's sanitizer (default none: the code forbids unsafe, and
 #                            without instrumentation for memory errors a run does far more
@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-seconds="${GRIDCASE_FUZZ_SECONDS:-12}"
+seconds="${GRIDCASE_FUZZ_SECONDS:-7}"
 sanitizer="${GRIDCASE_FUZZ_SANITIZER:-none}"
 fuzz_dir=tests/fuzz
 

@@ -39,6 +39,10 @@ use crate::wire;
 /// How long JetStream remembers message ids to drop copies the relay republishes.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 
+/// How long the feed keeps an event: the store is the record, and a consumer is never this far
+/// behind.
+pub const FEED_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// How long a consumer may hold a message before JetStream delivers it again.
 pub const ACK_WAIT: Duration = Duration::from_secs(30);
 
@@ -62,7 +66,7 @@ pub enum FeedError {
 }
 
 /// Creates the feed's JetStream stream if it does not exist (file storage, two-minute duplicate
-/// window, [`crate::streams::replicas`] replicas).
+/// window, events kept [`FEED_MAX_AGE`], [`crate::streams::replicas`] replicas).
 pub async fn ensure_stream(js: &jetstream::Context) -> Result<stream::Stream, FeedError> {
     crate::streams::ensure(
         js,
@@ -71,6 +75,7 @@ pub async fn ensure_stream(js: &jetstream::Context) -> Result<stream::Stream, Fe
             subjects: vec![EVENTS_ALL.to_owned()],
             storage: stream::StorageType::File,
             duplicate_window: DUPLICATE_WINDOW,
+            max_age: FEED_MAX_AGE,
             ..Default::default()
         },
     )

@@ -96,6 +96,13 @@ pub(crate) struct PipelineBench {
     /// the source tree.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Replicas of each stage service, sharing the feed by partition (the reports are spread
+    /// over the intake replicas).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=4))]
+    replicas: u16,
+    /// nats-server nodes: 1, or 3 for a cluster with every stream at three replicas.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=5))]
+    nats_nodes: u16,
 }
 
 type Intake = IntakeClient<InterceptedService<GrpcChannel, BearerToken>>;
@@ -141,12 +148,16 @@ pub(crate) async fn run(args: PipelineBench) -> anyhow::Result<()> {
         "{OPERATOR_TOKEN}=operator:pipeline-bench,{ADMIN_TOKEN}=admin:pipeline-bench,\
          pipeline-bench-gateway-0001=gateway:pipeline-bench"
     ))?;
-    let system = System::start(SystemOptions::on_free_ports(
-        dir.path().to_owned(),
-        config,
-        tokens,
-    ))
+    let system = System::start(SystemOptions {
+        replicas: usize::from(args.replicas),
+        nats_nodes: usize::from(args.nats_nodes),
+        ..SystemOptions::on_free_ports(dir.path().to_owned(), config, tokens)
+    })
     .await?;
+    println!(
+        "pipeline: {} replica(s) of each stage service, {} nats-server node(s)",
+        args.replicas, args.nats_nodes
+    );
     let outcome = run_on(&system, &args, reports).await;
     let stopped = system.shut_down().await;
     outcome?;
@@ -173,11 +184,14 @@ async fn run_on(system: &System, args: &PipelineBench, reports: Reports) -> anyh
         None
     };
     let mut intake = Vec::new();
-    for _ in 0..args.connections.max(1) {
-        let channel = tonic::transport::Endpoint::from_shared(system.endpoint(Service::Intake))?
-            .timeout(REPORT_TIMEOUT)
-            .connect()
-            .await?;
+    for connection in 0..args.connections.max(1) {
+        let replica = connection % system.replicas_of(Service::Intake);
+        let channel = tonic::transport::Endpoint::from_shared(
+            system.replica_endpoint(Service::Intake, replica),
+        )?
+        .timeout(REPORT_TIMEOUT)
+        .connect()
+        .await?;
         intake.push(IntakeClient::with_interceptor(
             channel,
             BearerToken::new(&Secret::new(OPERATOR_TOKEN))?,
