@@ -16,7 +16,8 @@ use gridcase_intake::IntakeOptions;
 use gridcase_proto::common::v1::Location;
 use gridcase_proto::intake::v1::intake_client::IntakeClient;
 use gridcase_proto::intake::v1::{
-    Channel, GetCaseStatusRequest, ReportCaseRequest, ReportCaseResponse, Reporter,
+    Channel, GetCaseStatusRequest, GetCaseStatusResponse, ReportCaseRequest, ReportCaseResponse,
+    Reporter,
 };
 use gridcase_testkit::{bearer, token_table, wait_until};
 use gridcase_tests::link::Link;
@@ -107,6 +108,21 @@ async fn take(office: &Client, request: ReportCaseRequest) -> ReportCaseResponse
     }
 }
 
+/// The centre's answer about `tracking_code`, once it knows the case.
+async fn at_centre(city: &City, tracking_code: &str) -> GetCaseStatusResponse {
+    wait_until("an office's report at the centre", WAIT, || async {
+        let mut intake = city.intake("op-1");
+        let status = intake
+            .get_case_status(GetCaseStatusRequest {
+                tracking_code: tracking_code.to_owned(),
+            })
+            .await
+            .ok()?;
+        Some(status.into_inner())
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_street_office_takes_reports_through_a_broken_link_and_each_reaches_the_centre_once() {
     let city = City::start_adjusted(
@@ -171,18 +187,8 @@ async fn a_street_office_takes_reports_through_a_broken_link_and_each_reaches_th
         taken.push(take(&office, report(&format!("desk-online-{n}"), n)).await);
     }
     for acked in &taken {
-        let at_centre = wait_until("an office report at the centre", WAIT, || async {
-            let mut intake = city.intake("op-1");
-            let status = intake
-                .get_case_status(GetCaseStatusRequest {
-                    tracking_code: acked.tracking_code.clone(),
-                })
-                .await
-                .ok()?;
-            Some(status.into_inner())
-        })
-        .await;
-        assert_eq!(at_centre.case_id, acked.case_id);
+        let centre = at_centre(&city, &acked.tracking_code).await;
+        assert_eq!(centre.case_id, acked.case_id);
     }
 
     // The line is cut: the office goes on, and the centre does not know of what it takes.
@@ -235,20 +241,10 @@ async fn a_street_office_takes_reports_through_a_broken_link_and_each_reaches_th
     line.heal();
     let healed_at_ms = gridcase_runtime::now().as_millis();
     for acked in &offline {
-        let at_centre = wait_until("an offline report at the centre", WAIT, || async {
-            let mut intake = city.intake("op-1");
-            let status = intake
-                .get_case_status(GetCaseStatusRequest {
-                    tracking_code: acked.tracking_code.clone(),
-                })
-                .await
-                .ok()?;
-            Some(status.into_inner())
-        })
-        .await;
-        assert_eq!(at_centre.case_id, acked.case_id);
+        let centre = at_centre(&city, &acked.tracking_code).await;
+        assert_eq!(centre.case_id, acked.case_id);
         assert!(
-            at_centre.reported_at_ms < healed_at_ms,
+            centre.reported_at_ms < healed_at_ms,
             "the case keeps the time the resident reported it at the office"
         );
     }

@@ -1,7 +1,7 @@
 //! The committed-event feed on JetStream, as consumers see it.
 //!
 //! The store relays every committed event to the stream [`EVENTS_STREAM`] on
-//! `gridcase.v1.events.<stage>.<case>`. A stage service follows it with a durable consumer: the
+//! `gridcase.v1.events.<stage>.<case>.<partition>`. A stage service follows it with a durable consumer: the
 //! server remembers what each consumer acknowledged, so a service that was down gets everything
 //! it missed. nats-server 2.9 allows one filter subject per consumer, so a service that needs
 //! several stages filters on `>` and skips.
@@ -139,15 +139,6 @@ impl FeedMessage {
         &self.span
     }
 
-    /// Tells JetStream the event is still being handled, so it waits another ack wait before
-    /// delivering it again (a failure is only logged: at worst the event comes again, and is
-    /// recognised as handled).
-    pub async fn in_progress(&self) {
-        if let Err(e) = self.message.ack_with(jetstream::AckKind::Progress).await {
-            tracing::debug!(error = %e, "telling JetStream an event is still in hand");
-        }
-    }
-
     /// Tells JetStream the event is handled, so it is not delivered again. The server does not
     /// confirm it (a confirmed ack costs a reply per event and a wait): an ack lost in a crash means the event comes again after the ack wait,
     /// and every handler recognises an event it has handled (command ids derive from it).
@@ -281,11 +272,24 @@ impl FeedConsumer {
         Fut: Future<Output = ()>,
     {
         let limit = limit.max(1);
+        // While an event is being handled (a store that does not answer makes that long),
+        // JetStream is told every third of the ack wait that it is still in hand, so it does
+        // not give it to another replica meanwhile.
+        let progress_every = (self.ack_wait / 3).max(Duration::from_millis(100));
         let run = |stream: String, message: FeedMessage| {
             let span = message.span.clone();
+            let in_hand = message.message.clone();
             let handled = handle(message).instrument(span);
             async move {
-                handled.await;
+                tokio::pin!(handled);
+                let mut progress = tokio::time::interval(progress_every);
+                progress.tick().await;
+                loop {
+                    tokio::select! {
+                        () = &mut handled => break,
+                        _ = progress.tick() => still_in_hand(&in_hand).await,
+                    }
+                }
                 stream
             }
         };
@@ -358,24 +362,11 @@ impl FeedConsumer {
         Fut: Future<Output = Result<(), E>>,
     {
         let handle = &handle;
-        // While an event is being handled (a store that does not answer makes that long),
-        // JetStream is told every third of the ack wait that it is still in hand, so it does
-        // not give it to another replica meanwhile.
-        let progress_every = (self.ack_wait / 3).max(Duration::from_millis(100));
         let mut backoff = crate::retry::Backoff::new();
         loop {
             let interrupted = self
                 .for_each_per_stream(limit, |message| async move {
-                    let done = until_done(&message.event, handle, is_permanent);
-                    tokio::pin!(done);
-                    let mut progress = tokio::time::interval(progress_every);
-                    progress.tick().await;
-                    loop {
-                        tokio::select! {
-                            () = &mut done => break,
-                            _ = progress.tick() => message.in_progress().await,
-                        }
-                    }
+                    until_done(&message.event, handle, is_permanent).await;
                     if let Err(e) = message.ack().await {
                         tracing::warn!(error = %e, "acknowledging a feed event failed");
                     }
@@ -447,6 +438,15 @@ impl FeedConsumer {
                 }))
             }
         }
+    }
+}
+
+/// Tells JetStream `message` is still being handled, so it waits another ack wait before
+/// delivering it again (a failure is only logged: at worst the event comes again, and is
+/// recognised as handled). A message already acknowledged ignores it.
+async fn still_in_hand(message: &jetstream::Message) {
+    if let Err(e) = message.ack_with(jetstream::AckKind::Progress).await {
+        tracing::debug!(error = %e, "telling JetStream an event is still in hand");
     }
 }
 
