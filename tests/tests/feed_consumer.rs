@@ -383,3 +383,46 @@ async fn replicas_sharing_the_feed_by_partition_keep_each_case_in_order_even_whe
     }
     store.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_held_longer_than_the_ack_wait_is_not_delivered_again() {
+    let sandbox = Sandbox::start();
+    let store = sandbox
+        .start_store(&sandbox.path("store"), RelayMode::On)
+        .await;
+    store
+        .client
+        .append(
+            "case-slow",
+            ExpectedVersion::NoStream,
+            vec![typed(1, "CaseReported")],
+        )
+        .await
+        .unwrap();
+    let mut consumer = FeedConsumer::shared(
+        sandbox.connect().await,
+        "slow",
+        subjects::EVENTS_ALL,
+        Duration::from_secs(1),
+        FeedSharing::Single,
+    )
+    .await
+    .unwrap();
+    let deliveries = std::sync::atomic::AtomicUsize::new(0);
+    // Handled in 2.5 s against an ack wait of 1 s: only the consumer's in-progress
+    // acknowledgements keep JetStream from delivering it again meanwhile.
+    let run = consumer.for_each_per_stream(4, |message| {
+        let deliveries = &deliveries;
+        async move {
+            deliveries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(2_500)).await;
+            message.ack().await.unwrap();
+        }
+    });
+    tokio::select! {
+        _ = run => panic!("the feed ended"),
+        () = tokio::time::sleep(Duration::from_secs(5)) => {}
+    }
+    assert_eq!(deliveries.load(std::sync::atomic::Ordering::SeqCst), 1);
+    store.stop().await;
+}

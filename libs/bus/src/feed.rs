@@ -275,21 +275,20 @@ impl FeedConsumer {
         // While an event is being handled (a store that does not answer makes that long),
         // JetStream is told every third of the ack wait that it is still in hand, so it does
         // not give it to another replica meanwhile.
+        // One timer for the consumer, not one per event: the events in hand are found by
+        // stream in `replies`.
         let progress_every = (self.ack_wait / 3).max(Duration::from_millis(100));
+        let mut progress = tokio::time::interval(progress_every);
+        progress.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        progress.reset();
+        let nats = self.nats.clone();
+        // The acknowledgement subject of the event being handled, by stream.
+        let mut replies: HashMap<String, async_nats::Subject> = HashMap::new();
         let run = |stream: String, message: FeedMessage| {
             let span = message.span.clone();
-            let in_hand = message.message.clone();
             let handled = handle(message).instrument(span);
             async move {
-                tokio::pin!(handled);
-                let mut progress = tokio::time::interval(progress_every);
-                progress.tick().await;
-                loop {
-                    tokio::select! {
-                        () = &mut handled => break,
-                        _ = progress.tick() => still_in_hand(&in_hand).await,
-                    }
-                }
+                handled.await;
                 stream
             }
         };
@@ -301,12 +300,17 @@ impl FeedConsumer {
         loop {
             tokio::select! {
                 Some(stream) = running.next(), if !running.is_empty() => {
+                    let stream: String = stream;
                     in_hand -= 1;
                     let next = busy.get_mut(&stream).and_then(VecDeque::pop_front);
                     match next {
-                        Some(message) => running.push(run(stream, message)),
+                        Some(message) => {
+                            set_reply(&mut replies, stream.as_str(), &message);
+                            running.push(run(stream, message));
+                        }
                         None => {
                             busy.remove(&stream);
+                            replies.remove(stream.as_str());
                         }
                     }
                 }
@@ -319,6 +323,7 @@ impl FeedConsumer {
                                 Some(waiting) => waiting.push_back(message),
                                 None => {
                                     busy.insert(stream.clone(), VecDeque::new());
+                                    set_reply(&mut replies, stream.as_str(), &message);
                                     running.push(run(stream, message));
                                 }
                             }
@@ -329,6 +334,11 @@ impl FeedConsumer {
                         }
                         Some(Err(error)) => ended = Some(Some(error)),
                         None => ended = Some(None),
+                    }
+                }
+                _ = progress.tick(), if !replies.is_empty() => {
+                    for reply in replies.values() {
+                        still_in_hand(&nats, reply).await;
                     }
                 }
                 else => break,
@@ -441,11 +451,28 @@ impl FeedConsumer {
     }
 }
 
-/// Tells JetStream `message` is still being handled, so it waits another ack wait before
-/// delivering it again (a failure is only logged: at worst the event comes again, and is
-/// recognised as handled). A message already acknowledged ignores it.
-async fn still_in_hand(message: &jetstream::Message) {
-    if let Err(e) = message.ack_with(jetstream::AckKind::Progress).await {
+/// Records `message` as the event of `stream` in hand.
+fn set_reply(
+    replies: &mut HashMap<String, async_nats::Subject>,
+    stream: &str,
+    message: &FeedMessage,
+) {
+    match &message.message.reply {
+        Some(reply) => {
+            replies.insert(stream.to_owned(), reply.clone());
+        }
+        None => {
+            replies.remove(stream);
+        }
+    }
+}
+
+/// Tells JetStream the message whose acknowledgement subject is `reply` is still being
+/// handled, so it waits another ack wait before delivering it again (a failure is only logged:
+/// at worst the event comes again, and is recognised as handled). A message already
+/// acknowledged ignores it.
+async fn still_in_hand(nats: &async_nats::Client, reply: &async_nats::Subject) {
+    if let Err(e) = nats.publish(reply.clone(), "+WPI".into()).await {
         tracing::debug!(error = %e, "telling JetStream an event is still in hand");
     }
 }
