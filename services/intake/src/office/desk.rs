@@ -256,23 +256,9 @@ impl Desk {
             });
         futures::future::try_join_all(writes).await?;
         let raised = reserved + u64::from(BLOCK);
-        let marked = match revision {
-            Some(revision) => self
-                .inner
-                .bucket
-                .update("reserved", text(raised), revision)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-            None => self
-                .inner
-                .bucket
-                .create("reserved", text(raised))
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-        };
-        marked.map_err(|e| unavailable(&format!("marking the codes reserved: {e}")))?;
+        self.set_if("reserved", raised, revision)
+            .await
+            .map_err(|e| unavailable(&format!("marking the codes reserved: {e}")))?;
         tracing::info!(street = %self.inner.street, from = reserved, to = raised, "tracking codes reserved by the centre");
         Ok(u64::from(BLOCK))
     }
@@ -305,23 +291,26 @@ impl Desk {
                     "no tracking code left: the office reserves them from the centre while its link is up",
                 ));
             }
-            let taken = match revision {
-                Some(revision) => self
-                    .inner
-                    .bucket
-                    .update("next", text(next + 1), revision)
-                    .await
-                    .is_ok(),
-                None => self
-                    .inner
-                    .bucket
-                    .create("next", text(next + 1))
-                    .await
-                    .is_ok(),
-            };
-            if taken {
+            if self.set_if("next", next + 1, revision).await.is_ok() {
                 return Ok(next);
             }
+        }
+    }
+
+    /// Sets `key` to `value` if it is still at `revision` (`None`: if it does not exist yet).
+    async fn set_if(&self, key: &str, value: u64, revision: Option<u64>) -> Result<(), String> {
+        let bucket = &self.inner.bucket;
+        match revision {
+            Some(revision) => bucket
+                .update(key, text(value), revision)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            None => bucket
+                .create(key, text(value))
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
         }
     }
 
