@@ -1,4 +1,5 @@
-//! [`StoreClient`]: the event store as every other service sees it, over NATS request-reply.
+//! [`ShardClient`]: one store shard as every other service sees it, over NATS request-reply.
+//! [`crate::StoreClient`] routes between the shards' clients.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +34,7 @@ const BATCH_BYTES: usize = 512 * 1024;
 
 /// An [`EventStore`] served by the store service of one shard over NATS.
 #[derive(Debug, Clone)]
-pub struct StoreClient {
+pub struct ShardClient {
     inner: Arc<Inner>,
 }
 
@@ -62,7 +63,7 @@ impl Drop for Inner {
     }
 }
 
-impl StoreClient {
+impl ShardClient {
     /// A client of the store serving `shard`. Must be called inside a tokio runtime: it starts
     /// a task that follows the store's head.
     pub fn new(nats: async_nats::Client, shard: &str) -> Self {
@@ -299,7 +300,7 @@ async fn follow_head(nats: async_nats::Client, shard: String, head: watch::Sende
     }
 }
 
-impl EventStore for StoreClient {
+impl EventStore for ShardClient {
     async fn append(
         &self,
         stream: &str,

@@ -1,6 +1,7 @@
-//! Following the store's log into a read model: the history from a position, then live events
-//! as they commit, through one catch-up subscription — what query's projections and
-//! evaluation's indicators are kept by.
+//! Following the store's log into a read model: every shard's history from the model's checkpoint
+//! of that shard, then live events as they commit, through one catch-up subscription per shard —
+//! what query's projections, evaluation's indicators, supervision's timers and triage's
+//! case cache are kept by.
 
 use std::future::Future;
 
@@ -11,52 +12,83 @@ use crate::retry::next_batch_until;
 /// How many events between two progress lines while catching up.
 pub const PROGRESS_EVERY: u64 = 10_000;
 
-/// Folds the store's log from `start` into `fold`, a batch at a time, until `shutdown`: the
-/// history (a progress line every [`PROGRESS_EVERY`] events and one once the head at start is
-/// reached, naming `what`), then live events as they commit. A store that cannot be read is
-/// retried with backoff. A batch `fold` fails on stops the follower with that error: the
+/// Folds the store's log — every shard's, each from its own checkpoint — into `fold`, a batch
+/// of one shard at a time, until `shutdown`: the history (a progress line every
+/// [`PROGRESS_EVERY`] events and one once every shard's head at start is reached, naming
+/// `what`, when `caught_up` is called once), then live events as they commit. `shards` are
+/// the stores of shards 0, 1, …; `start(shard)` is the position to resume that shard's log
+/// from, and `fold(shard, events)` gets events of that shard in its log's order. Shards are
+/// read concurrently: a case lives in one shard, so its events are folded in order, while
+/// events of different shards interleave. A store that cannot be read is retried with
+/// backoff. A batch `fold` (or `caught_up`) fails on stops the follower with that error: the
 /// model stays at the batch before, and nothing after it is folded out of order.
-pub async fn follow_log<S: EventStore, E>(
-    store: S,
+pub async fn follow_log<S: EventStore + 'static, E>(
+    shards: &[S],
     what: &'static str,
-    start: u64,
-    mut fold: impl FnMut(&[RecordedEvent]) -> Result<(), E>,
+    start: impl Fn(usize) -> u64,
+    mut fold: impl FnMut(usize, &[RecordedEvent]) -> Result<(), E>,
+    mut caught_up: impl FnMut() -> Result<(), E>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), E> {
     tokio::pin!(shutdown);
-    let head = store.watch_head();
-    // The head when we started, so "caught up" means the history is read even if the head
-    // watch has not heard from the store yet.
-    let start_head = match store.stats().await {
-        Ok(stats) => stats.events,
-        Err(error) => {
-            tracing::warn!(%error, what, "reading the store head");
-            0
-        }
-    };
-    let mut read = start;
-    let mut caught_up = false;
-    let mut last_logged = start;
-    let mut subscription = store.subscribe_all(start);
+    // Each shard's head when we started, so "caught up" means the history is read even if a
+    // head watch has not heard from its store yet.
+    let mut behind: Vec<Option<u64>> = Vec::with_capacity(shards.len());
+    for (shard, store) in shards.iter().enumerate() {
+        let head = match store.stats().await {
+            Ok(stats) => stats.events,
+            Err(error) => {
+                tracing::warn!(%error, what, shard, "reading the store head");
+                0
+            }
+        };
+        behind.push(Some(head.max(*store.watch_head().borrow())));
+    }
+    let mut read: Vec<u64> = (0..shards.len()).map(&start).collect();
+    let mut last_logged = read.iter().sum::<u64>();
+    let mut announced = false;
+    let (batches, mut received) = tokio::sync::mpsc::channel(shards.len().max(1));
+    let mut readers = tokio::task::JoinSet::new();
+    for (shard, store) in shards.iter().enumerate() {
+        let mut subscription = store.subscribe_all(read[shard]);
+        let batches = batches.clone();
+        readers.spawn(async move {
+            let mut never = std::future::pending::<()>();
+            while let Some(events) = next_batch_until(&mut subscription, &mut never, what).await {
+                if batches.send((shard, events)).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(batches);
     loop {
-        if !caught_up {
-            let head = start_head.max(*head.borrow());
-            if read >= head {
-                caught_up = true;
-                tracing::info!(read, what, "caught up with the log");
-            } else if read >= last_logged + PROGRESS_EVERY {
-                last_logged = read;
-                tracing::info!(read, head, what, "reading the log");
+        for (shard, target) in behind.iter_mut().enumerate() {
+            if target.is_some_and(|head| read[shard] >= head) {
+                *target = None;
             }
         }
-        let Some(events) = next_batch_until(&mut subscription, &mut shutdown, what).await else {
-            break;
+        if !announced && behind.iter().all(Option::is_none) {
+            announced = true;
+            tracing::info!(read = read.iter().sum::<u64>(), what, "caught up with the log");
+            blocking(&mut caught_up)?;
+        } else if !announced && read.iter().sum::<u64>() >= last_logged + PROGRESS_EVERY {
+            last_logged = read.iter().sum();
+            tracing::info!(read = last_logged, what, "reading the log");
+        }
+        let (shard, events) = tokio::select! {
+            () = &mut shutdown => break,
+            batch = received.recv() => match batch {
+                Some(batch) => batch,
+                None => break,
+            },
         };
         if let Some(last) = events.last() {
-            read = read.max(last.position + 1);
+            read[shard] = read[shard].max(last.position + 1);
         }
-        blocking(|| fold(&events))?;
+        blocking(|| fold(shard, &events))?;
     }
+    readers.abort_all();
     tracing::debug!(what, "log follower stopped");
     Ok(())
 }

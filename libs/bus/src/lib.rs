@@ -12,13 +12,17 @@ pub mod health;
 pub mod logins;
 pub mod natsd;
 pub mod retry;
+pub mod shards;
+mod sharded;
 pub mod streams;
 pub mod subjects;
 pub mod wire;
 
 use std::time::Duration;
 
-pub use client::StoreClient;
+pub use client::ShardClient;
+pub use sharded::StoreClient;
+pub use shards::ShardMap;
 pub use feed::{FeedConsumer, FeedError, FeedMessage};
 pub use logins::{Login, Logins};
 pub use natsd::{NatsCluster, NatsServer, NatsServerError};

@@ -39,6 +39,8 @@ pub use sled_store::{
 pub const MAX_EVENTS_PER_APPEND: usize = 1_000;
 /// Largest payload one event may carry, in bytes.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+/// The most shards one city's log can be kept in (a read model keeps a checkpoint for each).
+pub const MAX_SHARDS: usize = 64;
 /// Longest stream id, in bytes.
 pub const MAX_STREAM_ID_BYTES: usize = 128;
 /// Longest event type name or actor, in bytes.
@@ -340,6 +342,13 @@ pub trait EventStore: Clone + Send + Sync + 'static {
 
     /// Counts of what is stored.
     fn stats(&self) -> impl Future<Output = Result<StoreStats>> + Send;
+
+    /// The head of each shard's log, in shard order: a store that is not sharded has one,
+    /// its event count. A reader waits for every shard's to know it has seen everything
+    /// committed before it asked.
+    fn heads(&self) -> impl Future<Output = Result<Vec<u64>>> + Send {
+        async move { Ok(vec![self.stats().await?.events]) }
+    }
 
     /// A watch on the head: the position the next committed event will get. It only moves
     /// forward, and only once events are readable.

@@ -1,5 +1,6 @@
 //! A read model's own embedded store: one sled tree a service keeps its projection in, beside
-//! the log position the projection reflects, written together in one atomic batch. After a
+//! the log position the projection reflects in each store shard's log, written together in one
+//! atomic batch. After a
 //! crash the model and its checkpoint are either both at a batch or both before it, so the
 //! follower resumes at the checkpoint and no event is applied twice or skipped. The model is
 //! derived data: its shape is versioned (`format`), and a model of another format — or one the
@@ -10,10 +11,19 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::{Result, StoreError};
+use crate::{Result, StoreError, MAX_SHARDS};
 
 const FORMAT_KEY: &[u8] = b"\xffformat";
+/// The checkpoint of shard 0; shard `n > 0`'s key is this followed by the byte `n`.
 const POSITION_KEY: &[u8] = b"\xffposition";
+
+fn position_key(shard: usize) -> Vec<u8> {
+    let mut key = POSITION_KEY.to_vec();
+    if shard > 0 {
+        key.push(shard as u8);
+    }
+    key
+}
 
 /// Where and how a read model is kept.
 #[derive(Debug, Clone)]
@@ -38,12 +48,12 @@ impl ReadModelConfig {
     }
 }
 
-/// A read model's tree and its checkpoint.
+/// A read model's tree and its checkpoint in each shard's log.
 #[derive(Debug)]
 pub struct ReadModelStore {
     db: sled::Db,
     tree: sled::Tree,
-    position: AtomicU64,
+    positions: [AtomicU64; MAX_SHARDS],
     /// Why the model starts from position 0, when it does.
     rebuilt: Option<&'static str>,
 }
@@ -84,14 +94,18 @@ impl ReadModelStore {
                 .map_err(storage)?;
             tree.flush().map_err(storage)?;
         }
-        let position = tree
-            .get(POSITION_KEY)
-            .map_err(storage)?
-            .map_or(0, |bytes| read_u64(&bytes));
+        let positions = std::array::from_fn(|_| AtomicU64::new(0));
+        for entry in tree.scan_prefix(POSITION_KEY) {
+            let (key, value) = entry.map_err(storage)?;
+            let shard = key.get(POSITION_KEY.len()).map_or(0, |n| usize::from(*n));
+            if let Some(position) = positions.get(shard) {
+                position.store(read_u64(&value), Ordering::Release);
+            }
+        }
         Ok(Self {
             db,
             tree,
-            position: AtomicU64::new(position),
+            positions,
             rebuilt,
         })
     }
@@ -102,9 +116,24 @@ impl ReadModelStore {
         self.rebuilt
     }
 
-    /// The position of the next event to fold: every event below it is in the model.
-    pub fn position(&self) -> u64 {
-        self.position.load(Ordering::Acquire)
+    /// The position in shard `shard`'s log of the next event to fold: every event below it is
+    /// in the model.
+    pub fn position(&self, shard: usize) -> u64 {
+        self.positions[shard].load(Ordering::Acquire)
+    }
+
+    /// Every shard's checkpoint, for the first `shards` shards.
+    pub fn positions(&self, shards: usize) -> Vec<u64> {
+        (0..shards).map(|shard| self.position(shard)).collect()
+    }
+
+    /// How many events the model has folded: the sum of every shard's checkpoint (with one
+    /// shard, its checkpoint).
+    pub fn folded(&self) -> u64 {
+        self.positions
+            .iter()
+            .map(|position| position.load(Ordering::Acquire))
+            .sum()
     }
 
     /// The model's records.
@@ -112,12 +141,17 @@ impl ReadModelStore {
         &self.tree
     }
 
-    /// Applies `batch` and moves the checkpoint to `next_position`, atomically.
-    pub fn commit(&self, mut batch: sled::Batch, next_position: u64) -> Result<()> {
-        batch.insert(POSITION_KEY, &next_position.to_be_bytes());
+    /// Applies `batch` and moves shard `shard`'s checkpoint to `next_position`, atomically.
+    pub fn commit(&self, mut batch: sled::Batch, shard: usize, next_position: u64) -> Result<()> {
+        batch.insert(position_key(shard), &next_position.to_be_bytes());
         self.tree.apply_batch(batch).map_err(storage)?;
-        self.position.fetch_max(next_position, Ordering::AcqRel);
+        self.positions[shard].fetch_max(next_position, Ordering::AcqRel);
         Ok(())
+    }
+
+    /// Applies `batch` and leaves every checkpoint where it is.
+    pub fn apply(&self, batch: sled::Batch) -> Result<()> {
+        self.tree.apply_batch(batch).map_err(storage)
     }
 
     /// Writes everything committed to disk (sled also does so in the background).
@@ -176,14 +210,16 @@ mod tests {
         let config = ReadModelConfig::new(Some(dir.path().to_owned()));
         {
             let model = ReadModelStore::open(&config, 1).unwrap();
-            assert_eq!((model.position(), model.rebuilt()), (0, Some("new")));
+            assert_eq!((model.position(0), model.rebuilt()), (0, Some("new")));
             let mut batch = sled::Batch::default();
             batch.insert(b"case-1".as_slice(), b"reported".as_slice());
-            model.commit(batch, 7).unwrap();
-            assert_eq!(model.position(), 7);
+            model.commit(batch, 0, 7).unwrap();
+            model.commit(sled::Batch::default(), 3, 2).unwrap();
+            assert_eq!(model.positions(4), [7, 0, 0, 2]);
         }
         let model = ReadModelStore::open(&config, 1).unwrap();
-        assert_eq!((model.position(), model.rebuilt()), (7, None));
+        assert_eq!((model.positions(4), model.rebuilt()), (vec![7, 0, 0, 2], None));
+        assert_eq!(model.folded(), 9);
         assert!(model.tree().get(b"case-1").unwrap().is_some());
         drop(model);
         for (config, format) in [
@@ -197,7 +233,7 @@ mod tests {
             ),
         ] {
             let model = ReadModelStore::open(&config, format).unwrap();
-            assert_eq!(model.position(), 0);
+            assert_eq!(model.folded(), 0);
             assert!(model.rebuilt().is_some());
             assert!(model.tree().get(b"case-1").unwrap().is_none());
         }

@@ -45,9 +45,16 @@ pub struct StageArgs {
         default_value = "deploy/config/tokens.toml"
     )]
     pub tokens: PathBuf,
-    /// The store shard cases are kept in.
-    #[arg(long, env = "GRIDCASE_STORE_SHARD", default_value = "0")]
-    pub shard: String,
+    /// How many store shards the city's log is kept in (named `0` … `<shards> - 1`); a
+    /// case's shard is fixed when it is reported (see `--district-shards`).
+    #[arg(long, env = "GRIDCASE_STORE_SHARDS", default_value_t = 1)]
+    pub shards: usize,
+    /// Which area's cases each shard keeps, as `<area>=<shard>,…` with districts or streets
+    /// (`330102=0,330105=1`); a case goes to the nearest listed area its grid lies in, else
+    /// by a hash of its district's code, and a report naming no grid by a hash of its request
+    /// id. The same on every service.
+    #[arg(long, env = "GRIDCASE_SHARD_AREAS", default_value = "")]
+    pub shard_areas: String,
     /// Address to serve Prometheus metrics on (`http://<addr>/metrics`); none when unset.
     #[arg(long, env = "GRIDCASE_METRICS")]
     pub metrics: Option<SocketAddr>,
@@ -164,6 +171,8 @@ impl StageArgs {
     pub async fn start(&self, grpc: SocketAddr) -> Result<Started, StartError> {
         let tokens = TokenTable::load_with_env(&self.tokens)?;
         gridcase_bus::streams::set_replicas(self.stream_replicas).map_err(StartError::Setting)?;
+        let shards = gridcase_bus::ShardMap::new(self.shards, &self.shard_areas)
+            .map_err(StartError::Setting)?;
         if let Some(addr) = self.metrics {
             let addr = crate::install_metrics(addr)?;
             tracing::info!(%addr, "serving metrics at http://{addr}/metrics");
@@ -181,7 +190,7 @@ impl StageArgs {
             nats,
             listener,
             config: StageConfig {
-                shard: self.shard.clone(),
+                shards,
                 replicated: self.replicated,
                 ..StageConfig::new(&self.config, tokens)
             },

@@ -12,8 +12,8 @@ use gridcase_config::{ConfigError, ReferenceData};
 pub struct StageConfig {
     /// Directory of the reference data (`grid.toml`, `categories.toml`, …).
     pub config_dir: PathBuf,
-    /// The store shard cases are kept in.
-    pub shard: String,
+    /// The store's shards: which keeps which stream.
+    pub shards: gridcase_bus::ShardMap,
     /// Bearer tokens and the callers holding them.
     pub tokens: Arc<TokenTable>,
     /// The service runs as one of several replicas: it follows the event feed partitioned
@@ -23,14 +23,19 @@ pub struct StageConfig {
 }
 
 impl StageConfig {
-    /// Reference data in `config_dir`, callers in `tokens`, shard 0.
+    /// Reference data in `config_dir`, callers in `tokens`, one store shard (`0`).
     pub fn new(config_dir: impl Into<PathBuf>, tokens: TokenTable) -> Self {
         Self {
             config_dir: config_dir.into(),
-            shard: gridcase_bus::subjects::DEFAULT_SHARD.to_owned(),
+            shards: gridcase_bus::ShardMap::one(gridcase_bus::subjects::DEFAULT_SHARD),
             tokens: Arc::new(tokens),
             replicated: false,
         }
+    }
+
+    /// The client of the store's shards, over `nats`.
+    pub fn store(&self, nats: async_nats::Client) -> gridcase_bus::StoreClient {
+        gridcase_bus::StoreClient::sharded(nats, self.shards.clone())
     }
 
     /// Loads and checks the reference data, logging what `service` loaded, and warns when no

@@ -25,7 +25,7 @@ pub mod workorder;
 use std::future::Future;
 use std::sync::Arc;
 
-use gridcase_bus::{FeedConsumer, StoreClient};
+use gridcase_bus::FeedConsumer;
 use tokio::net::TcpListener;
 
 pub use feed::{FeedWorker, FEED_CONSUMER};
@@ -51,7 +51,7 @@ pub async fn run(
     })
     .await
     .map_err(|e| ServiceError::stopped("work-order stream", e))?;
-    let store = StoreClient::new(nats.clone(), &config.shard);
+    let store = config.store(nats.clone());
     let readiness =
         gridcase_bus::health::watch_dependencies(store.nats().clone(), Some(store.clone()));
     let feed = gridcase_bus::retry::setting_up("the event feed", || {
@@ -70,7 +70,7 @@ pub async fn run(
     let routes = service::routes(store, reference, Arc::clone(&config.tokens));
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
-        shard = %config.shard,
+        shards = config.shards.count(),
         stream = gridcase_bus::subjects::DISPATCH_STREAM,
         "dispatch serving"
     );

@@ -69,22 +69,20 @@ struct Touched {
     parts: Parts,
 }
 
-/// The indicator model and the log position it reflects.
+/// The indicator model and the log positions it reflects.
 #[derive(Debug)]
 pub struct IndicatorModel {
     store: ReadModelStore,
-    next_position: watch::Sender<u64>,
+    /// How many events are folded: moves with every batch.
+    folded: watch::Sender<u64>,
 }
 
 impl IndicatorModel {
     /// Opens the model `config` describes.
     pub fn open(config: &ReadModelConfig) -> Result<Self> {
         let store = ReadModelStore::open(config, FORMAT)?;
-        let next_position = watch::Sender::new(store.position());
-        Ok(Self {
-            store,
-            next_position,
-        })
+        let folded = watch::Sender::new(store.folded());
+        Ok(Self { store, folded })
     }
 
     /// Why the model starts from position 0, when it does.
@@ -92,9 +90,21 @@ impl IndicatorModel {
         self.store.rebuilt()
     }
 
-    /// The position of the next event to fold: every event below it is reflected.
-    pub fn position(&self) -> u64 {
-        self.store.position()
+    /// The position in shard `shard`'s log of the next event to fold: every event below it
+    /// is reflected.
+    pub fn position(&self, shard: usize) -> u64 {
+        self.store.position(shard)
+    }
+
+    /// Every shard's checkpoint, for the first `shards` shards.
+    pub fn positions(&self, shards: usize) -> Vec<u64> {
+        self.store.positions(shards)
+    }
+
+    /// How many events of the log (every shard's) are folded; with one shard, the position of
+    /// the next event to fold.
+    pub fn folded(&self) -> u64 {
+        self.store.folded()
     }
 
     /// Bytes the model takes on disk.
@@ -115,10 +125,11 @@ impl IndicatorModel {
         Ok(bytes.map_or(0, |b| read_count(&b)))
     }
 
-    /// Folds a batch of the log and moves the checkpoint past it, atomically; other streams
-    /// and undecodable events only move the position. The caller folds one batch at a time.
-    pub fn fold(&self, records: &[RecordedEvent]) -> Result<()> {
-        let mut next = self.position();
+    /// Folds a batch of shard `shard`'s log and moves that shard's checkpoint past it,
+    /// atomically; other streams and undecodable events only move the position. The caller
+    /// folds one batch at a time.
+    pub fn fold(&self, shard: usize, records: &[RecordedEvent]) -> Result<()> {
+        let mut next = self.position(shard);
         let mut events = 0u64;
         let mut touched: HashMap<CaseId, Touched> = HashMap::new();
         let mut people = PeopleChanges::default();
@@ -171,9 +182,10 @@ impl IndicatorModel {
         if events > 0 {
             batch.insert(EVENTS, &(self.events()? + events).to_be_bytes());
         }
-        self.store.commit(batch, next)?;
-        self.next_position.send_replace(next);
-        metrics::gauge!("evaluation_model_position").set(next as f64);
+        self.store.commit(batch, shard, next)?;
+        let folded = self.store.folded();
+        self.folded.send_replace(folded);
+        metrics::gauge!("evaluation_model_position").set(folded as f64);
         Ok(())
     }
 
@@ -203,10 +215,17 @@ impl IndicatorModel {
         crate::people::model::accounts(self.store.tree())
     }
 
-    /// Waits until every event below `position` is folded; false if `patience` ran out first.
-    pub async fn wait_for(&self, position: u64, patience: Duration) -> bool {
-        let mut receiver = self.next_position.subscribe();
-        tokio::time::timeout(patience, receiver.wait_for(|next| *next >= position))
+    /// Waits until every event below `heads[shard]` of each shard's log is folded; false if
+    /// `patience` ran out first.
+    pub async fn wait_for(&self, heads: &[u64], patience: Duration) -> bool {
+        let mut receiver = self.folded.subscribe();
+        let reached = |_: &u64| {
+            heads
+                .iter()
+                .enumerate()
+                .all(|(shard, head)| self.store.position(shard) >= *head)
+        };
+        tokio::time::timeout(patience, receiver.wait_for(reached))
             .await
             .is_ok_and(|waited| waited.is_ok())
     }

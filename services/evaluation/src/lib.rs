@@ -22,7 +22,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use gridcase_bus::{FeedConsumer, StoreClient};
+use gridcase_bus::FeedConsumer;
 use tokio::net::TcpListener;
 
 use gridcase_auth::TokenTable;
@@ -68,29 +68,38 @@ pub async fn run(
 ) -> Result<(), ServiceError> {
     let stage = &config.stage;
     let reference = stage.load_reference(SERVICE)?;
-    let store = StoreClient::new(nats, &stage.shard);
+    let store = stage.store(nats);
     let readiness =
         gridcase_bus::health::watch_dependencies(store.nats().clone(), Some(store.clone()));
     let indicators = IndicatorModel::open(&config.model)
         .map_err(|e| ServiceError::stopped("the indicator model", e))?;
     let indicators = Arc::new(indicators);
     let stop = Stop::new();
-    let start = indicators.position();
     match indicators.rebuilt() {
         Some(why) => tracing::info!(
             why,
             "the indicator model is built from the start of the log"
         ),
-        None => tracing::info!(start, "the indicator model resumes from its checkpoint"),
+        None => tracing::info!(
+            start = ?indicators.positions(store.shards().len()),
+            "the indicator model resumes from its checkpoints"
+        ),
     }
-    metrics::gauge!("evaluation_model_position").set(start as f64);
+    metrics::gauge!("evaluation_model_position").set(indicators.folded() as f64);
     let follower = stop.spawn_essential("the indicator model", {
         let indicators = Arc::clone(&indicators);
-        let store = store.clone();
+        let shards = store.shards().to_vec();
         let stopped = stop.signal();
         async move {
-            let fold = |events: &[gridcase_eventstore::RecordedEvent]| indicators.fold(events);
-            gridcase_bus::follow::follow_log(store, "the indicators", start, fold, stopped).await
+            gridcase_bus::follow::follow_log(
+                &shards,
+                "the indicators",
+                |shard| indicators.position(shard),
+                |shard, events| indicators.fold(shard, events),
+                || Ok(()),
+                stopped,
+            )
+            .await
         }
     });
     let credits = gridcase_bus::retry::setting_up("the points feed", || {
@@ -133,7 +142,7 @@ pub async fn run(
     ));
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
-        shard = %stage.shard,
+        shards = stage.shards.count(),
         "evaluation serving"
     );
     let served = gridcase_grpc::serve_grpc(

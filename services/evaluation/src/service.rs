@@ -301,10 +301,10 @@ impl<S: EventStore> EvaluationApi<S> {
         }
         // Everything committed before the request counts: wait for the tally to reach the
         // head the store reports now (usually it is there already).
-        let head = self.cases.store().stats().await?.events;
-        if !self.indicators.wait_for(head, INDICATOR_PATIENCE).await {
+        let heads = self.cases.store().heads().await?;
+        if !self.indicators.wait_for(&heads, INDICATOR_PATIENCE).await {
             return Err(StoreError::Unavailable(format!(
-                "the indicators are still reading the log up to event {head}; try again shortly"
+                "the indicators are still reading the log up to {heads:?}; try again shortly"
             ))
             .into());
         }

@@ -103,6 +103,10 @@ pub(crate) struct PipelineBench {
     /// nats-server nodes: 1, or 3 for a cluster with every stream at three replicas.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=5))]
     nats_nodes: u16,
+    /// Store shards, each a store of its own; the reports name grids of every district, so
+    /// the cases spread over the shards by district.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=8))]
+    shards: u16,
 }
 
 type Intake = IntakeClient<InterceptedService<GrpcChannel, BearerToken>>;
@@ -111,7 +115,8 @@ type Admin = StoreAdminClient<InterceptedService<GrpcChannel, BearerToken>>;
 /// What a level needs from the running system.
 struct Harness {
     intake: Vec<Intake>,
-    admin: Admin,
+    /// Each shard's store admin API.
+    admin: Vec<Admin>,
     store: StoreClient,
     reports: Reports,
     deliveries: Shared<Deliveries>,
@@ -120,14 +125,16 @@ struct Harness {
 }
 
 impl Harness {
-    /// The store's figures now.
+    /// The store's figures now: every shard's, summed.
     async fn store_stats(&self) -> anyhow::Result<StatsResponse> {
-        Ok(self
-            .admin
-            .clone()
-            .stats(StatsRequest {})
-            .await?
-            .into_inner())
+        let mut sum = StatsResponse::default();
+        for admin in &self.admin {
+            let one = admin.clone().stats(StatsRequest {}).await?.into_inner();
+            sum.appends += one.appends;
+            sum.flushes += one.flushes;
+            sum.events += one.events;
+        }
+        Ok(sum)
     }
 }
 
@@ -151,12 +158,13 @@ pub(crate) async fn run(args: PipelineBench) -> anyhow::Result<()> {
     let system = System::start(SystemOptions {
         replicas: usize::from(args.replicas),
         nats_nodes: usize::from(args.nats_nodes),
+        shards: usize::from(args.shards),
         ..SystemOptions::on_free_ports(dir.path().to_owned(), config, tokens)
     })
     .await?;
     println!(
-        "pipeline: {} replica(s) of each stage service, {} nats-server node(s)",
-        args.replicas, args.nats_nodes
+        "pipeline: {} replica(s) of each stage service, {} nats-server node(s), {} store shard(s)",
+        args.replicas, args.nats_nodes, args.shards
     );
     let outcome = run_on(&system, &args, reports).await;
     let stopped = system.shut_down().await;
@@ -197,16 +205,22 @@ async fn run_on(system: &System, args: &PipelineBench, reports: Reports) -> anyh
             BearerToken::new(&Secret::new(OPERATOR_TOKEN))?,
         ));
     }
-    let channel = tonic::transport::Endpoint::from_shared(system.endpoint(Service::Store))?
+    let mut admin = Vec::new();
+    for shard in 0..system.replicas_of(Service::Store) {
+        let channel = tonic::transport::Endpoint::from_shared(
+            system.replica_endpoint(Service::Store, shard),
+        )?
         .connect()
         .await?;
-    let harness = Harness {
-        intake,
-        admin: StoreAdminClient::with_interceptor(
+        admin.push(StoreAdminClient::with_interceptor(
             channel,
             BearerToken::new(&Secret::new(ADMIN_TOKEN))?,
-        ),
-        store: StoreClient::new(nats, "0"),
+        ));
+    }
+    let harness = Harness {
+        intake,
+        admin,
+        store: system.store_client(nats),
         reports,
         deliveries,
         messages: message_counts,

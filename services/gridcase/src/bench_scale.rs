@@ -421,7 +421,7 @@ async fn rebuild(system: &System, reference: &ReferenceData) -> anyhow::Result<(
     let model = |name: &str| gridcase_eventstore::ReadModelConfig::new(Some(dir.path().join(name)));
     let query =
         gridcase_query::Projections::open(&model("query"), std::sync::Arc::new(reference.clone()))?;
-    rebuild_one(system, "query", |batch| query.fold(batch)).await?;
+    rebuild_one(system, "query", |batch| query.fold(0, batch)).await?;
     query.model().flush()?;
     println!(
         "  query model: {:.0} MiB on disk",
@@ -429,7 +429,7 @@ async fn rebuild(system: &System, reference: &ReferenceData) -> anyhow::Result<(
     );
     drop(query);
     let evaluation = gridcase_evaluation::indicators::IndicatorModel::open(&model("evaluation"))?;
-    rebuild_one(system, "evaluation", |batch| evaluation.fold(batch)).await?;
+    rebuild_one(system, "evaluation", |batch| evaluation.fold(0, batch)).await?;
     println!(
         "  evaluation model: {:.0} MiB on disk",
         mib(evaluation.size_on_disk())

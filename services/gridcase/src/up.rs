@@ -31,6 +31,17 @@ pub(crate) struct UpArgs {
     #[arg(long, env = "GRIDCASE_REPLICAS", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=8))]
     replicas: u16,
+    /// Splits the store into this many shards, each a store process of its own with its log
+    /// in `<data>/store-<n>` (shard 0's in `<data>/store`); a case is kept in its district's
+    /// shard. A city's shard count is set when it first starts: ids made before carry none.
+    #[arg(long, env = "GRIDCASE_STORE_SHARDS", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    shards: u16,
+    /// Which area's cases each shard keeps, as `<area>=<shard>,…` with districts or streets
+    /// (`330102-001=0,330102-002=1`); a grid in no listed area goes by a hash of its
+    /// district's code.
+    #[arg(long, env = "GRIDCASE_SHARD_AREAS", default_value = "")]
+    shard_areas: String,
     /// Lets street offices' NATS leaf nodes connect on this port (as the user `leaf`, its
     /// password in `<data>/nats-logins`); a single nats-server only.
     #[arg(long, env = "GRIDCASE_LEAF_PORT", conflicts_with = "cluster")]
@@ -146,6 +157,8 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
         replicas: usize::from(args.replicas),
         leaf_port: args.leaf_port,
         office_sources: args.office_sources,
+        shards: usize::from(args.shards),
+        shard_areas: args.shard_areas,
         addresses,
         public_base_url: args.public_base_url,
         nats_logins: !args.nats_no_auth,
@@ -217,10 +230,16 @@ and the event feed; for development only"
     let notes = [
         (
             Service::Store,
-            format!(
-                "nats gridcase.v1.store.0.*  ({} events in {} streams)",
-                stats.events, stats.streams
-            ),
+            match system.replicas_of(Service::Store) {
+                1 => format!(
+                    "nats gridcase.v1.store.0.*  ({} events in {} streams)",
+                    stats.events, stats.streams
+                ),
+                shards => format!(
+                    "shard 0 of {shards}, nats gridcase.v1.store.<shard>.*  ({} events in {} streams in all shards)",
+                    stats.events, stats.streams
+                ),
+            },
         ),
         (
             Service::Intake,
@@ -266,6 +285,14 @@ and the event feed; for development only"
                 others.join(" ")
             );
         }
+    }
+    for shard in 1..system.replicas_of(Service::Store) {
+        println!(
+            "  {:<16}grpc://{}  shard {shard}, log in {}",
+            "store",
+            system.replica_addr(Service::Store, shard),
+            system.store_dir(shard).display()
+        );
     }
     if let Some(url) = system.leaf_url() {
         let port = url.rsplit(':').next().unwrap_or_default();

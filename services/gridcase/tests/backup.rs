@@ -143,7 +143,7 @@ async fn projections_at(
         batch.retain(|record| record.position < up_to);
         let Some(last) = batch.last() else { break };
         position = last.position + 1;
-        projections.fold(&batch).unwrap();
+        projections.fold(0, &batch).unwrap();
     }
     assert_eq!(projections.next_position(), up_to);
     cases

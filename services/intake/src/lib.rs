@@ -23,7 +23,6 @@ pub mod tracking;
 use std::future::Future;
 use std::sync::Arc;
 
-use gridcase_bus::StoreClient;
 use tokio::net::TcpListener;
 
 pub use gridcase_runtime::{ServiceError, StageConfig};
@@ -64,9 +63,10 @@ pub async fn run_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
     let reference = config.load_reference(SERVICE)?;
-    let store = StoreClient::new(nats.clone(), &config.shard);
+    let store = config.store(nats.clone());
     let vault = gridcase_privacy::Vault::Remote(store.nats().clone());
-    let mut api = IntakeApi::new(store.clone(), Arc::clone(&reference), vault);
+    let mut api = IntakeApi::new(store.clone(), Arc::clone(&reference), vault)
+        .with_shards(config.shards.clone());
     let stop = gridcase_runtime::Stop::new();
     let mut tasks = Vec::new();
     // An office takes reports while the centre (its store) is out of reach: its readiness
@@ -74,7 +74,8 @@ pub async fn run_with(
     let readiness = match &options.office {
         Some(street) => {
             let desk = gridcase_bus::retry::setting_up("the street office's desk", || {
-                office::desk::Desk::open(nats.clone(), street, Arc::clone(&reference))
+                let shards = config.shards.clone();
+                office::desk::Desk::open(nats.clone(), street, Arc::clone(&reference), shards)
             })
             .await
             .map_err(|e| ServiceError::stopped("the street office's desk", e))?;
@@ -105,7 +106,7 @@ pub async fn run_with(
     let routes = service::routes_of(api, Arc::clone(&config.tokens));
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
-        shard = %config.shard,
+        shards = config.shards.count(),
         tokens = config.tokens.len(),
         office = options.office.as_deref().unwrap_or("-"),
         offices = options.office_sources.len(),

@@ -16,7 +16,8 @@ use gridcase_proto::intake::v1::intake_server::{Intake, IntakeServer};
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
-use crate::ids::{case_id_for, report_command_id};
+use crate::ids::{case_id_for, report_command_id, shard_of_report};
+use gridcase_bus::ShardMap;
 use crate::report::{InvalidInput, NewReport};
 use crate::tracking;
 use gridcase_casestore::ids::legacy;
@@ -59,6 +60,8 @@ pub struct IntakeApi<S> {
     vault: Vault,
     /// At a street office, where reports are taken; `None` at the centre.
     desk: Option<crate::office::desk::Desk>,
+    /// Which store shard keeps which case.
+    shards: ShardMap,
 }
 
 /// The intake service as routes for the shared gRPC server, authenticating callers against
@@ -102,7 +105,21 @@ impl<S: EventStore> IntakeApi<S> {
             reference,
             vault,
             desk: None,
+            shards: ShardMap::one(gridcase_bus::subjects::DEFAULT_SHARD),
         }
+    }
+
+    /// The same API in a city whose store is split into `shards`: a case is kept in its
+    /// district's shard, its id and tracking code naming it. `store` must route by the same
+    /// map.
+    pub fn with_shards(mut self, shards: ShardMap) -> Self {
+        self.shards = shards;
+        self
+    }
+
+    /// Which store shard keeps which case.
+    pub fn shards(&self) -> &ShardMap {
+        &self.shards
     }
 
     /// The reference data reports are checked against.
@@ -127,18 +144,36 @@ impl<S: EventStore> IntakeApi<S> {
     }
 
     /// Records `report` by `caller` as a new case reported at `reported_at`, or finds the case
-    /// its request id reported before. A grid worker reports only as itself.
+    /// its request id reported before. A grid worker reports only as itself. The case is kept
+    /// in its grid's shard (see [`shard_of_report`]).
     pub async fn report(
         &self,
         caller: &Caller,
         report: NewReport,
         reported_at: Timestamp,
     ) -> Result<Reported, ApiError> {
+        let shard = shard_of_report(
+            &self.shards,
+            report.location.grid().as_ref(),
+            &report.client_request_id,
+        );
+        self.report_in(caller, report, reported_at, shard).await
+    }
+
+    /// [`Self::report`], the case kept in store shard `shard`: a street office's reports are
+    /// kept in its street's, where the centre reserved their codes.
+    pub(crate) async fn report_in(
+        &self,
+        caller: &Caller,
+        report: NewReport,
+        reported_at: Timestamp,
+        shard: usize,
+    ) -> Result<Reported, ApiError> {
         check_reporter(caller, &report)?;
         report.check_reference(&self.reference)?;
         let actor = reporting_actor(caller, &report);
         self.check_member(&actor).await?;
-        let case_id = case_id_for(&report.client_request_id);
+        let case_id = case_id_for(&self.shards, &report.client_request_id, shard);
         let command_id = report_command_id(&report.client_request_id);
         // The common repeat (a client retrying after a lost reply) is answered from the stream
         // without reserving anything.
@@ -151,7 +186,7 @@ impl<S: EventStore> IntakeApi<S> {
         // holds the contact in clear.
         let (contact, tracking_code) = tokio::join!(
             self.vault.seal(&report.reporter),
-            tracking::reserve(self.cases.store(), case_id, &actor, command_id)
+            tracking::reserve(self.cases.store(), &self.shards, case_id, &actor, command_id)
         );
         let contact =
             contact.map_err(|e| ApiError::Store(StoreError::Unavailable(e.to_string())))?;

@@ -6,6 +6,7 @@
 //! candidates and tries them in turn. The reservation comes before the case's `CaseReported`,
 //! so the report carries its final code.
 
+use gridcase_bus::ShardMap;
 use gridcase_casestore::{Reservation, TrackingCodes};
 use gridcase_domain::{CaseId, TrackingCode, TrackingCodeReserved};
 use gridcase_eventstore::EventStore;
@@ -22,17 +23,18 @@ pub const RESERVATION_EVENT_TYPE: &str = TrackingCodeReserved::EVENT_TYPE;
 /// something is wrong, not that the space is full.
 pub const MAX_CANDIDATES: u32 = 8;
 
-/// Reserves a tracking code for `case`: the first candidate that is free or already reserved
-/// for this case (a retry finds its own reservation).
+/// Reserves a tracking code for `case`, in the case's shard of `shards`: the first candidate
+/// that is free or already reserved for this case (a retry finds its own reservation).
 pub async fn reserve<S: EventStore>(
     store: &S,
+    shards: &ShardMap,
     case: CaseId,
     actor: &str,
     correlation_id: u128,
 ) -> Result<TrackingCode, ApiError> {
     let codes = TrackingCodes::new(store.clone());
     for attempt in 0..MAX_CANDIDATES {
-        let code = tracking_candidate(case, attempt);
+        let code = tracking_candidate(shards, case, attempt);
         match codes.reserve(case, code, actor, correlation_id).await? {
             Reservation::Held => return Ok(code),
             Reservation::Taken => {

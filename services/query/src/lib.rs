@@ -28,7 +28,6 @@ use std::sync::Arc;
 use gridcase_auth::TokenTable;
 use gridcase_eventstore::ReadModelConfig;
 
-use gridcase_bus::StoreClient;
 use tokio::net::TcpListener;
 
 use gridcase_runtime::Stop;
@@ -71,7 +70,7 @@ pub async fn run(
 ) -> Result<(), ServiceError> {
     let stage = &config.stage;
     let reference = stage.load_reference(SERVICE)?;
-    let store = StoreClient::new(nats.clone(), &stage.shard);
+    let store = stage.store(nats.clone());
     let audit_store = store.clone();
     let readiness =
         gridcase_bus::health::watch_dependencies(store.nats().clone(), Some(store.clone()));
@@ -81,7 +80,7 @@ pub async fn run(
     let stop = Stop::new();
     let follower = stop.spawn_essential(
         "the query model",
-        projection::follow(store, Arc::clone(&projections), stop.signal()),
+        projection::follow(store.shards().to_vec(), Arc::clone(&projections), stop.signal()),
     );
     let vault = gridcase_privacy::Vault::Remote(nats.clone());
     let routes = service::routes(
@@ -93,7 +92,7 @@ pub async fn run(
     );
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
-        shard = %stage.shard,
+        shards = stage.shards.count(),
         "query serving"
     );
     let grpc = gridcase_grpc::serve_grpc(

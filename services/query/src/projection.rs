@@ -285,9 +285,10 @@ impl Projections {
         &self.model
     }
 
-    /// The position of the next event to fold: every event below it is reflected.
+    /// How many events of the log (every shard's) are reflected; with one shard, the position
+    /// of the next event to fold: every event below it is reflected.
     pub fn next_position(&self) -> u64 {
-        self.model.position()
+        self.model.folded()
     }
 
     /// One case's view and the position it reflects at least. A batch may be committed
@@ -295,7 +296,7 @@ impl Projections {
     /// position `p` was written with a checkpoint past `p`, so the position reflected is past
     /// the view's last event too.
     pub fn case(&self, case: CaseId) -> Result<(Option<CaseView>, u64)> {
-        let checkpoint = self.model.position();
+        let checkpoint = self.model.folded();
         let view = self.model.case(case)?;
         let position = view
             .as_ref()
@@ -314,7 +315,7 @@ impl Projections {
         to_ms: i64,
         f: impl FnOnce(&mut dyn Iterator<Item = CaseView>, &dyn Fn(CaseId) -> Option<TrackingCode>) -> T,
     ) -> Result<(T, u64)> {
-        let position = self.model.position();
+        let position = self.model.folded();
         let mut failure = None;
         let before = Some((to_ms, CaseId::from_u128(0)));
         let mut views = self
@@ -349,7 +350,7 @@ impl Projections {
         codes: &[TrackingCode],
         f: impl FnOnce(Vec<CaseView>, &dyn Fn(CaseId) -> Option<TrackingCode>) -> T,
     ) -> Result<(T, u64)> {
-        let position = self.model.position();
+        let position = self.model.folded();
         let mut views: Vec<CaseView> = Vec::new();
         for code in codes {
             let Some(case) = self.model.tracking(*code)? else {
@@ -381,7 +382,7 @@ impl Projections {
         keep: impl Fn(&CaseView) -> bool,
         summarize: impl Fn(&CaseView) -> T,
     ) -> Result<Page<T>> {
-        let position = self.model.position();
+        let position = self.model.folded();
         let dimensions = indexed.dimensions();
         let mut best: Option<(Term, usize, u64)> = None;
         for (term, covers) in walkable(indexed) {
@@ -440,7 +441,7 @@ impl Projections {
         to_ms: i64,
         weights: &IndicatorWeights,
     ) -> Result<(Vec<DepartmentIndicators>, u64, u64)> {
-        let position = self.model.position();
+        let position = self.model.folded();
         let totals = gridcase_indicator_store::period_totals(
             self.model.tree(),
             from_ms,
@@ -460,35 +461,41 @@ impl Projections {
         Ok((report, self.model.events()?, position))
     }
 
-    /// Folds a batch of recorded events; other streams and undecodable events only move the
-    /// position.
-    pub fn fold(&self, records: &[RecordedEvent]) -> Result<()> {
-        self.model.fold(records, gridcase_runtime::now())
+    /// Folds a batch of shard `shard`'s log; other streams and undecodable events only move
+    /// the position.
+    pub fn fold(&self, shard: usize, records: &[RecordedEvent]) -> Result<()> {
+        self.model.fold(shard, records, gridcase_runtime::now())
     }
 }
 
-/// Folds the store's log into `projections` from their checkpoint until `shutdown`, logging
-/// progress while catching up and retrying with backoff while the store is unreachable; and
-/// re-colours cases whose colour changed, every second. Ends with the model's error if it
-/// cannot be written.
-pub async fn follow<S: EventStore>(
-    store: S,
+/// Folds the log of every shard in `shards` (shard 0, 1, …) into `projections` from their
+/// checkpoints until `shutdown`, logging progress while catching up and retrying with backoff
+/// while a store is unreachable; and re-colours cases whose colour changed, every second.
+/// Ends with the model's error if it cannot be written.
+pub async fn follow<S: EventStore + 'static>(
+    shards: Vec<S>,
     projections: Arc<Projections>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
-    let start = projections.next_position();
+    let start = projections.model.positions(shards.len());
     match projections.model.rebuilt() {
         Some(why) => tracing::info!(why, "the query model is built from the start of the log"),
-        None => tracing::info!(start, "the query model resumes from its checkpoint"),
+        None => tracing::info!(?start, "the query model resumes from its checkpoints"),
     }
-    let fold = |events: &[RecordedEvent]| {
-        projections.fold(events)?;
+    let fold = |shard: usize, events: &[RecordedEvent]| {
+        projections.fold(shard, events)?;
         metrics::gauge!("query_projection_position").set(projections.next_position() as f64);
         Ok::<(), StoreError>(())
     };
     let clock = colour_clock(&projections);
-    let follower =
-        gridcase_bus::follow::follow_log(store, "the projections", start, fold, shutdown);
+    let follower = gridcase_bus::follow::follow_log(
+        &shards,
+        "the projections",
+        |shard| projections.model.position(shard),
+        fold,
+        || Ok(()),
+        shutdown,
+    );
     let outcome = tokio::select! {
         outcome = follower => outcome,
         outcome = clock => outcome,

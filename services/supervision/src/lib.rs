@@ -37,7 +37,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gridcase_bus::StoreClient;
 use gridcase_eventstore::ReadModelConfig;
 use tokio::net::TcpListener;
 
@@ -91,7 +90,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
     let reference = config.stage.load_reference(SERVICE)?;
-    let store = StoreClient::new(nats, &config.stage.shard);
+    let store = config.stage.store(nats);
     let readiness =
         gridcase_bus::health::watch_dependencies(store.nats().clone(), Some(store.clone()));
     let table = CaseTable::open(&config.model, Arc::clone(&reference))
@@ -100,14 +99,14 @@ pub async fn run(
     let stop = Stop::new();
     let follower = stop.spawn_essential(
         "the supervision model",
-        table::follow(store.clone(), Arc::clone(&table), stop.signal()),
+        table::follow(store.shards().to_vec(), Arc::clone(&table), stop.signal()),
     );
     let ticker = Ticker::new(store.clone(), Arc::clone(&reference), Arc::clone(&table));
     let ticker = tokio::spawn(ticker.run(config.tick, stop.signal()));
     let routes = service::routes(store, reference, Arc::clone(&config.stage.tokens));
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
-        shard = %config.stage.shard,
+        shards = config.stage.shards.count(),
         tick = ?config.tick,
         "supervision serving"
     );

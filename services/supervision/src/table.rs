@@ -195,7 +195,7 @@ impl CaseTable {
             }
         }
         batch.insert(POLICIES, &policies.to_be_bytes());
-        self.store.commit(batch, self.store.position())?;
+        self.store.apply(batch)?;
         Ok(moved)
     }
 
@@ -204,9 +204,16 @@ impl CaseTable {
         self.store.rebuilt()
     }
 
-    /// The position of the next event to fold: every event below it is in the table.
+    /// The position in shard `shard`'s log of the next event to fold: every event below it
+    /// is in the table.
+    pub fn position(&self, shard: usize) -> u64 {
+        self.store.position(shard)
+    }
+
+    /// How many events of the log (every shard's) the table has folded; with one shard, the
+    /// position of the next event to fold.
     pub fn next_position(&self) -> u64 {
-        self.store.position()
+        self.store.folded()
     }
 
     /// Writes everything folded so far to disk.
@@ -276,11 +283,11 @@ impl CaseTable {
         usize::try_from(self.scheduled.load(Ordering::Acquire)).unwrap_or(usize::MAX)
     }
 
-    /// Folds a batch of recorded events and moves the checkpoint past them, atomically; other
-    /// streams and unknown event types only move the checkpoint.
-    pub fn fold(&self, records: &[RecordedEvent]) -> Result<()> {
+    /// Folds a batch of shard `shard`'s log and moves that shard's checkpoint past it,
+    /// atomically; other streams and unknown event types only move the checkpoint.
+    pub fn fold(&self, shard: usize, records: &[RecordedEvent]) -> Result<()> {
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let start = self.store.position();
+        let start = self.store.position(shard);
         let mut next_position = start;
         // Each touched case: where it stood in the schedule at the batch's start, and its state.
         let mut touched: HashMap<CaseId, (Option<i64>, CaseState)> = HashMap::new();
@@ -323,7 +330,7 @@ impl CaseTable {
             batch.insert(&case_key(case), encode_record(&stored)?);
         }
         care.write(&self.reference, &mut batch)?;
-        self.store.commit(batch, next_position)?;
+        self.store.commit(batch, shard, next_position)?;
         let scheduled = u64::try_from(scheduled).unwrap_or(0);
         self.scheduled.store(scheduled, Ordering::Release);
         metrics::gauge!("supervision_open_timers").set(scheduled as f64);
@@ -349,27 +356,37 @@ fn decode_record<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     postcard::from_bytes(bytes).map_err(|e| storage(format!("a record does not decode: {e}")))
 }
 
-/// Folds the store's log into `table` from its checkpoint until `shutdown`, logging progress
-/// while catching up and retrying with backoff while the store is unreachable. Ends with the
-/// model's error if it cannot be written: no batch is skipped.
-pub async fn follow<S: EventStore>(
-    store: S,
+/// Folds the log of every shard in `shards` (shard 0, 1, …) into `table` from its checkpoints
+/// until `shutdown`, logging progress while catching up and retrying with backoff while a
+/// store is unreachable. Ends with the model's error if it cannot be written: no batch is
+/// skipped.
+pub async fn follow<S: EventStore + 'static>(
+    shards: Vec<S>,
     table: Arc<CaseTable>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
-    let start = table.next_position();
     match table.rebuilt() {
         Some(why) => tracing::info!(why, "the timer table is built from the start of the log"),
-        None => tracing::info!(start, "the timer table resumes from its checkpoint"),
+        None => tracing::info!(
+            start = ?table.store.positions(shards.len()),
+            "the timer table resumes from its checkpoints"
+        ),
     }
-    metrics::gauge!("supervision_table_position").set(start as f64);
-    let fold = |events: &[RecordedEvent]| {
-        table.fold(events)?;
+    metrics::gauge!("supervision_table_position").set(table.next_position() as f64);
+    let fold = |shard: usize, events: &[RecordedEvent]| {
+        table.fold(shard, events)?;
         metrics::gauge!("supervision_table_position").set(table.next_position() as f64);
         Ok::<(), StoreError>(())
     };
-    let outcome =
-        gridcase_bus::follow::follow_log(store, "the timer table", start, fold, shutdown).await;
+    let outcome = gridcase_bus::follow::follow_log(
+        &shards,
+        "the timer table",
+        |shard| table.position(shard),
+        fold,
+        || Ok(()),
+        shutdown,
+    )
+    .await;
     table.flush()?;
     outcome
 }

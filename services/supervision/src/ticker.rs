@@ -137,19 +137,20 @@ impl<S: EventStore> Ticker<S> {
 
     async fn wait_caught_up(&self) {
         let mut backoff = gridcase_bus::retry::Backoff::new();
-        let head = loop {
-            match self.cases.store().stats().await {
-                Ok(stats) => break stats.events,
+        let heads = loop {
+            match self.cases.store().heads().await {
+                Ok(heads) => break heads,
                 Err(error) => {
-                    tracing::warn!(%error, "reading the store head; trying again");
+                    tracing::warn!(%error, "reading the store's heads; trying again");
                     backoff.wait().await;
                 }
             }
         };
-        while self.table.next_position() < head {
+        let behind = |(shard, head): (usize, &u64)| self.table.position(shard) < *head;
+        while heads.iter().enumerate().any(behind) {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        tracing::info!(head, "timer table caught up; ticking");
+        tracing::info!(?heads, "timer table caught up; ticking");
     }
 
     /// Records everything due at `now`: the cases' deadlines, then the visits'.

@@ -194,8 +194,9 @@ pub struct CaseCache {
     hot: RwLock<Hot>,
     /// One writer at a time: the follower's batches and going live.
     writer: Mutex<()>,
-    /// The position of the next event to fold: everything before it is on disk and in memory.
-    next_position: watch::Sender<u64>,
+    /// Each shard's position of the next event to fold: everything before it is on disk and
+    /// in memory.
+    next_position: watch::Sender<Vec<u64>>,
     /// Set once the log read at start is folded: from then on a new report's category is
     /// guessed as it folds.
     live: AtomicBool,
@@ -219,7 +220,7 @@ impl CaseCache {
                 .ok_or_else(|| storage(format!("open case {case} has no record")))?;
             hot.put(case, cached);
         }
-        let position = store.position();
+        let position = store.positions(gridcase_eventstore::MAX_SHARDS);
         Ok(Self {
             refdata,
             classifier,
@@ -237,16 +238,22 @@ impl CaseCache {
         self.store.rebuilt()
     }
 
-    /// The position of the next event the cache will fold.
+    /// How many events of the log (every shard's) the cache has folded; with one shard, the
+    /// position of the next event it will fold.
     pub fn next_position(&self) -> u64 {
-        *self.next_position.borrow()
+        self.next_position.borrow().iter().sum()
     }
 
-    /// Waits until the event at `position` has been folded.
-    pub async fn wait_past(&self, position: u64) {
+    /// The position in shard `shard`'s log of the next event the cache will fold.
+    pub fn position(&self, shard: usize) -> u64 {
+        self.next_position.borrow()[shard]
+    }
+
+    /// Waits until the event at `position` of shard `shard`'s log has been folded.
+    pub async fn wait_past(&self, shard: usize, position: u64) {
         let mut receiver = self.next_position.subscribe();
         // The sender lives as long as `self`, so this only ends once the position is passed.
-        let _ = receiver.wait_for(|next| *next > position).await;
+        let _ = receiver.wait_for(|next| next[shard] > position).await;
     }
 
     /// True once the cache guesses the category of reports as they fold.
@@ -328,17 +335,17 @@ impl CaseCache {
         }
     }
 
-    /// Folds a batch of recorded events (other streams and unknown event types only move the
-    /// position) and writes the cases it touched with the position it reaches, in one atomic
-    /// batch; memory shows them once they are written. An error means nothing of the batch
-    /// was kept: the model cannot be written.
-    pub fn fold(&self, records: &[RecordedEvent]) -> Result<()> {
+    /// Folds a batch of shard `shard`'s log (other streams and unknown event types only move
+    /// the position) and writes the cases it touched with the position it reaches, in one
+    /// atomic batch; memory shows them once they are written. An error means nothing of the
+    /// batch was kept: the model cannot be written.
+    pub fn fold(&self, shard: usize, records: &[RecordedEvent]) -> Result<()> {
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let classifier = self.is_live().then(|| self.classifier.current());
         let guess = classifier
             .as_deref()
             .map(|classifier| (&*self.refdata, classifier));
-        let mut next = self.next_position();
+        let mut next = self.position(shard);
         let mut touched: HashMap<CaseId, Touched> = HashMap::new();
         for record in records {
             next = next.max(record.position + 1);
@@ -360,25 +367,25 @@ impl CaseCache {
                 .cached
                 .fold(&event, record.metadata.actor.as_deref(), guess);
         }
-        if touched.is_empty() && next == self.store.position() {
+        if touched.is_empty() && next == self.store.position(shard) {
             return Ok(());
         }
         let mut batch = sled::Batch::default();
         for (case, touched) in &touched {
             write(&mut batch, *case, &touched.cached, touched.was_open)?;
         }
-        self.store.commit(batch, next)?;
+        self.store.commit(batch, shard, next)?;
         let mut hot = self.hot_mut();
         for (case, touched) in touched {
             hot.put(case, touched.cached);
         }
         drop(hot);
-        self.next_position.send_if_modified(|position| {
-            let modified = next > *position;
-            *position = (*position).max(next);
+        self.next_position.send_if_modified(|positions| {
+            let modified = next > positions[shard];
+            positions[shard] = positions[shard].max(next);
             modified
         });
-        metrics::gauge!("triage_model_position").set(next as f64);
+        metrics::gauge!("triage_model_position").set(self.next_position() as f64);
         Ok(())
     }
 
@@ -433,7 +440,7 @@ impl CaseCache {
         for (case, cached) in &guessed {
             write(&mut batch, *case, cached, true)?;
         }
-        self.store.commit(batch, self.store.position())?;
+        self.store.apply(batch)?;
         let mut hot = self.hot_mut();
         for (case, cached) in guessed {
             hot.put(case, cached);
@@ -484,57 +491,45 @@ fn write(batch: &mut sled::Batch, case: CaseId, cached: &CachedCase, was_open: b
     Ok(())
 }
 
-/// Folds the store's log into `cache` from its checkpoint until `shutdown`, retrying with
-/// backoff while the store is unreachable; goes live once it has caught up with the head seen
-/// at start. The folds and their writes run off the runtime's worker threads. Ends with the
+/// Folds the log of every shard in `shards` (shard 0, 1, …) into `cache` from its checkpoints
+/// until `shutdown`, retrying with backoff while a store is unreachable; goes live once it has
+/// caught up with every shard's head seen at start. The folds and their writes run off the runtime's worker threads. Ends with the
 /// model's error if it cannot be written: nothing after the batch it failed on is folded.
-pub async fn follow<S: EventStore>(
-    store: S,
+pub async fn follow<S: EventStore + 'static>(
+    shards: Vec<S>,
     cache: Arc<CaseCache>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
-    tokio::pin!(shutdown);
-    let start = cache.next_position();
     match cache.rebuilt() {
         Some(why) => tracing::info!(why, "the triage model is built from the start of the log"),
         None => tracing::info!(
-            start,
+            start = ?cache.store.positions(shards.len()),
             open = cache.open_cases(),
-            "the triage model resumes from its checkpoint"
+            "the triage model resumes from its checkpoints"
         ),
     }
-    metrics::gauge!("triage_model_position").set(start as f64);
-    let mut subscription = store.subscribe_all(start);
-    // The log's length when we start: once folded that far, the cache has caught up.
-    let mut catch_up_to: Option<u64> = None;
-    loop {
-        if catch_up_to.is_none() {
-            catch_up_to = store.stats().await.ok().map(|stats| stats.events);
-        }
-        if let Some(target) = catch_up_to.filter(|target| cache.next_position() >= *target) {
-            blocking(|| cache.go_live())?;
-            tracing::info!(
-                position = cache.next_position(),
-                target,
-                open = cache.open_cases(),
-                "case cache caught up"
-            );
-            catch_up_to = Some(u64::MAX);
-        }
-        let Some(events) = gridcase_bus::retry::next_batch_until(
-            &mut subscription,
-            &mut shutdown,
-            "the case cache",
-        )
-        .await
-        else {
-            break;
-        };
-        blocking(|| cache.fold(&events))?;
-    }
+    metrics::gauge!("triage_model_position").set(cache.next_position() as f64);
+    let caught_up = || {
+        cache.go_live()?;
+        tracing::info!(
+            position = cache.next_position(),
+            open = cache.open_cases(),
+            "case cache caught up"
+        );
+        Ok(())
+    };
+    let outcome = gridcase_bus::follow::follow_log(
+        &shards,
+        "the case cache",
+        |shard| cache.position(shard),
+        |shard, events| cache.fold(shard, events),
+        caught_up,
+        shutdown,
+    )
+    .await;
     blocking(|| cache.flush())?;
     tracing::debug!("case cache stopped");
-    Ok(())
+    outcome
 }
 
 #[cfg(test)]

@@ -35,7 +35,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gridcase_bus::StoreClient;
 use gridcase_eventstore::ReadModelConfig;
 use gridcase_runtime::Stop;
 use tokio::net::TcpListener;
@@ -114,7 +113,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
     let refdata = config.stage.load_reference(SERVICE)?;
-    let store = StoreClient::new(nats.clone(), &config.stage.shard);
+    let store = config.stage.store(nats.clone());
     let readiness =
         gridcase_bus::health::watch_dependencies(store.nats().clone(), Some(store.clone()));
     let classifier = Arc::new(ClassifierSlot::new(model::initial(&config, &refdata)?));
@@ -124,7 +123,7 @@ pub async fn run(
     let stop = Stop::new();
     let follower = stop.spawn_essential(
         "the triage model",
-        cache::follow(store.clone(), Arc::clone(&cache), stop.signal()),
+        cache::follow(store.shards().to_vec(), Arc::clone(&cache), stop.signal()),
     );
     let reloader = tokio::spawn(model::follow_reloads(
         nats.clone(),
@@ -140,6 +139,7 @@ pub async fn run(
         Arc::clone(&cache),
         config.duplicate_window,
         nats.clone(),
+        config.stage.shards.clone(),
     );
     let worker_stop = stop.signal();
     let worker_nats = nats.clone();
@@ -155,7 +155,7 @@ pub async fn run(
     );
     tracing::info!(
         grpc = ?listener.local_addr().ok(),
-        shard = %config.stage.shard,
+        shards = config.stage.shards.count(),
         duplicate_window = ?config.duplicate_window,
         classifier = classifier.current().version(),
         confidence = config.confidence,

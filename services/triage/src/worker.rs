@@ -72,6 +72,8 @@ pub struct Worker<S> {
     cache: Arc<CaseCache>,
     duplicate_window_ms: i64,
     alerts: jetstream::Context,
+    /// Which shard's log a feed event is in, to wait for the cache to fold it.
+    shards: gridcase_bus::ShardMap,
 }
 
 impl<S> std::fmt::Debug for Worker<S> {
@@ -92,6 +94,7 @@ impl<S: EventStore> Worker<S> {
         cache: Arc<CaseCache>,
         duplicate_window: Duration,
         nats: async_nats::Client,
+        shards: gridcase_bus::ShardMap,
     ) -> Self {
         Self {
             cases: CaseStore::new(store),
@@ -100,6 +103,7 @@ impl<S: EventStore> Worker<S> {
             cache,
             duplicate_window_ms: i64::try_from(duplicate_window.as_millis()).unwrap_or(i64::MAX),
             alerts: jetstream::new(nats),
+            shards,
         }
     }
 
@@ -114,7 +118,8 @@ impl<S: EventStore> Worker<S> {
         };
         // Duplicates are looked for among the cases reported before this one: wait until the
         // cache has folded the log up to this event.
-        self.cache.wait_past(record.position).await;
+        let shard = self.shards.of_stream(&record.stream_id);
+        self.cache.wait_past(shard, record.position).await;
         let loaded = self.cases.load(case).await?;
         if !awaits_this_trigger(&loaded, record.event_id) {
             return Ok(Outcome::NothingToDo);

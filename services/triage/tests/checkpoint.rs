@@ -238,7 +238,7 @@ async fn records_and_from_scratch(
         corpus_classifier(&reference),
     )
     .unwrap();
-    scratch.fold(&h.log_to(position).await).unwrap();
+    scratch.fold(0, &h.log_to(position).await).unwrap();
     scratch.go_live().unwrap();
     assert_eq!(scratch.next_position(), position);
     (records, scratch.stored().unwrap())

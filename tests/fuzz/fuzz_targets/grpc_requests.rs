@@ -79,7 +79,11 @@ fuzz_target!(|data: &[u8]| {
                 return;
             };
             let _ = report.check_reference(reference);
-            let case_id = gridcase_intake::ids::case_id_for(&report.client_request_id);
+            let case_id = gridcase_intake::ids::case_id_for(
+                &gridcase_bus::ShardMap::one("0"),
+                &report.client_request_id,
+                0,
+            );
             let command = report.to_command(
                 case_id,
                 gridcase_domain::TrackingCode::from_u64(424_242),

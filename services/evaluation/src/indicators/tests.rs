@@ -22,7 +22,7 @@ fn fold_in_batches(model: &IndicatorModel, log: &[RecordedEvent], dice: &mut Dic
     let mut at = 0;
     while at < log.len() {
         let end = (at + 1 + dice.below(40)).min(log.len());
-        model.fold(&log[at..end]).unwrap();
+        model.fold(0, &log[at..end]).unwrap();
         at = end;
     }
 }
@@ -42,10 +42,10 @@ fn any_period_matches_the_tally_and_a_resumed_model_matches_one_built_at_once() 
         fold_in_batches(&model, &log[..half], &mut dice);
     }
     let resumed = IndicatorModel::open(&config).unwrap();
-    assert_eq!((resumed.rebuilt(), resumed.position()), (None, half as u64));
+    assert_eq!((resumed.rebuilt(), resumed.position(0)), (None, half as u64));
     fold_in_batches(&resumed, &log[half..], &mut dice);
     let at_once = IndicatorModel::open(&ReadModelConfig::new(None)).unwrap();
-    at_once.fold(&log).unwrap();
+    at_once.fold(0, &log).unwrap();
 
     let mut tally = Tally::new();
     for record in &log {
@@ -82,7 +82,7 @@ fn any_period_matches_the_tally_and_a_resumed_model_matches_one_built_at_once() 
     })
     .unwrap();
     assert_eq!(
-        (rebuilt.rebuilt(), rebuilt.position()),
+        (rebuilt.rebuilt(), rebuilt.position(0)),
         (Some("asked to rebuild"), 0)
     );
     let (rows, events) = rebuilt

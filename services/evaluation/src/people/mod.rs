@@ -312,10 +312,10 @@ impl<S: EventStore> PeopleApi<S> {
     }
 
     async fn wait_for_model(&self) -> Result<(), ApiError> {
-        let head = self.store.stats().await?.events;
-        if !self.model.wait_for(head, INDICATOR_PATIENCE).await {
+        let heads = self.store.heads().await?;
+        if !self.model.wait_for(&heads, INDICATOR_PATIENCE).await {
             return Err(StoreError::Unavailable(format!(
-                "the people model is still reading the log up to event {head}; try again shortly"
+                "the people model is still reading the log up to {heads:?}; try again shortly"
             ))
             .into());
         }

@@ -315,11 +315,11 @@ mod tests {
         {
             let model = IndicatorModel::open(&config).unwrap();
             // In two batches, the account's changes split between them.
-            model.fold(&log[..2]).unwrap();
-            model.fold(&log[2..]).unwrap();
+            model.fold(0, &log[..2]).unwrap();
+            model.fold(0, &log[2..]).unwrap();
         }
         let model = IndicatorModel::open(&config).unwrap();
-        assert_eq!(model.position(), 5);
+        assert_eq!(model.position(0), 5);
         assert_eq!(model.members_of(&community).unwrap(), [(member, enrolled)]);
         assert!(model
             .members_of(&GridCode::parse("330102-001-002").unwrap())

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use gridcase_auth::{RoleKind, TokenTable};
 use gridcase_bus::logins::{service_user, ADMIN_USER};
-use gridcase_bus::{Logins, NatsCluster, StoreClient};
+use gridcase_bus::{Logins, NatsCluster, ShardMap, StoreClient};
 use gridcase_dispatch::{nats_auth, DispatchConfig};
 use gridcase_evaluation::EvaluationConfig;
 use gridcase_eventstore::{EventStore, ReadModelConfig, StoreStats};
@@ -34,7 +34,8 @@ pub use service::{Addresses, Service};
 /// How to start the system.
 #[derive(Debug, Clone)]
 pub struct SystemOptions {
-    /// Data directory: `nats/` for JetStream, `store/` for the event log.
+    /// Data directory: `nats/` for JetStream, `store/` for the event log (`store-<n>/` for
+    /// shard `n` from 1 on).
     pub data: PathBuf,
     /// Directory of the reference data.
     pub config: PathBuf,
@@ -69,6 +70,13 @@ pub struct SystemOptions {
     /// The street offices whose reports the centre's intake records (see
     /// `gridcase_intake::office`).
     pub office_sources: Vec<String>,
+    /// Store shards: a store process of its own for each, shard `n`'s log in
+    /// `<data>/store-<n>` (shard 0's in `<data>/store`), every service routing by the
+    /// case's shard (see [`gridcase_bus::shards`]).
+    pub shards: usize,
+    /// Which area's (district's or street's) cases each shard keeps (`<area>=<shard>,…`);
+    /// others by a hash of their district's code.
+    pub shard_areas: String,
 }
 
 /// The user street offices' leaf nodes log in to the centre as.
@@ -94,7 +102,14 @@ impl SystemOptions {
             replicas: 1,
             leaf_port: None,
             office_sources: Vec::new(),
+            shards: 1,
+            shard_areas: String::new(),
         }
+    }
+
+    /// The map of the store's shards the services route by.
+    pub fn shard_map(&self) -> anyhow::Result<ShardMap> {
+        ShardMap::new(self.shards.max(1), &self.shard_areas).map_err(anyhow::Error::msg)
     }
 }
 
@@ -120,7 +135,8 @@ pub struct System {
     replica_addrs: Vec<SocketAddr>,
     /// What runs, by [`System::slot`].
     running: Vec<Option<Running>>,
-    started_with: StoreStats,
+    /// Each shard's statistics when its store last started.
+    started_with: Vec<StoreStats>,
 }
 
 impl std::fmt::Debug for System {
@@ -212,7 +228,8 @@ impl System {
             // The nodes elect a JetStream leader before any stream can be made.
             gridcase_bus::natsd::wait_for_jetstream(&nats_url, Duration::from_secs(30)).await?;
         }
-        let slots = Service::ALL.len() * options.replicas.max(1);
+        options.shard_map()?;
+        let slots = Service::ALL.len() * options.replicas.max(options.shards).max(1);
         let mut system = System {
             leaf_port,
             bound: options.addresses,
@@ -222,7 +239,7 @@ impl System {
             logins,
             replica_addrs: vec![SocketAddr::from(([127, 0, 0, 1], 0)); slots],
             running: (0..slots).map(|_| None).collect(),
-            started_with: StoreStats::default(),
+            started_with: Vec::new(),
         };
         for service in Service::ALL {
             for replica in 0..system.replicas_of(service) {
@@ -324,12 +341,12 @@ impl System {
     }
 
     /// How many replicas of `service` the system runs: [`SystemOptions::replicas`] of a stage
-    /// service, one of the store and the gateway.
+    /// service, one of the gateway, and of the store one per shard (replica `n` is shard `n`).
     pub fn replicas_of(&self, service: Service) -> usize {
-        if service.is_stage() {
-            self.options.replicas.max(1)
-        } else {
-            1
+        match service {
+            Service::Store => self.options.shards.max(1),
+            _ if service.is_stage() => self.options.replicas.max(1),
+            _ => 1,
         }
     }
 
@@ -377,9 +394,35 @@ impl System {
             .unwrap_or_else(|| format!("http://{}", self.addr(Service::Gateway)))
     }
 
-    /// The store's statistics when it last started.
+    /// The store's statistics when it last started: every shard's, summed.
     pub fn store_stats_at_start(&self) -> StoreStats {
         self.started_with
+            .iter()
+            .fold(StoreStats::default(), |sum, one| StoreStats {
+                events: sum.events + one.events,
+                streams: sum.streams + one.streams,
+                disk_bytes: sum.disk_bytes + one.disk_bytes,
+            })
+    }
+
+    /// The map of the store's shards.
+    pub fn shard_map(&self) -> ShardMap {
+        self.options
+            .shard_map()
+            .expect("the shard map was checked when the system started")
+    }
+
+    /// A client of the store (every shard) over `nats`.
+    pub fn store_client(&self, nats: async_nats::Client) -> StoreClient {
+        StoreClient::sharded(nats, self.shard_map())
+    }
+
+    /// The directory of store shard `shard`'s log: `<data>/store`, `<data>/store-<n>`.
+    pub fn store_dir(&self, shard: usize) -> PathBuf {
+        match shard {
+            0 => self.options.data.join("store"),
+            n => self.options.data.join(format!("store-{n}")),
+        }
     }
 
     /// Starts `service` (its first replica) again on the address it had; a no-op if it runs.
@@ -416,13 +459,15 @@ impl System {
             drop(listener);
             let running = self.start_process(service, replica, &processes).await?;
             self.running[slot] = Some(running);
-            return self.wait_for_store(service).await;
+            return self.wait_for_store(service, replica).await;
         }
         let config = self.options.config.clone();
         let tokens = self.options.tokens.clone();
         let replicated = service.is_stage() && self.options.replicas > 1;
+        let shards = self.shard_map();
         let stage = |config: PathBuf, tokens: TokenTable| gridcase_runtime::StageConfig {
             replicated,
+            shards: shards.clone(),
             ..gridcase_runtime::StageConfig::new(config, tokens)
         };
         // The gateway calls the other services over gRPC and has no NATS login.
@@ -434,7 +479,8 @@ impl System {
             (Service::Store, Some(nats)) => {
                 let config = StoreServiceConfig {
                     tokens: Arc::new(tokens),
-                    ..StoreServiceConfig::new(self.options.data.join("store"))
+                    shard: replica.to_string(),
+                    ..StoreServiceConfig::new(self.store_dir(replica))
                 };
                 spawn(|stopped| {
                     gridcase_store_node::run(config, nats, listener, stop_signal(stopped))
@@ -512,29 +558,34 @@ impl System {
             (service, None) => unreachable!("{} connected to NATS above", service.name()),
         };
         self.running[slot] = Some(running);
-        self.wait_for_store(service).await
+        self.wait_for_store(service, replica).await
     }
 
-    /// After starting the store, waits until it answers (and keeps its statistics); a no-op
-    /// for the other services.
-    async fn wait_for_store(&mut self, service: Service) -> anyhow::Result<()> {
-        let Some(running) = self.running[service.index()].as_ref() else {
+    /// After starting a store shard, waits until it answers (and keeps its statistics); a
+    /// no-op for the other services.
+    async fn wait_for_store(&mut self, service: Service, shard: usize) -> anyhow::Result<()> {
+        let Some(running) = self.running[self.slot(service, shard)].as_ref() else {
             return Ok(());
         };
         if service == Service::Store {
-            let client = StoreClient::new(gridcase_bus::connect(&self.nats_url).await?, "0");
-            self.started_with = loop {
+            let nats = gridcase_bus::connect(&self.nats_url).await?;
+            let client = StoreClient::new(nats, &shard.to_string());
+            let stats = loop {
                 match client.stats().await {
                     Ok(stats) => break stats,
                     Err(_) if !running.task.is_finished() => {
                         tokio::time::sleep(Duration::from_millis(50)).await
                     }
                     Err(e) => {
-                        let outcome = self.stop_service(Service::Store).await;
-                        anyhow::bail!("the store did not start: {e} ({outcome:?})");
+                        let outcome = self.stop_replica(Service::Store, shard).await;
+                        anyhow::bail!("store shard {shard} did not start: {e} ({outcome:?})");
                     }
                 }
             };
+            if self.started_with.len() <= shard {
+                self.started_with.resize(shard + 1, StoreStats::default());
+            }
+            self.started_with[shard] = stats;
         }
         Ok(())
     }
@@ -567,11 +618,14 @@ impl System {
                 .env("GRIDCASE_NATS_URL", nats_url.clone())
                 .env("GRIDCASE_STREAM_REPLICAS", &replicas)
                 .env("GRIDCASE_REPLICATED", replicated.to_string())
+                .env("GRIDCASE_STORE_SHARDS", self.options.shards.max(1).to_string())
+                .env("GRIDCASE_SHARD_AREAS", &self.options.shard_areas)
         };
         let launch = Launch::new(binary);
         let launch = match service {
             Service::Store => launch
-                .arg("--data", data.join("store"))
+                .arg("--data", self.store_dir(replica))
+                .arg("--shard", replica.to_string())
                 .arg("--tokens", &processes.tokens_file)
                 .arg("--grpc", addr.to_string())
                 .env("GRIDCASE_NATS_URL", nats_url.clone())
@@ -608,8 +662,10 @@ impl System {
         };
         let logs = data.join("logs");
         std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
-        let log = match replica {
-            0 => format!("{}.log", service.name()),
+        let log = match (service, replica) {
+            (_, 0) => format!("{}.log", service.name()),
+            // A store's replicas are shards, named by their number.
+            (Service::Store, shard) => format!("store-{shard}.log"),
             _ => format!("{}-{}.log", service.name(), replica + 1),
         };
         crate::processes::start(service, launch, addr, &logs.join(log)).await

@@ -70,13 +70,15 @@ async fn reserve_codes<S: EventStore>(
     street: &str,
     asked: CodesRequest,
 ) -> Result<Vec<u64>, String> {
-    let known = GridCode::parse(street)
+    let Some(code) = GridCode::parse(street)
         .ok()
         .filter(|code| code.level() == GridLevel::Street)
-        .and_then(|code| api.reference().grid(&code).map(|_| ()));
-    if known.is_none() {
+        .filter(|code| api.reference().grid(code).is_some())
+    else {
         return Err(format!("{street:?} is not a street of the grid"));
-    }
+    };
+    // An office's reports are kept in its street's shard, whatever grid each names.
+    let shard = api.shards().of_grid(&code);
     if asked.count == 0 || asked.count > MAX_CODES_PER_REQUEST {
         return Err(format!(
             "count: {} codes asked; from 1 to {MAX_CODES_PER_REQUEST} at a time",
@@ -88,8 +90,9 @@ async fn reserve_codes<S: EventStore>(
         let actor = actor.clone();
         async move {
             let request_id = office_request_id(street, number);
-            let case = case_id_for(&request_id);
-            crate::tracking::reserve(api.store(), case, &actor, report_command_id(&request_id))
+            let case = case_id_for(api.shards(), &request_id, shard);
+            let command = report_command_id(&request_id);
+            crate::tracking::reserve(api.store(), api.shards(), case, &actor, command)
                 .await
                 .map(|code| code.as_u64())
                 .map_err(|e| format!("report {number}: {e}"))
@@ -243,8 +246,11 @@ async fn record_once<S: EventStore>(api: &IntakeApi<S>, payload: &[u8]) -> Resul
         .map_err(|e| ApiError::invalid("request", format!("report {}: {e}", kept.number)))?;
     request.client_request_id = office_request_id(&kept.street, kept.number);
     let report = NewReport::try_from(request)?;
+    let street = GridCode::parse(&kept.street)
+        .map_err(|e| ApiError::invalid("street", format!("{:?}: {}", kept.street, e.reason)))?;
+    let shard = api.shards().of_grid(&street);
     let reported = api
-        .report(&caller, report, Timestamp::from_millis(kept.reported_at_ms))
+        .report_in(&caller, report, Timestamp::from_millis(kept.reported_at_ms), shard)
         .await?;
     if !reported.already_reported {
         tracing::info!(

@@ -23,6 +23,7 @@ use prost::Message;
 
 use super::{office_request_id, CodesRequest, OfficeReport};
 use crate::ids::case_id_for;
+use gridcase_bus::ShardMap;
 use crate::report::NewReport;
 use crate::service::{check_reporter, Reported};
 
@@ -56,6 +57,8 @@ struct Inner {
     js: jetstream::Context,
     bucket: kv::Store,
     reference: Arc<ReferenceData>,
+    /// The city's store shards, and the one that keeps this office's reports (its street's).
+    shards: (ShardMap, usize),
 }
 
 /// Why the desk could not be set up.
@@ -68,11 +71,13 @@ pub struct DeskError {
 
 impl Desk {
     /// The desk of street office `street` on the office's leaf node `nats` (its JetStream is
-    /// the office's own): makes the office's report stream and bucket if they are missing.
+    /// the office's own), in a city whose store is split into `shards`: makes the office's
+    /// report stream and bucket if they are missing.
     pub async fn open(
         nats: async_nats::Client,
         street: &str,
         reference: Arc<ReferenceData>,
+        shards: ShardMap,
     ) -> Result<Self, DeskError> {
         let error = |reason: String| DeskError {
             street: street.to_owned(),
@@ -120,6 +125,7 @@ impl Desk {
                 js,
                 bucket,
                 reference,
+                shards: (shards.clone(), shards.of_grid(&code)),
             }),
         })
     }
@@ -194,7 +200,7 @@ impl Desk {
         ack.await
             .map_err(|e| unavailable(&format!("keeping the report: {e}")))?;
         Ok(Reported {
-            case_id: case_id_for(&request_id),
+            case_id: case_id_for(&self.inner.shards.0, &request_id, self.inner.shards.1),
             tracking_code,
             already_reported,
         })

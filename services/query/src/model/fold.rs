@@ -36,11 +36,12 @@ pub(super) struct Changes<'m> {
     /// Households under care and their visits.
     care: CareChanges,
     events: u64,
-    next_position: u64,
+    /// The shard whose log is folded and its next position; `None` when no event is.
+    checkpoint: Option<(usize, u64)>,
 }
 
 impl<'m> Changes<'m> {
-    pub(super) fn new(model: &'m Model, now: Timestamp) -> Self {
+    pub(super) fn new(model: &'m Model, now: Timestamp, shard: Option<usize>) -> Self {
         Self {
             model,
             now,
@@ -48,7 +49,7 @@ impl<'m> Changes<'m> {
             puts: Vec::new(),
             care: CareChanges::default(),
             events: 0,
-            next_position: model.position(),
+            checkpoint: shard.map(|shard| (shard, model.position(shard))),
         }
     }
 
@@ -72,7 +73,9 @@ impl<'m> Changes<'m> {
 
     /// Folds one recorded event; other streams and undecodable events only move the position.
     pub(super) fn fold(&mut self, record: &RecordedEvent) -> Result<()> {
-        self.next_position = self.next_position.max(record.position + 1);
+        if let Some((_, next)) = &mut self.checkpoint {
+            *next = (*next).max(record.position + 1);
+        }
         let Ok(case) = CaseId::parse(&record.stream_id) else {
             self.care.take(self.model.store.tree(), record)?;
             return Ok(());
@@ -200,6 +203,9 @@ impl<'m> Changes<'m> {
             let events = self.model.events()? + self.events;
             batch.insert(keys::EVENTS, &events.to_be_bytes());
         }
-        self.model.store.commit(batch, self.next_position)
+        match self.checkpoint {
+            Some((shard, next)) => self.model.store.commit(batch, shard, next),
+            None => self.model.store.apply(batch),
+        }
     }
 }

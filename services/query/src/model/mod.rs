@@ -146,9 +146,21 @@ impl Model {
         self.store.rebuilt()
     }
 
-    /// The position of the next event to fold: every event below it is reflected.
-    pub fn position(&self) -> u64 {
-        self.store.position()
+    /// The position in shard `shard`'s log of the next event to fold: every event below it
+    /// is reflected.
+    pub fn position(&self, shard: usize) -> u64 {
+        self.store.position(shard)
+    }
+
+    /// Every shard's checkpoint, for the first `shards` shards.
+    pub fn positions(&self, shards: usize) -> Vec<u64> {
+        self.store.positions(shards)
+    }
+
+    /// How many events of the log (of every shard) are reflected; with one shard, the
+    /// position of the next event to fold.
+    pub fn folded(&self) -> u64 {
+        self.store.folded()
     }
 
     /// Bytes the model takes on disk.
@@ -291,10 +303,11 @@ impl Model {
         care::visits(self.store.tree(), from_ms, to_ms)
     }
 
-    /// Folds a batch of the log's events and moves the checkpoint past them, atomically.
-    pub fn fold(&self, records: &[RecordedEvent], now: Timestamp) -> Result<()> {
+    /// Folds a batch of shard `shard`'s log and moves that shard's checkpoint past it,
+    /// atomically.
+    pub fn fold(&self, shard: usize, records: &[RecordedEvent], now: Timestamp) -> Result<()> {
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let mut changes = fold::Changes::new(self, now);
+        let mut changes = fold::Changes::new(self, now, Some(shard));
         for record in records {
             changes.fold(record)?;
         }
@@ -320,7 +333,7 @@ impl Model {
         }
         let moved = due.len();
         if moved > 0 {
-            let mut changes = fold::Changes::new(self, now);
+            let mut changes = fold::Changes::new(self, now, None);
             changes.colour_changes(due)?;
             changes.commit()?;
         }

@@ -184,15 +184,15 @@ fn lists_counters_and_indicators_agree_with_a_full_scan_and_do_not_depend_on_bat
     let mut rest = log.as_slice();
     while !rest.is_empty() {
         let size = (1 + dice.below(60)).min(rest.len());
-        a.model().fold(&rest[..size], now).unwrap();
+        a.model().fold(0, &rest[..size], now).unwrap();
         rest = &rest[size..];
     }
     let b = open(dirs[1].path(), &reference);
-    b.model().fold(&log, now).unwrap();
+    b.model().fold(0, &log, now).unwrap();
     let half = log.len() / 2;
     {
         let c = open(dirs[2].path(), &reference);
-        c.model().fold(&log[..half], now).unwrap();
+        c.model().fold(0, &log[..half], now).unwrap();
         assert_eq!(c.next_position(), half as u64);
     }
     let c = open(dirs[2].path(), &reference);
@@ -202,7 +202,7 @@ fn lists_counters_and_indicators_agree_with_a_full_scan_and_do_not_depend_on_bat
         "resumed from its checkpoint"
     );
     assert_eq!(c.model().rebuilt(), None);
-    c.model().fold(&log[half..], now).unwrap();
+    c.model().fold(0, &log[half..], now).unwrap();
 
     for model in [&a, &b, &c] {
         assert_eq!(model.next_position(), log.len() as u64);

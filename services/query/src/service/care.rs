@@ -173,7 +173,7 @@ impl QueryApi {
     ) -> Result<pb::VisitPlanReply, Status> {
         let plan = plan_request(request, &caller.role, &self.reference)?;
         let model = self.projections.model();
-        let caught_up_to = model.position();
+        let caught_up_to = model.folded();
         let now = gridcase_runtime::now();
         let mut households: Vec<(HouseholdId, Household)> = model
             .households()

@@ -407,7 +407,7 @@ impl Query for QueryApi {
     ) -> Result<Response<pb::BoardReply>, Status> {
         require(&request, "Board", READ_ROLES)?;
         let model = self.projections.model();
-        let caught_up_to = model.position();
+        let caught_up_to = model.folded();
         let households = model.households().map_err(unavailable)?;
         let now = gridcase_runtime::now();
         let areas = |level: GridLevel| -> Result<Vec<pb::AreaCounts>, Status> {

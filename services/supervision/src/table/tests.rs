@@ -340,7 +340,7 @@ fn fold_in_batches(table: &CaseTable, log: &[RecordedEvent], dice: &mut Dice) {
     while !rest.is_empty() {
         let size = (1 + dice.below(40)).min(rest.len());
         let (batch, after) = rest.split_at(size);
-        table.fold(batch).unwrap();
+        table.fold(0, batch).unwrap();
         rest = after;
     }
 }
@@ -393,7 +393,7 @@ fn a_table_reopened_resumed_or_rebuilt_holds_what_a_fold_from_scratch_gives() {
     fold_in_batches(&table, &log[half..], &mut dice);
     scratch.check(&table, &log, now, "resumed half way");
     // A batch below the checkpoint is already in the table.
-    table.fold(&log[..half]).unwrap();
+    table.fold(0, &log[..half]).unwrap();
     scratch.check(&table, &log, now, "a batch seen before");
     drop(table);
 
@@ -410,7 +410,7 @@ fn a_table_reopened_resumed_or_rebuilt_holds_what_a_fold_from_scratch_gives() {
     assert_eq!(table.rebuilt(), Some("asked to rebuild"));
     assert_eq!((table.next_position(), table.scheduled()), (0, 0));
     assert!(table.schedule().unwrap().is_empty());
-    table.fold(&log).unwrap();
+    table.fold(0, &log).unwrap();
     scratch.check(&table, &log, now, "rebuilt in one batch");
     drop(table);
 

@@ -74,7 +74,7 @@ fn record(case: CaseId, position: u64, event: &Event) -> RecordedEvent {
 /// Folds `event` of `case` as the log's next event.
 fn fold(cache: &CaseCache, case: CaseId, event: &Event) {
     cache
-        .fold(&[record(case, cache.next_position(), event)])
+        .fold(0, &[record(case, cache.next_position(), event)])
         .unwrap();
 }
 
@@ -475,7 +475,7 @@ fn a_model_resumed_from_its_checkpoint_or_rebuilt_answers_as_one_folded_from_scr
     for seed in [0x9e37_79b9_7f4a_7c15, 0xdead_beef_cafe_f00d, 42] {
         let log = random_log(seed, 300, &reference);
         let scratch = Arc::new(cache());
-        scratch.fold(&log).unwrap();
+        scratch.fold(0, &log).unwrap();
         scratch.go_live().unwrap();
         let expected = answers(&scratch, &reference);
         assert!(scratch.open_cases() > 20, "{}", scratch.open_cases());
@@ -499,7 +499,7 @@ fn a_model_resumed_from_its_checkpoint_or_rebuilt_answers_as_one_folded_from_scr
         let mut restarts = 0;
         while at < log.len() {
             let end = (at + 1 + dice.below(40)).min(log.len());
-            cache.fold(&log[at..end]).unwrap();
+            cache.fold(0, &log[at..end]).unwrap();
             at = end;
             if dice.chance(10) {
                 cache.go_live().unwrap();
@@ -525,7 +525,7 @@ fn a_model_resumed_from_its_checkpoint_or_rebuilt_answers_as_one_folded_from_scr
         });
         assert_eq!(rebuilt.rebuilt(), Some("asked to rebuild"));
         assert_eq!((rebuilt.next_position(), rebuilt.open_cases()), (0, 0));
-        rebuilt.fold(&log).unwrap();
+        rebuilt.fold(0, &log).unwrap();
         rebuilt.go_live().unwrap();
         assert_same(&answers(&Arc::new(rebuilt), &reference), &expected, seed);
     }
