@@ -439,10 +439,10 @@ impl City {
             .into_inner()
     }
 
-    /// A client of the store on its NATS API.
+    /// A client of the store (every shard) on its NATS API.
     pub async fn store_client(&self) -> StoreClient {
         let nats = gridcase_bus::connect(self.system.nats_url()).await.unwrap();
-        StoreClient::new(nats, gridcase_bus::subjects::DEFAULT_SHARD)
+        self.system.store_client(nats)
     }
 
     /// The store's own record of a case, decoded: what the query projection is built from.

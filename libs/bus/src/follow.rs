@@ -70,7 +70,11 @@ pub async fn follow_log<S: EventStore + 'static, E>(
         }
         if !announced && behind.iter().all(Option::is_none) {
             announced = true;
-            tracing::info!(read = read.iter().sum::<u64>(), what, "caught up with the log");
+            tracing::info!(
+                read = read.iter().sum::<u64>(),
+                what,
+                "caught up with the log"
+            );
             blocking(&mut caught_up)?;
         } else if !announced && read.iter().sum::<u64>() >= last_logged + PROGRESS_EVERY {
             last_logged = read.iter().sum();

@@ -12,8 +12,8 @@ pub mod health;
 pub mod logins;
 pub mod natsd;
 pub mod retry;
-pub mod shards;
 mod sharded;
+pub mod shards;
 pub mod streams;
 pub mod subjects;
 pub mod wire;
@@ -21,11 +21,11 @@ pub mod wire;
 use std::time::Duration;
 
 pub use client::ShardClient;
-pub use sharded::StoreClient;
-pub use shards::ShardMap;
 pub use feed::{FeedConsumer, FeedError, FeedMessage};
 pub use logins::{Login, Logins};
 pub use natsd::{NatsCluster, NatsServer, NatsServerError};
+pub use sharded::StoreClient;
+pub use shards::ShardMap;
 
 /// Connects to NATS at `url` with the settings every gridcase process uses: it keeps retrying
 /// after a lost connection, and requests time out so a missing peer becomes an error. A user

@@ -69,7 +69,10 @@ impl ShardMap {
                 .ok()
                 .filter(|area| matches!(area.level(), GridLevel::District | GridLevel::Street))
                 .ok_or_else(|| {
-                    format!("shard_areas: {:?} is not a district or street code", area.trim())
+                    format!(
+                        "shard_areas: {:?} is not a district or street code",
+                        area.trim()
+                    )
                 })?;
             let shard: usize = shard
                 .trim()
@@ -77,7 +80,10 @@ impl ShardMap {
                 .ok()
                 .filter(|shard| *shard < count)
                 .ok_or_else(|| {
-                    format!("shard_areas: {entry:?} names no shard of 0 to {}", count - 1)
+                    format!(
+                        "shard_areas: {entry:?} names no shard of 0 to {}",
+                        count - 1
+                    )
                 })?;
             if placed.insert(area, shard).is_some() {
                 return Err(format!("shard_areas: {area} is placed twice"));
@@ -203,7 +209,13 @@ mod tests {
     fn a_case_and_its_code_route_to_the_shard_they_were_made_in() {
         let map = ShardMap::new(3, "").unwrap();
         for shard in 0..3 {
-            for n in [0u128, 1, u128::MAX, 0x5c02 << 112, 0x9e37_79b9_7f4a_7c15_0000_1111] {
+            for n in [
+                0u128,
+                1,
+                u128::MAX,
+                0x5c02 << 112,
+                0x9e37_79b9_7f4a_7c15_0000_1111,
+            ] {
                 let case = map.case_in(CaseId::from_u128(n), shard);
                 assert_eq!(map.of_case(case), shard, "{case}");
                 assert_eq!(map.of_stream(&case.to_string()), shard);
@@ -234,7 +246,11 @@ mod tests {
         assert_eq!(map.of_grid(&grid("330102-003")), 2);
         assert_eq!(map.of_grid(&grid("330102-003-001-004")), 2);
         let unlisted = map.of_grid(&grid("330106-004"));
-        assert_eq!(unlisted, map.of_grid(&grid("330106-009-001")), "one district, one shard");
+        assert_eq!(
+            unlisted,
+            map.of_grid(&grid("330106-009-001")),
+            "one district, one shard"
+        );
         assert_eq!(map.names(), ["0", "1", "2"]);
     }
 
@@ -245,7 +261,11 @@ mod tests {
             (65, "", "65 is not a shard count"),
             (2, "330102", "\"330102\" is not <area>=<shard>"),
             (2, "3301=1", "\"3301\" is not a district or street code"),
-            (2, "330102-001-002=1", "\"330102-001-002\" is not a district or street code"),
+            (
+                2,
+                "330102-001-002=1",
+                "\"330102-001-002\" is not a district or street code",
+            ),
             (2, "330102=2", "\"330102=2\" names no shard of 0 to 1"),
             (2, "330102=1,330102=0", "330102 is placed twice"),
         ] {

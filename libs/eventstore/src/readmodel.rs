@@ -218,7 +218,10 @@ mod tests {
             assert_eq!(model.positions(4), [7, 0, 0, 2]);
         }
         let model = ReadModelStore::open(&config, 1).unwrap();
-        assert_eq!((model.positions(4), model.rebuilt()), (vec![7, 0, 0, 2], None));
+        assert_eq!(
+            (model.positions(4), model.rebuilt()),
+            (vec![7, 0, 0, 2], None)
+        );
         assert_eq!(model.folded(), 9);
         assert!(model.tree().get(b"case-1").unwrap().is_some());
         drop(model);

@@ -68,9 +68,25 @@ pub struct Manifest {
     pub taken_at_ms: i64,
     /// The log file.
     pub log: FileEntry,
-    /// The data directory's files, by path relative to it.
+    /// The data directory's files, by path relative to it (in shard 0's backup only).
     #[serde(default)]
     pub files: Vec<FileEntry>,
+    /// The store shard whose log this is; backups from before shards were shard 0's.
+    #[serde(default = "home_shard")]
+    pub shard: String,
+}
+
+fn home_shard() -> String {
+    gridcase_bus::subjects::DEFAULT_SHARD.to_owned()
+}
+
+/// The directory of store shard `shard`'s log in data directory `data`: `store` for shard 0,
+/// `store-<n>` for the others (as `gridcase up --shards` keeps them).
+pub fn store_dir(data: &Path, shard: &str) -> PathBuf {
+    match shard {
+        "0" => data.join("store"),
+        n => data.join(format!("store-{n}")),
+    }
 }
 
 /// One file of a backup.
@@ -236,12 +252,19 @@ pub struct BackupReport {
     pub dir: PathBuf,
 }
 
-/// Backs up the store that `store` reaches, and `data`'s files, into `to`.
+/// Backs up the store shard that `store` reaches (a client of one shard), and with shard 0
+/// `data`'s files, into `to`. A sharded city backs up each shard on its own.
 pub async fn backup_with(
     store: &StoreClient,
     data: &Path,
     to: &Path,
 ) -> anyhow::Result<BackupReport> {
+    ensure!(
+        store.shards().len() == 1,
+        "back up one shard at a time (--shard): this client reaches {}",
+        store.shards().len()
+    );
+    let shard = store.map().name(0).to_owned();
     if to.exists() {
         let mut entries =
             std::fs::read_dir(to).with_context(|| format!("reading {}", to.display()))?;
@@ -289,13 +312,19 @@ pub async fn backup_with(
     sync(&file, &log_path)?;
 
     let mut files = Vec::new();
-    for name in DATA_FILES {
+    // The data directory's files go with shard 0's log, once.
+    let (data_files, data_dirs) = if shard == home_shard() {
+        (DATA_FILES, DATA_DIRS)
+    } else {
+        (&[][..], &[][..])
+    };
+    for name in data_files {
         let from = data.join(name);
         if from.is_file() {
             files.push(copy_in(&from, to, name)?);
         }
     }
-    for dir in DATA_DIRS {
+    for dir in data_dirs {
         for relative in files_under(&data.join(dir), Path::new(dir))? {
             files.push(copy_in(&data.join(&relative), to, &slash_path(&relative))?);
         }
@@ -307,6 +336,7 @@ pub async fn backup_with(
         taken_at_ms: now_ms(),
         log: log_entry,
         files,
+        shard,
     };
     write_manifest(to, &manifest)?;
     Ok(BackupReport {
@@ -462,10 +492,11 @@ pub struct RestoreReport {
     pub streams: u64,
 }
 
-/// Restores the backup in `from` into the new data directory `data`.
+/// Restores the backup in `from` into the new data directory `data` (a shard's log beside
+/// the shards restored before it).
 pub fn restore(from: &Path, data: &Path) -> anyhow::Result<RestoreReport> {
     let manifest = read_manifest(from)?;
-    let store_path = data.join("store");
+    let store_path = store_dir(data, &manifest.shard);
     ensure!(
         !store_path.exists(),
         "{} already exists: restore into a new data directory",
@@ -486,7 +517,7 @@ pub fn restore(from: &Path, data: &Path) -> anyhow::Result<RestoreReport> {
     }
 
     create_private_dir(data)?;
-    let scratch = data.join(".store.restoring");
+    let scratch = data.join(format!(".store-{}.restoring", manifest.shard));
     if scratch.exists() {
         std::fs::remove_dir_all(&scratch)
             .with_context(|| format!("removing {}", scratch.display()))?;
@@ -555,7 +586,8 @@ pub async fn run_backup(args: BackupArgs) -> anyhow::Result<()> {
     let report = backup_with(&store, &args.system.data, &args.to).await?;
     let manifest = &report.manifest;
     println!(
-        "backed up {} events of {} streams (the log up to position {}) and {} files to {}",
+        "backed up shard {}: {} events of {} streams (the log up to position {}) and {} files to {}",
+        manifest.shard,
         manifest.position,
         manifest.streams,
         manifest.position,

@@ -18,7 +18,11 @@ fn unsharded(client_request_id: &str) -> CaseId {
 
 /// The store shard a report is kept in: its grid's district's, or one picked by its request
 /// id when it names no grid (a retry picks the same).
-pub fn shard_of_report(shards: &ShardMap, grid: Option<&GridCode>, client_request_id: &str) -> usize {
+pub fn shard_of_report(
+    shards: &ShardMap,
+    grid: Option<&GridCode>,
+    client_request_id: &str,
+) -> usize {
     match grid {
         Some(grid) => shards.of_grid(grid),
         None => (unsharded(client_request_id).as_u128() % shards.count() as u128) as usize,
@@ -104,7 +108,10 @@ mod tests {
             1
         );
         for attempt in 0..8 {
-            assert_eq!(shards.of_code(tracking_candidate(&shards, case, attempt)), 1);
+            assert_eq!(
+                shards.of_code(tracking_candidate(&shards, case, attempt)),
+                1
+            );
         }
         // No grid: a shard picked by the request id, the same on a retry, both used.
         let picked: std::collections::BTreeSet<usize> = (0..40)

@@ -17,9 +17,9 @@ use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
 use crate::ids::{case_id_for, report_command_id, shard_of_report};
-use gridcase_bus::ShardMap;
 use crate::report::{InvalidInput, NewReport};
 use crate::tracking;
+use gridcase_bus::ShardMap;
 use gridcase_casestore::ids::legacy;
 use gridcase_grpc::ApiError;
 use gridcase_privacy::Vault;
@@ -186,7 +186,13 @@ impl<S: EventStore> IntakeApi<S> {
         // holds the contact in clear.
         let (contact, tracking_code) = tokio::join!(
             self.vault.seal(&report.reporter),
-            tracking::reserve(self.cases.store(), &self.shards, case_id, &actor, command_id)
+            tracking::reserve(
+                self.cases.store(),
+                &self.shards,
+                case_id,
+                &actor,
+                command_id
+            )
         );
         let contact =
             contact.map_err(|e| ApiError::Store(StoreError::Unavailable(e.to_string())))?;

@@ -236,9 +236,10 @@ async fn reports_are_recorded_once_and_found_by_tracking_code() {
     // A code reserved by a report that never landed is not a case.
     let orphan = CaseId::from_u128(0xdead_beef);
     let one_shard = gridcase_bus::ShardMap::one("0");
-    let orphan_code = tracking::reserve(&harness.store_client(), &one_shard, orphan, "intake:web", 1)
-        .await
-        .unwrap();
+    let orphan_code =
+        tracking::reserve(&harness.store_client(), &one_shard, orphan, "intake:web", 1)
+            .await
+            .unwrap();
     let missing = harness
         .client
         .get_case_status(as_operator(GetCaseStatusRequest {

@@ -80,7 +80,11 @@ pub async fn run(
     let stop = Stop::new();
     let follower = stop.spawn_essential(
         "the query model",
-        projection::follow(store.shards().to_vec(), Arc::clone(&projections), stop.signal()),
+        projection::follow(
+            store.shards().to_vec(),
+            Arc::clone(&projections),
+            stop.signal(),
+        ),
     );
     let vault = gridcase_privacy::Vault::Remote(nats.clone());
     let routes = service::routes(

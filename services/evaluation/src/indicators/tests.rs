@@ -42,7 +42,10 @@ fn any_period_matches_the_tally_and_a_resumed_model_matches_one_built_at_once() 
         fold_in_batches(&model, &log[..half], &mut dice);
     }
     let resumed = IndicatorModel::open(&config).unwrap();
-    assert_eq!((resumed.rebuilt(), resumed.position(0)), (None, half as u64));
+    assert_eq!(
+        (resumed.rebuilt(), resumed.position(0)),
+        (None, half as u64)
+    );
     fold_in_batches(&resumed, &log[half..], &mut dice);
     let at_once = IndicatorModel::open(&ReadModelConfig::new(None)).unwrap();
     at_once.fold(0, &log).unwrap();

@@ -618,7 +618,10 @@ impl System {
                 .env("GRIDCASE_NATS_URL", nats_url.clone())
                 .env("GRIDCASE_STREAM_REPLICAS", &replicas)
                 .env("GRIDCASE_REPLICATED", replicated.to_string())
-                .env("GRIDCASE_STORE_SHARDS", self.options.shards.max(1).to_string())
+                .env(
+                    "GRIDCASE_STORE_SHARDS",
+                    self.options.shards.max(1).to_string(),
+                )
                 .env("GRIDCASE_SHARD_AREAS", &self.options.shard_areas)
         };
         let launch = Launch::new(binary);

@@ -250,7 +250,12 @@ async fn record_once<S: EventStore>(api: &IntakeApi<S>, payload: &[u8]) -> Resul
         .map_err(|e| ApiError::invalid("street", format!("{:?}: {}", kept.street, e.reason)))?;
     let shard = api.shards().of_grid(&street);
     let reported = api
-        .report_in(&caller, report, Timestamp::from_millis(kept.reported_at_ms), shard)
+        .report_in(
+            &caller,
+            report,
+            Timestamp::from_millis(kept.reported_at_ms),
+            shard,
+        )
         .await?;
     if !reported.already_reported {
         tracing::info!(

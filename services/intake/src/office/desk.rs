@@ -23,9 +23,9 @@ use prost::Message;
 
 use super::{office_request_id, CodesRequest, OfficeReport};
 use crate::ids::case_id_for;
-use gridcase_bus::ShardMap;
 use crate::report::NewReport;
 use crate::service::{check_reporter, Reported};
+use gridcase_bus::ShardMap;
 
 /// Codes the office asks the centre for at a time.
 pub const BLOCK: u32 = 200;
