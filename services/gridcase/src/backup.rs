@@ -116,13 +116,26 @@ pub struct AdminConnection {
         default_value = "nats://127.0.0.1:4222"
     )]
     pub nats: String,
-    /// The store shard.
+    /// The store shard a command of one shard works on (`gridcase backup`).
     #[arg(long, env = "GRIDCASE_STORE_SHARD", default_value = "0")]
     pub shard: String,
+    /// How many store shards the city has: a command on cases (`gridcase erase`) reaches
+    /// each case in its shard.
+    #[arg(long, env = "GRIDCASE_STORE_SHARDS", default_value_t = 1)]
+    pub shards: usize,
 }
 
 impl AdminConnection {
-    /// Connects as `admin`: the NATS client and the shard's store.
+    /// Connects as `admin`: the NATS client and a client of every shard of the city, each
+    /// case's operations sent to its shard.
+    pub async fn connect_city(&self) -> anyhow::Result<(async_nats::Client, StoreClient)> {
+        let map = gridcase_bus::ShardMap::new(self.shards, "").map_err(anyhow::Error::msg)?;
+        let nats = connect_admin(&self.data, &self.nats).await?;
+        let store = StoreClient::sharded(nats.clone(), map);
+        Ok((nats, store))
+    }
+
+    /// Connects as `admin`: the NATS client and the store of shard `--shard` alone.
     pub async fn connect(&self) -> anyhow::Result<(async_nats::Client, StoreClient)> {
         let nats = connect_admin(&self.data, &self.nats).await?;
         let store = StoreClient::new(nats.clone(), &self.shard);

@@ -48,7 +48,7 @@ pub async fn run(args: EraseArgs) -> anyhow::Result<()> {
     if reason.is_empty() {
         bail!("--reason: give the request's reference; the erasure is audited");
     }
-    let (nats, store) = args.system.connect().await?;
+    let (nats, store) = args.system.connect_city().await?;
     let (target, case_id) = match (&args.phone, &args.case) {
         (Some(phone), _) => {
             let phone = Phone::parse(phone).map_err(|e| anyhow::anyhow!("--phone: {e}"))?;

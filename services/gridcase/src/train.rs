@@ -33,9 +33,10 @@ pub struct TrainArgs {
         default_value = "nats://127.0.0.1:4222"
     )]
     pub nats: String,
-    /// The store shard to read operators' classifications from.
-    #[arg(long, env = "GRIDCASE_STORE_SHARD", default_value = "0")]
-    pub shard: String,
+    /// How many store shards the city has: operators' classifications are read from every
+    /// shard's log.
+    #[arg(long, env = "GRIDCASE_STORE_SHARDS", default_value_t = 1)]
+    pub shards: usize,
     /// Directory of the reference data and its `corpus/`; by default `deploy/config` here,
     /// else the sample city of the source tree.
     #[arg(long, env = "GRIDCASE_CONFIG")]
@@ -80,22 +81,35 @@ pub async fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
         .with_context(|| format!("loading the reference data in {}", dir.display()))?;
     let corpus = Corpus::load(&dir, &reference).context("loading the corpus")?;
     let nats = crate::backup::connect_admin(&args.data, &args.nats).await?;
-    let store = StoreClient::new(nats.clone(), &args.shard);
-    let head = store.head().await.context("reading the log's head")?;
-    let up_to = args.up_to.unwrap_or(head).min(head);
+    let map = gridcase_bus::ShardMap::new(args.shards, "").map_err(anyhow::Error::msg)?;
+    anyhow::ensure!(
+        args.up_to.is_none() || map.count() == 1,
+        "--up-to is a position in one log: with {} shards, train on every shard's whole log",
+        map.count()
+    );
+    let store = StoreClient::sharded(nats.clone(), map);
     let mut operators = OperatorExamples::new();
-    let mut position = 0;
-    while position < up_to {
-        let batch = store
-            .read_all(position, READ_BATCH)
-            .await
-            .with_context(|| format!("reading the log from position {position}"))?;
-        let Some(last) = batch.last() else { break };
-        position = last.position + 1;
-        for record in batch.iter().filter(|record| record.position < up_to) {
-            operators.fold(record);
+    let mut read_to = Vec::new();
+    // A case lives in one shard, so each shard's log holds its cases' classifications whole.
+    for shard in store.shards() {
+        let head = shard.head().await.context("reading the log's head")?;
+        let up_to = args.up_to.unwrap_or(head).min(head);
+        let mut position = 0;
+        while position < up_to {
+            let batch = shard
+                .read_all(position, READ_BATCH)
+                .await
+                .with_context(|| format!("reading the log from position {position}"))?;
+            let Some(last) = batch.last() else { break };
+            position = last.position + 1;
+            for record in batch.iter().filter(|record| record.position < up_to) {
+                operators.fold(record);
+            }
         }
+        read_to.push(up_to);
     }
+    let shown: Vec<String> = read_to.iter().map(u64::to_string).collect();
+    let (shown, up_to) = (shown.join(" + "), read_to.iter().sum::<u64>());
     let examples = operators.examples();
     let trained = training::train(&reference, &corpus, &examples, args.confidence);
 
@@ -117,7 +131,7 @@ pub async fn run(args: TrainArgs) -> anyhow::Result<Outcome> {
         trained.digest,
     );
     println!(
-        "trained {version} from {} corpus reports and {} operators' classifications (log up to position {up_to})",
+        "trained {version} from {} corpus reports and {} operators' classifications (log up to position {shown})",
         trained.corpus_examples, trained.operator_examples
     );
     println!("  held out, new:     {}", describe(&trained.held_out));

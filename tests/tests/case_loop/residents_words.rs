@@ -340,7 +340,7 @@ async fn operators_classifications_teach_the_next_model() {
     let head = store.head().await.unwrap();
     let outcome = gridcase::train::run(gridcase::train::TrainArgs {
         nats: city.system.nats_url().to_owned(),
-        shard: "0".to_owned(),
+        shards: 1,
         config: Some(city.system.options().config.clone()),
         data: city.system.options().data.clone(),
         up_to: Some(head),
@@ -381,7 +381,7 @@ async fn operators_classifications_teach_the_next_model() {
     // next version.
     let again = gridcase::train::run(gridcase::train::TrainArgs {
         nats: city.system.nats_url().to_owned(),
-        shard: "0".to_owned(),
+        shards: 1,
         config: Some(city.system.options().config.clone()),
         data: city.system.options().data.clone(),
         up_to: None,
