@@ -81,8 +81,9 @@ pub async fn run(
             "the indicator model is built from the start of the log"
         ),
         None => tracing::info!(
-            start = ?indicators.positions(store.shards().len()),
-            "the indicator model resumes from its checkpoints"
+            start = indicators.folded(),
+            shards = ?indicators.positions(store.shards().len()),
+            "the indicator model resumes from its checkpoint"
         ),
     }
     metrics::gauge!("evaluation_model_position").set(indicators.folded() as f64);

@@ -159,6 +159,7 @@ pub(crate) async fn run(args: PipelineBench) -> anyhow::Result<()> {
         replicas: usize::from(args.replicas),
         nats_nodes: usize::from(args.nats_nodes),
         shards: usize::from(args.shards),
+        shard_areas: streets_round_robin(&reference, args.shards),
         ..SystemOptions::on_free_ports(dir.path().to_owned(), config, tokens)
     })
     .await?;
@@ -170,6 +171,24 @@ pub(crate) async fn run(args: PipelineBench) -> anyhow::Result<()> {
     let stopped = system.shut_down().await;
     outcome?;
     stopped
+}
+
+/// The city's streets placed on `shards` shards in turn (`<street>=<shard>,…`): the sample
+/// city is one district, which would otherwise keep every case in one shard.
+fn streets_round_robin(reference: &ReferenceData, shards: u16) -> String {
+    let mut streets: Vec<String> = reference
+        .grids()
+        .map(|grid| grid.code)
+        .filter(|code| code.level() == gridcase_domain::GridLevel::Street)
+        .map(|code| code.to_string())
+        .collect();
+    streets.sort();
+    streets
+        .iter()
+        .enumerate()
+        .map(|(n, street)| format!("{street}={}", n % usize::from(shards.max(1))))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Listens for the work orders (and counts the messages, if asked), connects to intake and the

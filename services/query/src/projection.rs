@@ -477,10 +477,13 @@ pub async fn follow<S: EventStore + 'static>(
     projections: Arc<Projections>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
-    let start = projections.model.positions(shards.len());
     match projections.model.rebuilt() {
         Some(why) => tracing::info!(why, "the query model is built from the start of the log"),
-        None => tracing::info!(?start, "the query model resumes from its checkpoints"),
+        None => tracing::info!(
+            start = projections.model.folded(),
+            shards = ?projections.model.positions(shards.len()),
+            "the query model resumes from its checkpoint"
+        ),
     }
     let fold = |shard: usize, events: &[RecordedEvent]| {
         projections.fold(shard, events)?;

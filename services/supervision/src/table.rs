@@ -368,8 +368,9 @@ pub async fn follow<S: EventStore + 'static>(
     match table.rebuilt() {
         Some(why) => tracing::info!(why, "the timer table is built from the start of the log"),
         None => tracing::info!(
-            start = ?table.store.positions(shards.len()),
-            "the timer table resumes from its checkpoints"
+            start = table.next_position(),
+            shards = ?table.store.positions(shards.len()),
+            "the timer table resumes from its checkpoint"
         ),
     }
     metrics::gauge!("supervision_table_position").set(table.next_position() as f64);

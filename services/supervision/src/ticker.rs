@@ -150,7 +150,8 @@ impl<S: EventStore> Ticker<S> {
         while heads.iter().enumerate().any(behind) {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        tracing::info!(?heads, "timer table caught up; ticking");
+        let head: u64 = heads.iter().sum();
+        tracing::info!(head, shards = ?heads, "timer table caught up; ticking");
     }
 
     /// Records everything due at `now`: the cases' deadlines, then the visits'.

@@ -503,9 +503,10 @@ pub async fn follow<S: EventStore + 'static>(
     match cache.rebuilt() {
         Some(why) => tracing::info!(why, "the triage model is built from the start of the log"),
         None => tracing::info!(
-            start = ?cache.store.positions(shards.len()),
+            start = cache.next_position(),
+            shards = ?cache.store.positions(shards.len()),
             open = cache.open_cases(),
-            "the triage model resumes from its checkpoints"
+            "the triage model resumes from its checkpoint"
         ),
     }
     metrics::gauge!("triage_model_position").set(cache.next_position() as f64);

@@ -477,11 +477,15 @@ impl System {
         };
         let running = match (service, nats) {
             (Service::Store, Some(nats)) => {
-                let config = StoreServiceConfig {
+                let mut config = StoreServiceConfig {
                     tokens: Arc::new(tokens),
                     shard: replica.to_string(),
                     ..StoreServiceConfig::new(self.store_dir(replica))
                 };
+                if replica > 0 {
+                    // The key vault is shard 0's; one vault serves the city.
+                    config.keys_dir = None;
+                }
                 spawn(|stopped| {
                     gridcase_store_node::run(config, nats, listener, stop_signal(stopped))
                 })
