@@ -32,8 +32,9 @@ pub async fn follow_log<S: EventStore + 'static, E>(
 ) -> Result<(), E> {
     tokio::pin!(shutdown);
     // Each shard's head when we started, so "caught up" means the history is read even if a
-    // head watch has not heard from its store yet.
-    let mut behind: Vec<Option<u64>> = Vec::with_capacity(shards.len());
+    // head watch has not heard from its store yet; and the watch, for a store that did not
+    // answer at first.
+    let mut behind = Vec::with_capacity(shards.len());
     for (shard, store) in shards.iter().enumerate() {
         let head = match store.stats().await {
             Ok(stats) => stats.events,
@@ -42,7 +43,7 @@ pub async fn follow_log<S: EventStore + 'static, E>(
                 0
             }
         };
-        behind.push(Some(head.max(*store.watch_head().borrow())));
+        behind.push(Some((head, store.watch_head())));
     }
     let mut read: Vec<u64> = (0..shards.len()).map(&start).collect();
     let mut last_logged = read.iter().sum::<u64>();
@@ -64,7 +65,10 @@ pub async fn follow_log<S: EventStore + 'static, E>(
     drop(batches);
     loop {
         for (shard, target) in behind.iter_mut().enumerate() {
-            if target.is_some_and(|head| read[shard] >= head) {
+            let reached = |(head, watch): &(u64, tokio::sync::watch::Receiver<u64>)| {
+                read[shard] >= (*head).max(*watch.borrow())
+            };
+            if target.as_ref().is_some_and(reached) {
                 *target = None;
             }
         }

@@ -142,13 +142,7 @@ impl EventStore for StoreClient {
     async fn stats(&self) -> Result<StoreStats> {
         let each =
             futures::future::try_join_all(self.shards.iter().map(ShardClient::stats)).await?;
-        Ok(each
-            .iter()
-            .fold(StoreStats::default(), |sum, one| StoreStats {
-                events: sum.events + one.events,
-                streams: sum.streams + one.streams,
-                disk_bytes: sum.disk_bytes + one.disk_bytes,
-            }))
+        Ok(each.iter().sum::<StoreStats>())
     }
 
     /// The home shard's head: the whole log's only with one shard.

@@ -207,6 +207,17 @@ pub struct StoreStats {
     pub disk_bytes: u64,
 }
 
+/// Several stores' figures added up: a sharded store's.
+impl<'a> std::iter::Sum<&'a StoreStats> for StoreStats {
+    fn sum<I: Iterator<Item = &'a StoreStats>>(stats: I) -> Self {
+        stats.fold(Self::default(), |sum, one| Self {
+            events: sum.events + one.events,
+            streams: sum.streams + one.streams,
+            disk_bytes: sum.disk_bytes + one.disk_bytes,
+        })
+    }
+}
+
 /// Moves a head watch forward to `to`; never backward, and without waking watchers when it
 /// does not move.
 pub fn advance_head(head: &tokio::sync::watch::Sender<u64>, to: u64) {

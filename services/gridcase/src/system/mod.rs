@@ -396,13 +396,7 @@ impl System {
 
     /// The store's statistics when it last started: every shard's, summed.
     pub fn store_stats_at_start(&self) -> StoreStats {
-        self.started_with
-            .iter()
-            .fold(StoreStats::default(), |sum, one| StoreStats {
-                events: sum.events + one.events,
-                streams: sum.streams + one.streams,
-                disk_bytes: sum.disk_bytes + one.disk_bytes,
-            })
+        self.started_with.iter().sum::<StoreStats>()
     }
 
     /// The map of the store's shards.
