@@ -122,10 +122,7 @@ impl ShardMap {
         }
         let text = grid.to_string();
         let district = &text[..text.len().min(6)];
-        let hash = district.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
-            (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
-        });
-        hash as usize % self.count()
+        crate::subjects::fnv1a_32(district.as_bytes()) as usize % self.count()
     }
 
     /// `id` made a case id of shard `shard`: its top two bytes replaced by the mark and the

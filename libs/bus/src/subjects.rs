@@ -101,10 +101,14 @@ pub const FEED_PARTITIONS: u32 = 16;
 /// The feed partition of a store stream: a hash of its id (FNV-1a), fixed for all time,
 /// modulo [`FEED_PARTITIONS`].
 pub fn feed_partition(stream: &str) -> u32 {
-    let hash = stream.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
-        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
-    });
-    hash % FEED_PARTITIONS
+    fnv1a_32(stream.as_bytes()) % FEED_PARTITIONS
+}
+
+/// The 32-bit FNV-1a hash of `bytes`: fixed for all time, so what is placed by it stays put.
+pub(crate) fn fnv1a_32(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(*byte)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// The subject token of feed partition `partition`: `p00` … `p15`.
