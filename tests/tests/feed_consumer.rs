@@ -340,6 +340,8 @@ async fn replicas_sharing_the_feed_by_partition_keep_each_case_in_order_even_whe
     )
     .await;
     a.abort();
+    // Aborted only at its next await: a step it is in the middle of may still be recorded.
+    let _ = a.await;
     let killed_at = steps.lock().unwrap().len();
     gridcase_testkit::wait_until("every event handled", Duration::from_secs(30), || async {
         let steps = steps.lock().unwrap();
